@@ -1,0 +1,37 @@
+# The two commands of the README: `make serve` and `make test`. Both work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Nothing yet: the browser and load-test issues add chromium, wrk and nginx here.
+SYSTEM_PACKAGES :=
+
+.PHONY: serve test lint install system-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/richsms db upgrade
+	$(BIN)/richsms serve --host 127.0.0.1 --port 8000
+
+# Debian packages the test suite drives for real (browser, load tools); root installs them.
+system-deps:
+	@scripts/system-deps.sh $(SYSTEM_PACKAGES)
+
+test: $(STAMP) system-deps
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) richsms.db richsms.db-wal richsms.db-shm

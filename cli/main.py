@@ -1,0 +1,130 @@
+"""The `richsms` command line: a thin edge over the same services the web app uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from richsms.clock import SystemClock
+from richsms.db import make_engine, session_scope
+from richsms.errors import RichsmsError
+from richsms.settings import ConfigError, Settings
+
+app = typer.Typer(help="richsms: rich SMS campaigns with tracked links.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="Web UI administrators.", no_args_is_help=True)
+sms_app = typer.Typer(help="SMS text tools.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
+app.add_typer(sms_app, name="sms")
+
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.load()
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: RichsmsError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc.message}")
+    return typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from richsms.migrate import upgrade
+
+    settings = _settings()
+    upgrade(make_engine(settings.database_url))
+    err.print("database is up to date")
+
+
+@token_app.command("create")
+def token_create(name: Annotated[str, typer.Argument(help="Who or what uses the token.")]) -> None:
+    """Print a new API token. It is shown once; only its hash is stored."""
+    from richsms.accounts import create_token
+
+    settings = _settings()
+    with session_scope(make_engine(settings.database_url)) as session:
+        try:
+            token = create_token(session=session, name=name, clock=SystemClock())
+        except RichsmsError as exc:
+            raise _fail(exc) from None
+    typer.echo(token)
+
+
+@user_app.command("create")
+def user_create(email: str) -> None:
+    """Create a web UI administrator; the password is read from stdin."""
+    from richsms.accounts import create_admin
+
+    settings = _settings()
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with session_scope(make_engine(settings.database_url)) as session:
+        try:
+            user = create_admin(session=session, email=email, password=password,
+                                clock=SystemClock())
+        except RichsmsError as exc:
+            raise _fail(exc) from None
+    err.print(f"administrator {user.email} created")
+
+
+@sms_app.command("analyze")
+def sms_analyze(
+    text: Annotated[str | None, typer.Argument(help="Text; one message per line of stdin if omitted.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Encoding, length and segments of a message, exactly."""
+    from sender.encoding import analyze
+
+    messages = [text] if text is not None else (line.rstrip("\r\n") for line in sys.stdin)
+    out = Console()
+    for message in messages:
+        result = analyze(message)
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+            continue
+        forced = ""
+        if result.non_gsm:
+            forced = " — UCS-2 forced by " + " ".join(repr(c) for c in result.non_gsm)
+        out.print(
+            f"{result.encoding}: {result.characters} characters, {result.units} units, "
+            f"{result.segments} segment{'s' if result.segments != 1 else ''}, "
+            f"{result.remaining} left in the last{forced}",
+            markup=False, highlight=False,
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker",
+                                         help="Run the sending worker in-process.")] = True,
+) -> None:
+    """Serve the web app, the API, short links and landing pages."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = _settings()
+    application = create_app(settings, run_worker=worker)
+    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,176 @@
+"""Every setting richsms reads, in one place: environment variables, then `.env`.
+
+Read once by `Settings.load()` and passed down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
+PROVIDERS = ("console", "smpp", "http")
+ENVIRONMENTS = ("development", "production")
+IP_MODES = ("truncate", "hash")
+
+
+class ConfigError(ValueError):
+    """A setting is missing, malformed, or unsafe for the environment."""
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _setting(env: str, default: object, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings. Each field's metadata names its variable and says what it does."""
+
+    env: str = _setting("RICHSMS_ENV", "development",
+        "`development` or `production`; production refuses the default secret key.")
+    database_url: str = _setting("RICHSMS_DATABASE_URL", "sqlite:///./richsms.db",
+        "SQLAlchemy URL: `sqlite:///path` or `postgresql://user@host/db`.")
+    base_url: str = _setting("RICHSMS_BASE_URL", "http://127.0.0.1:8000/",
+        "Public address where landing pages are served.")
+    short_url: str = _setting("RICHSMS_SHORT_URL", "http://127.0.0.1:8000/",
+        "Prefix of short links, e.g. `https://ex.co/`.")
+    secret_key: Secret = _setting("RICHSMS_SECRET_KEY", Secret(DEFAULT_SECRET_KEY),
+        "Secret for link codes, signatures and hashes. Must be changed in production.")
+    provider: str = _setting("RICHSMS_PROVIDER", "console",
+        "`console` (nothing leaves the machine), `smpp` or `http`.")
+    smpp_host: str = _setting("RICHSMS_SMPP_HOST", "127.0.0.1", "SMSC host.")
+    smpp_port: int = _setting("RICHSMS_SMPP_PORT", 2775, "SMSC port.")
+    smpp_system_id: str = _setting("RICHSMS_SMPP_SYSTEM_ID", "", "SMPP system_id.")
+    smpp_password: Secret = _setting("RICHSMS_SMPP_PASSWORD", Secret(""),
+        "SMPP password.")
+    smpp_system_type: str = _setting("RICHSMS_SMPP_SYSTEM_TYPE", "",
+        "SMPP system_type.")
+    smpp_window: int = _setting("RICHSMS_SMPP_WINDOW", 10,
+        "Outstanding SMPP requests allowed at once.")
+    http_base_url: str = _setting("RICHSMS_HTTP_BASE_URL", "",
+        "Base URL of the Twilio-compatible REST API.")
+    http_account_sid: str = _setting("RICHSMS_HTTP_ACCOUNT_SID", "",
+        "Account SID for the HTTP provider.")
+    http_auth_token: Secret = _setting("RICHSMS_HTTP_AUTH_TOKEN", Secret(""),
+        "Auth token for the HTTP provider; also validates its webhooks.")
+    default_region: str = _setting("RICHSMS_DEFAULT_REGION", "FR",
+        "Region for phone numbers written without a country code.")
+    price_per_segment: Decimal = _setting("RICHSMS_PRICE_PER_SEGMENT", Decimal("0.05"),
+        "Price of one SMS segment, for cost estimates.")
+    currency: str = _setting("RICHSMS_CURRENCY", "EUR", "Currency of estimates.")
+    opt_out_en: str = _setting("RICHSMS_OPT_OUT_EN", "Reply STOP to opt out",
+        "Opt-out mention appended to promotional messages in English.")
+    opt_out_fr: str = _setting("RICHSMS_OPT_OUT_FR", "STOP au 36180",
+        "Opt-out mention appended to promotional messages in French.")
+    link_code_length: int = _setting("RICHSMS_LINK_CODE_LENGTH", 9,
+        "Length of a short link's code, counted in message lengths before links exist.")
+    ip_anonymization: str = _setting("RICHSMS_IP_ANONYMIZATION", "truncate",
+        "`truncate` (IPv4 /24, IPv6 /48) or `hash` (keyed hash) for stored click IPs.")
+    max_body_bytes: int = _setting("RICHSMS_MAX_BODY_BYTES", 10_485_760,
+        "Largest request body accepted (bytes).")
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+    ) -> Settings:
+        """Settings from `environ` (default: the process environment) over `env_file`."""
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            name = f.metadata["env"]
+            kwargs[f.name] = _cast(name, values[name], f.type) if name in values else f.default
+        settings = cls(**kwargs)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: object) -> Settings:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data.update(changes)
+        return type(self)(**data)  # type: ignore[arg-type]
+
+    def validate(self) -> None:
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"RICHSMS_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.provider not in PROVIDERS:
+            raise ConfigError(f"RICHSMS_PROVIDER must be one of {', '.join(PROVIDERS)}")
+        if self.ip_anonymization not in IP_MODES:
+            raise ConfigError(f"RICHSMS_IP_ANONYMIZATION must be one of {', '.join(IP_MODES)}")
+        for name in ("base_url", "short_url"):
+            url = getattr(self, name)
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"RICHSMS_{name.upper()} must be an http(s) URL")
+        if self.env == "production":
+            if self.secret_key.reveal() == DEFAULT_SECRET_KEY:
+                raise ConfigError("RICHSMS_SECRET_KEY must be set in production")
+            if len(self.secret_key.reveal()) < 32:
+                raise ConfigError("RICHSMS_SECRET_KEY must be at least 32 characters")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def opt_out_text(self, language: str) -> str:
+        return self.opt_out_fr if language == "fr" else self.opt_out_en
+
+
+def documented_variables() -> list[tuple[str, str, str]]:
+    """(variable, default, description) of every setting, for the README and its test."""
+    return [
+        (
+            f.metadata["env"],
+            f.default.reveal() if isinstance(f.default, Secret) else str(f.default),
+            f.metadata["doc"],
+        )
+        for f in fields(Settings)
+    ]
+
+
+def _cast(name: str, raw: str, kind: object) -> object:
+    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind_name == "int":
+            return int(raw)
+        if kind_name == "Decimal":
+            return Decimal(raw)
+    except (ValueError, InvalidOperation):
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if kind_name == "Secret":
+        return Secret(raw)
+    return raw
+

@@ -1,0 +1,88 @@
+"""The console script, run as a user runs it: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from richsms.settings import Settings
+
+RICHSMS = str(Path(sys.executable).with_name("richsms"))
+
+
+def run(args: list[str], settings: Settings, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "RICHSMS_DATABASE_URL": settings.database_url,
+        "RICHSMS_SECRET_KEY": settings.secret_key.reveal(),
+    }
+    return subprocess.run(
+        [RICHSMS, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_token_create_prints_a_token_the_api_accepts(
+    settings: Settings, client: TestClient
+) -> None:
+    result = run(["token", "create", "ci"], settings)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith("rs_")
+    ok = client.post(
+        "/api/sms/analyze", json={"text": "hi"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert ok.status_code == 200
+
+
+def test_user_create_reads_the_password_from_stdin(settings: Settings) -> None:
+    created = run(["user", "create", "Ops@Example.com"], settings, stdin="correct horse battery\n")
+    assert created.returncode == 0, created.stderr
+    again = run(["user", "create", "ops@example.com"], settings, stdin="correct horse battery\n")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    short = run(["user", "create", "b@example.com"], settings, stdin="short\n")
+    assert short.returncode == 1
+    assert "12 characters" in short.stderr
+
+
+def test_db_upgrade_creates_a_fresh_sqlite_database(tmp_path: Path, settings: Settings) -> None:
+    fresh = settings.replace(database_url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    result = run(["db", "upgrade"], fresh)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "fresh.db").exists()
+    assert run(["token", "create", "x"], fresh).returncode == 0
+
+
+def test_sms_analyze_text_and_stdin_json() -> None:
+    text = run_plain(["sms", "analyze", "Ça coûte 5€"])
+    assert "UCS-2" in text and "'û'" in text and "'Ç'" not in text
+    lines = run_plain(["sms", "analyze", "--json"], stdin="hello\n" + "a" * 161 + "\nça\n")
+    rows = [json.loads(line) for line in lines.splitlines()]
+    assert [r["encoding"] for r in rows] == ["GSM-7", "GSM-7", "UCS-2"]
+    assert [r["segments"] for r in rows] == [1, 2, 1]
+    assert rows[2]["non_gsm"] == ["ç"]
+    assert {"encoding", "characters", "units", "segments"} <= rows[0].keys()
+
+
+def run_plain(args: list[str], stdin: str = "") -> str:
+    result = subprocess.run(
+        [RICHSMS, *args], input=stdin, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "RICHSMS_ENV": "development"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_production_refuses_to_start_with_the_default_secret(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [RICHSMS, "serve", "--port", "1"], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "RICHSMS_ENV": "production", "RICHSMS_SECRET_KEY": ""},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "RICHSMS_SECRET_KEY" in result.stderr

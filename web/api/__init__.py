@@ -1,0 +1,18 @@
+"""The JSON API under /api: each module lists its routes and their OpenAPI operations."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from web.api import sms
+from web.openapi import Operation
+
+_MODULES = (sms,)
+
+
+def routes() -> list[BaseRoute]:
+    return [route for module in _MODULES for route in module.ROUTES]
+
+
+def operations() -> list[Operation]:
+    return [op for module in _MODULES for op in module.OPERATIONS]

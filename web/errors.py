@@ -1,0 +1,78 @@
+"""Every error leaves as JSON `{"error": {"code", "message"}}`, never as a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from richsms.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RichsmsError
+
+log = logging.getLogger("richsms.web")
+
+STATUS_OF: dict[type[RichsmsError], int] = {
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    Forbidden: 403,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+class BadRequest(HTTPException):
+    """A request the edge cannot even read (malformed JSON, wrong content type)."""
+
+    def __init__(self, status_code: int, message: str, code: str | None = None) -> None:
+        super().__init__(status_code=status_code, detail=message)
+        self.code = code or _HTTP_CODES.get(status_code, "error")
+
+
+async def domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RichsmsError)
+    status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
+    return error_response(status, exc.code, exc.message)
+
+
+async def http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and message == "Not Found":
+        message = "no such resource"
+    return error_response(exc.status_code, code, message, dict(exc.headers or {}) or None)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+HANDLERS = {
+    RichsmsError: domain_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}
