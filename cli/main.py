@@ -76,8 +76,9 @@ def user_create(email: str) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     with session_scope(make_engine(settings.database_url)) as session:
         try:
-            user = create_admin(session=session, email=email, password=password,
-                                clock=SystemClock())
+            user = create_admin(
+                session=session, email=email, password=password, clock=SystemClock()
+            )
         except RichsmsError as exc:
             raise _fail(exc) from None
     err.print(f"administrator {user.email} created")
@@ -85,7 +86,9 @@ def user_create(email: str) -> None:
 
 @sms_app.command("analyze")
 def sms_analyze(
-    text: Annotated[str | None, typer.Argument(help="Text; one message per line of stdin if omitted.")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="Text; one message per line of stdin if omitted.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Encoding, length and segments of a message, exactly."""
@@ -105,7 +108,8 @@ def sms_analyze(
             f"{result.encoding}: {result.characters} characters, {result.units} units, "
             f"{result.segments} segment{'s' if result.segments != 1 else ''}, "
             f"{result.remaining} left in the last{forced}",
-            markup=False, highlight=False,
+            markup=False,
+            highlight=False,
         )
 
 
@@ -113,17 +117,30 @@ def sms_analyze(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    worker: Annotated[bool, typer.Option("--worker/--no-worker",
-                                         help="Run the sending worker in-process.")] = True,
+    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run the sending worker in-process.")
+    ] = True,
 ) -> None:
     """Serve the web app, the API, short links and landing pages."""
-    import uvicorn
+    import os
 
-    from web.app import create_app
+    from granian import Granian
+    from granian.constants import Interfaces
 
-    settings = _settings()
-    application = create_app(settings, run_worker=worker)
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+    from web.serve import RUN_WORKER_FLAG
+
+    _settings()  # refuse to start on a bad configuration before spawning anything
+    os.environ[RUN_WORKER_FLAG] = "1" if worker else "0"
+    Granian(
+        "web.serve:app_from_environment",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=host,
+        port=port,
+        workers=workers,
+        log_access=False,
+    ).serve()
 
 
 def main() -> None:

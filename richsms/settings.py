@@ -55,48 +55,85 @@ def _setting(env: str, default: object, doc: str) -> Any:
 class Settings:
     """Typed settings. Each field's metadata names its variable and says what it does."""
 
-    env: str = _setting("RICHSMS_ENV", "development",
-        "`development` or `production`; production refuses the default secret key.")
-    database_url: str = _setting("RICHSMS_DATABASE_URL", "sqlite:///./richsms.db",
-        "SQLAlchemy URL: `sqlite:///path` or `postgresql://user@host/db`.")
-    base_url: str = _setting("RICHSMS_BASE_URL", "http://127.0.0.1:8000/",
-        "Public address where landing pages are served.")
-    short_url: str = _setting("RICHSMS_SHORT_URL", "http://127.0.0.1:8000/",
-        "Prefix of short links, e.g. `https://ex.co/`.")
-    secret_key: Secret = _setting("RICHSMS_SECRET_KEY", Secret(DEFAULT_SECRET_KEY),
-        "Secret for link codes, signatures and hashes. Must be changed in production.")
-    provider: str = _setting("RICHSMS_PROVIDER", "console",
-        "`console` (nothing leaves the machine), `smpp` or `http`.")
+    env: str = _setting(
+        "RICHSMS_ENV",
+        "development",
+        "`development` or `production`; production refuses the default secret key.",
+    )
+    database_url: str = _setting(
+        "RICHSMS_DATABASE_URL",
+        "sqlite:///./richsms.db",
+        "SQLAlchemy URL: `sqlite:///path` or `postgresql://user@host/db`.",
+    )
+    base_url: str = _setting(
+        "RICHSMS_BASE_URL",
+        "http://127.0.0.1:8000/",
+        "Public address where landing pages are served.",
+    )
+    short_url: str = _setting(
+        "RICHSMS_SHORT_URL",
+        "http://127.0.0.1:8000/",
+        "Prefix of short links, e.g. `https://ex.co/`.",
+    )
+    secret_key: Secret = _setting(
+        "RICHSMS_SECRET_KEY",
+        Secret(DEFAULT_SECRET_KEY),
+        "Secret for link codes, signatures and hashes. Must be changed in production.",
+    )
+    provider: str = _setting(
+        "RICHSMS_PROVIDER", "console", "`console` (nothing leaves the machine), `smpp` or `http`."
+    )
     smpp_host: str = _setting("RICHSMS_SMPP_HOST", "127.0.0.1", "SMSC host.")
     smpp_port: int = _setting("RICHSMS_SMPP_PORT", 2775, "SMSC port.")
     smpp_system_id: str = _setting("RICHSMS_SMPP_SYSTEM_ID", "", "SMPP system_id.")
-    smpp_password: Secret = _setting("RICHSMS_SMPP_PASSWORD", Secret(""),
-        "SMPP password.")
-    smpp_system_type: str = _setting("RICHSMS_SMPP_SYSTEM_TYPE", "",
-        "SMPP system_type.")
-    smpp_window: int = _setting("RICHSMS_SMPP_WINDOW", 10,
-        "Outstanding SMPP requests allowed at once.")
-    http_base_url: str = _setting("RICHSMS_HTTP_BASE_URL", "",
-        "Base URL of the Twilio-compatible REST API.")
-    http_account_sid: str = _setting("RICHSMS_HTTP_ACCOUNT_SID", "",
-        "Account SID for the HTTP provider.")
-    http_auth_token: Secret = _setting("RICHSMS_HTTP_AUTH_TOKEN", Secret(""),
-        "Auth token for the HTTP provider; also validates its webhooks.")
-    default_region: str = _setting("RICHSMS_DEFAULT_REGION", "FR",
-        "Region for phone numbers written without a country code.")
-    price_per_segment: Decimal = _setting("RICHSMS_PRICE_PER_SEGMENT", Decimal("0.05"),
-        "Price of one SMS segment, for cost estimates.")
+    smpp_password: Secret = _setting("RICHSMS_SMPP_PASSWORD", Secret(""), "SMPP password.")
+    smpp_system_type: str = _setting("RICHSMS_SMPP_SYSTEM_TYPE", "", "SMPP system_type.")
+    smpp_window: int = _setting(
+        "RICHSMS_SMPP_WINDOW", 10, "Outstanding SMPP requests allowed at once."
+    )
+    http_base_url: str = _setting(
+        "RICHSMS_HTTP_BASE_URL", "", "Base URL of the Twilio-compatible REST API."
+    )
+    http_account_sid: str = _setting(
+        "RICHSMS_HTTP_ACCOUNT_SID", "", "Account SID for the HTTP provider."
+    )
+    http_auth_token: Secret = _setting(
+        "RICHSMS_HTTP_AUTH_TOKEN",
+        Secret(""),
+        "Auth token for the HTTP provider; also validates its webhooks.",
+    )
+    default_region: str = _setting(
+        "RICHSMS_DEFAULT_REGION", "FR", "Region for phone numbers written without a country code."
+    )
+    price_per_segment: Decimal = _setting(
+        "RICHSMS_PRICE_PER_SEGMENT",
+        Decimal("0.05"),
+        "Price of one SMS segment, for cost estimates.",
+    )
     currency: str = _setting("RICHSMS_CURRENCY", "EUR", "Currency of estimates.")
-    opt_out_en: str = _setting("RICHSMS_OPT_OUT_EN", "Reply STOP to opt out",
-        "Opt-out mention appended to promotional messages in English.")
-    opt_out_fr: str = _setting("RICHSMS_OPT_OUT_FR", "STOP au 36180",
-        "Opt-out mention appended to promotional messages in French.")
-    link_code_length: int = _setting("RICHSMS_LINK_CODE_LENGTH", 9,
-        "Length of a short link's code, counted in message lengths before links exist.")
-    ip_anonymization: str = _setting("RICHSMS_IP_ANONYMIZATION", "truncate",
-        "`truncate` (IPv4 /24, IPv6 /48) or `hash` (keyed hash) for stored click IPs.")
-    max_body_bytes: int = _setting("RICHSMS_MAX_BODY_BYTES", 10_485_760,
-        "Largest request body accepted (bytes).")
+    opt_out_en: str = _setting(
+        "RICHSMS_OPT_OUT_EN",
+        "Reply STOP to opt out",
+        "Opt-out mention appended to promotional messages in English.",
+    )
+    opt_out_fr: str = _setting(
+        "RICHSMS_OPT_OUT_FR",
+        "STOP au 36180",
+        "Opt-out mention appended to promotional messages in French.",
+    )
+    link_code_length: int = _setting(
+        "RICHSMS_LINK_CODE_LENGTH",
+        9,
+        "Length of a short link's code, counted in message lengths before links exist.",
+    )
+    ip_anonymization: str = _setting(
+        "RICHSMS_IP_ANONYMIZATION",
+        "truncate",
+        "`truncate` (IPv4 /24, IPv6 /48) or `hash` (keyed hash) for stored click IPs.",
+    )
+    max_body_bytes: int = _setting(
+        "RICHSMS_MAX_BODY_BYTES", 10_485_760, "Largest request body accepted (bytes)."
+    )
 
     @classmethod
     def load(
@@ -122,7 +159,7 @@ class Settings:
     def replace(self, **changes: object) -> Settings:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data.update(changes)
-        return type(self)(**data)  # type: ignore[arg-type]
+        return type(self)(**data)
 
     def validate(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -173,4 +210,3 @@ def _cast(name: str, raw: str, kind: object) -> object:
     if kind_name == "Secret":
         return Secret(raw)
     return raw
-

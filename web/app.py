@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -13,28 +14,52 @@ from starlette.routing import Mount, Route
 from richsms.clock import Clock, SystemClock
 from richsms.db import make_engine
 from richsms.settings import Settings
+from shortener.anonymize import IpAnonymizer
+from shortener.clicks import ClickStore, ClickWriter
+from shortener.codes import CodeMaker
+from shortener.resolver import Resolver
 from web import health, openapi
 from web.api import operations as api_operations
 from web.api import routes as api_routes
 from web.auth import BearerAuth
 from web.errors import HANDLERS
+from web.redirect import MissLimiter, ShortLinks
 
 log = logging.getLogger("richsms")
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, run_worker: bool = False
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    run_worker: bool = False,
+    preload_links: int = 1_000_000,
+    cache_poll_interval: float = 1.0,
 ) -> Starlette:
-    """The whole web app. Nothing is opened until the lifespan starts."""
+    """The whole web app. Nothing is opened or started until the lifespan starts."""
     settings.validate()
+    clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
+    secret = settings.secret_key.reveal()
+    resolver = Resolver(engine, poll_interval=cache_poll_interval)
+    writer = ClickWriter(ClickStore(engine, IpAnonymizer(settings.ip_anonymization, secret)))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        log.info("richsms serving with the %s provider", settings.provider)
+        loop = asyncio.get_running_loop()
+        writer.start()
+        try:
+            cached = await loop.run_in_executor(None, resolver.preload, preload_links)
+        except Exception:
+            log.exception("could not preload links; the cache fills on demand")
+            cached = 0
+        resolver.start()
+        log.info("richsms serving (%s provider, %d links cached)", settings.provider, cached)
         try:
             yield
         finally:
+            await resolver.stop()
+            await writer.close()  # every accepted click is committed before we exit
             engine.dispose()
 
     app = Starlette(
@@ -45,15 +70,22 @@ def create_app(
                 "/api",
                 routes=api_routes(),
                 middleware=[Middleware(BearerAuth)],
-                max_body_size=settings.max_body_bytes,
             ),
         ],
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        middleware=[
+            Middleware(
+                ShortLinks, resolver=resolver, writer=writer, clock=clock, limiter=MissLimiter()
+            )
+        ],
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock
+    app.state.codes = CodeMaker(secret)
+    app.state.resolver = resolver
+    app.state.clicks = writer
     app.state.run_worker = run_worker
     app.state.operations = [*health.OPERATIONS, *api_operations()]
     return app

@@ -18,7 +18,7 @@ async def read_model(request: Request, model: type[Model]) -> Model:
     content_type = request.headers.get("content-type", "application/json")
     if not content_type.split(";")[0].strip().lower().endswith(("/json", "+json")):
         raise BadRequest(415, "send the body as application/json")
-    raw = await request.body()
+    raw = await read_body(request)
     try:
         data = json.loads(raw) if raw else None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -29,6 +29,22 @@ async def read_model(request: Request, model: type[Model]) -> Model:
         return model.model_validate(data)
     except ValidationError as exc:
         raise BadRequest(422, describe(exc), code="invalid_input") from None
+
+
+async def read_body(request: Request) -> bytes:
+    """The whole body, refused with 413 as soon as it passes the configured limit."""
+    limit: int = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    too_large = BadRequest(413, f"the body is larger than {limit} bytes")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def describe(exc: ValidationError) -> str:

@@ -11,8 +11,13 @@ from richsms.db import ping
 from web.openapi import Operation
 
 OPERATIONS = [
-    Operation("GET", "/healthz", "Is the service up and its database reachable?", errors=(503,),
-              public=True),
+    Operation(
+        "GET",
+        "/healthz",
+        "Is the service up and its database reachable?",
+        errors=(503,),
+        public=True,
+    ),
 ]
 
 

@@ -71,7 +71,11 @@ def test_sms_analyze_text_and_stdin_json() -> None:
 
 def run_plain(args: list[str], stdin: str = "") -> str:
     result = subprocess.run(
-        [RICHSMS, *args], input=stdin, capture_output=True, text=True, timeout=60,
+        [RICHSMS, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "RICHSMS_ENV": "development"},
     )
     assert result.returncode == 0, result.stderr
@@ -80,7 +84,10 @@ def run_plain(args: list[str], stdin: str = "") -> str:
 
 def test_production_refuses_to_start_with_the_default_secret(tmp_path: Path) -> None:
     result = subprocess.run(
-        [RICHSMS, "serve", "--port", "1"], capture_output=True, text=True, timeout=60,
+        [RICHSMS, "serve", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "RICHSMS_ENV": "production", "RICHSMS_SECRET_KEY": ""},
         cwd=tmp_path,
     )

@@ -41,9 +41,7 @@ def test_production_refuses_the_default_secret() -> None:
         Settings.load({"RICHSMS_ENV": "production"}, env_file=None)
     with pytest.raises(ConfigError, match="32 characters"):
         Settings.load({"RICHSMS_ENV": "production", "RICHSMS_SECRET_KEY": "short"}, env_file=None)
-    ok = Settings.load(
-        {"RICHSMS_ENV": "production", "RICHSMS_SECRET_KEY": "x" * 40}, env_file=None
-    )
+    ok = Settings.load({"RICHSMS_ENV": "production", "RICHSMS_SECRET_KEY": "x" * 40}, env_file=None)
     assert ok.secret_key.reveal() == "x" * 40
 
 

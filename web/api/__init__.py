@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from web.api import sms
+from web.api import links, sms
 from web.openapi import Operation
 
-_MODULES = (sms,)
+_MODULES = (sms, links)
 
 
 def routes() -> list[BaseRoute]:

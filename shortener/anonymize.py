@@ -1,0 +1,32 @@
+"""Client addresses are never stored whole: truncated to a network, or a keyed hash."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+
+
+class IpAnonymizer:
+    def __init__(self, mode: str, key: str) -> None:
+        if mode not in ("truncate", "hash"):
+            raise ValueError(f"unknown IP anonymization mode {mode!r}")
+        self._mode = mode
+        self._key = hashlib.sha256(b"richsms-ip:" + key.encode()).digest()
+
+    def __call__(self, address: str) -> str:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return ""
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if self._mode == "hash":
+            return hmac.new(self._key, ip.packed, hashlib.sha256).hexdigest()[:32]
+        prefix = 24 if ip.version == 4 else 48
+        return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+    def visitor(self, anonymized_ip: str, user_agent: str, day: str) -> str:
+        """A daily pseudonym for unique-visitor counts; it cannot be linked across days."""
+        material = f"{day}\x00{anonymized_ip}\x00{user_agent}".encode()
+        return hmac.new(self._key, material, hashlib.sha256).hexdigest()[:32]

@@ -1,0 +1,134 @@
+"""Issuing, reading and disabling links. Every function takes its session keyword-only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, text
+from sqlmodel import Session, col, select
+
+from richsms.clock import Clock
+from richsms.errors import InvalidInput, NotFound
+from shortener.codes import CodeMaker
+from shortener.models import Link, LinkChange
+from shortener.targets import build_target
+
+# Rows per INSERT when issuing links in bulk: large enough to amortize round trips,
+# small enough to stay well under SQLite's and PostgreSQL's parameter limits.
+BULK_CHUNK = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    id: int
+    code: str
+    contact_id: int | None
+
+
+def create_link(
+    *,
+    session: Session,
+    codes: CodeMaker,
+    clock: Clock,
+    url: str,
+    contact_id: int | None = None,
+    campaign_id: int | None = None,
+    page_id: int | None = None,
+    expires_at: datetime | None = None,
+    utm: Mapping[str, str] | None = None,
+) -> Link:
+    issued = create_links(
+        session=session,
+        codes=codes,
+        clock=clock,
+        url=url,
+        contact_ids=[contact_id],
+        campaign_id=campaign_id,
+        page_id=page_id,
+        expires_at=expires_at,
+        utm=utm,
+    )
+    link = session.get(Link, issued[0].id)
+    assert link is not None
+    return link
+
+
+def create_links(
+    *,
+    session: Session,
+    codes: CodeMaker,
+    clock: Clock,
+    url: str,
+    contact_ids: Sequence[int | None],
+    campaign_id: int | None = None,
+    page_id: int | None = None,
+    expires_at: datetime | None = None,
+    utm: Mapping[str, str] | None = None,
+) -> list[IssuedLink]:
+    """One link per entry of `contact_ids`, inserted set-based in one transaction."""
+    target = build_target(url, utm)
+    now = clock.now()
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise InvalidInput("expires_at needs a time zone (e.g. 2026-12-31T23:59:00Z)")
+        if expires_at <= now:
+            raise InvalidInput("expires_at is in the past")
+    if not contact_ids:
+        return []
+    ids = _reserve_ids(session, len(contact_ids))
+    issued = [IssuedLink(i, codes.make(i), c) for i, c in zip(ids, contact_ids, strict=True)]
+    for start in range(0, len(issued), BULK_CHUNK):
+        rows = [
+            {
+                "id": link.id,
+                "code": link.code,
+                "target_url": target,
+                "page_id": page_id,
+                "contact_id": link.contact_id,
+                "campaign_id": campaign_id,
+                "expires_at": expires_at,
+                "disabled_at": None,
+                "created_at": now,
+            }
+            for link in issued[start : start + BULK_CHUNK]
+        ]
+        session.execute(insert(Link), rows)
+    session.commit()
+    return issued
+
+
+def _reserve_ids(session: Session, count: int) -> list[int]:
+    """Ids known before the insert, so that codes go in with their rows."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        rows = session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('link', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return [int(r[0]) for r in rows]
+    # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so max(id) is ours.
+    top = session.execute(select(func.coalesce(func.max(col(Link.id)), 0))).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + count))
+
+
+def get_link(*, session: Session, code: str) -> Link:
+    link = session.exec(select(Link).where(col(Link.code) == code)).first()
+    if link is None:
+        raise NotFound(f"no link with code {code!r}")
+    return link
+
+
+def disable_link(*, session: Session, code: str, clock: Clock) -> Link:
+    """Disable a link; every process's redirect cache drops it within seconds."""
+    link = get_link(session=session, code=code)
+    if link.disabled_at is None:
+        link.disabled_at = clock.now()
+        session.add(link)
+        assert link.id is not None
+        session.add(LinkChange(link_id=link.id, changed_at=link.disabled_at))
+    session.commit()
+    return link

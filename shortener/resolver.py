@@ -1,0 +1,176 @@
+"""Code → redirect target, from an in-process cache that follows changes within seconds.
+
+The redirect cannot afford a database round trip per request. Entries are loaded on a
+miss (or preloaded at start) and dropped when the `link_change` log names their link;
+each process polls that log every `poll_interval` seconds, so a disabled link stops
+redirecting everywhere within about that long. Unknown codes are remembered briefly too,
+so a flood of guesses does not become a flood of queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import col
+
+from shortener.models import Link, LinkChange
+
+log = logging.getLogger("richsms.resolver")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    link_id: int
+    contact_id: int | None
+    url: str
+    expires_at: datetime | None
+    disabled: bool
+
+
+class Resolver:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_entries: int = 1_000_000,
+        poll_interval: float = 1.0,
+        miss_ttl: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._max_entries = max_entries
+        self._poll_interval = poll_interval
+        self._miss_ttl = miss_ttl
+        self._monotonic = monotonic
+        self._entries: dict[str, Target] = {}
+        self._misses: dict[str, float] = {}
+        self._last_change = 0
+        self._generation = 0  # bumped whenever changes drop entries
+        self._task: asyncio.Task[None] | None = None
+
+    def cached(self, code: str) -> Target | None | bool:
+        """The cached target, None for a recent miss, False when not cached at all."""
+        target = self._entries.get(code)
+        if target is not None:
+            return target
+        missed = self._misses.get(code)
+        if missed is not None and self._monotonic() - missed < self._miss_ttl:
+            return None
+        return False
+
+    async def resolve(self, code: str) -> Target | None:
+        found = self.cached(code)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        loop = asyncio.get_running_loop()
+        generation = self._generation
+        target = await loop.run_in_executor(None, self._load, code)
+        if generation != self._generation:
+            return target  # a change landed while loading: serve it, cache nothing
+        if target is None:
+            if len(self._misses) >= 100_000:
+                self._misses.clear()
+            self._misses[code] = self._monotonic()
+        else:
+            self._remember(code, target)
+        return target
+
+    def _remember(self, code: str, target: Target) -> None:
+        if len(self._entries) >= self._max_entries:
+            # Insertion order approximates age: drop the oldest tenth in one go.
+            for old in list(self._entries)[: self._max_entries // 10 or 1]:
+                del self._entries[old]
+        self._entries[code] = target
+
+    def _load(self, code: str) -> Target | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    col(Link.id),
+                    col(Link.contact_id),
+                    col(Link.target_url),
+                    col(Link.expires_at),
+                    col(Link.disabled_at),
+                ).where(col(Link.code) == code)
+            ).first()
+        return None if row is None else _target(*row)
+
+    def preload(self, limit: int) -> int:
+        """Fill the cache with the most recent links (campaign links are clicked early)."""
+        self._last_change = self._latest_change()
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    col(Link.code),
+                    col(Link.id),
+                    col(Link.contact_id),
+                    col(Link.target_url),
+                    col(Link.expires_at),
+                    col(Link.disabled_at),
+                )
+                .where(col(Link.disabled_at).is_(None))
+                .order_by(col(Link.id).desc())
+                .limit(min(limit, self._max_entries))
+            )
+            for code, *rest in rows:
+                self._entries[code] = _target(*rest)
+        return len(self._entries)
+
+    def _latest_change(self) -> int:
+        with self._engine.connect() as conn:
+            latest: Any = conn.execute(
+                select(func.coalesce(func.max(col(LinkChange.id)), 0))
+            ).scalar_one()
+            return int(latest)
+
+    def read_changes(self) -> list[tuple[int, str]]:
+        """(change id, code) of every link changed since the last applied change."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(col(LinkChange.id), col(Link.code))
+                .join(Link, col(Link.id) == col(LinkChange.link_id))
+                .where(col(LinkChange.id) > self._last_change)
+                .order_by(col(LinkChange.id))
+            ).all()
+        return [(int(change_id or 0), code) for change_id, code in rows]
+
+    def apply_changes(self, changes: list[tuple[int, str]]) -> None:
+        """Drop the changed links' entries. Runs on the event loop, like every cache write."""
+        if not changes:
+            return
+        self._generation += 1
+        for change_id, code in changes:
+            self._entries.pop(code, None)
+            self._last_change = max(self._last_change, change_id)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._poll())
+
+    async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            try:
+                self.apply_changes(await loop.run_in_executor(None, self.read_changes))
+            except Exception:
+                log.exception("could not read link changes; retrying")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+def _target(link_id: Any, contact_id: Any, url: Any, expires_at: Any, disabled_at: Any) -> Target:
+    return Target(int(link_id), contact_id, str(url), expires_at, disabled_at is not None)

@@ -1,0 +1,60 @@
+"""Click statistics of one link: total, unique, human and bot clicks, first and last."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, case, distinct, func, select
+from sqlmodel import Session, col
+
+from shortener.links import get_link
+from shortener.models import Click
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    clicks: int
+    unique_clicks: int
+    human_clicks: int
+    bot_clicks: int
+    first_click_at: datetime | None
+    last_click_at: datetime | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "clicks": self.clicks,
+            "unique_clicks": self.unique_clicks,
+            "human_clicks": self.human_clicks,
+            "bot_clicks": self.bot_clicks,
+            "first_click_at": _iso(self.first_click_at),
+            "last_click_at": _iso(self.last_click_at),
+        }
+
+
+def link_stats(*, session: Session, code: str) -> LinkStats:
+    """Unique clicks count people: the contact on a personal link, else one anonymized
+    visitor per day. Bots and previews count in `clicks` and `bot_clicks` only."""
+    link = get_link(session=session, code=code)
+    human = case((col(Click.is_bot).is_(False), 1), else_=0)
+    total, humans, first, last = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(human), 0).cast(Integer),
+            func.min(col(Click.clicked_at)),
+            func.max(col(Click.clicked_at)),
+        ).where(col(Click.link_id) == link.id)
+    ).one()
+    if link.contact_id is not None:
+        unique = 1 if humans else 0
+    else:
+        unique = session.execute(
+            select(func.count(distinct(col(Click.visitor)))).where(
+                col(Click.link_id) == link.id, col(Click.is_bot).is_(False)
+            )
+        ).scalar_one()
+    return LinkStats(int(total), int(unique), int(humans), int(total) - int(humans), first, last)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

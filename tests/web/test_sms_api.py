@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+
+def test_plain_text_analysis(api: TestClient) -> None:
+    response = api.post("/api/sms/analyze", json={"text": "a" * 152 + "€" + "a" * 152})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["encoding"], body["units"], body["segments"]) == ("GSM-7", 306, 3)
+
+
+def test_the_characters_forcing_ucs2_are_named_with_suggestions(api: TestClient) -> None:
+    body = api.post("/api/sms/analyze", json={"text": "Offre spéciale – l’été ça brille"}).json()
+    assert body["encoding"] == "UCS-2"
+    assert body["non_gsm"] == ["–", "’", "ç"]
+    suggestions = body["suggestions"]
+    assert suggestions["after"]["encoding"] == "GSM-7"
+    originals = [r["original"] for r in suggestions["replacements"]]
+    assert originals == ["–", "’", "ç"]
+
+
+def test_template_estimate_counts_link_and_opt_out(api: TestClient) -> None:
+    body = api.post(
+        "/api/sms/analyze",
+        json={
+            "text": 'Hi {{ contact.first_name | default("there") }} {{ link }}',
+            "field_lengths": {"first_name": [3, 10]},
+        },
+    ).json()
+    assert body["template"] == {"fields": ["first_name"], "uses_link": True}
+    estimate = body["estimate"]
+    link = len("https://ex.co/") + 9
+    mention = len("\nReply STOP to opt out")
+    assert estimate["min_length"] == len("Hi ") + 3 + 1 + link + mention
+    assert estimate["max_length"] == len("Hi ") + 10 + 1 + link + mention
+
+
+def test_informational_messages_carry_no_opt_out(api: TestClient) -> None:
+    body = api.post(
+        "/api/sms/analyze", json={"text": "Your order shipped", "type": "informational"}
+    ).json()
+    assert body["estimate"]["max_length"] == len("Your order shipped")
+
+
+def test_audience_distribution(api: TestClient) -> None:
+    body = api.post(
+        "/api/sms/analyze",
+        json={
+            "text": "Bonjour {{ contact.first_name }} !",
+            "type": "informational",
+            "audience": {
+                "contacts": [
+                    {"first_name": "Marie", "language": "fr"},
+                    {"first_name": "François", "language": "fr"},
+                    {"first_name": "Zoé" * 60, "language": "fr"},
+                ]
+            },
+        },
+    ).json()
+    audience = body["audience"]
+    assert audience["recipients"] == 3
+    assert audience["format"] == "variable"
+    groups = {(g["encoding"], g["segments"]): g["recipients"] for g in audience["distribution"]}
+    assert groups == {("GSM-7", 1): 1, ("UCS-2", 1): 1, ("GSM-7", 2): 1}
+    assert audience["total_segments"] == 4
+
+
+def test_unknown_field_is_a_clear_422(api: TestClient) -> None:
+    response = api.post("/api/sms/analyze", json={"text": "Hi\n{{ contact.frist_name }}"})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert "frist_name" in error["message"] and "line 2" in error["message"]
+
+
+def test_custom_fields_are_accepted_when_declared(api: TestClient) -> None:
+    response = api.post(
+        "/api/sms/analyze", json={"text": "{{ contact.city }}", "custom_fields": ["city"]}
+    )
+    assert response.status_code == 200
+
+
+def test_bad_bodies(api: TestClient) -> None:
+    assert api.post("/api/sms/analyze", content=b"{", headers={
+        "Content-Type": "application/json"}).status_code == 400
+    assert api.post("/api/sms/analyze", json=["text"]).status_code == 400
+    missing = api.post("/api/sms/analyze", json={"txt": "x"})
+    assert missing.status_code == 422
+    assert "text" in missing.json()["error"]["message"]
+    assert api.post("/api/sms/analyze", content=b"text=x", headers={
+        "Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
+    huge = api.post("/api/sms/analyze", json={"text": "x" * 6000})
+    assert huge.status_code == 422
+
+
+def test_a_body_over_the_limit_is_413(api: TestClient, app: object) -> None:
+    big = b'{"text": "' + b"x" * 11_000_000 + b'"}'
+    response = api.post("/api/sms/analyze", content=big, headers={
+        "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"

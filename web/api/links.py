@@ -1,0 +1,279 @@
+"""Links API: issue one or many short links, read their stats and QR code, disable them."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+import segno
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from richsms.db import session_scope
+from richsms.errors import InvalidInput
+from shortener.links import create_link, create_links, disable_link, get_link
+from shortener.models import Link
+from shortener.stats import link_stats
+from web.bodies import read_model
+from web.openapi import Operation
+
+
+class Utm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(None, max_length=200)
+    medium: str | None = Field(None, max_length=200)
+    campaign: str | None = Field(None, max_length=200)
+    term: str | None = Field(None, max_length=200)
+    content: str | None = Field(None, max_length=200)
+
+
+class LinkTargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = Field(None, max_length=4096, description="http(s) target.")
+    page_id: int | None = Field(None, description="Landing page (once pages exist).")
+    campaign_id: int | None = None
+    expires_at: datetime | None = Field(None, description="ISO 8601 with a time zone.")
+    utm: Utm | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> LinkTargetIn:
+        if (self.url is None) == (self.page_id is None):
+            raise ValueError("give exactly one of url or page_id")
+        return self
+
+
+class LinkIn(LinkTargetIn):
+    contact_id: int | None = None
+
+
+class BulkLinksIn(LinkTargetIn):
+    contact_ids: list[int | None] = Field(min_length=1, max_length=1_000_000)
+
+
+class LinkOut(BaseModel):
+    code: str
+    short_url: str
+    target_url: str
+    contact_id: int | None
+    campaign_id: int | None
+    expires_at: datetime | None
+    disabled_at: datetime | None
+
+
+class IssuedOut(BaseModel):
+    contact_id: int | None
+    code: str
+    short_url: str
+
+
+class BulkLinksOut(BaseModel):
+    links: list[IssuedOut]
+
+
+class StatsOut(BaseModel):
+    clicks: int
+    unique_clicks: int
+    human_clicks: int
+    bot_clicks: int
+    first_click_at: str | None
+    last_click_at: str | None
+
+
+def _target_url(body: LinkTargetIn) -> str:
+    if body.url is None:
+        raise InvalidInput("landing pages are not available yet: give a url")
+    return body.url
+
+
+def _utm(body: LinkTargetIn) -> dict[str, str] | None:
+    if body.utm is None:
+        return None
+    return {k: v for k, v in body.utm.model_dump().items() if v}
+
+
+def _public(link: Link, short_url: str) -> dict[str, Any]:
+    return LinkOut(
+        code=link.code,
+        short_url=short_url + link.code,
+        target_url=link.target_url,
+        contact_id=link.contact_id,
+        campaign_id=link.campaign_id,
+        expires_at=link.expires_at,
+        disabled_at=link.disabled_at,
+    ).model_dump(mode="json")
+
+
+async def create(request: Request) -> JSONResponse:
+    body = await read_model(request, LinkIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            link = create_link(
+                session=session,
+                codes=state.codes,
+                clock=state.clock,
+                url=_target_url(body),
+                contact_id=body.contact_id,
+                campaign_id=body.campaign_id,
+                expires_at=body.expires_at,
+                utm=_utm(body),
+            )
+            return _public(link, state.settings.short_url)
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def create_bulk(request: Request) -> JSONResponse:
+    body = await read_model(request, BulkLinksIn)
+    state = request.app.state
+    prefix = state.settings.short_url
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            issued = create_links(
+                session=session,
+                codes=state.codes,
+                clock=state.clock,
+                url=_target_url(body),
+                contact_ids=body.contact_ids,
+                campaign_id=body.campaign_id,
+                expires_at=body.expires_at,
+                utm=_utm(body),
+            )
+        return {
+            "links": [
+                {"contact_id": i.contact_id, "code": i.code, "short_url": prefix + i.code}
+                for i in issued
+            ]
+        }
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def show(request: Request) -> JSONResponse:
+    code = request.path_params["code"]
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            return _public(get_link(session=session, code=code), state.settings.short_url)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def disable(request: Request) -> JSONResponse:
+    code = request.path_params["code"]
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            link = disable_link(session=session, code=code, clock=state.clock)
+            return _public(link, state.settings.short_url)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def stats(request: Request) -> JSONResponse:
+    code = request.path_params["code"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, object]:
+        with session_scope(engine) as session:
+            return link_stats(session=session, code=code).as_dict()
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def qr(request: Request) -> Response:
+    code = request.path_params["code"]
+    state = request.app.state
+
+    def work() -> bytes:
+        with session_scope(state.engine) as session:
+            link = get_link(session=session, code=code)
+        out = io.BytesIO()
+        # Upper-case letters and digits would allow QR's compact alphanumeric mode, but codes
+        # are case-sensitive; byte mode at error level M stays small for ~30-character URLs.
+        segno.make(state.settings.short_url + link.code, error="m", micro=False).save(
+            out,
+            kind="svg",
+            scale=4,
+            border=2,
+            xmldecl=False,
+            svgns=True,
+            title=f"QR code for {state.settings.short_url + link.code}",
+        )
+        return out.getvalue()
+
+    return Response(
+        await run_in_threadpool(work),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
+
+
+ROUTES = [
+    Route("/links", create, methods=["POST"]),
+    Route("/links/bulk", create_bulk, methods=["POST"]),
+    Route("/links/{code}", show, methods=["GET"]),
+    Route("/links/{code}/disable", disable, methods=["POST"]),
+    Route("/links/{code}/stats", stats, methods=["GET"]),
+    Route("/links/{code}/qr.svg", qr, methods=["GET"]),
+]
+_E = (400, 401, 404, 413, 415, 422)
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/links",
+        "Issue a short link to a URL, optionally for one contact.",
+        request=LinkIn,
+        response=LinkOut,
+        errors=_E,
+        tags=("links",),
+    ),
+    Operation(
+        "POST",
+        "/api/links/bulk",
+        "Issue one short link per contact, set-based.",
+        request=BulkLinksIn,
+        response=BulkLinksOut,
+        errors=_E,
+        tags=("links",),
+    ),
+    Operation(
+        "GET",
+        "/api/links/{code}",
+        "A link's target and state.",
+        response=LinkOut,
+        errors=(401, 404),
+        tags=("links",),
+    ),
+    Operation(
+        "POST",
+        "/api/links/{code}/disable",
+        "Disable a link everywhere within seconds.",
+        response=LinkOut,
+        errors=(401, 404),
+        tags=("links",),
+    ),
+    Operation(
+        "GET",
+        "/api/links/{code}/stats",
+        "Total, unique, human and bot clicks.",
+        response=StatsOut,
+        errors=(401, 404),
+        tags=("links",),
+    ),
+    Operation(
+        "GET",
+        "/api/links/{code}/qr.svg",
+        "The QR code of the short link, as SVG.",
+        errors=(401, 404),
+        tags=("links",),
+    ),
+]
