@@ -25,8 +25,26 @@ from sender.encoding import Analysis, analyze, is_gsm7
 MESSAGE_LENGTH = 160
 
 FIRST_NAMES = (
-    "Marie", "Jean", "Camille", "Lucas", "Léa", "Hugo", "Chloé", "Louis", "Emma", "Noé",
-    "Inès", "Gabriel", "Zoé", "Raphaël", "Jade", "Arthur", "Anaïs", "Théo", "Manon", "Jules",
+    "Marie",
+    "Jean",
+    "Camille",
+    "Lucas",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Louis",
+    "Emma",
+    "Noé",
+    "Inès",
+    "Gabriel",
+    "Zoé",
+    "Raphaël",
+    "Jade",
+    "Arthur",
+    "Anaïs",
+    "Théo",
+    "Manon",
+    "Jules",
 )
 ASCII_FIRST_NAMES = tuple(name for name in FIRST_NAMES if name.isascii())
 GSM_FIRST_NAMES = tuple(name for name in FIRST_NAMES if is_gsm7(name))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -9,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session
+
+log = logging.getLogger("richsms.db")
 
 
 def normalize_url(url: str) -> URL:
@@ -53,6 +57,40 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class WalCheckpointer:
+    """Moves SQLite's WAL into the database file from a thread of its own, so that the
+    writers who turned automatic checkpoints off never pay for one mid-commit."""
+
+    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._engine.dialect.name != "sqlite":
+            return
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = self._engine.raw_connection()
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    conn.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except Exception:
+                    log.exception("WAL checkpoint failed; trying again")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
 
 def ping(engine: Engine) -> None:

@@ -18,6 +18,7 @@ DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
 PROVIDERS = ("console", "smpp", "http")
 ENVIRONMENTS = ("development", "production")
 IP_MODES = ("truncate", "hash")
+DURABILITIES = ("crash", "power")
 
 
 class ConfigError(ValueError):
@@ -131,6 +132,13 @@ class Settings:
         "truncate",
         "`truncate` (IPv4 /24, IPv6 /48) or `hash` (keyed hash) for stored click IPs.",
     )
+    click_durability: str = _setting(
+        "RICHSMS_CLICK_DURABILITY",
+        "crash",
+        "`crash`: a redirect waits until its click would survive a crash of richsms "
+        "(SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off for clicks); "
+        "`power`: until it would survive losing the host (fsync on every batch).",
+    )
     max_body_bytes: int = _setting(
         "RICHSMS_MAX_BODY_BYTES", 10_485_760, "Largest request body accepted (bytes)."
     )
@@ -168,6 +176,8 @@ class Settings:
             raise ConfigError(f"RICHSMS_PROVIDER must be one of {', '.join(PROVIDERS)}")
         if self.ip_anonymization not in IP_MODES:
             raise ConfigError(f"RICHSMS_IP_ANONYMIZATION must be one of {', '.join(IP_MODES)}")
+        if self.click_durability not in DURABILITIES:
+            raise ConfigError(f"RICHSMS_CLICK_DURABILITY must be one of {', '.join(DURABILITIES)}")
         for name in ("base_url", "short_url"):
             url = getattr(self, name)
             if not url.startswith(("http://", "https://")):

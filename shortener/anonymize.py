@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from functools import lru_cache
 
 
 class IpAnonymizer:
@@ -13,8 +14,15 @@ class IpAnonymizer:
             raise ValueError(f"unknown IP anonymization mode {mode!r}")
         self._mode = mode
         self._key = hashlib.sha256(b"richsms-ip:" + key.encode()).digest()
+        # The same phones come back: parsing and hashing once per address saves the hot
+        # writer thread most of its work.
+        self._anonymize = lru_cache(maxsize=65_536)(self._compute)
+        self._visitor = lru_cache(maxsize=65_536)(self._compute_visitor)
 
     def __call__(self, address: str) -> str:
+        return self._anonymize(address)
+
+    def _compute(self, address: str) -> str:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -28,5 +36,8 @@ class IpAnonymizer:
 
     def visitor(self, anonymized_ip: str, user_agent: str, day: str) -> str:
         """A daily pseudonym for unique-visitor counts; it cannot be linked across days."""
+        return self._visitor(anonymized_ip, user_agent, day)
+
+    def _compute_visitor(self, anonymized_ip: str, user_agent: str, day: str) -> str:
         material = f"{day}\x00{anonymized_ip}\x00{user_agent}".encode()
         return hmac.new(self._key, material, hashlib.sha256).hexdigest()[:32]

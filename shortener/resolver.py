@@ -13,9 +13,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
@@ -25,8 +24,10 @@ from shortener.models import Link, LinkChange
 log = logging.getLogger("richsms.resolver")
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
+    """A tuple of atoms, so that the cyclic GC stops tracking it: a million cached
+    entries then cost a full collection nothing (tracked objects there stalled requests)."""
+
     link_id: int
     contact_id: int | None
     url: str

@@ -6,15 +6,18 @@ committed. Everything that is not a single-segment code goes on to the Starlette
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from richsms.clock import Clock
 from shortener.clicks import ClickEvent, ClickWriter
 from shortener.codes import RESERVED, looks_like_code
 from shortener.resolver import Resolver
+
+log = logging.getLogger("richsms.redirect")
 
 
 def _page(title: str, message: str) -> bytes:
@@ -66,39 +69,43 @@ class MissLimiter:
 
 
 class ShortLinks:
-    """ASGI middleware that serves short codes itself and passes the rest on."""
+    """Serves short codes; the app hands it every request `code_of` recognizes."""
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         resolver: Resolver,
         writer: ClickWriter,
         clock: Clock,
         limiter: MissLimiter,
     ) -> None:
-        self.app = app
         self._resolver = resolver
         self._writer = writer
         self._clock = clock
         self._limiter = limiter
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            path: str = scope["path"]
-            code = path[1:]
-            if "/" not in code and looks_like_code(code) and code.lower() not in RESERVED:
-                await self._redirect(scope, send, code)
-                return
-        await self.app(scope, receive, send)
+    @staticmethod
+    def code_of(scope: Scope) -> str | None:
+        """The code if this request is a tap on a short link, else None."""
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return None
+        code: str = scope["path"][1:]
+        if "/" in code or not looks_like_code(code) or code.lower() in RESERVED:
+            return None
+        return code
 
-    async def _redirect(self, scope: Scope, send: Send, code: str) -> None:
+    async def __call__(self, scope: Scope, send: Send, code: str) -> None:
         head = scope["method"] == "HEAD"
         client = scope.get("client")
         client_ip = client[0] if client else ""
         target = self._resolver.cached(code)
         if target is False:
-            target = await self._resolver.resolve(code)
+            try:
+                target = await self._resolver.resolve(code)
+            except Exception:
+                log.exception("could not look up a short code")
+                await _html(send, 503, UNAVAILABLE_PAGE, head, ((b"retry-after", b"1"),))
+                return
         if target is None or target is True:
             if not self._limiter.allow(client_ip):
                 await _html(send, 429, SLOW_DOWN_PAGE, head, ((b"retry-after", b"60"),))
@@ -127,6 +134,7 @@ class ShortLinks:
         try:
             await self._writer.record(event)
         except Exception:
+            log.exception("could not store a click")
             # No stored click, no redirect: the client may retry, the count stays exact.
             await _html(send, 503, UNAVAILABLE_PAGE, head, ((b"retry-after", b"1"),))
             return

@@ -77,13 +77,19 @@ def test_stored_clicks_are_anonymized(engine: Engine, clock: FrozenClock) -> Non
     assert click.is_bot is False
 
 
-def test_a_failed_commit_fails_the_waiting_requests(engine: Engine) -> None:
+def test_a_failed_commit_fails_its_requests_and_the_writer_recovers(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    link_id = _link_id(engine, clock)
+    broken = ClickEvent(None, None, clock.now(), "GET", "ua", "", "198.51.100.1")  # type: ignore[arg-type]
+
     async def scenario() -> None:
         writer = ClickWriter(ClickStore(engine, IpAnonymizer("truncate", "k")))
         writer.start()
-        with pytest.raises(Exception, match="(?i)foreign key|constraint"):
-            await writer.record(_event(999_999, 1))  # no such link
+        with pytest.raises(Exception, match="(?i)null"):
+            await writer.record(broken)  # violates NOT NULL: the whole batch fails
+        await writer.record(_event(link_id, 1))  # a fresh connection, a fresh batch
         await writer.close()
 
     asyncio.run(scenario())
-    assert _stored(engine) == 0
+    assert _stored(engine) == 1

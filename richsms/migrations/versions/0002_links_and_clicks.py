@@ -51,10 +51,6 @@ def upgrade() -> None:
         sa.Column("referrer", sa.String(length=1024), nullable=False),
         sa.Column("ip", sa.String(length=64), nullable=False),
         sa.Column("visitor", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["link_id"],
-            ["link.id"],
-        ),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("click", schema=None) as batch_op:

@@ -1,0 +1,278 @@
+"""The sender's tables: contacts and consent, groups and segments, sender numbers,
+campaigns, the outbox of messages, inbound messages and automations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from richsms.types import UTCDateTime
+
+# Message states, in the order a message normally goes through them.
+PLANNED = "planned"  # rendered, waiting for its due time
+QUEUED = "queued"  # due; waiting for a worker and the rate
+SENDING = "sending"  # claimed and being handed to the provider
+SENT = "sent"  # the provider accepted it
+DELIVERED = "delivered"  # a delivery receipt confirmed it
+FAILED = "failed"  # the provider refused it, or a receipt reported failure
+EXPIRED = "expired"  # never sent in time
+UNKNOWN = "unknown"  # handed to the provider, no recorded answer: never resent automatically
+ERROR = "error"  # could not be produced (template failed for this contact)
+SKIPPED = "skipped"  # not sent: opted out or no consent at the moment of sending
+MESSAGE_STATES = (
+    PLANNED,
+    QUEUED,
+    SENDING,
+    SENT,
+    DELIVERED,
+    FAILED,
+    EXPIRED,
+    UNKNOWN,
+    ERROR,
+    SKIPPED,
+)
+
+MESSAGE_TYPES = ("promotional", "informational", "administrative")
+
+
+def _json() -> Any:
+    return Column(JSON, nullable=False)
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str = Field(sa_column=Column(String(20), nullable=False, unique=True))
+    first_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    last_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    email: str = Field(default="", sa_column=Column(String(320), nullable=False))
+    language: str = Field(default="en", sa_column=Column(String(8), nullable=False))
+    # IANA zones, space-separated: a number may map to several; quiet hours use them all.
+    timezones: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    status: str = Field(default="subscribed", sa_column=Column(String(16), nullable=False))
+    consent_type: str | None = Field(default=None, sa_column=Column(String(16)))
+    consent_source: str | None = Field(default=None, sa_column=Column(String(200)))
+    consent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    opted_out_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    opted_out_via: str | None = Field(default=None, sa_column=Column(String(64)))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConsentEvent(SQLModel, table=True):
+    """Consent history: appended to, never overwritten."""
+
+    __tablename__ = "consent_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("contact.id"), nullable=False, index=True)
+    )
+    kind: str = Field(
+        sa_column=Column(String(16), nullable=False)
+    )  # express implied opt_out opt_in
+    source: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ContactGroup(SQLModel, table=True):
+    __tablename__ = "contact_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class GroupMember(SQLModel, table=True):
+    __tablename__ = "group_member"
+
+    group_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("contact_group.id"), primary_key=True)
+    )
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("contact.id"), primary_key=True, index=True)
+    )
+    added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Segment(SQLModel, table=True):
+    """A dynamic audience: filters evaluated when a campaign sends."""
+
+    __tablename__ = "segment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    filters: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json())
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SenderNumber(SQLModel, table=True):
+    __tablename__ = "sender_number"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(
+        sa_column=Column(String(16), nullable=False)
+    )  # short_code long_code alphanumeric
+    value: str = Field(sa_column=Column(String(20), nullable=False, unique=True))
+    rate: float = Field(sa_column=Column(Float, nullable=False))  # messages per second
+    allowed_types: list[str] = Field(default_factory=list, sa_column=_json())
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    # draft → awaiting_approval → approved → planning → sending → done (or cancelled)
+    status: str = Field(default="draft", sa_column=Column(String(20), nullable=False))
+    template: str = Field(sa_column=Column(Text, nullable=False))
+    target_url: str | None = Field(default=None, sa_column=Column(Text))
+    page_id: int | None = Field(default=None, sa_column=Column(Integer))
+    group_ids: list[int] = Field(default_factory=list, sa_column=_json())
+    segment_ids: list[int] = Field(default_factory=list, sa_column=_json())
+    one_per_phone: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    schedule: str = Field(
+        default="now", sa_column=Column(String(8), nullable=False)
+    )  # now at local
+    send_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    local_date: str | None = Field(default=None, sa_column=Column(String(10)))  # YYYY-MM-DD
+    local_time: str | None = Field(default=None, sa_column=Column(String(5)))  # HH:MM
+    # Messages are delivered only inside this window of the recipient's local time.
+    window_start: str = Field(default="08:00", sa_column=Column(String(5), nullable=False))
+    window_end: str = Field(default="21:00", sa_column=Column(String(5), nullable=False))
+    rate: float = Field(default=10.0, sa_column=Column(Float, nullable=False))
+    sender_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("sender_number.id"))
+    )
+    refresh_audience: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    requires_approval: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_by: int | None = Field(default=None, sa_column=Column(Integer))  # api_token.id
+    approved_by: int | None = Field(default=None, sa_column=Column(Integer))
+    approved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    planned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Message(SQLModel, table=True):
+    """The outbox: one row per message, with the time of each state it reached."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        Index("ix_message_state_due", "state", "due_at"),
+        Index("ix_message_campaign", "campaign_id", "id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    campaign_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("campaign.id"))
+    )
+    automation_id: int | None = Field(default=None, sa_column=Column(Integer))
+    contact_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("contact.id"), index=True)
+    )
+    phone: str = Field(sa_column=Column(String(20), nullable=False))
+    sender: str = Field(default="", sa_column=Column(String(20), nullable=False))
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    encoding: str = Field(default="GSM-7", sa_column=Column(String(8), nullable=False))
+    segments: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    link_id: int | None = Field(default=None, sa_column=Column(Integer))
+    is_test: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    state: str = Field(sa_column=Column(String(12), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The allowed delivery window in the recipient's zones, "HH:MM-HH:MM" ("" = any time).
+    window: str = Field(default="", sa_column=Column(String(11), nullable=False))
+    timezones: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    planned_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    queued_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sending_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    expired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    unknown_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    provider_id: str | None = Field(default=None, sa_column=Column(String(100), index=True))
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+
+
+class RateBucket(SQLModel, table=True):
+    """A token bucket per sender, shared by every worker through the database."""
+
+    __tablename__ = "rate_bucket"
+
+    key: str = Field(sa_column=Column(String(64), primary_key=True))
+    tokens: float = Field(sa_column=Column(Float, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InboundMessage(SQLModel, table=True):
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("contact.id"), index=True)
+    )
+    campaign_id: int | None = Field(default=None, sa_column=Column(Integer))
+    phone: str = Field(sa_column=Column(String(20), nullable=False))
+    to: str = Field(default="", sa_column=Column(String(20), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    keyword: str | None = Field(default=None, sa_column=Column(String(16)))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Automation(SQLModel, table=True):
+    __tablename__ = "automation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))  # date_field group_join
+    date_field: str | None = Field(default=None, sa_column=Column(String(100)))
+    group_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("contact_group.id"))
+    )
+    template: str = Field(sa_column=Column(Text, nullable=False))
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    target_url: str | None = Field(default=None, sa_column=Column(Text))
+    local_time: str = Field(default="10:00", sa_column=Column(String(5), nullable=False))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AutomationRun(SQLModel, table=True):
+    """One row per (automation, contact, occurrence): the guard against sending twice."""
+
+    __tablename__ = "automation_run"
+    __table_args__ = (UniqueConstraint("automation_id", "contact_id", "occurrence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    automation_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("automation.id"), nullable=False)
+    )
+    contact_id: int = Field(sa_column=Column(Integer, ForeignKey("contact.id"), nullable=False))
+    occurrence: str = Field(sa_column=Column(String(32), nullable=False))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
