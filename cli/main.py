@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli import contacts as contacts_cli
 from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
 from richsms.errors import RichsmsError
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(sms_app, name="sms")
+app.add_typer(contacts_cli.app, name="contacts")
 
 err = Console(stderr=True)
 
@@ -141,6 +143,14 @@ def serve(
         workers=workers,
         log_access=False,
     ).serve()
+
+
+@app.command()
+def worker() -> None:
+    """Run a sending worker only (run several against PostgreSQL)."""
+    from cli.worker import run
+
+    run()
 
 
 def main() -> None:
