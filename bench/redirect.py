@@ -27,18 +27,15 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from bench.databases import POSTGRES_URL, reset_postgres
 from richsms.clock import SystemClock
-from richsms.db import make_engine, normalize_url
+from richsms.db import make_engine
 from richsms.migrate import upgrade
 from shortener.codes import CodeMaker
 from shortener.links import create_links
 from shortener.models import Click
 
 SECRET = "bench-secret-key-0123456789abcdef0123456789"
-# Its own database, so that a benchmark and the test suite never trample each other.
-POSTGRES_URL = os.environ.get(
-    "RICHSMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/richsms_bench"
-)
 SERVER_CORE, CLIENT_CORE = "0", "1"
 
 ROTATE_LUA = """
@@ -114,12 +111,8 @@ def main() -> None:
 
 def seed(url: str, count: int, work: Path, backend: str) -> Path:
     if backend == "postgresql":
-        ensure_database(url)
+        reset_postgres(url)
     engine = make_engine(url)
-    if backend == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
     upgrade(engine)
     started = time.perf_counter()
     with Session(engine) as session:
@@ -135,18 +128,6 @@ def seed(url: str, count: int, work: Path, backend: str) -> Path:
     path = work / f"codes-{backend}.txt"
     path.write_text("\n".join(i.code for i in issued) + "\n")
     return path
-
-
-def ensure_database(url: str) -> None:
-    parsed = normalize_url(url)
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-        ).first()
-        if exists is None:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def start_nginx(work: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -1,10 +1,94 @@
-"""API routes: messages."""
+"""`POST /api/messages`: one message to one contact, now (confirmations, reminders)."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from richsms.db import session_scope
+from richsms.errors import InvalidInput, NotFound
+from sender.models import Message
+from sender.unitary import send_one
+from web.api.campaigns import MessageOut, message_out
+from web.bodies import read_model
 from web.openapi import Operation
 
-ROUTES: list[BaseRoute] = []
-OPERATIONS: list[Operation] = []
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contact_id: int | None = None
+    phone: str | None = Field(None, max_length=40)
+    text: str | None = Field(None, max_length=5_000)
+    template: str | None = Field(None, max_length=5_000)
+    url: str | None = Field(None, max_length=4096, description="Target of {{ link }}.")
+    type: Literal["promotional", "informational", "administrative"]
+
+
+async def create(request: Request) -> JSONResponse:
+    body = await read_model(request, MessageIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            message = send_one(
+                session=session,
+                clock=state.clock,
+                settings=state.settings,
+                codes=state.codes,
+                type=body.type,
+                contact_id=body.contact_id,
+                phone=body.phone,
+                text=body.text,
+                template=body.template,
+                url=body.url,
+            )
+            return message_out(message)
+
+    return JSONResponse(await run_in_threadpool(work), status_code=202)
+
+
+async def show(request: Request) -> JSONResponse:
+    raw = request.path_params["id"]
+    if not raw.isdigit():
+        raise InvalidInput(f"not a message id: {raw!r}")
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with Session(engine) as session:
+            message = session.get(Message, int(raw))
+            if message is None:
+                raise NotFound(f"no message {raw}")
+            return message_out(message)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+ROUTES = [
+    Route("/messages", create, methods=["POST"]),
+    Route("/messages/{id}", show, methods=["GET"]),
+]
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/messages",
+        "Send one message to one contact or phone, now.",
+        request=MessageIn,
+        response=MessageOut,
+        errors=(400, 401, 404, 409, 413, 415, 422),
+        tags=("messages",),
+    ),
+    Operation(
+        "GET",
+        "/api/messages/{id}",
+        "A message, its state and the time of each state.",
+        response=MessageOut,
+        errors=(401, 404),
+        tags=("messages",),
+    ),
+]

@@ -1,0 +1,60 @@
+"""When a campaign's message is due: now, at one instant, or at a local time in each
+recipient's own zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from richsms.errors import InvalidInput
+
+SCHEDULES = ("now", "at", "local")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_hhmm(value: str, what: str) -> time:
+    match = _HHMM.match(value)
+    if match is None:
+        raise InvalidInput(f"{what} must be a time HH:MM (24 h), got {value!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def parse_day(value: str, what: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown time zone {name!r}") from None
+
+
+def local_instant(day: date, at: time, zone_name: str) -> datetime:
+    """`day` at `at` on the wall clocks of `zone_name`, as a UTC instant.
+
+    A wall time skipped by a daylight-saving jump is taken after the jump; a repeated one
+    at its first occurrence, so that nobody gets a message an hour late.
+    """
+    tz = zone(zone_name)
+    naive = datetime.combine(day, at)
+    moment = naive.replace(tzinfo=tz, fold=0)
+    # A skipped time does not round-trip; the round trip lands just after the jump.
+    back = moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if back != naive:
+        moment = back.replace(tzinfo=tz, fold=0)
+    return moment.astimezone(UTC)
+
+
+def first_zone(timezones: str, fallback: str = "UTC") -> str:
+    names = timezones.split()
+    return names[0] if names else fallback
+
+
+def earliest_local_instant(day: date, at: time) -> datetime:
+    """The first instant at which `day` `at` happens anywhere on Earth (UTC+14)."""
+    return datetime.combine(day, at, tzinfo=UTC) - timedelta(hours=14)

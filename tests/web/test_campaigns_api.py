@@ -1,0 +1,253 @@
+"""Campaigns through the API, as a marketer runs them, on a real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from richsms.accounts import create_token
+from richsms.clock import FrozenClock
+from richsms.db import session_scope
+
+CSV = (
+    "phone;first_name;language;consent_type;consent_source;city\n"
+    "06 12 34 56 78;Marie;fr;express;web form;Lyon\n"
+    "+33 6 98 76 54 32;François;fr;express;web form;Paris\n"
+    "0611111111;Jean;fr;;;Nice\n"
+    "+1 212 555 0100;Alice;en;implied;shop;New York\n"
+)
+
+
+def setup_audience(api: TestClient) -> dict[str, Any]:
+    imported = api.post(
+        "/api/contacts/import", content=CSV.encode(), headers={"Content-Type": "text/csv"}
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["imported"] == 4
+    a = api.post("/api/groups", json={"name": "Lyon fans"}).json()["id"]
+    b = api.post("/api/groups", json={"name": "VIP"}).json()["id"]
+    phones = ["+33612345678", "+33698765432", "+33611111111", "+12125550100"]
+    assert api.post(f"/api/groups/{a}/members", json={"phones": phones[:3]}).status_code == 200
+    # Marie is in both groups: she must get one message.
+    assert (
+        api.post(f"/api/groups/{b}/members", json={"phones": [phones[0], phones[3]]}).status_code
+        == 200
+    )
+    return {"groups": [a, b], "phones": phones}
+
+
+def campaign(api: TestClient, **overrides: Any) -> dict[str, Any]:
+    audience = setup_audience(api)
+    body = {
+        "name": "Soldes",
+        "type": "promotional",
+        "template": 'Bonjour {{ contact.first_name | default("ami") }}, -20% à '
+        "{{ contact.city }} : {{ link }}",
+        "target_url": "https://shop.example/soldes",
+        "group_ids": audience["groups"],
+        **overrides,
+    }
+    response = api.post("/api/campaigns", json=body)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def all_messages(api: TestClient, campaign_id: int) -> list[dict[str, Any]]:
+    page = api.get(f"/api/campaigns/{campaign_id}/messages?limit=2")
+    assert page.status_code == 200
+    messages: list[dict[str, Any]] = page.json()["messages"]
+    while page.json()["next_after"] is not None:
+        page = api.get(
+            f"/api/campaigns/{campaign_id}/messages?limit=2&after={page.json()['next_after']}"
+        )
+        messages += page.json()["messages"]
+    return messages
+
+
+def test_planning_renders_links_and_opt_out_for_each_consenting_contact(
+    api: TestClient,
+) -> None:
+    created = campaign(api)
+    sent = api.post(f"/api/campaigns/{created['id']}/send")
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["planned"] == 3  # Jean gave no consent: promotional skips him
+    assert sent.json()["excluded"] == 1
+    messages = all_messages(api, created["id"])
+    assert sorted(m["phone"] for m in messages) == ["+12125550100", "+33612345678", "+33698765432"]
+    marie = next(m for m in messages if m["phone"] == "+33612345678")
+    assert marie["text"].startswith("Bonjour Marie, -20% à Lyon : https://ex.co/")
+    assert marie["text"].endswith("\nSTOP au 36180")
+    alice = next(m for m in messages if m["phone"] == "+12125550100")
+    assert alice["text"].endswith("\nReply STOP to opt out")
+    assert marie["state"] == "queued" and marie["times"]["queued_at"]
+    francois = next(m for m in messages if m["phone"] == "+33698765432")
+    assert francois["encoding"] == "UCS-2"  # the ç of François
+    code = marie["text"].split("https://ex.co/")[1].split()[0]
+    assert api.get(f"/{code}", follow_redirects=False).headers["location"] == (
+        "https://shop.example/soldes"
+    )
+    stats = api.get(f"/api/campaigns/{created['id']}/stats").json()
+    assert stats["production"] == {"produced": 3, "errors": 0, "remaining": 3, "skipped": 0}
+    assert api.get(f"/api/campaigns/{created['id']}").json()["status"] == "sending"
+
+
+def test_a_campaign_cannot_be_sent_twice(api: TestClient) -> None:
+    created = campaign(api, type="informational")
+    assert api.post(f"/api/campaigns/{created['id']}/send").status_code == 202
+    again = api.post(f"/api/campaigns/{created['id']}/send")
+    assert again.status_code == 409
+    assert len(all_messages(api, created["id"])) == 4
+
+
+def test_approval_needs_a_second_marketer(api: TestClient, engine: Any, clock: FrozenClock) -> None:
+    created = campaign(api, requires_approval=True)
+    assert created["status"] == "awaiting_approval"
+    assert api.post(f"/api/campaigns/{created['id']}/send").status_code == 409
+    listed = api.get("/api/campaigns?status=awaiting_approval").json()["campaigns"]
+    assert [c["id"] for c in listed] == [created["id"]]
+    assert api.post(f"/api/campaigns/{created['id']}/approve").status_code == 403
+    with session_scope(engine) as session:
+        second = create_token(session=session, name="second marketer", clock=clock)
+    approved = api.post(
+        f"/api/campaigns/{created['id']}/approve", headers={"Authorization": f"Bearer {second}"}
+    )
+    assert approved.status_code == 200
+    assert api.post(f"/api/campaigns/{created['id']}/send").status_code == 202
+
+
+def test_a_future_campaign_is_planned_just_before_it_sends(
+    api: TestClient, clock: FrozenClock, app: Any
+) -> None:
+    from sender.scheduler import plan_due_campaigns
+
+    send_at = clock.now() + timedelta(days=1)
+    created = campaign(api, type="informational", schedule="at", send_at=send_at.isoformat())
+    scheduled = api.post(f"/api/campaigns/{created['id']}/send").json()
+    assert scheduled["status"] == "scheduled"
+    state = app.state
+    assert (
+        plan_due_campaigns(
+            engine=state.engine, clock=clock, settings=state.settings, codes=state.codes
+        )
+        == 0
+    )
+    # A contact joins before the send: the audience is evaluated then, not at /send.
+    api.post(
+        "/api/contacts/import",
+        content=b"phone;first_name\n0622222222;Zoe\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    group = created["group_ids"][0]
+    api.post(f"/api/groups/{group}/members", json={"phones": ["+33622222222"]})
+    clock.advance(timedelta(hours=23, minutes=56))
+    assert (
+        plan_due_campaigns(
+            engine=state.engine, clock=clock, settings=state.settings, codes=state.codes
+        )
+        == 1
+    )
+    messages = all_messages(api, created["id"])
+    assert len(messages) == 5
+    assert {m["state"] for m in messages} == {"planned"}
+    assert {m["due_at"] for m in messages} == {send_at.isoformat().replace("+00:00", "Z")}
+
+
+def test_local_schedule_is_due_at_each_recipients_own_hour(api: TestClient) -> None:
+    created = campaign(
+        api,
+        type="informational",
+        schedule="local",
+        local_date="2026-12-01",
+        local_time="10:00",
+        refresh_audience=False,
+    )
+    assert api.post(f"/api/campaigns/{created['id']}/send").status_code == 202
+    due = {m["phone"]: m["due_at"] for m in all_messages(api, created["id"])}
+    assert due["+33612345678"] == "2026-12-01T09:00:00Z"  # Paris, UTC+1 in winter
+    assert due["+12125550100"] == "2026-12-01T15:00:00Z"  # New York, UTC-5
+
+
+def test_test_send_is_marked_and_kept_out_of_the_statistics(api: TestClient) -> None:
+    created = campaign(api)
+    test = api.post(f"/api/campaigns/{created['id']}/test", json={"phone": "06 12 34 56 78"})
+    assert test.status_code == 202, test.text
+    assert test.json()["is_test"] is True
+    assert test.json()["text"].startswith("Bonjour Marie")
+    stats = api.get(f"/api/campaigns/{created['id']}/stats").json()
+    assert stats["production"]["produced"] == 0
+
+
+def test_unknown_template_field_is_refused_at_save_time(api: TestClient) -> None:
+    setup_audience(api)
+    response = api.post(
+        "/api/campaigns",
+        json={
+            "name": "x",
+            "type": "informational",
+            "template": "Hi {{ contact.nickname }}",
+            "group_ids": [1],
+        },
+    )
+    assert response.status_code == 422
+    assert "nickname" in response.json()["error"]["message"]
+
+
+def test_unitary_send_goes_through_the_outbox_and_the_consent_rules(api: TestClient) -> None:
+    setup_audience(api)
+    ok = api.post(
+        "/api/messages",
+        json={"phone": "+33611111111", "text": "Votre code : 4821", "type": "administrative"},
+    )
+    assert ok.status_code == 202, ok.text
+    assert ok.json()["state"] == "queued"
+    assert api.get(f"/api/messages/{ok.json()['id']}").json()["text"] == "Votre code : 4821"
+    refused = api.post(
+        "/api/messages", json={"phone": "+33611111111", "text": "Promo !", "type": "promotional"}
+    )
+    assert refused.status_code == 409
+    assert "consent" in refused.json()["error"]["message"]
+    templated = api.post(
+        "/api/messages",
+        json={
+            "contact_id": 1,
+            "template": "Hi {{ contact.first_name }} {{ link }}",
+            "url": "https://shop.example/cart",
+            "type": "informational",
+        },
+    )
+    assert templated.status_code == 202
+    assert templated.json()["text"].startswith("Hi Marie https://ex.co/")
+
+
+def test_sender_numbers_carry_only_their_types(api: TestClient) -> None:
+    short = api.post(
+        "/api/senders",
+        json={"kind": "short_code", "value": "36180", "rate": 50, "allowed_types": ["promotional"]},
+    )
+    assert short.status_code == 201
+    bad = api.post(
+        "/api/senders",
+        json={
+            "kind": "alphanumeric",
+            "value": "MuchTooLongName",
+            "rate": 5,
+            "allowed_types": ["informational"],
+        },
+    )
+    assert bad.status_code == 422
+    setup_audience(api)
+    response = api.post(
+        "/api/campaigns",
+        json={
+            "name": "x",
+            "type": "informational",
+            "template": "Hello",
+            "group_ids": [1],
+            "sender_id": short.json()["id"],
+        },
+    )
+    assert response.status_code == 422
+    assert "may not carry informational" in response.json()["error"]["message"]

@@ -1,0 +1,88 @@
+"""Automations API: birthday-style date triggers and group welcome messages."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from richsms.db import session_scope
+from sender.automations import create_automation, run_automations
+from web.bodies import read_model
+from web.openapi import Operation
+
+
+class AutomationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=200)
+    kind: Literal["date_field", "group_join"]
+    template: str = Field(max_length=5_000)
+    type: Literal["promotional", "informational", "administrative"]
+    date_field: str | None = Field(None, max_length=100)
+    group_id: int | None = None
+    target_url: str | None = Field(None, max_length=4096)
+    local_time: str = "10:00"
+    custom_fields: list[str] = Field(default_factory=list, max_length=500)
+
+
+class AutomationOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    type: str
+    date_field: str | None
+    group_id: int | None
+    local_time: str
+    active: bool
+
+
+async def create(request: Request) -> JSONResponse:
+    body = await read_model(request, AutomationIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            automation = create_automation(session=session, clock=state.clock, **body.model_dump())
+            return AutomationOut.model_validate(automation, from_attributes=True).model_dump()
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def run(request: Request) -> JSONResponse:
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        sent = run_automations(
+            engine=state.engine, clock=state.clock, settings=state.settings, codes=state.codes
+        )
+        return {"enqueued": sent}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+ROUTES = [
+    Route("/automations", create, methods=["POST"]),
+    Route("/automations/run", run, methods=["POST"]),
+]
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/automations",
+        "Create a date-field or group-join automation.",
+        request=AutomationIn,
+        response=AutomationOut,
+        errors=(400, 401, 404, 413, 415, 422),
+        tags=("automations",),
+    ),
+    Operation(
+        "POST",
+        "/api/automations/run",
+        "Enqueue what automations owe today, now.",
+        errors=(401,),
+        tags=("automations",),
+    ),
+]
