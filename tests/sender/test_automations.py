@@ -1,0 +1,105 @@
+"""Automations against the real database, with the clock set by the test."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from richsms.clock import FrozenClock
+from richsms.settings import Settings
+from sender.automations import create_automation, run_automations
+from sender.contacts import create_contact, opt_out, record_consent
+from sender.groups import add_members, create_group
+from sender.models import Message
+from shortener.codes import CodeMaker
+
+
+def run(engine: Engine, clock: FrozenClock, settings: Settings) -> int:
+    return run_automations(engine=engine, clock=clock, settings=settings, codes=CodeMaker("secret"))
+
+
+def messages(engine: Engine) -> list[Message]:
+    with Session(engine) as session:
+        return list(session.execute(select(Message).order_by(Message.id)).scalars())  # type: ignore[arg-type]
+
+
+def test_birthday_message_once_a_year_at_the_local_hour(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.set(datetime(2026, 4, 17, 6, 0, tzinfo=UTC))  # 08:00 in Paris
+    with Session(engine) as session:
+        for phone, birthday in (
+            ("+33612345678", "1990-04-17"),
+            ("+33698765432", "18/04/1985"),
+            ("+12125550100", "04-17"),
+        ):
+            contact = create_contact(
+                session=session,
+                phone=phone,
+                clock=clock,
+                region="FR",
+                fields={"birthday": birthday},
+                first_name="Ana",
+            )
+            record_consent(
+                session=session, contact=contact, consent_type="express", source="test", clock=clock
+            )
+        session.commit()
+        create_automation(
+            session=session,
+            clock=clock,
+            name="Birthday",
+            kind="date_field",
+            date_field="birthday",
+            type="promotional",
+            local_time="10:00",
+            template="Joyeux anniversaire {{ contact.first_name }} !",
+        )
+    assert run(engine, clock, settings) == 2
+    assert run(engine, clock, settings) == 0  # once per occurrence
+    sent = {m.phone: m for m in messages(engine)}
+    assert set(sent) == {"+33612345678", "+12125550100"}
+    assert sent["+33612345678"].due_at == datetime(2026, 4, 17, 8, 0, tzinfo=UTC)  # 10:00 CEST
+    assert sent["+12125550100"].due_at == datetime(2026, 4, 17, 14, 0, tzinfo=UTC)  # 10:00 EDT
+    assert sent["+33612345678"].text.startswith("Joyeux anniversaire Ana !\n")
+    clock.set(datetime(2027, 4, 17, 6, 0, tzinfo=UTC))
+    assert run(engine, clock, settings) == 2  # next year is a new occurrence
+
+
+def test_welcome_message_when_a_contact_joins_a_group(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    with Session(engine) as session:
+        group = create_group(session=session, name="Club", clock=clock)
+        create_contact(session=session, phone="+33612345678", clock=clock, region="FR")
+        quitter = create_contact(session=session, phone="+33698765432", clock=clock, region="FR")
+        session.commit()
+        assert group.id is not None
+        create_automation(
+            session=session,
+            clock=clock,
+            name="Welcome",
+            kind="group_join",
+            group_id=group.id,
+            type="informational",
+            local_time="09:00",
+            template="Bienvenue au club !",
+        )
+        opt_out(session=session, contact=quitter, via="test", clock=clock)
+        session.commit()
+        clock.advance(timedelta(minutes=1))
+        add_members(
+            session=session,
+            group_id=group.id,
+            clock=clock,
+            region="FR",
+            phones=["+33612345678", "+33698765432"],
+        )
+    assert run(engine, clock, settings) == 1  # the opted-out member gets nothing
+    assert run(engine, clock, settings) == 0
+    (welcome,) = messages(engine)
+    assert welcome.phone == "+33612345678"
+    # Joined at 13:01 Paris time, after 09:00: welcomed at 09:00 the next morning.
+    assert welcome.due_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
