@@ -2,6 +2,112 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+from typing import Annotated, Final
+
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(help="Contacts and consent.", no_args_is_help=True)
+
+# Rejected rows shown on the terminal; `--report` writes them all.
+SHOWN_REJECTIONS: Final = 50
+STAGES: Final = {"read": "Reading rows", "save": "Saving contacts"}
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The CSV file.")
+    ],
+    region: Annotated[
+        str | None,
+        typer.Option(help="Country of numbers written without +code (default: settings)."),
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write every rejected row (row, reason) to this CSV.")
+    ] = None,
+) -> None:
+    """Import contacts from a CSV file (UTF-8 or Latin-1, `,` or `;`).
+
+    Rows with a bad phone number are reported with their row number (the header is
+    row 1, so the first contact is row 2) and the others import.
+    """
+    # Imported here, not at the top: cli.main imports this module, and the command line
+    # starts faster when a command loads only what it uses.
+    from cli.main import _fail, _settings
+    from richsms.clock import SystemClock
+    from richsms.db import make_engine, session_scope
+    from richsms.errors import RichsmsError
+    from sender.csv_import import import_contacts
+
+    settings = _settings()
+    err = Console(stderr=True)
+    engine = make_engine(settings.database_url)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(STAGES.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        try:
+            with session_scope(engine) as session:
+                result = import_contacts(
+                    session=session,
+                    data=file.read_bytes(),
+                    clock=SystemClock(),
+                    region=region or settings.default_region,
+                    source=f"import {file.name}",
+                    progress=advance,
+                )
+        except RichsmsError as exc:
+            progress.stop()
+            raise _fail(exc) from None
+        finally:
+            engine.dispose()
+
+    out = Console(highlight=False)
+    out.print(
+        f"{result.rows} rows: {result.imported} new contacts, {result.updated} updated, "
+        f"{result.duplicates} duplicate rows merged, {len(result.rejected)} rejected",
+        markup=False,
+        soft_wrap=True,
+    )
+    if not result.rejected:
+        return
+    table = Table("row", "reason", title="Rejected rows (the header is row 1)")
+    for rejection in result.rejected[:SHOWN_REJECTIONS]:
+        table.add_row(str(rejection.row), Text(rejection.reason))
+    out.print(table)
+    hidden = len(result.rejected) - SHOWN_REJECTIONS
+    if report is not None:
+        with report.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["row", "reason"])
+            writer.writerows((r.row, r.reason) for r in result.rejected)
+        out.print(f"every rejected row is in {report}", markup=False, soft_wrap=True)
+    elif hidden > 0:
+        out.print(
+            f"... and {hidden} more: add --report FILE to list them all",
+            markup=False,
+            soft_wrap=True,
+        )

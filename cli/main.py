@@ -132,7 +132,14 @@ def serve(
 
     from web.serve import RUN_WORKER_FLAG
 
-    _settings()  # refuse to start on a bad configuration before spawning anything
+    settings = _settings()  # refuse a bad configuration before spawning anything
+    if worker and workers > 1 and settings.is_sqlite:
+        # Each process would run a sending worker; SQLite takes exactly one.
+        err.print(
+            "[red]error:[/red] with SQLite, serve one process with the sending worker, "
+            "or add --no-worker and run `richsms worker` once"
+        )
+        raise typer.Exit(2)
     os.environ[RUN_WORKER_FLAG] = "1" if worker else "0"
     Granian(
         "web.serve:app_from_environment",

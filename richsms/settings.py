@@ -103,6 +103,18 @@ class Settings:
         Secret(""),
         "Auth token for the HTTP provider; also validates its webhooks.",
     )
+    console_log: str = _setting(
+        "RICHSMS_CONSOLE_LOG",
+        "",
+        "File the `console` provider appends each message to, one JSON line each "
+        "(empty: the log only).",
+    )
+    default_rate: float = _setting(
+        "RICHSMS_DEFAULT_RATE",
+        10.0,
+        "Messages per second for messages with neither a campaign nor a sender number "
+        "(unitary sends, automations), shared by every worker.",
+    )
     default_region: str = _setting(
         "RICHSMS_DEFAULT_REGION", "FR", "Region for phone numbers written without a country code."
     )
@@ -178,6 +190,8 @@ class Settings:
             raise ConfigError(f"RICHSMS_IP_ANONYMIZATION must be one of {', '.join(IP_MODES)}")
         if self.click_durability not in DURABILITIES:
             raise ConfigError(f"RICHSMS_CLICK_DURABILITY must be one of {', '.join(DURABILITIES)}")
+        if not 0 < self.default_rate < float("inf"):
+            raise ConfigError("RICHSMS_DEFAULT_RATE must be a positive number of messages/s")
         for name in ("base_url", "short_url"):
             url = getattr(self, name)
             if not url.startswith(("http://", "https://")):
@@ -213,6 +227,8 @@ def _cast(name: str, raw: str, kind: object) -> object:
     try:
         if kind_name == "int":
             return int(raw)
+        if kind_name == "float":
+            return float(raw)
         if kind_name == "Decimal":
             return Decimal(raw)
     except (ValueError, InvalidOperation):

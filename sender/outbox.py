@@ -1,15 +1,39 @@
 """The outbox: every message, whatever produced it, goes in here and only out through a
-worker. This module owns its state transitions."""
+worker. This module owns its state transitions:
+
+    planned → queued → sending → sent → delivered
+                 ↑        ├→ failed          (the provider refused it)
+                 └────────┤  (a temporary failure: queued again, later)
+                          └→ unknown         (no answer recorded: never resent)
+    planned/queued → expired (not sent in time), queued → skipped (consent, opt-out)
+
+The planner writes `error` rows (the message could not be produced) directly.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, update
+from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
 from sender.encoding import analyze
-from sender.models import MESSAGE_TYPES, PLANNED, QUEUED, Message
+from sender.models import (
+    EXPIRED,
+    FAILED,
+    MESSAGE_TYPES,
+    PLANNED,
+    QUEUED,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNKNOWN,
+    Message,
+)
 
 
 def enqueue(
@@ -58,3 +82,293 @@ def enqueue(
     session.add(message)
     session.flush()
     return message
+
+
+# --- What workers do to the outbox. Each function runs in the caller's transaction (a
+# Core connection) and touches only the rows its state filter names; on PostgreSQL rows
+# another transaction holds are skipped (FOR UPDATE SKIP LOCKED), never waited for.
+
+EXPIRED_REASON = "not sent within {hours:g} hours of its due time"
+UNKNOWN_REASON = (
+    "handed to the provider (claimed by {worker}) but no answer was recorded: it may have "
+    "been sent, so it is never resent automatically"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    """A queued message as a worker sees it when it claims it."""
+
+    id: int
+    campaign_id: int | None
+    contact_id: int | None
+    phone: str
+    sender: str
+    type: str
+    text: str
+    encoding: str
+    segments: int
+    is_test: bool
+    window: str
+    timezones: str
+    due_at: datetime
+    queued_at: datetime | None
+
+    @property
+    def waiting_since(self) -> datetime:
+        """When it first became due; expiry counts from here, whatever deferred it."""
+        return self.queued_at or self.due_at
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a message handed to the provider."""
+
+    id: int
+    state: str  # sent, failed, unknown, or queued (a temporary failure, retried at retry_at)
+    at: datetime
+    provider_id: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+_DUE_COLUMNS = (
+    col(Message.id),
+    col(Message.campaign_id),
+    col(Message.contact_id),
+    col(Message.phone),
+    col(Message.sender),
+    col(Message.type),
+    col(Message.text),
+    col(Message.encoding),
+    col(Message.segments),
+    col(Message.is_test),
+    col(Message.window),
+    col(Message.timezones),
+    col(Message.due_at),
+    col(Message.queued_at),
+)
+
+
+def _ids(where: ColumnElement[bool], limit: int | None = None) -> Select[Any]:
+    """The ids matching `where`, locked for this transaction, skipping rows held elsewhere."""
+    query = select(col(Message.id)).where(where).order_by(col(Message.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return query.with_for_update(skip_locked=True)
+
+
+def promote_due(*, conn: Connection, now: datetime, limit: int = 10_000) -> int:
+    """Planned messages whose time has come become queued; returns how many."""
+    due = and_(col(Message.state) == PLANNED, col(Message.due_at) <= now)
+    result = conn.execute(
+        update(Message)
+        .where(col(Message.id).in_(_ids(due, limit)))
+        .values(state=QUEUED, queued_at=now)
+    )
+    return int(result.rowcount)
+
+
+def expire_overdue(*, conn: Connection, now: datetime, expiry: timedelta) -> list[int]:
+    """Planned or queued messages that waited longer than `expiry` become expired."""
+    cutoff = now - expiry
+    overdue = or_(
+        and_(col(Message.state) == PLANNED, col(Message.due_at) < cutoff),
+        and_(
+            col(Message.state) == QUEUED,
+            func.coalesce(col(Message.queued_at), col(Message.due_at)) < cutoff,
+        ),
+    )
+    return expire(
+        conn=conn,
+        ids=None,
+        where=overdue,
+        now=now,
+        reason=EXPIRED_REASON.format(hours=expiry.total_seconds() / 3600),
+    )
+
+
+def expire(
+    *,
+    conn: Connection,
+    ids: Sequence[int] | None,
+    now: datetime,
+    reason: str,
+    where: ColumnElement[bool] | None = None,
+) -> list[int]:
+    """Mark the given (or matching) planned or queued messages expired."""
+    condition: ColumnElement[bool] = col(Message.state).in_((PLANNED, QUEUED))
+    if ids is not None:
+        if not ids:
+            return []
+        condition = and_(condition, col(Message.id).in_(ids))
+    if where is not None:
+        condition = and_(condition, where)
+    result = conn.execute(
+        update(Message)
+        .where(col(Message.id).in_(_ids(condition)))
+        .values(state=EXPIRED, expired_at=now, error=reason)
+        .returning(col(Message.id))
+    )
+    return sorted(i for i in result.scalars() if i is not None)
+
+
+def mark_unknown(
+    *, conn: Connection, now: datetime, claimed_before: datetime | None
+) -> list[tuple[int, str | None]]:
+    """Messages left `sending` (claimed before `claimed_before`, or all when None) become
+    unknown: their worker died between handing them over and recording the answer.
+    Returns (id, claimed_by) of each."""
+    stale: ColumnElement[bool] = col(Message.state) == SENDING
+    if claimed_before is not None:
+        stale = and_(stale, col(Message.sending_at) < claimed_before)
+    found = conn.execute(
+        select(col(Message.id), col(Message.claimed_by))
+        .where(stale)
+        .order_by(col(Message.id))
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not found:
+        return []
+    stmt = (
+        update(Message)
+        .where(col(Message.id) == bindparam("b_id"), col(Message.state) == SENDING)
+        .values(state=UNKNOWN, unknown_at=now, error=bindparam("b_error"))
+    )
+    conn.execute(
+        stmt,
+        [
+            {"b_id": i, "b_error": UNKNOWN_REASON.format(worker=worker or "no worker")}
+            for i, worker in found
+        ],
+    )
+    return sorted((i, worker) for i, worker in found if i is not None)
+
+
+def due_groups(*, conn: Connection, now: datetime) -> list[tuple[int | None, str]]:
+    """(campaign_id, sender) of every group of due queued messages: each group shares the
+    same rate limits."""
+    rows = conn.execute(
+        select(col(Message.campaign_id), col(Message.sender))
+        .where(col(Message.state) == QUEUED, col(Message.due_at) <= now)
+        .group_by(col(Message.campaign_id), col(Message.sender))
+    ).all()
+    return [(campaign_id, sender) for campaign_id, sender in rows]
+
+
+def lock_due(
+    *, conn: Connection, now: datetime, campaign_id: int | None, sender: str, limit: int
+) -> list[DueMessage]:
+    """The earliest due queued messages of one group, locked for this transaction."""
+    group = (
+        col(Message.campaign_id).is_(None)
+        if campaign_id is None
+        else col(Message.campaign_id) == campaign_id
+    )
+    rows = conn.execute(
+        select(*_DUE_COLUMNS)
+        .where(
+            col(Message.state) == QUEUED,
+            col(Message.due_at) <= now,
+            group,
+            col(Message.sender) == sender,
+        )
+        # due_at alone: the (state, due_at) index then yields the rows in order and the
+        # scan stops at `limit`; a tie-break would sort every due row first.
+        .order_by(col(Message.due_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [DueMessage(**row._asdict()) for row in rows]
+
+
+def mark_sending(*, conn: Connection, ids: Sequence[int], now: datetime, worker_id: str) -> None:
+    """Claim: from here the message may be handed to the provider, and only by `worker_id`."""
+    if ids:
+        conn.execute(
+            update(Message)
+            .where(col(Message.id).in_(ids))  # rows this transaction locked in lock_due
+            .values(state=SENDING, sending_at=now, claimed_by=worker_id)
+        )
+
+
+def defer(*, conn: Connection, deferrals: Sequence[tuple[int, datetime]]) -> None:
+    """Queued messages wait until the given instant (quiet hours, back-off)."""
+    if deferrals:
+        conn.execute(
+            update(Message)
+            .where(col(Message.id) == bindparam("b_id"), col(Message.state) == QUEUED)
+            .values(due_at=bindparam("b_due")),
+            [{"b_id": i, "b_due": due} for i, due in deferrals],
+        )
+
+
+def skip(*, conn: Connection, skips: Sequence[tuple[int, str]]) -> None:
+    """Queued messages that may not be sent (consent, opt-out) are skipped, with why."""
+    if skips:
+        conn.execute(
+            update(Message)
+            .where(col(Message.id) == bindparam("b_id"), col(Message.state) == QUEUED)
+            .values(state=SKIPPED, error=bindparam("b_error")),
+            [{"b_id": i, "b_error": reason} for i, reason in skips],
+        )
+
+
+def release(*, conn: Connection, ids: Sequence[int], worker_id: str) -> None:
+    """Claimed messages never handed to the provider go back to the queue."""
+    if ids:
+        conn.execute(
+            update(Message)
+            .where(
+                col(Message.id).in_(ids),
+                col(Message.state) == SENDING,
+                col(Message.claimed_by) == worker_id,
+            )
+            .values(state=QUEUED, sending_at=None, claimed_by=None)
+        )
+
+
+def record(*, conn: Connection, outcomes: Sequence[Outcome], worker_id: str) -> None:
+    """Store what the provider answered for messages this worker claimed.
+
+    An answer is recorded even if a sweep already marked the message unknown: the
+    answer is the truth, the sweep only a presumption.
+    """
+    mine = and_(
+        col(Message.id) == bindparam("b_id"),
+        or_(col(Message.state) == SENDING, col(Message.state) == UNKNOWN),
+        col(Message.claimed_by) == worker_id,
+    )
+    by_state: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_state.setdefault(outcome.state, []).append(outcome)
+    statements = {
+        SENT: update(Message)
+        .where(mine)
+        .values(state=SENT, sent_at=bindparam("b_at"), provider_id=bindparam("b_pid"), error=None),
+        FAILED: update(Message)
+        .where(mine)
+        .values(state=FAILED, failed_at=bindparam("b_at"), error=bindparam("b_error")),
+        UNKNOWN: update(Message)
+        .where(mine)
+        .values(state=UNKNOWN, unknown_at=bindparam("b_at"), error=bindparam("b_error")),
+        QUEUED: update(Message)
+        .where(mine)
+        .values(
+            state=QUEUED, due_at=bindparam("b_retry"), error=bindparam("b_error"), claimed_by=None
+        ),
+    }
+    for state, group in by_state.items():
+        conn.execute(
+            statements[state],
+            [
+                {
+                    "b_id": o.id,
+                    "b_at": o.at,
+                    "b_pid": o.provider_id,
+                    "b_error": o.error,
+                    "b_retry": o.retry_at,
+                }
+                for o in group
+            ],
+        )

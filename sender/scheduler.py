@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from richsms.clock import Clock
+from richsms.errors import Conflict
 from richsms.settings import Settings
 from sender.campaigns import get_campaign
 from sender.models import Campaign
@@ -65,9 +66,12 @@ def plan_due_campaigns(
         if start is not None and start - PLANNING_LEAD > clock.now():
             continue
         assert campaign.id is not None
-        report = plan_campaign(
-            engine=engine, campaign_id=campaign.id, clock=clock, settings=settings, codes=codes
-        )
+        try:
+            report = plan_campaign(
+                engine=engine, campaign_id=campaign.id, clock=clock, settings=settings, codes=codes
+            )
+        except Conflict:
+            continue  # another worker took it first
         log.info("planned campaign %s: %s", campaign.id, report.as_dict())
         planned += 1
     return planned

@@ -25,6 +25,19 @@ BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked postgres_only exist only in their PostgreSQL variant (deselected, not
+    skipped, on SQLite)."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_sqlite = params is not None and params.params.get("database_url") == "sqlite"
+        (drop if on_sqlite and item.get_closest_marker("postgres_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def reset_postgres_schema(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from richsms.clock import Clock, SystemClock
 from richsms.db import WalCheckpointer, make_engine
 from richsms.settings import Settings
+from sender.worker import WorkerThread, worker_from_settings
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickStore, ClickWriter
 from shortener.codes import CodeMaker
@@ -69,6 +70,7 @@ def create_app(
         )
     )
     checkpointer = WalCheckpointer(engine)
+    sending = WorkerThread(worker_from_settings(engine, settings, clock)) if run_worker else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -81,6 +83,8 @@ def create_app(
             log.exception("could not preload links; the cache fills on demand")
             cached = 0
         resolver.start()
+        if sending is not None:
+            sending.start()
         # Whatever lives this long lives as long as the process: keep it out of the
         # cyclic GC's full collections, whose pauses otherwise show up in the p99.
         gc.freeze()
@@ -88,6 +92,8 @@ def create_app(
         try:
             yield
         finally:
+            if sending is not None:
+                await loop.run_in_executor(None, sending.stop)
             await resolver.stop()
             await writer.close()  # every accepted click is committed before we exit
             await loop.run_in_executor(None, checkpointer.stop)

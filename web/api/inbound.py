@@ -1,10 +1,71 @@
-"""API routes: inbound."""
+"""`POST /api/inbound`: an inbound SMS from any source (keywords act, replies are kept)."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from richsms.db import session_scope
+from sender.inbound import MAX_TEXT, handle_inbound
+from web.bodies import read_model
 from web.openapi import Operation
 
-ROUTES: list[BaseRoute] = []
-OPERATIONS: list[Operation] = []
+
+class InboundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    sender: str = Field(
+        alias="from",
+        min_length=1,
+        max_length=32,
+        description="The sender's number, E.164 or national (default region).",
+    )
+    to: str = Field("", max_length=20, description="Our number the message was sent to.")
+    text: str = Field(max_length=MAX_TEXT)
+
+
+class InboundOut(BaseModel):
+    action: str = Field(description="opt_out, opt_in, help, or reply (kept, no answer).")
+    reply: str | None = Field(description="The answer queued to the sender, if any.")
+    keyword: str | None
+    inbound_id: int
+    contact_id: int | None
+    campaign_id: int | None = Field(description="For a reply: the campaign it answers.")
+
+
+async def receive(request: Request) -> JSONResponse:
+    body = await read_model(request, InboundIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            result = handle_inbound(
+                session=session,
+                phone=body.sender,
+                to=body.to,
+                text=body.text,
+                clock=state.clock,
+                settings=state.settings,
+            )
+        return InboundOut.model_validate(result.as_dict()).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+ROUTES = [Route("/inbound", receive, methods=["POST"])]
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/inbound",
+        "Receive an SMS: STOP/ARRET... opt out, START/UNSTOP/YES opt back in, HELP/AIDE/INFO "
+        "get help (each confirmed by SMS); other text is kept as a reply to the last campaign.",
+        request=InboundIn,
+        response=InboundOut,
+        errors=(400, 401, 413, 415, 422),
+        tags=("inbound",),
+    )
+]

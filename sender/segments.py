@@ -1,0 +1,270 @@
+"""Segments: dynamic audiences, stored as filters and turned into SQL each time they are used.
+
+A segment's filters are a list of conditions, all of which must hold (AND); each is
+`{"field", "op", "value"}`:
+
+- text fields: `first_name`, `last_name`, `email`, `phone`, `language`, `status`,
+  `consent_type`, and custom fields as `fields.<name>` (compared as strings). Ops `eq`,
+  `ne`, `in`, `not_in` (exact), `contains`, `startswith` (ignoring case), `gt`, `gte`,
+  `lt`, `lte` (string order), `exists` / `not_exists` (a non-empty value, no `value`).
+  `ne` and `not_in` also match contacts without a value.
+- `created_at`: an ISO 8601 time; `eq`, `ne`, `gt`, `gte`, `lt`, `lte`.
+- `messages_received`: how many messages reached the contact (state sent or delivered,
+  test sends excluded); `eq`, `ne`, `gt`, `gte`, `lt`, `lte` with a whole number.
+- `clicked`: whether the contact ever clicked one of their links as a person (bots and
+  link previews excluded); `eq` / `ne` with true or false.
+- `redeemed` is refused until coupons exist.
+
+Every mistake is reported with the condition's index: "filters[1]: ...".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, true
+from sqlmodel import Session, col, select
+
+from richsms.clock import Clock
+from richsms.errors import Conflict, InvalidInput, NotFound
+from sender.contacts import STATUSES, normalize_consent_type, normalize_language
+from sender.models import DELIVERED, SENT, Contact, Message, Segment
+from shortener.models import Click, Link
+
+MAX_CONDITIONS: Final = 50
+MAX_VALUES: Final = 10_000
+MAX_NAME: Final = 200
+CUSTOM_PREFIX: Final = "fields."
+_CUSTOM_NAME: Final = re.compile(r"[A-Za-z0-9_]{1,100}")
+
+TEXT_OPS: Final = (
+    "eq", "ne", "in", "not_in", "contains", "startswith", "gt", "gte", "lt", "lte",
+    "exists", "not_exists",
+)  # fmt: skip
+ORDER_OPS: Final = ("eq", "ne", "gt", "gte", "lt", "lte")
+BOOL_OPS: Final = ("eq", "ne")
+TEXT_FIELDS: Final = (
+    "first_name", "last_name", "email", "phone", "language", "status", "consent_type",
+)  # fmt: skip
+FIELDS: Final = (*TEXT_FIELDS, "created_at", "messages_received", "clicked")
+# Columns that may be NULL: `ne` / `not_in` / `not_exists` must match their NULLs too.
+_NULLABLE: Final = frozenset({"consent_type"})
+# Values of these fields are checked, and written the way they are stored.
+_CANONICAL: Final[dict[str, Callable[[str], str]]] = {
+    "language": normalize_language,
+    "consent_type": normalize_consent_type,
+    "status": lambda v: _one_of(v, STATUSES),
+}
+_RECEIVED: Final = (SENT, DELIVERED)
+
+Filters = list[dict[str, Any]]
+
+
+def _one_of(value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise InvalidInput(f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+# --- Validation ------------------------------------------------------------------------
+
+
+def validate_filters(filters: object) -> Filters:
+    """The filters in their stored form (values normalized), or InvalidInput naming the
+    condition and its problem."""
+    if not isinstance(filters, list):
+        raise InvalidInput("filters must be a list of conditions", code="invalid_filter")
+    if len(filters) > MAX_CONDITIONS:
+        raise InvalidInput(f"at most {MAX_CONDITIONS} conditions", code="invalid_filter")
+    checked: Filters = []
+    for index, condition in enumerate(filters):
+        try:
+            checked.append(_validate(condition))
+        except InvalidInput as exc:
+            raise InvalidInput(f"filters[{index}]: {exc.message}", code="invalid_filter") from None
+    return checked
+
+
+def _validate(condition: object) -> dict[str, Any]:
+    if not isinstance(condition, dict):
+        raise InvalidInput('a condition is an object {"field", "op", "value"}')
+    extra = set(condition) - {"field", "op", "value"}
+    if extra:
+        raise InvalidInput(f"unexpected key {sorted(extra)[0]!r}")
+    name, op, value = condition.get("field"), condition.get("op"), condition.get("value")
+    if not isinstance(name, str):
+        raise InvalidInput("'field' is missing")
+    if not isinstance(op, str):
+        raise InvalidInput("'op' is missing")
+    if name == "redeemed":
+        raise InvalidInput("the 'redeemed' filter is not available: coupons do not exist yet")
+    if name.startswith(CUSTOM_PREFIX):
+        custom = name[len(CUSTOM_PREFIX) :]
+        if not _CUSTOM_NAME.fullmatch(custom):
+            raise InvalidInput(f"a custom field name is letters, digits and _: {name!r}")
+        return {"field": name, "op": op, "value": _text_value(name, op, value)}
+    if name not in FIELDS:
+        raise InvalidInput(
+            f"unknown field {name!r}: use {', '.join(FIELDS)} or fields.<custom field>"
+        )
+    if name == "created_at":
+        _check_op(name, op, ORDER_OPS)
+        return {"field": name, "op": op, "value": _time(value).isoformat()}
+    if name == "messages_received":
+        _check_op(name, op, ORDER_OPS)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidInput("messages_received is compared with a whole number >= 0")
+        return {"field": name, "op": op, "value": value}
+    if name == "clicked":
+        _check_op(name, op, BOOL_OPS)
+        if not isinstance(value, bool):
+            raise InvalidInput("clicked is compared with true or false")
+        return {"field": name, "op": op, "value": value}
+    return {"field": name, "op": op, "value": _text_value(name, op, value)}
+
+
+def _check_op(name: str, op: str, allowed: Sequence[str]) -> None:
+    if op not in allowed:
+        raise InvalidInput(f"unknown op {op!r} for {name}: use {', '.join(allowed)}")
+
+
+def _text_value(name: str, op: str, value: object) -> object:
+    _check_op(name, op, TEXT_OPS)
+    custom = name.startswith(CUSTOM_PREFIX)
+    canonical = _CANONICAL.get(name) if op in ("eq", "ne", "in", "not_in") else None
+
+    def text(item: object) -> str:
+        if custom and isinstance(item, int | float) and not isinstance(item, bool):
+            item = str(item)  # custom fields are strings: 75001 means "75001"
+        if not isinstance(item, str):
+            raise InvalidInput(f"{name} is compared with text, not {item!r}")
+        return canonical(item) if canonical is not None else item
+
+    if op in ("exists", "not_exists"):
+        if value is not None:
+            raise InvalidInput(f"{op} takes no value")
+        return None
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not value or len(value) > MAX_VALUES:
+            raise InvalidInput(f"{op} takes a list of 1 to {MAX_VALUES} values")
+        return [text(item) for item in value]
+    checked = text(value)
+    if op in ("contains", "startswith") and not checked:
+        raise InvalidInput(f"{op} needs a non-empty value")
+    return checked
+
+
+def _time(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidInput("created_at is compared with an ISO 8601 time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"not an ISO 8601 time: {value!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- SQL -------------------------------------------------------------------------------
+
+
+def segment_condition(filters: object) -> ColumnElement[bool]:
+    """A WHERE clause over `contact` matching every condition (validated again: stored
+    filters may predate a rule)."""
+    conditions = [_condition(c) for c in validate_filters(filters)]
+    return and_(true(), *conditions)
+
+
+def _condition(condition: dict[str, Any]) -> ColumnElement[bool]:
+    name, op, value = condition["field"], condition["op"], condition["value"]
+    if name == "created_at":
+        return _compare(col(Contact.created_at), op, datetime.fromisoformat(value))
+    if name == "messages_received":
+        received = (
+            select(func.count())
+            .where(
+                col(Message.contact_id) == col(Contact.id),
+                col(Message.state).in_(_RECEIVED),
+                col(Message.is_test).is_(False),
+            )
+            .scalar_subquery()
+        )
+        return _compare(received, op, value)
+    if name == "clicked":
+        # Clicks carry their link's contact; reaching them through the contact's links
+        # uses the indexes on link.contact_id and click.link_id (click has none of its own
+        # on contact_id), so the check costs a few index probes per contact.
+        clicked = exists(
+            select(col(Click.id))
+            .join(Link, col(Link.id) == col(Click.link_id))
+            .where(
+                col(Link.contact_id) == col(Contact.id),
+                col(Click.contact_id) == col(Contact.id),
+                col(Click.is_bot).is_(False),
+            )
+        )
+        return clicked if (op == "eq") == value else not_(clicked)
+    if name.startswith(CUSTOM_PREFIX):
+        column: Any = col(Contact.fields)[name[len(CUSTOM_PREFIX) :]].as_string()
+        return _text(column, op, value, nullable=True)
+    return _text(getattr(Contact, name), op, value, nullable=name in _NULLABLE)
+
+
+def _compare(column: Any, op: str, value: object) -> ColumnElement[bool]:
+    comparisons: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+        "eq": lambda c, v: c == v,
+        "ne": lambda c, v: c != v,
+        "gt": lambda c, v: c > v,
+        "gte": lambda c, v: c >= v,
+        "lt": lambda c, v: c < v,
+        "lte": lambda c, v: c <= v,
+    }
+    return comparisons[op](column, value)
+
+
+def _text(
+    column: ColumnElement[Any], op: str, value: Any, *, nullable: bool
+) -> ColumnElement[bool]:
+    missing = or_(column.is_(None), column == "") if nullable else column == ""
+    if op == "exists":
+        return not_(missing)
+    if op == "not_exists":
+        return missing
+    if op == "in":
+        return column.in_(value)
+    if op == "not_in":
+        result = column.not_in(value)
+        return or_(column.is_(None), result) if nullable else result
+    if op == "contains":
+        return func.lower(column).contains(value.lower(), autoescape=True)
+    if op == "startswith":
+        return func.lower(column).startswith(value.lower(), autoescape=True)
+    if op == "ne" and nullable:
+        return or_(column.is_(None), column != value)
+    return _compare(column, op, value)
+
+
+# --- Storage ---------------------------------------------------------------------------
+
+
+def create_segment(*, session: Session, name: str, filters: object, clock: Clock) -> Segment:
+    """Validate and store a segment (committed). Conflict if the name is taken."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput(f"a segment needs a name of 1 to {MAX_NAME} characters")
+    checked = validate_filters(filters)
+    if session.exec(select(Segment).where(col(Segment.name) == name)).first() is not None:
+        raise Conflict(f"a segment named {name!r} already exists")
+    segment = Segment(name=name, filters=checked, created_at=clock.now())
+    session.add(segment)
+    session.commit()
+    return segment
+
+
+def get_segment(*, session: Session, segment_id: int) -> Segment:
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise NotFound(f"no segment with id {segment_id}")
+    return segment
