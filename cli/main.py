@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli import campaigns as campaigns_cli
 from cli import contacts as contacts_cli
 from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
@@ -25,6 +26,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(sms_app, name="sms")
 app.add_typer(contacts_cli.app, name="contacts")
+app.add_typer(campaigns_cli.app, name="campaigns")
 
 err = Console(stderr=True)
 

@@ -251,3 +251,52 @@ def test_sender_numbers_carry_only_their_types(api: TestClient) -> None:
     )
     assert response.status_code == 422
     assert "may not carry informational" in response.json()["error"]["message"]
+
+
+def test_analysis_over_groups_counts_only_who_would_receive_it(api: TestClient) -> None:
+    audience = setup_audience(api)
+    body = api.post(
+        "/api/sms/analyze",
+        json={
+            "text": "Bonjour {{ contact.first_name }}, -20% à {{ contact.city }}",
+            "audience": {"groups": audience["groups"]},
+        },
+    )
+    assert body.status_code == 200, body.text
+    analysis = body.json()["audience"]
+    assert analysis["recipients"] == 3  # Jean has no consent to promotional messages
+    groups = {(g["encoding"], g["segments"]): g["recipients"] for g in analysis["distribution"]}
+    assert groups == {("GSM-7", 1): 2, ("UCS-2", 1): 1}  # François has a ç
+    assert analysis["format"] == "variable"
+
+
+def test_cli_plans_a_campaign_with_progress(api: TestClient, settings: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    created = campaign(api)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("richsms")), "campaigns", "send", str(created["id"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "RICHSMS_DATABASE_URL": settings.database_url,
+            "RICHSMS_SECRET_KEY": settings.secret_key.reveal(),
+            "RICHSMS_SHORT_URL": settings.short_url,
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "planned 3, errors 0, left out (opted out or no consent) 1" in result.stderr
+    assert len(all_messages(api, created["id"])) == 3
+    again = subprocess.run(
+        [str(Path(sys.executable).with_name("richsms")), "campaigns", "send", str(created["id"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "RICHSMS_DATABASE_URL": settings.database_url},
+    )
+    assert again.returncode == 1 and "cannot be sent again" in again.stderr

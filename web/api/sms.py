@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -12,6 +15,9 @@ from starlette.routing import Route
 
 from richsms.settings import Settings
 from sender.audience import analyze_audience, estimate_template
+from sender.audience_select import iter_audience
+from sender.campaigns import known_custom_fields
+from sender.consent import refusal
 from sender.encoding import analyze
 from sender.optout import OptOutTexts
 from sender.suggestions import suggest_gsm7
@@ -24,8 +30,12 @@ FieldValue = str | int | float | bool | None
 
 class AudienceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    groups: list[int] = Field(default_factory=list, max_length=1000)
+    segments: list[int] = Field(default_factory=list, max_length=1000)
     contacts: list[dict[str, FieldValue]] = Field(
-        max_length=100_000, description="Contacts to analyse the template over, as field maps."
+        default_factory=list,
+        max_length=100_000,
+        description="Contacts given inline, as field maps, instead of groups and segments.",
     )
 
 
@@ -56,8 +66,26 @@ class AnalyzeOut(BaseModel):
     audience: dict[str, Any] | None = None
 
 
-def _analysis(body: AnalyzeIn, settings: Settings) -> dict[str, Any]:
-    template = compile_template(body.text, custom_fields=body.custom_fields)
+def _recipients(engine: Engine, audience: AudienceIn, type: str) -> Iterator[Mapping[str, object]]:
+    """The contacts who would receive the message now: opted-out contacts, and contacts
+    without consent for a promotional message, are left out as the sender would."""
+    if audience.contacts:
+        yield from audience.contacts
+        return
+    with Session(engine) as session:
+        for row, fields in iter_audience(
+            session=session, group_ids=audience.groups, segment_ids=audience.segments
+        ):
+            if refusal(row.status, row.consent_type, type) is None:
+                yield fields
+
+
+def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, Any]:
+    custom = set(body.custom_fields)
+    if body.audience is not None and (body.audience.groups or body.audience.segments):
+        with Session(engine) as session:
+            custom |= known_custom_fields(session)
+    template = compile_template(body.text, custom_fields=custom)
     link_length = len(settings.short_url) + settings.link_code_length
     opt_out = (
         OptOutTexts(en=settings.opt_out_en, fr=settings.opt_out_fr)
@@ -79,7 +107,7 @@ def _analysis(body: AnalyzeIn, settings: Settings) -> dict[str, Any]:
     else:
         result["audience"] = analyze_audience(
             template,
-            iter(body.audience.contacts),
+            _recipients(engine, body.audience, body.type),
             link_length=link_length,
             opt_out=opt_out,
             price_per_segment=settings.price_per_segment,
@@ -89,7 +117,8 @@ def _analysis(body: AnalyzeIn, settings: Settings) -> dict[str, Any]:
 
 async def analyze_sms(request: Request) -> JSONResponse:
     body = await read_model(request, AnalyzeIn)
-    result = await run_in_threadpool(_analysis, body, request.app.state.settings)
+    state = request.app.state
+    result = await run_in_threadpool(_analysis, body, state.settings, state.engine)
     return JSONResponse(AnalyzeOut.model_validate(result).model_dump(mode="json"))
 
 
