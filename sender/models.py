@@ -179,6 +179,8 @@ class Message(SQLModel, table=True):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_state_due", "state", "due_at"),
+        # A worker claims the earliest due messages of one campaign and sender.
+        Index("ix_message_claim", "state", "campaign_id", "sender", "due_at"),
         Index("ix_message_campaign", "campaign_id", "id"),
     )
 

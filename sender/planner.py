@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, text
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
@@ -27,6 +27,7 @@ from shortener.codes import CodeMaker
 from shortener.links import create_links
 
 BATCH = 5_000
+ANALYZE_AFTER = 10_000
 PLANNABLE = ("draft", "approved", "scheduled")
 
 
@@ -101,6 +102,11 @@ def plan_campaign(
         campaign.updated_at = clock.now()
         session.add(campaign)
         session.commit()
+        if report.planned >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
+            # Fresh statistics now, not when autovacuum gets to it: with stale ones the
+            # workers' claim query sorts the whole outbox instead of reading its index.
+            session.execute(text("ANALYZE message"))
+            session.commit()
     return report
 
 
