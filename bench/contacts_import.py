@@ -121,7 +121,7 @@ def stream(engine: Engine, total: int) -> None:
         have = session.execute(select(func.count()).select_from(Contact)).scalar_one()
         rows = [
             {
-                "phone": f"+3375{n:07d}",
+                "phone": f"+3369{n:07d}",  # apart from the imported numbers
                 "first_name": "Léa",
                 "last_name": "Martin",
                 "email": "",

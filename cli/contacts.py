@@ -87,8 +87,9 @@ def import_file(
 
     out = Console(highlight=False)
     out.print(
-        f"{result.rows} rows: {result.imported} new contacts, {result.updated} updated, "
-        f"{result.duplicates} duplicate rows merged, {len(result.rejected)} rejected",
+        f"{_count(result.rows, 'row')}: {_count(result.imported, 'new contact')}, "
+        f"{result.updated} updated, {_count(result.duplicates, 'duplicate row')} merged, "
+        f"{len(result.rejected)} rejected",
         markup=False,
         soft_wrap=True,
     )
@@ -111,3 +112,7 @@ def import_file(
             markup=False,
             soft_wrap=True,
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, func, or_
+from sqlalchemy import ColumnElement, Row, Select, and_, false, func, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from richsms.errors import NotFound
 from sender.contacts import SUBSCRIBED, contact_fields
 from sender.models import Contact, ContactGroup, GroupMember, Segment
-from sender.segments import segment_condition
+from sender.segments import has_row, segment_condition
 
 BATCH_SIZE: Final = 5_000
 # What planning and analysis read about each recipient; `fields` holds the custom fields.
@@ -65,11 +65,10 @@ def audience_condition(
 
     parts: list[ColumnElement[bool]] = []
     if groups:
-        # A correlated EXISTS probes the (group_id, contact_id) primary key per contact:
-        # each page costs its own rows only, where an IN (subquery) would be rebuilt
-        # from every member for each page.
+        # A per-contact probe of the membership index (see has_row): an IN (subquery)
+        # or a semi-join would read every member again for each page.
         parts.append(
-            exists(
+            has_row(
                 select(col(GroupMember.contact_id)).where(
                     col(GroupMember.contact_id) == col(Contact.id),
                     col(GroupMember.group_id).in_(groups),

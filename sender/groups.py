@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
+from sender.contact_store import among
 from sender.models import Contact, ContactGroup, GroupMember
 from sender.phones import normalize_phone
 
@@ -107,7 +108,7 @@ def remove_members(
         session.execute(
             delete(GroupMember).where(
                 col(GroupMember.group_id) == group_id,
-                col(GroupMember.contact_id).in_(removed[start : start + CHUNK]),
+                among(col(GroupMember.contact_id), removed[start : start + CHUNK]),
             )
         )
     session.commit()
@@ -134,7 +135,7 @@ def _resolve(
     for start in range(0, len(numbers), CHUNK):
         rows = session.exec(
             select(col(Contact.phone), col(Contact.id)).where(
-                col(Contact.phone).in_(numbers[start : start + CHUNK])
+                among(col(Contact.phone), numbers[start : start + CHUNK])
             )
         )
         found.update({phone: contact_id for phone, contact_id in rows if contact_id is not None})
@@ -150,7 +151,7 @@ def _members_among(session: Session, group_id: int, ids: list[int]) -> set[int]:
             session.exec(
                 select(col(GroupMember.contact_id)).where(
                     col(GroupMember.group_id) == group_id,
-                    col(GroupMember.contact_id).in_(ids[start : start + CHUNK]),
+                    among(col(GroupMember.contact_id), ids[start : start + CHUNK]),
                 )
             )
         )
@@ -161,7 +162,7 @@ def _existing_ids(session: Session, ids: list[int]) -> set[int]:
     found: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         rows = session.exec(
-            select(col(Contact.id)).where(col(Contact.id).in_(ids[start : start + CHUNK]))
+            select(col(Contact.id)).where(among(col(Contact.id), ids[start : start + CHUNK]))
         )
         found.update(i for i in rows if i is not None)
     return found

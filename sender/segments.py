@@ -25,8 +25,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, true
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, true
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
@@ -196,7 +197,7 @@ def _condition(condition: dict[str, Any]) -> ColumnElement[bool]:
         # Clicks carry their link's contact; reaching them through the contact's links
         # uses the indexes on link.contact_id and click.link_id (click has none of its own
         # on contact_id), so the check costs a few index probes per contact.
-        clicked = exists(
+        clicked = has_row(
             select(col(Click.id))
             .join(Link, col(Link.id) == col(Click.link_id))
             .where(
@@ -210,6 +211,17 @@ def _condition(condition: dict[str, Any]) -> ColumnElement[bool]:
         column: Any = col(Contact.fields)[name[len(CUSTOM_PREFIX) :]].as_string()
         return _text(column, op, value, nullable=True)
     return _text(getattr(Contact, name), op, value, nullable=name in _NULLABLE)
+
+
+def has_row(query: Select[Any] | SelectOfScalar[Any]) -> ColumnElement[bool]:
+    """True for the contacts for which the correlated `query` finds a row.
+
+    Written `(SELECT ... LIMIT 1) IS NOT NULL` on purpose, not EXISTS: PostgreSQL turns
+    EXISTS into a semi-join that reads the whole other table (every group member, every
+    click), and audiences are read page by page, so that would happen once per page. A
+    scalar subquery stays a per-contact index probe: each page costs its own rows only.
+    """
+    return query.limit(1).scalar_subquery().is_not(None)
 
 
 def _compare(column: Any, op: str, value: object) -> ColumnElement[bool]:

@@ -43,7 +43,7 @@ def test_import_prints_a_summary_and_the_error_report(
     result = run(["contacts", "import", str(file), "--report", str(report)], settings)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "4 rows: 2 new contacts, 0 updated, 1 duplicate rows merged, 1 rejected" in out
+    assert "4 rows: 2 new contacts, 0 updated, 1 duplicate row merged, 1 rejected" in out
     assert "Rejected rows (the header is row 1)" in out
     assert "not a valid number for FR: 12345" in out
     assert "06 12 34 56 78" not in out
@@ -56,7 +56,7 @@ def test_import_prints_a_summary_and_the_error_report(
     belgian = tmp_path / "belgian.csv"
     belgian.write_text("phone\n0470 12 34 57\n")
     result = run(["contacts", "import", str(belgian), "--region", "BE"], settings)
-    assert "1 rows: 1 new contacts" in result.stdout
+    assert "1 row: 1 new contact, 0 updated" in result.stdout
     with Session(engine) as session:
         helene = find_by_phone(session=session, phone="+33612345678")
         assert helene is not None and helene.fields == {"ville": "Lyon"}
