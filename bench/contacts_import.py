@@ -14,7 +14,6 @@ With `--stream N`, it then adds contacts up to N, puts them all in a group and t
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import tempfile
 import time
@@ -22,11 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session, col
 
+from bench.databases import POSTGRES_URL, reset_postgres
 from richsms.clock import SystemClock
-from richsms.db import make_engine, normalize_url
+from richsms.db import make_engine
 from richsms.migrate import upgrade
 from sender.audience_select import iter_audience
 from sender.csv_import import import_contacts
@@ -35,9 +35,6 @@ from sender.models import Contact, GroupMember
 
 ROWS: Final = 100_000
 TIME_TARGET_SECONDS: Final = 20.0
-POSTGRES_URL: Final = os.environ.get(
-    "RICHSMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/richsms_bench"
-)
 FIRST_NAMES: Final = ("Jean", "Marie", "Léa", "Chloé", "François", "Hélène", "John", "Emily", "")
 CITIES: Final = ("Paris", "Lyon", "Besançon", "Nîmes", "Saint-Étienne", "Montréal", "London")
 FORMATS: Final = (
@@ -79,25 +76,10 @@ def fresh_engine(backend: str, work: Path) -> Engine:
     if backend == "sqlite":
         engine = make_engine(f"sqlite:///{work / 'bench.db'}")
     else:
-        ensure_database(POSTGRES_URL)
+        reset_postgres(POSTGRES_URL)
         engine = make_engine(POSTGRES_URL)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
     upgrade(engine)
     return engine
-
-
-def ensure_database(url: str) -> None:
-    parsed = normalize_url(url)
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-        ).first()
-        if exists is None:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def timed_import(engine: Engine, data: bytes, label: str, rows: int) -> float:

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -235,6 +234,3 @@ class ClickWriter:
         thread = self._thread
         if thread is not None:
             await asyncio.get_running_loop().run_in_executor(None, thread.join)
-
-
-Recorder = Callable[[ClickEvent], Any]

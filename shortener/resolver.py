@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from enum import Enum
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
@@ -22,6 +23,13 @@ from sqlmodel import col
 from shortener.models import Link, LinkChange
 
 log = logging.getLogger("richsms.resolver")
+
+
+class NotCached(Enum):
+    NOT_CACHED = "not cached"
+
+
+NOT_CACHED = NotCached.NOT_CACHED
 
 
 class Target(NamedTuple):
@@ -56,20 +64,18 @@ class Resolver:
         self._generation = 0  # bumped whenever changes drop entries
         self._task: asyncio.Task[None] | None = None
 
-    def cached(self, code: str) -> Target | None | bool:
-        """The cached target, None for a recent miss, False when not cached at all."""
+    def cached(self, code: str) -> Target | None | NotCached:
+        """The cached target, None for a recent miss, NOT_CACHED when the cache cannot say."""
         target = self._entries.get(code)
         if target is not None:
             return target
         missed = self._misses.get(code)
         if missed is not None and self._monotonic() - missed < self._miss_ttl:
             return None
-        return False
+        return NOT_CACHED
 
-    async def resolve(self, code: str) -> Target | None:
-        found = self.cached(code)
-        if found is not False:
-            return found  # type: ignore[return-value]
+    async def load(self, code: str) -> Target | None:
+        """Read a code the cache could not answer for from the database, and cache it."""
         loop = asyncio.get_running_loop()
         generation = self._generation
         target = await loop.run_in_executor(None, self._load, code)

@@ -119,6 +119,5 @@ def create_app(
     app.state.codes = CodeMaker(secret)
     app.state.resolver = resolver
     app.state.clicks = writer
-    app.state.run_worker = run_worker
     app.state.operations = [*health.OPERATIONS, *api_operations()]
     return app

@@ -31,6 +31,14 @@ async def read_model(request: Request, model: type[Model]) -> Model:
         raise BadRequest(422, describe(exc), code="invalid_input") from None
 
 
+def path_id(request: Request, what: str) -> int:
+    """The numeric `{id}` of the path, or a clear 422 naming what it should identify."""
+    raw: str = request.path_params["id"]
+    if not raw.isdigit():
+        raise BadRequest(422, f"not a {what} id: {raw!r}", code="invalid_input")
+    return int(raw)
+
+
 async def read_body(request: Request) -> bytes:
     """The whole body, refused with 413 as soon as it passes the configured limit."""
     limit: int = request.app.state.settings.max_body_bytes

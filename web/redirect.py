@@ -15,7 +15,7 @@ from starlette.types import Scope, Send
 from richsms.clock import Clock
 from shortener.clicks import ClickEvent, ClickWriter
 from shortener.codes import RESERVED, looks_like_code
-from shortener.resolver import Resolver
+from shortener.resolver import NOT_CACHED, Resolver
 
 log = logging.getLogger("richsms.redirect")
 
@@ -99,14 +99,14 @@ class ShortLinks:
         client = scope.get("client")
         client_ip = client[0] if client else ""
         target = self._resolver.cached(code)
-        if target is False:
+        if target is NOT_CACHED:
             try:
-                target = await self._resolver.resolve(code)
+                target = await self._resolver.load(code)
             except Exception:
                 log.exception("could not look up a short code")
                 await _html(send, 503, UNAVAILABLE_PAGE, head, ((b"retry-after", b"1"),))
                 return
-        if target is None or target is True:
+        if target is None:
             if not self._limiter.allow(client_ip):
                 await _html(send, 429, SLOW_DOWN_PAGE, head, ((b"retry-after", b"60"),))
             else:

@@ -29,7 +29,7 @@ from sender.planner import plan_campaign
 from sender.scheduler import schedule_campaign
 from sender.senders import create_sender
 from sender.unitary import send_test
-from web.bodies import read_model
+from web.bodies import path_id, read_model
 from web.openapi import Operation
 
 MessageType = Literal["promotional", "informational", "administrative"]
@@ -136,13 +136,6 @@ def message_out(message: Message) -> dict[str, Any]:
     return MessageOut.model_validate(data).model_dump(mode="json")
 
 
-def _id(request: Request) -> int:
-    raw = request.path_params["id"]
-    if not raw.isdigit():
-        raise InvalidInput(f"not a campaign id: {raw!r}")
-    return int(raw)
-
-
 def _token(request: Request) -> int | None:
     token: int | None = request.scope.get("state", {}).get("token_id")
     return token
@@ -176,7 +169,7 @@ async def index(request: Request) -> JSONResponse:
 
 
 async def show(request: Request) -> JSONResponse:
-    campaign_id = _id(request)
+    campaign_id = path_id(request, "campaign")
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:
@@ -187,7 +180,7 @@ async def show(request: Request) -> JSONResponse:
 
 
 async def approve(request: Request) -> JSONResponse:
-    campaign_id = _id(request)
+    campaign_id = path_id(request, "campaign")
     state = request.app.state
 
     def work() -> dict[str, Any]:
@@ -206,7 +199,7 @@ async def approve(request: Request) -> JSONResponse:
 async def send(request: Request) -> JSONResponse:
     """Plans now, or schedules planning for just before the send time when the audience
     is to be refreshed then."""
-    campaign_id = _id(request)
+    campaign_id = path_id(request, "campaign")
     state = request.app.state
 
     def work() -> dict[str, Any]:
@@ -233,7 +226,7 @@ async def send(request: Request) -> JSONResponse:
 
 
 async def test(request: Request) -> JSONResponse:
-    campaign_id = _id(request)
+    campaign_id = path_id(request, "campaign")
     body = await read_model(request, TestIn)
     state = request.app.state
 
@@ -253,7 +246,7 @@ async def test(request: Request) -> JSONResponse:
 
 
 async def messages(request: Request) -> JSONResponse:
-    campaign_id = _id(request)
+    campaign_id = path_id(request, "campaign")
     try:
         after = int(request.query_params.get("after", "0"))
         limit = int(request.query_params.get("limit", "100"))
@@ -275,7 +268,7 @@ async def messages(request: Request) -> JSONResponse:
 
 
 async def stats(request: Request) -> JSONResponse:
-    campaign_id = _id(request)
+    campaign_id = path_id(request, "campaign")
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:

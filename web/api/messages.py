@@ -12,11 +12,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from richsms.errors import InvalidInput, NotFound
+from richsms.errors import NotFound
 from sender.models import Message
 from sender.unitary import send_one
 from web.api.campaigns import MessageOut, message_out
-from web.bodies import read_model
+from web.bodies import path_id, read_model
 from web.openapi import Operation
 
 
@@ -54,16 +54,14 @@ async def create(request: Request) -> JSONResponse:
 
 
 async def show(request: Request) -> JSONResponse:
-    raw = request.path_params["id"]
-    if not raw.isdigit():
-        raise InvalidInput(f"not a message id: {raw!r}")
+    message_id = path_id(request, "message")
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:
         with Session(engine) as session:
-            message = session.get(Message, int(raw))
+            message = session.get(Message, message_id)
             if message is None:
-                raise NotFound(f"no message {raw}")
+                raise NotFound(f"no message {message_id}")
             return message_out(message)
 
     return JSONResponse(await run_in_threadpool(work))
