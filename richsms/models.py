@@ -1,38 +1,19 @@
-"""Every table, imported in one place so that Alembic sees the whole schema."""
+"""Every table, imported in one place so that Alembic sees the whole schema.
 
-from richsms.accounts import AdminUser, ApiToken
-from sender.models import (
-    Automation,
-    AutomationRun,
-    Campaign,
-    ConsentEvent,
-    Contact,
-    ContactGroup,
-    GroupMember,
-    InboundMessage,
-    Message,
-    RateBucket,
-    Segment,
-    SenderNumber,
+This is the one module of the core allowed to import the domain packages (the
+architecture test knows it): each domain module that defines tables is imported whole,
+so a new model is registered by being defined, never by a list to keep in step.
+"""
+
+from importlib import import_module
+
+# The domain modules that define tables (a module listed here that does not exist yet
+# is a mistake, not an option: the import fails loudly).
+TABLE_MODULES = (
+    "richsms.accounts",
+    "sender.models",
+    "shortener.models",
 )
-from shortener.models import Click, Link, LinkChange
 
-__all__ = [
-    "AdminUser",
-    "ApiToken",
-    "Automation",
-    "AutomationRun",
-    "Campaign",
-    "Click",
-    "ConsentEvent",
-    "Contact",
-    "ContactGroup",
-    "GroupMember",
-    "InboundMessage",
-    "Link",
-    "LinkChange",
-    "Message",
-    "RateBucket",
-    "Segment",
-    "SenderNumber",
-]
+for _name in TABLE_MODULES:
+    import_module(_name)
