@@ -28,24 +28,45 @@ PLANNED = "planned"  # rendered, waiting for its due time
 QUEUED = "queued"  # due; waiting for a worker and the rate
 SENDING = "sending"  # claimed and being handed to the provider
 SENT = "sent"  # the provider accepted it
-DELIVERED = "delivered"  # a delivery receipt confirmed it
-FAILED = "failed"  # the provider refused it, or a receipt reported failure
+DELIVERED = "delivered"  # a delivery receipt confirmed it (every part, for a long SMS)
+UNDELIVERED = "undelivered"  # a receipt said it never arrived (undelivered, expired, rejected)
+FAILED = "failed"  # the provider refused it
 EXPIRED = "expired"  # never sent in time
 UNKNOWN = "unknown"  # handed to the provider, no recorded answer: never resent automatically
 ERROR = "error"  # could not be produced (template failed for this contact)
 SKIPPED = "skipped"  # not sent: opted out or no consent at the moment of sending
+CANCELLED = "cancelled"  # its campaign was cancelled before it was handed over
 MESSAGE_STATES = (
     PLANNED,
     QUEUED,
     SENDING,
     SENT,
     DELIVERED,
+    UNDELIVERED,
     FAILED,
     EXPIRED,
     UNKNOWN,
     ERROR,
     SKIPPED,
+    CANCELLED,
 )
+
+# Final: the outbox will never hand the message over again (a campaign whose messages are
+# all final is done). `sent` is final for sending, though a receipt may still turn it
+# `delivered` or `undelivered`.
+FINAL_STATES = (
+    SENT,
+    DELIVERED,
+    UNDELIVERED,
+    FAILED,
+    EXPIRED,
+    UNKNOWN,
+    ERROR,
+    SKIPPED,
+    CANCELLED,
+)
+# Not final: still waiting for its time, a worker or the provider's answer.
+PENDING_STATES = (PLANNED, QUEUED, SENDING)
 
 MESSAGE_TYPES = ("promotional", "informational", "administrative")
 
@@ -138,11 +159,12 @@ class SenderNumber(SQLModel, table=True):
 
 class Campaign(SQLModel, table=True):
     __tablename__ = "campaign"
+    __table_args__ = (Index("ix_campaign_status", "status", "plan_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(200), nullable=False))
     type: str = Field(sa_column=Column(String(16), nullable=False))
-    # draft → awaiting_approval → approved → planning → sending → done (or cancelled)
+    # See sender/campaign_states.py: the statuses and the moves between them.
     status: str = Field(default="draft", sa_column=Column(String(20), nullable=False))
     template: str = Field(sa_column=Column(Text, nullable=False))
     target_url: str | None = Field(default=None, sa_column=Column(Text))
@@ -169,6 +191,28 @@ class Campaign(SQLModel, table=True):
     approved_by: int | None = Field(default=None, sa_column=Column(Integer))
     approved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     planned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The planning job (sender/planning_job.py): when it may start, how far it got (the
+    # last contact id planned, committed with that batch's messages), its counters, and
+    # which worker holds it until when (a lease: a dead worker's job is taken over).
+    plan_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    planning_cursor: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    planned_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    excluded_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    error_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    total_count: int | None = Field(default=None, sa_column=Column(Integer))
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    failure: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
@@ -213,12 +257,60 @@ class Message(SQLModel, table=True):
     sending_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    undelivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     expired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     unknown_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     error: str | None = Field(default=None, sa_column=Column(Text))
     provider_id: str | None = Field(default=None, sa_column=Column(String(100), index=True))
     claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    # What carried it, set when a worker claims it: the provider's name and the sender
+    # number (`sender` holds the number's value; the id survives a renamed number).
+    provider: str | None = Field(default=None, sa_column=Column(String(32)))
+    sender_number_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("sender_number.id"))
+    )
+
+
+class MessagePart(SQLModel, table=True):
+    """One provider id of a sent message: a long SMS may go as several parts, each with
+    its own id and receipt. The message is delivered once every part is."""
+
+    __tablename__ = "message_part"
+    __table_args__ = (UniqueConstraint("provider", "provider_id"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    message_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("message.id"), nullable=False, index=True)
+    )
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    provider_id: str = Field(sa_column=Column(String(100), nullable=False))
+    part: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    state: str = Field(sa_column=Column(String(12), nullable=False))  # sent delivered undelivered
+    receipt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class PendingReceipt(SQLModel, table=True):
+    """A receipt that came before the submit answer it refers to was recorded (a fast
+    network): kept here, applied when the answer is recorded."""
+
+    __tablename__ = "pending_receipt"
+    __table_args__ = (UniqueConstraint("provider", "provider_id", "state"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    provider_id: str = Field(sa_column=Column(String(100), nullable=False))
+    state: str = Field(sa_column=Column(String(12), nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class RateBucket(SQLModel, table=True):
