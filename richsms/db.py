@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session
 
@@ -30,11 +30,23 @@ def make_engine(url: str, **options: Any) -> Engine:
             parsed, connect_args={"check_same_thread": False, "timeout": 30}, **options
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; issue it ourselves so that
-        # a transaction that will write takes its lock up front (no upgrade deadlocks).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True, **options)
+
+
+READ_ONLY = "richsms_read_only"
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite's own transaction handling defers BEGIN; issue it ourselves so that a
+    # transaction that will write takes the write lock up front (no upgrade deadlocks),
+    # while a read-only one takes no lock at all: in WAL mode readers never wait for the
+    # writer, and a long read (a list, an export, an audience) never stalls the clicks.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -57,6 +69,20 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reading only, rolled back at the end: on SQLite it holds no write
+    lock however long it runs. Never write through it: on SQLite the write would have to
+    upgrade a deferred transaction, which fails when another writer got there first.
+    On PostgreSQL it is an ordinary session."""
+    bind = engine.execution_options(**{READ_ONLY: True})
+    with Session(bind, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 class WalCheckpointer:
