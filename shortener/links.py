@@ -66,8 +66,11 @@ def create_links(
     page_id: int | None = None,
     expires_at: datetime | None = None,
     utm: Mapping[str, str] | None = None,
+    page_version: int | None = None,
+    page_tokens: Sequence[str] | None = None,
 ) -> list[IssuedLink]:
-    """One link per entry of `contact_ids`, inserted set-based in one transaction."""
+    """One link per entry of `contact_ids`, inserted set-based in one transaction.
+    With `page_tokens` (one per contact) each link's target is `url` + its token."""
     target = build_target(url, utm)
     now = clock.now()
     if expires_at is not None:
@@ -84,15 +87,17 @@ def create_links(
             {
                 "id": link.id,
                 "code": link.code,
-                "target_url": target,
+                "target_url": target if page_tokens is None else target + page_tokens[n],
                 "page_id": page_id,
+                "page_version": page_version,
+                "page_token": None if page_tokens is None else page_tokens[n],
                 "contact_id": link.contact_id,
                 "campaign_id": campaign_id,
                 "expires_at": expires_at,
                 "disabled_at": None,
                 "created_at": now,
             }
-            for link in issued[start : start + BULK_CHUNK]
+            for n, link in enumerate(issued[start : start + BULK_CHUNK], start)
         ]
         session.execute(insert(Link), rows)
     session.commit()

@@ -17,6 +17,11 @@ class Link(SQLModel, table=True):
     code: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
     target_url: str = Field(sa_column=Column(Text, nullable=False))
     page_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    # A page link keeps the page version it was sent with; its token is /p/{token}.
+    page_version: int | None = Field(default=None, sa_column=Column(Integer))
+    page_token: str | None = Field(
+        default=None, sa_column=Column(String(32), index=True, unique=True)
+    )
     contact_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
     campaign_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
