@@ -19,8 +19,8 @@ from sqlmodel import Session, SQLModel
 CHUNK: Final = 2_000
 
 _MERGED: Final = ("first_name", "last_name", "email", "language", "timezones")
-# (kind, source, at): one consent as given.
-Consent = tuple[str, str, datetime]
+# (kind, source, at): one consent as given; `at` is None when the file gave no date.
+Consent = tuple[str, str, datetime | None]
 
 
 @dataclass(slots=True)
@@ -97,7 +97,7 @@ def store_contacts(
             )
             ids = {phone: contact_id for phone, contact_id in found}
             for c in consenting:
-                events.extend(_event(ids[c.phone], consent) for consent in c.consents)
+                events.extend(_event(ids[c.phone], _dated(consent, now)) for consent in c.consents)
         done += len(chunk)
         _report(progress, done, total)
 
@@ -149,6 +149,8 @@ def _existing(session: Session, contact: Any, phones: list[str]) -> dict[str, An
 
 def _new_row(c: ImportedContact, now: datetime) -> dict[str, Any]:
     kind, source, at = c.consents[-1] if c.consents else (None, None, None)
+    if kind is not None and at is None:
+        at = now
     return {
         "phone": c.phone,
         "first_name": c.first_name,
@@ -177,8 +179,8 @@ def _merge_row(
         if row.consent_type is not None
         else None
     )
-    consents = list(c.consents)
-    if consents and consents[0] == current:
+    consents = [_dated(consent, now) for consent in c.consents]
+    if consents and _same_consent(c.consents[0], current):
         consents.pop(0)  # already the contact's consent: not a new event
     latest = consents[-1] if consents else current
     merged = {
@@ -199,6 +201,21 @@ def _merge_row(
     )
     events = [_event(row.id, consent) for consent in consents]
     return (None if unchanged else merged), events
+
+
+def _same_consent(given: Consent, current: Consent | None) -> bool:
+    """Whether the file's consent is the one the contact has: an undated consent of the
+    same type and source is (re-importing a file must not move `consent_at`)."""
+    if current is None:
+        return False
+    if given[2] is None:
+        return given[:2] == current[:2]
+    return given == current
+
+
+def _dated(consent: Consent, now: datetime) -> Consent:
+    kind, source, at = consent
+    return (kind, source, now if at is None else at)
 
 
 def _event(contact_id: int, consent: Consent) -> dict[str, Any]:

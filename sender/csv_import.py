@@ -8,10 +8,18 @@ custom field. Each row is checked on its own: a bad row is reported with its num
 imports. Rows repeating a phone number are merged, later non-empty cells winning.
 
 A file that cannot be read as CSV at all (no phone column, an unterminated quote, binary
-data, nothing in it) is refused as a whole with InvalidInput.
+data, nothing in it, more custom columns than MAX_CUSTOM_FIELDS) is refused as a whole
+with InvalidInput.
 
-The work is set-based: the whole file is parsed in Python, then written in bulk by
-`sender.contact_store`.
+A number without a country code is read in the import's region only; a row whose number
+is not valid there is rejected with a reason naming the region and, when the number is
+valid in a country the file's other numbers come from, that reading as a suggestion.
+
+The work is set-based and keeps transactions short: the whole file is parsed in Python
+before any write begins (on SQLite, the write lock is never held while parsing), then
+written in bulk by `sender.contact_store` in chunks of SAVE_CHUNK contacts, each its own
+transaction. An import stopped half-way keeps the chunks it saved; importing the same
+file again is harmless (it records nothing new), so the cure is to import it again.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from sender.contacts import (
     normalize_consent_type,
     normalize_language,
 )
-from sender.phones import check_region, check_timezones, parse_phone
+from sender.phones import check_region, check_timezones, parse_phone, suggest_region
 
 # Called as progress(stage, done, total); stages are "read" then "save".
 Progress = Callable[[str, int, int], None]
@@ -70,6 +78,13 @@ SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
 # Names templates reach as contact.<name>: a custom column must not hide one of them.
 STANDARD_MERGE_FIELDS: Final = ("first_name", "last_name", "phone", "email", "language", "timezone")
 DEFAULT_CONSENT_SOURCE: Final = "csv import"
+# Custom columns a file may bring, and the longest name one may have: every custom field
+# is carried by every contact and read by every send, so they are bounded.
+MAX_CUSTOM_FIELDS: Final = 200
+MAX_CUSTOM_FIELD_NAME: Final = 64
+# Contacts written per transaction: short enough that redirects and sends waiting for
+# SQLite's write lock wait well under a second.
+SAVE_CHUNK: Final = 2_000
 # Consent dated later than this past the import is a mistake in the file.
 _CONSENT_CLOCK_SKEW: Final = timedelta(days=1)
 
@@ -116,6 +131,7 @@ class ParsedFile:
     rejected: list[Rejection] = field(default_factory=list)
     rows: int = 0
     duplicates: int = 0
+    custom_fields: tuple[str, ...] = ()  # the custom fields the file's columns became
 
 
 def import_contacts(
@@ -127,25 +143,31 @@ def import_contacts(
     source: str = DEFAULT_CONSENT_SOURCE,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Read `data` as a contacts CSV and merge it into the database in one transaction,
-    committed here. `region` reads numbers written without a country code."""
+    """Read `data` as a contacts CSV and merge it into the database, committed here
+    chunk by chunk (see the module's docstring). `region` reads numbers written without
+    a country code. `session` must have no transaction open: parsing comes first."""
     parsed = parse_contacts_csv(
         data, region=check_region(region), now=clock.now(), source=source, progress=progress
     )
-    try:
-        imported, updated = store_contacts(
-            session=session,
-            contacts=list(parsed.contacts.values()),
-            now=clock.now(),
-            progress=progress,
-        )
-        session.commit()
-    except IntegrityError:
-        # Only a concurrent import (PostgreSQL) can add one of these phones meanwhile.
-        session.rollback()
-        raise Conflict(
-            "another import added some of these contacts at the same time: import again"
-        ) from None
+    contacts = list(parsed.contacts.values())
+    imported = updated = 0
+    for start in range(0, len(contacts), SAVE_CHUNK):
+        try:
+            new, merged = store_contacts(
+                session=session, contacts=contacts[start : start + SAVE_CHUNK], now=clock.now()
+            )
+            session.commit()
+        except IntegrityError:
+            # Only a concurrent import (PostgreSQL) can add one of these phones meanwhile.
+            session.rollback()
+            raise Conflict(
+                "another import added some of these contacts at the same time: import again"
+            ) from None
+        imported, updated = imported + new, updated + merged
+        if progress is not None:
+            progress("save", start + new + merged, len(contacts))
+    if progress is not None:
+        progress("save", len(contacts), len(contacts))
     return ImportReport(
         rows=parsed.rows,
         imported=imported,
@@ -168,7 +190,11 @@ def parse_contacts_csv(
     if not records or not any(cell.strip() for cell in records[0]):
         raise InvalidInput("the file has no header row")
     columns = Columns(records[0])
-    parsed = ParsedFile()
+    parsed = ParsedFile(custom_fields=tuple(name for _, name in columns.custom))
+    # Rows whose national number is not valid in `region`: once every row is read, the
+    # countries the file's other numbers come from may suggest the right reading.
+    bad_numbers: list[tuple[int, str, str]] = []
+    country_codes: set[int] = set()
     total = len(records) - 1
     step = max(1, total // 100)
     for index, cells in enumerate(records[1:], start=2):
@@ -178,19 +204,40 @@ def parse_contacts_csv(
             continue  # a blank line: not a row anyone meant
         parsed.rows += 1
         try:
-            contact = columns.read(cells, region=region, now=now, source=source)
+            contact, country_code = columns.read(cells, region=region, now=now, source=source)
+        except _BadNumber as exc:
+            bad_numbers.append((len(parsed.rejected), exc.raw, exc.message))
+            parsed.rejected.append(Rejection(index, exc.message))
+            continue
         except InvalidInput as exc:
             parsed.rejected.append(Rejection(index, exc.message))
             continue
+        country_codes.add(country_code)
         earlier = parsed.contacts.get(contact.phone)
         if earlier is None:
             parsed.contacts[contact.phone] = contact
         else:
             earlier.merge(contact)
             parsed.duplicates += 1
+    for position, raw, reason in bad_numbers:
+        hint = suggest_region(raw, region=region, country_codes=country_codes)
+        if hint is not None:
+            parsed.rejected[position] = Rejection(
+                parsed.rejected[position].row,
+                f"{reason} (numbers without a country code are read in {region}); "
+                f"did you mean {hint.e164} ({hint.region})? Write it with its country code.",
+            )
     if progress is not None:
         progress("read", total, total)
     return parsed
+
+
+class _BadNumber(InvalidInput):
+    """A phone cell that is not a valid number (kept raw for a suggestion)."""
+
+    def __init__(self, message: str, raw: str) -> None:
+        super().__init__(message)
+        self.raw = raw
 
 
 # --- Bytes to records ------------------------------------------------------------------
@@ -289,21 +336,38 @@ class Columns:
                 "the file has no phone column: name one phone, mobile, téléphone, "
                 f"numéro, tel or msisdn (columns found: {found})"
             )
-        taken = set(STANDARD_MERGE_FIELDS)
-        self.custom: list[tuple[int, str]] = []
         used = set(self.standard.values())
+        if len(header) - len(used) > MAX_CUSTOM_FIELDS:
+            raise InvalidInput(
+                f"the file has {len(header) - len(used)} custom columns: at most "
+                f"{MAX_CUSTOM_FIELDS} are kept per contact (remove the ones you do not need)"
+            )
+        taken = set(STANDARD_MERGE_FIELDS)
+        # The next suffix to try per name: repeated names are renamed a_2, a_3... in one
+        # pass, not by trying every suffix again for each repetition.
+        next_suffix: dict[str, int] = {}
+        self.custom: list[tuple[int, str]] = []
         for position, name in enumerate(header):
             if position in used:
                 continue
             base = custom_field_name(name) or f"column_{position + 1}"
-            unique, suffix = base, 2
+            if len(base) > MAX_CUSTOM_FIELD_NAME:
+                raise InvalidInput(
+                    f"column {position + 1} has a name longer than {MAX_CUSTOM_FIELD_NAME} "
+                    f"characters: {base[:MAX_CUSTOM_FIELD_NAME]}..."
+                )
+            unique, suffix = base, next_suffix.get(base, 2)
             while unique in taken:
                 unique, suffix = f"{base}_{suffix}", suffix + 1
+            next_suffix[base] = suffix
             taken.add(unique)
             self.custom.append((position, unique))
 
-    def read(self, cells: list[str], *, region: str, now: datetime, source: str) -> ImportedContact:
-        """One row as a contact; InvalidInput with the reason when it cannot be imported."""
+    def read(
+        self, cells: list[str], *, region: str, now: datetime, source: str
+    ) -> tuple[ImportedContact, int]:
+        """One row as a contact, and its number's country code; InvalidInput with the
+        reason when it cannot be imported."""
         if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
             raise InvalidInput(
                 f"{len(cells)} cells but the header has {self.width} "
@@ -316,7 +380,11 @@ class Columns:
             position = self.standard.get(name)
             return "" if position is None else cells[position].strip()
 
-        phone = parse_phone(cell("phone"), region=region)
+        raw = cell("phone")
+        try:
+            phone = parse_phone(raw, region=region)
+        except InvalidInput as exc:
+            raise _BadNumber(exc.message, raw) from None
         language = cell("language")
         zones = cell("timezone")
         contact = ImportedContact(
@@ -338,10 +406,12 @@ class Columns:
                     # express consent must not count on a guess.
                     normalize_consent_type(kind) if kind else IMPLIED,
                     check_length("consent_source", origin or source),
-                    parse_consent_date(date, now) if date else now,
+                    # Undated: "now" for a new consent, but the same consent imported
+                    # again keeps its first date (see sender.contact_store).
+                    parse_consent_date(date, now) if date else None,
                 )
             )
-        return contact
+        return contact, phone.number.country_code or 0
 
 
 def parse_consent_date(value: str, now: datetime) -> datetime:

@@ -3,7 +3,7 @@ zones a number implies when the contact did not say."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -28,7 +28,11 @@ FRENCH_REGIONS: Final = frozenset(
         "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF",
     }
 )  # fmt: skip
-_DIGITS_ONLY: Final = re.compile(r"[\d\s().\-/]+")
+# North American area codes of Québec: a +1 number from one of them gets French when
+# nothing says otherwise (Canada is bilingual; the rest of it gets English).
+QUEBEC_AREA_CODES: Final = frozenset(
+    {"418", "438", "450", "514", "579", "581", "819", "873", "367", "354", "468", "263"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +44,7 @@ class ParsedPhone:
 
     @property
     def language(self) -> str:
-        return default_language(self.region)
+        return language_for(self.number, self.region)
 
     @property
     def timezones(self) -> tuple[str, ...]:
@@ -49,8 +53,12 @@ class ParsedPhone:
 
 def parse_phone(raw: str, *, region: str, strict: bool = True) -> ParsedPhone:
     """`raw` as written by a person ("06 12 34 56 78", "+33612345678", "0033 6...") in
-    `region` unless it carries a country code. `strict` requires a number valid for its
-    country; otherwise a number of a possible length is enough (for what carriers hand us).
+    `region` unless it carries a country code (a `+` or the region's international
+    prefix). `strict` requires a number valid for its country; otherwise a number of a
+    possible length is enough (for what carriers hand us).
+
+    A number without a country code is read in `region` only: "6045558762" in FR is not
+    a valid French number, and is refused rather than guessed as +60 (Malaysia).
 
     Raises InvalidInput with a reason a marketer can act on.
     """
@@ -58,12 +66,36 @@ def parse_phone(raw: str, *, region: str, strict: bool = True) -> ParsedPhone:
     if not text:
         raise InvalidInput("no phone number")
     parsed = _accept(_parse(text, region), strict)
-    if parsed is None and not text.startswith("+") and _DIGITS_ONLY.fullmatch(text):
-        # Spreadsheets drop the leading "+" of international numbers: "447700900123".
-        parsed = _accept(_parse("+" + text, region), strict)
     if parsed is None:
         raise InvalidInput(f"not a valid number for {region}: {text}")
     return parsed
+
+
+def parse_international(raw: str, *, strict: bool = False) -> ParsedPhone:
+    """A number a network handed us, already international ("+15145552420"): taken as
+    it is, never read in a region. InvalidInput if it has no country code."""
+    text = raw.strip()
+    if not text.startswith("+"):
+        raise InvalidInput(f"not an international number (+ and a country code): {text}")
+    parsed = _accept(_parse(text, None), strict)
+    if parsed is None:
+        raise InvalidInput(f"not a valid international number: {text}")
+    return parsed
+
+
+def suggest_region(raw: str, *, region: str, country_codes: Iterable[int]) -> ParsedPhone | None:
+    """The reading of national number `raw` (not valid in `region`) that is valid in a
+    country among `country_codes` (those a file also uses), or None: a hint for the
+    person fixing the file, never applied silently."""
+    text = raw.strip()
+    for code in sorted(set(country_codes)):
+        other = phonenumbers.region_code_for_country_code(code)
+        if other in (region, phonenumbers.UNKNOWN_REGION):
+            continue
+        parsed = _accept(_parse(text, other), True)
+        if parsed is not None and parsed.number.country_code == code:
+            return parsed
+    return None
 
 
 def normalize_phone(raw: str, *, region: str, strict: bool = True) -> str:
@@ -71,7 +103,7 @@ def normalize_phone(raw: str, *, region: str, strict: bool = True) -> str:
     return parse_phone(raw, region=region, strict=strict).e164
 
 
-def _parse(text: str, region: str) -> PhoneNumber | None:
+def _parse(text: str, region: str | None) -> PhoneNumber | None:
     try:
         return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -106,6 +138,14 @@ def check_region(region: str) -> str:
 
 def default_language(region: str | None) -> str:
     return "fr" if region in FRENCH_REGIONS else "en"
+
+
+def language_for(number: PhoneNumber, region: str | None) -> str:
+    """The language a number implies: French in French-speaking countries and for the
+    Québec area codes of Canada, English elsewhere."""
+    if number.country_code == 1 and str(number.national_number)[:3] in QUEBEC_AREA_CODES:
+        return "fr"
+    return default_language(region)
 
 
 def timezones_for(e164: str) -> tuple[str, ...]:

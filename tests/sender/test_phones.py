@@ -5,12 +5,15 @@ import pytest
 from richsms.errors import InvalidInput
 from sender.phones import (
     MAX_TIMEZONES_LENGTH,
+    QUEBEC_AREA_CODES,
     check_region,
     check_timezones,
     default_language,
     fit_zones,
     normalize_phone,
+    parse_international,
     parse_phone,
+    suggest_region,
     timezones_for,
 )
 
@@ -40,8 +43,42 @@ def test_the_region_reads_national_numbers() -> None:
     assert normalize_phone("+32 470 12 34 56", region="FR") == "+32470123456"
 
 
-def test_an_international_number_that_lost_its_plus() -> None:
-    assert normalize_phone("447911123456", region="FR") == "+447911123456"
+def test_a_number_without_country_code_is_never_read_as_another_country() -> None:
+    # Once "the spreadsheet dropped the +" made +60 (Malaysia) of a Vancouver number.
+    for written in ("6045558762", "447911123456", "5145552420"):
+        with pytest.raises(InvalidInput) as caught:
+            normalize_phone(written, region="FR")
+        assert caught.value.message == f"not a valid number for FR: {written}"
+    assert normalize_phone("6045558762", region="CA") == "+16045558762"
+    # Its own country's code without the +, and the international prefix, still read.
+    assert normalize_phone("33612345678", region="FR") == "+33612345678"
+    assert normalize_phone("011 33 6 12 34 56 78", region="US") == "+33612345678"
+
+
+def test_a_suggestion_comes_only_from_countries_the_file_uses() -> None:
+    hint = suggest_region("6045558762", region="FR", country_codes={33, 1})
+    assert hint is not None and (hint.e164, hint.region) == ("+16045558762", "CA")
+    assert suggest_region("6045558762", region="FR", country_codes={33, 44}) is None
+    assert suggest_region("not a number", region="FR", country_codes={1}) is None
+
+
+def test_numbers_from_networks_are_international_as_given() -> None:
+    assert parse_international("+15145552420").e164 == "+15145552420"
+    # A lenient reading: a carrier's number of a possible length is still a number.
+    assert parse_international("+1 555 555 0100").e164 == "+15555550100"
+    for national in ("5145552420", "0612345678", ""):
+        with pytest.raises(InvalidInput):
+            parse_international(national)
+
+
+@pytest.mark.parametrize("area", sorted(QUEBEC_AREA_CODES))
+def test_quebec_area_codes_get_french(area: str) -> None:
+    assert parse_phone(f"+1 {area} 555 0123", region="FR", strict=False).language == "fr"
+
+
+def test_the_rest_of_north_america_gets_english() -> None:
+    for number in ("+16045558762", "+16135550123", "+12125550123"):
+        assert parse_phone(number, region="FR", strict=False).language == "en"
 
 
 @pytest.mark.parametrize(
