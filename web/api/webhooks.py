@@ -1,0 +1,107 @@
+"""Webhooks API: register a URL for events, list them, delete one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from richsms.db import read_session, session_scope
+from sender.webhook_models import Webhook
+from sender.webhooks import create_webhook, delete_webhook, list_webhooks
+from web.bodies import path_id, read_model
+from web.openapi import Operation
+
+EventType = Literal["click", "redemption", "opt_out", "reply", "delivery"]
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2048)
+    events: list[EventType] = Field(min_length=1, max_length=5)
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(
+        description="Signs every delivery (Richsms-Signature); shown only in this answer."
+    )
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+def _out(webhook: Webhook, model: type[WebhookOut] = WebhookOut) -> dict[str, Any]:
+    return model.model_validate(webhook, from_attributes=True).model_dump(mode="json")
+
+
+async def create(request: Request) -> JSONResponse:
+    body = await read_model(request, WebhookIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            webhook = create_webhook(
+                session=session, clock=state.clock, url=body.url, events=body.events
+            )
+            return _out(webhook, WebhookCreated)
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def index(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with read_session(engine) as session:
+            return {"webhooks": [_out(w) for w in list_webhooks(session=session)]}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def delete(request: Request) -> Response:
+    webhook_id = path_id(request, "webhook")
+    engine = request.app.state.engine
+
+    def work() -> None:
+        with session_scope(engine) as session:
+            delete_webhook(session=session, webhook_id=webhook_id)
+
+    await run_in_threadpool(work)
+    return Response(status_code=204)
+
+
+ROUTES = [
+    Route("/webhooks", create, methods=["POST"]),
+    Route("/webhooks", index, methods=["GET"]),
+    Route("/webhooks/{id}", delete, methods=["DELETE"]),
+]
+_T = ("webhooks",)
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/webhooks",
+        "Register a URL for click, redemption, opt_out, reply or delivery events.",
+        request=WebhookIn,
+        response=WebhookCreated,
+        errors=(400, 401, 413, 415, 422),
+        tags=_T,
+    ),
+    Operation("GET", "/api/webhooks", "Registered webhooks.", response=WebhookList, tags=_T),
+    Operation(
+        "DELETE", "/api/webhooks/{id}", "Delete a webhook.", errors=(401, 404, 422), tags=_T
+    ),
+]
