@@ -2,62 +2,111 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from richsms.clock import SystemClock
-from richsms.db import make_engine
-from richsms.errors import RichsmsError
+from richsms.db import make_engine, session_scope
+from richsms.errors import Conflict, RichsmsError
 from richsms.settings import ConfigError, Settings
-from sender.audience_select import count_audience
-from sender.campaigns import get_campaign
-from sender.planner import plan_campaign
+from sender.campaign_states import PLANNING, SCHEDULED
+from sender.campaigns import get_campaign, request_send
+from sender.planner import Progress as PlanProgress
+from sender.planning_job import JobHooks, run_planning, worker_name
 from shortener.codes import CodeMaker
 
 app = typer.Typer(help="Campaigns.", no_args_is_help=True)
 err = Console(stderr=True)
+# How often to look at the progress of a planning another worker holds.
+FOLLOW_EVERY = 0.5
 
 
 @app.command("send")
 def send(
-    campaign_id: Annotated[int, typer.Argument(help="The campaign to plan and send now.")],
-    resume: Annotated[bool, typer.Option(help="Continue a planning that was interrupted.")] = False,
+    campaign_id: Annotated[int, typer.Argument(help="The campaign to send.")],
+    resume: Annotated[
+        bool, typer.Option(help="Accepted for compatibility: an interrupted planning resumes.")
+    ] = False,
 ) -> None:
-    """Plan a campaign now (render, link and enqueue every recipient), with progress."""
+    """Send a campaign (the same use case as POST /api/campaigns/{id}/send), then plan it
+    here with a progress bar unless a worker already holds its planning."""
     try:
         settings = Settings.load()
     except ConfigError as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
     engine = make_engine(settings.database_url)
+    clock = SystemClock()
     try:
-        with Session(engine) as session:
-            campaign = get_campaign(session=session, campaign_id=campaign_id)
-            total = count_audience(
-                session=session, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
+        status = _request(engine, clock, campaign_id)
+        if status == SCHEDULED:
+            with Session(engine) as session:
+                campaign = get_campaign(session=session, campaign_id=campaign_id)
+            err.print(
+                f"scheduled: a worker plans it at {campaign.plan_at}, just before it sends"
             )
-        columns = (TextColumn("planning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=err) as progress:
-            task = progress.add_task("planning", total=total)
-            report = plan_campaign(
-                engine=engine,
-                campaign_id=campaign_id,
-                clock=SystemClock(),
-                settings=settings,
-                codes=CodeMaker(settings.secret_key.reveal()),
-                resume=resume,
-                progress=lambda n: progress.advance(task, n),
-            )
+            return
+        progress = _plan_with_progress(engine, settings, clock, campaign_id)
     except RichsmsError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
     err.print(
-        f"planned {report.planned}, errors {report.errors}, "
-        f"left out (opted out or no consent) {report.excluded}"
+        f"planned {progress.planned}, errors {progress.errors}, "
+        f"left out (opted out or no consent) {progress.excluded}"
     )
+
+
+def _request(engine: Engine, clock: SystemClock, campaign_id: int) -> str:
+    """The campaign's status after asking to send it; a planning already under way (an
+    interrupted one, say) is followed, not refused."""
+    try:
+        with session_scope(engine) as session:
+            return request_send(session=session, clock=clock, campaign_id=campaign_id).status
+    except Conflict:
+        with Session(engine) as session:
+            campaign = get_campaign(session=session, campaign_id=campaign_id)
+        if campaign.status != PLANNING:
+            raise
+        return PLANNING
+
+
+def _plan_with_progress(
+    engine: Engine, settings: Settings, clock: SystemClock, campaign_id: int
+) -> PlanProgress:
+    columns = (TextColumn("planning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("planning", total=None)
+
+        def show(_batch: int, progress: PlanProgress) -> None:
+            bar.update(task, total=progress.total, completed=progress.done)
+
+        while True:
+            run_planning(
+                engine=engine,
+                clock=clock,
+                settings=settings,
+                codes=CodeMaker(settings.secret_key.reveal()),
+                worker_id=worker_name(),
+                campaign_id=campaign_id,
+                hooks=JobHooks(after_batch=show),
+            )
+            with Session(engine) as session:
+                campaign = get_campaign(session=session, campaign_id=campaign_id)
+            progress = PlanProgress.of(campaign)
+            show(0, progress)
+            if campaign.status != PLANNING:
+                break
+            # A worker holds it: follow its progress until it is done.
+            threading.Event().wait(FOLLOW_EVERY)
+    if campaign.status not in ("sending", "done"):
+        reason = f": {campaign.failure}" if campaign.failure else ""
+        raise RichsmsError(f"campaign {campaign_id} is {campaign.status}{reason}")
+    return progress

@@ -1,6 +1,8 @@
-"""`richsms worker`: a sending worker only; run several against PostgreSQL.
+"""`richsms worker`: a sending worker, and the chore loop (planning, finishing campaigns,
+automations) in a thread of its own; run several against PostgreSQL.
 
-Runs until SIGTERM or SIGINT, finishes the message in hand, then exits 0.
+Runs until SIGTERM or SIGINT, finishes the message (and the planning batch) in hand, then
+exits 0.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from types import FrameType
 from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.settings import ConfigError, Settings
+from sender.chores import chores_from_settings
 from sender.worker import worker_from_settings
 
 
@@ -22,7 +25,9 @@ def run() -> None:
     try:
         settings = Settings.load()
         engine = make_engine(settings.database_url)
-        worker = worker_from_settings(engine, settings, SystemClock())
+        clock = SystemClock()
+        worker = worker_from_settings(engine, settings, clock)
+        chores = chores_from_settings(engine, settings, clock)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -36,8 +41,10 @@ def run() -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    chores.start()
     try:
         worker.run_forever(stop)
     finally:
+        chores.stop()
         worker.close()
         engine.dispose()

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, exists, func, select, text, update
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
 from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sender import campaign_states as states
 from sender.models import (
+    CANCELLED,
     DELIVERED,
     ERROR,
     EXPIRED,
@@ -30,12 +32,14 @@ from sender.models import (
     Segment,
     SenderNumber,
 )
+from sender.scheduler import planning_time
 from sender.scheduling import SCHEDULES, parse_day, parse_hhmm
 from sender.templates import compile_template
 from shortener.targets import build_target
 
-# draft → (awaiting_approval → approved) → scheduled → planning → sending → done
-EDITABLE = ("draft", "awaiting_approval", "approved")
+# Messages that may still go out; every other state is final. A campaign is done when
+# none of its messages is in one of these (the claim index answers it per campaign).
+PENDING_STATES = (PLANNED, QUEUED, SENDING)
 
 
 @dataclass
@@ -92,13 +96,13 @@ def create_campaign(
         sender_id=spec.sender_id,
         refresh_audience=spec.refresh_audience,
         requires_approval=spec.requires_approval,
-        status="awaiting_approval" if spec.requires_approval else "draft",
+        status=states.initial_status(requires_approval=spec.requires_approval),
         created_by=created_by,
         created_at=now,
         updated_at=now,
     )
     session.add(campaign)
-    session.commit()
+    session.flush()
     return campaign
 
 
@@ -154,28 +158,108 @@ def get_campaign(*, session: Session, campaign_id: int) -> Campaign:
 def approve_campaign(
     *, session: Session, clock: Clock, campaign_id: int, approver: int | None
 ) -> Campaign:
-    campaign = get_campaign(session=session, campaign_id=campaign_id)
-    if campaign.status != "awaiting_approval":
+    campaign = _locked(session, campaign_id)
+    if campaign.status != states.AWAITING_APPROVAL:
         raise Conflict(f"campaign {campaign_id} is {campaign.status}, not awaiting approval")
     if approver is None or approver == campaign.created_by:
         raise Forbidden("a second marketer must approve: the author cannot approve their own")
-    campaign.status = "approved"
-    campaign.approved_by = approver
-    campaign.approved_at = clock.now()
-    campaign.updated_at = clock.now()
+    now = clock.now()
+    states.move(campaign, states.APPROVED, now=now, approved_by=approver, approved_at=now)
     session.add(campaign)
-    session.commit()
+    session.flush()
     return campaign
 
 
 def list_campaigns(*, session: Session, status: str | None = None) -> list[Campaign]:
     query = select(Campaign).order_by(col(Campaign.id).desc()).limit(500)
     if status is not None:
+        if status not in states.STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(states.STATUSES)}")
         query = query.where(col(Campaign.status) == status)
     return list(session.execute(query).scalars())
 
 
-PRODUCED = (PLANNED, QUEUED, SENDING, SENT, DELIVERED, FAILED, EXPIRED, UNKNOWN, SKIPPED)
+def request_send(*, session: Session, clock: Clock, campaign_id: int) -> Campaign:
+    """Send a campaign: the one use case behind `POST /api/campaigns/{id}/send` and
+    `richsms campaigns send`. Records the decision only: the campaign becomes `planning`
+    (a job a worker claims at once) or `scheduled` (planned at `plan_at`, just before it
+    sends, when its audience is to be evaluated then). Flushes; the caller commits."""
+    campaign = _locked(session, campaign_id)
+    if campaign.requires_approval and campaign.approved_at is None:
+        raise Conflict(f"campaign {campaign_id} needs a second marketer's approval first")
+    if campaign.status not in states.SENDABLE:
+        raise Conflict(f"campaign {campaign_id} is {campaign.status}; it cannot be sent again")
+    now = clock.now()
+    plan_at = planning_time(campaign, now)
+    states.move(
+        campaign,
+        states.PLANNING if plan_at is None else states.SCHEDULED,
+        now=now,
+        plan_at=plan_at or now,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def cancel_campaign(*, session: Session, clock: Clock, campaign_id: int) -> tuple[Campaign, int]:
+    """Stop a campaign: planning stops (the job sees the status at its next batch) and
+    its messages not yet handed over become `cancelled`. Returns how many were."""
+    campaign = _locked(session, campaign_id)
+    now = clock.now()
+    states.move(campaign, states.CANCELLED, now=now, claimed_by=None, claimed_until=None)
+    session.add(campaign)
+    session.flush()
+    result = session.execute(
+        update(Message)
+        .where(
+            col(Message.campaign_id) == campaign_id,
+            col(Message.state).in_((PLANNED, QUEUED)),
+            col(Message.is_test).is_(False),
+        )
+        .values(state=CANCELLED, error="the campaign was cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return campaign, int(getattr(result, "rowcount", 0) or 0)
+
+
+def finish_sent_campaigns(*, session: Session, clock: Clock) -> list[int]:
+    """Set-based: every `sending` campaign none of whose messages is still pending is
+    `done`. Returns their ids; flushes."""
+    pending = exists().where(
+        col(Message.state).in_(PENDING_STATES),
+        col(Message.campaign_id) == col(Campaign.id),
+        col(Message.is_test).is_(False),
+    )
+    return states.move_where(
+        session=session,
+        current=states.SENDING,
+        to=states.DONE,
+        now=clock.now(),
+        condition=and_(~pending),
+    )
+
+
+def _locked(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    return campaign
+
+
+PRODUCED = (
+    PLANNED,
+    QUEUED,
+    SENDING,
+    SENT,
+    DELIVERED,
+    FAILED,
+    EXPIRED,
+    UNKNOWN,
+    SKIPPED,
+    CANCELLED,
+)
 
 
 def campaign_stats(*, session: Session, campaign_id: int) -> dict[str, Any]:
@@ -197,6 +281,7 @@ def campaign_stats(*, session: Session, campaign_id: int) -> dict[str, Any]:
             "errors": count(ERROR, 0),
             "remaining": count(PLANNED, 0) + count(QUEUED, 0) + count(SENDING, 0),
             "skipped": count(SKIPPED, 0),
+            "cancelled": count(CANCELLED, 0),
         },
         "delivery": {
             "sent": count(SENT, 0) + count(DELIVERED, 0),

@@ -1,125 +1,99 @@
-"""Planning a campaign: every recipient's text rendered, their personal short link issued,
-and the outbox written, in bulk batches (a million recipients is an ordinary campaign)."""
+"""Planning one batch of a campaign's recipients: who is left out, each recipient's text
+and personal short link, and the outbox rows, computed in memory.
+
+Nothing here touches the database: the planning job (sender/planning_job.py) reads the
+batch, calls `BatchPlanner.plan`, then writes the links and messages it returns, with the
+job's cursor and counters, in one transaction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from itertools import islice
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from richsms.clock import Clock
-from richsms.errors import Conflict, NotFound
 from richsms.settings import Settings
-from sender.audience_select import iter_audience
 from sender.campaigns import known_custom_fields
 from sender.consent import refusal
 from sender.encoding import analyze
-from sender.models import ERROR, PLANNED, QUEUED, Campaign, Message
+from sender.models import ERROR, PLANNED, QUEUED, Campaign
 from sender.optout import OptOutTexts, with_opt_out
 from sender.scheduling import first_zone, local_instant, parse_day, parse_hhmm
 from sender.templates import MessageTemplate, TemplateError, compile_template
 from shortener.codes import CodeMaker
-from shortener.links import create_links
-
-BATCH = 5_000
-ANALYZE_AFTER = 10_000
-PLANNABLE = ("draft", "approved", "scheduled")
+from shortener.targets import build_target
 
 
 @dataclass
-class PlanReport:
-    campaign_id: int
-    planned: int = 0
-    errors: int = 0
-    excluded: int = 0  # opted out, or promotional without consent, when planning
+class Progress:
+    """A planning job's counters, as the campaign shows them."""
 
-    def as_dict(self) -> dict[str, int]:
+    planned: int = 0
+    excluded: int = 0  # opted out, or promotional without consent, when planning
+    errors: int = 0  # the template failed for this recipient: an `error` message
+    total: int | None = None  # the audience when planning started; None until counted
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> Progress:
+        return cls(
+            planned=campaign.planned_count,
+            excluded=campaign.excluded_count,
+            errors=campaign.error_count,
+            total=campaign.total_count,
+        )
+
+    @property
+    def done(self) -> int:
+        return self.planned + self.excluded + self.errors
+
+    def as_dict(self) -> dict[str, int | None]:
         return {
-            "campaign_id": self.campaign_id,
             "planned": self.planned,
-            "errors": self.errors,
             "excluded": self.excluded,
+            "errors": self.errors,
+            "total": self.total,
         }
 
 
-def check_sendable(campaign: Campaign, *, resume: bool = False) -> None:
-    if campaign.requires_approval and campaign.approved_at is None:
-        raise Conflict(f"campaign {campaign.id} needs a second marketer's approval first")
-    allowed = (*PLANNABLE, "planning") if resume else PLANNABLE
-    if campaign.status not in allowed:
-        raise Conflict(f"campaign {campaign.id} is {campaign.status}; it cannot be sent again")
+@dataclass
+class PlannedBatch:
+    """What one batch writes: its links and messages, and what it adds to the counters."""
+
+    last_contact_id: int
+    links: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    counts: Progress = field(default_factory=Progress)
 
 
-def start_planning(*, session: Session, campaign_id: int, resume: bool = False) -> Campaign:
-    """Check the campaign may be planned now and mark it so, under a row lock, so that two
-    simultaneous sends cannot both plan it."""
-    campaign = session.get(Campaign, campaign_id, with_for_update=True)
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}")
-    check_sendable(campaign, resume=resume)
-    campaign.status = "planning"
-    session.add(campaign)
-    session.commit()
-    return campaign
-
-
-def plan_campaign(
-    *,
-    engine: Engine,
-    campaign_id: int,
-    clock: Clock,
-    settings: Settings,
-    codes: CodeMaker,
-    progress: Callable[[int], None] | None = None,
-    resume: bool = False,
-) -> PlanReport:
-    """Render, link and enqueue every recipient. `resume` continues a planning that a
-    crash interrupted: the recipients who already have their message are skipped."""
-    with Session(engine, expire_on_commit=False) as session:
-        campaign = start_planning(session=session, campaign_id=campaign_id, resume=resume)
-        template = compile_template(campaign.template, custom_fields=known_custom_fields(session))
-        done = _already_planned(session, campaign_id)
-        report = PlanReport(campaign_id)
-        job = _Job(campaign, template, clock.now(), settings)
-        audience = iter_audience(
-            session=session, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
-        )
-        for batch in _batches(audience, BATCH):
-            fresh = [(row, fields) for row, fields in batch if row.id not in done]
-            rows = job.messages(session, codes, clock, fresh, report)
-            if rows:
-                session.execute(insert(Message), rows)
-            session.commit()
-            if progress is not None:
-                progress(len(batch))
-        campaign.status = "sending"
-        campaign.planned_at = clock.now()
-        campaign.updated_at = clock.now()
-        session.add(campaign)
-        session.commit()
-        if report.planned >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
-            # Fresh statistics now, not when autovacuum gets to it: with stale ones the
-            # workers' claim query sorts the whole outbox instead of reading its index.
-            session.execute(text("ANALYZE message"))
-            session.commit()
-    return report
-
-
-class _Job:
-    """What stays the same for every recipient of one campaign."""
+class BatchPlanner:
+    """What stays the same for every recipient of one campaign, computed once per job."""
 
     def __init__(
-        self, campaign: Campaign, template: MessageTemplate, now: datetime, settings: Settings
+        self,
+        *,
+        session: Session,
+        campaign: Campaign,
+        settings: Settings,
+        codes: CodeMaker,
+        now: datetime,
     ) -> None:
         assert campaign.id is not None
-        self.campaign = campaign
         self.campaign_id = campaign.id
-        self.template = template
+        self.type = campaign.type
+        self.schedule = campaign.schedule
+        self.send_at = campaign.send_at
+        self.template: MessageTemplate = compile_template(
+            campaign.template, custom_fields=known_custom_fields(session)
+        )
+        self.target = (
+            build_target(campaign.target_url)
+            if self.template.uses_link and campaign.target_url
+            else None
+        )
+        self.codes = codes
         self.now = now
         self.prefix = settings.short_url
         self.opt_out = (
@@ -128,7 +102,7 @@ class _Job:
             else None
         )
         self.window = f"{campaign.window_start}-{campaign.window_end}"
-        self.local: tuple[Any, Any] | None = None
+        self.local: tuple[date, time] | None = None
         if campaign.schedule == "local":
             assert campaign.local_date is not None and campaign.local_time is not None
             self.local = (
@@ -136,51 +110,68 @@ class _Job:
                 parse_hhmm(campaign.local_time, "local_time"),
             )
 
+    @property
+    def uses_link(self) -> bool:
+        return self.target is not None
+
+    def eligible(self, rows: Sequence[tuple[Any, Mapping[str, object]]]) -> list[int]:
+        """Indexes of the rows the consent rule lets this campaign reach."""
+        return [
+            i
+            for i, (row, _) in enumerate(rows)
+            if refusal(row.status, row.consent_type, self.type) is None
+        ]
+
+    def plan(
+        self,
+        rows: Sequence[tuple[Any, Mapping[str, object]]],
+        link_ids: Sequence[int],
+    ) -> PlannedBatch:
+        """The batch's links and messages. `link_ids` holds one reserved link id per
+        eligible row (see `eligible`) when the template has a link, else nothing."""
+        batch = PlannedBatch(last_contact_id=int(rows[-1][0].id) if rows else 0)
+        eligible = self.eligible(rows)
+        batch.counts.excluded = len(rows) - len(eligible)
+        ids = iter(link_ids)
+        for index in eligible:
+            row, fields = rows[index]
+            link_id: int | None = None
+            short_url = ""
+            if self.target is not None:
+                link_id = next(ids)
+                code = self.codes.make(link_id)
+                short_url = self.prefix + code
+                batch.links.append(self._link(link_id, code, row.id))
+            batch.messages.append(self._message(row, fields, link_id, short_url, batch.counts))
+        return batch
+
+    def _link(self, link_id: int, code: str, contact_id: int) -> dict[str, Any]:
+        return {
+            "id": link_id,
+            "code": code,
+            "target_url": self.target,
+            "page_id": None,
+            "contact_id": contact_id,
+            "campaign_id": self.campaign_id,
+            "expires_at": None,
+            "disabled_at": None,
+            "created_at": self.now,
+        }
+
     def due(self, timezones: str) -> datetime:
         if self.local is not None:
             return local_instant(self.local[0], self.local[1], first_zone(timezones))
-        if self.campaign.schedule == "at" and self.campaign.send_at is not None:
-            return max(self.campaign.send_at, self.now)
+        if self.schedule == "at" and self.send_at is not None:
+            return max(self.send_at, self.now)
         return self.now
-
-    def messages(
-        self,
-        session: Session,
-        codes: CodeMaker,
-        clock: Clock,
-        batch: list[tuple[Any, dict[str, Any]]],
-        report: PlanReport,
-    ) -> list[dict[str, Any]]:
-        eligible = []
-        for row, fields in batch:
-            if refusal(row.status, row.consent_type, self.campaign.type) is not None:
-                report.excluded += 1
-            else:
-                eligible.append((row, fields))
-        links: list[tuple[int | None, str]] = [(None, "")] * len(eligible)
-        if self.template.uses_link and eligible:
-            assert self.campaign.target_url is not None
-            issued = create_links(
-                session=session,
-                codes=codes,
-                clock=clock,
-                url=self.campaign.target_url,
-                contact_ids=[row.id for row, _ in eligible],
-                campaign_id=self.campaign_id,
-            )
-            links = [(link.id, self.prefix + link.code) for link in issued]
-        rows = []
-        for (row, fields), (link_id, short_url) in zip(eligible, links, strict=True):
-            rows.append(self._message(row, fields, link_id, short_url, report))
-        return rows
 
     def _message(
         self,
         row: Any,
-        fields: dict[str, Any],
+        fields: Mapping[str, object],
         link_id: int | None,
         short_url: str,
-        report: PlanReport,
+        counts: Progress,
     ) -> dict[str, Any]:
         due = self.due(row.timezones)
         message: dict[str, Any] = {
@@ -189,7 +180,7 @@ class _Job:
             "contact_id": row.id,
             "phone": row.phone,
             "sender": "",
-            "type": self.campaign.type,
+            "type": self.type,
             "link_id": link_id,
             "is_test": False,
             "due_at": due,
@@ -202,9 +193,9 @@ class _Job:
             "claimed_by": None,
         }
         try:
-            body = self.template.render(fields, link=short_url)
+            text, encoding, segments = self._compose(fields, row.language, short_url)
         except TemplateError as exc:
-            report.errors += 1
+            counts.errors += 1
             message.update(
                 text="",
                 encoding="GSM-7",
@@ -213,31 +204,23 @@ class _Job:
                 error=f"template failed for this contact: {exc.message}",
             )
             return message
-        text = body
-        if self.opt_out is not None:
-            text = with_opt_out(body, language=row.language, texts=self.opt_out)
-        analysis = analyze(text)
-        report.planned += 1
+        counts.planned += 1
         due_now = due <= self.now
         message.update(
             text=text,
-            encoding=analysis.encoding,
-            segments=analysis.segments,
+            encoding=encoding,
+            segments=segments,
             state=QUEUED if due_now else PLANNED,
             queued_at=self.now if due_now else None,
         )
         return message
 
-
-def _already_planned(session: Session, campaign_id: int) -> set[int]:
-    rows = session.execute(
-        select(col(Message.contact_id)).where(
-            col(Message.campaign_id) == campaign_id, col(Message.is_test).is_(False)
-        )
-    )
-    return {int(r[0]) for r in rows if r[0] is not None}
-
-
-def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    while batch := list(islice(items, size)):
-        yield batch
+    def _compose(
+        self, fields: Mapping[str, object], language: str, link: str
+    ) -> tuple[str, str, int]:
+        body = self.template.render(fields, link=link)
+        text = body
+        if self.opt_out is not None:
+            text = with_opt_out(body, language=language, texts=self.opt_out)
+        analysis = analyze(text)
+        return text, analysis.encoding, analysis.segments

@@ -55,6 +55,21 @@ def campaign(api: TestClient, **overrides: Any) -> dict[str, Any]:
     return data
 
 
+def plan(app: Any, clock: FrozenClock) -> list[int]:
+    """What a worker's chore loop does: claim and run the planning jobs that are due."""
+    from sender.planning_job import run_planning
+
+    state = app.state
+    return run_planning(
+        engine=state.engine,
+        clock=clock,
+        settings=state.settings,
+        codes=state.codes,
+        worker_id="test-worker",
+        batch_size=2,
+    )
+
+
 def all_messages(api: TestClient, campaign_id: int) -> list[dict[str, Any]]:
     page = api.get(f"/api/campaigns/{campaign_id}/messages?limit=2")
     assert page.status_code == 200
@@ -67,14 +82,20 @@ def all_messages(api: TestClient, campaign_id: int) -> list[dict[str, Any]]:
     return messages
 
 
-def test_planning_renders_links_and_opt_out_for_each_consenting_contact(
-    api: TestClient,
+def test_send_answers_at_once_and_a_worker_plans_with_progress(
+    api: TestClient, app: Any, clock: FrozenClock
 ) -> None:
     created = campaign(api)
     sent = api.post(f"/api/campaigns/{created['id']}/send")
     assert sent.status_code == 202, sent.text
-    assert sent.json()["planned"] == 3  # Jean gave no consent: promotional skips him
-    assert sent.json()["excluded"] == 1
+    assert sent.json()["status"] == "planning"
+    assert sent.json()["progress"] == {"planned": 0, "excluded": 0, "errors": 0, "total": None}
+    assert all_messages(api, created["id"]) == []  # nothing planned inside the request
+    assert plan(app, clock) == [created["id"]]
+    shown = api.get(f"/api/campaigns/{created['id']}").json()
+    assert shown["status"] == "sending"
+    # Jean gave no consent: promotional leaves him out.
+    assert shown["progress"] == {"planned": 3, "excluded": 1, "errors": 0, "total": 4}
     messages = all_messages(api, created["id"])
     assert sorted(m["phone"] for m in messages) == ["+12125550100", "+33612345678", "+33698765432"]
     marie = next(m for m in messages if m["phone"] == "+33612345678")
@@ -90,16 +111,95 @@ def test_planning_renders_links_and_opt_out_for_each_consenting_contact(
         "https://shop.example/soldes"
     )
     stats = api.get(f"/api/campaigns/{created['id']}/stats").json()
-    assert stats["production"] == {"produced": 3, "errors": 0, "remaining": 3, "skipped": 0}
-    assert api.get(f"/api/campaigns/{created['id']}").json()["status"] == "sending"
+    assert stats["production"] == {
+        "produced": 3,
+        "errors": 0,
+        "remaining": 3,
+        "skipped": 0,
+        "cancelled": 0,
+    }
 
 
-def test_a_campaign_cannot_be_sent_twice(api: TestClient) -> None:
+def test_a_campaign_cannot_be_sent_twice(api: TestClient, app: Any, clock: FrozenClock) -> None:
     created = campaign(api, type="informational")
     assert api.post(f"/api/campaigns/{created['id']}/send").status_code == 202
-    again = api.post(f"/api/campaigns/{created['id']}/send")
-    assert again.status_code == 409
+    planning = api.post(f"/api/campaigns/{created['id']}/send")
+    assert planning.status_code == 409
+    assert "is planning; it cannot be sent again" in planning.json()["error"]["message"]
+    plan(app, clock)
+    assert api.post(f"/api/campaigns/{created['id']}/send").status_code == 409
     assert len(all_messages(api, created["id"])) == 4
+
+
+def test_listing_by_an_unknown_status_names_the_valid_ones(api: TestClient) -> None:
+    response = api.get("/api/campaigns?status=bogus")
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    for status in ("draft", "awaiting_approval", "scheduled", "planning", "sending", "done"):
+        assert status in message
+    assert api.get("/api/campaigns?status=done").json() == {"campaigns": []}
+
+
+def test_cancel_stops_the_messages_not_yet_handed_over(
+    api: TestClient, app: Any, clock: FrozenClock, engine: Any
+) -> None:
+    from sqlalchemy import update
+
+    from sender.models import Message
+
+    created = campaign(api, type="informational")
+    api.post(f"/api/campaigns/{created['id']}/send")
+    plan(app, clock)
+    first = all_messages(api, created["id"])[0]["id"]
+    with session_scope(engine) as session:  # a worker handed this one over already
+        session.execute(update(Message).where(Message.id == first).values(state="sent"))
+    cancelled = api.post(f"/api/campaigns/{created['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["cancelled_messages"] == 3
+    assert cancelled.json()["campaign"]["status"] == "cancelled"
+    states = sorted(m["state"] for m in all_messages(api, created["id"]))
+    assert states == ["cancelled", "cancelled", "cancelled", "sent"]
+    again = api.post(f"/api/campaigns/{created['id']}/cancel")
+    assert again.status_code == 409
+    assert "cancelled" in again.json()["error"]["message"]
+    assert api.post("/api/campaigns/999/cancel").status_code == 404
+    paths = api.get("/openapi.json").json()["paths"]
+    assert "post" in paths["/api/campaigns/{id}/cancel"]
+
+
+def test_cancel_during_planning_stops_the_job(
+    api: TestClient, app: Any, clock: FrozenClock
+) -> None:
+    created = campaign(api, type="informational")
+    api.post(f"/api/campaigns/{created['id']}/send")
+    assert api.post(f"/api/campaigns/{created['id']}/cancel").status_code == 200
+    assert plan(app, clock) == []
+    assert all_messages(api, created["id"]) == []
+    assert api.get(f"/api/campaigns/{created['id']}").json()["status"] == "cancelled"
+
+
+def test_a_campaign_is_done_once_every_message_is_final(
+    api: TestClient, app: Any, clock: FrozenClock, engine: Any
+) -> None:
+    from sqlalchemy import update
+
+    from sender.campaigns import finish_sent_campaigns
+    from sender.models import Message
+
+    created = campaign(api, type="informational")
+    api.post(f"/api/campaigns/{created['id']}/send")
+    plan(app, clock)
+    ids = [m["id"] for m in all_messages(api, created["id"])]
+    with session_scope(engine) as session:
+        session.execute(update(Message).where(Message.id.in_(ids[:3])).values(state="sent"))
+        assert finish_sent_campaigns(session=session, clock=clock) == []
+    assert api.get(f"/api/campaigns/{created['id']}").json()["status"] == "sending"
+    with session_scope(engine) as session:
+        session.execute(update(Message).where(Message.id == ids[3]).values(state="failed"))
+        assert finish_sent_campaigns(session=session, clock=clock) == [created["id"]]
+    shown = api.get(f"/api/campaigns/{created['id']}").json()
+    assert shown["status"] == "done"
+    assert shown["done_at"] == clock.now().isoformat().replace("+00:00", "Z")
 
 
 def test_approval_needs_a_second_marketer(api: TestClient, engine: Any, clock: FrozenClock) -> None:
@@ -121,19 +221,14 @@ def test_approval_needs_a_second_marketer(api: TestClient, engine: Any, clock: F
 def test_a_future_campaign_is_planned_just_before_it_sends(
     api: TestClient, clock: FrozenClock, app: Any
 ) -> None:
-    from sender.scheduler import plan_due_campaigns
-
     send_at = clock.now() + timedelta(days=1)
     created = campaign(api, type="informational", schedule="at", send_at=send_at.isoformat())
-    scheduled = api.post(f"/api/campaigns/{created['id']}/send").json()
-    assert scheduled["status"] == "scheduled"
-    state = app.state
-    assert (
-        plan_due_campaigns(
-            engine=state.engine, clock=clock, settings=state.settings, codes=state.codes
-        )
-        == 0
-    )
+    scheduled = api.post(f"/api/campaigns/{created['id']}/send")
+    assert scheduled.status_code == 202
+    assert scheduled.json()["status"] == "scheduled"
+    plan_at = send_at - timedelta(minutes=5)
+    assert scheduled.json()["plan_at"] == plan_at.isoformat().replace("+00:00", "Z")
+    assert plan(app, clock) == []
     # A contact joins before the send: the audience is evaluated then, not at /send.
     api.post(
         "/api/contacts/import",
@@ -143,19 +238,16 @@ def test_a_future_campaign_is_planned_just_before_it_sends(
     group = created["group_ids"][0]
     api.post(f"/api/groups/{group}/members", json={"phones": ["+33622222222"]})
     clock.advance(timedelta(hours=23, minutes=56))
-    assert (
-        plan_due_campaigns(
-            engine=state.engine, clock=clock, settings=state.settings, codes=state.codes
-        )
-        == 1
-    )
+    assert plan(app, clock) == [created["id"]]
     messages = all_messages(api, created["id"])
     assert len(messages) == 5
     assert {m["state"] for m in messages} == {"planned"}
     assert {m["due_at"] for m in messages} == {send_at.isoformat().replace("+00:00", "Z")}
 
 
-def test_local_schedule_is_due_at_each_recipients_own_hour(api: TestClient) -> None:
+def test_local_schedule_is_due_at_each_recipients_own_hour(
+    api: TestClient, app: Any, clock: FrozenClock
+) -> None:
     created = campaign(
         api,
         type="informational",
@@ -165,6 +257,7 @@ def test_local_schedule_is_due_at_each_recipients_own_hour(api: TestClient) -> N
         refresh_audience=False,
     )
     assert api.post(f"/api/campaigns/{created['id']}/send").status_code == 202
+    plan(app, clock)
     due = {m["phone"]: m["due_at"] for m in all_messages(api, created["id"])}
     assert due["+33612345678"] == "2026-12-01T09:00:00Z"  # Paris, UTC+1 in winter
     assert due["+12125550100"] == "2026-12-01T15:00:00Z"  # New York, UTC-5
@@ -300,3 +393,31 @@ def test_cli_plans_a_campaign_with_progress(api: TestClient, settings: Any) -> N
         env={**os.environ, "RICHSMS_DATABASE_URL": settings.database_url},
     )
     assert again.returncode == 1 and "cannot be sent again" in again.stderr
+
+
+def test_cli_schedules_a_future_campaign_as_the_api_does(api: TestClient, settings: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    send_at = datetime.now(UTC) + timedelta(days=2)
+    created = campaign(api, type="informational", schedule="at", send_at=send_at.isoformat())
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("richsms")), "campaigns", "send", str(created["id"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "RICHSMS_DATABASE_URL": settings.database_url,
+            "RICHSMS_SECRET_KEY": settings.secret_key.reveal(),
+            "RICHSMS_SHORT_URL": settings.short_url,
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "scheduled" in result.stderr
+    shown = api.get(f"/api/campaigns/{created['id']}").json()
+    assert shown["status"] == "scheduled"
+    assert all_messages(api, created["id"]) == []

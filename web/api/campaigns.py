@@ -20,13 +20,14 @@ from sender.campaigns import (
     approve_campaign,
     campaign_messages,
     campaign_stats,
+    cancel_campaign,
     create_campaign,
     get_campaign,
     list_campaigns,
+    request_send,
 )
 from sender.models import Campaign, Message
-from sender.planner import plan_campaign
-from sender.scheduler import schedule_campaign
+from sender.planner import Progress
 from sender.senders import create_sender
 from sender.unitary import send_test
 from web.bodies import path_id, read_model
@@ -57,6 +58,16 @@ class CampaignIn(BaseModel):
     custom_fields: list[str] = Field(default_factory=list, max_length=500)
 
 
+class ProgressOut(BaseModel):
+    """The planning job's counters: recipients planned, left out (opted out or no
+    consent), failed to render; `total` is the audience, null until counted."""
+
+    planned: int
+    excluded: int
+    errors: int
+    total: int | None
+
+
 class CampaignOut(BaseModel):
     id: int
     name: str
@@ -76,8 +87,18 @@ class CampaignOut(BaseModel):
     sender_id: int | None
     requires_approval: bool
     approved_at: datetime | None
+    plan_at: datetime | None
     planned_at: datetime | None
+    done_at: datetime | None
+    cancelled_at: datetime | None
+    failure: str | None
+    progress: ProgressOut
     created_at: datetime
+
+
+class CancelOut(BaseModel):
+    campaign: CampaignOut
+    cancelled_messages: int
 
 
 class CampaignList(BaseModel):
@@ -127,7 +148,10 @@ class SenderOut(BaseModel):
 
 
 def campaign_out(campaign: Campaign) -> dict[str, Any]:
-    return CampaignOut.model_validate(campaign, from_attributes=True).model_dump(mode="json")
+    names = [name for name in CampaignOut.model_fields if name != "progress"]
+    data = {name: getattr(campaign, name) for name in names}
+    data["progress"] = Progress.of(campaign).as_dict()
+    return CampaignOut.model_validate(data).model_dump(mode="json")
 
 
 def message_out(message: Message) -> dict[str, Any]:
@@ -197,32 +221,31 @@ async def approve(request: Request) -> JSONResponse:
 
 
 async def send(request: Request) -> JSONResponse:
-    """Plans now, or schedules planning for just before the send time when the audience
-    is to be refreshed then."""
+    """Records the decision and answers at once: a worker's chore loop plans the campaign
+    (now, or just before it sends when its audience is to be refreshed then)."""
     campaign_id = path_id(request, "campaign")
     state = request.app.state
 
     def work() -> dict[str, Any]:
         with session_scope(state.engine) as session:
-            scheduled = schedule_campaign(
-                session=session, clock=state.clock, campaign_id=campaign_id
-            )
-        if scheduled is not None:
-            return {
-                "campaign_id": campaign_id,
-                "status": "scheduled",
-                "planning_at": scheduled.isoformat(),
-            }
-        report = plan_campaign(
-            engine=state.engine,
-            campaign_id=campaign_id,
-            clock=state.clock,
-            settings=state.settings,
-            codes=state.codes,
-        )
-        return {**report.as_dict(), "status": "sending"}
+            campaign = request_send(session=session, clock=state.clock, campaign_id=campaign_id)
+            return campaign_out(campaign)
 
     return JSONResponse(await run_in_threadpool(work), status_code=202)
+
+
+async def cancel(request: Request) -> JSONResponse:
+    campaign_id = path_id(request, "campaign")
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            campaign, count = cancel_campaign(
+                session=session, clock=state.clock, campaign_id=campaign_id
+            )
+            return {"campaign": campaign_out(campaign), "cancelled_messages": count}
+
+    return JSONResponse(await run_in_threadpool(work))
 
 
 async def test(request: Request) -> JSONResponse:
@@ -303,6 +326,7 @@ ROUTES = [
     Route("/campaigns/{id}", show, methods=["GET"]),
     Route("/campaigns/{id}/approve", approve, methods=["POST"]),
     Route("/campaigns/{id}/send", send, methods=["POST"]),
+    Route("/campaigns/{id}/cancel", cancel, methods=["POST"]),
     Route("/campaigns/{id}/test", test, methods=["POST"]),
     Route("/campaigns/{id}/messages", messages, methods=["GET"]),
     Route("/campaigns/{id}/stats", stats, methods=["GET"]),
@@ -323,15 +347,15 @@ OPERATIONS = [
     Operation(
         "GET",
         "/api/campaigns",
-        "Campaigns, newest first; filter with ?status=.",
+        "Campaigns, newest first; filter with ?status= (one of the campaign statuses).",
         response=CampaignList,
-        errors=(401,),
+        errors=(401, 422),
         tags=_T,
     ),
     Operation(
         "GET",
         "/api/campaigns/{id}",
-        "One campaign.",
+        "One campaign, with its planning progress.",
         response=CampaignOut,
         errors=(401, 404),
         tags=_T,
@@ -347,7 +371,17 @@ OPERATIONS = [
     Operation(
         "POST",
         "/api/campaigns/{id}/send",
-        "Plan the campaign now, or schedule it.",
+        "Send the campaign: answers at once (202) with its planning progress; a worker "
+        "plans it now, or just before it sends when its audience is to be refreshed then.",
+        response=CampaignOut,
+        errors=(401, 404, 409),
+        tags=_T,
+    ),
+    Operation(
+        "POST",
+        "/api/campaigns/{id}/cancel",
+        "Stop the campaign: planning stops; messages not yet handed over are cancelled.",
+        response=CancelOut,
         errors=(401, 404, 409),
         tags=_T,
     ),

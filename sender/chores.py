@@ -1,0 +1,135 @@
+"""Chores: planning jobs (including scheduled campaigns whose time has come), campaigns
+that are done, and automations, in a loop of their own, never inside the send loop, so
+that a transactional message is never held up by a million-recipient plan.
+
+`richsms worker` and `richsms serve` (when it runs a worker) start one `ChoreLoop` in a
+thread next to the sending worker. Several processes may run one each: planning jobs are
+claimed (see sender/planning_job.py), the other chores are set-based and idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from richsms.clock import Clock
+from richsms.db import session_scope
+from richsms.settings import Settings
+from sender.campaigns import finish_sent_campaigns
+from sender.planning_job import LEASE, JobHooks, run_planning, worker_name
+from shortener.codes import CodeMaker
+
+log = logging.getLogger("richsms.chores")
+
+
+@dataclass
+class Chore:
+    """Something done every `every` seconds of this process's time (a monotonic clock:
+    pacing is not domain time, which tests freeze)."""
+
+    name: str
+    every: float
+    run: Callable[[threading.Event], object]
+    next_at: float | None = None
+
+
+class ChoreLoop:
+    """Runs each chore when it is due; `run_once` is one turn, `start`/`stop` a thread."""
+
+    def __init__(self, chores: Sequence[Chore], *, idle_sleep: float = 0.2) -> None:
+        self.chores = list(chores)
+        self.idle_sleep = idle_sleep
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, *, force: bool = False) -> None:
+        """Run every chore that is due (every chore with `force`)."""
+        for chore in self.chores:
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            if not force and chore.next_at is not None and now < chore.next_at:
+                continue
+            try:
+                chore.run(self._stop)
+            except Exception:
+                log.exception("%s failed; trying again in %ss", chore.name, chore.every)
+            chore.next_at = time.monotonic() + chore.every
+
+    def run_forever(self) -> None:
+        log.info("chores started: %s", ", ".join(c.name for c in self.chores))
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self._pause())
+        log.info("chores stopped")
+
+    def _pause(self) -> float:
+        due = [c.next_at for c in self.chores if c.next_at is not None]
+        if not due:
+            return self.idle_sleep
+        return max(0.01, min(self.idle_sleep, min(due) - time.monotonic()))
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run_forever, name="richsms-chores", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the batch in hand (a planning job gives its claim back)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+
+def chores_from_settings(
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    *,
+    worker_id: str | None = None,
+    hooks: JobHooks | None = None,
+    planning_every: float = 1.0,
+    finishing_every: float = 5.0,
+    automations_every: float = 300.0,
+) -> ChoreLoop:
+    """The chore loop of a worker process: planning, finishing campaigns, automations."""
+    from sender.automations import run_automations
+
+    codes = CodeMaker(settings.secret_key.reveal())
+    worker = worker_id or worker_name()
+
+    def plan(stop: threading.Event) -> object:
+        return run_planning(
+            engine=engine,
+            clock=clock,
+            settings=settings,
+            codes=codes,
+            worker_id=worker,
+            lease=LEASE,
+            stop=stop,
+            hooks=hooks,
+        )
+
+    def finish(_stop: threading.Event) -> object:
+        with session_scope(engine) as session:
+            done = finish_sent_campaigns(session=session, clock=clock)
+        if done:
+            log.info("campaigns done (every message reached a final state): %s", done)
+        return done
+
+    def automate(_stop: threading.Event) -> object:
+        return run_automations(engine=engine, clock=clock, settings=settings, codes=codes)
+
+    return ChoreLoop(
+        [
+            Chore("planning", planning_every, plan),
+            Chore("finishing campaigns", finishing_every, finish),
+            Chore("automations", automations_every, automate),
+        ]
+    )
