@@ -1,0 +1,316 @@
+"""The merge-field contract shared by SMS (plain text) and landing pages (autoescaped HTML).
+
+A template may name `contact` (only as `contact.field` or `contact["field"]`, for a
+standard or declared custom field) and `link`. Every mistake — unknown field, unknown
+variable, unknown filter, syntax error — is reported at save time with its line and column
+(`check_template`). Every render runs under a `RenderBudget` of time and output size
+(`render_budgeted`): `MergeEnvironment` compiles the budget's checks into each template,
+so that a loop which prints nothing still stops, and a huge value is refused before it is
+built (see `richsms.render_budget`).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import LoopContext
+from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
+
+from richsms.render_budget import (
+    BudgetExceeded,
+    RenderBudget,
+    budgeted,
+    check_format,
+    check_method,
+    current,
+    guard_filter,
+    size_of,
+)
+from richsms.template_checks import (
+    CONTACT,
+    DEFAULT_NAMES,
+    LINK,
+    STANDARD_FIELDS,
+    TemplateError,
+    contact_field,
+    inspect_template,
+    syntax_error,
+)
+
+__all__ = [
+    "CONTACT",
+    "DEFAULT_NAMES",
+    "LINK",
+    "STANDARD_FIELDS",
+    "BudgetExceeded",
+    "CheckedTemplate",
+    "ContactFields",
+    "MergeEnvironment",
+    "RenderBudget",
+    "TemplateError",
+    "check_template",
+    "contact_field",
+    "render_budgeted",
+    "render_error",
+]
+
+# Integers past this many bits are a mistake or an attack, never a merge field.
+_MAX_INT_BITS: Final = 4096
+
+
+def _default_filter(value: object, default_value: object = "", boolean: bool = False) -> object:
+    # Jinja's own `default` only replaces undefined values; a contact's blank first name
+    # is an empty string (or NULL), and marketers expect "ami" there too.
+    if _is_blank(value) or (boolean and not value):
+        return default_value
+    return value
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or isinstance(value, Undefined) or (isinstance(value, str) and not value)
+
+
+# --- The environment ------------------------------------------------------------------
+
+
+class _BudgetCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with the budget checks of `MergeEnvironment` compiled in."""
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        # Every loop steps through the budget, whether or not its body prints anything.
+        if not getattr(node, "_budgeted", False):
+            node.iter = nodes.Call(
+                nodes.EnvironmentAttribute("budget_iter"), [node.iter], [], None, None
+            )
+            node._budgeted = True  # type: ignore[attr-defined]
+        super().visit_For(node, frame)
+
+    def _output_const_repr(self, group: Iterable[Any]) -> str:
+        # Literal text printed in a loop costs its length on every pass.
+        return f"environment.budget_output({super()._output_const_repr(group)})"
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        self.write("environment.budget_output(")
+        super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        super()._output_child_post(node, frame, finalize)
+        self.write(")")
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.budget_value(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class MergeEnvironment(SandboxedEnvironment):
+    """The sandbox for merge-field templates, with a render budget.
+
+    `autoescape=False` for SMS text ("&" stays "&"), `True` for HTML pages. Only the
+    names a caller passes (by default `contact` and `link`) exist: Jinja's globals
+    (`range`, `dict`, `namespace`…) are removed. Values cannot be mutated.
+    """
+
+    code_generator_class = _BudgetCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, *, autoescape: bool = False, **options: Any) -> None:
+        options.setdefault("keep_trailing_newline", True)
+        # A mistake the save-time checks missed fails loudly, never silently.
+        options.setdefault("undefined", StrictUndefined)
+        super().__init__(autoescape=autoescape, **options)
+        self.filters["default"] = _default_filter
+        self.filters["d"] = _default_filter
+        self.filters = {name: guard_filter(name, f) for name, f in self.filters.items()}
+        self.globals.clear()
+
+    # What the generated code calls.
+    def budget_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        meter = current()
+        for item in iterable:
+            meter.tick()
+            yield item
+
+    def budget_output(self, value: str) -> str:
+        meter = current()
+        meter.allow(len(value))
+        meter.charge(len(value))
+        return value
+
+    def budget_value(self, value: Any) -> Any:
+        size = size_of(value)
+        meter = current()
+        meter.allow(size)
+        meter.charge(size)
+        return value
+
+    # The sandbox's hooks.
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        meter = current()
+        if operator == "*":
+            for sized, count in ((left, right), (right, left)):
+                if isinstance(sized, str | list | tuple) and isinstance(count, int):
+                    meter.allow(len(sized) * max(count, 0))
+            if isinstance(left, int) and isinstance(right, int):
+                if left.bit_length() + right.bit_length() > _MAX_INT_BITS:
+                    raise BudgetExceeded("the number would be too large")
+        elif operator == "**" and isinstance(left, int) and isinstance(right, int):
+            if right > 0 and max(left.bit_length(), 1) * right > _MAX_INT_BITS:
+                raise BudgetExceeded("the exponent is too large")
+        elif operator == "+" and isinstance(left, str | list | tuple):
+            if isinstance(right, str | list | tuple):
+                meter.allow(len(left) + len(right))
+        elif operator == "%" and isinstance(left, str):
+            values = right if isinstance(right, tuple) else (right,)
+            check_format(left, values, {})
+        result = super().call_binop(context, operator, left, right)
+        meter.charge(size_of(result))
+        return result
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        meter = current()
+        meter.tick()
+        if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level
+            args = (__self.budget_iter(args[0]), *args[1:])
+        else:
+            check_method(__obj, args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        size = size_of(result)
+        meter.allow(size)
+        meter.charge(size)
+        return result
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # A template reads values; it never changes them (list.append in a loop would
+        # grow without printing anything).
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        return not modifies_known_mutable(obj, attr)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Field lookups are most of a personalised template's work: skip the generic
+        # sandbox checks for the wrapper, which only ever hands out field values.
+        if type(obj) is ContactFields:
+            return obj.__getattr__(attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if type(obj) is ContactFields and isinstance(argument, str):
+            return obj.__getattr__(argument)
+        return super().getitem(obj, argument)
+
+
+class ContactFields:
+    """What a template sees as `contact`: the contact's fields and nothing else.
+
+    Attribute lookup goes straight to the mapping, so a custom field called `items` or
+    `keys` is the field, and no method of the mapping is reachable. A missing or NULL
+    field reads as "" so that `default(...)` and filters see a string.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, object]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> object:
+        found = self._values.get(name)
+        return "" if found is None else found
+
+    __getitem__ = __getattr__
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTemplate:
+    """A template that passed the save-time checks, compiled once.
+
+    `fields`: the contact fields it reads, in order of first use; `tree`: its Jinja AST
+    (for renderers that bypass Jinja on simple templates).
+    """
+
+    source: str
+    fields: tuple[str, ...]
+    uses_link: bool
+    jinja: Template
+    tree: nodes.Template
+
+
+def check_template(
+    env: MergeEnvironment,
+    source: str,
+    *,
+    custom_fields: Iterable[str],
+    names: tuple[str, ...] = DEFAULT_NAMES,
+) -> CheckedTemplate:
+    """Check `source` and compile it in `env`; raise TemplateError for the first mistake."""
+    allowed = frozenset(STANDARD_FIELDS).union(custom_fields)
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as error:
+        raise syntax_error(error, source) from None
+    findings = inspect_template(env, tree, source, allowed, names)
+    if findings.problems:
+        first = min(findings.problems, key=lambda problem: (problem.line, problem.column))
+        raise first.error()
+    try:
+        jinja = env.from_string(source)
+    except TemplateSyntaxError as error:
+        raise syntax_error(error, source) from None
+    except SecurityError as error:  # a constant expression the sandbox refused to fold
+        raise TemplateError(f"The template is not allowed: {error}") from None
+    fields = tuple(sorted(findings.fields, key=findings.fields.__getitem__))
+    return CheckedTemplate(source, fields, findings.uses_link, jinja, tree)
+
+
+# --- Rendering -------------------------------------------------------------------------
+
+
+def render_budgeted(
+    template: CheckedTemplate | Template,
+    contact: Mapping[str, object],
+    *,
+    link: str = "",
+    budget: RenderBudget,
+    variables: Mapping[str, object] | None = None,
+) -> str:
+    """Render for one contact within `budget`; raise TemplateError past it or on failure.
+
+    `variables` adds names the caller declared to `check_template` besides the defaults.
+    """
+    jinja = template.jinja if isinstance(template, CheckedTemplate) else template
+    values: dict[str, object] = {CONTACT: ContactFields(contact), LINK: link}
+    if variables:
+        values.update(variables)
+    try:
+        with budgeted(budget):
+            # Template.render copies every global into each new context; a template may
+            # not name any global, so a context holding only its names renders ~3x faster.
+            context = jinja.new_context(values, shared=True)
+            text = "".join(jinja.root_render_func(context))
+    except TemplateError:
+        raise
+    except Exception as error:  # a filter, the sandbox or a value's __str__ refused
+        raise render_error(error, jinja) from error
+    if len(text) > budget.max_chars:
+        raise TemplateError(
+            f"The message could not be rendered: {len(text)} characters, "
+            f"more than the {budget.max_chars} allowed"
+        )
+    return text
+
+
+def render_error(error: Exception, jinja: Template) -> TemplateError:
+    """A TemplateError naming the template line where `error` was raised, if known."""
+    line = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename == "<template>" and frame.lineno is not None:
+            line = jinja.get_corresponding_lineno(frame.lineno)
+    reason = str(error) or type(error).__name__
+    where = f" (line {line})" if line is not None else ""
+    return TemplateError(f"The message could not be rendered{where}: {reason}", line=line)

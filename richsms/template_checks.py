@@ -1,0 +1,280 @@
+"""Save-time checks of a merge-field template: what it reads, and its first mistake with
+its line and column (Jinja only gives lines: columns are found by searching the line)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from jinja2 import Environment, TemplateSyntaxError, meta, nodes
+
+from richsms.errors import InvalidInput
+
+STANDARD_FIELDS: Final = ("first_name", "last_name", "phone", "email", "language", "timezone")
+CONTACT: Final = "contact"
+LINK: Final = "link"
+DEFAULT_NAMES: Final = (CONTACT, LINK)
+
+
+class TemplateError(InvalidInput):
+    """A template that cannot be saved or rendered; `line` and `column` are 1-based."""
+
+    code = "template_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.line = line
+        self.column = column
+
+
+# --- Locating a node in the source -----------------------------------------------------
+# Jinja nodes only carry a line number: the column is found by searching the line for
+# the construct, preferring what sits inside `{{ }}` / `{% %}` over literal text.
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # the same line breaks Jinja's lexer counts
+_CODE_SPAN = re.compile(r"\{[{%].*?(?:[}%]\}|$)")
+
+
+def _lines(source: str) -> list[str]:
+    return _NEWLINE.split(source)
+
+
+def _column(lines: list[str], line: int, pattern: re.Pattern[str], group: int = 0) -> int:
+    if not 1 <= line <= len(lines):
+        return 1
+    text = lines[line - 1]
+    for span in _CODE_SPAN.finditer(text):
+        found = pattern.search(text, span.start(), span.end())
+        if found is not None:
+            return found.start(group) + 1
+    found = pattern.search(text)
+    return found.start(group) + 1 if found is not None else 1
+
+
+def _field_column(lines: list[str], line: int, name: str) -> int:
+    escaped = re.escape(name)
+    pattern = re.compile(
+        rf"\b{CONTACT}\s*(?:\.\s*(?P<field>{escaped})\b|\[\s*(['\"])(?P<quoted>{escaped})\2)"
+    )
+    if 1 <= line <= len(lines):
+        found = pattern.search(lines[line - 1])
+        if found is not None:
+            return found.start("field" if found.group("field") is not None else "quoted") + 1
+    return 1
+
+
+def _word(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(name)}\b")
+
+
+# --- Save-time checks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line: int
+    column: int
+    message: str
+    field: str | None = None
+
+    def error(self) -> TemplateError:
+        return TemplateError(
+            f"{self.message} (line {self.line}, column {self.column})",
+            field=self.field,
+            line=self.line,
+            column=self.column,
+        )
+
+
+def _walk(node: nodes.Node, parent: nodes.Node | None = None) -> Iterator[tuple[nodes.Node, Any]]:
+    yield node, parent
+    for child in node.iter_child_nodes():
+        yield from _walk(child, node)
+
+
+def contact_field(node: nodes.Node) -> str | None:
+    """The field read by `contact.x` / `contact["x"]`, or None for another node."""
+    if isinstance(node, nodes.Getattr):
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == CONTACT:
+            return str(node.attr)
+    if isinstance(node, nodes.Getitem):
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == CONTACT:
+            argument = node.arg
+            if isinstance(argument, nodes.Const) and isinstance(argument.value, str):
+                return argument.value
+    return None
+
+
+@dataclass(slots=True)
+class Findings:
+    fields: dict[str, tuple[int, int]]  # field -> position of its first use
+    uses_link: bool
+    problems: list[Problem]
+
+
+def inspect_template(
+    env: Environment,
+    tree: nodes.Template,
+    source: str,
+    allowed_fields: frozenset[str],
+    names: tuple[str, ...],
+) -> Findings:
+    lines = _lines(source)
+    undeclared = _undeclared_names(tree)
+    findings = Findings(fields={}, uses_link=False, problems=[])
+    problems = findings.problems
+    known = ", ".join(sorted(allowed_fields))
+    available = " and ".join(f"'{name}'" for name in names)
+
+    for node, parent in _walk(tree):
+        line = node.lineno
+        if isinstance(node, nodes.Name):
+            name = node.name
+            if node.ctx in ("store", "param") and name in names:
+                column = _column(lines, line, _word(name))
+                problems.append(Problem(line, column, f"'{name}' cannot be redefined"))
+            elif node.ctx != "load":
+                continue
+            elif name == CONTACT and CONTACT in names:
+                if not (isinstance(parent, nodes.Getattr | nodes.Getitem) and parent.node is node):
+                    pattern = re.compile(rf"(?<![\w.]){CONTACT}\b(?!\s*[.\[])")
+                    problems.append(
+                        Problem(
+                            line,
+                            _column(lines, line, pattern),
+                            f"'{CONTACT}' alone is not a value: use a field, "
+                            f"e.g. {{{{ {CONTACT}.first_name }}}}",
+                        )
+                    )
+            elif name == LINK and LINK in names:
+                findings.uses_link = True
+            elif name in undeclared and name not in names:
+                problems.append(
+                    Problem(
+                        line,
+                        _column(lines, line, _word(name)),
+                        f"Unknown variable '{name}': only {available} are available",
+                    )
+                )
+        elif isinstance(node, nodes.Getattr | nodes.Getitem):
+            field = contact_field(node)
+            target = node.node
+            is_contact = isinstance(target, nodes.Name) and target.name == CONTACT
+            if field is not None:
+                position = (line, _field_column(lines, line, field))
+                if field not in allowed_fields:
+                    problems.append(
+                        Problem(
+                            *position, f"Unknown field '{field}'. Known fields: {known}", field
+                        )
+                    )
+                elif field not in findings.fields:
+                    findings.fields[field] = position
+                else:
+                    findings.fields[field] = min(findings.fields[field], position)
+            elif is_contact:
+                problems.append(
+                    Problem(
+                        line,
+                        _column(lines, line, re.compile(rf"\b{CONTACT}\s*\[")),
+                        'A field must be named literally, e.g. contact["city"]',
+                    )
+                )
+            elif isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+                problems.append(_private(lines, line, node.attr))
+            elif (
+                isinstance(node, nodes.Getitem)
+                and isinstance(node.arg, nodes.Const)
+                and isinstance(node.arg.value, str)
+                and node.arg.value.startswith("_")
+            ):
+                problems.append(_private(lines, line, node.arg.value))
+        elif isinstance(node, nodes.Filter) and node.name not in env.filters:
+            pattern = re.compile(rf"\|\s*({re.escape(node.name)})\b")
+            problems.append(
+                Problem(line, _column(lines, line, pattern, 1), f"Unknown filter '{node.name}'")
+            )
+        elif isinstance(node, nodes.Test) and node.name not in env.tests:
+            pattern = re.compile(rf"\bis\s+(?:not\s+)?({re.escape(node.name)})\b")
+            problems.append(
+                Problem(line, _column(lines, line, pattern, 1), f"Unknown test '{node.name}'")
+            )
+        elif isinstance(node, nodes.Extends | nodes.Include | nodes.Import | nodes.FromImport):
+            tag = type(node).__name__.lower().replace("fromimport", "from")
+            problems.append(
+                Problem(
+                    line,
+                    _column(lines, line, re.compile(rf"\{{%-?\s*({tag})\b"), 1),
+                    f"'{tag}' is not available here",
+                )
+            )
+    return findings
+
+
+# Names Jinja binds by itself inside loops, macros and call blocks.
+_IMPLICIT_NAMES: Final = frozenset({"loop", "caller", "varargs", "kwargs"})
+
+
+def _undeclared_names(tree: nodes.Template) -> set[str]:
+    try:
+        return meta.find_undeclared_variables(tree)
+    except TemplateSyntaxError:
+        # Jinja's scoping analysis stops at an unknown filter or test, which is reported
+        # on its own; meanwhile, any name the template never binds is undeclared.
+        bound = {name.name for name in tree.find_all(nodes.Name) if name.ctx != "load"}
+        loaded = {name.name for name in tree.find_all(nodes.Name) if name.ctx == "load"}
+        return loaded - bound - _IMPLICIT_NAMES
+
+
+def _private(lines: list[str], line: int, attribute: str) -> Problem:
+    return Problem(
+        line,
+        _column(lines, line, re.compile(rf"[.\[]\s*['\"]?({re.escape(attribute)})\b"), 1),
+        f"'{attribute}' is not accessible here",
+    )
+
+
+_UNEXPECTED_CHAR = re.compile(r" at (\d+)$")
+_OFFENDING_TOKEN = re.compile(r"(?:got|unexpected|unknown tag) '([^']+)'", re.IGNORECASE)
+_TOKEN_TEXT: Final = {
+    "end of print statement": "}}",
+    "end of statement block": "%}",
+}
+
+
+def syntax_error(error: TemplateSyntaxError, source: str) -> TemplateError:
+    """Best-effort column for Jinja's syntax errors, which only carry a line."""
+    lines = _lines(source)
+    line = error.lineno or 1
+    message = error.message or "invalid template"
+    column = 1
+    at = _UNEXPECTED_CHAR.search(message)
+    token = _OFFENDING_TOKEN.search(message)
+    if at is not None:
+        # The lexer gives an offset in the whole source, counted on "\n"-normalised text.
+        offset = int(at.group(1))
+        before = _NEWLINE.sub("\n", source)[:offset]
+        line = before.count("\n") + 1
+        column = offset - (before.rfind("\n") + 1) + 1
+        message = message[: at.start()]
+    elif "end of template" in message.lower() or "missing end of" in message.lower():
+        line = min(line, len(lines))
+        column = len(lines[line - 1]) + 1
+    elif token is not None:
+        text = _TOKEN_TEXT.get(token.group(1), token.group(1))
+        column = _column(lines, line, re.compile(re.escape(text)))
+    return TemplateError(
+        f"Syntax error (line {line}, column {column}): {message}", line=line, column=column
+    )
