@@ -13,6 +13,8 @@ TABLE_MODULES = (
     "richsms.accounts",
     "sender.models",
     "shortener.models",
+    "sender.webhook_models",
+    "landing_templates.coupon_models",
 )
 
 for _name in TABLE_MODULES:

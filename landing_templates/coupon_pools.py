@@ -1,0 +1,142 @@
+"""Importing a pool of coupon codes from a CSV file: one code per line, or a `code` column.
+
+Rows that cannot be codes, and codes seen earlier in the file or already known, are
+reported with their row number; every other code is imported, in set-based batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from landing_templates.coupon_codes import check_code
+from landing_templates.coupon_models import Coupon, CouponPool
+from richsms.clock import Clock
+from richsms.errors import Conflict, InvalidInput
+
+MAX_POOL_CODES = 1_000_000
+NAME_MAX = 200
+BATCH = 5000
+_T = Coupon.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class PoolImportReport:
+    imported: int = 0
+    rows: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "imported": self.imported,
+            "rows": self.rows,
+            "rejected": [{"row": row, "reason": reason} for row, reason in self.rejected],
+        }
+
+
+def _text(csv_bytes: bytes) -> str:
+    if b"\x00" in csv_bytes:
+        raise InvalidInput("the file is not a text CSV (it contains NUL bytes)")
+    try:
+        return csv_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start})") from None
+
+
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank record; `;` or `,` separated."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise InvalidInput(f"row {reader.line_num}: the CSV is malformed ({exc})") from None
+
+
+def _codes(text: str) -> Iterator[tuple[int, str]]:
+    """(row, raw code) for every data row, the header (if any) understood and skipped."""
+    rows = _rows(text)
+    first = next(rows, None)
+    if first is None:
+        return
+    header = [cell.strip().lower() for cell in first[1]]
+    if "code" in header:
+        column = header.index("code")
+    else:
+        if sum(1 for cell in header if cell) > 1:
+            raise InvalidInput(
+                "the file has several columns and none is named `code`: give one code per "
+                "line, or a header row with a `code` column"
+            )
+        column = next(i for i, cell in enumerate(header) if cell)
+        yield first[0], first[1][column].strip()
+    for row, cells in rows:
+        yield row, cells[column].strip() if column < len(cells) else ""
+
+
+def import_pool(
+    *, session: Session, clock: Clock, name: str, csv_bytes: bytes
+) -> tuple[CouponPool, PoolImportReport]:
+    """A new pool holding the file's valid, new codes, and the report of the rest."""
+    name = name.strip()
+    if not name or len(name) > NAME_MAX:
+        raise InvalidInput(f"a pool needs a name of 1 to {NAME_MAX} characters")
+    report = PoolImportReport()
+    first_row: dict[str, int] = {}
+    for row, code in _codes(_text(csv_bytes)):
+        report.rows += 1
+        if report.rows > MAX_POOL_CODES:
+            raise InvalidInput(f"a pool holds at most {MAX_POOL_CODES:,} codes; split the file")
+        problem = check_code(code)
+        if problem is None and code in first_row:
+            problem = f"duplicate of row {first_row[code]}"
+        if problem is not None:
+            report.rejected.append((row, f"{code[:80]!r}: {problem}" if code else problem))
+            continue
+        first_row[code] = row
+    if not report.rows:
+        raise InvalidInput("the file holds no codes")
+    codes = list(first_row)
+    for start in range(0, len(codes), BATCH):
+        known = session.execute(
+            select(_T.c.code).where(_T.c.code.in_(codes[start : start + BATCH]))
+        ).scalars()
+        for code in known:
+            report.rejected.append((first_row.pop(code), f"{code!r}: the code already exists"))
+    report.rejected.sort()
+    if not first_row:
+        raise InvalidInput(
+            "none of the file's codes can be imported: "
+            + "; ".join(f"row {row}: {reason}" for row, reason in report.rejected[:5])
+        )
+    pool = CouponPool(name=name, created_at=clock.now())
+    session.add(pool)
+    session.flush()
+    now = clock.now()
+    codes = list(first_row)
+    try:
+        with session.begin_nested():
+            for start in range(0, len(codes), BATCH):
+                session.execute(
+                    insert(_T),
+                    [
+                        {"code": code, "pool_id": pool.id, "created_at": now}
+                        for code in codes[start : start + BATCH]
+                    ],
+                )
+    except IntegrityError:
+        raise Conflict(
+            "some of these codes were imported by another request at the same time; "
+            "send the file again to import the rest"
+        ) from None
+    report.imported = len(codes)
+    return pool, report
