@@ -118,6 +118,12 @@ class Settings:
     default_region: str = _setting(
         "RICHSMS_DEFAULT_REGION", "FR", "Region for phone numbers written without a country code."
     )
+    reply_window_days: int = _setting(
+        "RICHSMS_REPLY_WINDOW_DAYS",
+        7,
+        "Days after a message during which a reply or an opt-out is counted for its "
+        "campaign (or unitary message).",
+    )
     price_per_segment: Decimal = _setting(
         "RICHSMS_PRICE_PER_SEGMENT",
         Decimal("0.05"),
@@ -190,6 +196,8 @@ class Settings:
             raise ConfigError(f"RICHSMS_IP_ANONYMIZATION must be one of {', '.join(IP_MODES)}")
         if self.click_durability not in DURABILITIES:
             raise ConfigError(f"RICHSMS_CLICK_DURABILITY must be one of {', '.join(DURABILITIES)}")
+        if not 0 <= self.reply_window_days <= 3650:
+            raise ConfigError("RICHSMS_REPLY_WINDOW_DAYS must be a number of days, 0 to 3650")
         if not 0 < self.default_rate < float("inf"):
             raise ConfigError("RICHSMS_DEFAULT_RATE must be a positive number of messages/s")
         for name in ("base_url", "short_url"):

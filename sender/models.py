@@ -330,11 +330,18 @@ class InboundMessage(SQLModel, table=True):
     contact_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("contact.id"), index=True)
     )
-    campaign_id: int | None = Field(default=None, sa_column=Column(Integer))
+    # What it answers: the campaign (or unitary message) the contact last received
+    # within RICHSMS_REPLY_WINDOW_DAYS.
+    campaign_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     phone: str = Field(sa_column=Column(String(20), nullable=False))
     to: str = Field(default="", sa_column=Column(String(20), nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
     keyword: str | None = Field(default=None, sa_column=Column(String(16)))
+    # opt_out, opt_in, help, clarify or reply (see sender.inbound).
+    action: str | None = Field(default=None, sa_column=Column(String(16)))
+    # The message queued back (a confirmation, help, a clarification question).
+    reply_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 

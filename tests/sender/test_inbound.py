@@ -207,7 +207,7 @@ def test_other_text_is_a_reply_to_the_latest_campaign(
         )
     )  # fmt: skip
     session.commit()
-    result = receive(session, clock, settings, "Stop sending me this please", phone="0612345678")
+    result = receive(session, clock, settings, "Merci, à samedi !", phone="0612345678")
     assert (result.action, result.keyword, result.reply) == ("reply", None, None)
     assert result.campaign_id == campaigns[1].id
     stored = session.exec(select(InboundMessage)).one()
@@ -217,7 +217,7 @@ def test_other_text_is_a_reply_to_the_latest_campaign(
 
 
 def test_keywords_are_single_words() -> None:
-    assert keyword_of("stop please") is None
+    assert keyword_of("stop please") is None  # an opt-out all the same: see opt_out_request
     assert keyword_of("") is None
     assert keyword_of("STOPPED") is None
     assert keyword_of("ｓｔｏｐ") == "STOP"  # full-width letters fold too

@@ -22,19 +22,28 @@ class InboundIn(BaseModel):
         alias="from",
         min_length=1,
         max_length=32,
-        description="The sender's number, E.164 or national (default region).",
+        description="The sender's number: E.164 as networks give it, or national (read in "
+        "the country of `to` when it is an E.164 number, else the default region; never "
+        "as another country).",
     )
     to: str = Field("", max_length=20, description="Our number the message was sent to.")
     text: str = Field(max_length=MAX_TEXT)
 
 
 class InboundOut(BaseModel):
-    action: str = Field(description="opt_out, opt_in, help, or reply (kept, no answer).")
+    action: str = Field(
+        description="opt_out, opt_in, help, clarify (an ambiguous opt-out: one question "
+        "asked, nothing else sent until answered) or reply (kept, no answer)."
+    )
     reply: str | None = Field(description="The answer queued to the sender, if any.")
     keyword: str | None
     inbound_id: int
     contact_id: int | None
-    campaign_id: int | None = Field(description="For a reply: the campaign it answers.")
+    campaign_id: int | None = Field(
+        description="The campaign of the message it answers (the last one received within "
+        "RICHSMS_REPLY_WINDOW_DAYS), if any."
+    )
+    message_id: int | None = Field(description="The message it answers, if any.")
 
 
 async def receive(request: Request) -> JSONResponse:
@@ -61,8 +70,10 @@ OPERATIONS = [
     Operation(
         "POST",
         "/api/inbound",
-        "Receive an SMS: STOP/ARRET... opt out, START/UNSTOP/YES opt back in, HELP/AIDE/INFO "
-        "get help (each confirmed by SMS); other text is kept as a reply to the last campaign.",
+        "Receive an SMS: STOP/ARRET... (also in several words: 'stop please', 'je veux me "
+        "désabonner') opt out, START/UNSTOP/YES opt back in, HELP/AIDE/INFO get help (each "
+        "confirmed by SMS once); other text is kept as a reply to the campaign or message "
+        "last received within RICHSMS_REPLY_WINDOW_DAYS.",
         request=InboundIn,
         response=InboundOut,
         errors=(400, 401, 413, 415, 422),
