@@ -92,6 +92,15 @@ class Settings:
     smpp_window: int = _setting(
         "RICHSMS_SMPP_WINDOW", 10, "Outstanding SMPP requests allowed at once."
     )
+    smpp_tls: bool = _setting(
+        "RICHSMS_SMPP_TLS", False, "Bind to the SMSC over TLS (`true` / `false`)."
+    )
+    smpp_gsm7_packed: bool = _setting(
+        "RICHSMS_SMPP_GSM7_PACKED",
+        False,
+        "Send GSM-7 text (data_coding 0) packed 7 bits a character; most SMSCs expect "
+        "one septet a byte (`false`).",
+    )
     http_base_url: str = _setting(
         "RICHSMS_HTTP_BASE_URL", "", "Base URL of the Twilio-compatible REST API."
     )
@@ -243,4 +252,8 @@ def _cast(name: str, raw: str, kind: object) -> object:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
     if kind_name == "Secret":
         return Secret(raw)
+    if kind_name == "bool":
+        if raw.strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
+        return raw.strip().lower() in ("1", "true", "yes", "on")
     return raw

@@ -1,0 +1,221 @@
+"""The smpp provider against a real SMPP server (smpp34's) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from richsms.clock import FrozenClock
+from sender.providers.base import OutgoingMessage, SubmitResult
+from sender.providers.smpp import SmppConfig, SmppProvider
+from tests.providers.peers import RecordingEvents, Smsc
+
+CLOCK = FrozenClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+MakeSmsc = Callable[..., Smsc]
+
+
+def config(smsc: Smsc, **changes: object) -> SmppConfig:
+    options: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": smsc.port,
+        "system_id": "richsms",
+        "password": "secret",
+        "window": 10,
+        "connect_timeout": 2.0,
+        "backoff_initial": 0.05,
+        "backoff_max": 0.2,
+        "bind_wait": 10.0,
+        "throttle_pause": 0.01,
+        "throttle_pause_max": 0.05,
+    }
+    options.update(changes)
+    return SmppConfig(**options)  # type: ignore[arg-type]
+
+
+def message(id: int, text: str = "", **changes: object) -> OutgoingMessage:
+    fields: dict[str, object] = {
+        "id": id,
+        "phone": "+33612345678",
+        "sender": "Boutique",
+        "sender_kind": "alphanumeric",
+        "text": text or f"Bonjour, message {id}",
+        "type": "promotional",
+        "encoding": "GSM-7",
+        "segments": 1,
+    }
+    fields.update(changes)
+    return OutgoingMessage(**fields)  # type: ignore[arg-type]
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(test())  # type: ignore[arg-type]
+
+
+async def submit_all(
+    provider: SmppProvider, messages: list[OutgoingMessage]
+) -> list[SubmitResult]:
+    results: list[SubmitResult] = []
+    await provider.submit(messages, results.append)
+    return results
+
+
+@pytest.mark.parametrize("receipts", ["hex", "decimal", "tlv"])
+def test_messages_are_accepted_and_every_part_gets_its_receipt(
+    make_smsc: MakeSmsc, receipts: str
+) -> None:
+    smsc = make_smsc("--receipts", receipts)
+    long_gsm = "Soldes d'hiver: -50% sur tout le magasin {jusqu'à dimanche} € " * 5
+    long_ucs2 = "Привет 😀 " * 25
+    messages = [message(i) for i in range(1, 21)]
+    messages.append(message(21, long_gsm, segments=3))
+    messages.append(message(22, long_ucs2, encoding="UCS-2", segments=4, sender="36180",
+                            sender_kind="short_code"))
+    messages.append(message(23, sender="+33700000000", sender_kind="long_code"))
+
+    async def scenario() -> None:
+        events = RecordingEvents()
+        provider = SmppProvider(config(smsc), clock=CLOCK)
+        await provider.start(events)
+        assert provider.health().ok
+        results = await submit_all(provider, messages)
+        by_id = {r.message_id: r for r in results}
+        assert sorted(by_id) == [m.id for m in messages] and len(results) == len(messages)
+        assert all(r.state == "accepted" for r in results)
+        assert len(by_id[21].provider_ids) == 3
+        assert len(by_id[22].provider_ids) == 4
+        all_ids = [pid for r in results for pid in r.provider_ids]
+        await eventually(lambda: len(events.receipts) == len(all_ids))
+        assert sorted(r.provider_id for r in events.receipts) == sorted(all_ids)
+        assert {r.state for r in events.receipts} == {"delivered"}
+        assert {r.at for r in events.receipts} == {CLOCK.now()}
+        await provider.close()
+
+    run(scenario)
+    wire = smsc.accepted()
+    assert len(wire) == 20 + 3 + 4 + 1
+    plain = [w for w in wire if w["esm_class"] == 0]
+    assert all(w["registered_delivery"] == 1 and w["to"] == "33612345678" for w in wire)
+    assert {(w["from"], w["source_ton"], w["source_npi"]) for w in wire} == {
+        ("Boutique", 5, 0),
+        ("36180", 3, 0),
+        ("33700000000", 1, 1),
+    }
+    assert len(plain) == 21
+    parts = [bytes.fromhex(str(w["short_message"])) for w in wire if w["esm_class"] == 0x40]
+    gsm_parts = [p for p in parts if p[4] == 3]
+    ucs2_parts = [p for p in parts if p[4] == 4]
+    assert sorted(p[5] for p in gsm_parts) == [1, 2, 3]
+    assert len({p[3] for p in gsm_parts}) == 1  # one reference for the three parts
+    assert all(p[:3] == b"\x05\x00\x03" for p in parts)
+    ucs2_text = "".join(p[6:].decode("utf-16-be") for p in sorted(ucs2_parts, key=lambda p: p[5]))
+    assert ucs2_text == long_ucs2
+
+
+def test_throttling_slows_the_client_and_loses_nothing(make_smsc: MakeSmsc) -> None:
+    smsc = make_smsc("--throttle-every", "4")
+    messages = [message(i) for i in range(1, 41)]
+
+    async def scenario() -> None:
+        provider = SmppProvider(config(smsc), clock=CLOCK)
+        await provider.start(RecordingEvents())
+        pending = messages
+        accepted: dict[int, SubmitResult] = {}
+        retried = 0
+        while pending:
+            results = await submit_all(provider, pending)
+            assert sorted(r.message_id for r in results) == sorted(m.id for m in pending)
+            for result in results:
+                if result.state == "accepted":
+                    accepted[result.message_id] = result
+                else:
+                    assert result.state == "retry"
+                    assert result.error is not None and "ESME_RTHROTTLED" in result.error
+                    assert result.retry_after is not None and result.retry_after > 0
+                    retried += 1
+            pending = [m for m in pending if m.id not in accepted]
+        assert retried >= 10
+        assert sorted(accepted) == [m.id for m in messages]
+        await provider.close()
+
+    run(scenario)
+    texts = Counter(bytes.fromhex(str(w["short_message"])).decode() for w in smsc.accepted())
+    assert texts == Counter(m.text for m in messages)  # each exactly once
+
+
+def test_a_killed_smsc_leaves_each_message_sent_once_or_unknown(make_smsc: MakeSmsc) -> None:
+    smsc = make_smsc("--hold-after", "15")
+    messages = [message(i, f"message {i}") for i in range(1, 61)]
+
+    async def scenario() -> None:
+        provider = SmppProvider(config(smsc), clock=CLOCK)
+        await provider.start(RecordingEvents())
+        results: list[SubmitResult] = []
+        sending = asyncio.create_task(provider.submit(messages, results.append))
+        # 15 accepted, then the SMSC holds 10 submits unanswered (the window) and dies.
+        await eventually(lambda: len(smsc.accepted()) == 15 and len(results) == 15)
+        await asyncio.sleep(0.2)
+        smsc.kill()
+        await eventually(lambda: len(results) >= 25)
+        smsc.options = []  # restarted as a healthy SMSC on the same port
+        smsc.start()
+        await sending
+        counts = Counter(r.state for r in results)
+        assert sorted(r.message_id for r in results) == [m.id for m in messages]
+        assert counts == {"accepted": 50, "unknown": 10}
+        unknown = [r for r in results if r.state == "unknown"]
+        assert all("unanswered" in (r.error or "") for r in unknown)
+        assert provider.binds == 2
+        await provider.close()
+        sent = Counter(bytes.fromhex(str(w["short_message"])).decode() for w in smsc.accepted())
+        assert max(sent.values()) == 1  # none twice
+        by_id = {m.id: m.text for m in messages}
+        assert {by_id[r.message_id] for r in results if r.state == "accepted"} == set(sent)
+        assert not {by_id[r.message_id] for r in unknown} & set(sent)
+
+    run(scenario)
+
+
+def test_inbound_messages_reach_the_sink_with_parts_joined(make_smsc: MakeSmsc) -> None:
+    smsc = make_smsc()
+
+    async def scenario() -> None:
+        events = RecordingEvents()
+        provider = SmppProvider(config(smsc), clock=CLOCK)
+        await provider.start(events)
+        smsc.push("mo 33612345678 36180 ARRET")
+        smsc.push("mo-parts 33698765432 36180 Bonjour, je voudrais savoir si la promo tient")
+        await eventually(lambda: len(events.messages) == 2)
+        arret, joined = events.messages
+        assert (arret.phone, arret.to, arret.text) == ("+33612345678", "36180", "ARRET")
+        assert joined.phone == "+33698765432"
+        assert joined.text == "Bonjour, je voudrais savoir si la promo tient"
+        assert events.receipts == []
+        await provider.close()
+
+    run(scenario)
+
+
+def test_a_refused_bind_is_a_clear_error_in_health(make_smsc: MakeSmsc) -> None:
+    smsc = make_smsc("--refuse-bind")
+
+    async def scenario() -> None:
+        provider = SmppProvider(config(smsc, connect_timeout=0.5, bind_wait=0.2), clock=CLOCK)
+        await provider.start(RecordingEvents())
+        health = provider.health()
+        assert not health.ok
+        assert "refused" in health.detail and "invalid password" in health.detail
+        results = await submit_all(provider, [message(1)])
+        assert [r.state for r in results] == ["retry"]  # handed back, never lost
+        await provider.close()
+
+    run(scenario)
