@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from web.api import automations, campaigns, contacts, inbound, links, messages, sms
+from web.api import automations, campaigns, contacts, coupons, inbound, links, messages, sms
 from web.openapi import Operation
 
-_MODULES = (sms, links, contacts, inbound, campaigns, messages, automations)
+_MODULES = (sms, links, contacts, inbound, campaigns, messages, automations, coupons)
 
 
 def routes() -> list[BaseRoute]:

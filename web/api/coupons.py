@@ -1,0 +1,165 @@
+"""Coupons API: import a pool of codes, redeem a coupon exactly once, read its state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from landing_templates.coupons import (
+    CouponState,
+    coupon_state,
+    import_pool,
+    pool_counts,
+    redeem_coupon,
+)
+from richsms.db import session_scope
+from web.bodies import read_body, read_model
+from web.errors import BadRequest
+from web.openapi import Operation
+
+CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
+
+
+class RejectedRow(BaseModel):
+    row: int = Field(description="Line in the file (a header is line 1).")
+    reason: str
+
+
+class PoolOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    imported: int = Field(description="Codes added to the pool.")
+    rows: int = Field(description="Data rows read (blank lines not counted).")
+    rejected: list[RejectedRow] = Field(
+        description="Rows not imported: not a valid code, a duplicate of an earlier row, or "
+        "a code that already exists."
+    )
+    size: int
+    available: int = Field(description="Codes no recipient has drawn yet.")
+
+
+class RedeemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str | None = Field(None, max_length=200, description="Who redeems it (staff, till).")
+    location: str | None = Field(None, max_length=200, description="Where (store, web shop).")
+
+
+class CouponOut(BaseModel):
+    code: str
+    state: str = Field(description="`valid` or `redeemed`.")
+    pool_id: int | None
+    page_id: int | None
+    block_id: str | None
+    contact_id: int | None
+    campaign_id: int | None
+    assigned_at: datetime | None
+    redeemed_at: datetime | None
+    redeemed_by: str | None
+    redeemed_location: str | None
+
+
+def _public(state: CouponState) -> dict[str, Any]:
+    return CouponOut.model_validate(state, from_attributes=True).model_dump(mode="json")
+
+
+async def create_pool(request: Request) -> JSONResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in CSV_TYPES:
+        raise BadRequest(415, "send the codes as text/csv: one per line, or a `code` column")
+    data = await read_body(request)
+    state = request.app.state
+    name = request.query_params.get("name") or f"Pool {state.clock.now():%Y-%m-%d %H:%M}"
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            pool, report = import_pool(
+                session=session, clock=state.clock, name=name, csv_bytes=data
+            )
+            assert pool.id is not None
+            counts = pool_counts(session=session, pool_id=pool.id)
+        return PoolOut(
+            id=pool.id,
+            name=pool.name,
+            created_at=pool.created_at,
+            imported=report.imported,
+            rows=report.rows,
+            rejected=[RejectedRow(row=row, reason=reason) for row, reason in report.rejected],
+            size=counts.size,
+            available=counts.available,
+        ).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def redeem(request: Request) -> JSONResponse:
+    code: str = request.path_params["code"]
+    if request.headers.get("content-length", "0") in ("", "0"):
+        body = RedeemIn()
+    else:
+        body = await read_model(request, RedeemIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            redeem_coupon(
+                session=session,
+                clock=state.clock,
+                code=code,
+                by=body.by,
+                location=body.location,
+            )
+            return _public(coupon_state(session=session, code=code))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def show(request: Request) -> JSONResponse:
+    code: str = request.path_params["code"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            return _public(coupon_state(session=session, code=code))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+ROUTES = [
+    Route("/coupon-pools", create_pool, methods=["POST"]),
+    Route("/coupons/{code}/redeem", redeem, methods=["POST"]),
+    Route("/coupons/{code}", show, methods=["GET"]),
+]
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/coupon-pools",
+        "Import a pool of coupon codes from a CSV body (`?name=`); answers 201.",
+        response=PoolOut,
+        errors=(400, 401, 409, 413, 415, 422),
+        tags=("coupons",),
+    ),
+    Operation(
+        "POST",
+        "/api/coupons/{code}/redeem",
+        "Redeem a coupon: succeeds once, 409 for every later attempt.",
+        request=RedeemIn,
+        response=CouponOut,
+        errors=(400, 401, 404, 409, 415, 422),
+        tags=("coupons",),
+    ),
+    Operation(
+        "GET",
+        "/api/coupons/{code}",
+        "A coupon's state: valid or redeemed (when, by whom, where).",
+        response=CouponOut,
+        errors=(401, 404),
+        tags=("coupons",),
+    ),
+]
