@@ -112,6 +112,15 @@ class Settings:
         Secret(""),
         "Auth token for the HTTP provider; also validates its webhooks.",
     )
+    http_messaging_service_sid: str = _setting(
+        "RICHSMS_HTTP_MESSAGING_SERVICE_SID",
+        "",
+        "Messaging service the HTTP provider sends from when a message has no sender "
+        "number (empty: the message's sender only).",
+    )
+    http_window: int = _setting(
+        "RICHSMS_HTTP_WINDOW", 10, "Concurrent requests the HTTP provider keeps in flight."
+    )
     console_log: str = _setting(
         "RICHSMS_CONSOLE_LOG",
         "",
