@@ -86,8 +86,8 @@ def _clicks(session: Session, campaign_id: int) -> dict[str, int]:
             func.count(distinct(case((col(Click.is_bot).is_(False), col(Click.contact_id))))),
             func.count(distinct(case((col(Click.is_bot).is_(False), col(Click.link_id))))),
         )
-        .select_from(Click)
-        .join(Link, col(Link.id) == col(Click.link_id))
+        .select_from(Link)
+        .join(Click, col(Click.link_id) == col(Link.id))
         .where(col(Link.campaign_id) == campaign_id)
     ).one()
     return {
