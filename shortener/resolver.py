@@ -41,6 +41,10 @@ class Target(NamedTuple):
     url: str
     expires_at: datetime | None
     disabled: bool
+    # A page link answers with the recipient's page (version it was sent with, /p/ token).
+    page_id: int | None = None
+    page_version: int | None = None
+    page_token: str | None = None
 
 
 class Resolver:
@@ -105,6 +109,9 @@ class Resolver:
                     col(Link.target_url),
                     col(Link.expires_at),
                     col(Link.disabled_at),
+                    col(Link.page_id),
+                    col(Link.page_version),
+                    col(Link.page_token),
                 ).where(col(Link.code) == code)
             ).first()
         return None if row is None else _target(*row)
@@ -121,6 +128,9 @@ class Resolver:
                     col(Link.target_url),
                     col(Link.expires_at),
                     col(Link.disabled_at),
+                    col(Link.page_id),
+                    col(Link.page_version),
+                    col(Link.page_token),
                 )
                 .where(col(Link.disabled_at).is_(None))
                 .order_by(col(Link.id).desc())
@@ -179,5 +189,25 @@ class Resolver:
             self._task = None
 
 
-def _target(link_id: Any, contact_id: Any, url: Any, expires_at: Any, disabled_at: Any) -> Target:
-    return Target(int(link_id), contact_id, str(url), expires_at, disabled_at is not None)
+def _target(
+    link_id: Any,
+    contact_id: Any,
+    url: Any,
+    expires_at: Any,
+    disabled_at: Any,
+    page_id: Any = None,
+    page_version: Any = None,
+    page_token: Any = None,
+) -> Target:
+    if page_id is None:
+        return Target(int(link_id), contact_id, str(url), expires_at, disabled_at is not None)
+    return Target(
+        int(link_id),
+        contact_id,
+        str(url),
+        expires_at,
+        disabled_at is not None,
+        page_id,
+        page_version,
+        page_token,
+    )

@@ -1,0 +1,22 @@
+"""`coupon` {source, pattern | pool_id, symbology}: the recipient's own code, as a barcode
+for checkout scanners or a QR of the staff redemption address, with the code in text."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from landing_templates.blocks.base import BlockSettings, BlockType, CouponSpec, Recipient
+
+
+class CouponSettings(BlockSettings, CouponSpec):
+    type: Literal["coupon"] = "coupon"
+    label: str = ""
+
+
+def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
+    return {"coupon": recipient.coupons.get(settings.id)}
+
+
+BLOCK = BlockType(
+    "coupon", CouponSettings, texts=("label",), script=True, personal=True, data=data
+)

@@ -1,0 +1,1 @@
+(function(){document.addEventListener("click",function(e){var b=e.target.closest&&e.target.closest(".cp-copy");if(!b)return;var done=function(){b.textContent=b.getAttribute("data-done")};if(navigator.clipboard)navigator.clipboard.writeText(b.getAttribute("data-code")).then(done,function(){});else done()})})();

@@ -1,0 +1,163 @@
+"""A page link's tap answers the recipient's page in one round trip; bots get a card."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import Engine, func, select
+from starlette.testclient import TestClient
+
+from landing_templates.coupon_models import Coupon
+from landing_templates.models import WheelSpin
+from richsms.clock import FrozenClock
+from richsms.db import session_scope
+from shortener.models import Click
+from tests.landing_templates.pagekit import add_contact, rich_blocks
+
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36"
+)
+WHATSAPP_UA = "WhatsApp/2.23.20.0 A"
+
+
+def _page_link(api: TestClient, contact: int | None, page: int = 1) -> str:
+    issued = api.post("/api/links", json={"page_id": page, "contact_id": contact})
+    assert issued.status_code == 201, issued.text
+    return str(issued.json()["code"])
+
+
+def _publish(api: TestClient, clock: FrozenClock, language: str = "en") -> None:
+    blocks = rich_blocks(clock.now())
+    assert api.post("/api/pages", json={"name": "Winter sale", "language": language,
+                                        "blocks": blocks}).status_code == 201
+    assert api.post("/api/pages/1/publish").status_code == 200
+
+
+def _count(engine: Engine, model: type) -> int:
+    with session_scope(engine) as session:
+        return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_a_tap_answers_the_personal_page_itself_after_storing_the_click(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    _publish(api, clock)
+    contact = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
+    code = _page_link(api, contact)
+    tap = api.get(f"/{code}", headers={"user-agent": PHONE_UA}, follow_redirects=False)
+    assert tap.status_code == 200
+    assert "Hello Ada" in tap.text
+    assert _count(engine, Click) == 1
+    assert tap.headers["cache-control"].startswith("private, no-store")
+    assert tap.headers["referrer-policy"] == "no-referrer"
+    nonce = re.search(r"'nonce-([^']+)'", tap.headers["content-security-policy"])
+    assert nonce is not None
+    scripts = re.findall(r"<script([^>]*)>", tap.text)
+    assert scripts and all(f'nonce="{nonce.group(1)}"' in s for s in scripts)
+    codes = sorted(re.findall(r'class="cp-text">([A-Z]+-\d{6})<', tap.text))
+    assert [c.split("-")[0] for c in codes] == ["NOEL", "QR", "SCR"]
+    # The page's stable address shows the same page and the same codes, on every reload.
+    token = re.search(r"/p/([\w-]+)/spin/", tap.text)
+    assert token is not None
+    again = api.get(f"/p/{token.group(1)}", headers={"user-agent": PHONE_UA})
+    assert sorted(re.findall(r'class="cp-text">([A-Z]+-\d{6})<', again.text)) == codes
+    assert _count(engine, Coupon) == 3
+
+
+def test_bots_get_the_card_and_nothing_personal(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    _publish(api, clock)
+    contact = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
+    code = _page_link(api, contact)
+    card = api.get(f"/{code}", headers={"user-agent": WHATSAPP_UA})
+    assert card.status_code == 200
+    assert '<meta property="og:title" content="Winter sale">' in card.text
+    assert 'og:description" content="Our winter sale is on.' in card.text
+    assert "Ada" not in card.text and "NOEL-" not in card.text and "<script" not in card.text
+    assert _count(engine, Coupon) == 0
+    token = api.get(f"/{code}", headers={"user-agent": PHONE_UA}).text
+    found = re.search(r"/p/([\w-]+)/spin/(\w+)", token)
+    assert found is not None
+    refused = api.post(f"/p/{found.group(1)}/spin/{found.group(2)}",
+                       headers={"user-agent": WHATSAPP_UA})
+    assert refused.status_code == 403
+    assert _count(engine, WheelSpin) == 0
+
+
+def test_the_wheel_is_drawn_once_and_the_same_everywhere(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    _publish(api, clock)
+    contact = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
+    page = api.get(f"/{_page_link(api, contact)}", headers={"user-agent": PHONE_UA}).text
+    found = re.search(r"/p/([\w-]+)/spin/(\w+)", page)
+    assert found is not None
+    url = f"/p/{found.group(1)}/spin/{found.group(2)}"
+    first = api.post(url, headers={"user-agent": PHONE_UA}).json()
+    for _ in range(3):
+        assert api.post(url, headers={"user-agent": PHONE_UA}).json() == first
+    reloaded = api.get(f"/p/{found.group(1)}", headers={"user-agent": PHONE_UA}).text
+    assert f"<b>{first['label']}</b>" in reloaded
+    assert url not in reloaded  # nothing left to spin
+    assert _count(engine, WheelSpin) == 1
+    assert (first["coupon"] is not None) == (first["label"] == "10%")
+
+
+def test_a_sent_link_keeps_its_version_until_moved(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    _publish(api, clock)
+    contact = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
+    code = _page_link(api, contact)
+    blocks = api.get("/api/pages/1").json()["blocks"]
+    blocks[0]["text"] = "Version two"
+    api.put("/api/pages/1", json={"blocks": blocks})
+    api.post("/api/pages/1/publish")
+    assert "Hello Ada" in api.get(f"/{code}", headers={"user-agent": PHONE_UA}).text
+    newer = _page_link(api, contact)
+    assert "Version two" in api.get(f"/{newer}", headers={"user-agent": PHONE_UA}).text
+    api.post("/api/pages/1/publish", json={"move_links": True})
+    token = re.search(r"/p/([\w-]+)/spin/",
+                      api.get(f"/{newer}", headers={"user-agent": PHONE_UA}).text)
+    assert token is not None
+    with session_scope(engine) as session:
+        from shortener.models import Link
+
+        versions = session.execute(select(Link.page_version)).scalars().all()
+    assert set(versions) == {2}
+
+
+def test_unpublished_pages_and_expired_links_answer_clear_pages(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    _publish(api, clock, language="fr")
+    contact = add_contact(engine, clock, first_name="Ada", phone="+33600000001", language="fr")
+    code = _page_link(api, contact)
+    page = api.get(f"/{code}", headers={"user-agent": PHONE_UA}).text
+    token = re.search(r"/p/([\w-]+)/spin/", page)
+    assert token is not None
+    api.post("/api/pages/1/unpublish")
+    gone = api.get(f"/p/{token.group(1)}", headers={"user-agent": PHONE_UA})
+    assert gone.status_code == 410
+    assert "Page indisponible" in gone.text and "Ada" not in gone.text
+    api.post("/api/pages/1/publish")
+    expiring = api.post("/api/links", json={
+        "page_id": 1, "contact_id": contact,
+        "expires_at": (clock.now() + timedelta(hours=1)).isoformat()}).json()["code"]
+    later = api.get(f"/{expiring}", headers={"user-agent": PHONE_UA}).text
+    expiring_token = re.search(r"/p/([\w-]+)/spin/", later)
+    assert expiring_token is not None
+    clock.advance(timedelta(hours=2))
+    expired = api.get(f"/p/{expiring_token.group(1)}", headers={"user-agent": PHONE_UA})
+    assert expired.status_code == 410 and "Offre terminée" in expired.text
+    assert api.get("/p/nope-nope-nope").status_code == 404
+
+
+def test_a_page_link_needs_a_published_page(api: TestClient, clock: FrozenClock) -> None:
+    api.post("/api/pages", json={"name": "S", "language": "en", "blocks": rich_blocks(clock.now())})
+    refused = api.post("/api/links", json={"page_id": 1})
+    assert refused.status_code == 409
+    assert "publish" in refused.json()["error"]["message"]

@@ -1,0 +1,63 @@
+"""Images API: upload a JPEG, PNG or WebP for pages (resized, metadata dropped)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from landing_templates.images import MAX_BYTES, store_image
+from richsms.db import session_scope
+from web.errors import BadRequest
+from web.openapi import Operation
+
+
+class ImageOut(BaseModel):
+    id: int
+    width: int
+    height: int
+    widths: list[int] = Field(description="Widths served, at /img/{id}/{width}.webp.")
+    urls: list[str]
+
+
+async def upload(request: Request) -> JSONResponse:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES:
+        raise BadRequest(413, f"an image is at most {MAX_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise BadRequest(413, f"an image is at most {MAX_BYTES} bytes")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    state = request.app.state
+
+    def work() -> ImageOut:
+        with session_scope(state.engine) as session:
+            image = store_image(session=session, clock=state.clock, data=data)
+        return ImageOut(
+            id=image.id,
+            width=image.width,
+            height=image.height,
+            widths=list(image.widths),
+            urls=[f"/img/{image.id}/{w}.webp" for w in image.widths],
+        )
+
+    out = await run_in_threadpool(work)
+    return JSONResponse(out.model_dump(), status_code=201)
+
+
+ROUTES = [Route("/images", upload, methods=["POST"])]
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/images",
+        "Upload an image (the raw JPEG, PNG or WebP bytes as the body); answers 201.",
+        response=ImageOut,
+        errors=(401, 413, 422),
+        tags=("pages",),
+    ),
+]

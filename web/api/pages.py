@@ -1,0 +1,274 @@
+"""Pages API: create, edit (a new draft), publish, read, list, and preview as a contact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from landing_templates.links import move_links
+from landing_templates.pages import (
+    PageState,
+    create_page,
+    get_page,
+    list_pages,
+    publish_page,
+    unpublish_page,
+    update_page,
+)
+from richsms.db import session_scope
+from sender.campaigns import known_custom_fields
+from web.bodies import path_id, read_model
+from web.errors import BadRequest
+from web.openapi import Operation
+from web.pages import page_headers
+
+
+class PageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    language: Literal["fr", "en"]
+    theme: dict[str, Any] | None = Field(
+        None, description="{primary, background, text: #rrggbb colours; logo_image_id}"
+    )
+    blocks: list[dict[str, Any]] = Field(
+        max_length=60,
+        description="Ordered blocks: {type, ...settings}; types heading, text, image, "
+        "button, footer, countdown, coupon, scratch, wheel. Ids are kept, or assigned.",
+    )
+
+
+class PageUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    language: Literal["fr", "en"] | None = None
+    theme: dict[str, Any] | None = None
+    blocks: list[dict[str, Any]] | None = Field(None, max_length=60)
+
+
+class PublishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    move_links: bool = Field(
+        False, description="Also move links already sent to this version (else they keep theirs)."
+    )
+
+
+class PageCreated(BaseModel):
+    id: int
+    version: int
+    status: str
+
+
+class PageOut(BaseModel):
+    id: int
+    name: str
+    language: str
+    status: str
+    version: int = Field(description="The newest version (the draft being edited).")
+    published_version: int | None
+    draft: bool = Field(description="Whether the newest version is unpublished.")
+    theme: dict[str, Any]
+    blocks: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PageSummary(BaseModel):
+    id: int
+    name: str
+    language: str
+    status: str
+    published_version: int | None
+    updated_at: datetime
+
+
+class PageList(BaseModel):
+    pages: list[PageSummary]
+
+
+def _out(state: PageState) -> dict[str, Any]:
+    page, draft = state.page, state.draft
+    assert page.id is not None
+    return PageOut(
+        id=page.id,
+        name=page.name,
+        language=page.language,
+        status=page.status,
+        version=draft.version,
+        published_version=page.published_version,
+        draft=draft.published_at is None,
+        theme=draft.theme,
+        blocks=draft.blocks,
+        created_at=page.created_at,
+        updated_at=page.updated_at,
+    ).model_dump(mode="json")
+
+
+def _fields(session: Session) -> set[str]:
+    return known_custom_fields(session)
+
+
+async def create(request: Request) -> JSONResponse:
+    body = await read_model(request, PageIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            created = create_page(
+                session=session,
+                clock=state.clock,
+                name=body.name,
+                language=body.language,
+                theme=body.theme,
+                blocks=body.blocks,
+                custom_fields=_fields(session),
+            )
+            assert created.page.id is not None
+            return PageCreated(
+                id=created.page.id, version=created.draft.version, status=created.page.status
+            ).model_dump()
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def index(request: Request) -> JSONResponse:
+    after = request.query_params.get("after", "0")
+    limit = request.query_params.get("limit", "100")
+    if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 500:
+        raise BadRequest(422, "after is an id, limit 1 to 500", code="invalid_input")
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            pages = list_pages(session=session, after=int(after), limit=int(limit))
+            return PageList(
+                pages=[PageSummary.model_validate(p, from_attributes=True) for p in pages]
+            ).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def show(request: Request) -> JSONResponse:
+    page_id = path_id(request, "page")
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            return _out(get_page(session=session, page_id=page_id))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def update(request: Request) -> JSONResponse:
+    page_id = path_id(request, "page")
+    body = await read_model(request, PageUpdateIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            return _out(
+                update_page(
+                    session=session,
+                    clock=state.clock,
+                    page_id=page_id,
+                    name=body.name,
+                    language=body.language,
+                    theme=body.theme,
+                    blocks=body.blocks,
+                    custom_fields=_fields(session),
+                )
+            )
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def publish(request: Request) -> JSONResponse:
+    page_id = path_id(request, "page")
+    raw = await request.body()
+    body = await read_model(request, PublishIn) if raw.strip() else PublishIn()
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            published = publish_page(session=session, clock=state.clock, page_id=page_id)
+            if body.move_links:
+                move_links(session=session, clock=state.clock, page_id=page_id)
+            return _out(published)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def unpublish(request: Request) -> JSONResponse:
+    page_id = path_id(request, "page")
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            return _out(unpublish_page(session=session, clock=state.clock, page_id=page_id))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def preview(request: Request) -> Response:
+    page_id = path_id(request, "page")
+    raw_contact = request.query_params.get("contact_id")
+    if raw_contact is not None and not raw_contact.isdigit():
+        raise BadRequest(422, "contact_id is a contact's id", code="invalid_input")
+    contact_id = int(raw_contact) if raw_contact else None
+    state = request.app.state
+
+    def work() -> str:
+        # Read-only: rolled back whatever happens, so nothing is recorded or assigned.
+        with Session(state.engine) as session:
+            try:
+                html: str = state.pages.preview(
+                    session=session, page_id=page_id, contact_id=contact_id
+                )
+                return html
+            finally:
+                session.rollback()
+
+    html = await run_in_threadpool(work)
+    headers = page_headers(None)
+    # The preview's scripts run too (in the builder's phone frame): allow inline ones.
+    headers["content-security-policy"] = headers["content-security-policy"].replace(
+        "script-src 'none'", "script-src 'unsafe-inline'"
+    )
+    return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+
+
+ROUTES = [
+    Route("/pages", create, methods=["POST"]),
+    Route("/pages", index, methods=["GET"]),
+    Route("/pages/{id}", show, methods=["GET"]),
+    Route("/pages/{id}", update, methods=["PUT"]),
+    Route("/pages/{id}/publish", publish, methods=["POST"]),
+    Route("/pages/{id}/unpublish", unpublish, methods=["POST"]),
+    Route("/pages/{id}/preview", preview, methods=["GET"]),
+]
+_E = (400, 401, 404, 409, 413, 415, 422)
+OPERATIONS = [
+    Operation("POST", "/api/pages", "Create a page (version 1, a draft); answers 201.",
+              request=PageIn, response=PageCreated, errors=_E, tags=("pages",)),
+    Operation("GET", "/api/pages", "Pages in id order (`?after=&limit=`).",
+              response=PageList, errors=(401, 422), tags=("pages",)),
+    Operation("GET", "/api/pages/{id}", "A page with its newest version's blocks.",
+              response=PageOut, errors=(401, 404, 422), tags=("pages",)),
+    Operation("PUT", "/api/pages/{id}", "Edit the page: the changes form a new draft version.",
+              request=PageUpdateIn, response=PageOut, errors=_E, tags=("pages",)),
+    Operation("POST", "/api/pages/{id}/publish",
+              "Publish the newest version; new links get it, sent links keep theirs unless "
+              "`move_links`.", request=PublishIn, response=PageOut, errors=_E, tags=("pages",)),
+    Operation("POST", "/api/pages/{id}/unpublish",
+              "Take the page down: its links answer a 'no longer available' page.",
+              response=PageOut, errors=(401, 404, 422), tags=("pages",)),
+    Operation("GET", "/api/pages/{id}/preview",
+              "The newest version as HTML, as `?contact_id=` would see it; nothing is "
+              "recorded or assigned.", errors=(401, 404, 422), tags=("pages",)),
+]
