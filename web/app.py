@@ -28,6 +28,7 @@ from web.api import routes as api_routes
 from web.auth import BearerAuth
 from web.errors import HANDLERS
 from web.redirect import MissLimiter, ShortLinks
+from web.staff import routes as staff_routes
 
 log = logging.getLogger("richsms")
 
@@ -109,6 +110,7 @@ def create_app(
                 routes=api_routes(),
                 middleware=[Middleware(BearerAuth)],
             ),
+            *staff_routes(),
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,

@@ -1,0 +1,294 @@
+"""`/r/{code}`: the staff redemption page a coupon's QR code opens on a staff phone.
+
+Until the web UI has sign-in, a staff member signs in once by typing an API token; the
+page keeps a signed session naming that token (never the token itself) in an HttpOnly
+cookie, checked against the token's revocation on every request. Every POST carries a
+signed per-form CSRF token bound to a random cookie, the coupon and the action; POSTs are
+rate-limited per client. GET only reads: opening, previewing or scanning redeems nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qsl, quote
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from landing_templates.coupons import CouponState, coupon_state, redeem_coupon
+from richsms.accounts import ApiToken, verify_token
+from richsms.db import session_scope
+from richsms.errors import Conflict, InvalidInput, NotFound
+from web.bodies import read_body
+from web.staff_page import render
+
+SESSION_COOKIE = "richsms_staff"
+CSRF_COOKIE = "richsms_csrf"
+SESSION_SECONDS = 12 * 3600  # a working day at the till
+FORM_SECONDS = 2 * 3600
+FORM_BYTES = 4096
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class PostLimiter:
+    """Token bucket per client address for this page's POSTs (sign-in guesses, bursts)."""
+
+    def __init__(
+        self, capacity: int = 30, per_second: float = 30 / 60, now: Callable[[], float] = time.time
+    ) -> None:
+        self._capacity = float(capacity)
+        self._rate = per_second
+        self._now = now
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, client: str) -> bool:
+        now = self._now()
+        tokens, last = self._buckets.get(client, (self._capacity, now))
+        tokens = min(self._capacity, tokens + max(0.0, now - last) * self._rate)
+        if len(self._buckets) > 100_000:
+            self._buckets.clear()  # bounded memory
+        if tokens < 1:
+            self._buckets[client] = (tokens, now)
+            return False
+        self._buckets[client] = (tokens - 1, now)
+        return True
+
+
+def _sign(secret: str, *parts: str) -> str:
+    message = "\x1f".join(parts).encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _session_value(secret: str, token_id: int, issued: int) -> str:
+    return f"{token_id}.{issued}.{_sign(secret, 'staff-session', str(token_id), str(issued))}"
+
+
+def _session_token_id(secret: str, value: str, now: int) -> int | None:
+    token_id, _, rest = value.partition(".")
+    issued, _, signature = rest.partition(".")
+    if not (token_id.isdigit() and issued.isdigit() and len(token_id) < 12):
+        return None
+    expected = _sign(secret, "staff-session", token_id, issued)
+    if not hmac.compare_digest(expected, signature) or not 0 <= now - int(issued) < SESSION_SECONDS:
+        return None
+    return int(token_id)
+
+
+def _form_token(secret: str, nonce: str, action: str, code: str, issued: int) -> str:
+    return f"{issued}.{_sign(secret, 'staff-form', nonce, action, code, str(issued))}"
+
+
+def _form_token_ok(secret: str, nonce: str, action: str, code: str, sent: str, now: int) -> bool:
+    issued, _, _ = sent.partition(".")
+    if not nonce or not issued.isdigit() or len(issued) > 12:
+        return False
+    expected = _form_token(secret, nonce, action, code, int(issued))
+    return hmac.compare_digest(expected, sent) and 0 <= now - int(issued) < FORM_SECONDS
+
+
+def language(request: Request) -> str:
+    """fr or en, whichever the browser prefers first (English when it names neither)."""
+    best, best_q = "en", -1.0
+    for item in request.headers.get("accept-language", "").split(",")[:20]:
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().lower()[:2]
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if primary in ("fr", "en") and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+class StaffPage:
+    def __init__(self, limiter: PostLimiter | None = None) -> None:
+        self._limiter = limiter
+
+    def _limiter_for(self, request: Request) -> PostLimiter:
+        if self._limiter is None:
+            clock = request.app.state.clock
+            self._limiter = PostLimiter(now=lambda: clock.now().timestamp())
+        return self._limiter
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "POST":
+            return await self._post(request)
+        return await self._page(request)
+
+    async def _page(
+        self,
+        request: Request,
+        *,
+        status: int = 200,
+        message: str | None = None,
+        redeemed_now: bool = False,
+    ) -> Response:
+        code: str = request.path_params["code"]
+        state = request.app.state
+        nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(18)
+        secret: str = state.settings.secret_key.reveal()
+        now = int(state.clock.now().timestamp())
+
+        def read() -> tuple[str | None, CouponState | None]:
+            with Session(state.engine) as session:
+                staff = _staff_name(session, request, secret, now)
+                if staff is None:
+                    return None, None
+                try:
+                    return staff, coupon_state(session=session, code=code)
+                except NotFound:
+                    return staff, None
+
+        staff, coupon = await run_in_threadpool(read)
+        if staff is not None and coupon is None and status == 200:
+            status = 404
+        action = "redeem" if staff is not None else "signin"
+        html = render(
+            lang=language(request),
+            code=code,
+            staff=staff,
+            coupon=coupon,
+            message=message,
+            redeemed_now=redeemed_now,
+            action=action,
+            form_token=_form_token(secret, nonce, action, code, now),
+            nonce=(style_nonce := secrets.token_urlsafe(12)),
+        )
+        response = HTMLResponse(html, status_code=status, headers=_headers(style_nonce))
+        if request.cookies.get(CSRF_COOKIE) != nonce:
+            _set_cookie(request, response, CSRF_COOKIE, nonce, FORM_SECONDS * 6)
+        return response
+
+    async def _post(self, request: Request) -> Response:
+        code: str = request.path_params["code"]
+        state = request.app.state
+        client = request.client.host if request.client else ""
+        if not self._limiter_for(request).allow(client):
+            return await self._page(request, status=429, message="slow_down")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != FORM_TYPE:
+            return await self._page(request, status=415, message="forged")
+        form = _parse_form(await read_body(request))
+        secret: str = state.settings.secret_key.reveal()
+        now = int(state.clock.now().timestamp())
+        action = form.get("action", "")
+        nonce = request.cookies.get(CSRF_COOKIE, "")
+        if action not in ("signin", "redeem") or not _form_token_ok(
+            secret, nonce, action, code, form.get("csrf", ""), now
+        ):
+            return await self._page(request, status=403, message="forged")
+        if action == "signin":
+            return await self._sign_in(request, form.get("token", ""), secret, now)
+        return await self._redeem(request, form.get("location"), secret, now)
+
+    async def _sign_in(self, request: Request, token: str, secret: str, now: int) -> Response:
+        engine = request.app.state.engine
+
+        def check() -> ApiToken | None:
+            with Session(engine) as session:
+                return verify_token(session=session, token=token.strip())
+
+        found = await run_in_threadpool(check)
+        if found is None or found.id is None:
+            return await self._page(request, status=401, message="bad_token")
+        code: str = request.path_params["code"]
+        response = RedirectResponse(f"/r/{quote(code, safe='')}", status_code=303)
+        _set_cookie(
+            request, response, SESSION_COOKIE, _session_value(secret, found.id, now),
+            SESSION_SECONDS,
+        )
+        return response
+
+    async def _redeem(
+        self, request: Request, location: str | None, secret: str, now: int
+    ) -> Response:
+        code: str = request.path_params["code"]
+        state = request.app.state
+
+        def work() -> str:
+            with session_scope(state.engine) as session:
+                staff = _staff_name(session, request, secret, now)
+                if staff is None:
+                    return "signed_out"
+                try:
+                    redeem_coupon(
+                        session=session,
+                        clock=state.clock,
+                        code=code,
+                        by=staff,
+                        location=(location or "")[:200] or None,
+                    )
+                except Conflict:
+                    return "already"
+                except NotFound:
+                    return "unknown"
+                except InvalidInput:
+                    return "forged"
+                return "redeemed"
+
+        outcome = await run_in_threadpool(work)
+        if outcome == "redeemed":
+            return await self._page(request, redeemed_now=True)
+        status = {"signed_out": 401, "already": 409, "unknown": 404, "forged": 422}[outcome]
+        return await self._page(request, status=status, message=outcome)
+
+
+def _parse_form(body: bytes) -> dict[str, str]:
+    if len(body) > FORM_BYTES:
+        return {}
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=10))
+
+
+def _staff_name(session: Session, request: Request, secret: str, now: int) -> str | None:
+    """Who is signed in on this browser: the name of a token that still works."""
+    token_id = _session_token_id(secret, request.cookies.get(SESSION_COOKIE, ""), now)
+    if token_id is None:
+        return None
+    token = session.get(ApiToken, token_id)
+    if token is None or token.revoked_at is not None:
+        return None
+    return token.name
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=age,
+        path="/r/",
+        httponly=True,
+        samesite="lax",  # sent when a scanned QR opens the page; never on a cross-site POST
+        secure=request.url.scheme == "https",
+    )
+
+
+def _headers(style_nonce: str) -> dict[str, str]:
+    return {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'nonce-{style_nonce}'; img-src 'self' data:; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Vary": "Accept-Language, Cookie",
+    }
+
+
+def routes() -> list[Route]:
+    return [Route("/r/{code}", StaffPage().handle, methods=["GET", "POST"])]
+
