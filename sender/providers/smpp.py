@@ -45,6 +45,7 @@ from sender.providers.base import (
     Report,
     SubmitResult,
 )
+from sender.providers.smpp_flow import THROTTLING, ReportOnce, Window, status_text
 from sender.providers.smpp_parts import (
     WirePart,
     destination_address,
@@ -65,33 +66,11 @@ from sender.providers.smpp_receipts import (
 
 log = logging.getLogger("richsms.smpp")
 
-ESME_RMSGQFUL: Final = 0x14
-ESME_RTHROTTLED: Final = 0x58
-THROTTLING: Final = {ESME_RMSGQFUL: "ESME_RMSGQFUL", ESME_RTHROTTLED: "ESME_RTHROTTLED"}
-STATUS_NAMES: Final = {
-    0x01: "ESME_RINVMSGLEN",
-    0x08: "ESME_RSYSERR",
-    0x0A: "ESME_RINVSRCADR",
-    0x0B: "ESME_RINVDSTADR",
-    0x45: "ESME_RSUBMITFAIL",
-    0x48: "ESME_RINVSRCTON",
-    0x49: "ESME_RINVSRCNPI",
-    0x50: "ESME_RINVDSTTON",
-    0x51: "ESME_RINVDSTNPI",
-    0x62: "ESME_RINVEXPIRY",
-    0x66: "ESME_RX_P_APPN",
-    0x67: "ESME_RX_R_APPN",
-    **THROTTLING,
-}
 # A long message whose later part keeps being throttled: resend that part this often,
 # then give up (its earlier parts are out: sending it again would duplicate them).
 PART_ATTEMPTS: Final = 20
 # How long a receipt waits for the submit answer naming its id (see _receipted_id).
 RECEIPT_WAIT: Final = 2.0
-
-
-def status_text(status: int) -> str:
-    return f"{STATUS_NAMES.get(status, 'command_status')} (0x{status:08X})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +90,9 @@ class SmppConfig:
     bind_wait: float = 30.0
     throttle_pause: float = 0.2
     throttle_pause_max: float = 10.0
+    # deliver_sm queued between smpp34 (which has acknowledged them) and our sink: what
+    # a crash may lose. Past it smpp34 answers ESME_RMSGQFUL and the SMSC redelivers.
+    inbound_queue: int = 256
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmppConfig:
@@ -132,60 +114,6 @@ class _Session:
         self.lost = False
 
 
-class _Window:
-    """Up to `limit` submits in flight; the limit shrinks on throttling, then regrows."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.limit = size
-        self.in_flight = 0
-        self._credit = 0
-        self._changed = asyncio.Condition()
-
-    async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
-            self.in_flight += 1
-
-    async def release(self) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify_all()
-
-    def shrink(self) -> None:
-        self.limit = max(1, self.limit // 2)
-        self._credit = 0
-
-    async def grow(self) -> None:
-        if self.limit >= self.size:
-            return
-        self._credit += 1
-        if self._credit >= self.limit:
-            self._credit = 0
-            async with self._changed:
-                self.limit += 1
-                self._changed.notify_all()
-
-    async def drained(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight == 0)
-
-
-class _Once:
-    """Reports each message once, whatever happens (a second report is a bug: logged)."""
-
-    def __init__(self, report: Report) -> None:
-        self._report = report
-        self._done: set[int] = set()
-
-    def __call__(self, result: SubmitResult) -> None:
-        if result.message_id in self._done:
-            log.error("second report for message %d dropped: %s", result.message_id, result)
-            return
-        self._done.add(result.message_id)
-        self._report(result)
-
-
 class SmppProvider:
     name = "smpp"
 
@@ -201,7 +129,7 @@ class SmppProvider:
         self._supervisor: asyncio.Task[None] | None = None
         self._client: smpp34.Client | None = None
         self._health = ProviderHealth(False, "not started")
-        self._slots = _Window(config.window)
+        self._slots = Window(config.window)
         self._pause_until = 0.0
         self._pause = 0.0
         self._references = itertools.cycle(range(256))
@@ -256,6 +184,7 @@ class SmppProvider:
                 system_type=self.config.system_type,
                 tls=self.config.tls,
                 window_size=self.config.window,
+                inbound_capacity=self.config.inbound_queue,
                 connect_timeout_ms=int(self.config.connect_timeout * 1000),
             )
             try:
@@ -370,7 +299,7 @@ class SmppProvider:
     # -- sending -----------------------------------------------------------------------
 
     async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
-        once = _Once(report)
+        once = ReportOnce(report)
         async with asyncio.TaskGroup() as group:
             for message in messages:
                 group.create_task(self._submit_one(message, once))
@@ -396,7 +325,7 @@ class SmppProvider:
             await asyncio.sleep(0)
         return None
 
-    async def _submit_one(self, message: OutgoingMessage, report: _Once) -> None:
+    async def _submit_one(self, message: OutgoingMessage, report: ReportOnce) -> None:
         try:
             parts = wire_parts(
                 message.text,
