@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from richsms.db import read_session
+from richsms.errors import InvalidInput
+from richsms.types import storable_datetime
 from sender.campaign_stats import campaign_report, compare_campaigns, parse_campaign_ids
+from sender.exports import campaign_clicks_csv, campaign_messages_csv
+from sender.growth import subscriber_growth
 from web.bodies import path_id
 from web.openapi import Operation
 
@@ -47,12 +53,85 @@ async def compare(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work))
 
 
+def _csv(name: str, lines: Iterator[str]) -> StreamingResponse:
+    return StreamingResponse(
+        lines,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _export(
+    kind: str, make: Callable[..., Iterator[str]]
+) -> Callable[[Request], Any]:
+    async def export(request: Request) -> StreamingResponse:
+        campaign_id = path_id(request, "campaign")
+        engine = request.app.state.engine
+        lines = await run_in_threadpool(lambda: make(engine=engine, campaign_id=campaign_id))
+        return _csv(f"campaign-{campaign_id}-{kind}.csv", lines)
+
+    return export
+
+
+def _moment(raw: str | None, default: datetime, name: str) -> datetime:
+    if not raw:
+        return default
+    try:
+        parsed = datetime.fromisoformat(raw if "T" in raw else raw + "T00:00:00+00:00")
+        return storable_datetime(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+    except ValueError as exc:
+        message = f"{name}: give a date (2026-12-01) or a time with a zone: {exc}"
+        raise InvalidInput(message) from None
+
+
+async def growth(request: Request) -> JSONResponse:
+    state = request.app.state
+    query = request.query_params
+    now = state.clock.now()
+    end = _moment(query.get("to"), now, "to")
+    start = _moment(query.get("from"), end - timedelta(days=30), "from")
+    period = query.get("period", "day")
+
+    def work() -> dict[str, Any]:
+        with read_session(state.engine) as session:
+            return subscriber_growth(session=session, start=start, end=end, period=period)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
 ROUTES = [
+    Route("/campaigns/{id}/export/messages.csv", _export("messages", campaign_messages_csv)),
+    Route("/campaigns/{id}/export/clicks.csv", _export("clicks", campaign_clicks_csv)),
+    Route("/stats/growth", growth, methods=["GET"]),
     Route("/campaigns/{id}/stats", campaign, methods=["GET"]),
     Route("/stats/compare", compare, methods=["GET"]),
 ]
 _T = ("results",)
 OPERATIONS = [
+    Operation(
+        "GET",
+        "/api/campaigns/{id}/export/messages.csv",
+        "The campaign's messages as CSV (state, times, clicks, coupon), streamed.",
+        errors=(401, 404, 422),
+        tags=_T,
+    ),
+    Operation(
+        "GET",
+        "/api/campaigns/{id}/export/clicks.csv",
+        "Every click on the campaign's links as CSV, streamed.",
+        errors=(401, 404, 422),
+        tags=_T,
+    ),
+    Operation(
+        "GET",
+        "/api/stats/growth",
+        "Opt-ins, opt-outs and net subscribers per ?period=day|week|month, by channel.",
+        errors=(401, 422),
+        tags=_T,
+    ),
     Operation(
         "GET",
         "/api/campaigns/{id}/stats",

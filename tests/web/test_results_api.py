@@ -1,0 +1,109 @@
+"""Results through the API: the campaign report, comparison, CSV exports (streamed, safe
+in a spreadsheet) and subscriber growth."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from richsms.clock import FrozenClock
+from richsms.db import session_scope
+from sender.contacts import create_contact, opt_in, opt_out, record_consent
+from sender.models import Message
+from tests.sender.test_campaign_stats import seed
+
+
+def test_the_campaign_report_and_its_first_fields(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    campaign_id = seed(engine, clock)
+    response = api.get(f"/api/campaigns/{campaign_id}/stats")
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    # The first version's fields are still there, next to the new ones.
+    assert figures["production"]["produced"] == figures["production"]["planned"] == 8
+    assert figures["delivery"]["segments_sent"] == figures["delivery"]["segments"] == 7
+    assert figures["engagement"]["unique_clicks"] == 4
+    assert figures["states"]["delivered"] == 4
+    assert api.get("/api/campaigns/999/stats").status_code == 404
+
+
+def test_comparison_through_the_api(api: TestClient, engine: Engine, clock: FrozenClock) -> None:
+    first, second = seed(engine, clock, "A"), seed(engine, clock, "B")
+    response = api.get(f"/api/stats/compare?campaigns={first},{second}")
+    assert response.status_code == 200
+    assert [c["name"] for c in response.json()["campaigns"]] == ["A", "B"]
+    assert api.get("/api/stats/compare?campaigns=1,zz").status_code == 422
+    assert api.get("/api/stats/compare").status_code == 422
+    assert api.get(f"/api/stats/compare?campaigns={first},999").status_code == 404
+
+
+def test_the_messages_export_streams_every_row_with_cells_made_safe(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    campaign_id = seed(engine, clock)
+    with session_scope(engine) as session:
+        # An error text a hostile contact could have steered into the outbox.
+        message = session.get(Message, 9)
+        assert message is not None
+        message.error = '=HYPERLINK("https://evil.example","x")'
+    response = api.get(f"/api/campaigns/{campaign_id}/export/messages.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 9
+    first = rows[0]
+    assert first["phone"].startswith("'+33")  # + would start a formula
+    assert (first["state"], first["human_clicks"], first["coupon"]) == ("delivered", "2", "C1-0")
+    assert first["first_click_at"] == "2026-11-24T12:00:35Z"
+    assert first["redeemed_at"] == "2026-11-24T13:00:00Z"
+    assert rows[8]["error"].startswith("'=HYPERLINK")
+    assert api.get("/api/campaigns/999/export/messages.csv").status_code == 404
+
+
+def test_the_clicks_export_flags_bots(api: TestClient, engine: Engine, clock: FrozenClock) -> None:
+    campaign_id = seed(engine, clock)
+    response = api.get(f"/api/campaigns/{campaign_id}/export/clicks.csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 12
+    assert sorted(r["human"] for r in rows) == ["no"] * 4 + ["yes"] * 8
+
+
+def test_growth_per_day_and_week_by_channel(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    with session_scope(engine) as session:
+        for i in range(3):
+            contact = create_contact(
+                session=session, clock=clock, phone=f"+3361200000{i}", region="FR"
+            )
+            record_consent(
+                session=session,
+                contact=contact,
+                consent_type="express",
+                source="boutique",
+                clock=clock,
+            )
+    clock.advance(timedelta(days=1))
+    with session_scope(engine) as session:
+        contact = create_contact(session=session, clock=clock, phone="+33612000009", region="FR")
+        opt_out(session=session, contact=contact, via="keyword:STOP", clock=clock)
+        opt_in(session=session, contact=contact, via="keyword:START", clock=clock)
+    response = api.get("/api/stats/growth?from=2026-11-23&to=2026-11-27&period=day")
+    assert response.status_code == 200, response.text
+    growth = response.json()
+    days = {d["from"]: d for d in growth["series"]}
+    assert list(days) == ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"]
+    assert (days["2026-11-24"]["opt_ins"], days["2026-11-24"]["net"]) == (3, 3)
+    assert days["2026-11-24"]["by_channel"] == {"import": {"opt_ins": 3, "opt_outs": 0}}
+    assert days["2026-11-25"]["by_channel"]["keyword"] == {"opt_ins": 1, "opt_outs": 1}
+    assert (growth["opt_ins"], growth["opt_outs"], growth["net"]) == (4, 1, 3)
+    weekly = api.get("/api/stats/growth?from=2026-11-01&to=2026-11-30&period=week").json()
+    assert [w["from"] for w in weekly["series"]][:2] == ["2026-10-26", "2026-11-02"]  # Mondays
+    for bad in ("period=year", "from=yesterday", "from=2026-12-01&to=2026-11-01"):
+        assert api.get(f"/api/stats/growth?{bad}").status_code == 422
