@@ -21,7 +21,7 @@ from richsms.clock import Clock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.campaigns import finish_sent_campaigns
-from sender.planning_job import LEASE, JobHooks, run_planning, worker_name
+from sender.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
 from shortener.codes import CodeMaker
 
 log = logging.getLogger("richsms.chores")
@@ -94,8 +94,9 @@ def chores_from_settings(
     *,
     worker_id: str | None = None,
     hooks: JobHooks | None = None,
+    planning_batch: int = BATCH,
     planning_every: float = 1.0,
-    finishing_every: float = 5.0,
+    finishing_every: float = 1.0,
     automations_every: float = 300.0,
 ) -> ChoreLoop:
     """The chore loop of a worker process: planning, finishing campaigns, automations."""
@@ -112,6 +113,7 @@ def chores_from_settings(
             codes=codes,
             worker_id=worker,
             lease=LEASE,
+            batch_size=planning_batch,
             stop=stop,
             hooks=hooks,
         )
