@@ -26,7 +26,7 @@ from landing_templates.coupon_codes import (
 )
 from landing_templates.coupon_models import Coupon, CouponPool
 from landing_templates.coupon_pools import PoolImportReport, import_pool
-from landing_templates.coupon_svg import barcode_svg, qr_svg
+from landing_templates.coupon_svg import barcode_svg, ean13_check_digit, qr_svg
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
 
@@ -386,10 +386,25 @@ def _clean(value: str | None, what: str) -> str | None:
     return value or None
 
 
+def _scanned(session: Session, code: str) -> str:
+    """The stored code a scan stands for: an EAN-13 scanner reads a 12-digit code with the
+    check digit the barcode added, which names the 12-digit coupon."""
+    if (
+        len(code) == 13
+        and code.isascii()
+        and code.isdigit()
+        and int(code[12]) == ean13_check_digit(code[:12])
+        and session.execute(select(_T.c.id).where(_T.c.code == code)).first() is None
+        and session.execute(select(_T.c.id).where(_T.c.code == code[:12])).first() is not None
+    ):
+        return code[:12]
+    return code
+
+
 def _find(session: Session, code: str) -> Coupon | None:
     if check_code(code) is not None:
         return None
-    found = _one(session, _T.c.code == code)
+    found = _one(session, _T.c.code == _scanned(session, code))
     # A pool code nobody has drawn yet is not a coupon anyone holds.
     return found if found is not None and found.assigned_at is not None else None
 
@@ -403,6 +418,7 @@ def redeem_coupon(
     location = _clean(location, "location")
     changed = 0
     if check_code(code) is None:
+        code = _scanned(session, code)
         # One conditional UPDATE: whichever transaction gets the row first redeems it;
         # every other sees `redeemed_at` set (PostgreSQL re-reads the row after the
         # winner commits; SQLite runs one writer at a time) and changes nothing.

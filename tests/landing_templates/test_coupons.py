@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from landing_templates import coupon_codes
 from landing_templates.coupon_codes import LETTERS
+from landing_templates.coupon_svg import ean13_check_digit
 from landing_templates.coupons import (
     Coupon,
     PoolExhausted,
@@ -334,3 +335,18 @@ def test_concurrent_redemptions_in_the_domain_succeed_once(
     results = run_threads(20, attempt)
     assert sum(r == code for r in results) == 1
     assert sum(isinstance(r, Conflict) for r in results) == 19
+
+
+def test_an_ean13_scan_of_a_twelve_digit_code_finds_it(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    code = generated(engine, clock, 1, pattern="############")
+    scanned = code + str(ean13_check_digit(code))
+    with Session(engine) as session:
+        assert coupon_state(session=session, code=scanned).code == code
+    with session_scope(engine) as session:
+        assert redeem_coupon(session=session, clock=clock, code=scanned, by=None,
+                             location=None).code == code
+    wrong = code + str((ean13_check_digit(code) + 1) % 10)
+    with Session(engine) as session, pytest.raises(NotFound):
+        coupon_state(session=session, code=wrong)
