@@ -8,7 +8,7 @@ WORDS: dict[str, dict[str, Any]] = {
     "en": {
         "units": ("days", "hrs", "min", "sec"),
         "time_left": "Time left",
-        "copy": "Copy",
+        "copy_label": "Copy",
         "copied": "Copied",
         "used": "Already used",
         "no_coupon": "Your personal code appears on the page from your message.",
@@ -20,7 +20,7 @@ WORDS: dict[str, dict[str, Any]] = {
     "fr": {
         "units": ("jours", "h", "min", "s"),
         "time_left": "Temps restant",
-        "copy": "Copier",
+        "copy_label": "Copier",
         "copied": "Copié",
         "used": "Déjà utilisé",
         "no_coupon": "Votre code personnel s’affiche sur la page reçue par SMS.",

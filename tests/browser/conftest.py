@@ -1,0 +1,173 @@
+"""A real server and Debian's chromium driven by Playwright, on a phone viewport with touch.
+
+The app runs under uvicorn in a thread on 127.0.0.1 with a frozen clock (pages count down
+from what the server says, so a short deadline needs no long sleep); chromium starts with
+a fresh profile and no network beyond loopback. Screenshots go to
+`tests/artifacts/browser/` (or `$RICHSMS_ARTIFACTS/browser/`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import BrowserContext, Page, sync_playwright
+from sqlalchemy import Engine
+
+from richsms.clock import FrozenClock
+from richsms.db import make_engine, session_scope
+from richsms.settings import Settings
+from tests.conftest import TEST_SECRET
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36"
+)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    engine: Engine
+    clock: FrozenClock
+    settings: Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+    from web.app import create_app
+
+    path = tmp_path / "richsms.db"
+    shutil.copyfile(sqlite_template, path)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    settings = Settings.from_mapping(
+        {
+            "RICHSMS_DATABASE_URL": f"sqlite:///{path}",
+            "RICHSMS_SECRET_KEY": TEST_SECRET,
+            "RICHSMS_SHORT_URL": base,
+            "RICHSMS_BASE_URL": base,
+        }
+    )
+    clock = FrozenClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
+    app = create_app(settings, clock=clock, preload_links=0)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    engine = make_engine(settings.database_url)
+    try:
+        yield LiveServer(base, engine, clock, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where each page's screenshot is kept after the run (ignored by git)."""
+    return Path(os.environ.get("RICHSMS_ARTIFACTS", ROOT / "tests" / "artifacts")) / "browser"
+
+
+@pytest.fixture
+def phone(tmp_path: Path) -> Iterator[BrowserContext]:
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            user_agent=PHONE_UA,
+            locale="fr-FR",
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def shoot(page: Page, folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    return target
+
+
+def touch_drag(page: Page, points: list[tuple[float, float]]) -> None:
+    """A finger drag through `points` (CSS pixels), as the touch screen reports it."""
+    cdp: Any = page.context.new_cdp_session(page)
+    first, *rest = points
+    cdp.send(
+        "Input.dispatchTouchEvent",
+        {"type": "touchStart", "touchPoints": [{"x": first[0], "y": first[1]}]},
+    )
+    for x, y in rest:
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]}
+        )
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def seed(live: LiveServer, blocks: list[dict[str, Any]], *, first_name: str,
+         language: str = "fr") -> tuple[str, int]:
+    """A published page and one contact with a link to it: (short link URL, contact id)."""
+    from landing_templates.links import issue_page_links
+    from landing_templates.pages import create_page, publish_page
+    from shortener.codes import CodeMaker
+    from tests.landing_templates.pagekit import add_contact
+
+    contact = add_contact(live.engine, live.clock, first_name=first_name,
+                          phone="+33612345678", language=language)
+    with session_scope(live.engine) as session:
+        page = create_page(session=session, clock=live.clock, name="Soldes d'hiver",
+                           language=language, blocks=blocks)
+        assert page.page.id is not None
+        publish_page(session=session, clock=live.clock, page_id=page.page.id)
+        issued = issue_page_links(
+            session=session,
+            codes=CodeMaker(TEST_SECRET),
+            clock=live.clock,
+            base_url=live.settings.base_url,
+            page_id=page.page.id,
+            contact_ids=[contact],
+        )
+    return live.url + issued[0].code, contact
