@@ -20,6 +20,7 @@ from sqlalchemy import Integer, case, distinct, func, select
 from sqlmodel import Session, col
 
 from landing_templates.coupon_models import Coupon
+from landing_templates.page_events import EVENT_KINDS, PageEvent
 from richsms.errors import InvalidInput, NotFound
 from sender.inbound import OPT_OUT_WORDS
 from sender.models import (
@@ -118,6 +119,16 @@ def _replies(session: Session, campaign_id: int) -> tuple[int, int]:
     return int(replies), int(opt_outs)
 
 
+def _page_events(session: Session, campaign_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(col(PageEvent.kind), func.count())
+        .where(col(PageEvent.campaign_id) == campaign_id)
+        .group_by(col(PageEvent.kind))
+    ).all()
+    found = {str(kind): int(n) for kind, n in rows}
+    return {kind: found.get(kind, 0) for kind in EVENT_KINDS}
+
+
 def campaign_report(
     *, session: Session, campaign_id: int, price_per_segment: Decimal, currency: str
 ) -> dict[str, Any]:
@@ -173,6 +184,7 @@ def campaign_report(
             "unique_clicks": clicks["unique"],
             "click_through_rate": _rate(clicks["unique"], reached),
             "ctr_basis": basis,
+            "page_events": _page_events(session, campaign_id),
             "coupons_issued": issued,
             "redemptions": redeemed,
             "redemption_rate": _rate(redeemed, issued),

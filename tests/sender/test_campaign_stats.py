@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from landing_templates.coupon_models import Coupon
+from landing_templates.models import Page
+from landing_templates.page_events import record_page_event
 from richsms.clock import FrozenClock
 from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput, NotFound
 from sender.campaign_stats import campaign_report, compare_campaigns, parse_campaign_ids
 from sender.models import Campaign, Contact, InboundMessage, Message
+from sender.page_stats import page_report
 from shortener.models import Click, Link
 
 # (state, segments, delivered after sending, first human click after reaching, error)
@@ -44,10 +47,11 @@ def seed(engine: Engine, clock: FrozenClock, name: str = "Noël") -> int:
             created_at=start,
             updated_at=start,
         )
-        session.add(campaign)
+        page = Page(name="Noël page", language="fr", created_at=start, updated_at=start)
+        session.add_all([campaign, page])
         session.flush()
-        assert campaign.id is not None
-        cid = campaign.id
+        assert campaign.id is not None and page.id is not None
+        cid, page_id = campaign.id, page.id
         for i, (state, segments, delivered, click, error) in enumerate(PLAN):
             contact = Contact(
                 phone=f"+3361234{cid:02d}{i:02d}", created_at=start, updated_at=start
@@ -56,6 +60,7 @@ def seed(engine: Engine, clock: FrozenClock, name: str = "Noël") -> int:
             session.flush()
             link = Link(
                 code=f"c{cid}x{i}",
+                page_id=page_id,
                 target_url="https://shop.example/",
                 contact_id=contact.id,
                 campaign_id=cid,
@@ -103,9 +108,20 @@ def seed(engine: Engine, clock: FrozenClock, name: str = "Noël") -> int:
                     ],
                 )
             if i < 3:
+                for _ in range(2):  # a reload records nothing more
+                    record_page_event(
+                        session=session,
+                        clock=clock,
+                        page_id=page_id,
+                        block_id="scratch-1",
+                        contact_id=contact.id or 0,
+                        kind="scratch_revealed",
+                        campaign_id=cid,
+                    )
                 session.add(
                     Coupon(
                         code=f"C{cid}-{i}",
+                        page_id=page_id,
                         contact_id=contact.id,
                         campaign_id=cid,
                         created_at=start,
@@ -166,6 +182,11 @@ def test_engagement_counts_people_not_taps_nor_bots(engine: Engine, clock: Froze
     assert engagement["ctr_basis"] == "delivered"
     assert engagement["click_through_rate"] == 1.0  # 4 unique clickers / 4 delivered
     assert (engagement["coupons_issued"], engagement["redemptions"]) == (3, 1)
+    assert engagement["page_events"] == {
+        "scratch_revealed": 3,
+        "wheel_spun": 0,
+        "coupon_copied": 0,
+    }
     assert engagement["redemption_rate"] == pytest.approx(1 / 3, abs=1e-4)
     assert (engagement["replies"], engagement["opt_outs"], engagement["opt_out_rate"]) == (
         2,
@@ -247,3 +268,16 @@ def test_an_empty_campaign_has_no_rates_rather_than_a_division_by_zero(
     assert figures["engagement"]["click_through_rate"] is None
     assert figures["reading_delay"]["median_seconds"] is None
     assert figures["clicks_over_time"] == {"start": None, "per_minute": [], "per_hour": []}
+
+
+def test_a_page_report_counts_visitors_events_and_redemptions(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    seed(engine, clock)
+    with read_session(engine) as session:
+        page = page_report(session=session, page_id=1)
+        with pytest.raises(NotFound):
+            page_report(session=session, page_id=2)
+    assert (page["clicks"], page["human_clicks"], page["unique_visitors"]) == (12, 8, 4)
+    assert page["page_events"]["scratch_revealed"] == 3
+    assert (page["coupons_issued"], page["redemptions"]) == (3, 1)

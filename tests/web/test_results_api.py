@@ -107,3 +107,11 @@ def test_growth_per_day_and_week_by_channel(
     assert [w["from"] for w in weekly["series"]][:2] == ["2026-10-26", "2026-11-02"]  # Mondays
     for bad in ("period=year", "from=yesterday", "from=2026-12-01&to=2026-11-01"):
         assert api.get(f"/api/stats/growth?{bad}").status_code == 422
+
+
+def test_a_page_report_through_the_api(api: TestClient, engine: Engine, clock: FrozenClock) -> None:
+    seed(engine, clock)
+    report = api.get("/api/pages/1/stats")
+    assert report.status_code == 200, report.text
+    assert report.json()["unique_visitors"] == 4
+    assert api.get("/api/pages/77/stats").status_code == 404

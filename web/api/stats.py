@@ -17,6 +17,7 @@ from richsms.types import storable_datetime
 from sender.campaign_stats import campaign_report, compare_campaigns, parse_campaign_ids
 from sender.exports import campaign_clicks_csv, campaign_messages_csv
 from sender.growth import subscriber_growth
+from sender.page_stats import page_report
 from web.bodies import path_id
 from web.openapi import Operation
 
@@ -33,6 +34,17 @@ async def campaign(request: Request) -> JSONResponse:
                 price_per_segment=state.settings.price_per_segment,
                 currency=state.settings.currency,
             )
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def page(request: Request) -> JSONResponse:
+    page_id = path_id(request, "page")
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with read_session(engine) as session:
+            return page_report(session=session, page_id=page_id)
 
     return JSONResponse(await run_in_threadpool(work))
 
@@ -106,6 +118,7 @@ ROUTES = [
     Route("/campaigns/{id}/export/messages.csv", _export("messages", campaign_messages_csv)),
     Route("/campaigns/{id}/export/clicks.csv", _export("clicks", campaign_clicks_csv)),
     Route("/stats/growth", growth, methods=["GET"]),
+    Route("/pages/{id}/stats", page, methods=["GET"]),
     Route("/campaigns/{id}/stats", campaign, methods=["GET"]),
     Route("/stats/compare", compare, methods=["GET"]),
 ]
@@ -122,6 +135,13 @@ OPERATIONS = [
         "GET",
         "/api/campaigns/{id}/export/clicks.csv",
         "Every click on the campaign's links as CSV, streamed.",
+        errors=(401, 404, 422),
+        tags=_T,
+    ),
+    Operation(
+        "GET",
+        "/api/pages/{id}/stats",
+        "A page's visitors, events (scratch, wheel, copy) and redemptions, every link included.",
         errors=(401, 404, 422),
         tags=_T,
     ),
