@@ -51,6 +51,10 @@ class CompiledPages:
         self._entries[(page.page_id, page.version)] = page
 
 
+class MissingCoupons(Exception):
+    """The recipient has coupons still to assign: the view needs a write transaction."""
+
+
 @dataclass(frozen=True, slots=True)
 class PageView:
     compiled: CompiledPage
@@ -157,13 +161,36 @@ def recipient_for(
     base_url: str,
     link: str = "",
     preview: bool = False,
+    assign: bool = True,
 ) -> Recipient:
     """Everything personal for one view. A preview assigns nothing and shows sample codes;
     a real view gets (or keeps) the recipient's coupons."""
     coupons: dict[str, CouponView] = {}
     spins: dict[str, SpinView] = {}
-    for block_id, spec in coupon_blocks(page):
-        if preview:
+    wanted = coupon_blocks(page)
+    held: dict[str, Coupon] = {}
+    if wanted and contact_id is not None and not preview:
+        # One read for the usual case: the recipient already holds every coupon.
+        held = {
+            str(c.block_id): c
+            for c in session.exec(
+                select(Coupon).where(
+                    col(Coupon.page_id) == page.page_id, col(Coupon.contact_id) == contact_id
+                )
+            )
+        }
+        if not assign and any(block_id not in held for block_id, _spec in wanted):
+            raise MissingCoupons()
+    for block_id, spec in wanted:
+        if block_id in held:
+            coupon = held[block_id]
+            coupons[block_id] = coupon_view(
+                coupon.code,
+                spec.symbology,
+                base_url=base_url,
+                redeemed=coupon.redeemed_at is not None,
+            )
+        elif preview:
             coupons[block_id] = coupon_view(sample_code(spec), spec.symbology, base_url=base_url)
         elif contact_id is not None:
             coupon = assign_coupon(

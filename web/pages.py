@@ -32,9 +32,15 @@ from landing_templates.render import (
     render_page,
     render_spin_result,
 )
-from landing_templates.serving import CompiledPages, open_version, recipient_for, spin_wheel
+from landing_templates.serving import (
+    CompiledPages,
+    MissingCoupons,
+    open_version,
+    recipient_for,
+    spin_wheel,
+)
 from richsms.clock import Clock
-from richsms.db import session_scope
+from richsms.db import read_session, session_scope
 from richsms.errors import Conflict, Forbidden, NotFound
 from richsms.settings import Settings
 from sender.models import Contact
@@ -122,34 +128,57 @@ class PageServer:
         token: str | None,
         bot: bool,
     ) -> Rendered:
-        with Session(self._engine, expire_on_commit=False) as session:
-            try:
-                page = open_version(
-                    session=session, cache=self.cache, page_id=page_id, version=version
-                )
-            except NotFound:
-                return Rendered(404, render_notice("not_found", "en"))
-            compiled = page.compiled
-            if not page.published:
-                return Rendered(
-                    410, render_notice("unpublished", compiled.language), None, compiled.language
-                )
-            if bot:
-                html = render_card(compiled, base_url=self._base_url)
-                return Rendered(200, html, None, compiled.language)
-            contact = session.get(Contact, contact_id) if contact_id is not None else None
-            fields = contact_fields(contact) if contact is not None else {}
-            recipient = recipient_for(
-                session=session,
-                clock=self._clock,
-                page=compiled,
-                contact=fields,
-                contact_id=contact_id if contact is not None else None,
-                campaign_id=campaign_id,
-                token=token,
-                base_url=self._base_url,
+        try:
+            # Most views only read (coupons already held): no SQLite write lock for them.
+            with read_session(self._engine) as session:
+                return self._view(session, page_id, version, contact_id, campaign_id, token, bot,
+                                  assign=False)
+        except MissingCoupons:
+            with session_scope(self._engine) as session:
+                return self._view(session, page_id, version, contact_id, campaign_id, token, bot,
+                                  assign=True)
+
+    def _view(
+        self,
+        session: Session,
+        page_id: int,
+        version: int | None,
+        contact_id: int | None,
+        campaign_id: int | None,
+        token: str | None,
+        bot: bool,
+        *,
+        assign: bool,
+    ) -> Rendered:
+        try:
+            page = open_version(
+                session=session, cache=self.cache, page_id=page_id, version=version
             )
-            session.commit()  # coupons assigned on sight are kept before the page is shown
+        except NotFound:
+            return Rendered(404, render_notice("not_found", "en"))
+        compiled = page.compiled
+        if not page.published:
+            return Rendered(
+                410, render_notice("unpublished", compiled.language), None, compiled.language
+            )
+        if bot:
+            html = render_card(compiled, base_url=self._base_url)
+            return Rendered(200, html, None, compiled.language)
+        contact = session.get(Contact, contact_id) if contact_id is not None else None
+        fields = contact_fields(contact) if contact is not None else {}
+        recipient = recipient_for(
+            session=session,
+            clock=self._clock,
+            page=compiled,
+            contact=fields,
+            contact_id=contact_id if contact is not None else None,
+            campaign_id=campaign_id,
+            token=token,
+            base_url=self._base_url,
+            assign=assign,
+        )
+        if assign:
+            session.commit()  # coupons assigned on sight are kept before the page shows
         return self._render(compiled, recipient)
 
     def preview(self, *, session: Session, page_id: int, contact_id: int | None) -> str:
