@@ -9,18 +9,21 @@ million contacts never become a million ORM objects, and no page re-reads earlie
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Row, Select, and_, false, func, or_
+from sqlalchemy import ColumnElement, Integer, Row, Select, and_, case, false, func, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from richsms.errors import NotFound
-from sender.contacts import SUBSCRIBED, contact_fields
-from sender.models import Contact, ContactGroup, GroupMember, Segment
+from sender.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED, contact_fields
+from sender.models import Automation, Campaign, Contact, ContactGroup, GroupMember, Segment
 from sender.segments import has_row, segment_condition
 
 BATCH_SIZE: Final = 5_000
+# Campaign statuses after which its audience is never read again.
+FINISHED: Final = ("done", "cancelled", "failed")
 # What planning and analysis read about each recipient; `fields` holds the custom fields.
 COLUMNS: Final = (
     col(Contact.id),
@@ -76,7 +79,8 @@ def audience_condition(
             )
         )
     parts.extend(segment_condition(filters[segment_id]) for segment_id in segments)
-    condition = or_(false(), *parts)
+    # Erased contacts are rows without a person: in no audience, whatever a segment says.
+    condition = and_(col(Contact.status) != ERASED, or_(false(), *parts))
     if subscribed_only:
         condition = and_(col(Contact.status) == SUBSCRIBED, condition)
     return condition
@@ -158,3 +162,61 @@ def _pages(
         if len(rows) < batch_size:
             return
         last = rows[-1].id
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceCounts:
+    """Who an audience holds now: `subscribed` contacts with a recorded consent (express
+    or implied: promotional messages may reach them), `unconsented` ones subscribed but
+    without consent (informational messages only), and `opted_out` ones."""
+
+    contacts: int
+    subscribed: int
+    unconsented: int
+    opted_out: int
+
+
+def audience_counts(
+    *, session: Session, group_ids: Sequence[int], segment_ids: Sequence[int]
+) -> AudienceCounts:
+    """The counts of `AudienceCounts`, in one pass over the audience."""
+    condition = audience_condition(session=session, group_ids=group_ids, segment_ids=segment_ids)
+    subscribed = col(Contact.status) == SUBSCRIBED
+    consented = col(Contact.consent_type).in_(CONSENT_TYPES)
+
+    def tally(when: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((when, 1), else_=0)), 0).cast(Integer)
+
+    row = session.execute(
+        select_columns(
+            func.count(),
+            tally(and_(subscribed, consented)),
+            tally(and_(subscribed, ~consented | col(Contact.consent_type).is_(None))),
+        )
+        .select_from(Contact)
+        .where(condition)
+    ).one()
+    total, with_consent, without = (int(value) for value in row)
+    return AudienceCounts(total, with_consent, without, total - with_consent - without)
+
+
+def campaigns_using(
+    *, session: Session, group_id: int | None = None, segment_id: int | None = None
+) -> list[str]:
+    """Campaigns still to send (not done, cancelled or failed) whose audience names the
+    group or segment, and active automations of the group, as "#id name"."""
+    users: list[str] = []
+    campaigns = session.exec(
+        select(Campaign).where(col(Campaign.status).not_in(FINISHED))
+    ).all()
+    for campaign in campaigns:
+        if (group_id is not None and group_id in (campaign.group_ids or [])) or (
+            segment_id is not None and segment_id in (campaign.segment_ids or [])
+        ):
+            users.append(f"#{campaign.id} {campaign.name}")
+    if group_id is not None:
+        automations = session.exec(
+            select(Automation).where(col(Automation.group_id) == group_id)
+        ).all()
+        users.extend(f"automation #{a.id} {a.name}" for a in automations)
+    return users

@@ -17,12 +17,16 @@ from sqlmodel import Session, col, select
 
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
+from sender.custom_fields import record_custom_fields
 from sender.models import ConsentEvent, Contact
 from sender.phones import check_timezones, parse_phone
 
 SUBSCRIBED: Final = "subscribed"
 OPTED_OUT: Final = "opted_out"
 STATUSES: Final = (SUBSCRIBED, OPTED_OUT)
+# An erased contact (sender.erasure): a row without personal data, kept so that what was
+# sent, clicked and answered stays counted; never messaged, listed or found.
+ERASED: Final = "erased"
 EXPRESS: Final = "express"
 IMPLIED: Final = "implied"
 CONSENT_TYPES: Final = (EXPRESS, IMPLIED)
@@ -87,7 +91,7 @@ def check_email(value: str) -> str:
 
 def get_contact(*, session: Session, contact_id: int) -> Contact:
     contact = session.get(Contact, contact_id)
-    if contact is None:
+    if contact is None or contact.status == ERASED:
         raise NotFound(f"no contact with id {contact_id}")
     return contact
 
@@ -173,6 +177,7 @@ def create_contact(
         created_at=now,
         updated_at=now,
     )
+    record_custom_fields(session=session, names=contact.fields)
     session.add(contact)
     session.flush()
     if status == OPTED_OUT:

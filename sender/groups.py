@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from richsms.clock import Clock
@@ -166,3 +166,63 @@ def _existing_ids(session: Session, ids: list[int]) -> set[int]:
         )
         found.update(i for i in rows if i is not None)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    group: ContactGroup
+    members: int
+
+
+def list_groups(*, session: Session) -> list[GroupSummary]:
+    """Every group with its number of members, by name."""
+    counts = dict(
+        session.exec(
+            select(col(GroupMember.group_id), func.count()).group_by(col(GroupMember.group_id))
+        ).all()
+    )
+    groups = session.exec(select(ContactGroup).order_by(col(ContactGroup.name)))
+    return [GroupSummary(group, counts.get(group.id or 0, 0)) for group in groups]
+
+
+def count_members(*, session: Session, group_id: int) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(GroupMember)
+            .where(col(GroupMember.group_id) == group_id)
+        ).one()
+    )
+
+
+def rename_group(*, session: Session, group_id: int, name: str) -> ContactGroup:
+    """Give a group a new name (flushes). Conflict if another group has it."""
+    group = get_group(session=session, group_id=group_id)
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput(f"a group needs a name of 1 to {MAX_NAME} characters")
+    taken = session.exec(
+        select(col(ContactGroup.id)).where(
+            col(ContactGroup.name) == name, col(ContactGroup.id) != group_id
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"a group named {name!r} already exists")
+    group.name = name
+    session.add(group)
+    session.flush()
+    return group
+
+
+def delete_group(*, session: Session, group_id: int, in_use: Sequence[str]) -> None:
+    """Delete a group and its memberships (the contacts stay); Conflict while `in_use`
+    names campaigns or automations that still need it."""
+    group = get_group(session=session, group_id=group_id)
+    if in_use:
+        raise Conflict(
+            f"group {group_id} is used by {', '.join(in_use[:5])}: "
+            "cancel or finish them (or delete the automation) first"
+        )
+    session.execute(delete(GroupMember).where(col(GroupMember.group_id) == group_id))
+    session.delete(group)
+    session.flush()

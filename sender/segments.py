@@ -35,8 +35,17 @@ from sender.contacts import STATUSES, normalize_consent_type, normalize_language
 from sender.models import DELIVERED, SENT, Contact, Message, Segment
 from shortener.models import Click, Link
 
+# Bounds that keep every use of a saved segment (counts, analyses, planning) a query
+# both databases run: bound parameters stay far under SQLite's and PostgreSQL's limits
+# even when a campaign combines several segments, numbers fit a 64-bit integer, and
+# times fit the columns (whose years run from 1 to 9999 in UTC).
 MAX_CONDITIONS: Final = 50
-MAX_VALUES: Final = 10_000
+MAX_VALUES: Final = 1_000  # values of one `in` / `not_in` list
+MAX_TOTAL_VALUES: Final = 1_000  # values in all of a segment's conditions together
+MAX_VALUE_LENGTH: Final = 1_000
+MAX_MESSAGES: Final = 1_000_000
+MIN_YEAR: Final = 1900
+MAX_YEAR: Final = 2200
 MAX_NAME: Final = 200
 CUSTOM_PREFIX: Final = "fields."
 _CUSTOM_NAME: Final = re.compile(r"[A-Za-z0-9_]{1,100}")
@@ -66,7 +75,7 @@ Filters = list[dict[str, Any]]
 
 def _one_of(value: str, allowed: Sequence[str]) -> str:
     if value not in allowed:
-        raise InvalidInput(f"{value!r} is not one of {', '.join(allowed)}")
+        raise InvalidInput(f"{_shown(value)} is not one of {', '.join(allowed)}")
     return value
 
 
@@ -81,11 +90,19 @@ def validate_filters(filters: object) -> Filters:
     if len(filters) > MAX_CONDITIONS:
         raise InvalidInput(f"at most {MAX_CONDITIONS} conditions", code="invalid_filter")
     checked: Filters = []
+    values = 0
     for index, condition in enumerate(filters):
         try:
             checked.append(_validate(condition))
         except InvalidInput as exc:
             raise InvalidInput(f"filters[{index}]: {exc.message}", code="invalid_filter") from None
+        value = checked[-1]["value"]
+        values += len(value) if isinstance(value, list) else 1
+        if values > MAX_TOTAL_VALUES:
+            raise InvalidInput(
+                f"a segment compares with at most {MAX_TOTAL_VALUES} values in all",
+                code="invalid_filter",
+            )
     return checked
 
 
@@ -94,7 +111,7 @@ def _validate(condition: object) -> dict[str, Any]:
         raise InvalidInput('a condition is an object {"field", "op", "value"}')
     extra = set(condition) - {"field", "op", "value"}
     if extra:
-        raise InvalidInput(f"unexpected key {sorted(extra)[0]!r}")
+        raise InvalidInput(f"unexpected key {_shown(sorted(extra)[0])}")
     name, op, value = condition.get("field"), condition.get("op"), condition.get("value")
     if not isinstance(name, str):
         raise InvalidInput("'field' is missing")
@@ -105,19 +122,21 @@ def _validate(condition: object) -> dict[str, Any]:
     if name.startswith(CUSTOM_PREFIX):
         custom = name[len(CUSTOM_PREFIX) :]
         if not _CUSTOM_NAME.fullmatch(custom):
-            raise InvalidInput(f"a custom field name is letters, digits and _: {name!r}")
+            raise InvalidInput(f"a custom field name is letters, digits and _: {_shown(name)}")
         return {"field": name, "op": op, "value": _text_value(name, op, value)}
     if name not in FIELDS:
         raise InvalidInput(
-            f"unknown field {name!r}: use {', '.join(FIELDS)} or fields.<custom field>"
+            f"unknown field {_shown(name)}: use {', '.join(FIELDS)} or fields.<custom field>"
         )
     if name == "created_at":
         _check_op(name, op, ORDER_OPS)
         return {"field": name, "op": op, "value": _time(value).isoformat()}
     if name == "messages_received":
         _check_op(name, op, ORDER_OPS)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidInput("messages_received is compared with a whole number >= 0")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_MESSAGES:
+            raise InvalidInput(
+                f"messages_received is compared with a whole number from 0 to {MAX_MESSAGES}"
+            )
         return {"field": name, "op": op, "value": value}
     if name == "clicked":
         _check_op(name, op, BOOL_OPS)
@@ -129,7 +148,7 @@ def _validate(condition: object) -> dict[str, Any]:
 
 def _check_op(name: str, op: str, allowed: Sequence[str]) -> None:
     if op not in allowed:
-        raise InvalidInput(f"unknown op {op!r} for {name}: use {', '.join(allowed)}")
+        raise InvalidInput(f"unknown op {_shown(op)} for {name}: use {', '.join(allowed)}")
 
 
 def _text_value(name: str, op: str, value: object) -> object:
@@ -141,7 +160,11 @@ def _text_value(name: str, op: str, value: object) -> object:
         if custom and isinstance(item, int | float) and not isinstance(item, bool):
             item = str(item)  # custom fields are strings: 75001 means "75001"
         if not isinstance(item, str):
-            raise InvalidInput(f"{name} is compared with text, not {item!r}")
+            raise InvalidInput(f"{name} is compared with text, not {_shown(item)}")
+        if len(item) > MAX_VALUE_LENGTH:
+            raise InvalidInput(f"a value has at most {MAX_VALUE_LENGTH} characters")
+        if "\x00" in item or any("\ud800" <= c <= "\udfff" for c in item):
+            raise InvalidInput("a value may not hold NUL characters or lone surrogates")
         return canonical(item) if canonical is not None else item
 
     if op in ("exists", "not_exists"):
@@ -159,13 +182,23 @@ def _text_value(name: str, op: str, value: object) -> object:
 
 
 def _time(value: object) -> datetime:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 64:
         raise InvalidInput("created_at is compared with an ISO 8601 time")
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"not an ISO 8601 time: {value!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise ValueError
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(
+            f"not an ISO 8601 time from {MIN_YEAR} to {MAX_YEAR}: {_shown(value)}"
+        ) from None
+
+
+def _shown(value: object) -> str:
+    """A value as an error message quotes it: never thousands of characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --- SQL -------------------------------------------------------------------------------
@@ -280,3 +313,46 @@ def get_segment(*, session: Session, segment_id: int) -> Segment:
     if segment is None:
         raise NotFound(f"no segment with id {segment_id}")
     return segment
+
+
+def list_segments(*, session: Session) -> list[Segment]:
+    """Every segment, by name."""
+    return list(session.exec(select(Segment).order_by(col(Segment.name), col(Segment.id))))
+
+
+def update_segment(
+    *,
+    session: Session,
+    segment_id: int,
+    name: str | None = None,
+    filters: object = None,
+) -> Segment:
+    """Rename a segment or replace its filters (validated like new ones); flushes."""
+    segment = get_segment(session=session, segment_id=segment_id)
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > MAX_NAME:
+            raise InvalidInput(f"a segment needs a name of 1 to {MAX_NAME} characters")
+        taken = session.exec(
+            select(col(Segment.id)).where(col(Segment.name) == name, col(Segment.id) != segment_id)
+        ).first()
+        if taken is not None:
+            raise Conflict(f"a segment named {name!r} already exists")
+        segment.name = name
+    if filters is not None:
+        segment.filters = validate_filters(filters)
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+def delete_segment(*, session: Session, segment_id: int, in_use: Sequence[str]) -> None:
+    """Delete a segment; Conflict while `in_use` names campaigns still to send to it."""
+    segment = get_segment(session=session, segment_id=segment_id)
+    if in_use:
+        raise Conflict(
+            f"segment {segment_id} is the audience of campaign {', '.join(in_use[:5])}: "
+            "cancel or finish them first"
+        )
+    session.delete(segment)
+    session.flush()

@@ -167,11 +167,19 @@ def test_segments_count_what_matches_now(api: TestClient) -> None:
     segment = created.json()
     assert segment["filters"][1] == {"field": "language", "op": "eq", "value": "fr"}
     count = api.get(f"/api/segments/{segment['id']}/count").json()
-    assert count == {"id": segment["id"], "contacts": 1, "subscribed": 1}
+    # Imported without consent: subscribed, but no promotional message may reach her.
+    assert count == {
+        "id": segment["id"],
+        "contacts": 1,
+        "subscribed": 0,
+        "unconsented": 1,
+        "opted_out": 0,
+    }
     api.post("/api/inbound", json={"from": "+33612345678", "text": "stop"})
-    import_csv(api, b"phone;langue;ville\n0612345670;fr;Paris\n")
+    import_csv(api, b"phone;langue;ville;consent_type\n0612345670;fr;Paris;express\n")
     count = api.get(f"/api/segments/{segment['id']}/count").json()
-    assert (count["contacts"], count["subscribed"]) == (2, 1)
+    assert (count["contacts"], count["subscribed"], count["unconsented"]) == (2, 1, 0)
+    assert count["opted_out"] == 1
     assert api.get("/api/segments/99/count").status_code == 404
 
 

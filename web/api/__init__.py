@@ -4,10 +4,34 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from web.api import automations, campaigns, contacts, coupons, inbound, links, messages, sms
+from web.api import (
+    automations,
+    campaigns,
+    contacts,
+    coupons,
+    groups,
+    inbound,
+    links,
+    messages,
+    segments,
+    senders,
+    sms,
+)
 from web.openapi import Operation
 
-_MODULES = (sms, links, contacts, inbound, campaigns, messages, automations, coupons)
+_MODULES = (
+    sms,
+    links,
+    contacts,
+    groups,
+    segments,
+    inbound,
+    campaigns,
+    senders,
+    messages,
+    automations,
+    coupons,
+)
 
 
 def routes() -> list[BaseRoute]:

@@ -1,4 +1,5 @@
-"""Contacts API: CSV import, a contact's history, groups and segments."""
+"""Contacts API: CSV import; list, search, read, correct and erase contacts; a contact's
+history. Groups, segments and sender numbers have their own modules."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from sender.audience_select import count_audience
+from sender.contact_edit import ContactChanges, update_contact
 from sender.contact_history import contact_history, state_times
+from sender.contact_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY, list_contacts
 from sender.csv_import import import_contacts
-from sender.groups import add_members, create_group
-from sender.segments import create_segment, get_segment
+from sender.erasure import erase_contact
+from sender.models import Contact
 from web.bodies import read_body, read_model
 from web.errors import BadRequest
 from web.openapi import Operation
+
+# Largest id a row can have (PostgreSQL's integer); larger ones are simply not found.
+ID_MAX = 2_147_483_647
 
 # What browsers and tools send for a .csv file.
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
@@ -62,6 +67,68 @@ class InboundOut(BaseModel):
     received_at: datetime
 
 
+class ContactSummary(BaseModel):
+    id: int
+    phone: str
+    first_name: str
+    last_name: str
+    email: str
+    language: str
+    timezones: list[str]
+    fields: dict[str, Any]
+    status: str
+    consent_type: str | None
+    consent_source: str | None
+    consent_at: datetime | None
+    opted_out_at: datetime | None
+    opted_out_via: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactPageOut(BaseModel):
+    contacts: list[ContactSummary]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null on the last page."
+    )
+
+
+class ContactPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str | None = Field(None, min_length=1, max_length=40)
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    language: str | None = Field(None, min_length=1, max_length=40)
+    timezones: str | None = Field(None, min_length=1, max_length=500)
+    fields: dict[str, str | None] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="Custom fields to set; null removes one.",
+    )
+    opted_out: bool | None = Field(
+        None, description="true opts the contact out; only the contact can opt back in."
+    )
+    consent_type: str | None = Field(None, max_length=40)
+    consent_source: str | None = Field(None, max_length=200)
+
+
+class ErasureOut(BaseModel):
+    contact_id: int
+    messages: int = Field(description="Messages kept for the statistics, phone and text erased.")
+    inbound: int = Field(description="Inbound messages kept, phone and text erased.")
+    consent_events: int
+    memberships: int
+    clicks: int = Field(description="Clicks kept, IP, user agent and referrer erased.")
+
+
+class HistoryOut(BaseModel):
+    id: int
+    consent_history: list[ConsentOut]
+    messages: list[MessageOut]
+    inbound: list[InboundOut]
+
+
 class ContactOut(BaseModel):
     id: int
     phone: str
@@ -84,56 +151,6 @@ class ContactOut(BaseModel):
     inbound: list[InboundOut]
 
 
-class GroupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-
-
-class GroupOut(BaseModel):
-    id: int
-    name: str
-    created_at: datetime
-
-
-class MembersIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    contact_ids: list[int] = Field(default_factory=list, max_length=1_000_000)
-    phones: list[str] = Field(default_factory=list, max_length=1_000_000)
-
-
-class MembersOut(BaseModel):
-    added: int
-    already_members: int
-    unknown_contact_ids: list[int]
-    unknown_phones: list[str]
-
-
-class SegmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    filters: list[dict[str, Any]] = Field(
-        max_length=50,
-        description='Conditions, all required: {"field", "op", "value"} (see sender.segments).',
-    )
-
-
-class SegmentOut(BaseModel):
-    id: int
-    name: str
-    filters: list[dict[str, Any]]
-    created_at: datetime
-
-
-class CountOut(BaseModel):
-    id: int
-    contacts: int = Field(description="Contacts matching the segment now.")
-    subscribed: int = Field(description="Of those, contacts who have not opted out.")
-
-
-def _created(model: BaseModel) -> JSONResponse:
-    return JSONResponse(model.model_dump(mode="json"), status_code=201)
-
-
 async def import_csv(request: Request) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in CSV_TYPES:
@@ -150,112 +167,159 @@ async def import_csv(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work))
 
 
-async def show_contact(request: Request) -> JSONResponse:
+def _contact_data(contact: Contact) -> dict[str, Any]:
+    data = contact.model_dump()
+    data["timezones"] = contact.timezones.split()
+    return data
+
+
+async def _history(request: Request, model: type[BaseModel]) -> dict[str, Any]:
     contact_id: int = request.path_params["contact_id"]
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:
         with session_scope(engine) as session:
             history = contact_history(session=session, contact_id=contact_id)
-        contact = history.contact
-        data = contact.model_dump()
-        data["timezones"] = contact.timezones.split()
-        data["consent_history"] = [e.model_dump() for e in history.consents]
-        data["messages"] = [{**m.model_dump(), "times": state_times(m)} for m in history.messages]
-        data["inbound"] = [i.model_dump() for i in history.inbound]
-        return ContactOut.model_validate(data).model_dump(mode="json")
+            data = _contact_data(history.contact)
+            data["consent_history"] = [e.model_dump() for e in history.consents]
+            data["messages"] = [
+                {**m.model_dump(), "times": state_times(m)} for m in history.messages
+            ]
+            data["inbound"] = [i.model_dump() for i in history.inbound]
+        result: dict[str, Any] = model.model_validate(data).model_dump(mode="json")
+        return result
 
-    return JSONResponse(await run_in_threadpool(work))
-
-
-async def new_group(request: Request) -> JSONResponse:
-    body = await read_model(request, GroupIn)
-    state = request.app.state
-
-    def work() -> GroupOut:
-        with session_scope(state.engine) as session:
-            group = create_group(session=session, name=body.name, clock=state.clock)
-            return GroupOut.model_validate(group.model_dump())
-
-    return _created(await run_in_threadpool(work))
+    return await run_in_threadpool(work)
 
 
-async def add_group_members(request: Request) -> JSONResponse:
-    group_id: int = request.path_params["group_id"]
-    body = await read_model(request, MembersIn)
+async def show_contact(request: Request) -> JSONResponse:
+    return JSONResponse(await _history(request, ContactOut))
+
+
+async def show_history(request: Request) -> JSONResponse:
+    return JSONResponse(await _history(request, HistoryOut))
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter from `low` to `high`, or a clear 422."""
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or not low <= int(raw) <= high:
+        raise BadRequest(
+            422, f"{name} must be a whole number from {low} to {high}", code="invalid_input"
+        )
+    return int(raw)
+
+
+def query_ids(request: Request, name: str) -> list[int]:
+    """Ids given as `name=1&name=2` or `name=1,2`; 404 past the database's range."""
+    ids = []
+    for raw in request.query_params.getlist(name)[:50]:
+        for part in raw.split(",")[:50]:
+            if not (part.isascii() and part.isdigit() and len(part) <= 12):
+                raise BadRequest(
+                    422, f"{name} must be ids, got {part[:40]!r}", code="invalid_input"
+                )
+            if not 1 <= int(part) <= ID_MAX:
+                raise BadRequest(404, f"no {name} with id {part}", code="not_found")
+            ids.append(int(part))
+    return ids
+
+
+async def search_contacts(request: Request) -> JSONResponse:
+    q = request.query_params.get("q", "")
+    if len(q) > MAX_QUERY:
+        raise BadRequest(422, f"q has at most {MAX_QUERY} characters", code="invalid_input")
+    group_ids = query_ids(request, "group")
+    segment_ids = query_ids(request, "segment")
+    after = query_int(request, "after", 0, 0, ID_MAX)
+    limit = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     state = request.app.state
 
     def work() -> dict[str, Any]:
         with session_scope(state.engine) as session:
-            change = add_members(
+            page = list_contacts(
                 session=session,
-                group_id=group_id,
-                clock=state.clock,
                 region=state.settings.default_region,
-                contact_ids=body.contact_ids,
-                phones=body.phones,
+                q=q,
+                group_ids=group_ids,
+                segment_ids=segment_ids,
+                after=after,
+                limit=limit,
             )
-        return MembersOut(
-            added=len(change.changed_ids),
-            already_members=change.unchanged,
-            unknown_contact_ids=list(change.unknown_contact_ids),
-            unknown_phones=list(change.unknown_phones),
+            contacts = [_contact_data(c) for c in page.contacts]
+        return ContactPageOut.model_validate(
+            {"contacts": contacts, "next_after": page.next_after}
         ).model_dump(mode="json")
 
     return JSONResponse(await run_in_threadpool(work))
 
 
-async def new_segment(request: Request) -> JSONResponse:
-    body = await read_model(request, SegmentIn)
+async def patch_contact(request: Request) -> JSONResponse:
+    contact_id: int = request.path_params["contact_id"]
+    body = await read_model(request, ContactPatch)
     state = request.app.state
+    changes = ContactChanges(**body.model_dump())
 
-    def work() -> SegmentOut:
+    def work() -> dict[str, Any]:
         with session_scope(state.engine) as session:
-            segment = create_segment(
-                session=session, name=body.name, filters=body.filters, clock=state.clock
+            contact = update_contact(
+                session=session,
+                contact_id=contact_id,
+                changes=changes,
+                region=state.settings.default_region,
+                clock=state.clock,
             )
-            return SegmentOut.model_validate(segment.model_dump())
+            data = _contact_data(contact)
+        return ContactSummary.model_validate(data).model_dump(mode="json")
 
-    return _created(await run_in_threadpool(work))
+    return JSONResponse(await run_in_threadpool(work))
 
 
-async def segment_count(request: Request) -> JSONResponse:
-    segment_id: int = request.path_params["segment_id"]
+async def delete_contact(request: Request) -> JSONResponse:
+    contact_id: int = request.path_params["contact_id"]
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:
         with session_scope(engine) as session:
-            get_segment(session=session, segment_id=segment_id)
-            counts = [
-                count_audience(
-                    session=session,
-                    group_ids=(),
-                    segment_ids=[segment_id],
-                    subscribed_only=subscribed,
-                )
-                for subscribed in (False, True)
-            ]
-        return CountOut(id=segment_id, contacts=counts[0], subscribed=counts[1]).model_dump()
+            erasure = erase_contact(
+                session=session, contact_id=contact_id, clock=request.app.state.clock
+            )
+        return ErasureOut.model_validate(erasure.as_dict()).model_dump(mode="json")
 
     return JSONResponse(await run_in_threadpool(work))
 
 
 ROUTES = [
+    Route("/contacts", search_contacts, methods=["GET"]),
     Route("/contacts/import", import_csv, methods=["POST"]),
     Route("/contacts/{contact_id:int}", show_contact, methods=["GET"]),
-    Route("/groups", new_group, methods=["POST"]),
-    Route("/groups/{group_id:int}/members", add_group_members, methods=["POST"]),
-    Route("/segments", new_segment, methods=["POST"]),
-    Route("/segments/{segment_id:int}/count", segment_count, methods=["GET"]),
+    Route("/contacts/{contact_id:int}", patch_contact, methods=["PATCH"]),
+    Route("/contacts/{contact_id:int}", delete_contact, methods=["DELETE"]),
+    Route("/contacts/{contact_id:int}/history", show_history, methods=["GET"]),
 ]
-_E = (400, 401, 413, 415, 422)
 OPERATIONS = [
+    Operation(
+        "GET",
+        "/api/contacts",
+        "List contacts in id order, a page at a time: `q` searches the phone, names and "
+        "email; `group` and `segment` (ids, repeatable) restrict to an audience; `after` "
+        f"is the previous page's `next_after`; `limit` 1 to {MAX_LIMIT} "
+        f"(default {DEFAULT_LIMIT}).",
+        response=ContactPageOut,
+        errors=(401, 404, 422),
+        tags=("contacts",),
+    ),
     Operation(
         "POST",
         "/api/contacts/import",
         "Import contacts from a CSV body (text/csv; UTF-8 or Latin-1; `,` or `;`). Query "
-        "`region` reads national numbers (default RICHSMS_DEFAULT_REGION). Bad rows are "
-        "reported with their row number (the header is row 1) while the others import.",
+        "`region` reads national numbers (default RICHSMS_DEFAULT_REGION): a number without "
+        "a country code is never read as another country; its row is rejected, with a "
+        "suggestion when it is valid in a country the file also uses. At most 200 custom "
+        "columns of 64 characters. Bad rows are reported with their row number (the header "
+        "is row 1) while the others import.",
         response=ImportOut,
         errors=(401, 409, 413, 415, 422),
         tags=("contacts",),
@@ -270,38 +334,32 @@ OPERATIONS = [
         tags=("contacts",),
     ),
     Operation(
-        "POST",
-        "/api/groups",
-        "Create a static group of contacts.",
-        request=GroupIn,
-        response=GroupOut,
-        errors=(*_E, 409),
+        "PATCH",
+        "/api/contacts/{contact_id}",
+        "Correct a contact: each field checked like an import's, the phone normalized "
+        "again (409 if another contact has it); `opted_out: true` opts out.",
+        request=ContactPatch,
+        response=ContactSummary,
+        errors=(400, 401, 404, 409, 413, 415, 422),
         tags=("contacts",),
     ),
     Operation(
-        "POST",
-        "/api/groups/{group_id}/members",
-        "Add contacts to a group by id or phone; unknown ones are listed, not created.",
-        request=MembersIn,
-        response=MembersOut,
-        errors=(*_E, 404),
-        tags=("contacts",),
-    ),
-    Operation(
-        "POST",
-        "/api/segments",
-        "Create a segment: filters on fields, language, consent, messages received and "
-        "clicks, evaluated each time the segment is used.",
-        request=SegmentIn,
-        response=SegmentOut,
-        errors=(*_E, 409),
+        "DELETE",
+        "/api/contacts/{contact_id}",
+        "Erase a contact (GDPR, Law 25, CASL): its phone, names, email, custom fields, "
+        "consent history and memberships are deleted; its messages, replies and clicks keep "
+        "only what statistics count (phone, text, IP, user agent erased), so campaign "
+        "figures stay right. The contact is then gone (404) and never messaged.",
+        response=ErasureOut,
+        errors=(401, 404),
         tags=("contacts",),
     ),
     Operation(
         "GET",
-        "/api/segments/{segment_id}/count",
-        "How many contacts match the segment now.",
-        response=CountOut,
+        "/api/contacts/{contact_id}/history",
+        "Everything that happened with a contact: consent events, messages sent to it with "
+        "each state's time, messages received from it.",
+        response=HistoryOut,
         errors=(401, 404),
         tags=("contacts",),
     ),

@@ -1,0 +1,261 @@
+"""Groups API: static lists of contacts, created, listed, renamed, filled and deleted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from richsms.db import session_scope
+from sender.audience_select import campaigns_using
+from sender.groups import (
+    add_members,
+    count_members,
+    create_group,
+    delete_group,
+    get_group,
+    list_groups,
+    remove_members,
+    rename_group,
+)
+from web.bodies import read_model
+from web.openapi import Operation
+
+
+class GroupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    members: int = Field(0, description="Contacts in the group.")
+
+
+class GroupList(BaseModel):
+    groups: list[GroupOut]
+
+
+class MembersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contact_ids: list[int] = Field(default_factory=list, max_length=1_000_000)
+    phones: list[str] = Field(default_factory=list, max_length=1_000_000)
+
+
+class MembersOut(BaseModel):
+    added: int
+    already_members: int
+    unknown_contact_ids: list[int]
+    unknown_phones: list[str]
+
+
+class RemovedOut(BaseModel):
+    removed: int
+    not_members: int
+    unknown_contact_ids: list[int]
+    unknown_phones: list[str]
+
+
+class GroupDeletedOut(BaseModel):
+    id: int
+    deleted: bool = True
+
+
+async def new_group(request: Request) -> JSONResponse:
+    body = await read_model(request, GroupIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            group = create_group(session=session, name=body.name, clock=state.clock)
+            return GroupOut.model_validate(group.model_dump()).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def all_groups(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            groups = [
+                {**g.group.model_dump(), "members": g.members}
+                for g in list_groups(session=session)
+            ]
+        return GroupList.model_validate({"groups": groups}).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def show_group(request: Request) -> JSONResponse:
+    group_id: int = request.path_params["group_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            group = get_group(session=session, group_id=group_id)
+            members = count_members(session=session, group_id=group_id)
+            data = {**group.model_dump(), "members": members}
+        return GroupOut.model_validate(data).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def patch_group(request: Request) -> JSONResponse:
+    group_id: int = request.path_params["group_id"]
+    body = await read_model(request, GroupIn)
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            group = rename_group(session=session, group_id=group_id, name=body.name)
+            members = count_members(session=session, group_id=group_id)
+            data = {**group.model_dump(), "members": members}
+        return GroupOut.model_validate(data).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def remove_group(request: Request) -> JSONResponse:
+    group_id: int = request.path_params["group_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            get_group(session=session, group_id=group_id)
+            in_use = campaigns_using(session=session, group_id=group_id)
+            delete_group(session=session, group_id=group_id, in_use=in_use)
+        return GroupDeletedOut(id=group_id).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def add_group_members(request: Request) -> JSONResponse:
+    group_id: int = request.path_params["group_id"]
+    body = await read_model(request, MembersIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            change = add_members(
+                session=session,
+                group_id=group_id,
+                clock=state.clock,
+                region=state.settings.default_region,
+                contact_ids=body.contact_ids,
+                phones=body.phones,
+            )
+        return MembersOut(
+            added=len(change.changed_ids),
+            already_members=change.unchanged,
+            unknown_contact_ids=list(change.unknown_contact_ids),
+            unknown_phones=list(change.unknown_phones),
+        ).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def remove_group_members(request: Request) -> JSONResponse:
+    group_id: int = request.path_params["group_id"]
+    body = await read_model(request, MembersIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            change = remove_members(
+                session=session,
+                group_id=group_id,
+                region=state.settings.default_region,
+                contact_ids=body.contact_ids,
+                phones=body.phones,
+            )
+        return RemovedOut(
+            removed=len(change.changed_ids),
+            not_members=change.unchanged,
+            unknown_contact_ids=list(change.unknown_contact_ids),
+            unknown_phones=list(change.unknown_phones),
+        ).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+ROUTES = [
+    Route("/groups", new_group, methods=["POST"]),
+    Route("/groups", all_groups, methods=["GET"]),
+    Route("/groups/{group_id:int}", show_group, methods=["GET"]),
+    Route("/groups/{group_id:int}", patch_group, methods=["PATCH"]),
+    Route("/groups/{group_id:int}", remove_group, methods=["DELETE"]),
+    Route("/groups/{group_id:int}/members", add_group_members, methods=["POST"]),
+    Route("/groups/{group_id:int}/members/remove", remove_group_members, methods=["POST"]),
+]
+_E = (400, 401, 413, 415, 422)
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/groups",
+        "Create a static group of contacts.",
+        request=GroupIn,
+        response=GroupOut,
+        errors=(*_E, 409),
+        tags=("contacts",),
+    ),
+    Operation(
+        "GET",
+        "/api/groups",
+        "Every group with its number of members, by name.",
+        response=GroupList,
+        errors=(401,),
+        tags=("contacts",),
+    ),
+    Operation(
+        "GET",
+        "/api/groups/{group_id}",
+        "A group and its number of members.",
+        response=GroupOut,
+        errors=(401, 404),
+        tags=("contacts",),
+    ),
+    Operation(
+        "PATCH",
+        "/api/groups/{group_id}",
+        "Rename a group.",
+        request=GroupIn,
+        response=GroupOut,
+        errors=(*_E, 404, 409),
+        tags=("contacts",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/groups/{group_id}",
+        "Delete a group and its memberships (the contacts stay); 409 while a campaign to "
+        "send or an automation uses it.",
+        response=GroupDeletedOut,
+        errors=(401, 404, 409),
+        tags=("contacts",),
+    ),
+    Operation(
+        "POST",
+        "/api/groups/{group_id}/members",
+        "Add contacts to a group by id or phone; unknown ones are listed, not created.",
+        request=MembersIn,
+        response=MembersOut,
+        errors=(*_E, 404),
+        tags=("contacts",),
+    ),
+    Operation(
+        "POST",
+        "/api/groups/{group_id}/members/remove",
+        "Take contacts out of a group by id or phone (the contacts stay).",
+        request=MembersIn,
+        response=RemovedOut,
+        errors=(*_E, 404),
+        tags=("contacts",),
+    ),
+]

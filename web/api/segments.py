@@ -1,0 +1,225 @@
+"""Segments API: dynamic audiences, validated when saved, counted, listed, changed, deleted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from richsms.db import session_scope
+from sender.audience_select import audience_counts, campaigns_using
+from sender.segments import (
+    MAX_CONDITIONS,
+    create_segment,
+    delete_segment,
+    get_segment,
+    list_segments,
+    update_segment,
+)
+from web.bodies import read_model
+from web.openapi import Operation
+
+_FILTERS = (
+    'Conditions, all required: {"field", "op", "value"} (see sender.segments); at most '
+    "1,000 values in all, numbers from 0 to 1,000,000, times from 1900 to 2200."
+)
+
+
+class SegmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    filters: list[dict[str, Any]] = Field(max_length=MAX_CONDITIONS, description=_FILTERS)
+
+
+class SegmentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    filters: list[dict[str, Any]] | None = Field(
+        None, max_length=MAX_CONDITIONS, description=_FILTERS
+    )
+
+
+class SegmentOut(BaseModel):
+    id: int
+    name: str
+    filters: list[dict[str, Any]]
+    created_at: datetime
+
+
+class SegmentList(BaseModel):
+    segments: list[SegmentOut]
+
+
+class CountOut(BaseModel):
+    id: int
+    contacts: int = Field(description="Contacts matching the segment now.")
+    subscribed: int = Field(
+        description="Of those, subscribed with a recorded consent (express or implied): "
+        "promotional messages may reach them."
+    )
+    unconsented: int = Field(
+        description="Subscribed but without a recorded consent: informational messages only."
+    )
+    opted_out: int
+
+
+class SegmentDeletedOut(BaseModel):
+    id: int
+    deleted: bool = True
+
+
+def _out(segment: Any) -> dict[str, Any]:
+    return SegmentOut.model_validate(segment.model_dump()).model_dump(mode="json")
+
+
+async def new_segment(request: Request) -> JSONResponse:
+    body = await read_model(request, SegmentIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            segment = create_segment(
+                session=session, name=body.name, filters=body.filters, clock=state.clock
+            )
+            return _out(segment)
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def all_segments(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            return {"segments": [_out(s) for s in list_segments(session=session)]}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def show_segment(request: Request) -> JSONResponse:
+    segment_id: int = request.path_params["segment_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            return _out(get_segment(session=session, segment_id=segment_id))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def patch_segment(request: Request) -> JSONResponse:
+    segment_id: int = request.path_params["segment_id"]
+    body = await read_model(request, SegmentPatch)
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            segment = update_segment(
+                session=session, segment_id=segment_id, name=body.name, filters=body.filters
+            )
+            return _out(segment)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def remove_segment(request: Request) -> JSONResponse:
+    segment_id: int = request.path_params["segment_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            get_segment(session=session, segment_id=segment_id)
+            in_use = campaigns_using(session=session, segment_id=segment_id)
+            delete_segment(session=session, segment_id=segment_id, in_use=in_use)
+        return SegmentDeletedOut(id=segment_id).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def segment_count(request: Request) -> JSONResponse:
+    segment_id: int = request.path_params["segment_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            get_segment(session=session, segment_id=segment_id)
+            counts = audience_counts(session=session, group_ids=(), segment_ids=[segment_id])
+        return CountOut(
+            id=segment_id,
+            contacts=counts.contacts,
+            subscribed=counts.subscribed,
+            unconsented=counts.unconsented,
+            opted_out=counts.opted_out,
+        ).model_dump()
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+ROUTES = [
+    Route("/segments", new_segment, methods=["POST"]),
+    Route("/segments", all_segments, methods=["GET"]),
+    Route("/segments/{segment_id:int}", show_segment, methods=["GET"]),
+    Route("/segments/{segment_id:int}", patch_segment, methods=["PATCH"]),
+    Route("/segments/{segment_id:int}", remove_segment, methods=["DELETE"]),
+    Route("/segments/{segment_id:int}/count", segment_count, methods=["GET"]),
+]
+_E = (400, 401, 413, 415, 422)
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/segments",
+        "Create a segment: filters on fields, language, consent, messages received and "
+        "clicks, validated now and evaluated each time the segment is used.",
+        request=SegmentIn,
+        response=SegmentOut,
+        errors=(*_E, 409),
+        tags=("contacts",),
+    ),
+    Operation(
+        "GET",
+        "/api/segments",
+        "Every segment, by name.",
+        response=SegmentList,
+        errors=(401,),
+        tags=("contacts",),
+    ),
+    Operation(
+        "GET",
+        "/api/segments/{segment_id}",
+        "A segment and its filters.",
+        response=SegmentOut,
+        errors=(401, 404),
+        tags=("contacts",),
+    ),
+    Operation(
+        "PATCH",
+        "/api/segments/{segment_id}",
+        "Rename a segment or replace its filters (validated like new ones).",
+        request=SegmentPatch,
+        response=SegmentOut,
+        errors=(*_E, 404, 409),
+        tags=("contacts",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/segments/{segment_id}",
+        "Delete a segment; 409 while a campaign still to send uses it.",
+        response=SegmentDeletedOut,
+        errors=(401, 404, 409),
+        tags=("contacts",),
+    ),
+    Operation(
+        "GET",
+        "/api/segments/{segment_id}/count",
+        "How many contacts match the segment now: subscribed with consent, subscribed "
+        "without consent, opted out.",
+        response=CountOut,
+        errors=(401, 404),
+        tags=("contacts",),
+    ),
+]

@@ -1,0 +1,134 @@
+"""Sender numbers API: list, read, change and delete them (`POST /api/senders`, which
+registers one, lives with the campaigns)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from richsms.db import session_scope
+from sender.models import SenderNumber
+from sender.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
+from web.api.campaigns import SenderOut
+from web.bodies import read_model
+from web.openapi import Operation
+
+
+class SenderPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rate: float | None = Field(None, gt=0, le=MAX_RATE, description="Messages per second.")
+    allowed_types: list[Literal["promotional", "informational", "administrative"]] | None = (
+        Field(None, min_length=1, max_length=3)
+    )
+
+
+class SenderList(BaseModel):
+    senders: list[SenderOut]
+
+
+class SenderDeletedOut(BaseModel):
+    id: int
+    deleted: bool = True
+
+
+def _out(sender: SenderNumber) -> dict[str, Any]:
+    return SenderOut.model_validate(sender, from_attributes=True).model_dump(mode="json")
+
+
+async def all_senders(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            return {"senders": [_out(s) for s in list_senders(session=session)]}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def show_sender(request: Request) -> JSONResponse:
+    sender_id: int = request.path_params["sender_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            return _out(get_sender(session=session, sender_id=sender_id))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def patch_sender(request: Request) -> JSONResponse:
+    sender_id: int = request.path_params["sender_id"]
+    body = await read_model(request, SenderPatch)
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            sender = update_sender(
+                session=session,
+                sender_id=sender_id,
+                rate=body.rate,
+                allowed_types=list(body.allowed_types) if body.allowed_types else None,
+            )
+            return _out(sender)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def remove_sender(request: Request) -> JSONResponse:
+    sender_id: int = request.path_params["sender_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            delete_sender(session=session, sender_id=sender_id)
+        return SenderDeletedOut(id=sender_id).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+ROUTES = [
+    Route("/senders", all_senders, methods=["GET"]),
+    Route("/senders/{sender_id:int}", show_sender, methods=["GET"]),
+    Route("/senders/{sender_id:int}", patch_sender, methods=["PATCH"]),
+    Route("/senders/{sender_id:int}", remove_sender, methods=["DELETE"]),
+]
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/api/senders",
+        "Every sender number, in the order registered.",
+        response=SenderList,
+        errors=(401,),
+        tags=("senders",),
+    ),
+    Operation(
+        "GET",
+        "/api/senders/{sender_id}",
+        "A sender number.",
+        response=SenderOut,
+        errors=(401, 404),
+        tags=("senders",),
+    ),
+    Operation(
+        "PATCH",
+        "/api/senders/{sender_id}",
+        "Change a sender's rate or the message types it may carry.",
+        request=SenderPatch,
+        response=SenderOut,
+        errors=(400, 401, 404, 413, 415, 422),
+        tags=("senders",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/senders/{sender_id}",
+        "Delete a sender number; 409 when a campaign was sent (or is to be sent) from it.",
+        response=SenderDeletedOut,
+        errors=(401, 404, 409),
+        tags=("senders",),
+    ),
+]
