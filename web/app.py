@@ -27,6 +27,8 @@ from web.api import operations as api_operations
 from web.api import routes as api_routes
 from web.auth import BearerAuth
 from web.errors import HANDLERS
+from web.pages import PageServer
+from web.pages import routes as page_routes
 from web.redirect import MissLimiter, ShortLinks
 from web.staff import routes as staff_routes
 
@@ -100,8 +102,11 @@ def create_app(
             await loop.run_in_executor(None, checkpointer.stop)
             engine.dispose()
 
+    page_server = PageServer(engine=engine, clock=clock, settings=settings)
     app = RichsmsApp(
-        ShortLinks(resolver=resolver, writer=writer, clock=clock, limiter=MissLimiter()),
+        ShortLinks(
+            resolver=resolver, writer=writer, clock=clock, limiter=MissLimiter(), pages=page_server
+        ),
         routes=[
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/openapi.json", openapi.schema_endpoint, methods=["GET"]),
@@ -110,6 +115,7 @@ def create_app(
                 routes=api_routes(),
                 middleware=[Middleware(BearerAuth)],
             ),
+            *page_routes(),
             *staff_routes(),
         ],
         exception_handlers=HANDLERS,
@@ -121,5 +127,6 @@ def create_app(
     app.state.codes = CodeMaker(secret)
     app.state.resolver = resolver
     app.state.clicks = writer
+    app.state.pages = page_server
     app.state.operations = [*health.OPERATIONS, *api_operations()]
     return app

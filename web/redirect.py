@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import Scope, Send
 
 from richsms.clock import Clock
 from shortener.clicks import ClickEvent, ClickWriter
 from shortener.codes import RESERVED, looks_like_code
-from shortener.resolver import NOT_CACHED, Resolver
+from shortener.resolver import NOT_CACHED, Resolver, Target
 
 log = logging.getLogger("richsms.redirect")
 
@@ -68,6 +68,10 @@ class MissLimiter:
         return True
 
 
+# Answers a page link with the page (web.pages): (scope, send, target, user agent).
+PageResponder = Callable[[Scope, Send, Target, str], Awaitable[None]]
+
+
 class ShortLinks:
     """Serves short codes; the app hands it every request `code_of` recognizes."""
 
@@ -78,7 +82,9 @@ class ShortLinks:
         writer: ClickWriter,
         clock: Clock,
         limiter: MissLimiter,
+        pages: PageResponder | None = None,
     ) -> None:
+        self._pages = pages
         self._resolver = resolver
         self._writer = writer
         self._clock = clock
@@ -137,6 +143,10 @@ class ShortLinks:
             log.exception("could not store a click")
             # No stored click, no redirect: the client may retry, the count stays exact.
             await _html(send, 503, UNAVAILABLE_PAGE, head, ((b"retry-after", b"1"),))
+            return
+        if target.page_id is not None and self._pages is not None:
+            # One round trip: the recipient's page itself, not a redirect to it.
+            await self._pages(scope, send, target, user_agent)
             return
         await send(
             {

@@ -10,9 +10,11 @@ from web.api import (
     contacts,
     coupons,
     groups,
+    images,
     inbound,
     links,
     messages,
+    pages,
     segments,
     senders,
     sms,
@@ -31,6 +33,8 @@ _MODULES = (
     messages,
     automations,
     coupons,
+    pages,
+    images,
 )
 
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from landing_templates.links import issue_page_links
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from shortener.links import create_link, create_links, disable_link, get_link
@@ -113,6 +114,19 @@ async def create(request: Request) -> JSONResponse:
 
     def work() -> dict[str, Any]:
         with session_scope(state.engine) as session:
+            if body.page_id is not None:  # the recipient's page, one round trip from the tap
+                issued = issue_page_links(
+                    session=session,
+                    codes=state.codes,
+                    clock=state.clock,
+                    base_url=state.settings.base_url,
+                    page_id=body.page_id,
+                    contact_ids=[body.contact_id],
+                    campaign_id=body.campaign_id,
+                    expires_at=body.expires_at,
+                )
+                page_link = get_link(session=session, code=issued[0].code)
+                return _public(page_link, state.settings.short_url)
             link = create_link(
                 session=session,
                 codes=state.codes,
