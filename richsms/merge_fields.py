@@ -58,6 +58,7 @@ __all__ = [
     "contact_field",
     "render_budgeted",
     "render_error",
+    "too_long",
 ]
 
 # Integers past this many bits are a mistake or an attack, never a merge field.
@@ -298,11 +299,17 @@ def render_budgeted(
     except Exception as error:  # a filter, the sandbox or a value's __str__ refused
         raise render_error(error, jinja) from error
     if len(text) > budget.max_chars:
-        raise TemplateError(
-            f"The message could not be rendered: {len(text)} characters, "
-            f"more than the {budget.max_chars} allowed"
-        )
+        raise too_long(len(text), budget)
     return text
+
+
+def too_long(length: int, budget: RenderBudget) -> TemplateError:
+    error = TemplateError(
+        f"The message could not be rendered: {length} characters, "
+        f"more than the {budget.max_chars} allowed"
+    )
+    error.over_budget = True
+    return error
 
 
 def render_error(error: Exception, jinja: Template) -> TemplateError:
@@ -313,4 +320,8 @@ def render_error(error: Exception, jinja: Template) -> TemplateError:
             line = jinja.get_corresponding_lineno(frame.lineno)
     reason = str(error) or type(error).__name__
     where = f" (line {line})" if line is not None else ""
-    return TemplateError(f"The message could not be rendered{where}: {reason}", line=line)
+    if isinstance(error, RecursionError):
+        reason = "the template calls itself too deeply"
+    result = TemplateError(f"The message could not be rendered{where}: {reason}", line=line)
+    result.over_budget = isinstance(error, BudgetExceeded | RecursionError | MemoryError)
+    return result

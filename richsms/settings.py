@@ -158,6 +158,12 @@ class Settings:
         "STOP au 36180",
         "Opt-out mention appended to promotional messages in French.",
     )
+    max_segments: int = _setting(
+        "RICHSMS_MAX_SEGMENTS",
+        10,
+        "Longest SMS accepted, in segments: a longer message is refused when it is saved, "
+        "or becomes that recipient's production error.",
+    )
     link_code_length: int = _setting(
         "RICHSMS_LINK_CODE_LENGTH",
         9,
@@ -216,6 +222,8 @@ class Settings:
             raise ConfigError(f"RICHSMS_CLICK_DURABILITY must be one of {', '.join(DURABILITIES)}")
         if not 0 <= self.reply_window_days <= 3650:
             raise ConfigError("RICHSMS_REPLY_WINDOW_DAYS must be a number of days, 0 to 3650")
+        if not 1 <= self.max_segments <= 255:
+            raise ConfigError("RICHSMS_MAX_SEGMENTS must be between 1 and 255")
         if not 0 < self.default_rate < float("inf"):
             raise ConfigError("RICHSMS_DEFAULT_RATE must be a positive number of messages/s")
         for name in ("base_url", "short_url"):

@@ -35,6 +35,9 @@ class TemplateError(InvalidInput):
         self.field = field
         self.line = line
         self.column = column
+        # The render ran past its budget (time, size, work): the template itself is at
+        # fault, whoever the recipient; callers stop instead of trying the next one.
+        self.over_budget = False
 
 
 # --- Locating a node in the source -----------------------------------------------------

@@ -5,31 +5,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
+from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput, NotFound
 from richsms.settings import Settings
-from sender.campaigns import known_custom_fields
+from sender.compose import Composer, Draft
 from sender.consent import refusal
 from sender.contacts import contact_fields
+from sender.custom_fields import known_fields
 from sender.models import (
+    ERROR,
     MESSAGE_TYPES,
     Automation,
     AutomationRun,
     Contact,
     ContactGroup,
     GroupMember,
+    Message,
 )
-from sender.optout import OptOutTexts, with_opt_out
 from sender.outbox import enqueue
 from sender.scheduling import first_zone, local_instant, parse_hhmm, zone
-from sender.templates import MessageTemplate, compile_template
 from shortener.codes import CodeMaker
 from shortener.links import create_link
 from shortener.targets import build_target
@@ -42,12 +44,17 @@ _DATE_FORMATS = (
 )
 # Welcome messages for members who joined longer ago than this are not sent any more.
 JOIN_HORIZON = timedelta(days=7)
+# Promotional messages wait for daytime; transactional ones do not.
+PROMOTIONAL_WINDOW = "08:00-21:00"
+# Messages written per transaction: the SQLite write lock is free again within milliseconds.
+WRITE_CHUNK = 500
 
 
 def create_automation(
     *,
     session: Session,
     clock: Clock,
+    settings: Settings,
     name: str,
     kind: str,
     template: str,
@@ -65,10 +72,18 @@ def create_automation(
     if not name.strip():
         raise InvalidInput("an automation needs a name")
     parse_hhmm(local_time, "local_time")
-    compiled = compile_template(
-        template, custom_fields=known_custom_fields(session) | set(custom_fields)
+    composer = Composer(
+        source=template,
+        is_template=True,
+        type=type,
+        sender=None,
+        settings=settings,
+        custom_fields=known_fields(session) | set(custom_fields),
     )
-    if compiled.uses_link and not target_url:
+    # Refused now if even a contact with empty fields would get too long a message.
+    composer.check_sample({}, language="fr")
+    composer.check_sample({}, language="en")
+    if composer.uses_link and not target_url:
         raise InvalidInput("the template has {{ link }}: give the automation a target_url")
     if kind == "date_field" and not date_field:
         raise InvalidInput("a date_field automation needs the name of its date field")
@@ -87,7 +102,7 @@ def create_automation(
         target_url=build_target(target_url) if target_url else None,
     )
     session.add(automation)
-    session.commit()
+    session.flush()
     return automation
 
 
@@ -112,17 +127,45 @@ def is_anniversary(on: tuple[int, int], today: date) -> bool:
 
 
 def run_automations(*, engine: Engine, clock: Clock, settings: Settings, codes: CodeMaker) -> int:
-    """Enqueue every automation message due today; returns how many were enqueued."""
-    with Session(engine, expire_on_commit=False) as session:
+    """Enqueue every automation message due today; returns how many were enqueued.
+
+    A job step of its own: for each automation, the due messages are found and rendered
+    in a read-only session (no write lock on SQLite), then written in short units."""
+    with read_session(engine) as session:
         automations = list(
             session.execute(select(Automation).where(col(Automation.active).is_(True))).scalars()
         )
-        fields = known_custom_fields(session)
-        sent = 0
-        for automation in automations:
-            runner = _Runner(session, clock, settings, codes, automation, fields)
-            sent += runner.run()
+        fields = known_fields(session)
+        session.expunge_all()  # kept as read: the read-only session ends with a rollback
+    sent = 0
+    for automation in automations:
+        with read_session(engine) as session:
+            due = _Runner(session, clock, settings, automation, fields).due()
+            session.expunge_all()
+        for start in range(0, len(due), WRITE_CHUNK):
+            with session_scope(engine) as session:
+                sent += write_due(
+                    session=session,
+                    clock=clock,
+                    settings=settings,
+                    codes=codes,
+                    automation=automation,
+                    due=due[start : start + WRITE_CHUNK],
+                )
     return sent
+
+
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    """One automation message found due and rendered, not yet written."""
+
+    contact_id: int
+    phone: str
+    timezones: str
+    occurrence: str
+    due_at: datetime
+    draft: Draft | None  # None: the template failed for this contact
+    error: str = ""
 
 
 class _Runner:
@@ -131,24 +174,35 @@ class _Runner:
         session: Session,
         clock: Clock,
         settings: Settings,
-        codes: CodeMaker,
         automation: Automation,
-        fields: set[str],
+        fields: frozenset[str],
     ) -> None:
-        self.session, self.clock, self.settings, self.codes = session, clock, settings, codes
+        self.session = session
         self.automation = automation
-        self.template: MessageTemplate = compile_template(automation.template, custom_fields=fields)
+        self.composer = Composer(
+            source=automation.template,
+            is_template=True,
+            type=automation.type,
+            sender=None,
+            settings=settings,
+            custom_fields=fields,
+        )
         self.at: time = parse_hhmm(automation.local_time, "local_time")
         self.now = clock.now()
 
-    def run(self) -> int:
-        if self.automation.kind == "date_field":
-            return self._dates()
-        return self._joins()
+    def due(self) -> list[DueMessage]:
+        found = self._dates() if self.automation.kind == "date_field" else self._joins()
+        done = self._done({contact.id for contact, _, _ in found})
+        return [
+            self._draft(contact, occurrence, due)
+            for contact, occurrence, due in found
+            if (contact.id, occurrence) not in done
+            and refusal(contact.status, contact.consent_type, self.automation.type) is None
+        ]
 
-    def _dates(self) -> int:
+    def _dates(self) -> list[tuple[Contact, str, datetime]]:
         name = self.automation.date_field or ""
-        sent = 0
+        found = []
         for contact in self.session.execute(select(Contact)).scalars():
             on = month_day(contact.fields.get(name))
             if on is None:
@@ -157,10 +211,10 @@ class _Runner:
             today = self.now.astimezone(zone(tz)).date()
             if is_anniversary(on, today):
                 due = max(local_instant(today, self.at, tz), self.now)
-                sent += self._send(contact, str(today.year), due)
-        return sent
+                found.append((contact, str(today.year), due))
+        return found
 
-    def _joins(self) -> int:
+    def _joins(self) -> list[tuple[Contact, str, datetime]]:
         since = max(self.automation.created_at, self.now - JOIN_HORIZON)
         members = self.session.execute(
             select(Contact, col(GroupMember.added_at))
@@ -170,73 +224,127 @@ class _Runner:
                 col(GroupMember.added_at) >= since,
             )
         ).all()
-        sent = 0
+        found = []
         for contact, added_at in members:
             tz = first_zone(contact.timezones, "UTC")
             local_day = added_at.astimezone(zone(tz)).date()
             due = local_instant(local_day, self.at, tz)
             if due < added_at:
                 due = local_instant(local_day + timedelta(days=1), self.at, tz)
-            sent += self._send(contact, f"join:{added_at.isoformat()}", due)
-        return sent
+            found.append((contact, f"join:{added_at.isoformat()}", due))
+        return found
 
-    def _send(self, contact: Contact, occurrence: str, due: datetime) -> int:
-        automation = self.automation
-        assert automation.id is not None and contact.id is not None
-        if refusal(contact.status, contact.consent_type, automation.type) is not None:
-            return 0
-        done = self.session.execute(
-            select(col(AutomationRun.id)).where(
-                col(AutomationRun.automation_id) == automation.id,
-                col(AutomationRun.contact_id) == contact.id,
-                col(AutomationRun.occurrence) == occurrence,
-            )
-        ).first()
-        if done is not None:
-            return 0
-        text = self._text(contact)
-        message = enqueue(
-            session=self.session,
-            phone=contact.phone,
-            text=text,
-            type=automation.type,
-            now=self.now,
-            due_at=due,
-            contact_id=contact.id,
-            automation_id=automation.id,
-            timezones=contact.timezones,
-            window="08:00-21:00" if automation.type == "promotional" else "",
-        )
-        self.session.add(
-            AutomationRun(
-                automation_id=automation.id,
-                contact_id=contact.id,
-                occurrence=occurrence,
-                message_id=message.id,
-                created_at=self.now,
+    def _done(self, contact_ids: set[int | None]) -> set[tuple[int, str]]:
+        if not contact_ids:
+            return set()
+        rows = self.session.execute(
+            select(col(AutomationRun.contact_id), col(AutomationRun.occurrence)).where(
+                col(AutomationRun.automation_id) == self.automation.id,
+                col(AutomationRun.contact_id).in_([i for i in contact_ids if i is not None]),
             )
         )
+        return {(int(contact_id), str(occurrence)) for contact_id, occurrence in rows}
+
+    def _draft(self, contact: Contact, occurrence: str, due: datetime) -> DueMessage:
+        assert contact.id is not None
         try:
-            self.session.commit()
-        except IntegrityError:  # another runner took this occurrence at the same moment
-            self.session.rollback()
-            return 0
-        return 1
-
-    def _text(self, contact: Contact) -> str:
-        link = ""
-        if self.template.uses_link and self.automation.target_url:
-            issued = create_link(
-                session=self.session,
-                codes=self.codes,
-                clock=self.clock,
-                url=self.automation.target_url,
-                contact_id=contact.id,
+            draft: Draft | None = self.composer.draft(
+                contact_fields(contact), language=contact.language
             )
-            link = self.settings.short_url + issued.code
-        values: dict[str, Any] = contact_fields(contact)
-        body = self.template.render(values, link=link)
-        if self.automation.type == "promotional":
-            texts = OptOutTexts(en=self.settings.opt_out_en, fr=self.settings.opt_out_fr)
-            body = with_opt_out(body, language=contact.language, texts=texts)
-        return body
+            error = ""
+        except InvalidInput as exc:  # the template failed, or too long, for this contact
+            draft, error = None, exc.message
+        return DueMessage(
+            contact.id, contact.phone, contact.timezones, occurrence, due, draft, error
+        )
+
+
+def write_due(
+    *,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    codes: CodeMaker,
+    automation: Automation,
+    due: list[DueMessage],
+) -> int:
+    """Enqueue rendered automation messages, each once per occurrence (flushes only).
+    A contact whose message could not be produced gets an `error` message, as in
+    planning: the failure shows, and is not retried every minute."""
+    assert automation.id is not None
+    now = clock.now()
+    sent = 0
+    for item in due:
+        # A savepoint each: another runner may have taken this occurrence meanwhile.
+        try:
+            with session.begin_nested():
+                message = _enqueue(session, clock, settings, codes, automation, item, now)
+                session.add(
+                    AutomationRun(
+                        automation_id=automation.id,
+                        contact_id=item.contact_id,
+                        occurrence=item.occurrence,
+                        message_id=message.id,
+                        created_at=now,
+                    )
+                )
+                session.flush()
+        except IntegrityError:
+            continue
+        sent += message.state != ERROR
+    return sent
+
+
+def _enqueue(
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    codes: CodeMaker,
+    automation: Automation,
+    item: DueMessage,
+    now: datetime,
+) -> Message:
+    window = PROMOTIONAL_WINDOW if automation.type == "promotional" else ""
+    if item.draft is None:
+        message = Message(
+            automation_id=automation.id,
+            contact_id=item.contact_id,
+            phone=item.phone,
+            type=automation.type,
+            text="",
+            encoding="GSM-7",
+            segments=0,
+            state=ERROR,
+            due_at=item.due_at,
+            window=window,
+            timezones=item.timezones,
+            planned_at=now,
+            error=f"template failed for this contact: {item.error}",
+        )
+        session.add(message)
+        session.flush()
+        return message
+    link, link_id = "", None
+    if item.draft.composer.uses_link and automation.target_url:
+        issued = create_link(
+            session=session,
+            codes=codes,
+            clock=clock,
+            url=automation.target_url,
+            contact_id=item.contact_id,
+        )
+        link, link_id = settings.short_url + issued.code, issued.id
+    composed = item.draft.finish(link)
+    return enqueue(
+        session=session,
+        phone=item.phone,
+        text=composed.text,
+        type=automation.type,
+        now=now,
+        due_at=item.due_at,
+        contact_id=item.contact_id,
+        automation_id=automation.id,
+        link_id=link_id,
+        timezones=item.timezones,
+        window=window,
+    )

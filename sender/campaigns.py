@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
 from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sender import campaign_states as states
+from sender.custom_fields import known_fields
 from sender.models import (
     CANCELLED,
     DELIVERED,
@@ -66,11 +67,7 @@ class CampaignSpec:
 
 def known_custom_fields(session: Session) -> set[str]:
     """Every custom field some contact has: templates may use any of them."""
-    if session.get_bind().dialect.name == "postgresql":
-        query = "SELECT DISTINCT jsonb_object_keys(fields::jsonb) FROM contact"
-    else:
-        query = "SELECT DISTINCT j.key FROM contact, json_each(contact.fields) AS j"
-    return {str(row[0]) for row in session.execute(text(query))}
+    return set(known_fields(session))
 
 
 def create_campaign(

@@ -47,6 +47,7 @@ from sender.contacts import (
     normalize_consent_type,
     normalize_language,
 )
+from sender.custom_fields import record_custom_fields
 from sender.phones import check_region, check_timezones, parse_phone, suggest_region
 
 # Called as progress(stage, done, total); stages are "read" then "save".
@@ -150,6 +151,8 @@ def import_contacts(
         data, region=check_region(region), now=clock.now(), source=source, progress=progress
     )
     contacts = list(parsed.contacts.values())
+    if contacts:  # committed with the first chunk of contacts
+        record_custom_fields(session=session, names=parsed.custom_fields)
     imported = updated = 0
     for start in range(0, len(contacts), SAVE_CHUNK):
         try:

@@ -377,3 +377,13 @@ class AutomationRun(SQLModel, table=True):
     occurrence: str = Field(sa_column=Column(String(32), nullable=False))
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CustomField(SQLModel, table=True):
+    """A custom field some contact has: what templates may name, kept current by imports
+    and contact edits (reading it never scans the contacts)."""
+
+    __tablename__ = "custom_field"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(64), nullable=False, unique=True))

@@ -1,14 +1,23 @@
 """The opt-out mention appended to promotional messages, in the recipient's language.
 
 The mention is part of what the recipient receives, so it is appended before the message
-is measured: it counts in the length, the encoding and the segments.
+is measured: it counts in the length, the encoding and the segments. It names the number
+the message is really sent from: a French-Canadian recipient of a campaign sent from a
+Canadian long code must not be told to text a French short code. A configured mention
+either says where with `{sender}`, or names a number that is replaced by the sender's.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Final
 
 from richsms.errors import InvalidInput
+
+SENDER_PLACEHOLDER: Final = "{sender}"
+# A short code or a phone number written in a mention: "36180", "+1 514 555 0100".
+_NUMBER: Final = re.compile(r"\+?\d[\d .-]*\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +37,29 @@ class OptOutTexts:
             if len(language) == 2 or language[2] in "-_":
                 return self.fr
         return self.en
+
+    def naming(self, sender: str | None) -> OptOutTexts:
+        """The mentions naming `sender`, the number the message is sent from (None: the
+        provider's default number, which the configured mentions already name)."""
+        return OptOutTexts(en=name_sender(self.en, sender), fr=name_sender(self.fr, sender))
+
+
+def name_sender(mention: str, sender: str | None) -> str:
+    """`mention` telling the recipient to reply to `sender`.
+
+    An alphanumeric sender cannot receive a reply: the mention is kept as configured (its
+    placeholder dropped). A mention without a placeholder has its first number replaced.
+    """
+    replyable = sender if sender and not any(c.isalpha() for c in sender) else None
+    if SENDER_PLACEHOLDER in mention:
+        named = mention.replace(SENDER_PLACEHOLDER, replyable or "")
+        return " ".join(named.split()) if replyable is None else named
+    if replyable is None:
+        return mention
+    found = _NUMBER.search(mention)
+    if found is None or sum(c.isdigit() for c in found.group()) < 3:
+        return mention
+    return mention[: found.start()] + replyable + mention[found.end() :]
 
 
 def with_opt_out(body: str, *, language: object, texts: OptOutTexts) -> str:

@@ -25,6 +25,7 @@ from richsms.merge_fields import (
     check_template,
     contact_field,
     render_budgeted,
+    too_long,
 )
 
 __all__ = [
@@ -175,10 +176,7 @@ class MessageTemplate:
         except Exception as error:  # a value's __str__ refused
             raise TemplateError(f"The message could not be rendered: {error}") from error
         if len(text) > budget.max_chars:
-            raise TemplateError(
-                f"The message could not be rendered: {len(text)} characters, "
-                f"more than the {budget.max_chars} allowed"
-            )
+            raise too_long(len(text), budget)
         return text
 
     def _render_with_jinja(self, contact: Mapping[str, object], link: str = "") -> str:

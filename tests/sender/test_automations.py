@@ -50,6 +50,7 @@ def test_birthday_message_once_a_year_at_the_local_hour(
         create_automation(
             session=session,
             clock=clock,
+            settings=settings,
             name="Birthday",
             kind="date_field",
             date_field="birthday",
@@ -57,6 +58,7 @@ def test_birthday_message_once_a_year_at_the_local_hour(
             local_time="10:00",
             template="Joyeux anniversaire {{ contact.first_name }} !",
         )
+        session.commit()
     assert run(engine, clock, settings) == 2
     assert run(engine, clock, settings) == 0  # once per occurrence
     sent = {m.phone: m for m in messages(engine)}
@@ -80,6 +82,7 @@ def test_welcome_message_when_a_contact_joins_a_group(
         create_automation(
             session=session,
             clock=clock,
+            settings=settings,
             name="Welcome",
             kind="group_join",
             group_id=group.id,

@@ -4,7 +4,7 @@ import pytest
 
 from richsms.errors import InvalidInput
 from sender.encoding import analyze
-from sender.optout import OptOutTexts, with_opt_out
+from sender.optout import OptOutTexts, name_sender, with_opt_out
 
 TEXTS = OptOutTexts(en="Reply STOP to opt out", fr="STOP au 36111")
 
@@ -64,3 +64,26 @@ def test_mention_can_force_ucs2() -> None:
 def test_empty_mention_is_rejected() -> None:
     with pytest.raises(InvalidInput):
         OptOutTexts(en="STOP", fr="  ")
+
+
+@pytest.mark.parametrize(
+    ("mention", "sender", "named"),
+    [
+        ("STOP au 36180", "+15145550199", "STOP au +15145550199"),
+        ("STOP au 36180", None, "STOP au 36180"),
+        ("STOP au 36180", "BOUTIQUE", "STOP au 36180"),  # cannot be replied to
+        ("Reply STOP to opt out", "+15145550199", "Reply STOP to opt out"),
+        ("Text STOP to {sender}", "36111", "Text STOP to 36111"),
+        ("STOP au {sender}", None, "STOP au"),
+        ("Reply STOP to +1 514 555 0100", "+15145550199", "Reply STOP to +15145550199"),
+    ],
+)
+def test_the_mention_names_the_sender_number(mention: str, sender: str | None, named: str) -> None:
+    assert name_sender(mention, sender) == named
+
+
+def test_texts_naming_a_sender_keep_each_language() -> None:
+    named = TEXTS.naming("+15145550199")
+
+    assert named.for_language("fr-CA") == "STOP au +15145550199"
+    assert named.for_language("en") == "Reply STOP to opt out"

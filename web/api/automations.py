@@ -46,7 +46,9 @@ async def create(request: Request) -> JSONResponse:
 
     def work() -> dict[str, Any]:
         with session_scope(state.engine) as session:
-            automation = create_automation(session=session, clock=state.clock, **body.model_dump())
+            automation = create_automation(
+                session=session, clock=state.clock, settings=state.settings, **body.model_dump()
+            )
             return AutomationOut.model_validate(automation, from_attributes=True).model_dump()
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)

@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
+from richsms.db import read_session, session_scope
 from richsms.errors import NotFound
 from sender.models import Message
-from sender.unitary import send_one
+from sender.unitary import prepare_send, write_send
 from web.api.campaigns import MessageOut, message_out
 from web.bodies import path_id, read_model
 from web.openapi import Operation
@@ -28,6 +28,9 @@ class MessageIn(BaseModel):
     template: str | None = Field(None, max_length=5_000)
     url: str | None = Field(None, max_length=4096, description="Target of {{ link }}.")
     type: Literal["promotional", "informational", "administrative"]
+    sender_id: int | None = Field(
+        None, description="The sender number to send from (default: the provider's)."
+    )
 
 
 async def create(request: Request) -> JSONResponse:
@@ -35,18 +38,26 @@ async def create(request: Request) -> JSONResponse:
     state = request.app.state
 
     def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            message = send_one(
+        # Render and check first, with no write lock; then write in one short unit.
+        with read_session(state.engine) as session:
+            send = prepare_send(
                 session=session,
-                clock=state.clock,
                 settings=state.settings,
-                codes=state.codes,
                 type=body.type,
                 contact_id=body.contact_id,
                 phone=body.phone,
                 text=body.text,
                 template=body.template,
                 url=body.url,
+                sender_id=body.sender_id,
+            )
+        with session_scope(state.engine) as session:
+            message = write_send(
+                session=session,
+                clock=state.clock,
+                settings=state.settings,
+                codes=state.codes,
+                send=send,
             )
             return message_out(message)
 

@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from richsms.db import read_session
 from richsms.settings import Settings
 from sender.audience import analyze_audience, estimate_template
+from sender.audience_estimate import MAX_FIELD_LENGTH
 from sender.audience_select import iter_audience
-from sender.campaigns import known_custom_fields
+from sender.compose import Composer, sender_number
 from sender.consent import refusal
+from sender.custom_fields import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS, known_fields
 from sender.encoding import analyze
-from sender.optout import OptOutTexts
 from sender.suggestions import suggest_gsm7
-from sender.templates import compile_template
 from web.bodies import read_model
 from web.openapi import Operation
 
 FieldValue = str | int | float | bool | None
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CUSTOM_FIELD_NAME)]
+FieldLength = Annotated[int, Field(ge=0, le=MAX_FIELD_LENGTH)]
 
 
 class AudienceIn(BaseModel):
@@ -46,9 +48,15 @@ class AnalyzeIn(BaseModel):
         "promotional", description="Promotional messages carry the opt-out mention."
     )
     language: Literal["fr", "en"] = Field("en", description="Language of the estimate.")
-    custom_fields: list[str] = Field(default_factory=list, max_length=500)
-    field_lengths: dict[str, tuple[int, int]] = Field(
-        default_factory=dict, description="Min and max length per field, for the estimate."
+    custom_fields: list[FieldName] = Field(default_factory=list, max_length=MAX_CUSTOM_FIELDS)
+    field_lengths: dict[FieldName, tuple[FieldLength, FieldLength]] = Field(
+        default_factory=dict,
+        max_length=MAX_CUSTOM_FIELDS,
+        description="Min and max length per field, for the estimate "
+        f"(0 to {MAX_FIELD_LENGTH} characters).",
+    )
+    sender_id: int | None = Field(
+        None, description="The sender number the opt-out mention names (default: the provider's)."
     )
     audience: AudienceIn | None = None
 
@@ -72,7 +80,8 @@ def _recipients(engine: Engine, audience: AudienceIn, type: str) -> Iterator[Map
     if audience.contacts:
         yield from audience.contacts
         return
-    with Session(engine) as session:
+    # A read-only session: on SQLite it holds no write lock however long the audience.
+    with read_session(engine) as session:
         for row, fields in iter_audience(
             session=session, group_ids=audience.groups, segment_ids=audience.segments
         ):
@@ -82,16 +91,20 @@ def _recipients(engine: Engine, audience: AudienceIn, type: str) -> Iterator[Map
 
 def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, Any]:
     custom = set(body.custom_fields)
-    if body.audience is not None and (body.audience.groups or body.audience.segments):
-        with Session(engine) as session:
-            custom |= known_custom_fields(session)
-    template = compile_template(body.text, custom_fields=custom)
-    link_length = len(settings.short_url) + settings.link_code_length
-    opt_out = (
-        OptOutTexts(en=settings.opt_out_en, fr=settings.opt_out_fr)
-        if body.type == "promotional"
-        else None
+    with read_session(engine) as session:
+        custom |= known_fields(session)
+        sender = sender_number(session, body.sender_id)
+    composer = Composer(
+        source=body.text,
+        is_template=True,
+        type=body.type,
+        sender=sender,
+        settings=settings,
+        custom_fields=custom,
     )
+    template = composer.template
+    assert template is not None
+    link_length = len(settings.short_url) + settings.link_code_length
     result: dict[str, Any] = analyze(body.text).as_dict()
     result["suggestions"] = suggest_gsm7(body.text).as_dict()
     result["template"] = {"fields": list(template.fields), "uses_link": template.uses_link}
@@ -100,7 +113,7 @@ def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, 
             template,
             field_lengths=body.field_lengths,
             link_length=link_length,
-            opt_out=opt_out,
+            opt_out=composer.opt_out,
             price_per_segment=settings.price_per_segment,
             language=body.language,
         ).as_dict()
@@ -109,8 +122,9 @@ def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, 
             template,
             _recipients(engine, body.audience, body.type),
             link_length=link_length,
-            opt_out=opt_out,
+            opt_out=composer.opt_out,
             price_per_segment=settings.price_per_segment,
+            max_segments=composer.max_segments,
         ).as_dict()
     return result
 
