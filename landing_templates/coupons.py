@@ -42,6 +42,7 @@ __all__ = [
     "assign_coupons_bulk",
     "barcode_svg",
     "coupon_state",
+    "get_pool",
     "import_pool",
     "pool_counts",
     "qr_svg",
@@ -238,7 +239,8 @@ def assign_coupons_bulk(
     """Coupons for many recipients at once (planning), in set-based batches: contacts who
     already have one keep it; when a pool runs out, the contacts left are listed in
     `unserved` rather than given anything."""
-    ids = list(dict.fromkeys(contact_ids))
+    # Ascending ids: concurrent planners lock recipients in the same order, never in a cycle.
+    ids = sorted(set(contact_ids))
     parsed = _source(source, pattern, pool_id)
     if parsed is None:
         assert pool_id is not None
@@ -462,6 +464,10 @@ def coupon_state(*, session: Session, code: str) -> CouponState:
         redeemed_by=coupon.redeemed_by,
         redeemed_location=coupon.redeemed_location,
     )
+
+
+def get_pool(*, session: Session, pool_id: int) -> CouponPool:
+    return _pool(session, pool_id)
 
 
 def pool_counts(*, session: Session, pool_id: int) -> PoolCounts:

@@ -350,3 +350,37 @@ def test_an_ean13_scan_of_a_twelve_digit_code_finds_it(
     wrong = code + str((ean13_check_digit(code) + 1) % 10)
     with Session(engine) as session, pytest.raises(NotFound):
         coupon_state(session=session, code=wrong)
+
+
+def test_overlapping_bulk_assignments_at_once_give_each_contact_one_coupon(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    def plan(i: int) -> Any:
+        with session_scope(engine) as session:
+            return assign_coupons_bulk(
+                session=session,
+                clock=clock,
+                page_id=1,
+                block_id="coupon-1",
+                contact_ids=range(1 + 700 * i, 1501 + 700 * i),
+                source="generate",
+                pattern="NOEL-########",
+                pool_id=None,
+            )
+
+    first, second = run_threads(2, plan)
+    assert isinstance(first, dict) and isinstance(second, dict), (first, second)
+    for contact in set(first) & set(second):
+        assert first[contact] == second[contact]
+    assert count_coupons(engine) == len(set(first) | set(second)) == 2200
+
+
+def test_a_pool_file_past_the_limit_is_refused(
+    engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from landing_templates import coupon_pools
+
+    monkeypatch.setattr(coupon_pools, "MAX_POOL_CODES", 3)
+    with session_scope(engine) as session, pytest.raises(InvalidInput, match="at most 3 codes"):
+        import_pool(session=session, clock=clock, name="p", csv_bytes=b"A\nB\nC\nD\n")
+    assert count_coupons(engine) == 0

@@ -147,6 +147,10 @@ def test_pool_import_reports_rejected_rows_and_pool_codes_are_drawn(
             source="pool", pattern=None, pool_id=pool["id"],
         ).code
     assert drawn in {"XMAS-1", "XMAS-2", "XMAS-3"}
+    counts = api.get(f"/api/coupon-pools/{pool['id']}").json()
+    assert (counts["size"], counts["assigned"], counts["available"]) == (3, 1, 2)
+    assert api.get("/api/coupon-pools/999").status_code == 404
+    assert api.get("/api/coupon-pools/abc").status_code == 422
     assert api.get(f"/api/coupons/{drawn}").json()["pool_id"] == pool["id"]
     # A pool code nobody has drawn is not a coupon yet.
     assert api.get("/api/coupons/XMAS-4").status_code == 404

@@ -14,12 +14,13 @@ from starlette.routing import Route
 from landing_templates.coupons import (
     CouponState,
     coupon_state,
+    get_pool,
     import_pool,
     pool_counts,
     redeem_coupon,
 )
 from richsms.db import session_scope
-from web.bodies import read_body, read_model
+from web.bodies import path_id, read_body, read_model
 from web.errors import BadRequest
 from web.openapi import Operation
 
@@ -42,6 +43,16 @@ class PoolOut(BaseModel):
         "a code that already exists."
     )
     size: int
+    available: int = Field(description="Codes no recipient has drawn yet.")
+
+
+class PoolCountsOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    size: int = Field(description="Codes imported.")
+    assigned: int = Field(description="Codes drawn by a recipient.")
+    redeemed: int
     available: int = Field(description="Codes no recipient has drawn yet.")
 
 
@@ -98,6 +109,27 @@ async def create_pool(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
 
+async def show_pool(request: Request) -> JSONResponse:
+    pool_id = path_id(request, "coupon pool")
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            pool = get_pool(session=session, pool_id=pool_id)
+            counts = pool_counts(session=session, pool_id=pool_id)
+        return PoolCountsOut(
+            id=pool_id,
+            name=pool.name,
+            created_at=pool.created_at,
+            size=counts.size,
+            assigned=counts.assigned,
+            redeemed=counts.redeemed,
+            available=counts.available,
+        ).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
 async def redeem(request: Request) -> JSONResponse:
     code: str = request.path_params["code"]
     if request.headers.get("content-length", "0") in ("", "0"):
@@ -133,6 +165,7 @@ async def show(request: Request) -> JSONResponse:
 
 ROUTES = [
     Route("/coupon-pools", create_pool, methods=["POST"]),
+    Route("/coupon-pools/{id}", show_pool, methods=["GET"]),
     Route("/coupons/{code}/redeem", redeem, methods=["POST"]),
     Route("/coupons/{code}", show, methods=["GET"]),
 ]
@@ -143,6 +176,14 @@ OPERATIONS = [
         "Import a pool of coupon codes from a CSV body (`?name=`); answers 201.",
         response=PoolOut,
         errors=(400, 401, 409, 413, 415, 422),
+        tags=("coupons",),
+    ),
+    Operation(
+        "GET",
+        "/api/coupon-pools/{id}",
+        "A pool's size and how many of its codes were drawn and redeemed.",
+        response=PoolCountsOut,
+        errors=(401, 404, 422),
         tags=("coupons",),
     ),
     Operation(
