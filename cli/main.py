@@ -68,6 +68,46 @@ def token_create(name: Annotated[str, typer.Argument(help="Who or what uses the 
     typer.echo(token)
 
 
+@token_app.command("list")
+def token_list() -> None:
+    """List API tokens: id, name, when created, when revoked (tokens are never shown)."""
+    from rich.table import Table
+
+    from richsms.accounts import list_tokens
+
+    settings = _settings()
+    with session_scope(make_engine(settings.database_url)) as session:
+        tokens = [
+            (t.id, t.name, t.created_at, t.revoked_at) for t in list_tokens(session=session)
+        ]
+    table = Table("id", "name", "created", "revoked")
+    for token_id, name, created, revoked in tokens:
+        table.add_row(
+            str(token_id),
+            name,
+            created.isoformat(timespec="seconds"),
+            revoked.isoformat(timespec="seconds") if revoked else "active",
+        )
+    Console(highlight=False, width=200).print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `token list`).")],
+) -> None:
+    """Revoke an API token: requests carrying it are refused from now on."""
+    from richsms.accounts import revoke_token
+
+    settings = _settings()
+    with session_scope(make_engine(settings.database_url)) as session:
+        try:
+            token = revoke_token(session=session, token_id=token_id, clock=SystemClock())
+        except RichsmsError as exc:
+            raise _fail(exc) from None
+        name = token.name
+    err.print(f"token {token_id} ({name}) revoked")
+
+
 @user_app.command("create")
 def user_create(email: str) -> None:
     """Create a web UI administrator; the password is read from stdin."""

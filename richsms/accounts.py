@@ -10,10 +10,10 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, String
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput
+from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.types import UTCDateTime
 
 TOKEN_PREFIX = "rs_"
@@ -85,3 +85,22 @@ def check_password(user: AdminUser, password: str) -> bool:
         return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def list_tokens(*, session: Session) -> list[ApiToken]:
+    """Every token ever created (revoked ones too), oldest first; only hashes are kept,
+    so a token itself is never shown again."""
+    return list(session.exec(select(ApiToken).order_by(col(ApiToken.id))))
+
+
+def revoke_token(*, session: Session, token_id: int, clock: Clock) -> ApiToken:
+    """Revoke a token now: every request carrying it is refused from the next one on.
+    Revoking a revoked token keeps its first revocation time. Flushes only."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        session.add(token)
+        session.flush()
+    return token

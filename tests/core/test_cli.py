@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from richsms.accounts import create_token
+from richsms.clock import FrozenClock
+from richsms.db import session_scope
 from richsms.settings import Settings
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
@@ -93,3 +97,30 @@ def test_production_refuses_to_start_with_the_default_secret(tmp_path: Path) -> 
     )
     assert result.returncode == 2
     assert "RICHSMS_SECRET_KEY" in result.stderr
+
+
+def test_tokens_are_listed_and_revoked(
+    settings: Settings, client: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    with session_scope(engine) as session:
+        first = create_token(session=session, name="ci", clock=clock)
+        second = create_token(session=session, name="zapier", clock=clock)
+
+    def status(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return client.post("/api/sms/analyze", json={"text": "hi"}, headers=headers).status_code
+
+    assert status(first) == 200
+    revoked = run(["token", "revoke", "1"], settings)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "token 1 (ci) revoked" in revoked.stderr
+    assert (status(first), status(second)) == (401, 200)
+    listed = run(["token", "list"], settings)
+    assert listed.returncode == 0, listed.stderr
+    assert first not in listed.stdout and second not in listed.stdout  # only hashes are kept
+    rows = listed.stdout.splitlines()
+    (ci,) = [line for line in rows if " ci " in line]
+    (zapier,) = [line for line in rows if " zapier " in line]
+    assert "active" not in ci and "active" in zapier
+    missing = run(["token", "revoke", "99"], settings)
+    assert missing.returncode == 1 and "no API token with id 99" in missing.stderr
