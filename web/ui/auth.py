@@ -1,0 +1,110 @@
+"""Sign-in, sign-out and the language switch."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from richsms.accounts import AdminUser, check_password
+from richsms.db import session_scope
+from web.ui.base import read_form
+from web.ui.i18n import LANG_COOKIE, LANGUAGES
+from web.ui.render import page, viewer
+from web.ui.sessions import (
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    AttemptLimiter,
+    encode_session,
+    set_cookie,
+)
+
+
+def _limiter(request: Request) -> AttemptLimiter:
+    state = request.app.state
+    limiter: AttemptLimiter | None = getattr(state, "ui_signin_limiter", None)
+    if limiter is None:
+        clock = state.clock
+        limiter = AttemptLimiter(now=lambda: clock.now().timestamp())
+        state.ui_signin_limiter = limiter
+    return limiter
+
+
+async def signin_form(request: Request) -> Response:
+    engine = request.app.state.engine
+
+    def work() -> Response:
+        with session_scope(engine) as db:
+            view = viewer(request, db)
+            if view.user is not None:
+                return RedirectResponse("/ui/", status_code=303)
+            return page(view, "signin.html")
+
+    return await run_in_threadpool(work)
+
+
+async def signin(request: Request) -> Response:
+    form = await read_form(request)
+    engine = request.app.state.engine
+    client = request.client.host if request.client else ""
+
+    def work() -> Response:
+        with session_scope(engine) as db:
+            view = viewer(request, db)
+            email = form.get("email", "").strip().lower()[:320]
+            if not view.csrf_ok(form):
+                problem = view.t("The form expired: try again.")
+                return page(view, "signin.html", 403, problem=problem)
+            if not _limiter(request).allow(f"ip:{client}", f"email:{email}"):
+                problem = view.t("Too many attempts: wait a few minutes.")
+                return page(view, "signin.html", 429, problem=problem, email=email)
+            user = db.exec(select(AdminUser).where(AdminUser.email == email)).first()
+            password = form.get("password", "")
+            if user is None or user.id is None or not check_password(user, password):
+                problem = view.t("Wrong email or password.")
+                return page(view, "signin.html", 401, problem=problem, email=email)
+            now = int(request.app.state.clock.now().timestamp())
+            response = RedirectResponse("/ui/", status_code=303)
+            secret = request.app.state.settings.secret_key.reveal()
+            set_cookie(
+                request, response, SESSION_COOKIE, encode_session(secret, user.id, now),
+                SESSION_SECONDS,
+            )
+            return response
+
+    return await run_in_threadpool(work)
+
+
+async def signout(request: Request) -> Response:
+    form = await read_form(request)
+    engine = request.app.state.engine
+
+    def work() -> Response:
+        with session_scope(engine) as db:
+            view = viewer(request, db)
+            if view.user is not None and not view.csrf_ok(form):
+                return Response("The form expired: reload and try again.", status_code=403)
+        response = RedirectResponse("/ui/signin", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    return await run_in_threadpool(work)
+
+
+async def switch_language(request: Request) -> Response:
+    form = await read_form(request)
+    language = form.get("lang", "")
+    target = form.get("next", "/ui/")
+    if not target.startswith("/ui/") or "//" in target or "\\" in target:
+        target = "/ui/"
+    response = RedirectResponse(target, status_code=303)
+    if language in LANGUAGES:
+        # A preference, not an action on data: no CSRF check needed for a language.
+        set_cookie(request, response, LANG_COOKIE, language, 365 * 24 * 3600)
+    return response
+
+
+def root(_request: Request) -> Response:
+    return RedirectResponse("/ui/", status_code=307)
+

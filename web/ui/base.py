@@ -1,0 +1,77 @@
+"""What every UI route does: open a session, know who asks, refuse a forged POST, turn
+a domain error into a page that says what went wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from richsms.db import session_scope
+from richsms.errors import RichsmsError
+from web.bodies import read_body
+from web.errors import STATUS_OF
+from web.ui.render import Viewer, page, viewer
+
+FORM_BYTES = 64 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+Work = Callable[[Session, Viewer], Response]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (the UI posts nothing else), or {} for anything else."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        return {}
+    body = await read_body(request)
+    if len(body) > FORM_BYTES:
+        return {}
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=200))
+
+
+def signed_in(
+    handler: Callable[[Request, Session, Viewer, dict[str, str]], Response],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A route for signed-in users: others are sent to the sign-in page; a POST without
+    the session's CSRF token is refused (403) and changes nothing."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await read_form(request) if request.method == "POST" else {}
+        engine = request.app.state.engine
+
+        def work() -> Response:
+            with session_scope(engine) as db:
+                view = viewer(request, db)
+                if view.user is None:
+                    if request.headers.get("hx-request"):
+                        return Response(status_code=401, headers={"HX-Redirect": "/ui/signin"})
+                    return RedirectResponse("/ui/signin", status_code=303)
+                if request.method == "POST" and not view.csrf_ok(form):
+                    return Response(
+                        "The form expired or did not come from this site: reload and try again.",
+                        status_code=403,
+                        media_type="text/plain; charset=utf-8",
+                    )
+                try:
+                    return handler(request, db, view, form)
+                except RichsmsError as exc:
+                    db.rollback()  # nothing half-done is committed
+                    status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
+                    return page(view, "problem.html", status=status, problem=exc.message)
+
+        return await run_in_threadpool(work)
+
+    return endpoint
+
+
+def back_to(path: str, notice: str = "") -> RedirectResponse:
+    suffix = f"?notice={notice}" if notice else ""
+    return RedirectResponse(path + suffix, status_code=303)

@@ -1,0 +1,169 @@
+"""The campaigns screens: lists by status with live progress, one campaign's results
+with its charts, and its actions (approve, send, cancel, test)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from richsms.errors import InvalidInput
+from sender.campaign_stats import campaign_report
+from sender.campaigns import (
+    approve_campaign,
+    cancel_campaign,
+    get_campaign,
+    list_campaigns,
+    request_send,
+)
+from sender.exports import campaign_clicks_csv, campaign_messages_csv
+from sender.growth import subscriber_growth
+from sender.models import Campaign
+from sender.reading_delay import BUCKETS
+from sender.unitary import send_test
+from web.bodies import path_id
+from web.charts import Series, bar_chart, line_chart
+from web.ui.base import back_to
+from web.ui.render import Viewer, page, svg
+
+# Dashboard sections, in the order a marketer looks for them.
+SECTIONS = (
+    ("Awaiting approval", ("awaiting_approval",)),
+    ("Sending", ("planning", "sending")),
+    ("Scheduled", ("approved", "scheduled")),
+    ("Drafts", ("draft",)),
+    ("Done", ("done",)),
+    ("Other", ("cancelled", "failed")),
+)
+
+
+def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    campaigns = list_campaigns(session=db)
+    groups: list[tuple[str, list[Campaign]]] = []
+    for title, statuses in SECTIONS:
+        found = [c for c in campaigns if c.status in statuses]
+        if found:
+            groups.append((title, found))
+    now = request.app.state.clock.now()
+    growth = subscriber_growth(session=db, start=now - timedelta(days=30), end=now)
+    labels = [day["from"][5:] for day in growth["series"]]
+    chart = line_chart(
+        labels,
+        [
+            Series(view.t("Opt-ins"), [d["opt_ins"] for d in growth["series"]]),
+            Series(view.t("Opt-outs"), [d["opt_outs"] for d in growth["series"]]),
+            Series(view.t("Net"), [d["net"] for d in growth["series"]]),
+        ],
+        title=view.t("Growth over 30 days"),
+        empty_text=view.t("No data yet") if view.language == "en" else "Pas encore de données",
+    )
+    return page(
+        view,
+        "dashboard.html",
+        groups=groups,
+        growth_chart=svg(chart),
+        notice=request.query_params.get("notice", ""),
+    )
+
+
+def _report(request: Request, db: Session, campaign_id: int) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return campaign_report(
+        session=db,
+        campaign_id=campaign_id,
+        price_per_segment=settings.price_per_segment,
+        currency=settings.currency,
+    )
+
+
+def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    campaign = get_campaign(session=db, campaign_id=campaign_id)
+    report = _report(request, db, campaign_id)
+    histogram = report["reading_delay"]["histogram"]
+    delay = bar_chart(
+        [b["bucket"] for b in histogram],
+        [b["count"] for b in histogram],
+        title=view.t("Reading delay"),
+        empty_text=view.t("No clicks yet"),
+    )
+    minutes = report["clicks_over_time"]["per_minute"]
+    clicks = bar_chart(
+        [f"{m} min" for m in range(len(minutes))],
+        minutes,
+        title=view.t("Clicks per minute, first hour"),
+        empty_text=view.t("No clicks yet"),
+    )
+    return page(
+        view,
+        "campaign.html",
+        campaign=campaign,
+        report=report,
+        delay_chart=svg(delay),
+        clicks_chart=svg(clicks),
+        buckets=BUCKETS,
+        notice=request.query_params.get("notice", ""),
+    )
+
+
+def approve(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    approve_campaign(
+        session=db, clock=request.app.state.clock, campaign_id=campaign_id, approver=view.actor
+    )
+    return back_to(f"/ui/campaigns/{campaign_id}", "Approved.")
+
+
+def send(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    request_send(session=db, clock=request.app.state.clock, campaign_id=campaign_id)
+    return back_to(f"/ui/campaigns/{campaign_id}", "Sending requested.")
+
+
+def cancel(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    cancel_campaign(session=db, clock=request.app.state.clock, campaign_id=campaign_id)
+    return back_to(f"/ui/campaigns/{campaign_id}", "Cancelled.")
+
+
+def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    phone = form.get("phone", "").strip()
+    if not phone:
+        raise InvalidInput("give the phone number to send the test to")
+    state = request.app.state
+    send_test(
+        session=db,
+        clock=state.clock,
+        settings=state.settings,
+        codes=state.codes,
+        campaign_id=campaign_id,
+        phone=phone,
+    )
+    return back_to(f"/ui/campaigns/{campaign_id}", "Test message queued.")
+
+
+def _export(kind: str) -> Any:
+    make = campaign_messages_csv if kind == "messages" else campaign_clicks_csv
+
+    def export(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+        campaign_id = path_id(request, "campaign")
+        lines: Iterator[str] = make(engine=request.app.state.engine, campaign_id=campaign_id)
+        return StreamingResponse(
+            lines,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-{kind}.csv"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    return export
+
+
+export_messages = _export("messages")
+export_clicks = _export("clicks")

@@ -1,0 +1,157 @@
+"""The composer: a campaign's name, type, sender, text and audience, with the SMS
+analysis beside the text updating as one types (the same analysis as
+`POST /api/sms/analyze`), a preview of the message as a recipient gets it (opt-out
+mention and link in place), and GSM-7 suggestions shown as a diff to accept or not."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlmodel import Session, col
+from starlette.requests import Request
+from starlette.responses import Response
+
+from richsms.errors import InvalidInput, RichsmsError
+from sender.audience_select import iter_audience
+from sender.campaigns import CampaignSpec, create_campaign
+from sender.compose import Composer, sender_number
+from sender.custom_fields import known_fields
+from sender.groups import list_groups
+from sender.models import SenderNumber
+from sender.segments import list_segments
+from web.api.sms import AnalyzeIn, AudienceIn, _analysis
+from web.ui.base import back_to
+from web.ui.render import Viewer, fragment, page
+
+TYPES = ("promotional", "informational", "administrative")
+STANDARD = ("first_name", "last_name", "phone", "email")
+SAMPLE_CODE = "Ab3dEf9hKmNp"
+
+
+def _ids(form: dict[str, str], prefix: str) -> list[int]:
+    found = []
+    for key, value in form.items():
+        if key.startswith(prefix) and value == "on":
+            number = key[len(prefix) :]
+            if number.isascii() and number.isdigit() and len(number) < 10:
+                found.append(int(number))
+    return sorted(found)
+
+
+def _choices(db: Session) -> dict[str, Any]:
+    return {
+        "groups": list_groups(session=db),
+        "segments": list_segments(session=db),
+        "senders": list(db.execute(select(SenderNumber).order_by(col(SenderNumber.id))).scalars()),
+        "fields": [*STANDARD, *sorted(known_fields(db))],
+        "types": TYPES,
+    }
+
+
+def new_campaign(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    return page(view, "compose.html", form={}, **_choices(db))
+
+
+def _moment(form: dict[str, str]) -> datetime | None:
+    raw = form.get("send_at", "").strip()
+    if not raw:
+        return None
+    try:
+        zone = ZoneInfo(form.get("zone", "UTC").strip() or "UTC")
+        return datetime.fromisoformat(raw).replace(tzinfo=zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise InvalidInput("give the date, time and a valid time zone (Europe/Paris)") from None
+
+
+def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    try:
+        rate = float(form.get("rate", "10") or "10")
+    except ValueError:
+        rate = -1.0
+    local_at = form.get("local_at", "").strip()
+    spec = CampaignSpec(
+        name=form.get("name", ""),
+        type=form.get("type", "promotional"),
+        template=form.get("template", ""),
+        target_url=form.get("target_url", "").strip() or None,
+        group_ids=_ids(form, "group-"),
+        segment_ids=_ids(form, "segment-"),
+        one_per_phone=form.get("one_per_phone") == "on",
+        schedule=form.get("schedule", "now"),
+        send_at=_moment(form) if form.get("schedule") == "at" else None,
+        local_date=local_at[:10] if form.get("schedule") == "local" and local_at else None,
+        local_time=local_at[11:16] if form.get("schedule") == "local" and local_at else None,
+        window_start=form.get("window_start", "08:00") or "08:00",
+        window_end=form.get("window_end", "21:00") or "21:00",
+        rate=rate,
+        sender_id=int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None,
+        requires_approval=form.get("requires_approval") == "on",
+    )
+    try:
+        with db.begin_nested():
+            campaign = create_campaign(
+                session=db, clock=request.app.state.clock, spec=spec, created_by=view.actor
+            )
+    except RichsmsError as exc:
+        return page(view, "compose.html", 422, form=form, problem=exc.message, **_choices(db))
+    return back_to(f"/ui/campaigns/{campaign.id}", "Campaign created.")
+
+
+def _diff(text: str, replacements: list[dict[str, Any]]) -> Markup:
+    """The text with each suggested change shown as <del>old</del><ins>new</ins>."""
+    parts: list[str] = []
+    last = 0
+    for r in replacements:
+        parts.append(str(escape(text[last : r["start"]])))
+        parts.append(f"<del>{escape(r['original'])}</del><ins>{escape(r['replacement'])}</ins>")
+        last = r["end"]
+    parts.append(str(escape(text[last:])))
+    return Markup("".join(parts))
+
+
+def _preview(request: Request, db: Session, form: dict[str, str], audience: AudienceIn) -> str:
+    settings = request.app.state.settings
+    sender_id = int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None
+    composer = Composer(
+        source=form.get("template", ""),
+        is_template=True,
+        type=form.get("type", "promotional"),
+        sender=sender_number(db, sender_id),
+        settings=settings,
+        custom_fields=known_fields(db),
+    )
+    sample: dict[str, object] = {"first_name": "Marie", "language": "fr"}
+    if audience.groups or audience.segments:
+        for _row, fields in iter_audience(
+            session=db, group_ids=audience.groups, segment_ids=audience.segments
+        ):
+            sample = dict(fields)
+            break
+    link = settings.short_url + SAMPLE_CODE[: settings.link_code_length]
+    return composer.compose(sample, language=sample.get("language", "en"), link=link).text
+
+
+def analyze(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    text = form.get("template", "")
+    audience = AudienceIn(groups=_ids(form, "group-"), segments=_ids(form, "segment-"))
+    chosen = audience if audience.groups or audience.segments else None
+    try:
+        body = AnalyzeIn(
+            text=text[:5000],
+            type=form.get("type", "promotional"),
+            language="fr" if view.language == "fr" else "en",
+            sender_id=int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None,
+            audience=chosen,
+        )
+        result = _analysis(body, request.app.state.settings, request.app.state.engine)
+        preview = _preview(request, db, form, audience)
+    except (RichsmsError, ValueError) as exc:
+        problem = exc.message if isinstance(exc, RichsmsError) else str(exc)
+        return fragment(view, "_analysis.html", problem=problem, result=None)
+    suggestions = result["suggestions"]
+    diff = _diff(text, suggestions["replacements"]) if suggestions["replacements"] else None
+    return fragment(view, "_analysis.html", result=result, preview=preview, diff=diff)

@@ -1,0 +1,155 @@
+"""Rendering the UI: one autoescaped Jinja environment, the signed-in user, the CSRF
+token, the language and a strict Content-Security-Policy on every page.
+
+Scripts are files from `/static` only (htmx, SortableJS and ours): no inline script, so
+the policy needs no `unsafe-inline` for scripts; inline styles are not used either.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from richsms.accounts import AdminUser
+from web.ui.i18n import LANG_COOKIE, choose_language, gettext
+from web.ui.sessions import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    UiSession,
+    csrf_ok,
+    csrf_token,
+    decode_session,
+    set_cookie,
+)
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "ui"
+ANON_COOKIE = "richsms_anon"  # binds the sign-in form's CSRF token before a session exists
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def _number(value: float | int | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,}".replace(",", "\u202f")
+
+
+_env.filters["when"] = _when
+_env.filters["percent"] = _percent
+_env.filters["number"] = _number
+
+
+@dataclass
+class Viewer:
+    """The request as the UI sees it."""
+
+    request: Request
+    session: UiSession | None
+    user: AdminUser | None
+    language: str
+    anonymous_nonce: str
+    fresh_nonce: bool = False  # the anonymous nonce was made for this request: set it
+
+    @property
+    def secret(self) -> str:
+        secret: str = self.request.app.state.settings.secret_key.reveal()
+        return secret
+
+    @property
+    def csrf(self) -> str:
+        return csrf_token(self.secret, self.session, self.anonymous_nonce)
+
+    @property
+    def actor(self) -> int | None:
+        """The id campaigns record as author and approver: API tokens are positive ids,
+        UI users negative ones, so "not your own campaign" holds across both."""
+        return None if self.user is None or self.user.id is None else -self.user.id
+
+    def t(self, text: str) -> str:
+        return gettext(self.language, text)
+
+    def csrf_ok(self, form: dict[str, str]) -> bool:
+        sent = form.get(CSRF_FIELD) or self.request.headers.get(CSRF_HEADER, "")
+        return csrf_ok(self.secret, self.session, sent, self.anonymous_nonce)
+
+
+def viewer(request: Request, db: Session) -> Viewer:
+    settings = request.app.state.settings
+    secret = settings.secret_key.reveal()
+    now = int(request.app.state.clock.now().timestamp())
+    session = decode_session(secret, request.cookies.get(SESSION_COOKIE, ""), now)
+    user = db.get(AdminUser, session.user_id) if session is not None else None
+    if user is None:
+        session = None
+    nonce = request.cookies.get(ANON_COOKIE, "")
+    fresh = not (16 <= len(nonce) <= 64)
+    if fresh:
+        nonce = secrets.token_urlsafe(16)
+    return Viewer(request, session, user, choose_language(request), nonce, fresh)
+
+
+def security_headers() -> dict[str, str]:
+    return {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-src 'self'; form-action 'self'; "
+            "frame-ancestors 'self'; base-uri 'none'"
+        ),
+        "Referrer-Policy": "same-origin",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "SAMEORIGIN",
+        "Vary": "Cookie, Accept-Language",
+    }
+
+
+def page(view: Viewer, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _env.get_template(template).render(
+        view=view, t=view.t, user=view.user, lang=view.language, csrf=view.csrf, **context
+    )
+    response = HTMLResponse(html, status_code=status, headers=security_headers())
+    if view.session is None and view.fresh_nonce:
+        set_cookie(view.request, response, ANON_COOKIE, view.anonymous_nonce, 4 * 3600)
+    return response
+
+
+def fragment(view: Viewer, template: str, **context: Any) -> HTMLResponse:
+    html = _env.get_template(template).render(
+        view=view, t=view.t, user=view.user, lang=view.language, csrf=view.csrf, **context
+    )
+    return HTMLResponse(html, headers=security_headers())
+
+
+def sign_in_first(request: Request) -> Response:
+    return RedirectResponse("/ui/signin", status_code=303)
+
+
+def svg(markup: str) -> Markup:
+    """An SVG we generated ourselves (web.charts escapes every label)."""
+    return Markup(markup)
+
+
+__all__ = ["LANG_COOKIE", "page", "fragment", "viewer", "Viewer", "svg", "sign_in_first"]
