@@ -80,9 +80,7 @@ def create_automation(
         settings=settings,
         custom_fields=known_fields(session) | set(custom_fields),
     )
-    # Refused now if even a contact with empty fields would get too long a message.
-    composer.check_sample({}, language="fr")
-    composer.check_sample({}, language="en")
+    composer.check_at_save()
     if composer.uses_link and not target_url:
         raise InvalidInput("the template has {{ link }}: give the automation a target_url")
     if kind == "date_field" and not date_field:

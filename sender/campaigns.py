@@ -12,7 +12,9 @@ from sqlmodel import Session, col
 
 from richsms.clock import Clock
 from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from richsms.settings import Settings
 from sender import campaign_states as states
+from sender.compose import Composer, sender_number
 from sender.custom_fields import known_fields
 from sender.models import (
     CANCELLED,
@@ -71,9 +73,14 @@ def known_custom_fields(session: Session) -> set[str]:
 
 
 def create_campaign(
-    *, session: Session, clock: Clock, spec: CampaignSpec, created_by: int | None
+    *,
+    session: Session,
+    clock: Clock,
+    spec: CampaignSpec,
+    created_by: int | None,
+    settings: Settings | None = None,
 ) -> Campaign:
-    _validate(session, spec)
+    _validate(session, spec, settings)
     now = clock.now()
     campaign = Campaign(
         name=spec.name.strip(),
@@ -103,7 +110,7 @@ def create_campaign(
     return campaign
 
 
-def _validate(session: Session, spec: CampaignSpec) -> None:
+def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = None) -> None:
     if not spec.name.strip():
         raise InvalidInput("a campaign needs a name")
     if spec.type not in MESSAGE_TYPES:
@@ -143,6 +150,15 @@ def _validate(session: Session, spec: CampaignSpec) -> None:
             raise NotFound(f"no sender number {spec.sender_id}")
         if spec.type not in sender.allowed_types:
             raise InvalidInput(f"sender {sender.value} may not carry {spec.type} messages")
+    if settings is not None:  # too long, or a runaway template: refused when saved
+        Composer(
+            source=spec.template,
+            is_template=True,
+            type=spec.type,
+            sender=sender_number(session, spec.sender_id),
+            settings=settings,
+            custom_fields=fields,
+        ).check_at_save()
 
 
 def get_campaign(*, session: Session, campaign_id: int) -> Campaign:

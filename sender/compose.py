@@ -22,7 +22,7 @@ from sender.custom_fields import known_fields
 from sender.encoding import analyze
 from sender.models import MESSAGE_TYPES, Campaign, SenderNumber
 from sender.optout import OptOutTexts, append_mention
-from sender.templates import SMS_BUDGET, MessageTemplate, compile_template
+from sender.templates import SMS_BUDGET, MessageTemplate, TemplateError, compile_template
 
 # Only promotional messages carry the opt-out mention.
 TYPES_WITH_OPT_OUT: Final = frozenset({"promotional"})
@@ -123,6 +123,17 @@ class Composer:
     def check_sample(self, fields: Mapping[str, object], *, language: object) -> Composed:
         """Compose for `fields` with a stand-in link: what can be known before sending."""
         return self.compose(fields, language=language, link=self.placeholder_link())
+
+    def check_at_save(self) -> None:
+        """Refuse, when the message is saved, what would fail for every recipient: too
+        many segments or a render past its budget, for a contact with empty fields (a
+        failure that depends on a contact's values is that recipient's error later)."""
+        for language in ("fr", "en"):
+            try:
+                self.check_sample({}, language=language)
+            except TemplateError as error:
+                if error.over_budget:
+                    raise
 
     def draft(self, fields: Mapping[str, object], *, language: object) -> Draft:
         """Render and check now, before the link exists; `Draft.finish(link)` then only

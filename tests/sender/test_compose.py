@@ -10,10 +10,14 @@ from sqlmodel import Session
 from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
+from sender.campaigns import CampaignSpec, create_campaign
 from sender.compose import TOO_MANY_SEGMENTS, Composer
+from sender.contacts import create_contact, record_consent
+from sender.groups import add_members, create_group
 from sender.models import Campaign
 from sender.senders import create_sender
 from sender.templates import TemplateError
+from sender.unitary import prepare_test
 
 SETTINGS = Settings.from_mapping(
     {"RICHSMS_SHORT_URL": "https://ex.co/", "RICHSMS_OPT_OUT_FR": "STOP au 36180"}
@@ -142,3 +146,92 @@ def test_for_campaign_names_the_campaigns_sender(
     assert found.compose({"first_name": "Luc"}, language="fr", link="").text == (
         "Soldes Luc\n" + settings.opt_out_fr.replace("36180", "+15145550199")
     )
+
+
+def seed_french_audience(session: Session, clock: FrozenClock) -> int:
+    group = create_group(session=session, name="Clients", clock=clock)
+    assert group.id is not None
+    for phone, first_name, language in (
+        ("+15145550101", "Amélie", "fr"),
+        ("+15145550102", "Benoît", "fr"),
+        ("+14165550103", "Carol", "en"),
+    ):
+        contact = create_contact(
+            session=session,
+            phone=phone,
+            clock=clock,
+            region="CA",
+            first_name=first_name,
+            language=language,
+        )
+        record_consent(
+            session=session, contact=contact, consent_type="express", source="test", clock=clock
+        )
+    session.commit()
+    add_members(
+        session=session,
+        group_id=group.id,
+        clock=clock,
+        region="CA",
+        phones=["+15145550101", "+15145550102", "+14165550103"],
+    )
+    return group.id
+
+
+def test_a_test_send_renders_a_sample_recipient_in_the_audiences_language(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    with Session(engine) as session:
+        group_id = seed_french_audience(session, clock)
+        campaign = Campaign(
+            name="Soldes",
+            type="promotional",
+            template="Bonjour {{ contact.first_name }}",
+            group_ids=[group_id],
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        session.add(campaign)
+        session.commit()
+        assert campaign.id is not None
+
+        # The tester's phone is no contact: a sample recipient, in French, not an empty
+        # contact with the English mention.
+        sample = prepare_test(
+            session=session, settings=settings, campaign_id=campaign.id, phone="+33612345678"
+        )
+        # The tester's phone is a contact: that contact, in their language.
+        named = prepare_test(
+            session=session, settings=settings, campaign_id=campaign.id, phone="+14165550103"
+        )
+
+    assert sample.draft.finish("").text == f"Bonjour Amélie\n{settings.opt_out_fr}"
+    assert sample.is_test
+    assert named.draft.finish("").text == f"Bonjour Carol\n{settings.opt_out_en}"
+
+
+def test_a_campaign_too_long_for_every_recipient_is_refused_when_saved(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    with Session(engine) as session:
+        group_id = seed_french_audience(session, clock)
+        runaway = "{% for a in 'x'*10000 %}{% for b in 'x'*10000 %}{% endfor %}{% endfor %}"
+        for template in ("a" * 1600, runaway):
+            spec = CampaignSpec(
+                name="Trop long", type="informational", template=template, group_ids=[group_id]
+            )
+            with pytest.raises(InvalidInput):
+                create_campaign(
+                    session=session, clock=clock, spec=spec, created_by=None, settings=settings
+                )
+        # A template failing only for some values is saved: those recipients get an error.
+        spec = CampaignSpec(
+            name="Points",
+            type="informational",
+            template="{{ contact.points + 1 }}",
+            group_ids=[group_id],
+            custom_fields=("points",),
+        )
+        assert create_campaign(
+            session=session, clock=clock, spec=spec, created_by=None, settings=settings
+        ).id

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
+from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput
 from sender.campaigns import (
     MESSAGE_TIMES,
@@ -29,7 +29,7 @@ from sender.campaigns import (
 from sender.models import Campaign, Message
 from sender.planner import Progress
 from sender.senders import create_sender
-from sender.unitary import send_test
+from sender.unitary import prepare_test, write_send
 from web.bodies import path_id, read_model
 from web.openapi import Operation
 
@@ -173,7 +173,11 @@ async def create(request: Request) -> JSONResponse:
     def work() -> dict[str, Any]:
         with session_scope(state.engine) as session:
             campaign = create_campaign(
-                session=session, clock=state.clock, spec=spec, created_by=_token(request)
+                session=session,
+                clock=state.clock,
+                spec=spec,
+                created_by=_token(request),
+                settings=state.settings,
             )
             return campaign_out(campaign)
 
@@ -254,14 +258,21 @@ async def test(request: Request) -> JSONResponse:
     state = request.app.state
 
     def work() -> dict[str, Any]:
+        # Rendered with no write lock held; then written in one short unit.
+        with read_session(state.engine) as session:
+            send = prepare_test(
+                session=session,
+                settings=state.settings,
+                campaign_id=campaign_id,
+                phone=body.phone,
+            )
         with session_scope(state.engine) as session:
-            message = send_test(
+            message = write_send(
                 session=session,
                 clock=state.clock,
                 settings=state.settings,
                 codes=state.codes,
-                campaign_id=campaign_id,
-                phone=body.phone,
+                send=send,
             )
             return message_out(message)
 
