@@ -250,7 +250,7 @@ def handle_inbound(
         )
         reply = HELP_REPLY[language]
     elif request is not None and contact is not None:
-        keyword = request[0][:16]
+        # Stored without a keyword: only a clear request counts as an opt-out.
         if contact.status == OPTED_OUT:
             action = REPLY  # already held or opted out: nothing more is sent
         else:

@@ -220,3 +220,12 @@ def test_a_network_number_is_never_read_as_another_country(
 def test_the_question_is_gsm7_and_one_segment(reply: str) -> None:
     analysis = analyze(reply)
     assert (analysis.encoding, analysis.segments) == ("GSM-7", 1)
+
+
+def test_an_ambiguous_message_is_not_counted_as_an_opt_out(
+    session: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    receive(session, clock, settings, "I can't stop laughing")
+    receive(session, clock, settings, "STOP")
+    stored = session.exec(select(InboundMessage).order_by(col(InboundMessage.id))).all()
+    assert [(i.keyword, i.action) for i in stored] == [(None, "clarify"), ("STOP", "opt_out")]

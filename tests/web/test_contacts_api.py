@@ -212,3 +212,13 @@ def test_the_routes_are_documented(api: TestClient) -> None:
         "/api/segments/{segment_id}/count",
     ):
         assert path in paths, path
+
+
+def test_a_file_with_thousands_of_columns_is_a_clear_422(api: TestClient) -> None:
+    header = ",".join(["phone"] + ["a"] * 8_000)
+    response = api.post(
+        "/api/contacts/import", content=f"{header}\n0612345678\n".encode(), headers=CSV
+    )
+    assert response.status_code == 422
+    assert "at most 200 are kept per contact" in response.json()["error"]["message"]
+    assert api.get("/api/contacts").json()["contacts"] == []
