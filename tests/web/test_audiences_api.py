@@ -209,3 +209,28 @@ def test_every_new_route_is_documented(api: TestClient) -> None:
     for path, methods in expected.items():
         assert path in paths, path
         assert methods <= set(paths[path]), (path, set(paths[path]))
+
+
+def test_automations_are_listed_and_deleted(api: TestClient) -> None:
+    group = api.post("/api/groups", json={"name": "Nouveaux"}).json()
+    created = api.post(
+        "/api/automations",
+        json={
+            "name": "Bienvenue",
+            "kind": "group_join",
+            "group_id": group["id"],
+            "template": "Bienvenue !",
+            "type": "informational",
+        },
+    )
+    assert created.status_code == 201, created.text
+    automation = created.json()
+    listed = api.get("/api/automations").json()["automations"]
+    assert [(a["id"], a["name"]) for a in listed] == [(automation["id"], "Bienvenue")]
+    # The group cannot go while an automation welcomes its new members.
+    assert api.delete(f"/api/groups/{group['id']}").status_code == 409
+    deleted = api.delete(f"/api/automations/{automation['id']}")
+    assert deleted.json() == {"id": automation["id"], "deleted": True}
+    assert api.get("/api/automations").json()["automations"] == []
+    assert api.delete(f"/api/automations/{automation['id']}").status_code == 404
+    assert api.delete(f"/api/groups/{group['id']}").status_code == 200

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete as sql_delete
+from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
+from richsms.errors import NotFound
 from sender.automations import create_automation, run_automations
+from sender.models import Automation, AutomationRun
 from web.bodies import read_model
 from web.openapi import Operation
 
@@ -66,8 +70,45 @@ async def run(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work))
 
 
+class AutomationList(BaseModel):
+    automations: list[AutomationOut]
+
+
+async def list_all(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            rows = session.exec(select(Automation).order_by(col(Automation.id))).all()
+            found = [AutomationOut.model_validate(a, from_attributes=True) for a in rows]
+        return AutomationList(automations=found).model_dump()
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def delete(request: Request) -> JSONResponse:
+    automation_id: int = request.path_params["automation_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            automation = session.get(Automation, automation_id)
+            if automation is None:
+                raise NotFound(f"no automation with id {automation_id}")
+            # Its runs only guarded against sending twice; its messages keep their history.
+            session.execute(
+                sql_delete(AutomationRun).where(col(AutomationRun.automation_id) == automation_id)
+            )
+            session.delete(automation)
+        return {"id": automation_id, "deleted": True}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
 ROUTES = [
     Route("/automations", create, methods=["POST"]),
+    Route("/automations", list_all, methods=["GET"]),
+    Route("/automations/{automation_id:int}", delete, methods=["DELETE"]),
     Route("/automations/run", run, methods=["POST"]),
 ]
 OPERATIONS = [
@@ -78,6 +119,21 @@ OPERATIONS = [
         request=AutomationIn,
         response=AutomationOut,
         errors=(400, 401, 404, 413, 415, 422),
+        tags=("automations",),
+    ),
+    Operation(
+        "GET",
+        "/api/automations",
+        "Every automation, in the order created.",
+        response=AutomationList,
+        errors=(401,),
+        tags=("automations",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/automations/{automation_id}",
+        "Delete an automation (the messages it sent stay).",
+        errors=(401, 404),
         tags=("automations",),
     ),
     Operation(
