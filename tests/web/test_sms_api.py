@@ -99,3 +99,66 @@ def test_a_body_over_the_limit_is_413(api: TestClient, app: object) -> None:
         "Content-Type": "application/json"})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
+
+
+def test_field_lengths_are_bounded(api: TestClient) -> None:
+    template = "Hi {{ contact.first_name }}"
+    huge = api.post(
+        "/api/sms/analyze",
+        json={"text": template, "field_lengths": {"first_name": [0, 100_000_000]}},
+    )
+    many = api.post(
+        "/api/sms/analyze",
+        json={"text": template, "field_lengths": {f"f{i}": [0, 1] for i in range(10_000)}},
+    )
+
+    assert huge.status_code == 422
+    assert many.status_code == 422
+
+
+def test_a_runaway_template_is_a_clear_422(api: TestClient) -> None:
+    for text in (
+        "{% for a in 'x'*10000 %}{% for b in 'x'*10000 %}{% endfor %}{% endfor %}",
+        "{{ 'a'|center(20000000) }}",
+    ):
+        response = api.post(
+            "/api/sms/analyze",
+            json={"text": text, "audience": {"contacts": [{"first_name": "a"}] * 50}},
+        )
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "template_error"
+
+
+def test_messages_past_the_segment_limit_are_errors_in_the_audience(api: TestClient) -> None:
+    body = api.post(
+        "/api/sms/analyze",
+        json={
+            "text": "{{ contact.note }}",
+            "type": "informational",
+            "custom_fields": ["note"],
+            "audience": {"contacts": [{"note": "a" * 1530}, {"note": "a" * 1531}]},
+        },
+    ).json()
+
+    audience = body["audience"]
+    assert audience["recipients"] == 2 and audience["errors"] == 1
+    assert audience["distribution"] == [{"encoding": "GSM-7", "segments": 10, "recipients": 1}]
+    assert "11 segments" in audience["error_samples"][0]["reason"]
+
+
+def test_the_mention_names_the_chosen_sender(api: TestClient) -> None:
+    sender = api.post(
+        "/api/senders",
+        json={"kind": "short_code", "value": "36111", "rate": 5, "allowed_types": ["promotional"]},
+    )
+    assert sender.status_code == 201, sender.text
+    body = api.post(
+        "/api/sms/analyze",
+        json={
+            "text": "Soldes",
+            "sender_id": sender.json()["id"],
+            "audience": {"contacts": [{"language": "fr"}]},
+        },
+    ).json()
+
+    assert body["audience"]["max_length"] == len("Soldes\nSTOP au 36111")
