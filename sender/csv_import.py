@@ -85,7 +85,7 @@ MAX_CUSTOM_FIELDS: Final = 200
 MAX_CUSTOM_FIELD_NAME: Final = 64
 # Contacts written per transaction: short enough that redirects and sends waiting for
 # SQLite's write lock wait well under a second.
-SAVE_CHUNK: Final = 2_000
+SAVE_CHUNK: Final = 1_000
 # Consent dated later than this past the import is a mistake in the file.
 _CONSENT_CLOCK_SKEW: Final = timedelta(days=1)
 
