@@ -25,10 +25,11 @@ from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 from richsms.render_budget import (
     BudgetExceeded,
     RenderBudget,
-    budgeted,
+    activate,
     check_format,
     check_method,
     current,
+    deactivate,
     guard_filter,
     size_of,
 )
@@ -81,7 +82,14 @@ def _is_blank(value: object) -> bool:
 
 
 class _BudgetCodeGenerator(CodeGenerator):
-    """Jinja's code generator, with the budget checks of `MergeEnvironment` compiled in."""
+    """Jinja's code generator, with the budget checks of `MergeEnvironment` compiled in.
+
+    Output is charged only where it can repeat (in loops, macros, call blocks, blocks):
+    elsewhere it runs once per render, its values are bounded when built and the
+    rendered text is measured at the end.
+    """
+
+    _repeating = 0
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         # Every loop steps through the budget, whether or not its body prints anything.
@@ -90,19 +98,47 @@ class _BudgetCodeGenerator(CodeGenerator):
                 nodes.EnvironmentAttribute("budget_iter"), [node.iter], [], None, None
             )
             node._budgeted = True  # type: ignore[attr-defined]
-        super().visit_For(node, frame)
+        self._repeating += 1
+        try:
+            super().visit_For(node, frame)
+        finally:
+            self._repeating -= 1
+
+    def visit_Macro(self, node: nodes.Macro, frame: Frame) -> None:
+        self._repeating += 1
+        try:
+            super().visit_Macro(node, frame)
+        finally:
+            self._repeating -= 1
+
+    def visit_CallBlock(self, node: nodes.CallBlock, frame: Frame) -> None:
+        self._repeating += 1
+        try:
+            super().visit_CallBlock(node, frame)
+        finally:
+            self._repeating -= 1
+
+    def visit_Block(self, node: nodes.Block, frame: Frame) -> None:
+        self._repeating += 1
+        try:
+            super().visit_Block(node, frame)
+        finally:
+            self._repeating -= 1
 
     def _output_const_repr(self, group: Iterable[Any]) -> str:
         # Literal text printed in a loop costs its length on every pass.
-        return f"environment.budget_output({super()._output_const_repr(group)})"
+        text = super()._output_const_repr(group)
+        return f"environment.budget_output({text})" if self._repeating else text
 
     def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
-        self.write("environment.budget_output(")
+        if self._repeating:
+            self.write("environment.budget_output(")
         super()._output_child_pre(node, frame, finalize)
 
     def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
         super()._output_child_post(node, frame, finalize)
-        self.write(")")
+        if self._repeating:
+            self.write(")")
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.budget_value(")
@@ -288,16 +324,18 @@ def render_budgeted(
     values: dict[str, object] = {CONTACT: ContactFields(contact), LINK: link}
     if variables:
         values.update(variables)
+    token = activate(budget)
     try:
-        with budgeted(budget):
-            # Template.render copies every global into each new context; a template may
-            # not name any global, so a context holding only its names renders ~3x faster.
-            context = jinja.new_context(values, shared=True)
-            text = "".join(jinja.root_render_func(context))
+        # Template.render copies every global into each new context; a template may not
+        # name any global, so a context holding only its names renders ~3x faster.
+        context = jinja.new_context(values, shared=True)
+        text = "".join(jinja.root_render_func(context))
     except TemplateError:
         raise
     except Exception as error:  # a filter, the sandbox or a value's __str__ refused
         raise render_error(error, jinja) from error
+    finally:
+        deactivate(token)
     if len(text) > budget.max_chars:
         raise too_long(len(text), budget)
     return text

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Final
@@ -258,11 +257,10 @@ def check_method(method: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) 
 
 
 
-@contextmanager
-def budgeted(budget: RenderBudget) -> Iterator[None]:
-    """Renders in this block (in this thread) run under `budget`."""
-    token = _ACTIVE.set(_Meter(budget))
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
+def activate(budget: RenderBudget) -> Token[_Meter | None]:
+    """Renders in this thread run under `budget` until `deactivate(token)`."""
+    return _ACTIVE.set(_Meter(budget))
+
+
+def deactivate(token: Token[_Meter | None]) -> None:
+    _ACTIVE.reset(token)
