@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, true
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, func, not_, or_, true
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -257,6 +257,12 @@ def has_row(query: Select[Any] | SelectOfScalar[Any]) -> ColumnElement[bool]:
     return query.limit(1).scalar_subquery().is_not(None)
 
 
+def _listed(values: list[str]) -> Any:
+    # Written into the SQL rather than bound one parameter each: a campaign combining
+    # many segments stays far from the databases' limits on bound parameters.
+    return bindparam(None, values, type_=String(), expanding=True, literal_execute=True)
+
+
 def _compare(column: Any, op: str, value: object) -> ColumnElement[bool]:
     comparisons: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
         "eq": lambda c, v: c == v,
@@ -278,9 +284,9 @@ def _text(
     if op == "not_exists":
         return missing
     if op == "in":
-        return column.in_(value)
+        return column.in_(_listed(value))
     if op == "not_in":
-        result = column.not_in(value)
+        result = column.not_in(_listed(value))
         return or_(column.is_(None), result) if nullable else result
     if op == "contains":
         return func.lower(column).contains(value.lower(), autoescape=True)

@@ -234,3 +234,18 @@ def test_automations_are_listed_and_deleted(api: TestClient) -> None:
     assert api.get("/api/automations").json()["automations"] == []
     assert api.delete(f"/api/automations/{automation['id']}").status_code == 404
     assert api.delete(f"/api/groups/{group['id']}").status_code == 200
+
+
+def test_listed_values_are_text_whatever_they_hold(api: TestClient) -> None:
+    api.post(
+        "/api/contacts/import",
+        content="phone,last_name\n0612345678,O'Brien\n0751234567,a\\b\n0612340000,Ünal\n".encode(),
+        headers=CSV,
+    )
+    values = ["O'Brien", "a\\b", "x'); DROP TABLE contact;--", "Ünal"]
+    filters = [{"field": "last_name", "op": "in", "value": values}]
+    created = api.post("/api/segments", json={"name": "odd", "filters": filters}).json()
+    assert api.get(f"/api/segments/{created['id']}/count").json()["contacts"] == 3
+    filters = [{"field": "last_name", "op": "not_in", "value": values[:2]}]
+    other = api.post("/api/segments", json={"name": "rest", "filters": filters}).json()
+    assert api.get(f"/api/segments/{other['id']}/count").json()["contacts"] == 1
