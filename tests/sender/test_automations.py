@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from richsms.clock import FrozenClock
+from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.automations import create_automation, run_automations
 from sender.contacts import create_contact, opt_out, record_consent
@@ -106,3 +108,61 @@ def test_welcome_message_when_a_contact_joins_a_group(
     assert welcome.phone == "+33612345678"
     # Joined at 13:01 Paris time, after 09:00: welcomed at 09:00 the next morning.
     assert welcome.due_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def test_a_runaway_or_too_long_template_is_refused_when_the_automation_is_saved(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    with Session(engine) as session:
+        for template in (
+            "{% for a in 'x'*10000 %}{% for b in 'x'*10000 %}{% endfor %}{% endfor %}",
+            "{{ 'a'|center(20000000) }}",
+            "a" * 1600,
+        ):
+            with pytest.raises(InvalidInput):
+                create_automation(
+                    session=session,
+                    clock=clock,
+                    settings=settings,
+                    name="Bad",
+                    kind="date_field",
+                    date_field="birthday",
+                    type="informational",
+                    template=template,
+                )
+
+
+def test_a_contact_whose_message_cannot_be_produced_gets_an_error_message_once(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    clock.set(datetime(2026, 4, 17, 6, 0, tzinfo=UTC))
+    with Session(engine) as session:
+        for phone, points in (("+33612345678", "41"), ("+33698765432", "beaucoup")):
+            contact = create_contact(
+                session=session,
+                phone=phone,
+                clock=clock,
+                region="FR",
+                fields={"birthday": "1990-04-17", "points": points},
+            )
+            record_consent(
+                session=session, contact=contact, consent_type="express", source="test", clock=clock
+            )
+        create_automation(
+            session=session,
+            clock=clock,
+            settings=settings,
+            name="Points",
+            kind="date_field",
+            date_field="birthday",
+            type="informational",
+            template="{{ 100 // (contact.points | int) }} points",
+        )
+        session.commit()
+
+    assert run(engine, clock, settings) == 1  # "beaucoup" is 0 points: 100 // 0 fails
+    assert run(engine, clock, settings) == 0  # the failure is recorded once, not retried
+    sent = {m.phone: m for m in messages(engine)}
+    assert (sent["+33612345678"].state, sent["+33612345678"].text) == ("planned", "2 points")
+    assert sent["+33698765432"].state == "error"
+    assert "division" in (sent["+33698765432"].error or "")
