@@ -1,13 +1,18 @@
 """The outbox: every message, whatever produced it, goes in here and only out through a
 worker. This module owns its state transitions:
 
-    planned → queued → sending → sent → delivered
-                 ↑        ├→ failed          (the provider refused it)
-                 └────────┤  (a temporary failure: queued again, later)
+    planned → queued → sending → sent ──→ delivered     (every part's receipt: delivered)
+                 ↑        │         └──→ undelivered   (a part undelivered/expired/rejected)
+                 │        ├→ failed          (the provider refused it)
+                 └────────┤  (a temporary failure: queued again, after a back-off)
                           └→ unknown         (no answer recorded: never resent)
     planned/queued → expired (not sent in time), queued → skipped (consent, opt-out)
 
-The planner writes `error` rows (the message could not be produced) directly.
+Claiming a message records what carries it (`provider`, `sender`, `sender_number_id`);
+an accepted answer records the provider's id of each part (`message_part`), which
+receipts (sender/receipts.py) name. The planner writes `error` rows (the message could
+not be produced) directly; a cancelled campaign's messages become `cancelled`.
+Final states (sender.models.FINAL_STATES) are never handed over again.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
@@ -33,7 +39,9 @@ from sender.models import (
     SKIPPED,
     UNKNOWN,
     Message,
+    MessagePart,
 )
+from sender.receipts import PART_SENT, apply_pending
 
 
 def enqueue(
@@ -130,6 +138,14 @@ class Outcome:
     provider_id: str | None = None
     error: str | None = None
     retry_at: datetime | None = None
+    # Every part's id for a long SMS sent as several parts (provider_id alone: one part).
+    provider_ids: tuple[str, ...] = ()
+
+    @property
+    def part_ids(self) -> tuple[str, ...]:
+        if self.provider_ids:
+            return self.provider_ids
+        return (self.provider_id,) if self.provider_id else ()
 
 
 _DUE_COLUMNS = (
@@ -282,14 +298,34 @@ def lock_due(
     return [DueMessage(**row._asdict()) for row in rows]
 
 
-def mark_sending(*, conn: Connection, ids: Sequence[int], now: datetime, worker_id: str) -> None:
-    """Claim: from here the message may be handed to the provider, and only by `worker_id`."""
-    if ids:
-        conn.execute(
-            update(Message)
-            .where(col(Message.id).in_(ids))  # rows this transaction locked in lock_due
-            .values(state=SENDING, sending_at=now, claimed_by=worker_id)
-        )
+def mark_sending(
+    *,
+    conn: Connection,
+    ids: Sequence[int],
+    now: datetime,
+    worker_id: str,
+    provider: str | None = None,
+    sender: str | None = None,
+    sender_number_id: int | None = None,
+) -> None:
+    """Claim: from here the message may be handed to the provider, and only by `worker_id`.
+    Records what carries it: the provider, the sender it goes from and that number's id."""
+    if not ids:
+        return
+    values: dict[str, object] = {
+        "state": SENDING,
+        "sending_at": now,
+        "claimed_by": worker_id,
+        "provider": provider,
+        "sender_number_id": sender_number_id,
+    }
+    if sender:
+        values["sender"] = sender
+    conn.execute(
+        update(Message)
+        .where(col(Message.id).in_(ids))  # rows this transaction locked in lock_due
+        .values(**values)
+    )
 
 
 def defer(*, conn: Connection, deferrals: Sequence[tuple[int, datetime]]) -> None:
@@ -328,20 +364,33 @@ def release(*, conn: Connection, ids: Sequence[int], worker_id: str) -> None:
         )
 
 
-def record(*, conn: Connection, outcomes: Sequence[Outcome], worker_id: str) -> None:
-    """Store what the provider answered for messages this worker claimed.
+def record(
+    *, conn: Connection, outcomes: Sequence[Outcome], worker_id: str, provider: str = ""
+) -> None:
+    """Store what `provider` answered for messages this worker claimed.
 
     An answer is recorded even if a sweep already marked the message unknown: the
-    answer is the truth, the sweep only a presumption.
+    answer is the truth, the sweep only a presumption. An accepted message gets one
+    `message_part` row per provider id, and the receipts that came before the answer
+    (pending) are applied to it now.
     """
+    answerable = or_(col(Message.state) == SENDING, col(Message.state) == UNKNOWN)
     mine = and_(
-        col(Message.id) == bindparam("b_id"),
-        or_(col(Message.state) == SENDING, col(Message.state) == UNKNOWN),
-        col(Message.claimed_by) == worker_id,
+        col(Message.id) == bindparam("b_id"), answerable, col(Message.claimed_by) == worker_id
     )
     by_state: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         by_state.setdefault(outcome.state, []).append(outcome)
+    if SENT in by_state:
+        ids = [o.id for o in by_state[SENT]]
+        claimed = set(
+            conn.execute(
+                select(col(Message.id)).where(
+                    col(Message.id).in_(ids), answerable, col(Message.claimed_by) == worker_id
+                )
+            ).scalars()
+        )
+        by_state[SENT] = [o for o in by_state[SENT] if o.id in claimed]
     statements = {
         SENT: update(Message)
         .where(mine)
@@ -359,16 +408,38 @@ def record(*, conn: Connection, outcomes: Sequence[Outcome], worker_id: str) -> 
         ),
     }
     for state, group in by_state.items():
+        if not group:
+            continue
         conn.execute(
             statements[state],
             [
                 {
                     "b_id": o.id,
                     "b_at": o.at,
-                    "b_pid": o.provider_id,
+                    "b_pid": o.provider_id or (o.part_ids[0] if o.part_ids else None),
                     "b_error": o.error,
                     "b_retry": o.retry_at,
                 }
                 for o in group
             ],
         )
+    _add_parts(conn, by_state.get(SENT, []), provider)
+
+
+def _add_parts(conn: Connection, sent: Sequence[Outcome], provider: str) -> None:
+    """One row per provider id of each accepted message, then the receipts that were
+    waiting for them. An id the provider already gave another message is kept with the
+    first (ids are unique per provider; receipts could not tell the two apart)."""
+    rows = [
+        {"message_id": o.id, "provider": provider, "provider_id": pid, "part": n}
+        for o in sent
+        for n, pid in enumerate(o.part_ids)
+    ]
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    # executemany: one compiled statement, cached (a many-row VALUES compiles each time).
+    conn.execute(
+        insert(MessagePart).on_conflict_do_nothing(), [{**row, "state": PART_SENT} for row in rows]
+    )
+    apply_pending(conn, [(provider, str(row["provider_id"])) for row in rows])

@@ -53,6 +53,10 @@ class Route:
     limits: list[Limit]
     sender: str
     allowed_types: list[str] = field(default_factory=list)
+    # The sender number's row and kind (short_code, long_code, alphanumeric), when the
+    # sender is one we know; recorded on each message it carries.
+    number_id: int | None = None
+    kind: str = ""
 
     @property
     def paused(self) -> bool:
@@ -76,7 +80,11 @@ def route_for(
             limits.append(Limit(campaign_key(campaign_id), min(found[0], MAX_RATE)))
             sender_id = found[1]
     numbers = select(
-        col(SenderNumber.value), col(SenderNumber.rate), col(SenderNumber.allowed_types)
+        col(SenderNumber.value),
+        col(SenderNumber.rate),
+        col(SenderNumber.allowed_types),
+        col(SenderNumber.id),
+        col(SenderNumber.kind),
     )
     number = None
     if sender:
@@ -87,9 +95,9 @@ def route_for(
         if not limits:
             limits.append(Limit(DEFAULT_KEY, min(default_rate, MAX_RATE)))
         return Route(limits, sender)
-    value, rate, allowed = number
+    value, rate, allowed, number_id, kind = number
     limits.append(Limit(sender_key(value), min(rate, MAX_RATE)))
-    return Route(limits, value, list(allowed or []))
+    return Route(limits, value, list(allowed or []), number_id, kind)
 
 
 def capacity(rate: float, burst: float) -> float:

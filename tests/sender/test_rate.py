@@ -13,21 +13,11 @@ from sqlmodel import col
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.models import QUEUED, SENT, Campaign, Message, SenderNumber
-from sender.providers import OutgoingMessage, SendResult
+from sender.providers.fault import FaultProvider
 from sender.rate import Budget, Limit, capacity, lock_budget, refill
 from sender.worker import Worker
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-class Accepting:
-    name = "accepting"
-
-    def send(self, message: OutgoingMessage) -> SendResult:
-        return SendResult.accepted(f"p-{message.id}")
-
-    def close(self) -> None:
-        pass
 
 
 def test_refill_adds_the_rate_up_to_the_capacity() -> None:
@@ -121,7 +111,9 @@ def simulate_a_minute(engine: Engine, step: float = 0.25) -> tuple[Counter[int],
     each second of the minute, and by each worker."""
     clock = FrozenClock(T0)
     workers = [
-        Worker(engine, Accepting(), clock, worker_id=f"w{n}", batch_size=50, default_rate=1)
+        Worker(
+            engine, FaultProvider(latency=0), clock, worker_id=f"w{n}", default_rate=1
+        )
         for n in (1, 2)
     ]
     end = T0 + timedelta(seconds=60)

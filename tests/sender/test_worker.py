@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import ConfigError, Settings
 from sender.models import (
+    DELIVERED,
     EXPIRED,
     FAILED,
     PLANNED,
@@ -28,17 +29,27 @@ from sender.models import (
     SenderNumber,
 )
 from sender.outbox import enqueue
-from sender.providers import OutgoingMessage, SendResult, provider_from_settings
+from sender.providers import (
+    OutgoingMessage,
+    ProviderEvents,
+    ProviderHealth,
+    Report,
+    SubmitResult,
+    provider_from_settings,
+    register_provider,
+)
 from sender.providers.console import ConsoleProvider, read_log
 from sender.worker import Worker
 
-Answer = SendResult | Exception | Callable[[OutgoingMessage], SendResult]
+Answer = SubmitResult | Exception | Callable[[OutgoingMessage], SubmitResult]
 
 
 class Recorder:
-    """A provider that remembers what it was handed and answers as told."""
+    """A provider that remembers what it was handed and answers as told, one message
+    at a time."""
 
     name = "recorder"
+    window = 1
 
     def __init__(self, engine: Engine | None = None) -> None:
         self.engine = engine
@@ -46,20 +57,27 @@ class Recorder:
         self.answers: dict[int, Answer] = {}
         self.states_at_send: list[tuple[str, datetime | None, str | None]] = []
 
-    def send(self, message: OutgoingMessage) -> SendResult:
-        if self.engine is not None:
-            stored = load(self.engine, message.id)
-            self.states_at_send.append((stored.state, stored.sending_at, stored.claimed_by))
-        self.handed.append(message)
-        answer = self.answers.get(message.id, SendResult.accepted(f"p-{message.id}"))
-        if isinstance(answer, Exception):
-            raise answer
-        if callable(answer):
-            return answer(message)
-        return answer
-
-    def close(self) -> None:
+    async def start(self, events: ProviderEvents) -> None:
         pass
+
+    async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
+        for message in messages:
+            if self.engine is not None:
+                stored = load(self.engine, message.id)
+                self.states_at_send.append((stored.state, stored.sending_at, stored.claimed_by))
+            self.handed.append(message)
+            answer = self.answers.get(
+                message.id, SubmitResult.accepted(message.id, f"p-{message.id}")
+            )
+            if isinstance(answer, Exception):
+                raise answer
+            report(answer(message) if callable(answer) else answer)
+
+    async def close(self) -> None:
+        pass
+
+    def health(self) -> ProviderHealth:
+        return ProviderHealth(True)
 
 
 def load(engine: Engine, message_id: int) -> Message:
@@ -119,7 +137,7 @@ def test_a_due_message_is_sent_with_a_time_for_each_state(
     assert worker.run_once() == 1
     sent = load(engine, message_id)
     assert sent.state == SENT
-    assert sent.provider_id == f"p-{message_id}"
+    assert (sent.provider, sent.provider_id) == ("recorder", f"p-{message_id}")
     assert sent.planned_at == sent.queued_at == sent.sending_at == sent.sent_at == clock.now()
     assert sent.claimed_by == "w1"
     assert [m.id for m in provider.handed] == [message_id]
@@ -151,8 +169,8 @@ def test_failures_permanent_and_temporary(
 ) -> None:
     refused = add_message(engine, clock, phone="+33600000001")
     throttled = add_message(engine, clock, phone="+33600000002")
-    provider.answers[refused] = SendResult.permanent_failure("unknown subscriber")
-    provider.answers[throttled] = SendResult.temporary_failure("throttled")
+    provider.answers[refused] = SubmitResult.failed(refused, "unknown subscriber")
+    provider.answers[throttled] = SubmitResult.retry(throttled, "throttled")
     assert worker.run_once() == 2
     failed = load(engine, refused)
     assert (failed.state, failed.failed_at, failed.error) == (
@@ -165,7 +183,6 @@ def test_failures_permanent_and_temporary(
     assert again.due_at == clock.now() + timedelta(seconds=30)  # the shortest back-off
     assert worker.run_once() == 0  # not before its time
     clock.advance(timedelta(seconds=30))
-    provider.answers[throttled] = SendResult.temporary_failure("throttled")
     assert worker.run_once() == 1
     # The back-off grows with the time the message has waited.
     assert load(engine, throttled).due_at == clock.now() + timedelta(seconds=30)
@@ -179,38 +196,56 @@ def test_failures_permanent_and_temporary(
     assert worker.stats.retried == 3 and worker.stats.failed == 1 and worker.stats.sent == 1
 
 
-def test_a_provider_that_raises_leaves_the_message_unknown_never_resent(
+def test_a_retry_waits_at_least_as_long_as_the_provider_asks(
     engine: Engine, worker: Worker, provider: Recorder, clock: FrozenClock
 ) -> None:
-    first = add_message(engine, clock, phone="+33600000001")
-    second = add_message(engine, clock, phone="+33600000002")
+    throttled = add_message(engine, clock)
+    provider.answers[throttled] = SubmitResult.retry(throttled, "queue full", after=120)
+    assert worker.run_once() == 1
+    assert load(engine, throttled).due_at == clock.now() + timedelta(seconds=120)
+
+
+def test_a_provider_that_raises_leaves_what_it_did_not_answer_unknown_never_resent(
+    engine: Engine, worker: Worker, provider: Recorder, clock: FrozenClock
+) -> None:
+    answered = add_message(engine, clock, phone="+33600000001")
+    first = add_message(engine, clock, phone="+33600000002")
+    second = add_message(engine, clock, phone="+33600000003")
     provider.answers[first] = TimeoutError("no response from the SMSC")
-    assert worker.run_once() == 1
-    lost = load(engine, first)
-    assert (lost.state, lost.unknown_at) == (UNKNOWN, clock.now())
-    assert lost.error is not None and "TimeoutError" in lost.error
-    # The rest of the batch was never handed over: back in the queue, sent next.
-    assert load(engine, second).state == QUEUED
-    assert worker.run_once() == 1
+    assert worker.run_once() == 3  # the whole batch was handed to the provider
+    assert load(engine, answered).state == SENT
+    for message_id in (first, second):
+        # It may have left (the provider cannot say what it wrote): never resent.
+        lost = load(engine, message_id)
+        assert (lost.state, lost.unknown_at) == (UNKNOWN, clock.now())
+        assert lost.error is not None and "TimeoutError" in lost.error
     clock.advance(timedelta(days=1))
-    worker.run_once()
-    assert [m.id for m in provider.handed] == [first, second]
-    assert worker.stats.unknown == 1
+    assert worker.run_once() == 0
+    assert [m.id for m in provider.handed] == [answered, first]
+    assert worker.stats.unknown == 2
 
 
-def test_stopping_finishes_the_message_in_hand_and_returns_the_rest(
+def test_stopping_finishes_the_batch_in_hand_and_returns_what_was_claimed_ahead(
     engine: Engine, worker: Worker, provider: Recorder, clock: FrozenClock
 ) -> None:
-    ids = [add_message(engine, clock, phone=f"+3360000000{n}") for n in range(3)]
+    # Two groups (two senders): the second batch is claimed while the first is handed over.
+    first = [add_message(engine, clock, phone=f"+3360000000{n}") for n in range(2)]
+    second = [add_message(engine, clock, phone=f"+3360000001{n}", sender="SHOP") for n in range(2)]
 
-    def stop_here(message: OutgoingMessage) -> SendResult:
+    def stop_here(message: OutgoingMessage) -> SubmitResult:
         worker.stop()
-        return SendResult.accepted("p-stop")
+        return SubmitResult.accepted(message.id, "p-stop")
 
-    provider.answers[ids[0]] = stop_here
-    assert worker.run_once() == 1
-    assert [load(engine, i).state for i in ids] == [SENT, QUEUED, QUEUED]
-    assert load(engine, ids[1]).claimed_by is None
+    for message_id in first + second:
+        provider.answers[message_id] = stop_here
+    assert worker.run_once() == 2
+    in_hand = {m.id for m in provider.handed}
+    assert in_hand in ({*first}, {*second})
+    ahead = second if in_hand == {*first} else first
+    assert {load(engine, i).state for i in in_hand} == {SENT}
+    for message_id in ahead:
+        back = load(engine, message_id)
+        assert (back.state, back.claimed_by) == (QUEUED, None)
 
 
 def test_run_forever_stops_when_asked(
@@ -412,7 +447,7 @@ def test_messages_not_sent_in_time_expire(
 ) -> None:
     worker = Worker(engine, provider, clock, expiry=timedelta(hours=24))
     stale = add_message(engine, clock)
-    provider.answers[stale] = SendResult.temporary_failure("network down")
+    provider.answers[stale] = SubmitResult.retry(stale, "network down")
     worker.run_once()
     clock.advance(timedelta(hours=24, seconds=1))
     worker.run_once()
@@ -437,7 +472,7 @@ def test_the_console_provider_logs_and_appends_json_lines(
     tmp_path: Path, engine: Engine, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     log = tmp_path / "console.jsonl"
-    worker = Worker(engine, ConsoleProvider(log), clock, default_rate=1000)
+    worker = Worker(engine, ConsoleProvider(log, clock=clock), clock, default_rate=1000)
     message_id = add_message(engine, clock, text="Bonjour Zoé")
     with caplog.at_level("INFO", logger="richsms.console"):
         assert worker.run_once() == 1
@@ -445,14 +480,18 @@ def test_the_console_provider_logs_and_appends_json_lines(
     assert f"SMS {message_id} to +33612345678: Bonjour Zoé" in caplog.messages
     [line] = read_log(log)
     assert (line["id"], line["phone"], line["text"]) == (message_id, "+33612345678", "Bonjour Zoé")
-    assert load(engine, message_id).provider_id == f"console-{message_id}"
+    # It reports every message delivered at once, so the demo shows delivered states.
+    delivered = load(engine, message_id)
+    assert (delivered.provider, delivered.provider_id) == ("console", f"console-{message_id}")
+    assert (delivered.state, delivered.delivered_at) == (DELIVERED, clock.now())
 
 
-def test_providers_from_settings(settings: Settings, tmp_path: Path) -> None:
+def test_providers_come_from_a_registry_by_name(settings: Settings) -> None:
     assert provider_from_settings(settings).name == "console"
-    for name in ("smpp", "http"):
-        with pytest.raises(ConfigError, match="not available yet"):
-            provider_from_settings(settings.replace(provider=name))
+    with pytest.raises(ConfigError, match="unknown provider 'carrier-pigeon'"):
+        provider_from_settings(settings.replace(provider="carrier-pigeon"))
+    register_provider("recorder", lambda _settings: Recorder())
+    assert isinstance(provider_from_settings(settings.replace(provider="recorder")), Recorder)
 
 
 def test_the_web_app_runs_a_worker_only_when_asked(
@@ -472,8 +511,8 @@ def test_the_web_app_runs_a_worker_only_when_asked(
     with TestClient(create_app(settings, clock=clock, run_worker=True)):
         assert len(worker_threads()) == 1
         for _ in range(1000):
-            if load(engine, message_id).state == SENT:
+            if load(engine, message_id).state == DELIVERED:
                 break
             threading.Event().wait(0.01)
-    assert load(engine, message_id).state == SENT
+    assert load(engine, message_id).state == DELIVERED  # the console provider's receipt
     assert worker_threads() == []  # stopped with the app

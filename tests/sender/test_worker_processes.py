@@ -1,8 +1,10 @@
 """Real `richsms worker` processes, killed and restarted: no message is ever sent twice.
 
 The console provider appends one JSON line per message it is handed to a file
-(RICHSMS_CONSOLE_LOG), written before `send` returns: counting the lines per message id
-counts the deliveries, whatever happened to the process afterwards.
+(RICHSMS_CONSOLE_LOG), written before it reports the message accepted: counting the lines
+per message id counts the deliveries, whatever happened to the process afterwards. It
+also reports each message delivered, so a message the outbox holds as delivered went
+through the whole path: claim, hand-over, answer, receipt.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from sqlmodel import col
 
 from richsms.clock import FrozenClock
 from richsms.settings import Settings
-from sender.models import QUEUED, SENDING, SENT, UNKNOWN, Message
+from sender.models import DELIVERED, QUEUED, SENDING, UNKNOWN, Message
 from sender.providers.console import ConsoleProvider, read_log
 from sender.worker import Worker
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
-DEADLINE = 30.0  # seconds: no wait in these tests is unbounded
+DEADLINE = 60.0  # seconds: no wait in these tests is unbounded (generous: machines are busy)
 
 
 def seed(engine: Engine, count: int) -> None:
@@ -168,12 +170,12 @@ def test_a_worker_killed_and_restarted_sends_nothing_twice(
     assert max(sent.values()) == 1, "a message was handed to the provider twice"
     outcome = final_states(engine)
     assert len(outcome) == total
-    assert set(outcome.values()) <= {SENT, UNKNOWN}
+    assert set(outcome.values()) <= {DELIVERED, UNKNOWN}
     for message_id, state in outcome.items():
-        if state == SENT:
+        if state == DELIVERED:
             assert sent[message_id] == 1
     unknown = [i for i, state in outcome.items() if state == UNKNOWN]
-    assert len(unknown) <= 50  # at most the batch in hand when killed
+    assert len(unknown) <= 100  # at most the batch in hand and the one claimed ahead
     assert sum(sent.values()) + len(unknown) >= total
 
 
@@ -186,7 +188,7 @@ def test_several_workers_at_once_never_claim_a_message_twice(
     try:
         total = 6000
         seed(engine, total)  # all three are polling already
-        wait_for(lambda: states(engine)[SENT] == total, *workers)
+        wait_for(lambda: states(engine)[DELIVERED] == total, *workers)
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         assert [worker.wait(timeout=DEADLINE) for worker in workers] == [0, 0, 0]

@@ -1,0 +1,94 @@
+"""Where a running provider hands receipts and inbound messages: the database.
+
+`DatabaseEvents` implements `ProviderEvents`. Each call returns once the event is
+committed, so the provider may acknowledge it to the network afterwards. The database
+work runs in a thread, never on the event loop that carries the provider's traffic.
+
+Receipts are group-committed: those handed over while a transaction is being written
+wait for the next one, so a burst of receipts (an SMSC flushing its queue, the console
+provider reporting a batch delivered) costs a few transactions, not one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from richsms.clock import Clock
+from richsms.db import session_scope
+from richsms.errors import InvalidInput
+from richsms.settings import Settings
+from sender.inbound import handle_inbound
+from sender.providers.base import Inbound, Receipt
+from sender.receipts import forget_pending, record_receipts
+
+log = logging.getLogger("richsms.receipts")
+
+
+class DatabaseEvents:
+    """See the module docstring. `settings` gives the inbound handler its default
+    region and replies (the defaults when not given)."""
+
+    def __init__(self, engine: Engine, clock: Clock, settings: Settings | None = None) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.settings = settings or Settings.from_mapping({})
+        self._waiting: list[tuple[Receipt, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def receipt(self, receipt: Receipt) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((receipt, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_receipts())
+        await done
+
+    async def _write_receipts(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await asyncio.to_thread(self._store, [receipt for receipt, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    def _store(self, receipts: list[Receipt]) -> None:
+        with Session(self.engine) as session:
+            outcomes = record_receipts(session=session, receipts=receipts, now=self.clock.now())
+            session.commit()
+        pending = outcomes.count("pending")
+        if pending:
+            log.debug("%d receipts came before their submit answer: kept pending", pending)
+
+    async def inbound(self, message: Inbound) -> None:
+        await asyncio.to_thread(self._inbound, message)
+
+    def _inbound(self, message: Inbound) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                handle_inbound(
+                    session=session,
+                    phone=message.phone,
+                    to=message.to,
+                    text=message.text,
+                    clock=self.clock,
+                    settings=self.settings,
+                )
+        except InvalidInput as exc:
+            # Refusing it would only make the network hand it over again, forever.
+            log.warning("inbound message from %s dropped: %s", message.phone, exc.message)
+
+    def forget_pending(self, *, received_before: datetime) -> int:
+        """Drop pending receipts older than `received_before` (no answer ever claimed
+        them); returns how many."""
+        with self.engine.begin() as conn:
+            return forget_pending(conn, received_before=received_before)

@@ -1,0 +1,297 @@
+"""Delivery receipts: what the network says became of a message after it accepted it.
+
+Every receipt, whatever carried it (an SMPP `deliver_sm`, an HTTP status callback, the
+console provider), goes through `record_receipt` (or `record_receipts` for several at
+once). A receipt names a provider and the provider's id of one part of a message:
+
+- `delivered`                          the part arrived;
+- `undelivered`, `expired`, `rejected`  it never will: the part is `undelivered`, and the
+  receipt's state is kept at the head of the message's error ("expired: ...");
+- `sent`, `unknown`                    intermediate news (accepted by the next hop, the
+  network does not know yet): nothing changes.
+
+A message is `delivered` (at the latest part's receipt time) once every part is; it is
+`undelivered` (at the first failing part's time, with its error) as soon as one part is.
+Only a `sent` message moves; the first final receipt of a part wins.
+
+Idempotent: a receipt arriving twice changes nothing the second time. A receipt arriving
+before the submit answer it refers to was recorded (a fast SMSC answers `submit_sm_resp`
+and `deliver_sm` almost together) is kept as a pending receipt, and applied by
+`apply_pending` when the answer is recorded (sender/outbox.py calls it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypeVar, cast
+
+from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from richsms.errors import InvalidInput
+from sender.models import (
+    DELIVERED,
+    SENT,
+    UNDELIVERED,
+    Message,
+    MessagePart,
+    PendingReceipt,
+)
+from sender.providers.base import Receipt, ReceiptState
+
+RECEIPT_STATES = ("delivered", "undelivered", "expired", "rejected", "unknown", "sent")
+# Receipt states that settle a part, and the part state each gives.
+_FINAL = {
+    "delivered": DELIVERED,
+    "undelivered": UNDELIVERED,
+    "expired": UNDELIVERED,
+    "rejected": UNDELIVERED,
+}
+PART_SENT = SENT  # a part waiting for its receipt
+
+ReceiptOutcome = Literal["applied", "duplicate", "pending", "ignored"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    provider: str
+    provider_id: str
+    state: str  # the part's new state: delivered or undelivered
+    at: datetime
+    error: str | None
+
+
+def record_receipt(
+    *,
+    session: Session,
+    provider: str,
+    provider_id: str,
+    state: str,
+    at: datetime,
+    error: str | None = None,
+) -> ReceiptOutcome:
+    """Record one receipt (flushed, not committed). Returns what it did: `applied`,
+    `duplicate` (already known: nothing changed), `pending` (no such part yet: kept until
+    the submit answer is recorded) or `ignored` (an intermediate state)."""
+    receipt = Receipt(provider, provider_id, cast(ReceiptState, state), at, error)
+    return record_receipts(session=session, receipts=[receipt])[0]
+
+
+def record_receipts(
+    *, session: Session, receipts: Sequence[Receipt], now: datetime | None = None
+) -> list[ReceiptOutcome]:
+    """`record_receipt` for several receipts in one go (flushed, not committed)."""
+    session.flush()
+    return store_receipts(session.connection(), receipts, now=now)
+
+
+def store_receipts(
+    conn: Connection, receipts: Sequence[Receipt], *, now: datetime | None = None
+) -> list[ReceiptOutcome]:
+    """The work of `record_receipts`, in the caller's transaction; `now` is when the
+    receipts arrived (their own time when not given)."""
+    outcomes: list[ReceiptOutcome] = ["ignored"] * len(receipts)
+    verdicts: dict[tuple[str, str], tuple[int, _Verdict]] = {}
+    for index, receipt in enumerate(receipts):
+        if receipt.state not in RECEIPT_STATES:
+            raise InvalidInput(
+                f"unknown receipt state {receipt.state!r}: use {', '.join(RECEIPT_STATES)}"
+            )
+        part_state = _FINAL.get(receipt.state)
+        if part_state is None:
+            continue
+        key = (receipt.provider, receipt.provider_id)
+        verdict = _Verdict(*key, part_state, receipt.at, _error(receipt))
+        if key in verdicts:  # the same part twice in one go: the first wins
+            outcomes[index] = "duplicate"
+            continue
+        verdicts[key] = (index, verdict)
+    if not verdicts:
+        return outcomes
+    parts = _parts(conn, list(verdicts))
+    pending: list[Receipt] = []
+    settle: list[tuple[int, _Verdict]] = []
+    for key, (index, verdict) in verdicts.items():
+        found = parts.get(key)
+        if found is None:
+            outcomes[index] = "pending"
+            pending.append(receipts[index])
+        elif found[1] != PART_SENT:
+            outcomes[index] = "duplicate"
+        else:
+            outcomes[index] = "applied"
+            settle.append((found[0], verdict))
+    _keep_pending(conn, pending, now)
+    _settle(conn, settle)
+    return outcomes
+
+
+def apply_pending(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:
+    """Apply the pending receipts of these (provider, provider_id) parts, just recorded;
+    returns how many there were."""
+    found: list[Receipt] = []
+    ids: list[int] = []
+    for provider, chunk in _by_provider(keys):
+        rows = conn.execute(
+            select(
+                col(PendingReceipt.id),
+                col(PendingReceipt.provider_id),
+                col(PendingReceipt.state),
+                col(PendingReceipt.at),
+                col(PendingReceipt.error),
+            ).where(
+                col(PendingReceipt.provider) == provider,
+                col(PendingReceipt.provider_id).in_(chunk),
+            )
+        ).all()
+        for row_id, provider_id, state, at, error in rows:
+            assert row_id is not None
+            ids.append(row_id)
+            found.append(Receipt(provider, provider_id, cast(ReceiptState, state), at, error))
+    if not found:
+        return 0
+    found.sort(key=lambda r: r.at)  # the earliest final receipt of a part wins
+    store_receipts(conn, found)
+    for chunk_ids in _chunks(ids, 500):
+        conn.execute(delete(PendingReceipt).where(col(PendingReceipt.id).in_(chunk_ids)))
+    return len(found)
+
+
+def forget_pending(conn: Connection, *, received_before: datetime) -> int:
+    """Drop pending receipts no answer claimed in time (ids of another system, or of a
+    message whose answer was lost); returns how many."""
+    result = conn.execute(
+        delete(PendingReceipt).where(col(PendingReceipt.received_at) < received_before)
+    )
+    return int(result.rowcount)
+
+
+def _error(receipt: Receipt) -> str | None:
+    if receipt.state == "delivered":
+        return None
+    if receipt.state == "undelivered":
+        return receipt.error or "undelivered"
+    return f"{receipt.state}: {receipt.error}" if receipt.error else receipt.state
+
+
+def _parts(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(provider, provider_id) → (message id, part state) of the parts that exist."""
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for provider, chunk in _by_provider(keys):
+        rows = conn.execute(
+            select(
+                col(MessagePart.provider_id), col(MessagePart.message_id), col(MessagePart.state)
+            ).where(col(MessagePart.provider) == provider, col(MessagePart.provider_id).in_(chunk))
+        ).all()
+        for provider_id, message_id, state in rows:
+            found[(provider, provider_id)] = (int(message_id), state)
+    return found
+
+
+def _keep_pending(conn: Connection, receipts: list[Receipt], now: datetime | None) -> None:
+    if not receipts:
+        return
+    rows = [
+        {
+            "provider": r.provider,
+            "provider_id": r.provider_id,
+            "state": r.state,
+            "at": r.at,
+            "error": r.error,
+            "received_at": now or r.at,
+        }
+        for r in receipts
+    ]
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(insert(PendingReceipt).on_conflict_do_nothing(), rows)
+
+
+def _settle(conn: Connection, settle: list[tuple[int, _Verdict]]) -> None:
+    """Mark the parts, then move each touched `sent` message to its verdict."""
+    if not settle:
+        return
+    conn.execute(
+        update(MessagePart)
+        .where(
+            col(MessagePart.provider) == bindparam("b_provider"),
+            col(MessagePart.provider_id) == bindparam("b_pid"),
+            col(MessagePart.state) == PART_SENT,
+        )
+        .values(
+            state=bindparam("b_state"), receipt_at=bindparam("b_at"), error=bindparam("b_error")
+        )
+        .execution_options(synchronize_session=False),
+        [
+            {
+                "b_provider": v.provider,
+                "b_pid": v.provider_id,
+                "b_state": v.state,
+                "b_at": v.at,
+                "b_error": v.error,
+            }
+            for _, v in settle
+        ],
+    )
+    message_ids = sorted({message_id for message_id, _ in settle})
+    parts: dict[int, list[tuple[str, datetime | None, str | None]]] = {}
+    for chunk in _chunks(message_ids, 500):
+        rows = conn.execute(
+            select(
+                col(MessagePart.message_id),
+                col(MessagePart.state),
+                col(MessagePart.receipt_at),
+                col(MessagePart.error),
+            )
+            .join(Message, col(Message.id) == col(MessagePart.message_id))
+            .where(col(MessagePart.message_id).in_(chunk), col(Message.state) == SENT)
+        ).all()
+        for message_id, state, at, error in rows:
+            parts.setdefault(int(message_id), []).append((state, at, error))
+    delivered: list[dict[str, object]] = []
+    undelivered: list[dict[str, object]] = []
+    for message_id, states in parts.items():
+        failing = [(at, error) for state, at, error in states if state == UNDELIVERED and at]
+        if failing:
+            at, error = min(failing, key=lambda pair: pair[0])
+            undelivered.append({"b_id": message_id, "b_at": at, "b_error": error})
+        elif all(state == DELIVERED for state, _, _ in states):
+            last = max(at for _, at, _ in states if at is not None)
+            delivered.append({"b_id": message_id, "b_at": last})
+    sent = (col(Message.id) == bindparam("b_id"), col(Message.state) == SENT)
+    if delivered:
+        conn.execute(
+            update(Message)
+            .where(*sent)
+            .values(state=DELIVERED, delivered_at=bindparam("b_at"))
+            .execution_options(synchronize_session=False),
+            delivered,
+        )
+    if undelivered:
+        conn.execute(
+            update(Message)
+            .where(*sent)
+            .values(state=UNDELIVERED, undelivered_at=bindparam("b_at"), error=bindparam("b_error"))
+            .execution_options(synchronize_session=False),
+            undelivered,
+        )
+
+
+T = TypeVar("T")
+
+
+def _by_provider(keys: Iterable[tuple[str, str]]) -> Iterable[tuple[str, Sequence[str]]]:
+    """(provider, a chunk of its ids): an equality and an IN list use the unique index."""
+    ids: dict[str, list[str]] = {}
+    for provider, provider_id in keys:
+        ids.setdefault(provider, []).append(provider_id)
+    for provider, wanted in ids.items():
+        for chunk in _chunks(wanted, 500):
+            yield provider, chunk
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
