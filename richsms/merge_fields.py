@@ -342,12 +342,11 @@ def render_budgeted(
 
 
 def too_long(length: int, budget: RenderBudget) -> TemplateError:
-    error = TemplateError(
+    # Not `over_budget`: a rendered text too long comes from this recipient's values.
+    return TemplateError(
         f"The message could not be rendered: {length} characters, "
         f"more than the {budget.max_chars} allowed"
     )
-    error.over_budget = True
-    return error
 
 
 def render_error(error: Exception, jinja: Template) -> TemplateError:

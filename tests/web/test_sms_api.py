@@ -162,3 +162,18 @@ def test_the_mention_names_the_chosen_sender(api: TestClient) -> None:
     ).json()
 
     assert body["audience"]["max_length"] == len("Soldes\nSTOP au 36111")
+
+
+def test_one_contact_with_a_huge_value_is_an_error_not_the_whole_analysis(
+    api: TestClient,
+) -> None:
+    contacts = [{"first_name": "Zoé"}, {"first_name": "x" * 20_000}, {"first_name": "Luc"}]
+    response = api.post(
+        "/api/sms/analyze",
+        json={"text": "Hi {{ contact.first_name }}", "audience": {"contacts": contacts}},
+    )
+
+    assert response.status_code == 200, response.text
+    audience = response.json()["audience"]
+    assert (audience["recipients"], audience["errors"]) == (3, 1)
+    assert audience["error_samples"][0]["index"] == 1
