@@ -1,17 +1,22 @@
 """Turning a page version into HTML: compiled once per version, rendered per recipient.
 
-Compiling validates the stored blocks, checks their merge fields and renders every block
-that does not depend on the recipient; a recipient's render then fills in only the
-personal blocks. Templates are our own files (trusted); the marketer's text goes through
-the merge-field sandbox, and the contact's data is always escaped.
+Compiling validates the stored blocks, checks their merge fields and renders (and
+compresses: `landing_templates.pieces`) everything that does not depend on the recipient;
+a recipient's render then fills in only the personal blocks. A personal block whose
+output depends on little (a coupon's code, the countdown's second) is rendered once per
+value and kept, compressed, in the compiled page's fragment cache. Templates are our own
+files (trusted); the marketer's text goes through the merge-field sandbox, and the
+contact's data is always escaped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+import secrets
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ from markupsafe import Markup, escape
 from landing_templates.blocks import BLOCK_TYPES
 from landing_templates.blocks.base import BlockSettings, BlockType, Recipient, SpinView
 from landing_templates.merge import MergeText, check_text, render_text
+from landing_templates.pieces import Piece, compressed, dynamic
 from landing_templates.validation import parse_block
 from landing_templates.words import notice, words
 
@@ -59,6 +65,47 @@ class CompiledBlock:
     template: Template
     html: Markup | None  # rendered once when nothing in it depends on the recipient
     first: bool
+    index: int = 0
+
+
+class _Slot:
+    """Where the response's script nonce goes in a compiled page's layout."""
+
+
+NONCE = _Slot()
+# Layout items: a piece sent as is, a personal block rendered per view, or the nonce.
+LayoutItem = Piece | CompiledBlock | _Slot
+
+
+class FragmentCache:
+    """Rendered personal blocks by (block, texts, key), most recently used last. Bounded:
+    a campaign's hot recipients stay, the oldest tenth goes when it is full."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: dict[Hashable, Piece] = {}
+        self._max = max_entries
+
+    def get(self, key: Hashable) -> Piece | None:
+        piece = self._entries.pop(key, None)
+        if piece is not None:
+            self._entries[key] = piece
+        return piece
+
+    def put(self, key: Hashable, piece: Piece) -> None:
+        if len(self._entries) >= self._max:
+            try:
+                for old in list(islice(self._entries, self._max // 10 or 1)):
+                    self._entries.pop(old, None)
+            except RuntimeError:  # another thread changed it meanwhile: drop it all
+                self._entries.clear()
+        self._entries[key] = piece
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Rendered personal blocks kept per page version (a coupon block is 1-3 KB with its symbol).
+FRAGMENTS_PER_PAGE = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +122,8 @@ class CompiledPage:
     title: str
     description: str
     card_image: ImageInfo | None
+    layout: tuple[LayoutItem, ...] = ()
+    fragments: FragmentCache | None = None
 
     def blocks_of(self, *types: str) -> Iterable[CompiledBlock]:
         return (b for b in self.blocks if b.settings.type in types)
@@ -103,10 +152,10 @@ def compile_page(
         }
         template = _ENV.get_template(f"{kind.name}.html")
         static = not kind.personal and not any(t.personal for t in texts.values())
-        block = CompiledBlock(settings, kind, texts, template, None, index == 0)
+        block = CompiledBlock(settings, kind, texts, template, None, index == 0, index)
         if static:
             html = _render_block(block, {}, None, images, lang)
-            block = CompiledBlock(settings, kind, texts, template, html, index == 0)
+            block = CompiledBlock(settings, kind, texts, template, html, index == 0, index)
         compiled.append(block)
     types = list(dict.fromkeys(b.kind.name for b in compiled))
     css = _asset("page.css") + "".join(
@@ -116,6 +165,7 @@ def compile_page(
     logo = theme.get("logo_image_id")
     first_image = next((b.settings for b in compiled if b.kind.name == "image"), None)
     card_id = getattr(first_image, "image_id", None) or logo
+    css = css.replace("\n", "")
     return CompiledPage(
         page_id=page_id,
         version=version,
@@ -124,12 +174,58 @@ def compile_page(
         theme=theme,
         blocks=tuple(compiled),
         images=images,
-        css=css.replace("\n", ""),
+        css=css,
         scripts=scripts,
         title=_first_literal(compiled, "heading") or name,
         description=_first_literal(compiled, "text"),
         card_image=images.get(int(card_id)) if card_id else None,
+        layout=_layout(language, name, theme, css, images, compiled, scripts),
+        fragments=FragmentCache(FRAGMENTS_PER_PAGE),
     )
+
+
+def _layout(
+    language: str,
+    name: str,
+    theme: Mapping[str, Any],
+    css: str,
+    images: Mapping[int, ImageInfo],
+    blocks: list[CompiledBlock],
+    scripts: tuple[str, ...],
+) -> tuple[LayoutItem, ...]:
+    """The page as static pieces (compressed once) around its personal blocks and nonces."""
+    body_mark, nonce_mark = (f"\ue000{secrets.token_hex(8)}\ue000" for _ in range(2))
+    logo_id = theme.get("logo_image_id")
+    shell = _page_template().render(
+        lang=language,
+        title=name,
+        description="",
+        theme=_theme(theme),
+        css=css,
+        logo=images.get(int(logo_id)) if logo_id else None,
+        body=Markup(body_mark),
+        scripts=scripts,
+        nonce=Markup(nonce_mark),
+    )
+    items: list[str | CompiledBlock | _Slot] = []
+    for part in re.split(f"({re.escape(body_mark)}|{re.escape(nonce_mark)})", shell):
+        if part == body_mark:
+            items.extend(b.html if b.html is not None else b for b in blocks)
+        elif part == nonce_mark:
+            items.append(NONCE)
+        elif part:
+            items.append(part)
+    layout: list[LayoutItem] = []
+    text: list[str] = []
+    for item in [*items, NONCE]:  # a sentinel to flush the last text
+        if isinstance(item, str):
+            text.append(item)
+            continue
+        if text:
+            layout.append(compressed("".join(text)))
+            text = []
+        layout.append(item)
+    return tuple(layout[:-1])
 
 
 def _first_literal(blocks: list[CompiledBlock], kind: str) -> str:
@@ -143,26 +239,50 @@ def _first_literal(blocks: list[CompiledBlock], kind: str) -> str:
     return ""
 
 
-def render_page(page: CompiledPage, recipient: Recipient, *, nonce: str) -> str:
+def render_pieces(page: CompiledPage, recipient: Recipient, *, nonce: str) -> list[Piece]:
+    """The page for one recipient: the compiled pieces with the personal parts filled in."""
     lang = words(page.language)
-    body = Markup("").join(
-        block.html
-        if block.html is not None
-        else _render_block(block, recipient.contact, recipient, page.images, lang, recipient.link)
-        for block in page.blocks
-    )
-    logo_id = page.theme.get("logo_image_id")
-    return _page_template().render(
-        lang=page.language,
-        title=page.name,
-        description="",
-        theme=_theme(page.theme),
-        css=page.css,
-        logo=page.images.get(int(logo_id)) if logo_id else None,
-        body=body,
-        scripts=page.scripts,
-        nonce=nonce,
-    )
+    out: list[Piece] = []
+    pending: list[str] = []  # per-view text, sent as one piece
+    for item in page.layout:
+        if isinstance(item, CompiledBlock):
+            fragment = _personal_block(page, item, recipient, lang)
+            if isinstance(fragment, str):
+                pending.append(fragment)
+                continue
+        elif isinstance(item, _Slot):
+            pending.append(nonce)
+            continue
+        else:
+            fragment = item
+        if pending:
+            out.append(dynamic("".join(pending)))
+            pending = []
+        out.append(fragment)
+    if pending:
+        out.append(dynamic("".join(pending)))
+    return out
+
+
+def render_page(page: CompiledPage, recipient: Recipient, *, nonce: str) -> str:
+    return b"".join(p.raw for p in render_pieces(page, recipient, nonce=nonce)).decode()
+
+
+def _personal_block(
+    page: CompiledPage, block: CompiledBlock, recipient: Recipient, lang: Mapping[str, Any]
+) -> Piece | str:
+    contact, link = recipient.contact, recipient.link
+    texts = {name: render_text(text, contact, link=link) for name, text in block.texts.items()}
+    key_of: Callable[[BlockSettings, Recipient], Hashable] | None = block.kind.key
+    if key_of is None or page.fragments is None:
+        return str(_render_block(block, contact, recipient, page.images, lang, link, texts))
+    key = (block.index, tuple(texts.values()), key_of(block.settings, recipient))
+    piece = page.fragments.get(key)
+    if piece is None:
+        html = _render_block(block, contact, recipient, page.images, lang, link, texts)
+        piece = compressed(str(html), 6)
+        page.fragments.put(key, piece)
+    return piece
 
 
 def render_spin_result(page: CompiledPage, spin: SpinView) -> str:
@@ -193,8 +313,10 @@ def _render_block(
     images: Mapping[int, ImageInfo],
     lang: Mapping[str, Any],
     link: str = "",
+    texts: Mapping[str, Markup] | None = None,
 ) -> Markup:
-    texts = {name: render_text(text, contact, link=link) for name, text in block.texts.items()}
+    if texts is None:
+        texts = {n: render_text(text, contact, link=link) for n, text in block.texts.items()}
     data_of: Callable[[BlockSettings, Recipient], dict[str, Any]] | None = block.kind.data
     data = data_of(block.settings, recipient) if data_of is not None and recipient else {}
     return Markup(

@@ -18,7 +18,7 @@ from landing_templates.blocks.base import CouponSpec, CouponView, Recipient, Spi
 from landing_templates.blocks.coupon import CouponSettings
 from landing_templates.blocks.scratch import ScratchSettings
 from landing_templates.blocks.wheel import WheelSettings
-from landing_templates.coupons import Coupon, assign_coupon, barcode_svg, qr_svg
+from landing_templates.coupons import Coupon, assign_coupon
 from landing_templates.models import (
     PUBLISHED,
     Page,
@@ -133,8 +133,8 @@ def coupon_blocks(page: CompiledPage) -> list[tuple[str, CouponSpec]]:
 def coupon_view(code: str, symbology: str, *, base_url: str, redeemed: bool = False) -> CouponView:
     """The code with its symbol: a barcode carries the bare code for checkout scanners,
     a QR the staff redemption address for a staff phone's camera."""
-    svg = qr_svg(f"{base_url}r/{code}") if symbology == "qr" else barcode_svg(code, symbology)
-    return CouponView(code, svg, symbology, redeemed)
+    qr_data = f"{base_url}r/{code}" if symbology == "qr" else ""
+    return CouponView(code, symbology, redeemed, qr_data)
 
 
 def sample_code(spec: CouponSpec) -> str:

@@ -7,9 +7,10 @@ they assign no coupon and draw no prize.
 
 from __future__ import annotations
 
-import gzip
 import secrets
+import weakref
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,13 @@ from starlette.types import Scope, Send
 from landing_templates.blocks.wheel import WheelSettings, landing_angle
 from landing_templates.links import link_by_token
 from landing_templates.models import PageImageRendition
+from landing_templates.pieces import Piece, compressed, gzip_body, raw_body
 from landing_templates.render import (
     CompiledPage,
     render_card,
     render_notice,
     render_page,
+    render_pieces,
     render_spin_result,
 )
 from landing_templates.serving import (
@@ -39,32 +42,23 @@ from landing_templates.serving import (
     recipient_for,
     spin_wheel,
 )
+from landing_templates.view_state import (
+    CoreReader,
+    SqliteReader,
+    StateReader,
+    read_view_state,
+)
 from richsms.clock import Clock
-from richsms.db import read_session, session_scope
+from richsms.db import READ_ONLY, read_session, session_scope
 from richsms.errors import Conflict, Forbidden, NotFound
 from richsms.settings import Settings
+from sender.contacts import contact_fields
 from sender.models import Contact
 from shortener.bots import is_bot
 from shortener.resolver import Target
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
-# Pages are tiny and sent once: a fast level compresses them to a fraction in microseconds.
-GZIP_LEVEL = 5
 _HTML = "text/html; charset=utf-8"
-
-
-def contact_fields(contact: Contact) -> dict[str, Any]:
-    """What merge fields see of a contact: standard fields, then custom ones."""
-    zones = contact.timezones.split()
-    return {
-        **(contact.fields or {}),
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "phone": contact.phone,
-        "email": contact.email,
-        "language": contact.language,
-        "timezone": zones[0] if zones else "",
-    }
 
 
 def page_headers(nonce: str | None) -> dict[str, str]:
@@ -87,37 +81,102 @@ def page_headers(nonce: str | None) -> dict[str, str]:
 @dataclass(frozen=True, slots=True)
 class Rendered:
     status: int
-    html: str
+    pieces: tuple[Piece, ...] | list[Piece]
     nonce: str | None = None
     language: str = "en"
+
+    @property
+    def html(self) -> str:
+        return raw_body(self.pieces).decode()
+
+
+@cache
+def _notice(kind: str, language: str) -> tuple[Piece, ...]:
+    return (compressed(render_notice(kind, language)),)
+
+
+def _notice_view(status: int, kind: str, language: str) -> Rendered:
+    return Rendered(status, _notice(kind, language), None, language)
 
 
 class PageServer:
     """Renders recipients' pages; `ShortLinks` calls it for page links after the click is
-    stored, and the /p/ routes for reloads."""
+    stored, and the /p/ routes for reloads.
+
+    A view of a compiled (published, hence frozen) version whose recipient already holds
+    their coupons only reads one row set: on SQLite it runs right on the event loop (a
+    local indexed read costs less than the hop to a worker thread), on PostgreSQL (a
+    network round trip) in the thread pool. A first view that assigns coupons, or one
+    that compiles the version, always runs in the thread pool.
+    """
 
     def __init__(self, *, engine: Engine, clock: Clock, settings: Settings) -> None:
         self._engine = engine
+        self._reader = engine.execution_options(**{READ_ONLY: True})
+        self._inline: SqliteReader | None = None  # opened at the first view
+        self._inline_checked = False
         self._clock = clock
         self._base_url = settings.base_url
         self.cache = CompiledPages()
+        self._cards: dict[tuple[int, int], tuple[Piece, ...]] = {}
 
     # --- GET /{code} of a page link ------------------------------------------------------
     async def __call__(self, scope: Scope, send: Send, target: Target, user_agent: str) -> None:
         assert target.page_id is not None
         bot = is_bot(scope["method"], user_agent)
-        rendered = await run_in_threadpool(
-            self.view,
-            page_id=target.page_id,
-            version=target.page_version,
-            contact_id=target.contact_id,
-            campaign_id=None,
-            token=target.page_token,
-            bot=bot,
-        )
+        rendered = None
+        inline = self._inline if self._inline_checked else self._open_inline()
+        if inline is not None and target.page_version is not None:
+            compiled = self.cache.get((target.page_id, target.page_version))
+            if compiled is not None:
+                rendered = self._read_view(
+                    inline, compiled, target.contact_id, target.page_token, bot
+                )
+        if rendered is None:
+            rendered = await run_in_threadpool(
+                self.view,
+                page_id=target.page_id,
+                version=target.page_version,
+                contact_id=target.contact_id,
+                campaign_id=None,
+                token=target.page_token,
+                bot=bot,
+            )
         await _send(scope, send, rendered)
 
-    # --- the work, in a worker thread ------------------------------------------------------
+    def _open_inline(self) -> SqliteReader | None:
+        self._inline_checked = True
+        self._inline = SqliteReader.for_engine(self._engine)
+        if self._inline is not None:
+            weakref.finalize(self, self._inline.close)
+        return self._inline
+
+    def close(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
+
+    def warm(self, limit: int = 100) -> int:
+        """Compile the newest published versions ahead of their first view (at start)."""
+        from landing_templates.models import PageVersion
+
+        with read_session(self._engine) as session:
+            rows = session.exec(
+                select(PageVersion.page_id, PageVersion.version)
+                .where(col(PageVersion.published_at).is_not(None))
+                .order_by(col(PageVersion.published_at).desc())
+                .limit(limit)
+            ).all()
+            for page_id, version in rows:
+                try:
+                    open_version(
+                        session=session, cache=self.cache, page_id=page_id, version=version
+                    )
+                except NotFound:
+                    continue
+        return len(rows)
+
+    # --- the work --------------------------------------------------------------------------
     def view(
         self,
         *,
@@ -128,58 +187,72 @@ class PageServer:
         token: str | None,
         bot: bool,
     ) -> Rendered:
-        try:
-            # Most views only read (coupons already held): no SQLite write lock for them.
+        compiled = self.cache.get((page_id, version)) if version is not None else None
+        if compiled is None:
             with read_session(self._engine) as session:
-                return self._view(session, page_id, version, contact_id, campaign_id, token, bot,
-                                  assign=False)
-        except MissingCoupons:
-            with session_scope(self._engine) as session:
-                return self._view(session, page_id, version, contact_id, campaign_id, token, bot,
-                                  assign=True)
+                try:
+                    compiled = open_version(
+                        session=session, cache=self.cache, page_id=page_id, version=version
+                    ).compiled
+                except NotFound:
+                    return _notice_view(404, "not_found", "en")
+        with self._reader.connect() as conn:
+            rendered = self._read_view(CoreReader(conn), compiled, contact_id, token, bot)
+        if rendered is not None:
+            return rendered
+        # The recipient's first view: their coupons are assigned (and kept) first.
+        with session_scope(self._engine) as session:
+            contact = session.get(Contact, contact_id) if contact_id is not None else None
+            recipient = recipient_for(
+                session=session,
+                clock=self._clock,
+                page=compiled,
+                contact=contact_fields(contact) if contact is not None else {},
+                contact_id=contact_id if contact is not None else None,
+                campaign_id=campaign_id,
+                token=token,
+                base_url=self._base_url,
+                assign=True,
+            )
+        return self._render(compiled, recipient)
 
-    def _view(
+    def _read_view(
         self,
-        session: Session,
-        page_id: int,
-        version: int | None,
+        reader: StateReader,
+        compiled: CompiledPage,
         contact_id: int | None,
-        campaign_id: int | None,
         token: str | None,
         bot: bool,
-        *,
-        assign: bool,
-    ) -> Rendered:
+    ) -> Rendered | None:
+        """The view from one read; None when the recipient has coupons to be assigned."""
         try:
-            page = open_version(
-                session=session, cache=self.cache, page_id=page_id, version=version
+            state = read_view_state(
+                reader,
+                page=compiled,
+                contact_id=None if bot else contact_id,  # a bot's view is never personal
+                token=token,
+                base_url=self._base_url,
+                now=self._clock.now(),
             )
-        except NotFound:
-            return Rendered(404, render_notice("not_found", "en"))
-        compiled = page.compiled
-        if not page.published:
-            return Rendered(
-                410, render_notice("unpublished", compiled.language), None, compiled.language
-            )
+        except MissingCoupons:
+            return None
+        if state is None:
+            return _notice_view(404, "not_found", "en")
+        if not state.published or state.recipient is None:
+            return _notice_view(410, "unpublished", compiled.language)
         if bot:
-            html = render_card(compiled, base_url=self._base_url)
-            return Rendered(200, html, None, compiled.language)
-        contact = session.get(Contact, contact_id) if contact_id is not None else None
-        fields = contact_fields(contact) if contact is not None else {}
-        recipient = recipient_for(
-            session=session,
-            clock=self._clock,
-            page=compiled,
-            contact=fields,
-            contact_id=contact_id if contact is not None else None,
-            campaign_id=campaign_id,
-            token=token,
-            base_url=self._base_url,
-            assign=assign,
-        )
-        if assign:
-            session.commit()  # coupons assigned on sight are kept before the page shows
-        return self._render(compiled, recipient)
+            return Rendered(200, self._card(compiled), None, compiled.language)
+        return self._render(compiled, state.recipient)
+
+    def _card(self, compiled: CompiledPage) -> tuple[Piece, ...]:
+        key = (compiled.page_id, compiled.version)
+        card = self._cards.get(key)
+        if card is None:
+            if len(self._cards) > 1024:
+                self._cards.clear()
+            card = (compressed(render_card(compiled, base_url=self._base_url)),)
+            self._cards[key] = card
+        return card
 
     def preview(self, *, session: Session, page_id: int, contact_id: int | None) -> str:
         """The newest version as `contact_id` would see it; nothing recorded or assigned."""
@@ -205,15 +278,15 @@ class PageServer:
 
     def _render(self, compiled: CompiledPage, recipient: Any) -> Rendered:
         nonce = secrets.token_urlsafe(16)
-        html = render_page(compiled, recipient, nonce=nonce)
-        return Rendered(200, html, nonce, compiled.language)
+        pieces = render_pieces(compiled, recipient, nonce=nonce)
+        return Rendered(200, pieces, nonce, compiled.language)
 
     def by_token(self, token: str, *, bot: bool) -> Rendered:
-        with session_scope(self._engine) as session:
+        with read_session(self._engine) as session:
             try:
                 link = link_by_token(session=session, token=token)
             except NotFound:
-                return Rendered(404, render_notice("not_found", "en"))
+                return _notice_view(404, "not_found", "en")
             link_page, version = link.page_id, link.page_version
             contact_id, campaign_id = link.contact_id, link.campaign_id
             gone = link.disabled_at is not None or (
@@ -222,7 +295,7 @@ class PageServer:
         assert link_page is not None
         if gone:
             language = self._language(link_page, contact_id)
-            return Rendered(410, render_notice("expired", language), None, language)
+            return _notice_view(410, "expired", language)
         return self.view(
             page_id=link_page,
             version=version,
@@ -233,7 +306,7 @@ class PageServer:
         )
 
     def _language(self, page_id: int, contact_id: int | None) -> str:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             if contact_id is not None:
                 contact = session.get(Contact, contact_id)
                 if contact is not None and contact.language in ("fr", "en"):
@@ -282,18 +355,32 @@ class PageServer:
         }
 
 
-def _headers_for(rendered: Rendered) -> dict[str, str]:
-    headers = page_headers(rendered.nonce)
-    headers["content-language"] = rendered.language
-    return headers
+_CONSTANT_HEADERS = [
+    (k.encode(), v.encode())
+    for k, v in page_headers(None).items()
+    if k != "content-security-policy"
+]
+_CSP_WITHOUT_SCRIPTS = page_headers(None)["content-security-policy"].encode()
+_CSP_START, _CSP_END = (
+    part.encode() for part in page_headers("\0").pop("content-security-policy").split("\0")
+)
 
 
-def _encoded(rendered: Rendered, accept_encoding: str) -> tuple[bytes, dict[str, str]]:
-    body = rendered.html.encode()
-    headers = _headers_for(rendered)
+def _encoded(rendered: Rendered, accept_encoding: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    nonce = rendered.nonce
+    csp = _CSP_START + nonce.encode() + _CSP_END if nonce else _CSP_WITHOUT_SCRIPTS
+    headers = [
+        *_CONSTANT_HEADERS,
+        (b"content-security-policy", csp),
+        (b"content-language", rendered.language.encode()),
+        (b"content-type", b"text/html; charset=utf-8"),
+    ]
     if "gzip" in accept_encoding:
-        body = gzip.compress(body, GZIP_LEVEL, mtime=0)
-        headers["content-encoding"] = "gzip"
+        body = gzip_body(rendered.pieces)
+        headers.append((b"content-encoding", b"gzip"))
+    else:
+        body = raw_body(rendered.pieces)
+    headers.append((b"content-length", str(len(body)).encode()))
     return body, headers
 
 
@@ -303,15 +390,15 @@ async def _send(scope: Scope, send: Send, rendered: Rendered) -> None:
         if name == b"accept-encoding":
             accept = value.decode("latin-1")
     body, headers = _encoded(rendered, accept)
-    raw = [(k.encode(), v.encode()) for k, v in headers.items()]
-    raw += [(b"content-type", _HTML.encode()), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": rendered.status, "headers": raw})
+    await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
 def _response(request: Request, rendered: Rendered) -> Response:
     body, headers = _encoded(rendered, request.headers.get("accept-encoding", ""))
-    return Response(body, status_code=rendered.status, media_type=_HTML, headers=headers)
+    response = Response(body, status_code=rendered.status)
+    response.raw_headers = headers
+    return response
 
 
 def _server(request: Request) -> PageServer:

@@ -48,12 +48,22 @@ class CouponSpec(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class CouponView:
-    """A recipient's code as a block shows it: the text and its symbol as SVG markup."""
+    """A recipient's code as a block shows it: the text and its symbol. A barcode carries
+    the bare code for checkout scanners, a QR `qr_data` (the staff redemption address).
+    The SVG is drawn only when a block renders it (a block's output is cached per code)."""
 
     code: str
-    svg: str
     symbology: str
     redeemed: bool = False
+    qr_data: str = ""
+
+    @property
+    def svg(self) -> str:
+        from landing_templates.coupon_svg import barcode_svg, qr_svg
+
+        if self.symbology == "qr":
+            return qr_svg(self.qr_data or self.code)
+        return barcode_svg(self.code, self.symbology)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +96,6 @@ class BlockType:
     style: bool = True  # static/blocks/{name}.css is inlined in pages that use it
     personal: bool = False  # its output depends on the recipient beyond its texts
     data: Any = None  # (settings, recipient) -> dict for the template
+    # (settings, recipient) -> what of the recipient the output depends on besides its
+    # texts (hashable): the rendered block is then cached under it. None: never cached.
+    key: Any = None

@@ -17,10 +17,15 @@ class CountdownSettings(BlockSettings):
     label: str = Field("", max_length=200)
 
 
-def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
+def remaining(settings: BlockSettings, recipient: Recipient) -> int:
+    """Whole seconds left: everyone viewing in the same second sees the same block."""
     assert isinstance(settings, CountdownSettings)
     # The phone's clock may be wrong: the page counts down from what the server says.
-    left = max(0, math.ceil((settings.deadline - recipient.now).total_seconds()))
+    return max(0, math.ceil((settings.deadline - recipient.now).total_seconds()))
+
+
+def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
+    left = remaining(settings, recipient)
     days, rest = divmod(left, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, seconds = divmod(rest, 60)
@@ -34,4 +39,5 @@ BLOCK = BlockType(
     script=True,
     personal=True,
     data=data,
+    key=remaining,
 )

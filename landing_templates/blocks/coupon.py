@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from landing_templates.blocks.base import BlockSettings, BlockType, CouponSpec, Recipient
+from landing_templates.blocks.base import (
+    BlockSettings,
+    BlockType,
+    CouponSpec,
+    CouponView,
+    Recipient,
+)
 
 
 class CouponSettings(BlockSettings, CouponSpec):
@@ -17,6 +23,17 @@ def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
     return {"coupon": recipient.coupons.get(settings.id)}
 
 
+def coupon_of(settings: BlockSettings, recipient: Recipient) -> CouponView | None:
+    """The block shows the same for the same code (its symbol is drawn once per code)."""
+    return recipient.coupons.get(settings.id)
+
+
 BLOCK = BlockType(
-    "coupon", CouponSettings, texts=("label",), script=True, personal=True, data=data
+    "coupon",
+    CouponSettings,
+    texts=("label",),
+    script=True,
+    personal=True,
+    data=data,
+    key=coupon_of,
 )

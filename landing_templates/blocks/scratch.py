@@ -7,7 +7,13 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from landing_templates.blocks.base import BlockSettings, BlockType, CouponSpec, Recipient
+from landing_templates.blocks.base import (
+    BlockSettings,
+    BlockType,
+    CouponSpec,
+    CouponView,
+    Recipient,
+)
 
 
 class ScratchSettings(BlockSettings):
@@ -29,6 +35,17 @@ def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
     return {"coupon": recipient.coupons.get(settings.id)}
 
 
+def coupon_of(settings: BlockSettings, recipient: Recipient) -> CouponView | None:
+    """The block shows the same for the same code (its symbol is drawn once per code)."""
+    return recipient.coupons.get(settings.id)
+
+
 BLOCK = BlockType(
-    "scratch", ScratchSettings, texts=("text",), script=True, personal=True, data=data
+    "scratch",
+    ScratchSettings,
+    texts=("text",),
+    script=True,
+    personal=True,
+    data=data,
+    key=coupon_of,
 )

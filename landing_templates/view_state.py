@@ -1,0 +1,244 @@
+"""What a page view reads, in one query: the page's status, the contact's merge fields and
+the coupons the recipient already holds on it (plus one for wheel outcomes when the page
+has a wheel).
+
+This is the read of nearly every view: the recipient's coupons were assigned on their
+first view (`serving.recipient_for`, in a write transaction), and a view only needs to
+know them and whether they were redeemed since. `CoreReader` reads through SQLAlchemy
+(any database, any thread); `SqliteReader` is the same query on one plain sqlite3
+connection of its own, for the event loop's thread: a pooled SQLAlchemy connection costs
+more than the indexed read itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import Connection, Engine, and_, bindparam, select
+from sqlmodel import col
+
+from landing_templates.blocks.base import CouponView, Recipient, SpinView
+from landing_templates.blocks.wheel import WheelSettings
+from landing_templates.coupon_models import Coupon
+from landing_templates.models import PUBLISHED, Page, WheelSpin
+from landing_templates.render import CompiledPage
+from landing_templates.serving import MissingCoupons, coupon_blocks, coupon_view
+from sender.contacts import contact_fields
+from sender.models import Contact
+
+_STATE = (
+    select(
+        col(Page.status),
+        col(Contact.id),
+        col(Contact.first_name),
+        col(Contact.last_name),
+        col(Contact.phone),
+        col(Contact.email),
+        col(Contact.language),
+        col(Contact.timezones),
+        col(Contact.fields),
+        col(Coupon.block_id),
+        col(Coupon.code),
+        col(Coupon.redeemed_at),
+    )
+    .select_from(Page)
+    .outerjoin(Contact, col(Contact.id) == bindparam("contact_id"))
+    # (page, block, contact) is the coupon table's unique index: one probe per block.
+    .outerjoin(
+        Coupon,
+        and_(
+            col(Coupon.page_id) == col(Page.id),
+            col(Coupon.block_id).in_(bindparam("blocks", expanding=True)),
+            col(Coupon.contact_id) == bindparam("contact_id"),
+        ),
+    )
+    .where(col(Page.id) == bindparam("page_id"))
+)
+
+_SPINS = select(
+    col(WheelSpin.block_id), col(WheelSpin.prize_index), col(WheelSpin.label),
+    col(WheelSpin.coupon_code),
+).where(
+    col(WheelSpin.page_id) == bindparam("page_id"),
+    col(WheelSpin.block_id).in_(bindparam("blocks", expanding=True)),
+    col(WheelSpin.contact_id) == bindparam("contact_id"),
+)
+
+
+class StateRow(NamedTuple):
+    status: str
+    id: int | None
+    first_name: str
+    last_name: str
+    phone: str
+    email: str
+    language: str
+    timezones: str
+    fields: Any  # a dict, or its JSON text from a plain sqlite3 connection
+    block_id: str | None
+    code: str | None
+    redeemed_at: Any
+
+
+class SpinRow(NamedTuple):
+    block_id: str
+    prize_index: int
+    label: str
+    coupon_code: str | None
+
+
+class StateReader(Protocol):
+    def state(self, page_id: int, contact_id: int | None, blocks: list[str]) -> list[Any]: ...
+    def spins(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]: ...
+
+
+class CoreReader:
+    """The reads through a SQLAlchemy connection (SQLite or PostgreSQL)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def state(self, page_id: int, contact_id: int | None, blocks: list[str]) -> list[Any]:
+        params = {"page_id": page_id, "contact_id": contact_id, "blocks": blocks}
+        return list(self._conn.execute(_STATE, params).all())
+
+    def spins(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]:
+        params = {"page_id": page_id, "contact_id": contact_id, "blocks": blocks}
+        return list(self._conn.execute(_SPINS, params).all())
+
+
+@cache
+def _sqlite_sql(statement: Any, count: int) -> str:
+    """`statement` as SQLite text with the block list spelled out as `count` parameters."""
+    from sqlalchemy.dialects import sqlite
+
+    blocks = [f"b{n}" for n in range(count)]
+    compiled = statement.params(page_id=0, contact_id=0, blocks=blocks).compile(
+        dialect=sqlite.dialect(paramstyle="named"), compile_kwargs={"render_postcompile": True}
+    )
+    sql = str(compiled)
+    # render_postcompile spells the expanding list as :blocks_1, :blocks_2, ...
+    for n, name in reversed(list(enumerate(blocks, start=1))):
+        sql = sql.replace(f":blocks_{n}", f":{name}")
+    return sql
+
+
+class SqliteReader:
+    """The reads on a plain sqlite3 connection (autocommit: each statement is its own
+    consistent snapshot, and no transaction is held between views). For one thread at a
+    time; a lock makes sure of it."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False,
+                                     isolation_level=None)
+        self._conn.execute("PRAGMA query_only=ON")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> SqliteReader | None:
+        """A reader for a file database; None for anything else (memory, PostgreSQL)."""
+        url = engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        if url.database.startswith("file:") or url.query:
+            return None
+        return cls(url.database)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _rows(self, statement: Any, page_id: int, contact_id: int | None,
+              blocks: Sequence[str]) -> list[Any]:
+        params: dict[str, Any] = {f"b{n}": block for n, block in enumerate(blocks)}
+        params["page_id"], params["contact_id"] = page_id, contact_id
+        sql = _sqlite_sql(statement, len(blocks))
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def state(self, page_id: int, contact_id: int | None, blocks: list[str]) -> list[Any]:
+        return [StateRow(*row) for row in self._rows(_STATE, page_id, contact_id, blocks)]
+
+    def spins(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]:
+        return [SpinRow(*row) for row in self._rows(_SPINS, page_id, contact_id, blocks)]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewState:
+    published: bool
+    language: str | None  # the contact's, when there is a contact
+    recipient: Recipient | None  # None when the page is not published
+
+
+def read_view_state(
+    reader: StateReader,
+    *,
+    page: CompiledPage,
+    contact_id: int | None,
+    token: str | None,
+    base_url: str,
+    now: datetime,
+    link: str = "",
+) -> ViewState | None:
+    """The view's state, None when the page does not exist. Raises MissingCoupons when
+    the recipient has a coupon still to be assigned (the view then needs to write)."""
+    wanted = coupon_blocks(page)
+    wheels = {b.settings.id: b.settings for b in page.blocks_of("wheel")}
+    rows = reader.state(
+        page.page_id, contact_id, [block_id for block_id, _spec in wanted] + list(wheels)
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    if first.status != PUBLISHED:
+        return ViewState(False, None, None)
+    known = first.id is not None  # a link whose contact was deleted shows no coupon
+    held = {
+        row.block_id: (row.code, row.redeemed_at is not None) for row in rows if row.code and known
+    }
+    fields: Mapping[str, Any] = {}
+    if known:
+        if isinstance(first.fields, str):
+            first = first._replace(fields=json.loads(first.fields))
+        fields = contact_fields(first)
+        if any(block_id not in held for block_id, _spec in wanted):
+            raise MissingCoupons()
+    coupons = {
+        block_id: coupon_view(
+            held[block_id][0], spec.symbology, base_url=base_url, redeemed=held[block_id][1]
+        )
+        for block_id, spec in wanted
+        if block_id in held
+    }
+    spins: dict[str, SpinView] = {}
+    if wheels and known and contact_id is not None:
+        for spin in reader.spins(page.page_id, contact_id, list(wheels)):
+            settings = wheels[spin.block_id]
+            assert isinstance(settings, WheelSettings)
+            spins[spin.block_id] = _spin(spin, settings, held, base_url)
+    recipient = Recipient(
+        contact=fields, now=now, link=link, token=token, coupons=coupons, spins=spins
+    )
+    return ViewState(True, first.language if known else None, recipient)
+
+
+def _spin(
+    spin: Any, settings: WheelSettings, held: Mapping[str, tuple[str, bool]], base_url: str
+) -> SpinView:
+    coupon: CouponView | None = None
+    if spin.coupon_code and settings.coupon_settings is not None:
+        code, redeemed = held.get(spin.block_id, (spin.coupon_code, False))
+        coupon = coupon_view(
+            spin.coupon_code,
+            settings.coupon_settings.symbology,
+            base_url=base_url,
+            redeemed=redeemed and code == spin.coupon_code,
+        )
+    index = min(spin.prize_index, len(settings.prizes) - 1)
+    return SpinView(index, spin.label, coupon)
