@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from math import inf
 from operator import itemgetter
+from time import monotonic
 from typing import Final
 
 from sender.audience_estimate import (
@@ -147,6 +149,15 @@ def _cacheable(key: object) -> bool:
     return type(key) in _TEXT_TYPES
 
 
+def _too_slow(seconds: float | None) -> TemplateError:
+    error = TemplateError(
+        f"The analysis was stopped: rendering the audience's messages took more than "
+        f"{seconds} s in all. Simplify the template."
+    )
+    error.over_budget = True
+    return error
+
+
 def analyze_audience(
     template: MessageTemplate,
     contacts: Iterable[Mapping[str, object]],
@@ -156,6 +167,7 @@ def analyze_audience(
     price_per_segment: Decimal,
     cache_limit: int = CACHE_LIMIT,
     max_segments: int | None = None,
+    max_render_seconds: float | None = None,
 ) -> AudienceAnalysis:
     """Measure every recipient's message exactly, streaming `contacts` once.
 
@@ -163,7 +175,9 @@ def analyze_audience(
     the audience's size); it only changes the speed, never the result. A message longer
     than `max_segments` is an error, as it would be when planning. A render that runs
     past its budget raises TemplateError at once: the template is at fault, not the
-    recipient, and trying every other recipient would only take longer.
+    recipient, and trying every other recipient would only take longer. The time spent
+    rendering, in all, stays under `max_render_seconds` (TemplateError past it): each
+    render has its own budget, and this bounds a request of many slow renders.
     """
     link = placeholder_link(link_length)
     render = template.render
@@ -187,13 +201,20 @@ def analyze_audience(
             assert opt_out is not None
             return opt_out.for_language(language)
 
+    rendering: list[float] = [max_render_seconds if max_render_seconds is not None else inf]
+
     def measure(index: int, contact: Mapping[str, object], key: object) -> _Counter:
+        started = monotonic()
         try:
             body = render(contact, link)
         except TemplateError as error:
             if error.over_budget:
                 raise
             return failure(index, key, error.message)
+        finally:
+            rendering[0] -= monotonic() - started
+            if rendering[0] < 0:
+                raise _too_slow(max_render_seconds)
         if opt_out is not None:
             body = append_mention(body, mention_for(contact.get("language")))
         result = analyze(body)

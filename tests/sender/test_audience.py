@@ -417,3 +417,21 @@ def test_estimate_with_many_fields_optimises_each_field() -> None:
     )
 
     assert (estimate.min_length, estimate.max_length) == (8 + 7, 8 * 5 + 7)
+
+
+def test_the_time_spent_rendering_an_audience_is_bounded() -> None:
+    template = compile_template("{% if contact.first_name %}{{ contact.first_name }}{% endif %}")
+    contacts = ({"first_name": f"p{n}"} for n in range(1_000))
+
+    with pytest.raises(TemplateError) as raised:
+        analyze_audience(
+            template,
+            contacts,
+            link_length=0,
+            opt_out=None,
+            price_per_segment=PRICE,
+            max_render_seconds=0.0,
+        )
+
+    assert raised.value.over_budget
+    assert "Simplify the template" in raised.value.message

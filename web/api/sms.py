@@ -26,6 +26,9 @@ from web.bodies import read_model
 from web.openapi import Operation
 
 FieldValue = str | int | float | bool | None
+# Time one analysis may spend rendering, in all (each render has its own budget too): an
+# ordinary template over a million distinct contacts needs a few seconds.
+RENDER_SECONDS = 30.0
 FieldName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CUSTOM_FIELD_NAME)]
 FieldLength = Annotated[int, Field(ge=0, le=MAX_FIELD_LENGTH)]
 
@@ -125,6 +128,7 @@ def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, 
             opt_out=composer.opt_out,
             price_per_segment=settings.price_per_segment,
             max_segments=composer.max_segments,
+            max_render_seconds=RENDER_SECONDS,
         ).as_dict()
     return result
 
