@@ -90,9 +90,10 @@ class SmppConfig:
     bind_wait: float = 30.0
     throttle_pause: float = 0.2
     throttle_pause_max: float = 10.0
-    # deliver_sm queued between smpp34 (which has acknowledged them) and our sink: what
-    # a crash may lose. Past it smpp34 answers ESME_RMSGQFUL and the SMSC redelivers.
-    inbound_queue: int = 256
+    # deliver_sm queued between smpp34 (which has acknowledged them) and our sink. When
+    # it is full smpp34 answers ESME_RMSGQFUL, which in 1.5.0 ends the session (and turns
+    # every submit in flight `unknown`): so it is large, and holds what a slow sink lags.
+    inbound_queue: int = 65_536
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmppConfig:
@@ -242,8 +243,7 @@ class SmppProvider:
                     break
                 except Exception:
                     # The sink could not store it (database down...). Keep it and try
-                    # again: meanwhile smpp34's inbound queue fills and it answers the
-                    # SMSC ESME_RMSGQFUL, which makes it redeliver later.
+                    # again; what comes meanwhile waits in smpp34's inbound queue.
                     log.exception("could not store a deliver_sm; retrying in %.1f s", backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
@@ -340,7 +340,7 @@ class SmppProvider:
         try:
             report(await self._send_parts(message, parts))
         finally:
-            await self._slots.release()
+            self._slots.release()
 
     async def _send_parts(self, message: OutgoingMessage, parts: list[WirePart]) -> SubmitResult:
         ids: list[str] = []
@@ -383,7 +383,7 @@ class SmppProvider:
                 if status == 0 and answer.message_id:
                     ids.append(answer.message_id)
                     self._ids.add(answer.message_id)
-                    await self._slots.grow()
+                    self._slots.grow()
                     self._pause = 0.0
                     break
                 if status in THROTTLING:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Final
 
 from sender.providers.base import Report, SubmitResult
@@ -36,42 +37,63 @@ def status_text(status: int) -> str:
 
 
 class Window:
-    """Up to `limit` submits in flight; the limit shrinks on throttling, then regrows."""
+    """Up to `limit` submits in flight, first come first served; the limit shrinks on
+    throttling, then regrows. A release wakes one waiter only (a batch of hundreds
+    waiting on a condition would all wake at each answer)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.limit = size
         self.in_flight = 0
         self._credit = 0
-        self._changed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
+        self._idle.clear()
+        if self.in_flight < self.limit and not self._waiters:
             self.in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # whoever wakes us has counted us in flight
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()
+            else:
+                self._waiters.remove(waiter)
+            raise
 
-    async def release(self) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify_all()
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+        if self.in_flight == 0 and not self._waiters:
+            self._idle.set()
 
     def shrink(self) -> None:
         self.limit = max(1, self.limit // 2)
         self._credit = 0
 
-    async def grow(self) -> None:
+    def grow(self) -> None:
         if self.limit >= self.size:
             return
         self._credit += 1
         if self._credit >= self.limit:
             self._credit = 0
-            async with self._changed:
-                self.limit += 1
-                self._changed.notify_all()
+            self.limit += 1
+            self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)
 
     async def drained(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight == 0)
+        await self._idle.wait()
 
 
 class ReportOnce:

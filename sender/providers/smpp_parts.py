@@ -21,6 +21,7 @@ from sender.encoding import (
     UCS2,
     Encoding,
     is_gsm7,
+    units_of,
 )
 
 DATA_CODING: Final = {GSM7: 0x00, UCS2: 0x08}
@@ -33,6 +34,12 @@ _EXTENSION_SEPTETS: Final = dict(
     zip(GSM_EXTENSION, (0x0A, 0x14, 0x28, 0x29, 0x2F, 0x3C, 0x3D, 0x3E, 0x40, 0x65), strict=True)
 )
 _CHARACTERS: Final = {v: k for k, v in _SEPTETS.items()}
+# str.translate tables: each character to its septet(s) as a Latin-1 character, so that
+# encoding a text is one C-level pass.
+_TO_SEPTETS: Final = {
+    **{ord(c): chr(v) for c, v in _SEPTETS.items()},
+    **{ord(c): chr(_ESCAPE) + chr(v) for c, v in _EXTENSION_SEPTETS.items()},
+}
 _EXTENSION_CHARACTERS: Final = {v: k for k, v in _EXTENSION_SEPTETS.items()}
 
 
@@ -64,9 +71,9 @@ def split_parts(text: str, encoding: Encoding) -> list[str]:
     Cuts fall between characters, never inside an escape pair or a surrogate pair, so
     a part may hold one unit less than the limit.
     """
-    units = [_units(c, encoding) for c in text]
-    if sum(units) <= SINGLE_LIMIT[encoding]:
+    if units_of(text, encoding) <= SINGLE_LIMIT[encoding]:
         return [text]
+    units = [_units(c, encoding) for c in text]
     limit = MULTI_LIMIT[encoding]
     parts: list[str] = []
     start = used = 0
@@ -81,14 +88,7 @@ def split_parts(text: str, encoding: Encoding) -> list[str]:
 
 def gsm7_septets(text: str) -> bytes:
     """GSM-7 `text`, one septet a byte, extension characters escaped."""
-    out = bytearray()
-    for character in text:
-        septet = _SEPTETS.get(character)
-        if septet is not None:
-            out.append(septet)
-        else:
-            out += bytes((_ESCAPE, _EXTENSION_SEPTETS[character]))
-    return bytes(out)
+    return text.translate(_TO_SEPTETS).encode("latin-1")
 
 
 def gsm7_text(septets: bytes) -> str:

@@ -18,6 +18,7 @@ import asyncio
 import json
 import struct
 import sys
+import time
 from typing import Any
 
 import smpp34
@@ -100,6 +101,7 @@ class Smsc:
             json.dumps(
                 {
                     "id": message_id,
+                    "at": time.time(),
                     "to": event.destination_addr,
                     "from": event.source_addr,
                     "source_ton": event.source_addr_ton,
@@ -185,11 +187,17 @@ def main() -> None:
     parser.add_argument("--receipts", choices=("hex", "decimal", "tlv"), default=None)
     parser.add_argument("--hold-after", type=int, default=0)
     parser.add_argument("--refuse-bind", action="store_true")
+    parser.add_argument("--uvloop", action="store_true", help="a faster event loop (bench)")
     args = parser.parse_args()
+    run = asyncio.run
+    if args.uvloop:
+        import uvloop
+
+        run = uvloop.run
     if args.refuse_bind:
-        asyncio.run(refuse_binds(args.port))
+        run(refuse_binds(args.port))
     else:
-        asyncio.run(Smsc(args).run())
+        run(Smsc(args).run())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,157 @@
+"""SMPP throughput and rate over one bind to a local SMSC (smpp34's server, with receipts).
+
+    python -m bench.smpp [--count 20000] [--window 10] [--rate 100] [--seconds 60]
+
+1. Throughput: `count` messages handed to the smpp provider in batches of 500, as a
+   worker does; figures are submits answered per second, and messages per second until
+   the last receipt is in (the receipts sink counts them; it stores nothing).
+2. Rate: messages fed at `rate`/s for `seconds` s, one every 1/rate s on a monotonic
+   schedule; the figure is the rate the SMSC saw (its own timestamps of each accepted
+   submit_sm), and its deviation from the configured rate.
+
+The SMSC is tests/providers/smsc.py in its own process. This measures the provider
+alone: the outbox worker (claims, recording `sent` then `delivered`) is not in the loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sender.providers.base import Inbound, OutgoingMessage, Receipt, SubmitResult
+from sender.providers.smpp import SmppConfig, SmppProvider
+
+SMSC = Path(__file__).resolve().parents[1] / "tests" / "providers" / "smsc.py"
+BATCH = 500
+
+
+class CountingEvents:
+    def __init__(self) -> None:
+        self.receipts = 0
+        self.delivered = 0
+
+    async def receipt(self, receipt: Receipt) -> None:
+        self.receipts += 1
+        self.delivered += receipt.state == "delivered"
+
+    async def inbound(self, message: Inbound) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_smsc(port: int, log: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, str(SMSC), str(port), str(log), "--receipts", "hex", "--uvloop"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process
+
+
+def message(index: int) -> OutgoingMessage:
+    return OutgoingMessage(
+        id=index,
+        phone=f"+336{index:08d}",
+        sender="Boutique",
+        sender_kind="alphanumeric",
+        text=f"Soldes: -20% ce week-end avec le code HIVER{index} https://ex.co/a{index:07d}",
+        type="promotional",
+        encoding="GSM-7",
+        segments=1,
+    )
+
+
+def config(port: int, window: int) -> SmppConfig:
+    return SmppConfig(host="127.0.0.1", port=port, system_id="bench", password="bench",
+                      window=window)
+
+
+async def throughput(port: int, count: int, window: int) -> dict[str, float]:
+    events = CountingEvents()
+    provider = SmppProvider(config(port, window))
+    await provider.start(events)
+    results: list[SubmitResult] = []
+    started = time.perf_counter()
+    for first in range(0, count, BATCH):
+        batch = [message(i) for i in range(first, min(first + BATCH, count))]
+        await provider.submit(batch, results.append)
+    submitted = time.perf_counter() - started
+    while events.receipts < count:
+        await asyncio.sleep(0.001)
+    received = time.perf_counter() - started
+    await provider.close()
+    assert sum(r.state == "accepted" for r in results) == count, "not every message accepted"
+    return {
+        "submit_per_s": count / submitted,
+        "with_receipts_per_s": count / received,
+        "delivered": float(events.delivered),
+    }
+
+
+async def held_rate(port: int, log: Path, rate: float, seconds: float) -> dict[str, float]:
+    provider = SmppProvider(config(port, 10))
+    await provider.start(CountingEvents())
+    results: list[SubmitResult] = []
+    skip = len(log.read_text().splitlines()) if log.exists() else 0
+    count = int(rate * seconds)
+    started = time.monotonic()
+    sends: list[asyncio.Task[None]] = []
+    for index in range(count):
+        delay = started + index / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sends.append(asyncio.create_task(provider.submit([message(index)], results.append)))
+    await asyncio.gather(*sends)
+    await provider.close()
+    stamps = [json.loads(line)["at"] for line in log.read_text().splitlines()[skip:]]
+    span = max(stamps) - min(stamps)
+    seen = (len(stamps) - 1) / span  # intervals between the first and last submit
+    return {"configured": rate, "seen": seen, "deviation_pct": 100 * (seen - rate) / rate,
+            "accepted": float(sum(r.state == "accepted" for r in results))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=20_000)
+    parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "smsc.jsonl"
+        port = free_port()
+        smsc = start_smsc(port, log)
+        try:
+            figures = asyncio.run(throughput(port, args.count, args.window))
+            print(
+                f"throughput, window {args.window}: {figures['submit_per_s']:,.0f} submits/s; "
+                f"{figures['with_receipts_per_s']:,.0f} messages/s with every receipt in "
+                f"({figures['delivered']:,.0f} delivered)"
+            )
+            rate = asyncio.run(held_rate(port, log, args.rate, args.seconds))
+            print(
+                f"rate over {args.seconds:.0f} s: configured {rate['configured']:.0f}/s, "
+                f"the SMSC saw {rate['seen']:.2f}/s ({rate['deviation_pct']:+.2f}%), "
+                f"{rate['accepted']:,.0f} accepted"
+            )
+        finally:
+            smsc.kill()
+            smsc.wait()
+
+
+if __name__ == "__main__":
+    main()
