@@ -1,37 +1,42 @@
-"""Planning a campaign of a million recipients, then handing messages to the console
-provider as fast as it goes, on SQLite and PostgreSQL.
+"""Planning a campaign of a million recipients (the planning job, as a worker runs it),
+and, in the same run, the floor: a bare `executemany` of the same message and link rows
+into the same kind of database, in transactions of the same size. The ratio of the two is
+what planning costs over writing its rows (goal: at most 3), whatever the machine's load.
 
     python -m bench.campaign [--recipients 1000000] [--backends sqlite,postgresql]
 
-Planning runs in a fresh process pinned to one core so that its peak memory is its own.
+Planning and the floor each run in a fresh process pinned to one core, so that the peak
+memory printed is planning's own. Goals (SQLite): under 2 minutes, under 1 GB.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert, select, text
 from sqlmodel import Session
 
 from bench.databases import POSTGRES_URL, reset_postgres
 from richsms.clock import SystemClock
-from richsms.db import make_engine
+from richsms.db import make_engine, normalize_url
 from richsms.migrate import upgrade
 from richsms.settings import Settings
-from sender.campaigns import CampaignSpec, create_campaign
-from sender.models import Contact, ContactGroup, GroupMember
-from sender.providers.console import ConsoleProvider
-from sender.worker import Worker
+from sender.campaigns import CampaignSpec, create_campaign, request_send
+from sender.models import Campaign, Contact, ContactGroup, GroupMember, Message
+from sender.planning_job import BATCH, run_planning
 from shortener.codes import CodeMaker
+from shortener.models import Link
 
 SECRET = "bench-secret-key-0123456789abcdef0123456789"
 NAMES = [
@@ -58,62 +63,65 @@ CITIES = ["Lyon", "Paris", "Marseille", "Nice", "Nantes", "Lille", "Besançon", 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=1_000_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--send", type=int, default=100_000, help="messages to hand over")
+    parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--plan", nargs=2, metavar=("URL", "CAMPAIGN"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--floor", nargs=3, metavar=("FROM", "TO", "BACKEND"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.plan:
         plan_only(args.plan[0], int(args.plan[1]))
+        return
+    if args.floor:
+        floor_only(args.floor[0], args.floor[1], args.floor[2])
         return
     work = Path(tempfile.mkdtemp(prefix="richsms-campaign-"))
     for backend in args.backends.split(","):
         url = f"sqlite:///{work / 'campaign.db'}" if backend == "sqlite" else POSTGRES_URL
         campaign_id = seed(url, backend, args.recipients)
-        out = subprocess.run(
-            [
-                "taskset",
-                "-c",
-                "0",
-                sys.executable,
-                "-m",
-                "bench.campaign",
-                "--plan",
-                url,
-                str(campaign_id),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        result = json.loads(out.strip().splitlines()[-1])
+        # The floor writes into a copy of the seeded database: the same contacts, campaign,
+        # indexes and foreign keys as planning writes into.
+        target = copy_database(url, backend, work)
+        result = pinned("--plan", url, str(campaign_id))
         print(
             f"[{backend}] planned {result['planned']:,} recipients in {result['seconds']:.1f} s"
             f" ({result['planned'] / result['seconds']:,.0f}/s), peak RSS "
             f"{result['peak_mb']:.0f} MB",
             flush=True,
         )
-        rate = send_planned(url, args.send)
+        floor = pinned("--floor", url, target, backend)
         print(
-            f"[{backend}] console provider: {rate:,.0f} messages/s over the first "
-            f"{args.send:,} planned messages",
+            f"[{backend}] floor: bare executemany of the same {floor['messages']:,} messages "
+            f"and {floor['links']:,} links in {floor['seconds']:.1f} s; "
+            f"planning/floor = {result['seconds'] / floor['seconds']:.2f}",
             flush=True,
         )
 
 
-def send_planned(url: str, count: int) -> float:
-    """Hand the campaign's own messages to the console provider at the highest rate."""
-    engine = make_engine(url)
-    worker = Worker(engine, ConsoleProvider(), SystemClock(), default_rate=1e9)
-    console = logging.getLogger("richsms.console")
-    console.setLevel(logging.WARNING)
-    started = time.perf_counter()
-    while worker.stats.handed < count:
-        if worker.run_once() == 0 and worker.stats.handed == 0:
-            raise RuntimeError("nothing to send: was the campaign planned?")
-    seconds = time.perf_counter() - started
-    worker.close()
-    engine.dispose()
-    return worker.stats.handed / seconds
+def copy_database(url: str, backend: str, work: Path) -> str:
+    if backend == "sqlite":
+        shutil.copyfile(work / "campaign.db", work / "floor.db")
+        return f"sqlite:///{work / 'floor.db'}"
+    parsed = normalize_url(url)
+    copy = f"{parsed.database}_floor"
+    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}"'))
+        conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{parsed.database}"'))
+    admin.dispose()
+    return parsed.set(database=copy).render_as_string(hide_password=False)
+
+
+def pinned(*arguments: str) -> dict[str, Any]:
+    """Run this module with `arguments` in a fresh process on one core; its JSON answer."""
+    out = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, "-m", "bench.campaign", *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return answer
 
 
 def seed(url: str, backend: str, count: int) -> int:
@@ -170,6 +178,9 @@ def seed(url: str, backend: str, count: int) -> int:
                 window_end="23:59",
             ),
         )
+        assert campaign.id is not None
+        request_send(session=session, clock=SystemClock(), campaign_id=campaign.id)
+        session.commit()
     print(
         f"[{backend}] seeded {count:,} contacts in {time.perf_counter() - started:.1f} s",
         flush=True,
@@ -180,8 +191,6 @@ def seed(url: str, backend: str, count: int) -> int:
 
 
 def plan_only(url: str, campaign_id: int) -> None:
-    from sender.planner import plan_campaign
-
     settings = Settings.from_mapping(
         {
             "RICHSMS_DATABASE_URL": url,
@@ -191,16 +200,101 @@ def plan_only(url: str, campaign_id: int) -> None:
     )
     engine = make_engine(url)
     started = time.perf_counter()
-    report = plan_campaign(
+    finished = run_planning(
         engine=engine,
-        campaign_id=campaign_id,
         clock=SystemClock(),
         settings=settings,
         codes=CodeMaker(SECRET),
+        worker_id="bench",
+        campaign_id=campaign_id,
     )
     seconds = time.perf_counter() - started
+    assert finished == [campaign_id], "the planning job did not finish"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"planned": report.planned, "seconds": seconds, "peak_mb": peak}))
+    with Session(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        planned = campaign.planned_count
+    engine.dispose()
+    print(json.dumps({"planned": planned, "seconds": seconds, "peak_mb": peak}))
+
+
+def floor_only(source_url: str, target_url: str, backend: str) -> None:
+    """Copy the planned messages and links into the copy of the seeded database with bare
+    `executemany` calls, one transaction per planning batch (links and messages together,
+    as planning writes them); only the inserts and commits are timed."""
+    source = make_engine(source_url)
+    target = make_engine(target_url)
+    message_columns = [c for c in _columns(Message) if c != "id"]
+    link_columns = _columns(Link)
+    mark = "?" if backend == "sqlite" else "%s"
+    insert_link = _insert_sql("link", link_columns, mark)
+    insert_message = _insert_sql("message", message_columns, mark)
+    seconds = 0.0
+    counts = {"messages": 0, "links": 0}
+    raw = target.raw_connection()
+    try:
+        cursor = raw.cursor()
+        links = _chunks(source, Link, link_columns)
+        messages = _chunks(source, Message, message_columns)
+        while True:
+            link_rows, message_rows = next(links), next(messages)
+            if not link_rows and not message_rows:
+                break
+            began = time.perf_counter()
+            if backend == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            if link_rows:
+                cursor.executemany(insert_link, link_rows)
+            if message_rows:
+                cursor.executemany(insert_message, message_rows)
+            if backend == "sqlite":
+                cursor.execute("COMMIT")
+            else:
+                raw.commit()
+            seconds += time.perf_counter() - began
+            counts["links"] += len(link_rows)
+            counts["messages"] += len(message_rows)
+    finally:
+        raw.close()
+    source.dispose()
+    target.dispose()
+    print(json.dumps({**counts, "seconds": seconds}))
+
+
+def _columns(model: Any) -> list[str]:
+    return [c.name for c in model.__table__.columns]
+
+
+def _chunks(engine: Engine, model: Any, columns: list[str]) -> Iterator[list[tuple[Any, ...]]]:
+    """The table's rows in id order, BATCH at a time, as the driver stores them (each
+    type's bind processor applied), then empty lists forever."""
+    table = model.__table__
+    processors = [table.c[name].type.bind_processor(engine.dialect) for name in columns]
+    last = 0
+    while True:
+        with engine.connect() as conn:  # one short transaction per chunk
+            rows = conn.execute(
+                select(table.c.id, *[table.c[name] for name in columns])
+                .where(table.c.id > last)
+                .order_by(table.c.id)
+                .limit(BATCH)
+            ).all()
+        if not rows:
+            break
+        last = rows[-1][0]
+        yield [_bound(processors, row[1:]) for row in rows]
+    while True:
+        yield []
+
+
+def _bound(processors: list[Any], values: Any) -> tuple[Any, ...]:
+    return tuple(p(v) if p is not None else v for p, v in zip(processors, values, strict=True))
+
+
+def _insert_sql(table: str, columns: list[str], mark: str) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join([mark] * len(columns))})'
 
 
 if __name__ == "__main__":

@@ -15,14 +15,12 @@ from typing import Any
 
 from sqlmodel import Session
 
+from richsms.errors import InvalidInput
 from richsms.settings import Settings
-from sender.campaigns import known_custom_fields
+from sender.compose import Composer
 from sender.consent import refusal
-from sender.encoding import analyze
 from sender.models import ERROR, PLANNED, QUEUED, Campaign
-from sender.optout import OptOutTexts, with_opt_out
 from sender.scheduling import first_zone, local_instant, parse_day, parse_hhmm
-from sender.templates import MessageTemplate, TemplateError, compile_template
 from shortener.codes import CodeMaker
 from shortener.targets import build_target
 
@@ -33,7 +31,7 @@ class Progress:
 
     planned: int = 0
     excluded: int = 0  # opted out, or promotional without consent, when planning
-    errors: int = 0  # the template failed for this recipient: an `error` message
+    errors: int = 0  # could not be composed for this recipient: an `error` message
     total: int | None = None  # the audience when planning started; None until counted
 
     @classmethod
@@ -85,22 +83,17 @@ class BatchPlanner:
         self.type = campaign.type
         self.schedule = campaign.schedule
         self.send_at = campaign.send_at
-        self.template: MessageTemplate = compile_template(
-            campaign.template, custom_fields=known_custom_fields(session)
-        )
+        # The one composition path: template, merge fields, link, the opt-out mention
+        # naming the campaign's sender number, analysis, the segment limit.
+        self.composer = Composer.for_campaign(session=session, campaign=campaign, settings=settings)
         self.target = (
             build_target(campaign.target_url)
-            if self.template.uses_link and campaign.target_url
+            if self.composer.uses_link and campaign.target_url
             else None
         )
         self.codes = codes
         self.now = now
         self.prefix = settings.short_url
-        self.opt_out = (
-            OptOutTexts(en=settings.opt_out_en, fr=settings.opt_out_fr)
-            if campaign.type == "promotional"
-            else None
-        )
         self.window = f"{campaign.window_start}-{campaign.window_end}"
         self.local: tuple[date, time] | None = None
         if campaign.schedule == "local":
@@ -193,8 +186,8 @@ class BatchPlanner:
             "claimed_by": None,
         }
         try:
-            text, encoding, segments = self._compose(fields, row.language, short_url)
-        except TemplateError as exc:
+            composed = self.composer.compose(fields, language=row.language, link=short_url)
+        except InvalidInput as exc:  # the template failed, or too long, for this recipient
             counts.errors += 1
             message.update(
                 text="",
@@ -207,20 +200,10 @@ class BatchPlanner:
         counts.planned += 1
         due_now = due <= self.now
         message.update(
-            text=text,
-            encoding=encoding,
-            segments=segments,
+            text=composed.text,
+            encoding=composed.encoding,
+            segments=composed.segments,
             state=QUEUED if due_now else PLANNED,
             queued_at=self.now if due_now else None,
         )
         return message
-
-    def _compose(
-        self, fields: Mapping[str, object], language: str, link: str
-    ) -> tuple[str, str, int]:
-        body = self.template.render(fields, link=link)
-        text = body
-        if self.opt_out is not None:
-            text = with_opt_out(body, language=language, texts=self.opt_out)
-        analysis = analyze(text)
-        return text, analysis.encoding, analysis.segments

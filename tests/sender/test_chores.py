@@ -136,28 +136,32 @@ def test_a_unitary_message_goes_out_while_a_campaign_is_being_planned(
     sending = WorkerThread(worker_from_settings(engine, settings, clock))
     chores.start()
     sending.start()
-    client = TestClient(create_app(settings, clock=clock), headers=bearer(engine, clock))
+    app = create_app(settings, clock=clock)
     try:
-        assert paused.wait(60), "the chore loop never started planning"
-        assert status(engine, campaign_id) == "planning"  # mid-plan, held there
-        unitary = client.post(
-            "/api/messages",
-            json={"phone": "+33610000001", "text": "Votre code : 4821", "type": "administrative"},
-        )
-        assert unitary.status_code == 202, unitary.text
-        message_id = unitary.json()["id"]
-        wait_until(
-            lambda: message_state(engine, message_id) in ("sent", "delivered"),
-            "the unitary message handed to the provider while the planner is held",
-        )
-        assert status(engine, campaign_id) == "planning"  # the planner is still held
-        release.set()
-        wait_until(lambda: status(engine, campaign_id) != "planning", "planning to finish")
+        with TestClient(app, headers=bearer(engine, clock)) as client:
+            assert paused.wait(60), "the chore loop never started planning"
+            assert status(engine, campaign_id) == "planning"  # mid-plan, held there
+            unitary = client.post(
+                "/api/messages",
+                json={
+                    "phone": "+33610000001",
+                    "text": "Votre code : 4821",
+                    "type": "administrative",
+                },
+            )
+            assert unitary.status_code == 202, unitary.text
+            message_id = unitary.json()["id"]
+            wait_until(
+                lambda: message_state(engine, message_id) == "sent",
+                "the unitary message handed to the provider while the planner is held",
+            )
+            assert status(engine, campaign_id) == "planning"  # the planner is still held
+            release.set()
+            wait_until(lambda: status(engine, campaign_id) != "planning", "planning to finish")
     finally:
         release.set()
         chores.stop()
         sending.stop()
-        client.close()
     with Session(engine) as session:
         planned = session.execute(
             select(func.count()).where(col(Message.campaign_id) == campaign_id)

@@ -20,6 +20,7 @@ from richsms.db import session_scope
 from richsms.errors import Conflict
 from richsms.settings import Settings
 from sender.campaigns import CampaignSpec, cancel_campaign, create_campaign, request_send
+from sender.custom_fields import record_custom_fields
 from sender.models import Campaign, Contact, ContactGroup, GroupMember, Message
 from sender.planning_job import LEASE, JobHooks, run_planning
 from shortener.codes import CodeMaker
@@ -63,16 +64,17 @@ def seed(engine: Engine, clock: FrozenClock, count: int, *, consent: bool = True
 
 
 def new_campaign(engine: Engine, clock: FrozenClock, group_id: int, **overrides: Any) -> int:
-    spec = CampaignSpec(
-        name="Soldes",
-        type="promotional",
-        template="Bonjour {{ contact.first_name }} : {{ link }}",
-        target_url="https://shop.example/soldes",
-        group_ids=[group_id],
-        window_start="00:00",
-        window_end="23:59",
+    options: dict[str, Any] = {
+        "name": "Soldes",
+        "type": "promotional",
+        "template": "Bonjour {{ contact.first_name }} : {{ link }}",
+        "target_url": "https://shop.example/soldes",
+        "group_ids": [group_id],
+        "window_start": "00:00",
+        "window_end": "23:59",
         **overrides,
-    )
+    }
+    spec = CampaignSpec(**options)
     with session_scope(engine) as session:
         campaign = create_campaign(session=session, clock=clock, spec=spec, created_by=None)
         assert campaign.id is not None
@@ -289,3 +291,32 @@ def test_a_planning_whose_audience_vanished_fails_with_its_reason(
     assert campaign.status == "failed"
     assert campaign.failure is not None and str(group + 100) in campaign.failure
     assert outbox(engine, campaign_id) == []
+
+
+def test_a_recipient_whose_message_cannot_be_composed_gets_an_error_message(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    group = seed(engine, clock, 4)
+    with session_scope(engine) as session:
+        contact = session.get(Contact, 2)
+        assert contact is not None
+        contact.fields = {"bio": "blah " * 400}  # far past RICHSMS_MAX_SEGMENTS
+        session.add(contact)
+        record_custom_fields(session=session, names=["bio"])
+    campaign_id = new_campaign(
+        engine,
+        clock,
+        group,
+        template="Bonjour {{ contact.bio }} {{ link }}",
+        custom_fields=["bio"],
+    )
+    send(engine, clock, campaign_id)
+    assert plan(engine, clock, settings, "w1") == [campaign_id]
+    campaign = campaign_row(engine, campaign_id)
+    assert (campaign.planned_count, campaign.error_count) == (3, 1)
+    with Session(engine) as session:
+        failed = session.execute(
+            select(Message).where(col(Message.state) == "error")
+        ).scalars().one()
+    assert failed.contact_id == 2 and failed.error is not None
+    assert "segments" in failed.error
