@@ -82,6 +82,7 @@ class DatabaseEvents:
                     text=message.text,
                     clock=self.clock,
                     settings=self.settings,
+                    received_at=message.at,
                 )
         except InvalidInput as exc:
             # Refusing it would only make the network hand it over again, forever.

@@ -10,7 +10,8 @@ it available to `provider_from_settings` under the name "fault".
 - Receipts for accepted messages: `receipt` (a state for every message) or `receipts`
   (per message id: a state, or one state per part), sent `receipt_delay` seconds after
   the answer, or before the answer is even reported (`receipts_first`: the race of a fast
-  SMSC), at the time `clock` gives. `settle()` waits until every scheduled receipt is handed over.
+  SMSC), at the time `clock` gives, or held until `release_receipts()`
+  (`hold_receipts`). `settle()` waits until every scheduled receipt is handed over.
 
 A message of several segments is accepted as several parts, one provider id each.
 """
@@ -52,6 +53,7 @@ class FaultProvider:
         receipts: Mapping[int, Receipts] | None = None,
         receipt_delay: float = 0.0,
         receipts_first: bool = False,
+        hold_receipts: bool = False,
         clock: Clock | None = None,
     ) -> None:
         if window < 1:
@@ -66,6 +68,8 @@ class FaultProvider:
         self.receipts: dict[int, Receipts] = dict(receipts or {})
         self.receipt_delay = receipt_delay
         self.receipts_first = receipts_first
+        self.hold_receipts = hold_receipts
+        self.held: list[Receipt] = []
         self.clock = clock or SystemClock()
         self.handed: list[OutgoingMessage] = []
         self.in_flight = 0
@@ -99,7 +103,9 @@ class FaultProvider:
             if receipts and self.receipts_first:
                 await self._hand_receipts(receipts, 0.0)
             report(result)
-            if receipts and not self.receipts_first:
+            if receipts and self.hold_receipts:
+                self.held.extend(receipts)
+            elif receipts and not self.receipts_first:
                 task = asyncio.create_task(self._hand_receipts(receipts, self.receipt_delay))
                 self._later.add(task)
                 task.add_done_callback(self._later.discard)
@@ -148,6 +154,11 @@ class FaultProvider:
         assert self._events is not None
         for receipt in receipts:
             await self._events.receipt(receipt)
+
+    async def release_receipts(self) -> None:
+        """Hand over the receipts held so far (`hold_receipts`)."""
+        held, self.held = self.held, []
+        await self._hand_receipts(held, 0.0)
 
     async def settle(self) -> None:
         """Wait until every receipt scheduled so far was handed to the events."""
