@@ -9,14 +9,26 @@ they are still being sent.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
+from pathlib import Path
 
-from sqlalchemy import Engine
+import httpx
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from richsms.accounts import create_token
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
+from richsms.settings import Settings
 from sender.models import Contact, ContactGroup, GroupMember
+from shortener.codes import CodeMaker
+from shortener.links import create_links
+from shortener.models import Click
+from tests.web.test_crash_durability import free_port, start_server
 
 NESTED = "{% for a in 'x'*10000 %}{% for b in 'x'*10000 %}{% endfor %}{% endfor %}"
 NESTED_PRINTING = "{% for a in 'x'*10000 %}{% for b in 'x'*10000 %}{{ b }}{% endfor %}{% endfor %}"
@@ -97,3 +109,60 @@ def test_redirects_and_health_answer_while_runaway_templates_are_refused(
     assert during >= 1, "no redirect completed while the bad requests were in progress"
     stats = api.get(f"/api/links/{link['code']}/stats").json()
     assert stats["clicks"] == redirects
+
+
+def test_a_real_server_keeps_answering_links_while_clients_send_runaway_templates(
+    settings: Settings, engine: Engine, clock: FrozenClock, tmp_path: Path
+) -> None:
+    with session_scope(engine) as session:
+        token = create_token(session=session, name="attacker", clock=clock)
+        (link,) = create_links(
+            session=session,
+            codes=CodeMaker(settings.secret_key.reveal()),
+            clock=clock,
+            url="https://shop.example/sale",
+            contact_ids=[None],
+        )
+    port = free_port()
+    server = start_server(settings, port, tmp_path / "server.log")
+    base = f"http://127.0.0.1:{port}"
+    answers: list[int] = []
+    finished = threading.Event()
+
+    def attack() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+                for text in (NESTED, NESTED_PRINTING, HUGE):
+                    answers.append(http.post("/api/sms/analyze", json={"text": text}).status_code)
+            # A client that gives up at once: the server stops the render by itself.
+            with httpx.Client(base_url=base, headers=headers, timeout=0.01) as impatient:
+                with contextlib.suppress(httpx.TimeoutException):
+                    impatient.post("/api/sms/analyze", json={"text": NESTED})
+        finally:
+            finished.set()
+
+    attacker = threading.Thread(target=attack)
+    try:
+        attacker.start()
+        redirects = during = 0
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while not finished.is_set() or redirects < 3:
+                assert http.get(f"/{link.code}").status_code == 302
+                assert http.get("/healthz").status_code == 200
+                redirects += 1
+                during += not finished.is_set()
+            attacker.join()
+            # After the impatient client left, the server still answers everything.
+            assert http.get(f"/{link.code}").status_code == 302
+            redirects += 1
+    finally:
+        attacker.join()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    assert answers == [422] * 3
+    assert during >= 1, "no redirect completed while the bad requests were in progress"
+    with Session(engine) as session:
+        stored = session.execute(select(func.count()).select_from(Click)).scalar_one()
+    assert stored == redirects
