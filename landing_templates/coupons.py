@@ -129,14 +129,17 @@ def _one(session: Session, *conditions: ColumnElement[bool]) -> Coupon | None:
     return found
 
 
-def _free_codes(session: Session, pool_id: int, count: int) -> list[int]:
-    """Ids of up to `count` unassigned codes of the pool, locked for this transaction.
+def _free_codes(session: Session, pool_id: int, count: int, after: int = 0) -> list[int]:
+    """Ids (past `after`) of up to `count` unassigned codes of the pool, locked for this
+    transaction.
 
     PostgreSQL skips codes another transaction is drawing, so concurrent draws never
-    wait for each other nor take the same code; SQLite runs one writer at a time."""
+    wait for each other nor take the same code; SQLite runs one writer at a time. A bulk
+    draw passes the last id it took: the codes it drew earlier in the same transaction
+    are still in the index, and starting past them keeps each batch's scan short."""
     query = (
         select(_T.c.id)
-        .where(_T.c.pool_id == pool_id, _T.c.assigned_at.is_(None))
+        .where(_T.c.pool_id == pool_id, _T.c.assigned_at.is_(None), _T.c.id > after)
         .order_by(_T.c.id)
         .limit(count)
     )
@@ -252,15 +255,20 @@ def assign_coupons_bulk(
         )
     result = BulkAssignment()
     exhausted = False
+    drawn_up_to = [0]  # the last pool code id this call drew
     for chunk in _chunks(ids, CHUNK):
         rows = session.execute(
             select(_T.c.contact_id, _T.c.code).where(
                 _T.c.page_id == page_id,
                 _T.c.block_id == block_id,
-                _T.c.contact_id.in_(chunk),
+                # A range, not IN: PostgreSQL then always searches the index by contact,
+                # even before the planning's first statistics (with IN it may scan every
+                # coupon of the block for each batch, which grows quadratic).
+                _T.c.contact_id.between(chunk[0], chunk[-1]),
             )
         ).all()
-        result.update({contact: code for contact, code in rows})
+        wanted = set(chunk)
+        result.update({contact: code for contact, code in rows if contact in wanted})
         todo = [c for c in chunk if c not in result]
         if not todo:
             continue
@@ -272,11 +280,13 @@ def assign_coupons_bulk(
             with session.begin_nested():
                 if parsed is None:
                     assert pool_id is not None
-                    served = _draw_many(session, pool_id, todo, values)
+                    served = _draw_many(session, pool_id, todo, values, drawn_up_to)
                 else:
                     served = _generate_many(session, clock, parsed, todo, values)
         except IntegrityError:
-            # A concurrent request assigned some of these meanwhile: settle them one by one.
+            # A concurrent request assigned some of these meanwhile: settle them one by one
+            # (the codes this batch drew went back to the pool with its savepoint).
+            drawn_up_to[0] = 0
             served = _assign_each(
                 session, clock, page_id, block_id, todo, source, pattern, pool_id, campaign_id
             )
@@ -289,12 +299,17 @@ def assign_coupons_bulk(
 
 
 def _draw_many(
-    session: Session, pool_id: int, contacts: list[int], values: dict[str, Any]
+    session: Session,
+    pool_id: int,
+    contacts: list[int],
+    values: dict[str, Any],
+    drawn_up_to: list[int],
 ) -> dict[int, str]:
-    free = _free_codes(session, pool_id, len(contacts))
+    free = _free_codes(session, pool_id, len(contacts), after=drawn_up_to[0])
     pairs = list(zip(contacts, free, strict=False))
     if not pairs:
         return {}
+    drawn_up_to[0] = free[-1]
     session.execute(
         update(_T)
         .where(_T.c.id == bindparam("b_id"), _T.c.assigned_at.is_(None))
