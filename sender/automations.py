@@ -201,7 +201,10 @@ class _Runner:
     def _dates(self) -> list[tuple[Contact, str, datetime]]:
         name = self.automation.date_field or ""
         found = []
-        for contact in self.session.execute(select(Contact)).scalars():
+        # Only the contacts who have the field, streamed: not the whole table in memory.
+        having = col(Contact.fields)[name].as_string().is_not(None)
+        query = select(Contact).where(having).execution_options(yield_per=1_000)
+        for contact in self.session.execute(query).scalars():
             on = month_day(contact.fields.get(name))
             if on is None:
                 continue
