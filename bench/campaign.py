@@ -33,6 +33,7 @@ from richsms.db import make_engine, normalize_url
 from richsms.migrate import upgrade
 from richsms.settings import Settings
 from sender.campaigns import CampaignSpec, create_campaign, request_send
+from sender.custom_fields import record_custom_fields
 from sender.models import Campaign, Contact, ContactGroup, GroupMember, Message
 from sender.planning_job import BATCH, run_planning
 from shortener.codes import CodeMaker
@@ -162,6 +163,7 @@ def seed(url: str, backend: str, count: int) -> int:
             )
             session.commit()
         assert group.id is not None
+        record_custom_fields(session=session, names=["city"])
         campaign = create_campaign(
             session=session,
             clock=SystemClock(),

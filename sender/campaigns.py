@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select, update
 from sqlmodel import Session, col
 
+from landing_templates.models import Page
+from landing_templates.pages import published_version
 from richsms.clock import Clock
 from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from richsms.settings import Settings
@@ -65,6 +67,7 @@ class CampaignSpec:
     refresh_audience: bool = True
     requires_approval: bool = False
     custom_fields: Sequence[str] = field(default_factory=tuple)
+    page_id: int | None = None  # a landing page: each recipient's link leads to it
 
 
 def known_custom_fields(session: Session) -> set[str]:
@@ -87,6 +90,7 @@ def create_campaign(
         type=spec.type,
         template=spec.template,
         target_url=build_target(spec.target_url) if spec.target_url else None,
+        page_id=spec.page_id,
         group_ids=list(spec.group_ids),
         segment_ids=list(spec.segment_ids),
         one_per_phone=spec.one_per_phone,
@@ -117,8 +121,12 @@ def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = 
         raise InvalidInput(f"type must be one of {', '.join(MESSAGE_TYPES)}")
     fields = known_custom_fields(session) | set(spec.custom_fields)
     template = compile_template(spec.template, custom_fields=fields)
-    if template.uses_link and not spec.target_url:
-        raise InvalidInput("the template has {{ link }}: give the campaign a target_url")
+    if template.uses_link and not spec.target_url and spec.page_id is None:
+        raise InvalidInput(
+            "the template has {{ link }}: give the campaign a target_url or a page_id"
+        )
+    if spec.page_id is not None and session.get(Page, spec.page_id) is None:
+        raise NotFound(f"no page {spec.page_id}")
     if not spec.group_ids and not spec.segment_ids:
         raise InvalidInput("choose an audience: at least one group or segment")
     for model, ids, what in (
@@ -202,6 +210,8 @@ def request_send(*, session: Session, clock: Clock, campaign_id: int) -> Campaig
         raise Conflict(f"campaign {campaign_id} needs a second marketer's approval first")
     if campaign.status not in states.SENDABLE:
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; it cannot be sent again")
+    if campaign.page_id is not None:
+        published_version(session=session, page_id=campaign.page_id)  # Conflict if not
     now = clock.now()
     plan_at = planning_time(campaign, now)
     states.move(

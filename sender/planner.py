@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from landing_templates.links import new_token
+from landing_templates.pages import published_version
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.compose import Composer
@@ -86,11 +88,19 @@ class BatchPlanner:
         # The one composition path: template, merge fields, link, the opt-out mention
         # naming the campaign's sender number, analysis, the segment limit.
         self.composer = Composer.for_campaign(session=session, campaign=campaign, settings=settings)
-        self.target = (
-            build_target(campaign.target_url)
-            if self.composer.uses_link and campaign.target_url
-            else None
-        )
+        self.target: str | None = None
+        # A page campaign's links lead each recipient to the page's published version
+        # under a token of their own (/p/{token}); others', to the campaign's target.
+        self.page_id: int | None = None
+        self.page_version: int | None = None
+        if self.composer.uses_link and campaign.page_id is not None:
+            _page, self.page_version = published_version(
+                session=session, page_id=campaign.page_id
+            )
+            self.page_id = campaign.page_id
+            self.target = build_target(settings.base_url + "p/")
+        elif self.composer.uses_link and campaign.target_url:
+            self.target = build_target(campaign.target_url)
         self.codes = codes
         self.now = now
         self.prefix = settings.short_url
@@ -139,11 +149,14 @@ class BatchPlanner:
         return batch
 
     def _link(self, link_id: int, code: str, contact_id: int) -> dict[str, Any]:
+        token = new_token() if self.page_id is not None else None
         return {
             "id": link_id,
             "code": code,
-            "target_url": self.target,
-            "page_id": None,
+            "target_url": f"{self.target}{token or ''}",
+            "page_id": self.page_id,
+            "page_version": self.page_version,
+            "page_token": token,
             "contact_id": contact_id,
             "campaign_id": self.campaign_id,
             "expires_at": None,

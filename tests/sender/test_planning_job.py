@@ -320,3 +320,37 @@ def test_a_recipient_whose_message_cannot_be_composed_gets_an_error_message(
         ).scalars().one()
     assert failed.contact_id == 2 and failed.error is not None
     assert "segments" in failed.error
+
+
+def test_a_page_campaign_gives_each_recipient_a_link_to_the_published_page(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    from landing_templates.pages import create_page, publish_page
+
+    group = seed(engine, clock, 3)
+    with session_scope(engine) as session:
+        page = create_page(
+            session=session,
+            clock=clock,
+            name="Noël",
+            language="fr",
+            blocks=[{"type": "heading", "text": "Bonjour {{ contact.first_name }}"}],
+        )
+        page_id = page.page.id
+        assert page_id is not None
+    campaign_id = new_campaign(engine, clock, group, target_url=None, page_id=page_id)
+    with pytest.raises(Conflict, match="not published"):
+        send(engine, clock, campaign_id)
+    with session_scope(engine) as session:
+        publish_page(session=session, clock=clock, page_id=page_id)
+    send(engine, clock, campaign_id)
+    assert plan(engine, clock, settings, "w1") == [campaign_id]
+    with Session(engine) as session:
+        links = list(
+            session.execute(select(Link).where(col(Link.campaign_id) == campaign_id)).scalars()
+        )
+    assert len(links) == 3
+    assert len({link.page_token for link in links}) == 3
+    for link in links:
+        assert link.page_id == page_id and link.page_version is not None
+        assert link.target_url == f"{settings.base_url}p/{link.page_token}"

@@ -56,6 +56,7 @@ class CampaignIn(BaseModel):
     refresh_audience: bool = True
     requires_approval: bool = False
     custom_fields: list[str] = Field(default_factory=list, max_length=500)
+    page_id: int | None = Field(None, ge=1, le=2_147_483_647)
 
 
 class ProgressOut(BaseModel):
@@ -75,6 +76,7 @@ class CampaignOut(BaseModel):
     status: str
     template: str
     target_url: str | None
+    page_id: int | None
     group_ids: list[int]
     segment_ids: list[int]
     schedule: str
