@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from richsms.clock import Clock, SystemClock
 from richsms.db import WalCheckpointer, make_engine
 from richsms.settings import Settings
+from sender.chores import chores_from_settings
 from sender.worker import WorkerThread, worker_from_settings
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickStore, ClickWriter
@@ -74,6 +75,8 @@ def create_app(
     )
     checkpointer = WalCheckpointer(engine)
     sending = WorkerThread(worker_from_settings(engine, settings, clock)) if run_worker else None
+    # Planning, finishing campaigns and automations: a loop of their own, next to the worker.
+    chores = chores_from_settings(engine, settings, clock) if run_worker else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -88,6 +91,8 @@ def create_app(
         resolver.start()
         if sending is not None:
             sending.start()
+        if chores is not None:
+            chores.start()
         # Whatever lives this long lives as long as the process: keep it out of the
         # cyclic GC's full collections, whose pauses otherwise show up in the p99.
         gc.freeze()
@@ -95,6 +100,8 @@ def create_app(
         try:
             yield
         finally:
+            if chores is not None:
+                await loop.run_in_executor(None, chores.stop)
             if sending is not None:
                 await loop.run_in_executor(None, sending.stop)
             await resolver.stop()
