@@ -5,6 +5,7 @@ Read once by `Settings.load()` and passed down; nothing else reads the environme
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -174,6 +175,19 @@ class Settings:
         "truncate",
         "`truncate` (IPv4 /24, IPv6 /48) or `hash` (keyed hash) for stored click IPs.",
     )
+    trusted_proxies: str = _setting(
+        "RICHSMS_TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses or CIDR blocks of the proxies or load balancers in front "
+        "of richsms: only their `Forwarded` / `X-Forwarded-For` headers are believed for "
+        "the client address of clicks and limits (empty: the socket's peer, headers ignored).",
+    )
+    redis_url: str = _setting(
+        "RICHSMS_REDIS_URL",
+        "",
+        "Redis URL (e.g. `redis://127.0.0.1:6379/0`) for limits shared by every process; "
+        "empty: each process limits on its own. Redirects keep answering if Redis is down.",
+    )
     click_durability: str = _setting(
         "RICHSMS_CLICK_DURABILITY",
         "crash",
@@ -218,6 +232,12 @@ class Settings:
             raise ConfigError(f"RICHSMS_PROVIDER must be one of {', '.join(PROVIDERS)}")
         if self.ip_anonymization not in IP_MODES:
             raise ConfigError(f"RICHSMS_IP_ANONYMIZATION must be one of {', '.join(IP_MODES)}")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"RICHSMS_TRUSTED_PROXIES: {exc}") from None
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("RICHSMS_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         if self.click_durability not in DURABILITIES:
             raise ConfigError(f"RICHSMS_CLICK_DURABILITY must be one of {', '.join(DURABILITIES)}")
         if not 0 <= self.reply_window_days <= 3650:
@@ -237,11 +257,32 @@ class Settings:
                 raise ConfigError("RICHSMS_SECRET_KEY must be at least 32 characters")
 
     @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     def opt_out_text(self, language: str) -> str:
         return self.opt_out_fr if language == "fr" else self.opt_out_en
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """`10.0.0.0/8, 192.168.1.7, fd00::/8` → networks; ValueError names a bad entry."""
+    networks = []
+    for item in spec.replace(";", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"not an address or CIDR block: {item!r}") from None
+    return tuple(networks)
 
 
 def documented_variables() -> list[tuple[str, str, str]]:

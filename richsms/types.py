@@ -1,10 +1,11 @@
-"""Column types shared by every package's tables."""
+"""Types shared by every package: column types for tables, bounded types for API models."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, Field
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -29,3 +30,36 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Bounds of what the database stores. Ids are `INTEGER` columns (32 bits on PostgreSQL);
+# counters that may grow past that use `BIGINT`. A value outside them is refused at the
+# edge with a 4xx rather than left for the database to reject with a 500.
+ID_MAX = 2**31 - 1
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+# Datetimes are stored in UTC; Python's own range (years 1–9999) is the tighter bound.
+DATETIME_MIN = datetime(1, 1, 2, tzinfo=UTC)
+DATETIME_MAX = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def storable_datetime(value: datetime) -> datetime:
+    """`value` in UTC, or ValueError when it has no zone or falls outside what is stored."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("give a time zone (e.g. 2026-12-31T23:59:00Z or +01:00)")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the date is outside the range richsms stores (years 1 to 9999)") from None
+    if not DATETIME_MIN <= utc <= DATETIME_MAX:
+        raise ValueError("the date is outside the range richsms stores (years 1 to 9999)")
+    return utc
+
+
+# Pydantic types the API models share, so that every route gets the same bounds.
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+"""A row id: 1 to 2**31 - 1."""
+Int32 = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
+Int64 = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX)]
+UtcDatetime = Annotated[datetime, AfterValidator(storable_datetime)]
+"""An aware datetime the database can store, converted to UTC."""

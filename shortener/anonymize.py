@@ -1,4 +1,5 @@
-"""Client addresses are never stored whole: truncated to a network, or a keyed hash."""
+"""Client addresses are never stored whole (truncated to a network, or a keyed hash), and
+referrers keep their origin only."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 import hmac
 import ipaddress
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 
 class IpAnonymizer:
@@ -41,3 +43,21 @@ class IpAnonymizer:
     def _compute_visitor(self, anonymized_ip: str, user_agent: str, day: str) -> str:
         material = f"{day}\x00{anonymized_ip}\x00{user_agent}".encode()
         return hmac.new(self._key, material, hashlib.sha256).hexdigest()[:32]
+
+
+@lru_cache(maxsize=16_384)
+def referrer_origin(referrer: str) -> str:
+    """Only the origin of a referrer (`https://mail.example`): its path and query may carry
+    a session, an address or a search, which are the visitor's business, not ours."""
+    try:
+        parts = urlsplit(referrer.strip())
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.scheme or not host or not parts.scheme.isascii():
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    origin = f"{parts.scheme.lower()}://{host}"
+    return origin if port is None else f"{origin}:{port}"

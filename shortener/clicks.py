@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from shortener.anonymize import IpAnonymizer
+from shortener.anonymize import IpAnonymizer, referrer_origin
 from shortener.bots import is_bot
 
 log = logging.getLogger("richsms.clicks")
@@ -115,7 +115,7 @@ class ClickStore:
             e.method,
             is_bot(e.method, ua),
             ua,
-            e.referrer[:1024],
+            referrer_origin(e.referrer[:1024]),
             ip,
             visitor,
         )

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, text
+from sqlalchemy import Engine, func, insert, text
 from sqlmodel import Session, col, select
 
 from richsms.clock import Clock
+from richsms.db import session_scope
 from richsms.errors import InvalidInput, NotFound
 from shortener.codes import CodeMaker
 from shortener.models import Link, LinkChange
@@ -18,6 +19,9 @@ from shortener.targets import build_target
 # Rows per INSERT when issuing links in bulk: large enough to amortize round trips,
 # small enough to stay well under SQLite's and PostgreSQL's parameter limits.
 BULK_CHUNK = 2_000
+# Links per transaction when a request issues many: short enough that the SQLite write
+# lock is free again within milliseconds.
+CHUNK_TRANSACTION = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +77,7 @@ def create_links(
     With `page_tokens` (one per contact) each link's target is `url` + its token."""
     target = build_target(url, utm)
     now = clock.now()
-    if expires_at is not None:
-        if expires_at.tzinfo is None:
-            raise InvalidInput("expires_at needs a time zone (e.g. 2026-12-31T23:59:00Z)")
-        if expires_at <= now:
-            raise InvalidInput("expires_at is in the past")
+    _check_expiry(expires_at, now)
     if not contact_ids:
         return []
     ids = _reserve_ids(session, len(contact_ids))
@@ -100,8 +100,51 @@ def create_links(
             for n, link in enumerate(issued[start : start + BULK_CHUNK], start)
         ]
         session.execute(insert(Link), rows)
-    session.commit()
+    session.flush()
     return issued
+
+
+def create_links_in_chunks(
+    *,
+    engine: Engine,
+    codes: CodeMaker,
+    clock: Clock,
+    url: str,
+    contact_ids: Sequence[int | None],
+    campaign_id: int | None = None,
+    expires_at: datetime | None = None,
+    utm: Mapping[str, str] | None = None,
+    chunk: int = CHUNK_TRANSACTION,
+) -> list[IssuedLink]:
+    """Many links, committed `chunk` at a time: on SQLite each transaction holds the write
+    lock for milliseconds, so the click writer (and every redirect waiting on it) gets its
+    turn between chunks. Inputs are checked before the first chunk, so a bad request writes
+    nothing; a database failure part-way leaves the earlier chunks' links, which nobody
+    holds (their codes were never returned)."""
+    build_target(url, utm)
+    _check_expiry(expires_at, clock.now())
+    issued: list[IssuedLink] = []
+    for start in range(0, len(contact_ids), chunk):
+        with session_scope(engine) as session:
+            issued += create_links(
+                session=session,
+                codes=codes,
+                clock=clock,
+                url=url,
+                contact_ids=contact_ids[start : start + chunk],
+                campaign_id=campaign_id,
+                expires_at=expires_at,
+                utm=utm,
+            )
+    return issued
+
+
+def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise InvalidInput("expires_at needs a time zone (e.g. 2026-12-31T23:59:00Z)")
+        if expires_at <= now:
+            raise InvalidInput("expires_at is in the past")
 
 
 def _reserve_ids(session: Session, count: int) -> list[int]:
@@ -135,5 +178,5 @@ def disable_link(*, session: Session, code: str, clock: Clock) -> Link:
         session.add(link)
         assert link.id is not None
         session.add(LinkChange(link_id=link.id, changed_at=link.disabled_at))
-    session.commit()
+    session.flush()
     return link

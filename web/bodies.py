@@ -1,16 +1,31 @@
-"""Reading request bodies: size-limited, parsed, and validated into typed models."""
+"""Reading requests: bodies size-limited, parsed and validated into typed models; path ids
+and query integers bounded to what the database stores. Every route reads through here, so
+a bad input gets the same clear 4xx everywhere."""
 
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+import math
+import re
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
+from richsms.types import BIGINT_MAX, BIGINT_MIN, ID_MAX
 from web.errors import BadRequest
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# JSON nested deeper than this is no request richsms understands; refusing it early keeps
+# the parser and the validators far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+
+def _too_deep() -> BadRequest:
+    return BadRequest(400, f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+
 
 
 async def read_model(request: Request, model: type[Model]) -> Model:
@@ -18,11 +33,7 @@ async def read_model(request: Request, model: type[Model]) -> Model:
     content_type = request.headers.get("content-type", "application/json")
     if not content_type.split(";")[0].strip().lower().endswith(("/json", "+json")):
         raise BadRequest(415, "send the body as application/json")
-    raw = await read_body(request)
-    try:
-        data = json.loads(raw) if raw else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(400, f"the body is not valid JSON: {exc}") from None
+    data = parse_json(await read_body(request))
     if not isinstance(data, dict):
         raise BadRequest(400, "the body must be a JSON object")
     try:
@@ -31,12 +42,106 @@ async def read_model(request: Request, model: type[Model]) -> Model:
         raise BadRequest(422, describe(exc), code="invalid_input") from None
 
 
-def path_id(request: Request, what: str) -> int:
-    """The numeric `{id}` of the path, or a clear 422 naming what it should identify."""
-    raw: str = request.path_params["id"]
-    if not raw.isdigit():
-        raise BadRequest(422, f"not a {what} id: {raw!r}", code="invalid_input")
-    return int(raw)
+def parse_json(raw: bytes) -> Any:
+    """Parsed JSON whose every value the database could store, else a clear 400/422."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise _too_deep() from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, over 4,300 digits
+        raise BadRequest(400, f"the body is not valid JSON: {exc}") from None
+    _check_values(data)
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_values(data: Any) -> None:
+    """Walk the document once, without recursion, refusing what no column can hold."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "body")]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, dict):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            for key, item in value.items():
+                _check_text(key, where)
+                stack.append((item, depth + 1, f"{where}.{key}"))
+        elif isinstance(value, list):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            for index, item in enumerate(value):
+                if isinstance(item, (dict, list, str)) or type(item) is int:
+                    stack.append((item, depth + 1, f"{where}.{index}"))
+        elif isinstance(value, str):
+            _check_text(value, where)
+        elif type(value) is int:
+            if not BIGINT_MIN <= value <= BIGINT_MAX:
+                raise BadRequest(
+                    422, f"{_short(where)}: the number is out of range", code="invalid_input"
+                )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise BadRequest(
+                422, f"{_short(where)}: the number is out of range", code="invalid_input"
+            )
+
+
+def _check_text(text: str, where: str) -> None:
+    if "\x00" in text:
+        raise BadRequest(
+            422, f"{_short(where)}: text must not contain NUL characters", code="invalid_input"
+        )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest(
+                422,
+                f"{_short(where)}: the text contains a lone surrogate (\\ud800-\\udfff)",
+                code="invalid_input",
+            ) from None
+
+
+def _short(where: str) -> str:
+    return where if len(where) <= 80 else where[:77] + "..."
+
+
+def path_id(request: Request, what: str, name: str = "id") -> int:
+    """The numeric `{id}` of the path: 422 when it is no id at all, 404 when no row can
+    have it (past the database's range)."""
+    raw = str(request.path_params[name])
+    if not (raw.isascii() and raw.isdigit()):
+        raise BadRequest(422, f"not a {what} id: {raw[:40]!r}", code="invalid_input")
+    value = int(raw) if len(raw) <= 12 else ID_MAX + 1
+    if not 1 <= value <= ID_MAX:
+        raise BadRequest(404, f"no {what} {raw[:40]}", code="not_found")
+    return value
+
+
+def query_int(
+    request: Request,
+    name: str,
+    default: int,
+    *,
+    minimum: int = 0,
+    maximum: int = ID_MAX,
+) -> int:
+    """An integer query parameter within [minimum, maximum], or a clear 422."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.lstrip("-").isdigit() and len(raw) <= 20):
+        raise BadRequest(422, f"{name} must be an integer, got {raw[:40]!r}", code="invalid_input")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise BadRequest(
+            422, f"{name} must be between {minimum} and {maximum}", code="invalid_input"
+        )
+    return value
 
 
 async def read_body(request: Request) -> bytes:
@@ -44,7 +149,7 @@ async def read_body(request: Request) -> bytes:
     limit: int = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     too_large = BadRequest(413, f"the body is larger than {limit} bytes")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -62,3 +167,37 @@ def describe(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in problem["loc"]) or "body"
         parts.append(f"{where}: {problem['msg']}")
     return "; ".join(parts)
+
+
+def _id_pattern(top: int) -> str:
+    """A regex matching exactly the decimal numbers 0..top (leading zeros allowed)."""
+    digits = str(top)
+    options = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        rest = len(digits) - i - 1
+        if int(d) > 0:
+            low = "0" if i else "1"
+            if int(d) - 1 >= int(low):
+                tail = f"[0-9]{{{rest}}}" if rest else ""
+                options.append(f"{digits[:i]}[{low}-{int(d) - 1}]{tail}")
+    options.append(digits)
+    return "0*(?:" + "|".join(options) + ")"
+
+
+class BoundedIntConvertor(Convertor[int]):
+    """`{name:int}` path parameters: ASCII digits within the database's id range only, so
+    `/api/contacts/99999999999999999999` is an ordinary 404, never a database error."""
+
+    regex = _id_pattern(ID_MAX)
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(int(value))
+
+
+assert re.fullmatch(BoundedIntConvertor.regex, str(ID_MAX))
+assert not re.fullmatch(BoundedIntConvertor.regex, str(ID_MAX + 1))
+# Routes compile their paths when built: `web.api` imports this module before any of them.
+register_url_convertor("int", BoundedIntConvertor())

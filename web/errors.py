@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -66,6 +67,41 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, dict(exc.headers or {}) or None)
 
 
+async def unstorable_value(request: Request, exc: Exception) -> Response:
+    """A value got past validation that the database cannot hold (a number past a column's
+    range, a date past year 9999 once in UTC, a lone surrogate, a NUL). The input is at
+    fault, so the answer is a 422; the log says which route lacks a bound."""
+    if isinstance(exc, OperationalError):
+        log.exception("database unavailable on %s %s", request.method, request.url.path)
+        return error_response(
+            503, "unavailable", "the database is busy; try again", {"Retry-After": "1"}
+        )
+    if isinstance(exc, StatementError) and not _bad_value(exc):
+        return await unexpected_error(request, exc)
+    log.warning(
+        "unstorable value on %s %s: %s", request.method, request.url.path, _cause(exc)
+    )
+    return error_response(
+        422, "invalid_input", "a value is outside what richsms can store (too large, too "
+        "far in time, or characters that are not text)"
+    )
+
+
+def _bad_value(exc: StatementError) -> bool:
+    return isinstance(exc, DataError) or isinstance(
+        exc.orig, (OverflowError, UnicodeError, ValueError)
+    )
+
+
+def _cause(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return f"{type(orig).__name__}: {str(orig)[:200]}"
+
+
+async def too_deep(_request: Request, _exc: Exception) -> Response:
+    return error_response(400, "bad_request", "the request is nested too deeply")
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "something went wrong on our side")
@@ -74,5 +110,9 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 HANDLERS = {
     RichsmsError: domain_error,
     HTTPException: http_error,
+    StatementError: unstorable_value,
+    OverflowError: unstorable_value,
+    UnicodeError: unstorable_value,
+    RecursionError: too_deep,
     Exception: unexpected_error,
 }

@@ -1,28 +1,35 @@
 """`GET /{code}`: the hottest path, answered before any framework routing.
 
-One cache lookup, one click handed to the group-commit writer, one 302 once the click is
-committed. Everything that is not a single-segment code goes on to the Starlette app.
+The client's limit checked first (a dict lookup), one cache lookup, one click handed to the
+group-commit writer, one 302 once the click is committed. Error pages in the visitor's
+language (French or English). Everything that is not a single-segment code goes on to the
+Starlette app.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from typing import NamedTuple
 
 from starlette.types import Scope, Send
 
 from richsms.clock import Clock
+from richsms.settings import Settings
 from shortener.clicks import ClickEvent, ClickWriter
 from shortener.codes import RESERVED, looks_like_code
+from shortener.forwarded import ClientAddress
+from shortener.limits import LocalMissLimiter, MissLimiter, RedisMissLimiter
 from shortener.resolver import NOT_CACHED, Resolver, Target
 
 log = logging.getLogger("richsms.redirect")
 
 
-def _page(title: str, message: str) -> bytes:
+def _page(lang: str, title: str, message: str) -> bytes:
     return (
-        '<!doctype html><html lang="en"><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang}"><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<title>{title}</title><body style="font:16px/1.5 system-ui,sans-serif;'
         f'max-width:28rem;margin:20vh auto;padding:0 1rem;text-align:center">'
@@ -30,42 +37,67 @@ def _page(title: str, message: str) -> bytes:
     ).encode()
 
 
-NOT_FOUND_PAGE = _page(
-    "Link not found", "This link does not exist. Check the address in your message."
+class Pages(NamedTuple):
+    language: bytes
+    not_found: bytes
+    gone: bytes
+    unavailable: bytes
+    slow_down: bytes
+
+
+ENGLISH = Pages(
+    b"en",
+    _page("en", "Link not found", "This link does not exist. Check the address in your message."),
+    _page("en", "Link expired", "This link is no longer active."),
+    _page("en", "Try again", "We could not open this link just now. Please try again."),
+    _page("en", "Too many attempts", "Please wait a minute before trying again."),
 )
-GONE_PAGE = _page("Link expired", "This link is no longer active.")
-UNAVAILABLE_PAGE = _page("Try again", "We could not open this link just now. Please try again.")
-SLOW_DOWN_PAGE = _page("Too many attempts", "Please wait a minute before trying again.")
+FRENCH = Pages(
+    b"fr",
+    _page(
+        "fr",
+        "Lien introuvable",
+        "Ce lien n’existe pas. Vérifiez l’adresse dans votre message.",
+    ),
+    _page("fr", "Lien expiré", "Ce lien n’est plus actif."),
+    _page(
+        "fr",
+        "Réessayez",
+        "Nous n’avons pas pu ouvrir ce lien pour l’instant. Réessayez.",
+    ),
+    _page(
+        "fr", "Trop de tentatives", "Patientez une minute avant de réessayer."
+    ),
+)
+# Kept for callers that want the English pages by name.
+NOT_FOUND_PAGE, GONE_PAGE = ENGLISH.not_found, ENGLISH.gone
+UNAVAILABLE_PAGE, SLOW_DOWN_PAGE = ENGLISH.unavailable, ENGLISH.slow_down
 
 _HTML = (b"content-type", b"text/html; charset=utf-8")
 _NO_STORE = (b"cache-control", b"private, no-store")
+_VARY = (b"vary", b"Accept-Language")
 
 
-class MissLimiter:
-    """Token bucket per client address: repeated unknown codes get 429, not more lookups."""
-
-    def __init__(
-        self,
-        capacity: int = 20,
-        per_second: float = 20 / 60,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._capacity = float(capacity)
-        self._rate = per_second
-        self._monotonic = monotonic
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def allow(self, client: str) -> bool:
-        now = self._monotonic()
-        tokens, last = self._buckets.get(client, (self._capacity, now))
-        tokens = min(self._capacity, tokens + (now - last) * self._rate)
-        if len(self._buckets) > 100_000:
-            self._buckets.clear()  # bounded memory; a flood resets to generous, not to fail
-        if tokens < 1:
-            self._buckets[client] = (tokens, now)
-            return False
-        self._buckets[client] = (tokens - 1, now)
-        return True
+@lru_cache(maxsize=1024)
+def pages_for(accept_language: bytes) -> Pages:
+    """French when the client prefers French to English (`Accept-Language`), else English."""
+    best = {"fr": 0.0, "en": 0.0}
+    for position, item in enumerate(accept_language.decode("latin-1").split(",")[:20]):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in best:
+            continue
+        quality = 1.0
+        params = params.strip().lower()
+        if params.startswith("q="):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        # Earlier entries win ties, as browsers list them in order of preference.
+        score = quality - position * 1e-6
+        best[primary] = max(best[primary], score)
+    return FRENCH if best["fr"] > best["en"] else ENGLISH
 
 
 # Answers a page link with the page (web.pages): (scope, send, target, user agent).
@@ -82,6 +114,7 @@ class ShortLinks:
         writer: ClickWriter,
         clock: Clock,
         limiter: MissLimiter,
+        client_address: ClientAddress | None = None,
         pages: PageResponder | None = None,
     ) -> None:
         self._pages = pages
@@ -89,6 +122,7 @@ class ShortLinks:
         self._writer = writer
         self._clock = clock
         self._limiter = limiter
+        self._address = client_address or ClientAddress()
 
     @staticmethod
     def code_of(scope: Scope) -> str | None:
@@ -103,31 +137,48 @@ class ShortLinks:
     async def __call__(self, scope: Scope, send: Send, code: str) -> None:
         head = scope["method"] == "HEAD"
         client = scope.get("client")
-        client_ip = client[0] if client else ""
+        peer = client[0] if client else ""
+        user_agent = referrer = ""
+        language = b""
+        forwarded = x_forwarded_for = None
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                user_agent = value.decode("latin-1")
+            elif name == b"referer":
+                referrer = value.decode("latin-1")
+            elif name == b"accept-language":
+                language = value
+            elif name == b"forwarded":
+                forwarded = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                x_forwarded_for = value.decode("latin-1")
+        client_ip = (
+            self._address.resolve(peer, forwarded, x_forwarded_for)
+            if self._address.trusts_proxies
+            else peer
+        )
+        # Over its limit, a client learns nothing, not even whether this code exists.
+        if self._limiter.blocked(client_ip):
+            await _html(send, 429, pages_for(language), "slow_down", head, _RETRY_LATER)
+            return
         target = self._resolver.cached(code)
         if target is NOT_CACHED:
             try:
                 target = await self._resolver.load(code)
             except Exception:
                 log.exception("could not look up a short code")
-                await _html(send, 503, UNAVAILABLE_PAGE, head, ((b"retry-after", b"1"),))
+                await _html(send, 503, pages_for(language), "unavailable", head, _RETRY_SOON)
                 return
         if target is None:
-            if not self._limiter.allow(client_ip):
-                await _html(send, 429, SLOW_DOWN_PAGE, head, ((b"retry-after", b"60"),))
+            if await self._limiter.miss(client_ip):
+                await _html(send, 404, pages_for(language), "not_found", head)
             else:
-                await _html(send, 404, NOT_FOUND_PAGE, head)
+                await _html(send, 429, pages_for(language), "slow_down", head, _RETRY_LATER)
             return
         now = self._clock.now()
         if target.disabled or (target.expires_at is not None and target.expires_at <= now):
-            await _html(send, 410, GONE_PAGE, head)
+            await _html(send, 410, pages_for(language), "gone", head)
             return
-        user_agent = referrer = ""
-        for name, value in scope["headers"]:
-            if name == b"user-agent":
-                user_agent = value.decode("latin-1")
-            elif name == b"referer":
-                referrer = value.decode("latin-1")
         event = ClickEvent(
             target.link_id,
             target.contact_id,
@@ -142,7 +193,7 @@ class ShortLinks:
         except Exception:
             log.exception("could not store a click")
             # No stored click, no redirect: the client may retry, the count stays exact.
-            await _html(send, 503, UNAVAILABLE_PAGE, head, ((b"retry-after", b"1"),))
+            await _html(send, 503, pages_for(language), "unavailable", head, _RETRY_SOON)
             return
         if target.page_id is not None and self._pages is not None:
             # One round trip: the recipient's page itself, not a redirect to it.
@@ -163,13 +214,39 @@ class ShortLinks:
         await send({"type": "http.response.body", "body": b""})
 
 
+_RETRY_SOON = ((b"retry-after", b"1"),)
+_RETRY_LATER = ((b"retry-after", b"60"),)
+
+
 async def _html(
     send: Send,
     status: int,
-    page: bytes,
+    pages: Pages,
+    which: str,
     head: bool,
     extra: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
-    headers = [_HTML, _NO_STORE, (b"content-length", str(len(page)).encode()), *extra]
+    page: bytes = getattr(pages, which)
+    headers = [
+        _HTML,
+        _NO_STORE,
+        _VARY,
+        (b"content-language", pages.language),
+        (b"content-length", str(len(page)).encode()),
+        *extra,
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else page})
+
+
+def miss_limiter(settings: Settings) -> MissLimiter:
+    """Shared through Redis when `RICHSMS_REDIS_URL` is set, else this process's own."""
+    if not settings.redis_url:
+        return LocalMissLimiter()
+    return RedisMissLimiter(settings.redis_url, prefix=redis_prefix(settings))
+
+
+def redis_prefix(settings: Settings) -> str:
+    """Keys of one deployment, apart from another's sharing the Redis: named by its secret."""
+    tag = hashlib.sha256(b"richsms-limits:" + settings.secret_key.reveal().encode())
+    return f"richsms:{tag.hexdigest()[:12]}:"

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
+from richsms.db import session_scope
+from sender.models import Contact
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
+
+
+def add_contacts(engine: Engine, clock: FrozenClock, count: int) -> None:
+    """Contacts 1..count, written straight to the table (links need real contacts)."""
+    with session_scope(engine) as session:
+        session.add_all(
+            Contact(phone=f"+3361{n:07d}", created_at=clock.now(), updated_at=clock.now())
+            for n in range(1, count + 1)
+        )
 
 
 def issue(api: TestClient, **body: object) -> dict[str, object]:
@@ -69,7 +81,10 @@ def test_previews_count_as_clicks_but_not_people(api: TestClient) -> None:
     assert counted["unique_clicks"] == 1  # one phone, one day
 
 
-def test_personal_links_count_one_unique_click_per_contact(api: TestClient) -> None:
+def test_personal_links_count_one_unique_click_per_contact(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    add_contacts(engine, clock, 7)
     link = issue(api, contact_id=7)
     for _ in range(3):
         tap(api, link["code"])
@@ -132,7 +147,10 @@ def _eventually(check: object, attempts: int = 200) -> bool:
     return False
 
 
-def test_bulk_issue_gives_each_contact_its_own_code(api: TestClient) -> None:
+def test_bulk_issue_gives_each_contact_its_own_code(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    add_contacts(engine, clock, 500)
     response = api.post(
         "/api/links/bulk", json={"url": "https://ex.example/", "contact_ids": list(range(1, 501))}
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from web import bodies  # noqa: F401  (bounds `{id:int}` path parameters before routes are built)
 from web.api import (
     automations,
     campaigns,

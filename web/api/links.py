@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import segno
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from landing_templates.links import issue_page_links
-from richsms.db import session_scope
-from richsms.errors import InvalidInput
-from shortener.links import create_link, create_links, disable_link, get_link
+from richsms.db import read_session, session_scope
+from richsms.errors import InvalidInput, NotFound
+from richsms.types import Id, UtcDatetime
+from sender.models import Campaign, Contact
+from shortener.links import create_link, create_links_in_chunks, disable_link, get_link
 from shortener.models import Link
 from shortener.stats import link_stats
 from web.bodies import read_model
 from web.openapi import Operation
+
+# Ids per existence query: well under every backend's limit on bound parameters.
+_LOOKUP_CHUNK = 5_000
 
 
 class Utm(BaseModel):
@@ -35,9 +42,9 @@ class Utm(BaseModel):
 class LinkTargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str | None = Field(None, max_length=4096, description="http(s) target.")
-    page_id: int | None = Field(None, description="Landing page (once pages exist).")
-    campaign_id: int | None = None
-    expires_at: datetime | None = Field(None, description="ISO 8601 with a time zone.")
+    page_id: Id | None = Field(None, description="Landing page (once pages exist).")
+    campaign_id: Id | None = None
+    expires_at: UtcDatetime | None = Field(None, description="ISO 8601 with a time zone.")
     utm: Utm | None = None
 
     @model_validator(mode="after")
@@ -48,11 +55,11 @@ class LinkTargetIn(BaseModel):
 
 
 class LinkIn(LinkTargetIn):
-    contact_id: int | None = None
+    contact_id: Id | None = None
 
 
 class BulkLinksIn(LinkTargetIn):
-    contact_ids: list[int | None] = Field(min_length=1, max_length=1_000_000)
+    contact_ids: list[Id | None] = Field(min_length=1, max_length=1_000_000)
 
 
 class LinkOut(BaseModel):
@@ -108,12 +115,32 @@ def _public(link: Link, short_url: str) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+def require_existing(
+    session: Session, contact_ids: Sequence[int | None], campaign_id: int | None
+) -> None:
+    """NotFound naming the first contacts (or the campaign) that do not exist."""
+    if campaign_id is not None and session.get(Campaign, campaign_id) is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    wanted = sorted({c for c in contact_ids if c is not None})
+    missing: list[int] = []
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        part = wanted[start : start + _LOOKUP_CHUNK]
+        found = set(session.exec(select(Contact.id).where(col(Contact.id).in_(part))).all())
+        missing += [c for c in part if c not in found]
+        if len(missing) >= 5:
+            break
+    if missing:
+        shown = ", ".join(str(c) for c in missing[:5])
+        raise NotFound(f"no contact with id {shown}" + ("…" if len(missing) > 5 else ""))
+
+
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, LinkIn)
     state = request.app.state
 
     def work() -> dict[str, Any]:
         with session_scope(state.engine) as session:
+            require_existing(session, [body.contact_id], body.campaign_id)
             if body.page_id is not None:  # the recipient's page, one round trip from the tap
                 issued = issue_page_links(
                     session=session,
@@ -148,17 +175,18 @@ async def create_bulk(request: Request) -> JSONResponse:
     prefix = state.settings.short_url
 
     def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            issued = create_links(
-                session=session,
-                codes=state.codes,
-                clock=state.clock,
-                url=_target_url(body),
-                contact_ids=body.contact_ids,
-                campaign_id=body.campaign_id,
-                expires_at=body.expires_at,
-                utm=_utm(body),
-            )
+        with read_session(state.engine) as session:  # no write lock while checking
+            require_existing(session, body.contact_ids, body.campaign_id)
+        issued = create_links_in_chunks(
+            engine=state.engine,
+            codes=state.codes,
+            clock=state.clock,
+            url=_target_url(body),
+            contact_ids=body.contact_ids,
+            campaign_id=body.campaign_id,
+            expires_at=body.expires_at,
+            utm=_utm(body),
+        )
         return {
             "links": [
                 {"contact_id": i.contact_id, "code": i.code, "short_url": prefix + i.code}

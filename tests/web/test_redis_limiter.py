@@ -1,0 +1,123 @@
+"""The miss limiter shared through Redis: two app instances (two server processes) on one
+Redis see the same buckets; with Redis down the redirect still answers, limiting per
+process. Each test has its own secret, hence its own key prefix, and removes only its keys."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+from starlette.testclient import TestClient
+
+from richsms.clock import FrozenClock
+from richsms.settings import Settings
+from web.redirect import redis_prefix
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PROXY = ("10.0.0.2", 41000)
+
+
+@pytest.fixture
+def shared(settings: Settings) -> Iterator[Settings]:
+    mine = settings.replace(
+        redis_url=REDIS_URL,
+        trusted_proxies="10.0.0.0/8",
+        secret_key=type(settings.secret_key)("redis-test-" + secrets.token_hex(16)),
+    )
+    yield mine
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=redis_prefix(mine) + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def issue(client: TestClient) -> str:
+    response = client.post("/api/links", json={"url": "https://shop.example/"})
+    assert response.status_code == 201, response.text
+    code: str = response.json()["code"]
+    return code
+
+
+def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_two_processes_share_one_clients_limit(
+    shared: Settings, clock: FrozenClock, token: str
+) -> None:
+    from web.app import create_app
+
+    guesser = {"X-Forwarded-For": "203.0.113.7"}
+    first = TestClient(create_app(shared, clock=clock), client=PROXY)
+    second = TestClient(create_app(shared, clock=clock), client=PROXY)
+    with first, second:
+        first.headers["Authorization"] = f"Bearer {token}"
+        code = issue(first)
+        for n in range(10):
+            assert first.get(f"/GuessA{n:04d}", headers=guesser).status_code == 404
+        for n in range(10):
+            assert second.get(f"/GuessB{n:04d}", headers=guesser).status_code == 404
+        # Twenty misses across the two: the budget is spent everywhere.
+        assert first.get("/GuessA9999", headers=guesser).status_code == 429
+        assert second.get("/GuessB9999", headers=guesser).status_code == 429
+        # Blocked in one process, the client learns nothing from the other either.
+        assert eventually(
+            lambda: second.get(f"/{code}", headers=guesser, follow_redirects=False).status_code
+            == 429
+        )
+        assert first.get(f"/{code}", headers=guesser, follow_redirects=False).status_code == 429
+        other = {"X-Forwarded-For": "198.51.100.4"}
+        assert second.get(f"/{code}", headers=other, follow_redirects=False).status_code == 302
+    keys = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert keys.exists(redis_prefix(shared) + "bucket:203.0.113.7")
+    finally:
+        keys.close()
+
+
+def test_a_block_learned_from_another_process_needs_no_miss_of_its_own(
+    shared: Settings, clock: FrozenClock, token: str
+) -> None:
+    from web.app import create_app
+
+    guesser = {"X-Forwarded-For": "203.0.113.8"}
+    first = TestClient(create_app(shared, clock=clock), client=PROXY)
+    second = TestClient(create_app(shared, clock=clock), client=PROXY)
+    with first, second:
+        first.headers["Authorization"] = f"Bearer {token}"
+        code = issue(first)
+        assert second.get(f"/{code}", headers=guesser, follow_redirects=False).status_code == 302
+        for n in range(21):
+            first.get(f"/Guess{n:05d}", headers=guesser)
+        # The second process never saw this client miss, and still refuses it.
+        assert eventually(
+            lambda: second.get(f"/{code}", headers=guesser, follow_redirects=False).status_code
+            == 429
+        )
+
+
+def test_with_redis_down_links_still_answer(
+    settings: Settings, clock: FrozenClock, token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from web.app import create_app
+
+    down = settings.replace(redis_url="redis://127.0.0.1:1/0")
+    with caplog.at_level(logging.WARNING, logger="richsms.limits"):
+        with TestClient(create_app(down, clock=clock)) as client:
+            client.headers["Authorization"] = f"Bearer {token}"
+            code = issue(client)
+            assert client.get(f"/{code}", follow_redirects=False).status_code == 302
+            statuses = [client.get(f"/Guess{n:05d}").status_code for n in range(25)]
+            # Limited all the same, by this process alone.
+            assert statuses[:20] == [404] * 20 and statuses[20:] == [429] * 5
+    assert "Redis unreachable" in caplog.text
