@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from richsms.errors import InvalidInput
 from sender.automations import is_anniversary, month_day
+from sender.models import Campaign
+from sender.scheduler import planning_time
 from sender.scheduling import earliest_local_instant, local_instant, parse_hhmm
 
 
@@ -74,3 +76,39 @@ def test_leap_day_birthdays_are_celebrated_on_28_february_in_common_years() -> N
     assert is_anniversary((2, 29), date(2027, 2, 28))
     assert not is_anniversary((2, 29), date(2028, 2, 28))
     assert is_anniversary((2, 29), date(2028, 2, 29))
+
+
+def _campaign(**fields: object) -> Campaign:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    values: dict[str, object] = {
+        "name": "x",
+        "type": "informational",
+        "template": "Hello",
+        "created_at": now,
+        "updated_at": now,
+        **fields,
+    }
+    return Campaign(**values)
+
+
+def test_a_campaign_is_planned_five_minutes_before_it_starts_when_its_audience_is_fresh() -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    send_at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    assert planning_time(_campaign(schedule="at", send_at=send_at), now) == send_at - timedelta(
+        minutes=5
+    )
+    # A local schedule starts where that local time comes first (Kiribati, UTC+14).
+    local = _campaign(schedule="local", local_date="2026-12-01", local_time="09:00")
+    assert planning_time(local, now) == datetime(2026, 11, 30, 18, 55, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"schedule": "now"},
+        {"schedule": "at", "send_at": datetime(2026, 11, 24, 12, 3, tzinfo=UTC)},  # too close
+        {"schedule": "at", "send_at": datetime(2026, 12, 1, tzinfo=UTC), "refresh_audience": False},
+    ],
+)
+def test_otherwise_it_is_planned_at_once(fields: dict[str, object]) -> None:
+    assert planning_time(_campaign(**fields), datetime(2026, 11, 24, 12, 0, tzinfo=UTC)) is None
