@@ -26,6 +26,7 @@ from landing_templates.coupons import CouponState, coupon_state, redeem_coupon
 from richsms.accounts import ApiToken, verify_token
 from richsms.db import session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
+from shortener.forwarded import ClientAddress
 from web.bodies import read_body
 from web.staff_page import render
 
@@ -113,6 +114,17 @@ def language(request: Request) -> str:
 class StaffPage:
     def __init__(self, limiter: PostLimiter | None = None) -> None:
         self._limiter = limiter
+        self._addresses: ClientAddress | None = None
+
+    def _client(self, request: Request) -> str:
+        """The client's address, through the proxies `RICHSMS_TRUSTED_PROXIES` names."""
+        if self._addresses is None:
+            self._addresses = ClientAddress(request.app.state.settings.trusted_networks)
+        peer = request.client.host if request.client else ""
+        headers = request.headers
+        return self._addresses.resolve(
+            peer, headers.get("forwarded"), headers.get("x-forwarded-for")
+        )
 
     def _limiter_for(self, request: Request) -> PostLimiter:
         if self._limiter is None:
@@ -172,8 +184,7 @@ class StaffPage:
     async def _post(self, request: Request) -> Response:
         code: str = request.path_params["code"]
         state = request.app.state
-        client = request.client.host if request.client else ""
-        if not self._limiter_for(request).allow(client):
+        if not self._limiter_for(request).allow(self._client(request)):
             return await self._page(request, status=429, message="slow_down")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:
