@@ -1,13 +1,16 @@
-"""Sending throughput: how fast one worker empties the outbox into the console provider.
+"""Hand-over throughput: one worker, a provider that takes `latency` per answer, a window.
 
-    python -m bench.send [--count 200000] [--backends sqlite,postgresql] [--batch-size 50]
+    python -m bench.send [--count 3000] [--latency 0.005] [--windows 1,10]
+                         [--backends sqlite,postgresql] [--batch-size 50] [--console]
 
-N messages are bulk-inserted as queued, then one in-process worker (the console provider,
-no log file, rate set far above what it can reach) claims, hands over and records them
-until none is left. The figure is messages handed over and recorded `sent` per second:
-the cost of the outbox itself (claim transaction, per-message consent and quiet-hours
-checks, recording the answers), since the console provider costs next to nothing. The
-console logger is quietened while measuring, so the terminal is not what is measured.
+For each database and each window, N messages are bulk-inserted as queued, then one
+in-process worker (running as `richsms worker` does: claims ahead while a batch is handed
+over) hands them to the fault provider, which answers each after `latency` seconds and
+keeps up to `window` in flight; rate limits are set far above what it can reach. The
+figure is messages handed over and recorded `sent` per second, next to the ceiling the
+provider allows (window / latency: 200/s with one message at a time and 5 ms, 2,000/s
+with a window of 10). `--console` adds the console provider (no latency, a receipt per
+message): the cost of the outbox itself.
 
 PostgreSQL uses its own database (created if missing, its schema reset), never `test`.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +32,10 @@ from bench.databases import POSTGRES_URL, reset_postgres
 from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.migrate import upgrade
-from sender.models import QUEUED, SENDING, SENT, Message
+from sender.models import DELIVERED, QUEUED, SENT, Message
+from sender.providers import Provider
 from sender.providers.console import ConsoleProvider
+from sender.providers.fault import FaultProvider
 from sender.worker import Worker
 
 BENCH_SENDER = "BENCH"  # the bench's messages, apart from anything else in the outbox
@@ -37,58 +43,50 @@ INSERT_CHUNK = 20_000
 
 
 def measure_send(
-    database_url: str, count: int, *, batch_size: int = 50, vacuum_every: int | None = None
+    database_url: str, count: int, provider: Provider, *, batch_size: int = 50
 ) -> dict[str, object]:
-    """Enqueue `count` messages in the database at `database_url` (migrated if needed; its
-    other rows are left alone) and time one worker sending them all.
-
-    `vacuum_every` (PostgreSQL): VACUUM the outbox after each that many messages, as an
-    autovacuum tuned for the outbox would. Each claimed message leaves a dead entry in the
-    (state, due_at) index that every later claim steps over until a vacuum removes it, so
-    without it a burst of a few hundred thousand messages slows down as it goes.
-    """
+    """Enqueue `count` messages in the database at `database_url` (migrated if needed)
+    and time one worker handing them all to `provider` and recording the answers."""
     engine = make_engine(database_url)
     upgrade(engine)
-    started = time.perf_counter()
     enqueue_bulk(engine, count)
-    inserted = time.perf_counter() - started
     if engine.dialect.name == "postgresql":
-        # What autovacuum does within a minute of a bulk insert: without statistics the
-        # planner sorts every due row to claim 50.
-        with engine.begin() as conn:
+        with engine.begin() as conn:  # what autovacuum does soon after a bulk insert
             conn.execute(text("ANALYZE message"))
     worker = Worker(
-        engine, ConsoleProvider(), SystemClock(), batch_size=batch_size, default_rate=1e9
+        engine,
+        provider,
+        SystemClock(),
+        batch_size=batch_size,
+        default_rate=1e9,
+        idle_sleep=0.01,
     )
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), name="bench-worker")
     console = logging.getLogger("richsms.console")
     level = console.level
     console.setLevel(logging.WARNING)
+    started = time.perf_counter()
+    thread.start()
     try:
-        started = time.perf_counter()
-        vacuumed = 0
-        while worker.stats.handed < count or remaining(engine):
-            worker.run_once()
-            if vacuum_every and worker.stats.handed - vacuumed >= vacuum_every:
-                vacuumed = worker.stats.handed
-                vacuum(engine)
+        while worker.stats.handed < count and thread.is_alive():
+            time.sleep(0.005)
         seconds = time.perf_counter() - started
     finally:
-        console.setLevel(level)
+        stop.set()
+        thread.join()
         worker.close()
+        console.setLevel(level)
     with engine.begin() as conn:
-        sent = conn.execute(
+        recorded = conn.execute(
             select(func.count()).where(
-                col(Message.sender) == BENCH_SENDER, col(Message.state) == SENT
+                col(Message.sender) == BENCH_SENDER, col(Message.state).in_((SENT, DELIVERED))
             )
         ).scalar_one()
     engine.dispose()
     return {
-        "backend": engine.dialect.name,
         "messages": count,
-        "sent": int(sent),
-        "batch_size": batch_size,
-        "vacuum_every": vacuum_every,
-        "insert_seconds": round(inserted, 2),
+        "recorded": int(recorded),
         "seconds": round(seconds, 2),
         "per_second": round(count / seconds),
     }
@@ -123,50 +121,43 @@ def enqueue_bulk(engine: Engine, count: int) -> None:
             conn.execute(insert(Message), rows)
 
 
-def vacuum(engine: Engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM (SKIP_LOCKED) message"))
-
-
-def remaining(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).where(
-                    col(Message.sender) == BENCH_SENDER,
-                    col(Message.state).in_((QUEUED, SENDING)),
-                )
-            ).scalar_one()
-        )
+def fresh_database(backend: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{Path(tempfile.mkdtemp(prefix='richsms-send-')) / 'bench.db'}"
+    reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=200_000)
+    parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--latency", type=float, default=0.005, help="seconds per answer")
+    parser.add_argument("--windows", default="1,10")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument(
-        "--vacuum-every", type=int, default=0, help="PostgreSQL: VACUUM after N messages"
-    )
+    parser.add_argument("--console", action="store_true", help="also the console provider")
     args = parser.parse_args()
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='richsms-send-')) / 'bench.db'}"
-        else:
-            url = POSTGRES_URL
-            reset_postgres(url)
-        result = measure_send(
-            url, args.count, batch_size=args.batch_size, vacuum_every=args.vacuum_every or None
-        )
-        print(
-            f"[{backend}] {result['sent']:,} of {result['messages']:,} messages sent in "
-            f"{result['seconds']} s: {result['per_second']:,} messages/s "
-            f"(batches of {result['batch_size']}"
-            + (f", VACUUM every {args.vacuum_every:,}" if args.vacuum_every else "")
-            + f"; inserting took {result['insert_seconds']} s)",
-            flush=True,
-        )
+        runs: list[tuple[str, Provider]] = [
+            (
+                f"window {window:>2}, {args.latency * 1000:g} ms per answer "
+                f"(ceiling {window / args.latency:,.0f}/s)",
+                FaultProvider(latency=args.latency, window=window),
+            )
+            for window in (int(w) for w in args.windows.split(","))
+        ]
+        if args.console:
+            runs.append(("console provider, a receipt per message", ConsoleProvider()))
+        for label, provider in runs:
+            result = measure_send(
+                fresh_database(backend), args.count, provider, batch_size=args.batch_size
+            )
+            print(
+                f"[{backend}] {label}: {result['per_second']:,} messages/s "
+                f"({result['recorded']:,} of {result['messages']:,} recorded in "
+                f"{result['seconds']} s, batches of {args.batch_size})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ log = logging.getLogger("richsms.worker")
 __all__ = ["Worker", "WorkerStats", "WorkerThread", "default_worker_id", "worker_from_settings"]
 
 T = TypeVar("T")
+PROMOTE_EVERY = 0.1  # seconds
 
 
 @dataclass
@@ -135,7 +136,8 @@ class Worker:
         self._wait: float | None = None
         self._turn = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._db: ThreadPoolExecutor | None = None
+        self._db: dict[str, ThreadPoolExecutor] = {}
+        self._promoted = -PROMOTE_EVERY
         self._started = False
 
     # --- The loop
@@ -190,7 +192,7 @@ class Worker:
             while (batch := await claimed.get()) is not None:
                 try:
                     if self._stop.is_set():
-                        await self._in_db(self._release, batch)
+                        await self._in_db(self._release, batch, lane="answers")
                         continue
                     handed += len(batch.messages)
                     answers = await submit(
@@ -198,7 +200,8 @@ class Worker:
                         [outgoing(m, batch.route) for m in batch.messages],
                         timeout=self.lease.total_seconds() / 2,
                     )
-                    record = self._in_db(self._record, batch, answers, self.clock.now())
+                    at = self.clock.now()
+                    record = self._in_db(self._record, batch, answers, at, lane="answers")
                     recording.append(asyncio.ensure_future(record))
                     while len(recording) > self.prefetch:
                         await recording.pop(0)
@@ -220,7 +223,7 @@ class Worker:
             while not self._stop.is_set():
                 now = self.clock.now()
                 self._wait = None
-                active = await self._in_db(self._prepare, now)
+                active = await self._in_db(self._prepare, now, once)
                 found = await self._claim_groups(claimed, slots, now)
                 if found is False and self._groups and not self._stop.is_set():
                     # Every group we knew of has run dry: look again for new ones.
@@ -265,21 +268,29 @@ class Worker:
         while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(left, 0.05))
 
-    async def _in_db(self, work: Callable[..., T], *args: Any) -> T:
-        """Run synchronous database work on this worker's database thread."""
-        if self._db is None:
-            self._db = ThreadPoolExecutor(1, thread_name_prefix="richsms-worker-db")
-            weakref.finalize(self, self._db.shutdown, wait=False)
-        return await asyncio.get_running_loop().run_in_executor(self._db, work, *args)
+    async def _in_db(self, work: Callable[..., T], *args: Any, lane: str = "claims") -> T:
+        """Run synchronous database work on one of this worker's database threads: claims
+        and answers each have their own on PostgreSQL (round trips overlap); on SQLite,
+        where writers take turns anyway, they share one (no waiting on the lock)."""
+        if self.engine.dialect.name == "sqlite":
+            lane = "claims"
+        if lane not in self._db:
+            self._db[lane] = ThreadPoolExecutor(1, thread_name_prefix=f"richsms-worker-{lane}")
+            weakref.finalize(self, self._db[lane].shutdown, wait=False)
+        return await asyncio.get_running_loop().run_in_executor(self._db[lane], work, *args)
 
     # --- Rounds (on the database thread)
 
-    def _prepare(self, now: datetime) -> bool:
-        """Recovery, sweep and promotion; True if planned messages became due."""
+    def _prepare(self, now: datetime, every_round: bool) -> bool:
+        """Recovery, sweep and promotion; True if planned messages became due. A busy
+        loop promotes at most every PROMOTE_EVERY seconds, not for each batch."""
         if not self._recovered:
             self.recover(now)
         if self._next_sweep is None or now >= self._next_sweep:
             self.sweep(now)
+        if not every_round and time.monotonic() - self._promoted < PROMOTE_EVERY:
+            return False
+        self._promoted = time.monotonic()
         with self.engine.begin() as conn:
             promoted = outbox.promote_due(conn=conn, now=now)
             if promoted or self._groups is None or self._groups_stale(now):
@@ -380,9 +391,9 @@ class Worker:
         if self._loop is not None:
             self._loop.close()
             self._loop = None
-        if self._db is not None:
-            self._db.shutdown(wait=True)
-            self._db = None
+        for executor in self._db.values():
+            executor.shutdown(wait=True)
+        self._db.clear()
 
 
 def default_worker_id() -> str:
