@@ -25,6 +25,7 @@ from sender.models import (
     EXPIRED,
     FAILED,
     MESSAGE_TYPES,
+    PENDING_STATES,
     PLANNED,
     QUEUED,
     SENDING,
@@ -41,10 +42,6 @@ from sender.scheduler import planning_time
 from sender.scheduling import SCHEDULES, parse_day, parse_hhmm
 from sender.templates import compile_template
 from shortener.targets import build_target
-
-# Messages that may still go out; every other state is final. A campaign is done when
-# none of its messages is in one of these (the claim index answers it per campaign).
-PENDING_STATES = (PLANNED, QUEUED, SENDING)
 
 
 @dataclass
@@ -248,8 +245,8 @@ def cancel_campaign(*, session: Session, clock: Clock, campaign_id: int) -> tupl
 
 
 def finish_sent_campaigns(*, session: Session, clock: Clock) -> list[int]:
-    """Set-based: every `sending` campaign none of whose messages is still pending is
-    `done`. Returns their ids; flushes."""
+    """Set-based: every `sending` campaign none of whose messages is still pending (every
+    one in a final state) is `done`. Returns their ids; flushes."""
     pending = exists().where(
         col(Message.state).in_(PENDING_STATES),
         col(Message.campaign_id) == col(Campaign.id),
