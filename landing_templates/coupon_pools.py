@@ -88,8 +88,8 @@ def import_pool(
 ) -> tuple[CouponPool, PoolImportReport]:
     """A new pool holding the file's valid, new codes, and the report of the rest."""
     name = name.strip()
-    if not name or len(name) > NAME_MAX:
-        raise InvalidInput(f"a pool needs a name of 1 to {NAME_MAX} characters")
+    if not name or len(name) > NAME_MAX or not name.isprintable():
+        raise InvalidInput(f"a pool needs a name of 1 to {NAME_MAX} printable characters")
     report = PoolImportReport()
     first_row: dict[str, int] = {}
     for row, code in _codes(_text(csv_bytes)):

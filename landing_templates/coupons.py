@@ -78,6 +78,8 @@ def _clean(value: str | None, what: str) -> str | None:
     value = value.strip()
     if len(value) > TEXT_MAX:
         raise InvalidInput(f"{what} has at most {TEXT_MAX} characters")
+    if not value.isprintable():
+        raise InvalidInput(f"{what} must be plain text (no control characters)")
     return value or None
 
 

@@ -111,6 +111,12 @@ def test_unknown_coupons_and_bad_bodies_are_clear_errors(
     assert api.post("/api/coupons/NOPE-000000/redeem").status_code == 404
     assert api.post(f"/api/coupons/{code}/redeem", json={"by": "x" * 201}).status_code == 422
     assert api.post(f"/api/coupons/{code}/redeem", json={"who": "Ana"}).status_code == 422
+    assert api.post(f"/api/coupons/{code}/redeem", json={"by": "A\u0007"}).status_code == 422
+    assert api.get("/api/coupons/" + "é" * 300).status_code == 404
+    bad_name = api.post(
+        "/api/coupon-pools?name=a%07b", content=b"A\n", headers={"content-type": "text/csv"}
+    )
+    assert bad_name.status_code == 422
     assert api.post(f"/api/coupons/{code}/redeem", content=b"{", headers={
         "content-type": "application/json"}).status_code == 400
     assert api.get(f"/api/coupons/{code}").json()["state"] == "valid"
