@@ -23,7 +23,7 @@ from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickStore, ClickWriter
 from shortener.codes import CodeMaker
 from shortener.resolver import Resolver
-from web import health, openapi
+from web import health, hooks, openapi
 from web.api import operations as api_operations
 from web.api import routes as api_routes
 from web.auth import BearerAuth
@@ -116,6 +116,7 @@ def create_app(
         ),
         routes=[
             Route("/healthz", health.healthz, methods=["GET"]),
+            *hooks.ROUTES,  # signed by the provider, outside the /api bearer auth
             Route("/openapi.json", openapi.schema_endpoint, methods=["GET"]),
             Mount(
                 "/api",
@@ -135,5 +136,5 @@ def create_app(
     app.state.resolver = resolver
     app.state.clicks = writer
     app.state.pages = page_server
-    app.state.operations = [*health.OPERATIONS, *api_operations()]
+    app.state.operations = [*health.OPERATIONS, *hooks.OPERATIONS, *api_operations()]
     return app

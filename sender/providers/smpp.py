@@ -71,6 +71,8 @@ log = logging.getLogger("richsms.smpp")
 PART_ATTEMPTS: Final = 20
 # How long a receipt waits for the submit answer naming its id (see _receipted_id).
 RECEIPT_WAIT: Final = 2.0
+# Receipts handed to the sink at once (it commits them in groups).
+RECEIPTS_IN_FLIGHT: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,8 @@ class SmppProvider:
         for _ in range(random.randrange(256)):
             next(self._references)
         self._ids = IdBook()
+        self._storing = asyncio.Semaphore(RECEIPTS_IN_FLIGHT)
+        self._stores: set[asyncio.Task[None]] = set()
         self._parts = PartsBuffer()
         self.binds = 0  # sessions opened, for tests and logs
 
@@ -156,6 +160,8 @@ class SmppProvider:
             await asyncio.wait_for(self._slots.drained(), timeout=self.config.connect_timeout)
         except TimeoutError:
             log.warning("closing with %d submits unanswered", self._slots.in_flight)
+        if self._stores:
+            await asyncio.wait(set(self._stores), timeout=self.config.connect_timeout)
         session = self._session
         if session is not None and not session.lost:
             await session.smsc.unbind()
@@ -232,21 +238,38 @@ class SmppProvider:
             await client.stop()
 
     async def _read(self, session: _Session) -> None:
+        """Hand each deliver_sm to the sink. Receipts are stored several at a time (the
+        sink commits them in groups; smpp34 has acknowledged them already, so waiting
+        for each before reading the next would protect nothing); inbound messages one
+        after the other, in the order they came (a STOP, then a START)."""
         while True:
             event = await session.smsc.next()
             if not isinstance(event, smpp34.DeliverSmEvent):
                 return
-            backoff = 0.1
-            while True:
-                try:
-                    await self._deliver(event)
-                    break
-                except Exception:
-                    # The sink could not store it (database down...). Keep it and try
-                    # again; what comes meanwhile waits in smpp34's inbound queue.
-                    log.exception("could not store a deliver_sm; retrying in %.1f s", backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
+            if is_receipt(event.esm_class):
+                await self._storing.acquire()
+                task = asyncio.create_task(self._store(event))
+                self._stores.add(task)
+                task.add_done_callback(self._stored)
+            else:
+                await self._store(event)
+
+    def _stored(self, task: asyncio.Task[None]) -> None:
+        self._stores.discard(task)
+        self._storing.release()
+
+    async def _store(self, event: smpp34.DeliverSmEvent) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._deliver(event)
+                return
+            except Exception:
+                # The sink could not store it (database down...). Keep it and try
+                # again; what comes meanwhile waits in smpp34's inbound queue.
+                log.exception("could not store a deliver_sm; retrying in %.1f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
 
     async def _deliver(self, event: smpp34.DeliverSmEvent) -> None:
         assert self._events is not None
