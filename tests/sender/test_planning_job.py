@@ -354,3 +354,28 @@ def test_a_page_campaign_gives_each_recipient_a_link_to_the_published_page(
     for link in links:
         assert link.page_id == page_id and link.page_version is not None
         assert link.target_url == f"{settings.base_url}p/{link.page_token}"
+
+
+def test_cancelling_mid_planning_stops_the_job_and_cancels_what_was_planned(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    group = seed(engine, clock, 30)
+    campaign_id = new_campaign(engine, clock, group)
+    send(engine, clock, campaign_id)
+
+    def cancel_after_first(batch: int, _progress: Any) -> None:
+        if batch == 1:
+            with session_scope(engine) as session:
+                _, count = cancel_campaign(session=session, clock=clock, campaign_id=campaign_id)
+            assert count == 10
+
+    hooks = JobHooks(after_batch=cancel_after_first)
+    assert plan(engine, clock, settings, "w1", batch_size=10, hooks=hooks) == []
+    campaign = campaign_row(engine, campaign_id)
+    assert (campaign.status, campaign.planned_count) == ("cancelled", 10)
+    with Session(engine) as session:
+        states = session.execute(
+            select(col(Message.state)).where(col(Message.campaign_id) == campaign_id)
+        ).scalars()
+        assert list(states) == ["cancelled"] * 10
+    assert plan(engine, clock, settings, "w2", batch_size=10) == []  # nothing left to claim
