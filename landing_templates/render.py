@@ -332,6 +332,15 @@ def _theme(theme: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def preload_templates() -> None:
+    """Compile every block and page template now (a process's first view then finds them)."""
+    for kind in BLOCK_TYPES:
+        _ENV.get_template(f"{kind}.html")
+    for name in ("_coupon_code.html", "_wheel_result.html", "card.html", "notice.html"):
+        _ENV.get_template(name)
+    _page_template()
+
+
 @cache
 def _page_template() -> Template:
     return _ENV.get_template("page.html")

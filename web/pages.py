@@ -29,6 +29,7 @@ from landing_templates.models import PageImageRendition
 from landing_templates.pieces import Piece, compressed, gzip_body, raw_body
 from landing_templates.render import (
     CompiledPage,
+    preload_templates,
     render_card,
     render_notice,
     render_page,
@@ -157,9 +158,16 @@ class PageServer:
             self._inline = None
 
     def warm(self, limit: int = 100) -> int:
-        """Compile the newest published versions ahead of their first view (at start)."""
+        """Ready this process for the first views (run at start, in a worker thread): the
+        newest published versions compiled, the block templates and the barcode and QR
+        libraries loaded, the view's read prepared. Returns how many versions compiled."""
+        from landing_templates.coupon_svg import barcode_svg, qr_svg
         from landing_templates.models import PageVersion
 
+        barcode_svg("WARM-UP", "code128")
+        qr_svg(f"{self._base_url}r/WARM-UP")
+        preload_templates()
+        compiled: list[CompiledPage] = []
         with read_session(self._engine) as session:
             rows = session.exec(
                 select(PageVersion.page_id, PageVersion.version)
@@ -169,12 +177,20 @@ class PageServer:
             ).all()
             for page_id, version in rows:
                 try:
-                    open_version(
-                        session=session, cache=self.cache, page_id=page_id, version=version
+                    compiled.append(
+                        open_version(
+                            session=session, cache=self.cache, page_id=page_id, version=version
+                        ).compiled
                     )
                 except NotFound:
                     continue
-        return len(rows)
+        inline = self._inline if self._inline_checked else self._open_inline()
+        for page in compiled[:1]:  # SQL compiled and prepared once for each reader
+            if inline is not None:
+                self._read_view(inline, page, None, None, bot=False)
+            with self._reader.connect() as conn:
+                self._read_view(CoreReader(conn), page, None, None, bot=False)
+        return len(compiled)
 
     # --- the work --------------------------------------------------------------------------
     def view(
