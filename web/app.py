@@ -88,6 +88,10 @@ def create_app(
         except Exception:
             log.exception("could not preload links; the cache fills on demand")
             cached = 0
+        try:  # a published page's first view then compiles nothing
+            await loop.run_in_executor(None, page_server.warm)
+        except Exception:
+            log.exception("could not compile the published pages; they compile on first view")
         resolver.start()
         if sending is not None:
             sending.start()
