@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -26,6 +27,34 @@ from sender.providers.base import OutgoingMessage, Provider, SubmitResult
 from sender.rate import Route
 
 log = logging.getLogger("richsms.worker")
+
+
+@dataclass
+class WorkerStats:
+    """What a worker did since it started (the outbox holds the durable record)."""
+
+    handed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    expired: int = 0
+    unknown: int = 0
+
+    def count(self, outcomes: Sequence[Outcome]) -> None:
+        """Count a batch's recorded answers."""
+        self.handed += len(outcomes)
+        for o in outcomes:
+            if o.state == SENT:
+                self.sent += 1
+            elif o.state == QUEUED:
+                self.retried += 1
+            elif o.state == UNKNOWN:
+                self.unknown += 1
+                log.warning("message %d marked unknown: %s", o.id, o.error)
+            else:
+                self.failed += 1
 
 
 def outgoing(message: DueMessage, route: Route) -> OutgoingMessage:

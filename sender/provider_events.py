@@ -22,7 +22,7 @@ from richsms.clock import Clock
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
-from sender.inbound import handle_inbound
+from sender.inbound import handle_inbound, keyword_of, opt_out_request
 from sender.providers.base import Inbound, Receipt
 from sender.receipts import forget_pending, record_receipts
 
@@ -79,7 +79,7 @@ class DatabaseEvents:
                     session=session,
                     phone=message.phone,
                     to=message.to,
-                    text=message.text,
+                    text=text_of(message),
                     clock=self.clock,
                     settings=self.settings,
                     received_at=message.at,
@@ -93,3 +93,12 @@ class DatabaseEvents:
         them); returns how many."""
         with self.engine.begin() as conn:
             return forget_pending(conn, received_before=received_before)
+
+
+def text_of(message: Inbound) -> str:
+    """The text the keyword handler reads. When the network already classified the
+    message (an opt-out type) in a way our keywords do not see, its verdict wins."""
+    if message.opt_out_type in ("STOP", "START", "HELP"):
+        if keyword_of(message.text) is None and opt_out_request(message.text) is None:
+            return message.opt_out_type
+    return message.text

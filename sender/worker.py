@@ -34,7 +34,6 @@ import time
 import weakref
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -44,8 +43,7 @@ from richsms.clock import Clock
 from richsms.settings import Settings
 from sender import outbox, sweeps
 from sender.claims import Claim, ClaimRules, claim
-from sender.handover import outgoing, record_answers, submit
-from sender.models import QUEUED, SENT, UNKNOWN
+from sender.handover import WorkerStats, outgoing, record_answers, submit
 from sender.provider_events import DatabaseEvents
 from sender.providers import Provider, ProviderEvents, SubmitResult, provider_from_settings
 from sender.worker_thread import WorkerThread
@@ -56,20 +54,6 @@ __all__ = ["Worker", "WorkerStats", "WorkerThread", "default_worker_id", "worker
 
 T = TypeVar("T")
 PROMOTE_EVERY = 0.1  # seconds
-
-
-@dataclass
-class WorkerStats:
-    """What this worker did since it started (the outbox holds the durable record)."""
-
-    handed: int = 0
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    deferred: int = 0
-    skipped: int = 0
-    expired: int = 0
-    unknown: int = 0
 
 
 class Worker:
@@ -369,19 +353,8 @@ class Worker:
             clock=self.clock,
             retry=(self.retry_min, self.retry_max),
         )
-        if outcomes is None:
-            return
-        self.stats.handed += len(outcomes)
-        for o in outcomes:
-            if o.state == SENT:
-                self.stats.sent += 1
-            elif o.state == QUEUED:
-                self.stats.retried += 1
-            elif o.state == UNKNOWN:
-                self.stats.unknown += 1
-                log.warning("message %d marked unknown: %s", o.id, o.error)
-            else:
-                self.stats.failed += 1
+        if outcomes is not None:
+            self.stats.count(outcomes)
 
     def close(self) -> None:
         """Close the provider (what it has in flight is finished or reported first)."""
