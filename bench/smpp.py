@@ -1,16 +1,19 @@
 """SMPP throughput and rate over one bind to a local SMSC (smpp34's server, with receipts).
 
     python -m bench.smpp [--count 20000] [--window 10] [--rate 100] [--seconds 60]
+                         [--backends sqlite,postgresql]
 
-1. Throughput: `count` messages handed to the smpp provider in batches of 500, as a
-   worker does; figures are submits answered per second, and messages per second until
-   the last receipt is in (the receipts sink counts them; it stores nothing).
-2. Rate: messages fed at `rate`/s for `seconds` s, one every 1/rate s on a monotonic
+1. Provider alone: `count` messages handed to the smpp provider in batches of 500, as a
+   worker does; submits answered per second, and messages per second until the last
+   receipt is in (the sink counts receipts; it stores nothing).
+2. One worker: `count` queued messages in the outbox (per backend), one worker with the
+   smpp provider and the database sink; messages/s recorded `sent`, and messages/s until
+   every one is `delivered` by its receipt (or how many were after a minute).
+3. Rate: messages fed at `rate`/s for `seconds` s, one every 1/rate s on a monotonic
    schedule; the figure is the rate the SMSC saw (its own timestamps of each accepted
    submit_sm), and its deviation from the configured rate.
 
-The SMSC is tests/providers/smsc.py in its own process. This measures the provider
-alone: the outbox worker (claims, recording `sent` then `delivered`) is not in the loop.
+The SMSC is tests/providers/smsc.py in its own process (smpp34's server under uvloop).
 """
 
 from __future__ import annotations
@@ -22,11 +25,22 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from bench.send import BENCH_SENDER, enqueue_bulk, fresh_database
+from richsms.clock import SystemClock
+from richsms.db import make_engine
+from richsms.migrate import upgrade
+from sender.models import DELIVERED, SENT, Message
+from sender.provider_events import DatabaseEvents
 from sender.providers.base import Inbound, OutgoingMessage, Receipt, SubmitResult
 from sender.providers.smpp import SmppConfig, SmppProvider
+from sender.worker import Worker
 
 SMSC = Path(__file__).resolve().parents[1] / "tests" / "providers" / "smsc.py"
 BATCH = 500
@@ -124,12 +138,64 @@ async def held_rate(port: int, log: Path, rate: float, seconds: float) -> dict[s
             "accepted": float(sum(r.state == "accepted" for r in results))}
 
 
+def with_worker(port: int, backend: str, count: int, window: int) -> dict[str, float]:
+    engine = make_engine(fresh_database(backend))
+    upgrade(engine)
+    enqueue_bulk(engine, count)
+    clock = SystemClock()
+    worker = Worker(
+        engine,
+        SmppProvider(config(port, window)),
+        clock,
+        batch_size=200,
+        default_rate=1e9,
+        idle_sleep=0.01,
+        events=DatabaseEvents(engine, clock),
+    )
+
+    def states() -> dict[str, int]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(col(Message.state), func.count())
+                .where(col(Message.sender) == BENCH_SENDER)
+                .group_by(col(Message.state))
+            ).all()
+        return {state: int(n) for state, n in rows}
+
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), name="bench-worker")
+    started = time.perf_counter()
+    thread.start()
+    sent_at = delivered_at = None
+    try:
+        while time.perf_counter() - started < 60 + count / 1000:
+            counts = states()
+            if sent_at is None and counts.get(SENT, 0) + counts.get(DELIVERED, 0) >= count:
+                sent_at = time.perf_counter() - started
+            if counts.get(DELIVERED, 0) >= count:
+                delivered_at = time.perf_counter() - started
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+        worker.close()
+    counts = states()
+    engine.dispose()
+    return {
+        "sent_per_s": count / sent_at if sent_at else 0.0,
+        "delivered_per_s": count / delivered_at if delivered_at else 0.0,
+        "delivered": float(counts.get(DELIVERED, 0)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "smsc.jsonl"
@@ -140,8 +206,17 @@ def main() -> None:
             print(
                 f"throughput, window {args.window}: {figures['submit_per_s']:,.0f} submits/s; "
                 f"{figures['with_receipts_per_s']:,.0f} messages/s with every receipt in "
-                f"({figures['delivered']:,.0f} delivered)"
+                f"({figures['delivered']:,.0f} delivered)",
+                flush=True,
             )
+            for backend in args.backends.split(","):
+                run = with_worker(port, backend, args.count, args.window)
+                print(
+                    f"[{backend}] one worker, window {args.window}: {run['sent_per_s']:,.0f} "
+                    f"messages/s recorded sent; {run['delivered_per_s']:,.0f} messages/s "
+                    f"until every one was delivered ({run['delivered']:,.0f} delivered)",
+                    flush=True,
+                )
             rate = asyncio.run(held_rate(port, log, args.rate, args.seconds))
             print(
                 f"rate over {args.seconds:.0f} s: configured {rate['configured']:.0f}/s, "
