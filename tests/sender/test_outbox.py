@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
@@ -22,6 +22,7 @@ from sender.models import (
     SKIPPED,
     UNKNOWN,
     Message,
+    MessagePart,
 )
 from sender.outbox import Outcome, enqueue
 
@@ -172,6 +173,37 @@ def test_an_answer_overrides_a_presumed_unknown(engine: Engine, clock: FrozenClo
             conn=conn, outcomes=[Outcome(message, SENT, clock.now(), "p-9")], worker_id="slow"
         )
     assert load(engine, message).state == SENT
+
+
+def test_an_accepted_answer_stores_one_part_per_provider_id(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    long, short, stranger = add(engine, clock, 3)
+    with engine.begin() as conn:
+        outbox.mark_sending(
+            conn=conn, ids=[long, short], now=clock.now(), worker_id="w1", provider="smpp"
+        )
+        outbox.mark_sending(conn=conn, ids=[stranger], now=clock.now(), worker_id="w2")
+        outbox.record(
+            conn=conn,
+            outcomes=[
+                Outcome(long, SENT, clock.now(), provider_ids=("a1", "a2")),
+                Outcome(short, SENT, clock.now(), provider_id="b1"),
+                Outcome(stranger, SENT, clock.now(), provider_id="c1"),  # not w1's claim
+            ],
+            worker_id="w1",
+            provider="smpp",
+        )
+    with engine.begin() as conn:
+        parts = conn.execute(
+            select(
+                col(MessagePart.message_id), col(MessagePart.provider_id), col(MessagePart.part)
+            ).order_by(col(MessagePart.provider_id))
+        ).all()
+    assert [tuple(p) for p in parts] == [(long, "a1", 0), (long, "a2", 1), (short, "b1", 0)]
+    sent = load(engine, long)
+    assert (sent.state, sent.provider, sent.provider_id) == (SENT, "smpp", "a1")
+    assert load(engine, stranger).state == SENDING
 
 
 def test_released_claims_go_back_to_the_queue(engine: Engine, clock: FrozenClock) -> None:
