@@ -154,8 +154,7 @@ def _generate_many(
     pending = list(contacts)
     for _ in range(ATTEMPTS):
         fresh = {}
-        for contact in pending:
-            code = parsed.make()
+        for contact, code in zip(pending, parsed.many(len(pending)), strict=True):
             if code not in taken:
                 taken.add(code)
                 fresh[contact] = code

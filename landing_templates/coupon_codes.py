@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from landing_templates.coupon_models import CODE_MAX_LENGTH
 from richsms.errors import InvalidInput
@@ -33,13 +33,12 @@ class Pattern:
     text: str
     slots: tuple[str | None, ...]  # the alphabet of each position, None for a literal
 
-    @property
+    @cached_property
     def combinations(self) -> int:
         return math.prod(len(a) for a in self.slots if a is not None)
 
-    def make(self) -> str:
-        """One random code (the system's CSPRNG: codes must not be predictable)."""
-        number = secrets.randbelow(self.combinations)
+    def code(self, number: int) -> str:
+        """The code numbered `number` (0 <= number < combinations), in mixed radix."""
         chars = []
         for literal, alphabet in zip(self.text, self.slots, strict=True):
             if alphabet is None:
@@ -49,9 +48,20 @@ class Pattern:
                 chars.append(alphabet[index])
         return "".join(chars)
 
-    def many(self, count: int) -> Iterator[str]:
-        for _ in range(count):
-            yield self.make()
+    def make(self) -> str:
+        """One random code (the system's CSPRNG: codes must not be predictable)."""
+        return self.code(secrets.randbelow(self.combinations))
+
+    def many(self, count: int) -> list[str]:
+        """`count` random codes from one read of the system's CSPRNG. Each code takes 64
+        bits more than the pattern needs, so reducing them modulo the number of codes
+        leaves a bias below 2**-64."""
+        width = (self.combinations.bit_length() + 64 + 7) // 8
+        entropy = secrets.token_bytes(width * count)
+        return [
+            self.code(int.from_bytes(entropy[i : i + width], "big") % self.combinations)
+            for i in range(0, width * count, width)
+        ]
 
 
 def validate_pattern(pattern: str) -> Pattern:
