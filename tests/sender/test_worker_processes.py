@@ -123,7 +123,7 @@ def kill(worker: subprocess.Popen[bytes]) -> None:
 def test_a_worker_killed_and_restarted_sends_nothing_twice(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
-    total = 10_000
+    total = 6_000
     seed(engine, total)
     # 1. Killed with SIGKILL in the middle of the run: as fast as it goes, it nearly always
     # has a batch in hand, and we wait until we see one.
