@@ -22,6 +22,7 @@ from sender.worker import WorkerThread, worker_from_settings
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickStore, ClickWriter
 from shortener.codes import CodeMaker
+from shortener.forwarded import ClientAddress
 from shortener.resolver import Resolver
 from web import health, hooks, openapi
 from web.api import operations as api_operations
@@ -30,7 +31,7 @@ from web.auth import BearerAuth
 from web.errors import HANDLERS
 from web.pages import PageServer
 from web.pages import routes as page_routes
-from web.redirect import MissLimiter, ShortLinks
+from web.redirect import ShortLinks, miss_limiter
 from web.staff import routes as staff_routes
 
 log = logging.getLogger("richsms")
@@ -74,6 +75,7 @@ def create_app(
         )
     )
     checkpointer = WalCheckpointer(engine)
+    limiter = miss_limiter(settings)
     sending = WorkerThread(worker_from_settings(engine, settings, clock)) if run_worker else None
     # Planning, finishing campaigns and automations: a loop of their own, next to the worker.
     chores = chores_from_settings(engine, settings, clock) if run_worker else None
@@ -82,6 +84,7 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         writer.start()
+        await limiter.start()
         checkpointer.start()
         try:
             cached = await loop.run_in_executor(None, resolver.preload, preload_links)
@@ -109,6 +112,7 @@ def create_app(
             if sending is not None:
                 await loop.run_in_executor(None, sending.stop)
             await resolver.stop()
+            await limiter.close()
             await writer.close()  # every accepted click is committed before we exit
             await loop.run_in_executor(None, checkpointer.stop)
             engine.dispose()
@@ -116,7 +120,12 @@ def create_app(
     page_server = PageServer(engine=engine, clock=clock, settings=settings)
     app = RichsmsApp(
         ShortLinks(
-            resolver=resolver, writer=writer, clock=clock, limiter=MissLimiter(), pages=page_server
+            resolver=resolver,
+            writer=writer,
+            clock=clock,
+            limiter=limiter,
+            client_address=ClientAddress(settings.trusted_networks),
+            pages=page_server,
         ),
         routes=[
             Route("/healthz", health.healthz, methods=["GET"]),
