@@ -148,6 +148,7 @@ def create_app(
     app.state.codes = CodeMaker(secret)
     app.state.resolver = resolver
     app.state.clicks = writer
+    app.state.sending = sending
     app.state.pages = page_server
     app.state.operations = [*health.OPERATIONS, *hooks.OPERATIONS, *api_operations()]
     return app

@@ -26,4 +26,12 @@ async def healthz(request: Request) -> JSONResponse:
         await run_in_threadpool(ping, request.app.state.engine)
     except SQLAlchemyError:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    sending = getattr(request.app.state, "sending", None)
+    if sending is not None:  # the in-process worker's provider: a refused bind shows here
+        health = sending.worker.provider.health()
+        body["provider"] = {"name": sending.worker.provider.name, "ok": health.ok,
+                            "detail": health.detail}
+        if not health.ok:
+            body["status"] = "degraded"
+    return JSONResponse(body)

@@ -85,7 +85,8 @@ class SmppConfig:
     window: int = 10
     tls: bool = False
     gsm7_packed: bool = False
-    connect_timeout: float = 10.0
+    # smpp34 reports a refused bind only when this runs out (then smpp_probe says why).
+    connect_timeout: float = 5.0
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     # How long a message waits for a bind before it is handed back (`retry`).

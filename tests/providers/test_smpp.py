@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
+from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
+from richsms.settings import Secret, Settings
 from sender.providers.base import OutgoingMessage, SubmitResult
 from sender.providers.smpp import SmppConfig, SmppProvider
 from tests.providers.peers import RecordingEvents, Smsc
@@ -219,3 +222,24 @@ def test_a_refused_bind_is_a_clear_error_in_health(make_smsc: MakeSmsc) -> None:
         await provider.close()
 
     run(scenario)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # nothing to store
+def test_healthz_names_a_refused_bind(
+    make_smsc: MakeSmsc, settings: Settings, clock: FrozenClock
+) -> None:
+    from web.app import create_app
+
+    smsc = make_smsc("--refuse-bind")
+    settings = settings.replace(
+        provider="smpp", smpp_port=smsc.port, smpp_system_id="richsms",
+        smpp_password=Secret("wrong"),
+    )
+    with TestClient(create_app(settings, clock=clock, run_worker=True)) as client:
+        deadline = time.monotonic() + 20
+        while (health := client.get("/healthz").json())["provider"]["detail"] == "not started":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert health["status"] == "degraded"
+    assert health["provider"]["name"] == "smpp" and health["provider"]["ok"] is False
+    assert "ESME_RINVPASWD (invalid password)" in health["provider"]["detail"]
