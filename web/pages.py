@@ -7,6 +7,9 @@ they assign no coupon and draw no prize.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 import secrets
 import weakref
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ from landing_templates.render import (
 from landing_templates.serving import (
     CompiledPages,
     MissingCoupons,
+    coupon_blocks,
     open_version,
     recipient_for,
     spin_wheel,
@@ -59,6 +63,7 @@ from shortener.bots import is_bot
 from shortener.resolver import Target
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
+log = logging.getLogger("richsms.pages")
 _HTML = "text/html; charset=utf-8"
 
 
@@ -126,6 +131,7 @@ class PageServer:
         assert target.page_id is not None
         bot = is_bot(scope["method"], user_agent)
         rendered = None
+        assign = False
         inline = self._inline if self._inline_checked else self._open_inline()
         if inline is not None and target.page_version is not None:
             compiled = self.cache.get((target.page_id, target.page_version))
@@ -133,8 +139,9 @@ class PageServer:
                 rendered = self._read_view(
                     inline, compiled, target.contact_id, target.page_token, bot
                 )
+                assign = rendered is None  # read already: the recipient's coupons are due
         if rendered is None:
-            rendered = await run_in_threadpool(
+            work = functools.partial(
                 self.view,
                 page_id=target.page_id,
                 version=target.page_version,
@@ -142,7 +149,9 @@ class PageServer:
                 campaign_id=None,
                 token=target.page_token,
                 bot=bot,
+                assign=assign,
             )
+            rendered = await asyncio.get_running_loop().run_in_executor(None, work)
         await _send(scope, send, rendered)
 
     def _open_inline(self) -> SqliteReader | None:
@@ -190,7 +199,31 @@ class PageServer:
                 self._read_view(inline, page, None, None, bot=False)
             with self._reader.connect() as conn:
                 self._read_view(CoreReader(conn), page, None, None, bot=False)
+        with_coupons = next((page for page in compiled if coupon_blocks(page)), None)
+        if with_coupons is not None:
+            self._rehearse_assignment(with_coupons)
         return len(compiled)
+
+    def _rehearse_assignment(self, page: CompiledPage) -> None:
+        """Assign a page's coupons to nobody and roll back: SQLAlchemy compiles the
+        assignment's statements now rather than during a recipient's first view."""
+        with Session(self._engine) as session:
+            try:
+                recipient_for(
+                    session=session,
+                    clock=self._clock,
+                    page=page,
+                    contact={},
+                    contact_id=-1,  # no contact has it; nothing is kept anyway
+                    campaign_id=None,
+                    token=None,
+                    base_url=self._base_url,
+                    assign=True,
+                )
+            except Exception:  # a pool run dry, say: the first real view will tell
+                log.debug("rehearsing a coupon assignment failed", exc_info=True)
+            finally:
+                session.rollback()
 
     # --- the work --------------------------------------------------------------------------
     def view(
@@ -202,7 +235,9 @@ class PageServer:
         campaign_id: int | None,
         token: str | None,
         bot: bool,
+        assign: bool = False,
     ) -> Rendered:
+        """The view; `assign`: the caller read it already and found coupons to assign."""
         compiled = self.cache.get((page_id, version)) if version is not None else None
         if compiled is None:
             with read_session(self._engine) as session:
@@ -212,10 +247,11 @@ class PageServer:
                     ).compiled
                 except NotFound:
                     return _notice_view(404, "not_found", "en")
-        with self._reader.connect() as conn:
-            rendered = self._read_view(CoreReader(conn), compiled, contact_id, token, bot)
-        if rendered is not None:
-            return rendered
+        if not assign:
+            with self._reader.connect() as conn:
+                rendered = self._read_view(CoreReader(conn), compiled, contact_id, token, bot)
+            if rendered is not None:
+                return rendered
         # The recipient's first view: their coupons are assigned (and kept) first.
         with session_scope(self._engine) as session:
             contact = session.get(Contact, contact_id) if contact_id is not None else None

@@ -161,3 +161,27 @@ def test_a_page_link_needs_a_published_page(api: TestClient, clock: FrozenClock)
     refused = api.post("/api/links", json={"page_id": 1})
     assert refused.status_code == 409
     assert "publish" in refused.json()["error"]["message"]
+
+
+def test_a_page_shows_what_changed_since_the_last_view(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    _publish(api, clock)
+    contact = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
+    code = _page_link(api, contact)
+    first = api.get(f"/{code}", headers={"user-agent": PHONE_UA})
+    assert "Already used" not in first.text
+    assert 'data-remaining="3600"' in first.text
+    coupon = re.search(r'class="cp-text">(NOEL-\d{6})<', first.text)
+    assert coupon is not None
+    assert api.post(f"/api/coupons/{coupon.group(1)}/redeem", json={}).status_code == 200
+    clock.advance(timedelta(seconds=90))
+    again = api.get(f"/{code}", headers={"user-agent": PHONE_UA})
+    assert again.text.count("Already used") == 1  # the redeemed code only
+    assert 'data-remaining="3510"' in again.text
+    # Compressed or not, the same page (only the per-response nonce differs).
+    plain = api.get(f"/{code}", headers={"user-agent": PHONE_UA, "accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert again.headers["content-encoding"] == "gzip"
+    nonce = re.compile(r"nonce-?=?\"?[\w-]{16,}")
+    assert nonce.sub("", plain.text) == nonce.sub("", again.text)
