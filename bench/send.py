@@ -13,6 +13,9 @@ with a window of 10). `--console` adds the console provider (no latency, a recei
 message): the cost of the outbox itself.
 
 PostgreSQL uses its own database (created if missing, its schema reset), never `test`.
+On a machine busy with other work the worker is starved of CPU and the figure says more
+about the machine than about the pipeline: `chrt -f 10 python -m bench.send` gives the
+bench process a core of its own (the database server still shares the rest).
 """
 
 from __future__ import annotations
