@@ -260,3 +260,18 @@ def test_database_events_store_receipts_and_inbound_messages(
         stored = session.execute(select(InboundMessage)).scalar_one()
         assert (stored.text, stored.to) == ("STOP", "36111")
     worker.close()
+
+
+def test_an_inbound_message_the_network_classified_as_an_opt_out_opts_out(
+    engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    events = DatabaseEvents(engine, clock, settings)
+    worker = Worker(engine, FaultProvider(latency=0), clock, events=events)
+    inbound = Inbound(
+        "http", "+33612345678", "36111", "Plus de messages svp", clock.now(), opt_out_type="STOP"
+    )
+    worker.run(events.inbound(inbound))
+    with Session(engine) as session:
+        contact = session.execute(select(Contact)).scalar_one()
+        assert contact.status == "opted_out"
+    worker.close()
