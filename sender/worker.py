@@ -65,6 +65,8 @@ class Worker:
     - `expiry`: a message not sent this long after it became due is `expired`.
     - `default_rate`: messages/s for messages with neither a campaign nor a sender number.
     - `burst`: seconds of rate a bucket may save up while nothing is sent.
+    - `batch_size`: messages per claim, handed to the provider at once; keep it at least
+      the provider's window, or the window is never full.
     - `prefetch`: batches claimed ahead of the one being handed over.
     - `events`: where the provider's receipts and inbound messages go (the database).
     """
