@@ -1,7 +1,8 @@
 """A simulated SMSC for the SMPP tests and bench: smpp34's own server, run as a process.
 
-    python tests/providers/smsc.py PORT LOG [--throttle-every N] [--receipts hex|decimal|tlv]
-                                           [--hold-after N] [--refuse-bind]
+    python tests/providers/smsc.py PORT LOG [--throttle-every N [--queue-full]]
+                                           [--receipts hex|decimal|tlv]
+                                           [--hold-after N] [--refuse-bind] [--uvloop]
 
 Every submit_sm it accepts is appended to LOG as one JSON line (flushed at once, so that
 a test that kills this process still sees what it had accepted). Lines on stdin push
@@ -91,7 +92,9 @@ class Smsc:
         self.count += 1
         every = self.args.throttle_every
         if every and self.count % every == 0:
-            event.reject(smpp34.ESME_RTHROTTLED)
+            event.reject(
+                smpp34.ESME_RMSGQFUL if self.args.queue_full else smpp34.ESME_RTHROTTLED
+            )
             return
         if self.args.hold_after and self.count > self.args.hold_after:
             self.held.append(event)  # never answered, never dropped (a drop NAKs it)
@@ -184,6 +187,7 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("log")
     parser.add_argument("--throttle-every", type=int, default=0)
+    parser.add_argument("--queue-full", action="store_true", help="ESME_RMSGQFUL instead")
     parser.add_argument("--receipts", choices=("hex", "decimal", "tlv"), default=None)
     parser.add_argument("--hold-after", type=int, default=0)
     parser.add_argument("--refuse-bind", action="store_true")

@@ -27,7 +27,7 @@ LONG = "Soldes d'hiver: -50% sur tout le magasin {jusqu'à dimanche} € " * 5
 # recorded in another transaction stays pending for ever (each transaction misses the
 # other's rows), about one run in three; see the report of issue 10.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_campaign_is_delivered_through_the_worker(
+def test_a_campaign_is_delivered_through_the_worker_and_arret_opts_out(
     engine: Engine, settings: Settings, clock: FrozenClock, make_smsc: Callable[..., Smsc]
 ) -> None:
     smsc = make_smsc("--receipts", "decimal")
@@ -73,10 +73,22 @@ def test_a_campaign_is_delivered_through_the_worker(
             while set(await asyncio.to_thread(states)) != {"delivered"}:
                 await asyncio.sleep(0.02)
 
+    def status_of(phone: str) -> str:
+        with Session(engine) as session:
+            return session.exec(select(Contact).where(col(Contact.phone) == phone)).one()[0].status
+
+    async def until_opted_out(phone: str) -> None:
+        async with asyncio.timeout(20):
+            while await asyncio.to_thread(status_of, phone) != "opted_out":
+                await asyncio.sleep(0.02)
+
     worker = worker_from_settings(engine, settings, clock, worker_id="smpp-e2e")
     try:
         assert worker.run_once() == 20
         worker.run(until_delivered())
+        # A recipient answers ARRET: the deliver_sm reaches the keyword handler.
+        smsc.push("mo 33612000007 36180 ARRET")
+        worker.run(until_opted_out("+33612000007"))
     finally:
         worker.close()
     assert len(smsc.accepted()) == 19 + 3  # the long message went as three parts
