@@ -18,7 +18,6 @@ from sqlmodel import Session, col, select
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
 from sender.custom_fields import record_custom_fields
-from sender.custom_fields import record_custom_fields
 from sender.models import ConsentEvent, Contact
 from sender.phones import check_timezones, parse_phone
 
@@ -178,7 +177,6 @@ def create_contact(
         created_at=now,
         updated_at=now,
     )
-    record_custom_fields(session=session, names=contact.fields)
     record_custom_fields(session=session, names=contact.fields)
     session.add(contact)
     session.flush()
