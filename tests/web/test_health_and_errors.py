@@ -40,3 +40,51 @@ def test_openapi_lists_the_api(client: TestClient) -> None:
     assert schema["openapi"].startswith("3.")
     assert "post" in schema["paths"]["/api/sms/analyze"]
     assert "AnalyzeIn" in schema["components"]["schemas"]
+
+
+def test_openapi_tells_the_success_status_as_returned(api: TestClient) -> None:
+    schema = api.get("/openapi.json").json()
+    created = api.post("/api/links", json={"url": "https://shop.example/"})
+    assert created.status_code == 201
+    assert "201" in schema["paths"]["/api/links"]["post"]["responses"]
+    assert "200" not in schema["paths"]["/api/links"]["post"]["responses"]
+
+
+def test_openapi_declares_every_path_parameter(client: TestClient) -> None:
+    import re
+
+    schema = client.get("/openapi.json").json()
+    for path, methods in schema["paths"].items():
+        names = set(re.findall(r"{(\w+)}", path))
+        assert ":" not in path
+        for method, operation in methods.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == names, (method, path)
+
+
+def test_openapi_declares_the_csv_import_body(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/api/contacts/import"]["post"]["requestBody"]
+    assert "text/csv" in body["content"]
+
+
+def test_openapi_never_defines_one_name_twice_with_different_shapes() -> None:
+    from pydantic import BaseModel, create_model
+
+    from web.openapi import Operation, build_schema
+
+    first: type[BaseModel] = create_model("Row", __module__="web.api.one", a=(int, ...))
+    second: type[BaseModel] = create_model("Row", __module__="web.api.two", b=(str, ...))
+    schema = build_schema(
+        [
+            Operation("GET", "/api/one", "one", response=first),
+            Operation("GET", "/api/two", "two", response=second),
+        ]
+    )
+    components = schema["components"]["schemas"]
+    refs = [
+        schema["paths"][p]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        for p in ("/api/one", "/api/two")
+    ]
+    named = [components[r["$ref"].rsplit("/", 1)[-1]] for r in refs]
+    assert set(named[0]["properties"]) == {"a"} and set(named[1]["properties"]) == {"b"}

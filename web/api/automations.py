@@ -120,6 +120,7 @@ OPERATIONS = [
         response=AutomationOut,
         errors=(400, 401, 404, 413, 415, 422),
         tags=("automations",),
+        status=201,
     ),
     Operation(
         "GET",

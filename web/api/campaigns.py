@@ -356,6 +356,7 @@ OPERATIONS = [
         response=CampaignOut,
         errors=_E,
         tags=_T,
+        status=201,
     ),
     Operation(
         "GET",
@@ -389,6 +390,7 @@ OPERATIONS = [
         response=CampaignOut,
         errors=(401, 404, 409),
         tags=_T,
+        status=202,
     ),
     Operation(
         "POST",
@@ -406,6 +408,7 @@ OPERATIONS = [
         response=MessageOut,
         errors=_E,
         tags=_T,
+        status=202,
     ),
     Operation(
         "GET",
@@ -430,5 +433,6 @@ OPERATIONS = [
         response=SenderOut,
         errors=_E,
         tags=("senders",),
+        status=201,
     ),
 ]

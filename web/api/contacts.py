@@ -323,6 +323,7 @@ OPERATIONS = [
         response=ImportOut,
         errors=(401, 409, 413, 415, 422),
         tags=("contacts",),
+        body="text/csv",
     ),
     Operation(
         "GET",

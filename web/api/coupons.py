@@ -177,6 +177,8 @@ OPERATIONS = [
         response=PoolOut,
         errors=(400, 401, 409, 413, 415, 422),
         tags=("coupons",),
+        status=201,
+        body="text/csv",
     ),
     Operation(
         "GET",

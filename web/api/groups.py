@@ -205,6 +205,7 @@ OPERATIONS = [
         response=GroupOut,
         errors=(*_E, 409),
         tags=("contacts",),
+        status=201,
     ),
     Operation(
         "GET",

@@ -59,5 +59,7 @@ OPERATIONS = [
         response=ImageOut,
         errors=(401, 413, 422),
         tags=("pages",),
+        status=201,
+        body="application/octet-stream",
     ),
 ]

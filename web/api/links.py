@@ -277,6 +277,7 @@ OPERATIONS = [
         response=LinkOut,
         errors=_E,
         tags=("links",),
+        status=201,
     ),
     Operation(
         "POST",
@@ -286,6 +287,7 @@ OPERATIONS = [
         response=BulkLinksOut,
         errors=_E,
         tags=("links",),
+        status=201,
     ),
     Operation(
         "GET",
@@ -317,5 +319,6 @@ OPERATIONS = [
         "The QR code of the short link, as SVG.",
         errors=(401, 404),
         tags=("links",),
+        response_media="image/svg+xml",
     ),
 ]

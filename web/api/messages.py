@@ -91,6 +91,7 @@ OPERATIONS = [
         response=MessageOut,
         errors=(400, 401, 404, 409, 413, 415, 422),
         tags=("messages",),
+        status=202,
     ),
     Operation(
         "GET",

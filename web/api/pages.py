@@ -255,7 +255,7 @@ ROUTES = [
 _E = (400, 401, 404, 409, 413, 415, 422)
 OPERATIONS = [
     Operation("POST", "/api/pages", "Create a page (version 1, a draft); answers 201.",
-              request=PageIn, response=PageCreated, errors=_E, tags=("pages",)),
+              request=PageIn, response=PageCreated, errors=_E, tags=("pages",), status=201),
     Operation("GET", "/api/pages", "Pages in id order (`?after=&limit=`).",
               response=PageList, errors=(401, 422), tags=("pages",)),
     Operation("GET", "/api/pages/{id}", "A page with its newest version's blocks.",

@@ -179,6 +179,7 @@ OPERATIONS = [
         response=SegmentOut,
         errors=(*_E, 409),
         tags=("contacts",),
+        status=201,
     ),
     Operation(
         "GET",

@@ -148,7 +148,7 @@ OPERATIONS = [
         "Encoding, length, segments and cost of a message or template, with GSM-7 suggestions.",
         request=AnalyzeIn,
         response=AnalyzeOut,
-        errors=(400, 401, 413, 415, 422),
+        errors=(400, 401, 404, 413, 415, 422),
         tags=("sms",),
     )
 ]

@@ -99,6 +99,7 @@ OPERATIONS = [
         response=WebhookCreated,
         errors=(400, 401, 413, 415, 422),
         tags=_T,
+        status=201,
     ),
     Operation("GET", "/api/webhooks", "Registered webhooks.", response=WebhookList, tags=_T),
     Operation(
