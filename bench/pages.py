@@ -253,8 +253,10 @@ async def run(contacts: int, seconds: float, runs: int, lighthouse: str | None) 
           f"{len(gzip.compress(uncompressed, 9)):,})")
     if lighthouse:
         scores = run_lighthouse(lighthouse, url, codes[5])
-        print(f"Lighthouse mobile: performance {scores['performance']:.0f}, "
-              f"accessibility {scores['accessibility']:.0f}")
+        for name in ("performance", "accessibility"):
+            print(f"Lighthouse mobile {name}: {statistics.median(scores[name]):.0f} "
+                  f"(median of {len(scores[name])} runs: "
+                  f"{', '.join(f'{v:.0f}' for v in scores[name])})")
 
 
 def _free_port() -> int:
@@ -264,7 +266,7 @@ def _free_port() -> int:
         return port
 
 
-def run_lighthouse(folder: str, url: str, code: str) -> dict[str, float]:
+def run_lighthouse(folder: str, url: str, code: str, runs: int = 3) -> dict[str, list[float]]:
     """Serve the app with uvicorn on loopback and run Lighthouse (mobile) on one page."""
     cli = Path(folder) / "node_modules" / "lighthouse" / "cli" / "index.js"
     if not cli.exists():
@@ -284,21 +286,24 @@ def run_lighthouse(folder: str, url: str, code: str) -> dict[str, float]:
                 break
             except OSError:
                 time.sleep(0.1)
-        report = Path(tempfile.mkdtemp(prefix="lighthouse-")) / "report.json"
-        subprocess.run(
-            ["node", str(cli), f"{base}{code}", "--quiet", "--output=json",
-             f"--output-path={report}", "--form-factor=mobile",
-             "--only-categories=performance,accessibility",
-             f"--emulated-user-agent={PHONE_UA}",
-             "--chrome-flags=--headless --no-sandbox --disable-gpu --disable-quic "
-             "--no-first-run --disable-background-networking --disable-component-update "
-             "--disable-sync"],
-            check=True, env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"},
-        )
-        data = json.loads(report.read_text())
-        print(f"Lighthouse report: {report}")
-        return {name: (category["score"] or 0) * 100
-                for name, category in data["categories"].items()}
+        scores: dict[str, list[float]] = {}
+        for _ in range(runs):
+            report = Path(tempfile.mkdtemp(prefix="lighthouse-")) / "report.json"
+            subprocess.run(
+                ["node", str(cli), f"{base}{code}", "--quiet", "--output=json",
+                 f"--output-path={report}", "--form-factor=mobile",
+                 "--only-categories=performance,accessibility",
+                 f"--emulated-user-agent={PHONE_UA}",
+                 "--chrome-flags=--headless --no-sandbox --disable-gpu --disable-quic "
+                 "--no-first-run --disable-background-networking --disable-component-update "
+                 "--disable-sync"],
+                check=True, env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"},
+            )
+            data = json.loads(report.read_text())
+            for name, category in data["categories"].items():
+                scores.setdefault(name, []).append((category["score"] or 0) * 100)
+        print(f"Lighthouse reports: {report.parent.parent}/lighthouse-*/report.json")
+        return scores
     finally:
         server.terminate()
         server.wait(10)

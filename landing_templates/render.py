@@ -274,9 +274,11 @@ def _personal_block(
     contact, link = recipient.contact, recipient.link
     texts = {name: render_text(text, contact, link=link) for name, text in block.texts.items()}
     key_of: Callable[[BlockSettings, Recipient], Hashable] | None = block.kind.key
-    if key_of is None or page.fragments is None:
+    if page.fragments is None or (key_of is None and block.kind.personal):
         return str(_render_block(block, contact, recipient, page.images, lang, link, texts))
-    key = (block.index, tuple(texts.values()), key_of(block.settings, recipient))
+    # A block personal only through its texts (a heading with a name) is keyed by them.
+    extra = key_of(block.settings, recipient) if key_of is not None else None
+    key = (block.index, tuple(texts.values()), extra)
     piece = page.fragments.get(key)
     if piece is None:
         html = _render_block(block, contact, recipient, page.images, lang, link, texts)
