@@ -110,14 +110,8 @@ def test_send_answers_at_once_and_a_worker_plans_with_progress(
     assert api.get(f"/{code}", follow_redirects=False).headers["location"] == (
         "https://shop.example/soldes"
     )
-    stats = api.get(f"/api/campaigns/{created['id']}/stats").json()
-    assert stats["production"] == {
-        "produced": 3,
-        "errors": 0,
-        "remaining": 3,
-        "skipped": 0,
-        "cancelled": 0,
-    }
+    production = api.get(f"/api/campaigns/{created['id']}/stats").json()["production"]
+    assert (production["produced"], production["errors"], production["remaining"]) == (3, 0, 3)
 
 
 def test_a_campaign_cannot_be_sent_twice(api: TestClient, app: Any, clock: FrozenClock) -> None:
