@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, and_, func, or_, text
 from sqlalchemy import select as select_columns
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from richsms.clock import Clock
 from richsms.db import read_session, session_scope
@@ -38,7 +38,7 @@ from richsms.settings import Settings
 from sender.audience_select import COLUMNS, audience_condition, count_audience
 from sender.campaign_states import FAILED, PLANNING, SCHEDULED, SENDING, move
 from sender.contacts import contact_fields
-from sender.models import Campaign, Contact, Message
+from sender.models import Campaign, Contact
 from sender.planner import BatchPlanner, PlannedBatch, Progress
 from shortener.codes import CodeMaker
 from shortener.models import Link
@@ -75,8 +75,9 @@ def claim_planning(
     lease: timedelta = LEASE,
     campaign_id: int | None = None,
 ) -> Campaign | None:
-    """Claim the oldest planning job nobody holds (or whose lease ran out), moving a
-    scheduled campaign whose time has come to `planning`; flushes, the caller commits."""
+    """Claim the oldest planning job nobody holds (or whose lease ran out, or that this
+    worker holds already), moving a scheduled campaign whose time has come to `planning`;
+    flushes, the caller commits."""
     query = (
         select(Campaign)
         .where(
@@ -84,7 +85,11 @@ def claim_planning(
                 col(Campaign.status) == PLANNING,
                 and_(col(Campaign.status) == SCHEDULED, col(Campaign.plan_at) <= now),
             ),
-            or_(col(Campaign.claimed_until).is_(None), col(Campaign.claimed_until) < now),
+            or_(
+                col(Campaign.claimed_until).is_(None),
+                col(Campaign.claimed_until) < now,
+                col(Campaign.claimed_by) == worker_id,  # ours: a step failed, go on
+            ),
         )
         .order_by(col(Campaign.id))
         .limit(1)
@@ -195,8 +200,9 @@ class PlanningJob:
 
     def _rows(self, table: str, session: Session, rows: list[dict[str, Any]]) -> None:
         if table not in self._inserts:
-            model = Link if table == "link" else Message
-            self._inserts[table] = RowInsert(model.__table__, list(rows[0]), self.engine)  # type: ignore[attr-defined]
+            self._inserts[table] = RowInsert(
+                SQLModel.metadata.tables[table], list(rows[0]), self.engine
+            )
         self._inserts[table].execute(session, rows)
 
     def run(self, stop: threading.Event | None = None) -> bool:
@@ -387,7 +393,7 @@ class RowInsert:
             for index, bind in binders:
                 value[index] = bind(value[index])
             values.append(tuple(value))
-        session.connection().exec_driver_sql(self.sql, values)  # type: ignore[arg-type]
+        session.connection().exec_driver_sql(self.sql, values)
 
 
 def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
