@@ -104,8 +104,9 @@ class FragmentCache:
         return len(self._entries)
 
 
-# Rendered personal blocks kept per page version (a coupon block is 1-3 KB with its symbol).
-FRAGMENTS_PER_PAGE = 20_000
+# Rendered personal blocks a process keeps, all pages together (a coupon block is 1-3 KB
+# with its symbol and its compressed form): about 100 MB at most.
+FRAGMENTS = 40_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,6 @@ class CompiledPage:
     description: str
     card_image: ImageInfo | None
     layout: tuple[LayoutItem, ...] = ()
-    fragments: FragmentCache | None = None
 
     def blocks_of(self, *types: str) -> Iterable[CompiledBlock]:
         return (b for b in self.blocks if b.settings.type in types)
@@ -180,7 +180,6 @@ def compile_page(
         description=_first_literal(compiled, "text"),
         card_image=images.get(int(card_id)) if card_id else None,
         layout=_layout(language, name, theme, css, images, compiled, scripts),
-        fragments=FragmentCache(FRAGMENTS_PER_PAGE),
     )
 
 
@@ -239,14 +238,21 @@ def _first_literal(blocks: list[CompiledBlock], kind: str) -> str:
     return ""
 
 
-def render_pieces(page: CompiledPage, recipient: Recipient, *, nonce: str) -> list[Piece]:
-    """The page for one recipient: the compiled pieces with the personal parts filled in."""
+def render_pieces(
+    page: CompiledPage,
+    recipient: Recipient,
+    *,
+    nonce: str,
+    fragments: FragmentCache | None = None,
+) -> list[Piece]:
+    """The page for one recipient: the compiled pieces with the personal parts filled in
+    (from and into `fragments` when given)."""
     lang = words(page.language)
     out: list[Piece] = []
     pending: list[str] = []  # per-view text, sent as one piece
     for item in page.layout:
         if isinstance(item, CompiledBlock):
-            fragment = _personal_block(page, item, recipient, lang)
+            fragment = _personal_block(page, item, recipient, lang, fragments)
             if isinstance(fragment, str):
                 pending.append(fragment)
                 continue
@@ -269,21 +275,25 @@ def render_page(page: CompiledPage, recipient: Recipient, *, nonce: str) -> str:
 
 
 def _personal_block(
-    page: CompiledPage, block: CompiledBlock, recipient: Recipient, lang: Mapping[str, Any]
+    page: CompiledPage,
+    block: CompiledBlock,
+    recipient: Recipient,
+    lang: Mapping[str, Any],
+    fragments: FragmentCache | None,
 ) -> Piece | str:
     contact, link = recipient.contact, recipient.link
     texts = {name: render_text(text, contact, link=link) for name, text in block.texts.items()}
     key_of: Callable[[BlockSettings, Recipient], Hashable] | None = block.kind.key
-    if page.fragments is None or (key_of is None and block.kind.personal):
+    if fragments is None or (key_of is None and block.kind.personal):
         return str(_render_block(block, contact, recipient, page.images, lang, link, texts))
     # A block personal only through its texts (a heading with a name) is keyed by them.
     extra = key_of(block.settings, recipient) if key_of is not None else None
-    key = (block.index, tuple(texts.values()), extra)
-    piece = page.fragments.get(key)
+    key = (page.page_id, page.version, block.index, tuple(texts.values()), extra)
+    piece = fragments.get(key)
     if piece is None:
         html = _render_block(block, contact, recipient, page.images, lang, link, texts)
         piece = compressed(str(html), 6)
-        page.fragments.put(key, piece)
+        fragments.put(key, piece)
     return piece
 
 

@@ -31,7 +31,9 @@ from landing_templates.links import link_by_token
 from landing_templates.models import PageImageRendition
 from landing_templates.pieces import Piece, compressed, gzip_body, raw_body
 from landing_templates.render import (
+    FRAGMENTS,
     CompiledPage,
+    FragmentCache,
     preload_templates,
     render_card,
     render_notice,
@@ -124,6 +126,7 @@ class PageServer:
         self._clock = clock
         self._base_url = settings.base_url
         self.cache = CompiledPages()
+        self.fragments = FragmentCache(FRAGMENTS)
         self._cards: dict[tuple[int, int], tuple[Piece, ...]] = {}
 
     # --- GET /{code} of a page link ------------------------------------------------------
@@ -330,7 +333,7 @@ class PageServer:
 
     def _render(self, compiled: CompiledPage, recipient: Any) -> Rendered:
         nonce = secrets.token_urlsafe(16)
-        pieces = render_pieces(compiled, recipient, nonce=nonce)
+        pieces = render_pieces(compiled, recipient, nonce=nonce, fragments=self.fragments)
         return Rendered(200, pieces, nonce, compiled.language)
 
     def by_token(self, token: str, *, bot: bool) -> Rendered:
