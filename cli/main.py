@@ -47,11 +47,11 @@ def _fail(exc: RichsmsError) -> typer.Exit:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    from richsms.migrate import upgrade
+    from richsms.migrate import upgrade, upgrade_summary
 
     settings = _settings()
-    upgrade(make_engine(settings.database_url))
-    err.print("database is up to date")
+    engine = make_engine(settings.database_url)
+    err.print(upgrade_summary(upgrade(engine), engine))
 
 
 @token_app.command("create")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -18,8 +20,39 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> list[str]:
+    """Apply the pending migrations up to `revision`; their names, oldest first."""
+    config = alembic_config(engine)
+    before = current_revision(engine)
+    command.upgrade(config, revision)
+    after = current_revision(engine)
+    if after is None or after == before:
+        return []
+    scripts = ScriptDirectory.from_config(config)
+    applied = scripts.iterate_revisions(after, before)  # newest first
+    return [_name(script.revision, script.doc) for script in reversed(list(applied))]
+
+
+def upgrade_summary(applied: list[str], engine: Engine) -> str:
+    """What `richsms db upgrade` says: the migrations it applied, or that there were none."""
+    at = current_revision(engine) or "(none)"
+    if not applied:
+        return f"database already up to date (revision {at})"
+    lines = [f"applied {len(applied)} migration{'s' if len(applied) > 1 else ''}:"]
+    lines += [f"  {name}" for name in applied]
+    lines.append(f"database now at revision {at}")
+    return "\n".join(lines)
+
+
+def _name(revision: str, doc: str | None) -> str:
+    first = doc.strip().splitlines()[0] if doc and doc.strip() else ""
+    return f"{revision} {first}" if first else revision
 
 
 def downgrade(engine: Engine, revision: str) -> None:
