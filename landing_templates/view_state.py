@@ -136,7 +136,9 @@ class SqliteReader:
     time; a lock makes sure of it."""
 
     def __init__(self, path: str) -> None:
-        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False,
+        # WAL readers never wait for the writer; should the file be busy anyway (a WAL
+        # being recovered), give up at once: the caller then reads from a worker thread.
+        self._conn = sqlite3.connect(path, timeout=0.01, check_same_thread=False,
                                      isolation_level=None)
         self._conn.execute("PRAGMA query_only=ON")
         self._lock = threading.Lock()

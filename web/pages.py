@@ -11,6 +11,7 @@ import asyncio
 import functools
 import logging
 import secrets
+import sqlite3
 import weakref
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -62,6 +64,7 @@ from richsms.settings import Settings
 from sender.contacts import contact_fields
 from sender.models import Contact
 from shortener.bots import is_bot
+from shortener.models import Link
 from shortener.resolver import Target
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -139,10 +142,13 @@ class PageServer:
         if inline is not None and target.page_version is not None:
             compiled = self.cache.get((target.page_id, target.page_version))
             if compiled is not None:
-                rendered = self._read_view(
-                    inline, compiled, target.contact_id, target.page_token, bot
-                )
-                assign = rendered is None  # read already: the recipient's coupons are due
+                try:
+                    rendered = self._read_view(
+                        inline, compiled, target.contact_id, target.page_token, bot
+                    )
+                    assign = rendered is None  # read: the recipient's coupons are due
+                except sqlite3.OperationalError:  # busy: read from a worker thread instead
+                    log.warning("page view read from a worker thread", exc_info=True)
         if rendered is None:
             work = functools.partial(
                 self.view,
@@ -337,25 +343,28 @@ class PageServer:
         return Rendered(200, pieces, nonce, compiled.language)
 
     def by_token(self, token: str, *, bot: bool) -> Rendered:
-        with read_session(self._engine) as session:
-            try:
-                link = link_by_token(session=session, token=token)
-            except NotFound:
-                return _notice_view(404, "not_found", "en")
-            link_page, version = link.page_id, link.page_version
-            contact_id, campaign_id = link.contact_id, link.campaign_id
-            gone = link.disabled_at is not None or (
-                link.expires_at is not None and link.expires_at <= self._clock.now()
-            )
-        assert link_page is not None
-        if gone:
-            language = self._language(link_page, contact_id)
-            return _notice_view(410, "expired", language)
+        with self._reader.connect() as conn:
+            link = conn.execute(
+                sa_select(
+                    col(Link.page_id),
+                    col(Link.page_version),
+                    col(Link.contact_id),
+                    col(Link.campaign_id),
+                    col(Link.disabled_at),
+                    col(Link.expires_at),
+                ).where(col(Link.page_token) == token)
+            ).first()
+        if link is None or link.page_id is None:
+            return _notice_view(404, "not_found", "en")
+        if link.disabled_at is not None or (
+            link.expires_at is not None and link.expires_at <= self._clock.now()
+        ):
+            return _notice_view(410, "expired", self._language(link.page_id, link.contact_id))
         return self.view(
-            page_id=link_page,
-            version=version,
-            contact_id=contact_id,
-            campaign_id=campaign_id,
+            page_id=link.page_id,
+            version=link.page_version,
+            contact_id=link.contact_id,
+            campaign_id=link.campaign_id,
             token=token,
             bot=bot,
         )
@@ -464,7 +473,8 @@ def _server(request: Request) -> PageServer:
 async def page_by_token(request: Request) -> Response:
     token: str = request.path_params["token"]
     bot = is_bot(request.method, request.headers.get("user-agent", ""))
-    rendered = await run_in_threadpool(_server(request).by_token, token, bot=bot)
+    work = functools.partial(_server(request).by_token, token, bot=bot)
+    rendered = await asyncio.get_running_loop().run_in_executor(None, work)
     return _response(request, rendered)
 
 
