@@ -127,3 +127,28 @@ def test_bodies_that_are_not_json_objects_are_refused(api: TestClient) -> None:
 def test_a_valid_request_still_works(api: TestClient) -> None:
     response = api.post("/api/sms/analyze", json={"text": "Bonjour é"})
     assert response.status_code == 200
+
+
+def test_values_only_the_database_would_refuse_still_get_a_4xx(api: TestClient) -> None:
+    """Routes that check less themselves: what the database refuses (a number past an
+    INTEGER column, a NUL in text on PostgreSQL) maps to a 422, never a 500 (SQLite takes
+    the NUL, so the search simply finds nothing there)."""
+    group = api.post("/api/groups", json={"name": "Clients"}).json()["id"]
+    campaign = api.post(
+        "/api/campaigns",
+        json={"name": "x", "type": "promotional", "template": "hi", "group_ids": [group]},
+    ).json()["id"]
+    requests = [
+        ("GET", f"/api/campaigns/{campaign}/messages?after=99999999999999999999", None),
+        ("GET", "/api/contacts?q=%00", None),
+        (
+            "POST",
+            "/api/campaigns",
+            {"name": "x", "type": "promotional", "template": "hi", "group_ids": [2**40]},
+        ),
+    ]
+    for method, path, body in requests:
+        response = api.request(method, path, json=body)
+        assert response.status_code < 500, (path, response.text)
+        if response.status_code >= 400:
+            assert response.json()["error"]["message"]
