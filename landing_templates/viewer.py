@@ -1,0 +1,356 @@
+"""Recipients' pages as the domain sees them: which version, whose page, which coupons,
+rendered to precompressed pieces (`landing_templates.pieces`). `web.pages` is the HTTP
+edge that calls it for `GET /{code}` and the /p/ routes.
+
+A view of a compiled (published, hence frozen) version whose recipient already holds
+their coupons only reads one row set (`view_state`): on SQLite the edge runs it right on
+the event loop through `read_view` (a local indexed read costs less than the hop to a
+worker thread), on PostgreSQL (a network round trip) in a worker thread through `view`.
+A first view that assigns coupons, or one that compiles the version, always runs in a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import weakref
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from landing_templates.blocks.wheel import WheelSettings, landing_angle
+from landing_templates.links import link_by_token
+from landing_templates.pieces import Piece, compressed, raw_body
+from landing_templates.render import (
+    FRAGMENTS,
+    CompiledPage,
+    FragmentCache,
+    preload_templates,
+    render_card,
+    render_notice,
+    render_page,
+    render_pieces,
+    render_spin_result,
+)
+from landing_templates.serving import (
+    CompiledPages,
+    MissingCoupons,
+    coupon_blocks,
+    open_version,
+    recipient_for,
+    spin_wheel,
+)
+from landing_templates.view_state import (
+    CoreReader,
+    SqliteReader,
+    StateReader,
+    read_view_state,
+)
+from richsms.clock import Clock
+from richsms.db import READ_ONLY, read_session, session_scope
+from richsms.errors import Conflict, NotFound
+from sender.contacts import contact_fields
+from sender.models import Contact
+from shortener.models import Link
+
+log = logging.getLogger("richsms.pages")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    status: int
+    pieces: tuple[Piece, ...] | list[Piece]
+    nonce: str | None = None
+    language: str = "en"
+
+    @property
+    def html(self) -> str:
+        return raw_body(self.pieces).decode()
+
+
+@cache
+def _notice(kind: str, language: str) -> tuple[Piece, ...]:
+    return (compressed(render_notice(kind, language)),)
+
+
+def _notice_view(status: int, kind: str, language: str) -> Rendered:
+    return Rendered(status, _notice(kind, language), None, language)
+
+
+class PageViewer:
+    """Views, previews and spins of recipients' pages, with the caches they share."""
+
+    def __init__(self, *, engine: Engine, clock: Clock, base_url: str) -> None:
+        self._engine = engine
+        self._reader = engine.execution_options(**{READ_ONLY: True})
+        self._inline: SqliteReader | None = None  # opened at the first view
+        self._inline_checked = False
+        self._clock = clock
+        self._base_url = base_url
+        self.cache = CompiledPages()
+        self.fragments = FragmentCache(FRAGMENTS)
+        self._cards: dict[tuple[int, int], tuple[Piece, ...]] = {}
+
+    def inline_reader(self) -> SqliteReader | None:
+        """The event loop's own SQLite reader (None for PostgreSQL), opened at first use."""
+        return self._inline if self._inline_checked else self.open_inline()
+
+    def open_inline(self) -> SqliteReader | None:
+        self._inline_checked = True
+        self._inline = SqliteReader.for_engine(self._engine)
+        if self._inline is not None:
+            weakref.finalize(self, self._inline.close)
+        return self._inline
+
+    def close(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
+
+    def warm(self, limit: int = 100) -> int:
+        """Ready this process for the first views (run at start, in a worker thread): the
+        newest published versions compiled, the block templates and the barcode and QR
+        libraries loaded, the view's read prepared. Returns how many versions compiled."""
+        from landing_templates.coupon_svg import barcode_svg, qr_svg
+        from landing_templates.models import PageVersion
+
+        barcode_svg("WARM-UP", "code128")
+        qr_svg(f"{self._base_url}r/WARM-UP")
+        preload_templates()
+        compiled: list[CompiledPage] = []
+        with read_session(self._engine) as session:
+            rows = session.exec(
+                select(PageVersion.page_id, PageVersion.version)
+                .where(col(PageVersion.published_at).is_not(None))
+                .order_by(col(PageVersion.published_at).desc())
+                .limit(limit)
+            ).all()
+            for page_id, version in rows:
+                try:
+                    compiled.append(
+                        open_version(
+                            session=session, cache=self.cache, page_id=page_id, version=version
+                        ).compiled
+                    )
+                except NotFound:
+                    continue
+        inline = self.inline_reader()
+        for page in compiled[:1]:  # SQL compiled and prepared once for each reader
+            if inline is not None:
+                self.read_view(inline, page, None, None, bot=False)
+            with self._reader.connect() as conn:
+                self.read_view(CoreReader(conn), page, None, None, bot=False)
+        with_coupons = next((page for page in compiled if coupon_blocks(page)), None)
+        if with_coupons is not None:
+            self._rehearse_assignment(with_coupons)
+        return len(compiled)
+
+    def _rehearse_assignment(self, page: CompiledPage) -> None:
+        """Assign a page's coupons to nobody and roll back: SQLAlchemy compiles the
+        assignment's statements now rather than during a recipient's first view."""
+        with Session(self._engine) as session:
+            try:
+                recipient_for(
+                    session=session,
+                    clock=self._clock,
+                    page=page,
+                    contact={},
+                    contact_id=-1,  # no contact has it; nothing is kept anyway
+                    campaign_id=None,
+                    token=None,
+                    base_url=self._base_url,
+                    assign=True,
+                )
+            except Exception:  # a pool run dry, say: the first real view will tell
+                log.debug("rehearsing a coupon assignment failed", exc_info=True)
+            finally:
+                session.rollback()
+
+    # --- the work --------------------------------------------------------------------------
+    def view(
+        self,
+        *,
+        page_id: int,
+        version: int | None,
+        contact_id: int | None,
+        campaign_id: int | None,
+        token: str | None,
+        bot: bool,
+        assign: bool = False,
+    ) -> Rendered:
+        """The view; `assign`: the caller read it already and found coupons to assign."""
+        compiled = self.cache.get((page_id, version)) if version is not None else None
+        if compiled is None:
+            with read_session(self._engine) as session:
+                try:
+                    compiled = open_version(
+                        session=session, cache=self.cache, page_id=page_id, version=version
+                    ).compiled
+                except NotFound:
+                    return _notice_view(404, "not_found", "en")
+        if not assign:
+            with self._reader.connect() as conn:
+                rendered = self.read_view(CoreReader(conn), compiled, contact_id, token, bot)
+            if rendered is not None:
+                return rendered
+        # The recipient's first view: their coupons are assigned (and kept) first.
+        with session_scope(self._engine) as session:
+            contact = session.get(Contact, contact_id) if contact_id is not None else None
+            recipient = recipient_for(
+                session=session,
+                clock=self._clock,
+                page=compiled,
+                contact=contact_fields(contact) if contact is not None else {},
+                contact_id=contact_id if contact is not None else None,
+                campaign_id=campaign_id,
+                token=token,
+                base_url=self._base_url,
+                assign=True,
+            )
+        return self._render(compiled, recipient)
+
+    def read_view(
+        self,
+        reader: StateReader,
+        compiled: CompiledPage,
+        contact_id: int | None,
+        token: str | None,
+        bot: bool,
+    ) -> Rendered | None:
+        """The view from one read; None when the recipient has coupons to be assigned."""
+        try:
+            state = read_view_state(
+                reader,
+                page=compiled,
+                contact_id=None if bot else contact_id,  # a bot's view is never personal
+                token=token,
+                base_url=self._base_url,
+                now=self._clock.now(),
+            )
+        except MissingCoupons:
+            return None
+        if state is None:
+            return _notice_view(404, "not_found", "en")
+        if not state.published or state.recipient is None:
+            return _notice_view(410, "unpublished", compiled.language)
+        if bot:
+            return Rendered(200, self._card(compiled), None, compiled.language)
+        return self._render(compiled, state.recipient)
+
+    def _card(self, compiled: CompiledPage) -> tuple[Piece, ...]:
+        key = (compiled.page_id, compiled.version)
+        card = self._cards.get(key)
+        if card is None:
+            if len(self._cards) > 1024:
+                self._cards.clear()
+            card = (compressed(render_card(compiled, base_url=self._base_url)),)
+            self._cards[key] = card
+        return card
+
+    def preview(self, *, session: Session, page_id: int, contact_id: int | None) -> str:
+        """The newest version as `contact_id` would see it; nothing recorded or assigned."""
+        page = open_version(session=session, cache=self.cache, page_id=page_id, version=None)
+        fields: dict[str, Any] = {}
+        if contact_id is not None:
+            contact = session.get(Contact, contact_id)
+            if contact is None:
+                raise NotFound(f"no contact with id {contact_id}")
+            fields = contact_fields(contact)
+        recipient = recipient_for(
+            session=session,
+            clock=self._clock,
+            page=page.compiled,
+            contact=fields,
+            contact_id=contact_id,
+            campaign_id=None,
+            token=None,
+            base_url=self._base_url,
+            preview=True,
+        )
+        return render_page(page.compiled, recipient, nonce=secrets.token_urlsafe(16))
+
+    def _render(self, compiled: CompiledPage, recipient: Any) -> Rendered:
+        nonce = secrets.token_urlsafe(16)
+        pieces = render_pieces(compiled, recipient, nonce=nonce, fragments=self.fragments)
+        return Rendered(200, pieces, nonce, compiled.language)
+
+    def by_token(self, token: str, *, bot: bool) -> Rendered:
+        with self._reader.connect() as conn:
+            link = conn.execute(
+                sa_select(
+                    col(Link.page_id),
+                    col(Link.page_version),
+                    col(Link.contact_id),
+                    col(Link.campaign_id),
+                    col(Link.disabled_at),
+                    col(Link.expires_at),
+                ).where(col(Link.page_token) == token)
+            ).first()
+        if link is None or link.page_id is None:
+            return _notice_view(404, "not_found", "en")
+        if link.disabled_at is not None or (
+            link.expires_at is not None and link.expires_at <= self._clock.now()
+        ):
+            return _notice_view(410, "expired", self._language(link.page_id, link.contact_id))
+        return self.view(
+            page_id=link.page_id,
+            version=link.page_version,
+            contact_id=link.contact_id,
+            campaign_id=link.campaign_id,
+            token=token,
+            bot=bot,
+        )
+
+    def _language(self, page_id: int, contact_id: int | None) -> str:
+        with read_session(self._engine) as session:
+            if contact_id is not None:
+                contact = session.get(Contact, contact_id)
+                if contact is not None and contact.language in ("fr", "en"):
+                    return contact.language
+            try:
+                return open_version(
+                    session=session, cache=self.cache, page_id=page_id, version=None
+                ).compiled.language
+            except NotFound:
+                return "en"
+
+    def spin(self, token: str, block_id: str) -> dict[str, Any]:
+        with session_scope(self._engine) as session:
+            link = link_by_token(session=session, token=token)
+            if link.disabled_at is not None or (
+                link.expires_at is not None and link.expires_at <= self._clock.now()
+            ):
+                raise Conflict("this link has expired")
+            if link.contact_id is None:
+                raise Conflict("this page is not personal: there is no wheel to spin")
+            assert link.page_id is not None
+            page = open_version(
+                session=session, cache=self.cache, page_id=link.page_id, version=link.page_version
+            )
+            if not page.published:
+                raise Conflict("this page is no longer available")
+            spin = spin_wheel(
+                session=session,
+                clock=self._clock,
+                page=page.compiled,
+                block_id=block_id,
+                contact_id=link.contact_id,
+                campaign_id=link.campaign_id,
+                base_url=self._base_url,
+            )
+        settings = next(
+            b.settings for b in page.compiled.blocks_of("wheel") if b.settings.id == block_id
+        )
+        assert isinstance(settings, WheelSettings)
+        return {
+            "prize_index": spin.prize_index,
+            "label": spin.label,
+            "coupon": spin.coupon.code if spin.coupon else None,
+            "angle": landing_angle(settings, spin.prize_index),
+            "html": render_spin_result(page.compiled, spin),
+        }
