@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -87,7 +88,8 @@ def main() -> None:
         print(
             f"[{backend}] planned {result['planned']:,} recipients in {result['seconds']:.1f} s"
             f" ({result['planned'] / result['seconds']:,.0f}/s), peak RSS "
-            f"{result['peak_mb']:.0f} MB",
+            f"{result['peak_mb']:.0f} MB (load average {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} cores)",
             flush=True,
         )
         floor = pinned("--floor", url, target, backend)
