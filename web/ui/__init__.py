@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from web.ui import auth, campaigns, composer, people
+from web.ui import auth, builder, campaigns, composer, people
 from web.ui.base import signed_in
 
 
@@ -38,4 +38,24 @@ def routes() -> list[Route]:
         Route("/ui/contacts/{id}", signed_in(people.contact), methods=get),
         Route("/ui/simulator", signed_in(people.simulator), methods=get),
         Route("/ui/simulator/reply", signed_in(people.reply), methods=post),
+        *builder_routes(get, post),
+    ]
+
+
+def builder_routes(get: list[str], post: list[str]) -> list[Route]:
+    page = "/ui/pages/{id}"
+    block = page + "/blocks/{block}"
+    return [
+        Route("/ui/pages", signed_in(builder.pages), methods=get),
+        Route("/ui/pages", signed_in(builder.new_page), methods=post),
+        Route(page, signed_in(builder.builder), methods=get),
+        Route(page + "/blocks", signed_in(builder.add_block), methods=post),
+        Route(block, signed_in(builder.edit_block), methods=post),
+        Route(block + "/delete", signed_in(builder.delete_block), methods=post),
+        Route(block + "/move", signed_in(builder.move_block), methods=post),
+        Route(page + "/order", signed_in(builder.reorder), methods=post),
+        Route(page + "/save", signed_in(builder.save), methods=post),
+        Route(page + "/publish", signed_in(builder.publish), methods=post),
+        Route(page + "/contacts", signed_in(builder.audience_contacts), methods=get),
+        Route(page + "/preview", signed_in(builder.preview), methods=get),
     ]

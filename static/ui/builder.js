@@ -1,0 +1,89 @@
+// The page builder's behaviours: drag to reorder (SortableJS, posted as the new order),
+// the focus kept on a move button after a keyboard move, merge fields inserted at the
+// cursor, the contact picker, and the phone preview reloaded after each saved change.
+// Loaded as a file (the UI's CSP has no inline script).
+"use strict";
+(() => {
+  // A form the block's schema refused comes back as 422 with the errors next to the fields.
+  if (window.htmx) {
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "422", swap: true },
+      { code: "[45]..", swap: false, error: true },
+    ];
+  }
+
+  let reloads = 0;
+  function reloadPreview() {
+    const frame = document.getElementById("preview-frame");
+    const contact = document.getElementById("contact");
+    if (!frame) return;
+    const who = contact ? contact.value : "";
+    reloads += 1;
+    frame.src = `${frame.dataset.base}?contact_id=${encodeURIComponent(who)}&r=${reloads}`;
+  }
+
+  function sortable() {
+    const list = document.getElementById("blocks");
+    if (!list || !window.Sortable || list.dataset.sortable) return;
+    list.dataset.sortable = "1";
+    Sortable.create(list, {
+      handle: ".handle",
+      animation: 150,
+      onEnd: (event) => {
+        if (event.oldIndex === event.newIndex) return;
+        const order = Array.from(list.querySelectorAll(":scope > li[data-block]"))
+          .map((li) => li.dataset.block)
+          .join(",");
+        htmx.ajax("POST", list.dataset.orderUrl, {
+          source: list,
+          target: "#workspace",
+          swap: "outerHTML",
+          values: { order },
+        });
+      },
+    });
+  }
+
+  function focusMoved() {
+    const moved = document.querySelector("#workspace [data-focus]");
+    if (!moved) return;
+    // At the top or bottom the pressed button is disabled: keep the focus on the block.
+    const target = moved.disabled ? moved.parentElement.querySelector("button:not([disabled])") : moved;
+    if (target) target.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", sortable);
+  document.addEventListener("htmx:afterSettle", () => {
+    sortable();
+    focusMoved();
+  });
+  document.addEventListener("page-changed", reloadPreview);
+  document.addEventListener("change", (event) => {
+    if (event.target instanceof Element && event.target.id === "contact") reloadPreview();
+  });
+  document.addEventListener("htmx:afterSwap", (event) => {
+    // New options for another audience: show the page as the first of them.
+    if (event.target instanceof Element && event.target.id === "contact") reloadPreview();
+  });
+  document.addEventListener("submit", (event) => {
+    // With scripts, the contact picker needs no page load.
+    if (event.target instanceof Element && event.target.id === "picker") {
+      event.preventDefault();
+      reloadPreview();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("[data-merge]") : null;
+    if (!button) return;
+    const field = document.getElementById(button.dataset.for);
+    if (!field) return;
+    const text = button.dataset.merge;
+    const start = field.selectionStart ?? field.value.length;
+    const end = field.selectionEnd ?? field.value.length;
+    field.value = field.value.slice(0, start) + text + field.value.slice(end);
+    field.focus();
+    field.selectionStart = field.selectionEnd = start + text.length;
+  });
+})();

@@ -1,0 +1,277 @@
+"""The page builder through a browser's eyes (HTTP, as htmx and plain forms send it):
+pages list, blocks added, edited (errors next to the field), reordered by drag and by
+keyboard, deleted, published into versions, and the preview as a contact of an audience."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session, col
+from starlette.testclient import TestClient
+
+from landing_templates.coupon_models import Coupon
+from landing_templates.models import Page, PageVersion
+from landing_templates.pages import get_page
+from richsms.clock import FrozenClock
+from sender.models import Contact
+from tests.web.test_ui import audience, csrf, marketer  # noqa: F401  (the fixture)
+
+HTMX = {"HX-Request": "true"}
+
+
+def new_page(client: TestClient, name: str = "Soldes d'hiver", language: str = "fr") -> int:
+    token = csrf(client.get("/ui/pages").text)
+    created = client.post(
+        "/ui/pages", data={"csrf": token, "name": name, "language": language},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    found = re.fullmatch(r"/ui/pages/(\d+)", created.headers["location"])
+    assert found is not None
+    return int(found.group(1))
+
+
+def blocks(engine: Engine, page_id: int) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        return list(get_page(session=session, page_id=page_id).draft.blocks)
+
+
+def token_of(client: TestClient, page_id: int) -> str:
+    return csrf(client.get(f"/ui/pages/{page_id}").text)
+
+
+def add(client: TestClient, page_id: int, kind: str, token: str) -> str:
+    """Adds a block of `kind` as htmx does; its id."""
+    response = client.post(
+        f"/ui/pages/{page_id}/blocks", data={"csrf": token, "type": kind}, headers=HTMX
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["hx-trigger"] == "page-changed"
+    ids = re.findall(r'data-block="([^"]+)"', response.text)
+    return ids[-1]
+
+
+def test_pages_list_and_a_new_page(marketer: TestClient, engine: Engine) -> None:  # noqa: F811
+    empty = marketer.get("/ui/pages")
+    assert empty.status_code == 200 and 'href="/ui/pages"' in empty.text
+    assert "unsafe-inline" not in empty.headers["content-security-policy"]
+    page_id = new_page(marketer, "Black <Friday>")
+    listing = marketer.get("/ui/pages").text
+    assert f'href="/ui/pages/{page_id}"' in listing
+    assert "Black &lt;Friday&gt;" in listing and "Black <Friday>" not in listing
+    builder = marketer.get(f"/ui/pages/{page_id}")
+    assert builder.status_code == 200
+    assert "script-src 'self'; style-src 'self'" in builder.headers["content-security-policy"]
+    assert "<script>" not in builder.text and "style=" not in builder.text
+    assert '/static/ui/builder.js' in builder.text and 'id="preview-frame"' in builder.text
+    # A nameless page is refused with the reason, and nothing is created.
+    token = csrf(listing)
+    refused = marketer.post("/ui/pages", data={"csrf": token, "name": " ", "language": "fr"})
+    assert refused.status_code == 422 and "name" in refused.text
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Page)) == 1
+
+
+def test_every_block_type_can_be_added_with_its_form(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    for kind in ("heading", "text", "button", "footer", "countdown", "coupon", "scratch", "wheel"):
+        add(marketer, page_id, kind, token)
+    stored = blocks(engine, page_id)
+    assert [b["type"] for b in stored] == [
+        "heading", "text", "button", "footer", "countdown", "coupon", "scratch", "wheel",
+    ]
+    html = marketer.get(f"/ui/pages/{page_id}").text
+    assert 'name="prizes.2.label"' in html  # a wheel shows one empty row to add a prize
+    assert 'name="coupon.pattern"' in html and 'name="expired_text"' in html
+    assert 'data-merge="{{ contact.first_name }}"' in html
+    # An image needs an uploaded image first: said plainly, nothing added.
+    image = marketer.post(
+        f"/ui/pages/{page_id}/blocks", data={"csrf": token, "type": "image"}, headers=HTMX
+    )
+    assert image.status_code == 422 and "upload" in image.text
+    assert len(blocks(engine, page_id)) == 8
+
+
+def test_edit_a_block_and_see_the_schema_errors_next_to_the_field(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    heading = add(marketer, page_id, "heading", token)
+    button = add(marketer, page_id, "button", token)
+    saved = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{heading}",
+        data={"csrf": token, "text": "Bonjour {{ contact.first_name }}", "level": "2"},
+        headers=HTMX,
+    )
+    assert saved.status_code == 200 and "Block saved." in saved.text
+    assert blocks(engine, page_id)[0] | {"id": ""} == {
+        "id": "", "type": "heading", "text": "Bonjour {{ contact.first_name }}", "level": 2,
+    }
+    bad = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{button}",
+        data={"csrf": token, "label": "", "href": "http://plain.example"},
+        headers=HTMX,
+    )
+    assert bad.status_code == 422
+    label = re.search(r'id="f-' + button + r'-label-error">([^<]+)<', bad.text)
+    href = re.search(r'id="f-' + button + r'-href-error">([^<]+)<', bad.text)
+    assert label is not None and "at least 1 character" in label.group(1)
+    assert href is not None and "https://" in href.group(1)
+    assert 'value="http://plain.example"' in bad.text  # what was typed is kept
+    assert "hx-trigger" not in bad.headers
+    assert blocks(engine, page_id)[1]["label"] in ("J'en profite", "Shop now")
+    # An unknown merge field is refused by the page's own check, shown on the block.
+    unknown = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{heading}",
+        data={"csrf": token, "text": "Hi {{ contact.shoe_size }}", "level": "1"},
+        headers=HTMX,
+    )
+    assert unknown.status_code == 422 and "shoe_size" in unknown.text
+    assert blocks(engine, page_id)[0]["text"] == "Bonjour {{ contact.first_name }}"
+    # A wheel's prizes and a countdown's local deadline.
+    wheel = add(marketer, page_id, "wheel", token)
+    marketer.post(
+        f"/ui/pages/{page_id}/blocks/{wheel}",
+        data={
+            "csrf": token, "prizes.0.label": "-20 %", "prizes.0.weight": "1",
+            "prizes.1.label": "Perdu", "prizes.1.weight": "4", "prizes.2.label": "Café",
+            "prizes.2.weight": "2", "coupon.source": "generate", "coupon.pattern": "",
+        },
+        headers=HTMX,
+    )
+    assert [p["label"] for p in blocks(engine, page_id)[2]["prizes"]] == ["-20 %", "Perdu", "Café"]
+    countdown = add(marketer, page_id, "countdown", token)
+    marketer.post(
+        f"/ui/pages/{page_id}/blocks/{countdown}",
+        data={"csrf": token, "label": "Fin", "deadline": "2026-12-24T18:00",
+              "zone": "Europe/Paris", "expired_text": "Fini"},
+        headers=HTMX,
+    )
+    assert blocks(engine, page_id)[3]["deadline"] == "2026-12-24T18:00:00+01:00"
+
+
+def test_reorder_by_drag_and_by_keyboard_then_delete(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    a, b, c = (add(marketer, page_id, kind, token) for kind in ("heading", "text", "footer"))
+    dragged = marketer.post(
+        f"/ui/pages/{page_id}/order", data={"csrf": token, "order": f"{c},{a},{b}"}, headers=HTMX
+    )
+    assert dragged.status_code == 200
+    assert [x["id"] for x in blocks(engine, page_id)] == [c, a, b]
+    moved = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{b}/move", data={"csrf": token, "direction": "up"},
+        headers=HTMX,
+    )
+    assert [x["id"] for x in blocks(engine, page_id)] == [c, b, a]
+    assert re.search(f'id="up-{b}"[^>]*data-focus', moved.text)  # the focus stays on it
+    # A plain form (no script) is redirected back to the builder.
+    plain = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{c}/move", data={"csrf": token, "direction": "down"},
+        follow_redirects=False,
+    )
+    assert plain.status_code == 303
+    assert [x["id"] for x in blocks(engine, page_id)] == [b, c, a]
+    # An order that loses a block is refused.
+    lossy = marketer.post(
+        f"/ui/pages/{page_id}/order", data={"csrf": token, "order": f"{a},{b}"}, headers=HTMX
+    )
+    assert lossy.status_code == 422
+    deleted = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{c}/delete", data={"csrf": token}, headers=HTMX
+    )
+    assert deleted.status_code == 200 and f'data-block="{c}"' not in deleted.text
+    assert [x["id"] for x in blocks(engine, page_id)] == [b, a]
+    missing = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{c}/delete", data={"csrf": token}, headers=HTMX
+    )
+    assert missing.status_code == 404
+    forged = marketer.post(f"/ui/pages/{page_id}/blocks/{a}/delete", headers=HTMX)
+    assert forged.status_code == 403 and len(blocks(engine, page_id)) == 2
+
+
+def test_publish_then_a_change_is_a_new_draft_version(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    heading = add(marketer, page_id, "heading", token)
+    published = marketer.post(f"/ui/pages/{page_id}/publish", data={"csrf": token}, headers=HTMX)
+    assert published.status_code == 200 and "Page published." in published.text
+    marketer.post(
+        f"/ui/pages/{page_id}/blocks/{heading}",
+        data={"csrf": token, "text": "Version deux", "level": "1"}, headers=HTMX,
+    )
+    renamed = marketer.post(
+        f"/ui/pages/{page_id}/save", data={"csrf": token, "name": "Soldes", "language": "fr"},
+        headers=HTMX,
+    )
+    assert renamed.status_code == 200
+    with Session(engine) as session:
+        versions = session.exec(
+            select(col(PageVersion.version), col(PageVersion.published_at))
+            .where(col(PageVersion.page_id) == page_id)
+            .order_by(col(PageVersion.version))
+        ).all()
+        page = session.get(Page, page_id)
+        assert page is not None and page.name == "Soldes" and page.published_version == 1
+    assert [(v, at is not None) for v, at in versions] == [(1, True), (2, False)]
+    assert blocks(engine, page_id)[0]["text"] == "Version deux"
+    listing = marketer.get("/ui/pages").text
+    assert ">published<" in listing
+    builder = marketer.get(f"/ui/pages/{page_id}").text
+    assert "v1" in builder and "v2" in builder and ">live<" in builder
+
+
+def test_preview_as_a_contact_of_an_audience_records_nothing(
+    marketer: TestClient, engine: Engine, clock: FrozenClock  # noqa: F811
+) -> None:
+    group = audience(engine, clock)
+    with Session(engine) as session:
+        zoe = session.exec(select(Contact).where(col(Contact.first_name) == "Zoé")).one()[0]
+        zoe.first_name = "<b>Zoé</b>"
+        session.add(zoe)
+        session.commit()
+        zoe_id = zoe.id
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    heading = add(marketer, page_id, "heading", token)
+    add(marketer, page_id, "coupon", token)
+    marketer.post(
+        f"/ui/pages/{page_id}/blocks/{heading}",
+        data={"csrf": token, "text": "Bonjour {{ contact.first_name }} !", "level": "1"},
+        headers=HTMX,
+    )
+    options = marketer.get(f"/ui/pages/{page_id}/contacts?audience=group-{group}")
+    assert f'value="{zoe_id}"' in options.text and "&lt;b&gt;Zoé&lt;/b&gt;" in options.text
+    shown = marketer.get(f"/ui/pages/{page_id}/preview?contact_id={zoe_id}")
+    assert shown.status_code == 200
+    assert "Bonjour &lt;b&gt;Zoé&lt;/b&gt; !" in shown.text and "<b>Zoé" not in shown.text
+    policy = shown.headers["content-security-policy"]
+    assert "frame-ancestors 'self'" in policy and "script-src 'nonce-" in policy
+    assert "unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Coupon)) == 0
+    anonymous = marketer.get(f"/ui/pages/{page_id}/preview")
+    assert anonymous.status_code == 200 and "Bonjour" in anonymous.text
+    assert marketer.get(f"/ui/pages/{page_id}/preview?contact_id=99999").status_code == 404
+    assert marketer.get(f"/ui/pages/{page_id}/preview?contact_id=abc").status_code == 422
+    builder = marketer.get(f"/ui/pages/{page_id}?audience=group-{group}&contact={zoe_id}").text
+    assert f'src="/ui/pages/{page_id}/preview?contact_id={zoe_id}"' in builder
+
+
+def test_the_builder_speaks_english_too(marketer: TestClient) -> None:  # noqa: F811
+    page_id = new_page(marketer, "Winter sale", "en")
+    html = marketer.get(f"/ui/pages/{page_id}", headers={"Accept-Language": "en"}).text
+    assert "Add a block" in html and ">Scratch card</button>" in html
+    assert "Ajouter un bloc" in marketer.get(
+        f"/ui/pages/{page_id}", headers={"Accept-Language": "fr"}
+    ).text
