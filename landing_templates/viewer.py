@@ -63,6 +63,8 @@ log = logging.getLogger("richsms.pages")
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """A view's answer: its status, its body as pieces, the nonce its scripts carry."""
+
     status: int
     pieces: tuple[Piece, ...] | list[Piece]
     nonce: str | None = None
