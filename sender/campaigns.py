@@ -1,13 +1,13 @@
-"""Campaigns: what is sent, to whom, when, from which number; approval; statistics."""
+"""Campaigns: what is sent, to whom, when, from which number; approval, sending and
+cancelling (through the state machine of sender/campaign_states.py); their messages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlmodel import Session, col
 
 from landing_templates.models import Page
@@ -20,18 +20,10 @@ from sender.compose import Composer, sender_number
 from sender.custom_fields import known_fields
 from sender.models import (
     CANCELLED,
-    DELIVERED,
-    ERROR,
-    EXPIRED,
-    FAILED,
     MESSAGE_TYPES,
     PENDING_STATES,
     PLANNED,
     QUEUED,
-    SENDING,
-    SENT,
-    SKIPPED,
-    UNKNOWN,
     Campaign,
     ContactGroup,
     Message,
@@ -266,53 +258,6 @@ def _locked(session: Session, campaign_id: int) -> Campaign:
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id}")
     return campaign
-
-
-PRODUCED = (
-    PLANNED,
-    QUEUED,
-    SENDING,
-    SENT,
-    DELIVERED,
-    FAILED,
-    EXPIRED,
-    UNKNOWN,
-    SKIPPED,
-    CANCELLED,
-)
-
-
-def campaign_stats(*, session: Session, campaign_id: int) -> dict[str, Any]:
-    """Production and delivery counts; test sends are left out."""
-    campaign = get_campaign(session=session, campaign_id=campaign_id)
-    rows = session.execute(
-        select(col(Message.state), func.count(), func.coalesce(func.sum(col(Message.segments)), 0))
-        .where(col(Message.campaign_id) == campaign_id, col(Message.is_test).is_(False))
-        .group_by(col(Message.state))
-    ).all()
-    by_state = {state: int(count) for state, count, _ in rows}
-    segments = sum(int(s) for state, _, s in rows if state in (SENT, DELIVERED, FAILED, UNKNOWN))
-    count = by_state.get
-    return {
-        "campaign_id": campaign_id,
-        "status": campaign.status,
-        "production": {
-            "produced": sum(by_state.get(s, 0) for s in PRODUCED),
-            "errors": count(ERROR, 0),
-            "remaining": count(PLANNED, 0) + count(QUEUED, 0) + count(SENDING, 0),
-            "skipped": count(SKIPPED, 0),
-            "cancelled": count(CANCELLED, 0),
-        },
-        "delivery": {
-            "sent": count(SENT, 0) + count(DELIVERED, 0),
-            "delivered": count(DELIVERED, 0),
-            "failed": count(FAILED, 0),
-            "expired": count(EXPIRED, 0),
-            "unknown": count(UNKNOWN, 0),
-            "segments_sent": segments,
-        },
-        "states": by_state,
-    }
 
 
 MESSAGE_TIMES = (
