@@ -198,12 +198,18 @@ class PlanningJob:
         self._condition: Any = None
         self._inserts: dict[str, RowInsert] = {}
 
-    def _rows(self, table: str, session: Session, rows: list[dict[str, Any]]) -> None:
-        if table not in self._inserts:
-            self._inserts[table] = RowInsert(
-                SQLModel.metadata.tables[table], list(rows[0]), self.engine
-            )
-        self._inserts[table].execute(session, rows)
+    def _bind(self, batch: PlannedBatch) -> dict[str, list[tuple[Any, ...]]]:
+        """The batch's links and messages as the driver takes them."""
+        bound: dict[str, list[tuple[Any, ...]]] = {}
+        for table, rows in (("link", batch.links), ("message", batch.messages)):
+            if not rows:
+                continue
+            if table not in self._inserts:
+                self._inserts[table] = RowInsert(
+                    SQLModel.metadata.tables[table], list(rows[0]), self.engine
+                )
+            bound[table] = self._inserts[table].bind(rows)
+        return bound
 
     def run(self, stop: threading.Event | None = None) -> bool:
         """Plan until the campaign is `sending` (True), or the job is no longer ours, was
@@ -228,6 +234,7 @@ class PlanningJob:
         assert planner is not None
         link_ids = self._link_ids(planner, rows, top)
         batch = planner.plan(rows, link_ids)
+        bound = self._bind(batch)  # all the CPU work done before the write lock is taken
         with session_scope(self.engine) as session:
             campaign = self._locked(session)
             if campaign is None or campaign.planning_cursor != cursor:
@@ -237,9 +244,10 @@ class PlanningJob:
                 # with fresh ids, inside the lock (rare).
                 top = _top_link_id(session)
                 batch = planner.plan(rows, self._link_ids(planner, rows, top))
+                bound = self._bind(batch)
             if campaign.total_count is None:
                 campaign.total_count = total
-            self._write(session, campaign, batch, now)
+            self._write(session, campaign, batch, bound, now)
             finished = len(rows) < self.batch_size
             if finished:
                 move(campaign, SENDING, now=now, planned_at=now, claimed_by=None)
@@ -327,12 +335,16 @@ class PlanningJob:
         return campaign.status == PLANNING and campaign.claimed_by == self.worker_id
 
     def _write(
-        self, session: Session, campaign: Campaign, batch: PlannedBatch, now: datetime
+        self,
+        session: Session,
+        campaign: Campaign,
+        batch: PlannedBatch,
+        bound: dict[str, list[tuple[Any, ...]]],
+        now: datetime,
     ) -> None:
-        if batch.links:
-            self._rows("link", session, batch.links)
-        if batch.messages:
-            self._rows("message", session, batch.messages)
+        for table in ("link", "message"):  # links first: messages point at them
+            if table in bound:
+                self._inserts[table].execute(session, bound[table])
         if batch.last_contact_id:
             campaign.planning_cursor = batch.last_contact_id
         campaign.planned_count += batch.counts.planned

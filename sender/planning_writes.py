@@ -33,7 +33,8 @@ class RowInsert:
             if process is not None:
                 self.binders.append((index, _remembering(process)))
 
-    def execute(self, session: Session, rows: list[dict[str, Any]]) -> None:
+    def bind(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """The rows as the driver takes them: done before the transaction opens."""
         pick, binders = self.pick, self.binders
         values = []
         for row in rows:
@@ -41,7 +42,11 @@ class RowInsert:
             for index, bind in binders:
                 value[index] = bind(value[index])
             values.append(tuple(value))
-        session.connection().exec_driver_sql(self.sql, values)
+        return values
+
+    def execute(self, session: Session, values: list[tuple[Any, ...]]) -> None:
+        if values:
+            session.connection().exec_driver_sql(self.sql, values)
 
 
 def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
