@@ -6,6 +6,9 @@
 (() => {
   // A form the block's schema refused comes back as 422 with the errors next to the fields.
   if (window.htmx) {
+    // SortableJS leaves style attributes on the blocks; htmx would copy them onto the new
+    // workspace with setAttribute, which the CSP (style-src 'self') refuses.
+    htmx.config.attributesToSettle = ["class", "width", "height"];
     htmx.config.responseHandling = [
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
@@ -55,9 +58,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", sortable);
-  document.addEventListener("htmx:afterSettle", () => {
+  // The workspace is replaced whole (outerHTML): its new element announces itself.
+  document.addEventListener("htmx:load", (event) => {
+    if (!(event.target instanceof Element) || event.target.id !== "workspace") return;
     sortable();
-    focusMoved();
+    setTimeout(focusMoved, 0);
   });
   document.addEventListener("page-changed", reloadPreview);
   document.addEventListener("change", (event) => {

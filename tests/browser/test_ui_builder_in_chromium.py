@@ -1,0 +1,188 @@
+"""The page builder in chromium: a marketer builds a page on a desktop window, inserts a
+merge field, picks a contact of a group for the phone preview, moves a block with the
+keyboard and back by dragging it, and sees the preview follow; the same builder on a
+phone-sized window. Screenshots in tests/artifacts/browser/builder-*.png."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+
+from richsms.accounts import create_admin
+from richsms.db import session_scope
+from sender.contacts import create_contact
+from sender.groups import add_members, create_group
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, LiveServer, shoot
+
+PASSWORD = "correct horse battery staple"
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+
+
+@pytest.fixture
+def windows(tmp_path: Path) -> Iterator[tuple[BrowserContext, BrowserContext]]:
+    """A desktop window and a phone (touch, 390 px wide), from one Playwright."""
+    with sync_playwright() as playwright:
+        launch = playwright.chromium.launch_persistent_context
+        desktop = launch(str(tmp_path / "desktop"), executable_path=CHROMIUM, headless=True,
+                         args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900},
+                         locale="fr-FR")
+        phone = launch(str(tmp_path / "phone"), executable_path=CHROMIUM, headless=True,
+                       args=CHROMIUM_ARGS, viewport={"width": 390, "height": 844},
+                       device_scale_factor=2, is_mobile=True, has_touch=True,
+                       user_agent=PHONE_UA, locale="fr-FR")
+        try:
+            yield desktop, phone
+        finally:
+            phone.close()
+            desktop.close()
+
+
+def seed_marketer_and_group(live: LiveServer) -> None:
+    with session_scope(live.engine) as session:
+        create_admin(session=session, email="anne@shop.example", password=PASSWORD,
+                     clock=live.clock)
+        group = create_group(session=session, name="Clientes fidèles", clock=live.clock)
+        ids = []
+        for i, name in enumerate(("Zoé", "Léa")):
+            contact = create_contact(session=session, clock=live.clock, phone=f"+3361234567{i}",
+                                     region="FR", first_name=name, language="fr")
+            ids.append(contact.id or 0)
+        add_members(session=session, group_id=group.id or 0, contact_ids=ids,
+                    clock=live.clock, region="FR")
+
+
+def sign_in(page: Page, live: LiveServer) -> None:
+    page.goto(live.url + "ui/signin")
+    page.fill("#email", "anne@shop.example")
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/ui/signin'] button")
+    expect(page).to_have_url(live.url + "ui/")
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious or critical WCAG A/AA violations (run through the DevTools
+    protocol, which the page's CSP does not apply to)."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "async () => { const r = await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']});"
+        " return {passes: r.passes.length, violations: r.violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))}; }"
+    )
+    assert result["passes"] > 5
+    return list(result["violations"])
+
+
+def block_names(page: Page) -> list[str]:
+    return [n.strip() for n in page.locator("#blocks > li .block-name strong").all_inner_texts()]
+
+
+def test_build_a_page_with_the_live_phone_preview(
+    live_server: LiveServer,
+    windows: tuple[BrowserContext, BrowserContext],
+    screenshots: Path,
+) -> None:
+    live = live_server
+    desktop, phone = windows
+    seed_marketer_and_group(live)
+    page = desktop.new_page()
+    errors: list[str] = []
+    sign_in(page, live)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.click("nav a[href='/ui/pages']")
+    page.fill("#page-name", "Soldes d'hiver")
+    page.click("form[action='/ui/pages'] button")
+    expect(page.locator("#page-title")).to_have_text("Soldes d'hiver")
+
+    # A heading, its text with the first name inserted from the merge fields.
+    page.click(".add-block summary")
+    page.click(".add-block button[value='heading']")
+    heading = page.locator("#blocks > li").nth(0)
+    expect(heading.locator("details")).to_have_attribute("open", "")
+    field = heading.locator("input[name='text']")
+    field.fill("Bonjour ")
+    field.press("End")
+    heading.locator("button[data-merge='{{ contact.first_name }}']").click()
+    expect(field).to_have_value("Bonjour {{ contact.first_name }}")
+    heading.locator(".block-form button.primary").click()
+    expect(page.locator(".ws-status")).to_contain_text("Bloc enregistré")
+
+    # A text block, then the preview as Zoé of the group.
+    page.click(".add-block summary")
+    page.click(".add-block button[value='text']")
+    text = page.locator("#blocks > li").nth(1)
+    text.locator("textarea[name='text']").fill("Tout à -50 % ce week-end.")
+    text.locator(".block-form button.primary").click()
+    expect(page.locator(".ws-status")).to_contain_text("Bloc enregistré")
+    with page.expect_response(lambda r: "/contacts?audience=group-" in r.url):
+        page.select_option("#audience", label="Groupe: Clientes fidèles (2)")
+    page.select_option("#contact", index=1)
+    frame = page.frame_locator("#preview-frame")
+    expect(frame.locator("h1")).to_have_text("Bonjour Zoé")
+    # The schema's error, next to its field.
+    text.locator("textarea[name='text']").fill("")
+    text.locator(".block-form button.primary").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+    shoot(page, screenshots, "builder-desktop-error")
+    page.locator("#blocks > li").nth(1).locator("textarea[name='text']").fill(
+        "Tout à -50 % ce week-end."
+    )
+    page.locator("#blocks > li").nth(1).locator(".block-form button.primary").click()
+    expect(page.locator(".ws-status")).to_contain_text("Bloc enregistré")
+
+    # Keyboard: the heading moves down; the focus stays on its button; the preview follows.
+    down = page.locator("#blocks > li").nth(0).locator("button[value='down']")
+    down.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#blocks > li").nth(1).locator(".block-name strong")).to_have_text("Titre")
+    focused = page.evaluate("document.activeElement && document.activeElement.id")
+    assert str(focused).startswith("up-") or str(focused).startswith("down-")
+    expect(frame.locator("h1")).to_have_text("Bonjour Zoé")
+    order = page.evaluate(
+        "() => { const d = document.getElementById('preview-frame').contentDocument;"
+        " const h = d.querySelector('h1'); const p = [...d.querySelectorAll('p')]"
+        ".find(e => e.textContent.includes('-50')); return h && p ?"
+        " (p.compareDocumentPosition(h) & Node.DOCUMENT_POSITION_FOLLOWING ? 'text-first'"
+        " : 'heading-first') : 'missing'; }"
+    )
+    assert order == "text-first"
+    shoot(page, screenshots, "builder-desktop-moved")
+
+    # Drag: the heading's handle back above the text.
+    handle = page.locator("#blocks > li").nth(1).locator(".handle")
+    target = page.locator("#blocks > li").nth(0)
+    box_from, box_to = handle.bounding_box(), target.bounding_box()
+    assert box_from is not None and box_to is not None
+    page.mouse.move(box_from["x"] + box_from["width"] / 2, box_from["y"] + box_from["height"] / 2)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(box_from["x"] + 5, box_from["y"] - step * (box_from["y"] - box_to["y"] + 10)
+                        / 10)
+    page.mouse.up()
+    expect(page.locator("#blocks > li").nth(0).locator(".block-name strong")).to_have_text("Titre")
+    page.wait_for_function(
+        "() => { const d = document.getElementById('preview-frame').contentDocument;"
+        " const h = d && d.querySelector('h1'); const p = d && [...d.querySelectorAll('p')]"
+        ".find(e => e.textContent.includes('-50')); return h && p &&"
+        " (h.compareDocumentPosition(p) & Node.DOCUMENT_POSITION_FOLLOWING); }"
+    )
+    page.click("form[action$='/publish'] button")
+    expect(page.locator(".ws-status")).to_contain_text("Page publiée")
+    expect(page.locator(".versions")).to_contain_text("en ligne")
+    shoot(page, screenshots, "builder-desktop")
+    assert serious_violations(page) == []
+    # No script error, nothing the CSP refused (the 422 is the refused empty text).
+    assert [e for e in errors if "status of 422" not in e] == []
+
+    # The same builder on a phone-sized window.
+    small = phone.new_page()
+    sign_in(small, live)
+    small.goto(page.url)
+    expect(small.frame_locator("#preview-frame").locator("h1")).to_have_text("Bonjour")
+    width = small.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing wider than the phone
+    shoot(small, screenshots, "builder-phone")
+    assert serious_violations(small) == []
