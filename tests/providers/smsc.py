@@ -174,6 +174,11 @@ class Smsc:
             print("pushed", flush=True)
 
     async def push(self, sender: str, to: str, bodies: list[tuple[bytes, int]]) -> None:
+        # A client's connect() may return before this loop has seen its session.
+        for _ in range(500):
+            if self.sessions:
+                break
+            await asyncio.sleep(0.01)
         for esme in list(self.sessions.values()):
             for body, esm_class in bodies:
                 await esme.deliver_sm(
