@@ -79,6 +79,35 @@
       reloadPreview();
     }
   });
+  // An image file goes as the body itself; the answer is the workspace with its block.
+  document.addEventListener("change", async (event) => {
+    const input = event.target instanceof HTMLInputElement ? event.target : null;
+    if (!input || !input.dataset.upload || !input.files || !input.files[0]) return;
+    const file = input.files[0];
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    const answer = await fetch(input.dataset.upload, {
+      method: "POST",
+      body: file,
+      headers: {
+        "Content-Type": file.type || "application/octet-stream",
+        "X-CSRF-Token": meta ? meta.content : "",
+        "HX-Request": "true",
+      },
+    });
+    const html = await answer.text();
+    if (answer.status === 200 || answer.status === 422) {
+      htmx.swap("#workspace", html, { swapStyle: "outerHTML" });
+      if (answer.status === 200) reloadPreview();
+    } else {
+      const status = document.querySelector("#workspace .ws-status");
+      if (status) status.textContent = html.slice(0, 300);
+    }
+  });
+  // Anything else refused (a block deleted in another tab, a session that expired).
+  document.addEventListener("htmx:responseError", (event) => {
+    const status = document.querySelector("#workspace .ws-status");
+    if (status) status.textContent = `${event.detail.xhr.status}: ${document.documentElement.lang === "fr" ? "rechargez la page" : "reload the page"}`;
+  });
   document.addEventListener("click", (event) => {
     const button = event.target instanceof Element ? event.target.closest("[data-merge]") : null;
     if (!button) return;

@@ -186,3 +186,51 @@ def test_build_a_page_with_the_live_phone_preview(
     assert width <= 390  # nothing wider than the phone
     shoot(small, screenshots, "builder-phone")
     assert serious_violations(small) == []
+
+
+def test_every_block_type_in_the_builder_and_an_image_from_the_device(
+    live_server: LiveServer,
+    windows: tuple[BrowserContext, BrowserContext],
+    screenshots: Path,
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    from landing_templates.pages import create_page
+    from tests.landing_templates.pagekit import rich_blocks
+
+    live = live_server
+    seed_marketer_and_group(live)
+    with session_scope(live.engine) as session:
+        created = create_page(session=session, clock=live.clock, name="Winter sale",
+                              language="en", blocks=rich_blocks(live.clock.now()))
+        page_id = created.page.id
+    desktop, phone = windows
+    page = desktop.new_page()
+    errors: list[str] = []
+    sign_in(page, live)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live.url}ui/pages/{page_id}")
+    assert len(block_names(page)) == 9
+    wheel = page.locator("#blocks > li").nth(6)
+    wheel.locator("summary").click()
+    expect(wheel.locator("input[name='prizes.3.label']")).to_be_visible()  # room for one more
+    frame = page.frame_locator("#preview-frame")
+    expect(frame.locator(".sc")).to_have_count(1)
+    picture = tmp_path / "coat.png"
+    Image.new("RGB", (400, 300), (180, 20, 50)).save(picture)
+    with page.expect_response(lambda r: r.url.endswith("/images")):
+        page.click(".add-block summary")
+        page.set_input_files("#upload-image", str(picture))
+    expect(page.locator(".ws-status")).to_contain_text("Bloc ajouté")
+    assert len(block_names(page)) == 10
+    expect(frame.locator("img")).to_have_count(1)
+    shoot(page, screenshots, "builder-desktop-every-block")
+    assert serious_violations(page) == []
+    assert errors == []
+    small = phone.new_page()
+    sign_in(small, live)
+    small.goto(f"{live.url}ui/pages/{page_id}")
+    small.locator("#blocks > li").nth(6).locator("summary").click()
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(small, screenshots, "builder-phone-every-block")

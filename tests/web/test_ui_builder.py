@@ -146,6 +146,16 @@ def test_edit_a_block_and_see_the_schema_errors_next_to_the_field(
         headers=HTMX,
     )
     assert [p["label"] for p in blocks(engine, page_id)[2]["prizes"]] == ["-20 %", "Perdu", "Café"]
+    heavy = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{wheel}",
+        data={"csrf": token, "prizes.0.label": "-20 %", "prizes.0.weight": "lourd",
+              "prizes.1.label": "Perdu", "prizes.1.weight": "4", "prizes.1.coupon": "on",
+              "coupon.source": "generate", "coupon.pattern": "NOEL-######"},
+        headers=HTMX,
+    )
+    assert heavy.status_code == 422
+    assert re.search(f'id="f-{wheel}-prizes-0-weight-error">[^<]*number', heavy.text)
+    assert len(blocks(engine, page_id)[2]["prizes"]) == 3
     countdown = add(marketer, page_id, "countdown", token)
     marketer.post(
         f"/ui/pages/{page_id}/blocks/{countdown}",
@@ -275,3 +285,40 @@ def test_the_builder_speaks_english_too(marketer: TestClient) -> None:  # noqa: 
     assert "Ajouter un bloc" in marketer.get(
         f"/ui/pages/{page_id}", headers={"Accept-Language": "fr"}
     ).text
+
+
+def png(width: int = 64, height: int = 48) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 60)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_image_from_the_device_becomes_an_image_block(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    headers = {"HX-Request": "true", "X-CSRF-Token": token, "Content-Type": "image/png"}
+    added = marketer.post(f"/ui/pages/{page_id}/images", content=png(), headers=headers)
+    assert added.status_code == 200 and added.headers["hx-trigger"] == "page-changed"
+    [image] = blocks(engine, page_id)
+    assert image["type"] == "image" and image["image_id"] >= 1
+    assert 'name="image_id"' in added.text and 'value="image"' in added.text  # now in the menu
+    described = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{image['id']}",
+        data={"csrf": token, "image_id": str(image["image_id"]), "alt": "Un manteau rouge"},
+        headers=HTMX,
+    )
+    assert described.status_code == 200
+    assert 'alt="Un manteau rouge"' in marketer.get(f"/ui/pages/{page_id}/preview").text
+    refused = marketer.post(f"/ui/pages/{page_id}/images", content=b"not an image",
+                            headers=headers)
+    assert refused.status_code == 422 and "JPEG, PNG or WebP" in refused.text
+    forged = marketer.post(f"/ui/pages/{page_id}/images", content=png(),
+                           headers=headers | {"X-CSRF-Token": "forged"})
+    assert forged.status_code == 403
+    assert len(blocks(engine, page_id)) == 1

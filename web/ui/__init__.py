@@ -50,6 +50,7 @@ def builder_routes(get: list[str], post: list[str]) -> list[Route]:
         Route("/ui/pages", signed_in(builder.new_page), methods=post),
         Route(page, signed_in(builder.builder), methods=get),
         Route(page + "/blocks", signed_in(builder.add_block), methods=post),
+        Route(page + "/images", builder.upload_image, methods=post),
         Route(block, signed_in(builder.edit_block), methods=post),
         Route(block + "/delete", signed_in(builder.delete_block), methods=post),
         Route(block + "/move", signed_in(builder.move_block), methods=post),

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, Response
 
 from landing_templates.blocks import BLOCK_TYPES
 from landing_templates.coupon_models import CouponPool
+from landing_templates.images import store_image
 from landing_templates.models import LANGUAGES, PageImage, PageVersion
 from landing_templates.pages import (
     PageState,
@@ -35,9 +36,9 @@ from sender.campaigns import known_custom_fields
 from sender.contact_search import list_contacts
 from sender.groups import list_groups
 from sender.segments import list_segments
-from web.bodies import path_id
+from web.bodies import path_id, read_body
 from web.pages import page_headers
-from web.ui.base import back_to
+from web.ui.base import back_to, signed_in
 from web.ui.builder_forms import (
     TYPE_LABELS,
     check_settings,
@@ -108,13 +109,16 @@ def _workspace(
     blocks = []
     for block in state.draft.blocks:
         values = failed["values"] if failed.get("id") == block["id"] else values_of(block)
+        fields = fields_of(block["type"], prize_rows(values))
+        prizes = [f for f in fields if f.name.startswith("prizes.")]  # label, weight, coupon
         blocks.append(
             {
                 "id": block["id"],
                 "type": block["type"],
                 "summary": summary(block),
                 "values": values,
-                "fields": fields_of(block["type"], prize_rows(values)),
+                "fields": [f for f in fields if not f.name.startswith("prizes.")],
+                "prizes": [prizes[i : i + 3] for i in range(0, len(prizes), 3)],
                 "errors": failed["errors"] if failed.get("id") == block["id"] else {},
                 "open": block["id"] in (open_block, failed.get("id")),
             }
@@ -226,7 +230,7 @@ def add_block(request: Request, db: Session, view: Viewer, form: dict[str, str])
     if kind == "image":
         image = db.exec(select(PageImage.id).order_by(col(PageImage.id).desc())).first()
         if image is None:
-            raise InvalidInput("no image uploaded yet: upload one (POST /api/images) first")
+            raise InvalidInput("no image uploaded yet: upload one first")
         new |= {"image_id": image, "alt": ""}
     saved = _save_blocks(request, db, page_id, [*state.draft.blocks, new])
     return _answer(request, db, view, saved, open_block=saved.draft.blocks[-1]["id"],
@@ -307,6 +311,33 @@ def publish(request: Request, db: Session, view: Viewer, form: dict[str, str]) -
         session=db, clock=request.app.state.clock, page_id=path_id(request, "page")
     )
     return _answer(request, db, view, published, notice="Page published.")
+
+
+async def upload_image(request: Request) -> Response:
+    """An image sent as the request's body (builder.js sends the chosen file with the
+    X-CSRF-Token header), stored in its widths and added to the page as an image block."""
+    request.state.upload = await read_body(request)
+    return await _store_upload(request)
+
+
+def _add_uploaded(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    page_id = path_id(request, "page")
+    state = get_page(session=db, page_id=page_id)
+    try:
+        with db.begin_nested():
+            image = store_image(session=db, clock=request.app.state.clock,
+                                data=request.state.upload)
+            saved = _save_blocks(
+                request, db, page_id,
+                [*state.draft.blocks, {"type": "image", "image_id": image.id, "alt": ""}],
+            )
+    except InvalidInput as exc:
+        return _answer(request, db, view, state, status=422, problem=exc.message)
+    return _answer(request, db, view, saved, open_block=saved.draft.blocks[-1]["id"],
+                   notice="Block added.")
+
+
+_store_upload = signed_in(_add_uploaded)
 
 
 # ---- the preview --------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def fields_of(kind: str, prize_rows: int = 0) -> list[FormField]:
         prizes: list[FormField] = []
         for i in range(rows):
             prizes += [
-                FormField(f"prizes.{i}.label", "Prize"),
+                FormField(f"prizes.{i}.label", "Label"),
                 FormField(f"prizes.{i}.weight", "Weight", "number"),
                 FormField(f"prizes.{i}.coupon", "Wins a coupon", "checkbox"),
             ]
@@ -139,6 +139,8 @@ def values_of(block: dict[str, Any]) -> dict[str, str]:
                 walk(f"{prefix}{index}.", inner)
         elif isinstance(value, bool):
             values[prefix[:-1]] = "on" if value else ""
+        elif isinstance(value, float) and value.is_integer():
+            values[prefix[:-1]] = str(int(value))
         elif value is not None:
             values[prefix[:-1]] = str(value)
 

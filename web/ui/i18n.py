@@ -73,6 +73,7 @@ FR: dict[str, str] = {
     "Default sender": "Expéditeur par défaut",
     "Text": "Texte",
     "Insert a field": "Insérer un champ",
+    "An image from this device": "Une image de cet appareil",
     "Link to": "Lien vers",
     "Groups": "Groupes",
     "Segments": "Segments",
