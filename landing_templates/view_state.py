@@ -30,26 +30,26 @@ from landing_templates.coupon_models import Coupon
 from landing_templates.models import PUBLISHED, Page, WheelSpin
 from landing_templates.render import CompiledPage
 from landing_templates.serving import MissingCoupons, coupon_blocks, coupon_view
-from sender.contacts import contact_fields
-from sender.models import Contact
+from richsms.merge_contact import CONTACT_SOURCE as Contact
+from richsms.merge_contact import contact_fields
 
 _STATE = (
     select(
         col(Page.status),
-        col(Contact.id),
-        col(Contact.first_name),
-        col(Contact.last_name),
-        col(Contact.phone),
-        col(Contact.email),
-        col(Contact.language),
-        col(Contact.timezones),
-        col(Contact.fields),
+        Contact.c.id,
+        Contact.c.first_name,
+        Contact.c.last_name,
+        Contact.c.phone,
+        Contact.c.email,
+        Contact.c.language,
+        Contact.c.timezones,
+        Contact.c.fields,
         col(Coupon.block_id),
         col(Coupon.code),
         col(Coupon.redeemed_at),
     )
     .select_from(Page)
-    .outerjoin(Contact, col(Contact.id) == bindparam("contact_id"))
+    .outerjoin(Contact, Contact.c.id == bindparam("contact_id"))
     # (page, block, contact) is the coupon table's unique index: one probe per block.
     .outerjoin(
         Coupon,

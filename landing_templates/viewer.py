@@ -54,8 +54,7 @@ from landing_templates.view_state import (
 from richsms.clock import Clock
 from richsms.db import READ_ONLY, read_session, session_scope
 from richsms.errors import Conflict, NotFound
-from sender.contacts import contact_fields
-from sender.models import Contact
+from richsms.merge_contact import CONTACT_SOURCE, contact_fields
 from shortener.models import Link
 
 log = logging.getLogger("richsms.pages")
@@ -202,7 +201,7 @@ class PageViewer:
                 return rendered
         # The recipient's first view: their coupons are assigned (and kept) first.
         with session_scope(self._engine) as session:
-            contact = session.get(Contact, contact_id) if contact_id is not None else None
+            contact = _contact(session, contact_id) if contact_id is not None else None
             recipient = recipient_for(
                 session=session,
                 clock=self._clock,
@@ -259,7 +258,7 @@ class PageViewer:
         page = open_version(session=session, cache=self.cache, page_id=page_id, version=None)
         fields: dict[str, Any] = {}
         if contact_id is not None:
-            contact = session.get(Contact, contact_id)
+            contact = _contact(session, contact_id)
             if contact is None:
                 raise NotFound(f"no contact with id {contact_id}")
             fields = contact_fields(contact)
@@ -311,9 +310,9 @@ class PageViewer:
     def _language(self, page_id: int, contact_id: int | None) -> str:
         with read_session(self._engine) as session:
             if contact_id is not None:
-                contact = session.get(Contact, contact_id)
+                contact = _contact(session, contact_id)
                 if contact is not None and contact.language in ("fr", "en"):
-                    return contact.language
+                    return str(contact.language)
             try:
                 return open_version(
                     session=session, cache=self.cache, page_id=page_id, version=None
@@ -356,3 +355,9 @@ class PageViewer:
             "angle": landing_angle(settings, spin.prize_index),
             "html": render_spin_result(page.compiled, spin),
         }
+
+
+def _contact(session: Session, contact_id: int) -> Any:
+    """The contact's merge-field columns (a Core row), or None."""
+    query = sa_select(CONTACT_SOURCE).where(CONTACT_SOURCE.c.id == contact_id)
+    return session.execute(query).first()

@@ -17,7 +17,8 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from richsms.errors import NotFound
-from sender.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED, contact_fields
+from richsms.merge_contact import contact_fields
+from sender.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED
 from sender.models import Automation, Campaign, Contact, ContactGroup, GroupMember, Segment
 from sender.segments import has_row, segment_condition
 

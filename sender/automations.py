@@ -15,10 +15,10 @@ from sqlmodel import Session, col
 from richsms.clock import Clock
 from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput, NotFound
+from richsms.merge_contact import contact_fields
 from richsms.settings import Settings
 from sender.compose import Composer, Draft
 from sender.consent import refusal
-from sender.contacts import contact_fields
 from sender.custom_fields import known_fields
 from sender.models import (
     ERROR,

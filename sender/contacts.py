@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Final
 
 from sqlmodel import Session, col, select
 
@@ -99,38 +99,6 @@ def get_contact(*, session: Session, contact_id: int) -> Contact:
 def find_by_phone(*, session: Session, phone: str) -> Contact | None:
     """The contact with this E.164 number (normalize with sender.phones first)."""
     return session.exec(select(Contact).where(col(Contact.phone) == phone)).first()
-
-
-class ContactLike(Protocol):
-    """What merge fields are read from: a Contact, or a Core row of its columns."""
-
-    @property
-    def phone(self) -> str: ...
-    @property
-    def first_name(self) -> str: ...
-    @property
-    def last_name(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def language(self) -> str: ...
-    @property
-    def timezones(self) -> str: ...
-    @property
-    def fields(self) -> dict[str, Any]: ...
-
-
-def contact_fields(contact: ContactLike) -> dict[str, object]:
-    """The merge fields templates see: every custom field, then the standard ones (which
-    win over a custom field of the same name); `timezone` is the contact's first zone."""
-    merged: dict[str, object] = dict(contact.fields or {})
-    merged["first_name"] = contact.first_name
-    merged["last_name"] = contact.last_name
-    merged["phone"] = contact.phone
-    merged["email"] = contact.email
-    merged["language"] = contact.language
-    merged["timezone"] = contact.timezones.split(" ", 1)[0]
-    return merged
 
 
 # --- Writing ---------------------------------------------------------------------------

@@ -33,10 +33,10 @@ from sqlmodel import Session, SQLModel, col, select
 from richsms.clock import Clock
 from richsms.db import read_session, session_scope
 from richsms.errors import RichsmsError
+from richsms.merge_contact import contact_fields
 from richsms.settings import Settings
 from sender.audience_select import COLUMNS, audience_condition, count_audience
 from sender.campaign_states import FAILED, PLANNING, SCHEDULED, SENDING, move
-from sender.contacts import contact_fields
 from sender.models import Campaign, Contact
 from sender.planner import BatchPlanner, PlannedBatch, Progress
 from sender.planning_writes import RowInsert

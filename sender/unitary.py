@@ -18,12 +18,13 @@ from sqlmodel import Session
 
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.merge_contact import contact_fields
 from richsms.settings import Settings
 from sender.audience_select import iter_audience
 from sender.campaigns import get_campaign
 from sender.compose import Composer, Draft, sender_number
 from sender.consent import refusal
-from sender.contacts import contact_fields, ensure_contact, find_by_phone
+from sender.contacts import ensure_contact, find_by_phone
 from sender.custom_fields import known_fields
 from sender.models import Contact, Message
 from sender.outbox import enqueue
