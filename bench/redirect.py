@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from bench.databases import POSTGRES_URL, reset_postgres
 from richsms.clock import SystemClock
-from richsms.db import make_engine
+from richsms.db import make_engine, session_scope
 from richsms.migrate import upgrade
 from shortener.codes import CodeMaker
 from shortener.links import create_links
@@ -115,7 +115,7 @@ def seed(url: str, count: int, work: Path, backend: str) -> Path:
     engine = make_engine(url)
     upgrade(engine)
     started = time.perf_counter()
-    with Session(engine) as session:
+    with session_scope(engine) as session:  # create_links flushes; the caller commits
         issued = create_links(
             session=session,
             codes=CodeMaker(SECRET),
