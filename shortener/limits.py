@@ -106,6 +106,11 @@ return {allowed, tostring(until_)}
 """
 
 
+# Blocked clients each process keeps: bounded, so that a flood from many addresses costs
+# each refresh a bounded transfer (the ones past it are still refused on their next miss).
+_MAX_BLOCKED = 50_000
+
+
 class RedisMissLimiter:
     """Buckets shared through Redis by every process of one deployment (`prefix`)."""
 
@@ -160,7 +165,7 @@ class RedisMissLimiter:
         return bool(int(allowed))
 
     def _remember(self, client: str, until: float) -> None:
-        if len(self._blocked) > 100_000:
+        if len(self._blocked) > _MAX_BLOCKED:
             self._blocked.clear()
         self._blocked[client] = until
 
@@ -176,7 +181,7 @@ class RedisMissLimiter:
         """Learn which clients other processes have blocked."""
         now = self._wall()
         rows = await self._redis.zrangebyscore(
-            self._blocked_key, f"({now}", "+inf", withscores=True
+            self._blocked_key, f"({now}", "+inf", start=0, num=_MAX_BLOCKED, withscores=True
         )
         fresh = {
             (member.decode() if isinstance(member, bytes) else str(member)): float(score)
