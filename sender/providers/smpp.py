@@ -35,7 +35,7 @@ from typing import Final
 import smpp34
 
 from richsms.clock import Clock, SystemClock
-from richsms.settings import Settings
+from richsms.settings import ConfigError, Settings
 from sender.providers.base import (
     Inbound,
     OutgoingMessage,
@@ -97,6 +97,17 @@ class SmppConfig:
     # it is full smpp34 answers ESME_RMSGQFUL, which in 1.5.0 ends the session (and turns
     # every submit in flight `unknown`): so it is large, and holds what a slow sink lags.
     inbound_queue: int = 65_536
+
+    def __post_init__(self) -> None:
+        # SMPP 3.4 C-octet strings (5.2.1-3); smpp34 panics a worker thread on longer
+        # ones and reports "bind timed out", so refuse them here, by name.
+        for name, value, most in (
+            ("RICHSMS_SMPP_SYSTEM_ID", self.system_id, 15),
+            ("RICHSMS_SMPP_PASSWORD", self.password, 8),
+            ("RICHSMS_SMPP_SYSTEM_TYPE", self.system_type, 12),
+        ):
+            if len(value.encode("ascii", "replace")) > most or not value.isascii():
+                raise ConfigError(f"{name} must be at most {most} ASCII characters")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmppConfig:
@@ -197,7 +208,7 @@ class SmppProvider:
             )
             try:
                 smsc = await client.connect()
-            except smpp34.SmppError as error:
+            except Exception as error:  # SmppError, or anything else: keep trying
                 reason = await bind_refusal(
                     self.config.host,
                     self.config.port,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from richsms.settings import ConfigError, Settings
+from richsms.settings import ConfigError, Secret, Settings
 from sender.providers import provider_from_settings
 from sender.providers.http import HttpConfig, HttpProvider
 from sender.providers.smpp import SmppConfig, SmppProvider
@@ -32,6 +32,11 @@ def test_smpp_settings() -> None:
     assert isinstance(provider_from_settings(settings), SmppProvider)
     with pytest.raises(ConfigError, match="RICHSMS_SMPP_TLS"):
         Settings.load({"RICHSMS_SMPP_TLS": "maybe"}, env_file=None)
+    # Longer than SMPP allows: refused by name (smpp34 would only say "bind timed out").
+    with pytest.raises(ConfigError, match="RICHSMS_SMPP_PASSWORD"):
+        provider_from_settings(settings.replace(smpp_password=Secret("much-too-long")))
+    with pytest.raises(ConfigError, match="RICHSMS_SMPP_SYSTEM_ID"):
+        provider_from_settings(settings.replace(smpp_system_id="a-very-long-system-id"))
 
 
 def test_http_settings() -> None:
