@@ -18,6 +18,7 @@ install: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/richsms db upgrade
+	$(BIN)/richsms demo --if-empty
 	$(BIN)/richsms serve --host 127.0.0.1 --port 8000
 
 # Debian packages the test suite drives for real (browser, load tools); root installs them.

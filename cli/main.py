@@ -11,6 +11,7 @@ from rich.console import Console
 
 from cli import campaigns as campaigns_cli
 from cli import contacts as contacts_cli
+from cli import demo as demo_cli
 from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
 from richsms.errors import RichsmsError
@@ -27,6 +28,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(sms_app, name="sms")
 app.add_typer(contacts_cli.app, name="contacts")
 app.add_typer(campaigns_cli.app, name="campaigns")
+app.command("demo")(demo_cli.demo)
 
 err = Console(stderr=True)
 

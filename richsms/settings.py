@@ -198,6 +198,12 @@ class Settings:
     max_body_bytes: int = _setting(
         "RICHSMS_MAX_BODY_BYTES", 10_485_760, "Largest request body accepted (bytes)."
     )
+    demo: bool = _setting(
+        "RICHSMS_DEMO",
+        True,
+        "`make serve` seeds a demo (audience, page, a sent campaign with results) when the "
+        "database is empty; `0` starts empty.",
+    )
 
     @classmethod
     def load(
