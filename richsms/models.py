@@ -14,6 +14,7 @@ TABLE_MODULES = (
     "sender.models",
     "shortener.models",
     "sender.webhook_models",
+    "landing_templates.page_events",
     "landing_templates.coupon_models",
 )
 

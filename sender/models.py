@@ -226,6 +226,9 @@ class Message(SQLModel, table=True):
         # A worker claims the earliest due messages of one campaign and sender.
         Index("ix_message_claim", "state", "campaign_id", "sender", "due_at"),
         Index("ix_message_campaign", "campaign_id", "id"),
+        # A campaign's results: index-only counts of states and segments.
+        Index("ix_message_campaign_state", "campaign_id", "is_test", "state", "segments"),
+        Index("ix_message_link", "link_id"),
     )
 
     id: int | None = Field(

@@ -32,7 +32,9 @@ from web.errors import HANDLERS
 from web.pages import PageServer
 from web.pages import routes as page_routes
 from web.redirect import ShortLinks, miss_limiter
+from web.page_events import ROUTES as page_event_routes
 from web.staff import routes as staff_routes
+from web.ui import routes as ui_routes
 
 log = logging.getLogger("richsms")
 
@@ -138,6 +140,8 @@ def create_app(
             ),
             *page_routes(),
             *staff_routes(),
+            *page_event_routes,
+            *ui_routes(),
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,

@@ -19,6 +19,8 @@ from web.api import (
     segments,
     senders,
     sms,
+    stats,
+    webhooks,
 )
 from web.openapi import Operation
 
@@ -29,11 +31,13 @@ _MODULES = (
     groups,
     segments,
     inbound,
+    stats,  # before campaigns: its /campaigns/{id}/stats is the whole report
     campaigns,
     senders,
     messages,
     automations,
     coupons,
+    webhooks,
     pages,
     images,
 )
