@@ -4,18 +4,18 @@
 // Loaded as a file (the UI's CSP has no inline script).
 "use strict";
 (() => {
-  // A form the block's schema refused comes back as 422 with the errors next to the fields.
-  if (window.htmx) {
-    // SortableJS leaves style attributes on the blocks; htmx would copy them onto the new
-    // workspace with setAttribute, which the CSP (style-src 'self') refuses.
-    htmx.config.attributesToSettle = ["class", "width", "height"];
-    htmx.config.responseHandling = [
-      { code: "204", swap: false },
-      { code: "[23]..", swap: true },
-      { code: "422", swap: true },
-      { code: "[45]..", swap: false, error: true },
-    ];
-  }
+  // SortableJS leaves style attributes on the blocks; htmx would copy them onto the new
+  // workspace with setAttribute, which the CSP (style-src 'self') refuses.
+  if (window.htmx) htmx.config.attributesToSettle = ["class", "width", "height"];
+  // A refused change (the schema's errors next to the fields, a block deleted elsewhere)
+  // comes back as the workspace with a 4xx status: show it.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const xhr = event.detail.xhr;
+    if (xhr.status >= 400 && xhr.responseText.includes('id="workspace"')) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 
   let reloads = 0;
   function reloadPreview() {

@@ -93,7 +93,7 @@ def test_every_block_type_can_be_added_with_its_form(
     image = marketer.post(
         f"/ui/pages/{page_id}/blocks", data={"csrf": token, "type": "image"}, headers=HTMX
     )
-    assert image.status_code == 422 and "upload" in image.text
+    assert image.status_code == 422 and "upload" in image.text and "<html" not in image.text
     assert len(blocks(engine, page_id)) == 8
 
 
@@ -203,7 +203,7 @@ def test_reorder_by_drag_and_by_keyboard_then_delete(
     missing = marketer.post(
         f"/ui/pages/{page_id}/blocks/{c}/delete", data={"csrf": token}, headers=HTMX
     )
-    assert missing.status_code == 404
+    assert missing.status_code == 404 and 'id="workspace"' in missing.text
     forged = marketer.post(f"/ui/pages/{page_id}/blocks/{a}/delete", headers=HTMX)
     assert forged.status_code == 403 and len(blocks(engine, page_id)) == 2
 
@@ -225,6 +225,21 @@ def test_publish_then_a_change_is_a_new_draft_version(
         headers=HTMX,
     )
     assert renamed.status_code == 200
+    coloured = marketer.post(
+        f"/ui/pages/{page_id}/save",
+        data={"csrf": token, "name": "Soldes", "language": "fr", "primary": "#aa2200"},
+        headers=HTMX,
+    )
+    assert coloured.status_code == 200 and 'value="#aa2200"' in coloured.text
+    assert "--pri:#aa2200" in marketer.get(f"/ui/pages/{page_id}/preview").text
+    refused = marketer.post(
+        f"/ui/pages/{page_id}/save",
+        data={"csrf": token, "name": "Soldes", "language": "fr", "primary": "red"},
+        headers=HTMX,
+    )
+    # Refused, and said in the workspace (not a whole page swapped into it).
+    assert refused.status_code == 422 and 'id="workspace"' in refused.text
+    assert "<html" not in refused.text and "colour" in refused.text
     with Session(engine) as session:
         versions = session.exec(
             select(col(PageVersion.version), col(PageVersion.published_at))

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from web.ui import auth, builder, campaigns, composer, people
+from web.ui import (
+    auth,
+    builder,
+    campaigns,
+    composer,
+    contacts_edit,
+    contacts_import,
+    groups,
+    library,
+    people,
+    segments,
+    senders,
+)
 from web.ui.base import signed_in
 
 
@@ -35,6 +47,7 @@ def routes() -> list[Route]:
             "/ui/campaigns/{id}/export/clicks.csv", signed_in(campaigns.export_clicks), methods=get
         ),
         Route("/ui/contacts", signed_in(people.contacts), methods=get),
+        *audience_routes(get, post),
         Route("/ui/contacts/{id}", signed_in(people.contact), methods=get),
         Route("/ui/simulator", signed_in(people.simulator), methods=get),
         Route("/ui/simulator/reply", signed_in(people.reply), methods=post),
@@ -42,21 +55,50 @@ def routes() -> list[Route]:
     ]
 
 
+def audience_routes(get: list[str], post: list[str]) -> list[Route]:
+    """Contacts import and editing, groups, segments, senders, the message library."""
+    one = "/ui/contacts/{id}"
+    return [
+        Route("/ui/contacts/import", signed_in(contacts_import.import_form), methods=get),
+        Route("/ui/contacts/import", contacts_import.upload, methods=post),
+        Route(one + "/edit", signed_in(contacts_edit.edit_form), methods=get),
+        Route(one + "/edit", signed_in(contacts_edit.edit), methods=post),
+        Route(one + "/erase", signed_in(contacts_edit.erase_form), methods=get),
+        Route(one + "/erase", signed_in(contacts_edit.erase), methods=post),
+        Route("/ui/groups", signed_in(groups.groups), methods=get),
+        Route("/ui/groups", signed_in(groups.create), methods=post),
+        Route("/ui/groups/{id}", signed_in(groups.group), methods=get),
+        Route("/ui/groups/{id}/rename", signed_in(groups.rename), methods=post),
+        Route("/ui/groups/{id}/members", signed_in(groups.add), methods=post),
+        Route("/ui/groups/{id}/delete", signed_in(groups.delete), methods=post),
+        Route("/ui/segments", signed_in(segments.segments), methods=get),
+        Route("/ui/segments", signed_in(segments.save), methods=post),
+        Route("/ui/segments/count", signed_in(segments.count), methods=post),
+        Route("/ui/segments/{id}/delete", signed_in(segments.delete), methods=post),
+        Route("/ui/senders", signed_in(senders.senders), methods=get),
+        Route("/ui/senders", signed_in(senders.add), methods=post),
+        Route("/ui/messages", signed_in(library.library), methods=get),
+        Route("/ui/messages", signed_in(library.save), methods=post),
+        Route("/ui/messages/{id}/delete", signed_in(library.delete), methods=post),
+    ]
+
+
 def builder_routes(get: list[str], post: list[str]) -> list[Route]:
     page = "/ui/pages/{id}"
     block = page + "/blocks/{block}"
+    change = builder.change_route
     return [
         Route("/ui/pages", signed_in(builder.pages), methods=get),
         Route("/ui/pages", signed_in(builder.new_page), methods=post),
         Route(page, signed_in(builder.builder), methods=get),
-        Route(page + "/blocks", signed_in(builder.add_block), methods=post),
+        Route(page + "/blocks", change(builder.add_block), methods=post),
         Route(page + "/images", builder.upload_image, methods=post),
-        Route(block, signed_in(builder.edit_block), methods=post),
-        Route(block + "/delete", signed_in(builder.delete_block), methods=post),
-        Route(block + "/move", signed_in(builder.move_block), methods=post),
-        Route(page + "/order", signed_in(builder.reorder), methods=post),
-        Route(page + "/save", signed_in(builder.save), methods=post),
-        Route(page + "/publish", signed_in(builder.publish), methods=post),
+        Route(block, change(builder.edit_block), methods=post),
+        Route(block + "/delete", change(builder.delete_block), methods=post),
+        Route(block + "/move", change(builder.move_block), methods=post),
+        Route(page + "/order", change(builder.reorder), methods=post),
+        Route(page + "/save", change(builder.save), methods=post),
+        Route(page + "/publish", change(builder.publish), methods=post),
         Route(page + "/contacts", signed_in(builder.audience_contacts), methods=get),
         Route(page + "/preview", signed_in(builder.preview), methods=get),
     ]

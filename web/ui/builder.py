@@ -12,6 +12,7 @@ reloads the preview); a plain form post is redirected to the builder.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func
@@ -31,12 +32,14 @@ from landing_templates.pages import (
     publish_page,
     update_page,
 )
+from landing_templates.validation import Theme
 from richsms.errors import InvalidInput, NotFound, RichsmsError
 from sender.campaigns import known_custom_fields
 from sender.contact_search import list_contacts
 from sender.groups import list_groups
 from sender.segments import list_segments
 from web.bodies import path_id, read_body
+from web.errors import STATUS_OF
 from web.pages import page_headers
 from web.ui.base import back_to, signed_in
 from web.ui.builder_forms import (
@@ -53,6 +56,8 @@ from web.ui.render import Viewer, fragment, page
 
 STANDARD_FIELDS = ("first_name", "last_name", "phone", "email")
 PICKER_LIMIT = 100
+COLOURS = ("primary", "background", "text")  # the theme's colours, as Theme names them
+THEME_DEFAULTS = Theme().model_dump(exclude_none=True)
 _BLOCK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NONCE = re.compile(r'<script nonce="([A-Za-z0-9_-]+)"')
 
@@ -132,7 +137,9 @@ def _workspace(
             .limit(50)
         )
     )
+    theme = {**THEME_DEFAULTS, **state.draft.theme}
     return {
+        "colours": {c: _six_digits(str(theme[c])) for c in COLOURS},
         "p": state.page,
         "draft": state.draft,
         "blocks": blocks,
@@ -143,6 +150,13 @@ def _workspace(
         "focus": focus,
         **_choices(db),
     }
+
+
+def _six_digits(colour: str) -> str:
+    """#rgb as #rrggbb, which a colour input needs."""
+    if len(colour) == 4:
+        return "#" + "".join(c * 2 for c in colour[1:])
+    return colour
 
 
 def _picker(request: Request, db: Session) -> dict[str, Any]:
@@ -196,6 +210,32 @@ def _answer(
             **_workspace(db, state, **shown), **_picker(request, db),
         )
     return back_to(f"/ui/pages/{state.page.id}", notice)
+
+
+def in_workspace(
+    handler: Callable[[Request, Session, Viewer, dict[str, str]], Response],
+) -> Callable[[Request, Session, Viewer, dict[str, str]], Response]:
+    """For htmx, a refused change (bad input, a block gone) shows in the workspace as it
+    now is, instead of a whole problem page swapped into it."""
+
+    def run(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+        try:
+            return handler(request, db, view, form)
+        except RichsmsError as exc:
+            if not request.headers.get("hx-request"):
+                raise
+            db.rollback()
+            state = get_page(session=db, page_id=path_id(request, "page"))
+            status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
+            return _answer(request, db, view, state, status=status, problem=exc.message)
+
+    return run
+
+
+def change_route(
+    handler: Callable[[Request, Session, Viewer, dict[str, str]], Response],
+) -> Callable[[Request], Awaitable[Response]]:
+    return signed_in(in_workspace(handler))
 
 
 def _save_blocks(
@@ -296,12 +336,17 @@ def reorder(request: Request, db: Session, view: Viewer, form: dict[str, str]) -
 
 def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
     page_id = path_id(request, "page")
+    theme = dict(get_page(session=db, page_id=page_id).draft.theme)
+    for colour in COLOURS:
+        if form.get(colour):
+            theme[colour] = form[colour].strip()
     saved = update_page(
         session=db,
         clock=request.app.state.clock,
         page_id=page_id,
         name=form.get("name", "").strip() or None,
         language=form.get("language") or None,
+        theme=theme,
     )
     return _answer(request, db, view, saved, notice="Page saved.")
 
