@@ -1,5 +1,5 @@
 """Chores: planning jobs (including scheduled campaigns whose time has come), campaigns
-that are done, and automations, in a loop of their own, never inside the send loop, so
+that are done, automations and webhooks, in a loop of their own, never inside the send loop, so
 that a transactional message is never held up by a million-recipient plan.
 
 `richsms worker` and `richsms serve` (when it runs a worker) start one `ChoreLoop` in a
@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy import Engine
 
 from richsms.clock import Clock
@@ -22,6 +23,7 @@ from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.campaigns import finish_sent_campaigns
 from sender.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
+from sender.webhook_delivery import new_client, run_webhooks
 from shortener.codes import CodeMaker
 
 log = logging.getLogger("richsms.chores")
@@ -41,8 +43,15 @@ class Chore:
 class ChoreLoop:
     """Runs each chore when it is due; `run_once` is one turn, `start`/`stop` a thread."""
 
-    def __init__(self, chores: Sequence[Chore], *, idle_sleep: float = 0.2) -> None:
+    def __init__(
+        self,
+        chores: Sequence[Chore],
+        *,
+        idle_sleep: float = 0.2,
+        closers: Sequence[Callable[[], object]] = (),
+    ) -> None:
         self.chores = list(chores)
+        self.closers = list(closers)  # what the chores opened (an HTTP client), closed last
         self.idle_sleep = idle_sleep
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,6 +94,12 @@ class ChoreLoop:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+        self.closers.clear()
 
 
 def chores_from_settings(
@@ -98,6 +113,7 @@ def chores_from_settings(
     planning_every: float = 1.0,
     finishing_every: float = 1.0,
     automations_every: float = 300.0,
+    webhooks_every: float = 2.0,
 ) -> ChoreLoop:
     """The chore loop of a worker process: planning, finishing campaigns, automations."""
     from sender.automations import run_automations
@@ -125,6 +141,13 @@ def chores_from_settings(
             log.info("campaigns done (every message reached a final state): %s", done)
         return done
 
+    client: list[httpx.Client] = []  # made on first use, in the chore loop's thread
+
+    def notify(_stop: threading.Event) -> object:
+        if not client:
+            client.append(new_client())
+        return run_webhooks(engine=engine, clock=clock, client=client[0])
+
     def automate(_stop: threading.Event) -> object:
         return run_automations(engine=engine, clock=clock, settings=settings, codes=codes)
 
@@ -133,5 +156,13 @@ def chores_from_settings(
             Chore("planning", planning_every, plan),
             Chore("finishing campaigns", finishing_every, finish),
             Chore("automations", automations_every, automate),
-        ]
+            # Webhooks: events read after the fact and delivered from their own outbox.
+            Chore("webhooks", webhooks_every, notify),
+        ],
+        closers=[lambda: _close_all(client)],
     )
+
+
+def _close_all(clients: list[httpx.Client]) -> None:
+    while clients:
+        clients.pop().close()

@@ -24,6 +24,8 @@ from starlette.testclient import TestClient
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
+from richsms.settings import Settings
+from sender.chores import chores_from_settings
 from sender.contacts import create_contact, opt_out
 from sender.webhook_delivery import MAX_ATTEMPTS, backoff, deliver_due
 from sender.webhook_models import DELIVERED, GAVE_UP, PENDING, WebhookDelivery
@@ -188,3 +190,20 @@ def test_bad_registrations_are_refused(engine: Engine, clock: FrozenClock) -> No
         ):
             with pytest.raises(InvalidInput):
                 create_webhook(session=session, clock=clock, url=url, events=events)
+
+
+def test_the_chore_loop_delivers_webhooks(
+    engine: Engine, clock: FrozenClock, settings: Settings, receiver: Receiver
+) -> None:
+    register(engine, clock, receiver.url, "opt_out")
+    with session_scope(engine) as session:
+        contact = create_contact(session=session, clock=clock, phone="+33612345670", region="FR")
+        opt_out(session=session, contact=contact, via="keyword:STOP", clock=clock)
+    clock.advance(timedelta(seconds=11))
+    loop = chores_from_settings(engine, settings, clock)
+    try:
+        loop.run_once(force=True)
+    finally:
+        loop.close()
+    [(_headers, body)] = receiver.received
+    assert json.loads(body)["contact_id"] == contact.id
