@@ -16,6 +16,7 @@ TABLE_MODULES = (
     "sender.webhook_models",
     "landing_templates.page_events",
     "landing_templates.coupon_models",
+    "sender.message_library",
 )
 
 for _name in TABLE_MODULES:

@@ -27,3 +27,24 @@ document.addEventListener("click", (event) => {
     area.focus();
   }
 });
+// The composer's "start from a saved message": the text and type of the chosen one.
+document.addEventListener("change", (event) => {
+  const select = event.target instanceof HTMLSelectElement ? event.target : null;
+  if (!select || !select.hasAttribute("data-library")) return;
+  const option = select.selectedOptions[0];
+  const area = document.getElementById("template");
+  if (!option || !option.value || !area) return;
+  area.value = option.getAttribute("data-text") || "";
+  const type = option.getAttribute("data-type");
+  const radio = type && select.form ? select.form.querySelector(`input[name="type"][value="${type}"]`) : null;
+  if (radio) radio.checked = true;
+  area.dispatchEvent(new Event("input", { bubbles: true }));
+});
+// The contacts import: the upload's progress on the bar next to the file.
+document.addEventListener("htmx:xhr:progress", (event) => {
+  const bar = document.getElementById("upload-progress");
+  const detail = event.detail;
+  if (!bar || !detail || !detail.lengthComputable) return;
+  bar.hidden = false;
+  bar.value = Math.round((detail.loaded / detail.total) * 100);
+});

@@ -21,6 +21,7 @@ from sender.campaigns import CampaignSpec, create_campaign
 from sender.compose import Composer, sender_number
 from sender.custom_fields import known_fields
 from sender.groups import list_groups
+from sender.message_library import get_message_template, list_message_templates
 from sender.models import SenderNumber
 from sender.segments import list_segments
 from web.api.sms import AnalyzeIn, AudienceIn, _analysis
@@ -49,11 +50,18 @@ def _choices(db: Session) -> dict[str, Any]:
         "senders": list(db.execute(select(SenderNumber).order_by(col(SenderNumber.id))).scalars()),
         "fields": [*STANDARD, *sorted(known_fields(db))],
         "types": TYPES,
+        "library": list_message_templates(session=db),
     }
 
 
 def new_campaign(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
-    return page(view, "compose.html", form={}, **_choices(db))
+    form: dict[str, str] = {}
+    chosen = request.query_params.get("from", "")
+    if chosen.isascii() and chosen.isdigit() and len(chosen) < 10:  # started from the library
+        saved = get_message_template(session=db, template_id=int(chosen))
+        form = {"name": saved.name, "type": saved.type, "template": saved.text}
+        form |= {"from": chosen, "one_per_phone": "on"}
+    return page(view, "compose.html", form=form, **_choices(db))
 
 
 def _moment(form: dict[str, str]) -> datetime | None:

@@ -33,12 +33,14 @@ def contacts(request: Request, db: Session, view: Viewer, _form: dict[str, str])
     found = list_contacts(
         session=db, region=request.app.state.settings.default_region, q=q, after=after, limit=50
     )
-    return page(view, "contacts.html", q=q, page_of=found)
+    notice = request.query_params.get("notice", "")
+    return page(view, "contacts.html", q=q, page_of=found, notice=notice)
 
 
 def contact(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     history = contact_history(session=db, contact_id=path_id(request, "contact"))
-    return page(view, "contact.html", history=history)
+    notice = request.query_params.get("notice", "")
+    return page(view, "contact.html", history=history, notice=notice)
 
 
 def linkify(text: str) -> Markup:

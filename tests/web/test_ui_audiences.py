@@ -1,0 +1,218 @@
+"""Groups, segments, sender numbers and the message library in the marketers' UI
+(HTTP through the app), each over the same use cases as the API."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from richsms.clock import FrozenClock
+from richsms.db import session_scope
+from sender.contacts import create_contact, record_consent
+from sender.message_library import MessageTemplate
+from sender.models import ContactGroup, Segment, SenderNumber
+from tests.web.test_ui import csrf, marketer  # noqa: F401  (the signed-in fixture)
+
+HTMX = {"HX-Request": "true"}
+
+
+def _contacts(engine: Engine, clock: FrozenClock) -> None:
+    with session_scope(engine) as session:
+        for i, (name, language, consent) in enumerate(
+            (("Zoé", "fr", "express"), ("Bob", "en", ""), ("Léa", "fr", "implied"))
+        ):
+            contact = create_contact(
+                session=session,
+                clock=clock,
+                phone=f"+3361234560{i}",
+                region="FR",
+                first_name=name,
+                language=language,
+            )
+            if consent:
+                record_consent(
+                    session=session,
+                    contact=contact,
+                    consent_type=consent,
+                    source="shop",
+                    clock=clock,
+                )
+
+
+def test_groups_create_add_by_phone_rename_delete(
+    marketer: TestClient,  # noqa: F811
+    engine: Engine,
+    clock: FrozenClock,
+) -> None:
+    _contacts(engine, clock)
+    listing = marketer.get("/ui/groups")
+    token = csrf(listing.text)
+    created = marketer.post("/ui/groups", data={"csrf": token, "name": "VIP"})
+    assert created.status_code == 200 and "Group created." in created.text
+    group_id = int(re.search(r"/ui/groups/(\d+)/members", created.text).group(1))  # type: ignore[union-attr]
+
+    added = marketer.post(
+        f"/ui/groups/{group_id}/members",
+        data={"csrf": token, "phones": "+33612345600\n0612345601, +33699999999"},
+    )
+    assert added.status_code == 200
+    assert "Added: 2" in added.text and "+33699999999" in added.text  # unknown, not created
+    assert "2 members" in added.text
+    assert re.search(r"VIP</a></td><td>2</td>", marketer.get("/ui/groups").text)
+
+    renamed = marketer.post(f"/ui/groups/{group_id}/rename", data={"csrf": token, "name": "Gold"})
+    assert "<h1>Gold" in renamed.text
+    taken = marketer.post("/ui/groups", data={"csrf": token, "name": "Gold"})
+    assert taken.status_code == 409 and 'class="problem"' in taken.text
+
+    forged = marketer.post(f"/ui/groups/{group_id}/delete", data={})
+    assert forged.status_code == 403
+    deleted = marketer.post(f"/ui/groups/{group_id}/delete", data={"csrf": token})
+    assert "Group deleted." in deleted.text
+    with Session(engine) as session:
+        assert session.execute(select(ContactGroup)).first() is None
+
+
+def test_segment_builder_counts_live_then_saves(
+    marketer: TestClient,  # noqa: F811
+    engine: Engine,
+    clock: FrozenClock,
+) -> None:
+    _contacts(engine, clock)
+    builder = marketer.get("/ui/segments")
+    token = csrf(builder.text)
+    assert 'hx-post="/ui/segments/count"' in builder.text
+    headers = {**HTMX, "X-CSRF-Token": token}
+
+    french = {"rows": "1", "field-0": "language", "op-0": "eq", "value-0": "fr"}
+    count = marketer.post("/ui/segments/count", data=french, headers=headers)
+    assert count.status_code == 200 and "<html" not in count.text
+    assert "<strong>2</strong> contacts match" in count.text
+    assert "2 may receive promotional messages" in count.text
+
+    # A second row (added by the builder's button), then a list of values.
+    more = marketer.post("/ui/segments", data={"csrf": token, **french, "action": "add"})
+    assert 'name="field-1"' in more.text and 'name="rows" value="2"' in more.text
+    two = {**french, "rows": "2", "field-1": "first_name", "op-1": "in", "value-1": "Zoé, Bob"}
+    count = marketer.post("/ui/segments/count", data=two, headers=headers)
+    assert "<strong>1</strong> contacts match" in count.text
+
+    wrong = {"rows": "1", "field-0": "messages_received", "op-0": "gt", "value-0": "many"}
+    count = marketer.post("/ui/segments/count", data=wrong, headers=headers)
+    assert 'class="problem"' in count.text and "whole number" in count.text
+
+    refused = marketer.post("/ui/segments/count", data=french, headers=HTMX)
+    assert refused.status_code == 403
+
+    saved = marketer.post("/ui/segments", data={"csrf": token, "name": "French Zoé", **two})
+    assert saved.status_code == 200 and "Segment saved." in saved.text
+    with Session(engine) as session:
+        segment = session.execute(select(Segment)).scalar_one()
+        assert segment.filters == [
+            {"field": "language", "op": "eq", "value": "fr"},
+            {"field": "first_name", "op": "in", "value": ["Zoé", "Bob"]},
+        ]
+    deleted = marketer.post(f"/ui/segments/{segment.id}/delete", data={"csrf": token})
+    assert "Segment deleted." in deleted.text and "French Zoé" not in deleted.text
+
+
+def test_add_a_sender_number(marketer: TestClient, engine: Engine) -> None:  # noqa: F811
+    page = marketer.get("/ui/senders")
+    token = csrf(page.text)
+    added = marketer.post(
+        "/ui/senders",
+        data={
+            "csrf": token,
+            "kind": "alphanumeric",
+            "value": "SHOP",
+            "rate": "5",
+            "type-promotional": "on",
+            "type-informational": "on",
+        },
+    )
+    assert added.status_code == 200 and "Sender number added." in added.text
+    assert "<td>SHOP</td>" in added.text
+    again = marketer.post(
+        "/ui/senders",
+        data={"csrf": token, "kind": "alphanumeric", "value": "SHOP", "rate": "5"},
+    )
+    assert again.status_code == 422 and 'class="problem"' in again.text
+    with Session(engine) as session:
+        sender = session.execute(select(SenderNumber)).scalar_one()
+        assert (sender.kind, sender.rate, sender.allowed_types) == (
+            "alphanumeric",
+            5.0,
+            ["promotional", "informational"],
+        )
+
+
+def test_library_save_then_start_a_campaign_from_it(
+    marketer: TestClient,  # noqa: F811
+    engine: Engine,
+) -> None:
+    page = marketer.get("/ui/messages")
+    token = csrf(page.text)
+    text = "{{ contact.first_name }}, -20 % ce week-end : {{ link }}"
+    saved = marketer.post(
+        "/ui/messages",
+        data={"csrf": token, "name": "Soldes", "type": "promotional", "text": text},
+    )
+    assert saved.status_code == 200 and "Message saved." in saved.text
+    with Session(engine) as session:
+        template_id = session.execute(select(MessageTemplate.id)).scalar_one()
+
+    bad = marketer.post(
+        "/ui/messages",
+        data={"csrf": token, "name": "Oops", "type": "promotional", "text": "{{ contact.shoe }}"},
+    )
+    assert bad.status_code == 422 and 'class="problem"' in bad.text
+    assert "{{ contact.shoe }}" in bad.text  # the text is kept to be corrected
+
+    composer = marketer.get("/ui/campaigns/new")
+    assert 'id="start-from"' in composer.text and 'data-type="promotional"' in composer.text
+    started = marketer.get(f"/ui/campaigns/new?from={template_id}")
+    assert ">{{ contact.first_name }}, -20 % ce week-end : {{ link }}</textarea>" in started.text
+    assert 'value="Soldes"' in started.text
+    assert marketer.get("/ui/campaigns/new?from=999").status_code == 404
+
+    forged = marketer.post(f"/ui/messages/{template_id}/delete", data={})
+    assert forged.status_code == 403
+    deleted = marketer.post(f"/ui/messages/{template_id}/delete", data={"csrf": token})
+    assert "Message deleted." in deleted.text and "Soldes" not in deleted.text
+
+
+def test_screens_in_french(marketer: TestClient) -> None:  # noqa: F811
+    french = {"Accept-Language": "fr"}
+    assert "Nouveau groupe" in marketer.get("/ui/groups", headers=french).text
+    segments = marketer.get("/ui/segments", headers=french).text
+    assert "Ajouter une condition" in segments and "commence par" in segments
+    assert "Ajouter un numéro d" in marketer.get("/ui/senders", headers=french).text
+    assert "Enregistrer un message" in marketer.get("/ui/messages", headers=french).text
+
+
+def test_message_templates_api(api: TestClient) -> None:
+    text = "Votre RDV demain, {{ contact.first_name }}"
+    body = {"name": "Rappel", "type": "informational", "text": text}
+    created = api.post("/api/message-templates", json=body)
+    assert created.status_code == 201, created.text
+    saved = created.json()
+    assert saved["name"] == "Rappel" and saved["created_at"] == saved["updated_at"]
+    assert api.post("/api/message-templates", json=body).status_code == 409
+    unknown = api.post(
+        "/api/message-templates", json={**body, "name": "x", "text": "{{ contact.nope }}"}
+    )
+    assert unknown.status_code == 422
+    assert api.post("/api/message-templates", json={**body, "type": "spam"}).status_code == 422
+    listed = api.get("/api/message-templates").json()["message_templates"]
+    assert [m["name"] for m in listed] == ["Rappel"]
+    assert api.delete(f"/api/message-templates/{saved['id']}").json() == {
+        "id": saved["id"],
+        "deleted": True,
+    }
+    assert api.delete(f"/api/message-templates/{saved['id']}").status_code == 404
+    assert api.get("/api/message-templates").json() == {"message_templates": []}
+    spec = api.get("/openapi.json").json()
+    assert "/api/message-templates/{template_id}" in spec["paths"]

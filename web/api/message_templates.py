@@ -1,0 +1,134 @@
+"""Message library API: saved messages (name, type, text) to start a campaign from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from richsms.db import session_scope
+from sender.message_library import (
+    MAX_NAME,
+    MAX_TEXT,
+    MessageTemplate,
+    delete_message_template,
+    list_message_templates,
+    save_message_template,
+)
+from web.bodies import read_model
+from web.openapi import Operation
+
+
+class MessageTemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    type: Literal["promotional", "informational", "administrative"]
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_TEXT,
+        description="A template like a campaign's: merge fields checked when saved.",
+    )
+
+
+class MessageTemplateOut(BaseModel):
+    id: int
+    name: str
+    type: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageTemplateList(BaseModel):
+    message_templates: list[MessageTemplateOut]
+
+
+class MessageTemplateDeletedOut(BaseModel):
+    id: int
+    deleted: bool = True
+
+
+def _out(saved: MessageTemplate) -> dict[str, Any]:
+    return MessageTemplateOut.model_validate(saved.model_dump()).model_dump(mode="json")
+
+
+async def new_template(request: Request) -> JSONResponse:
+    body = await read_model(request, MessageTemplateIn)
+    state = request.app.state
+
+    def work() -> dict[str, Any]:
+        with session_scope(state.engine) as session:
+            saved = save_message_template(
+                session=session,
+                clock=state.clock,
+                settings=state.settings,
+                name=body.name,
+                type=body.type,
+                text=body.text,
+            )
+            return _out(saved)
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def all_templates(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            return {"message_templates": [_out(s) for s in list_message_templates(session=session)]}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def remove_template(request: Request) -> JSONResponse:
+    template_id: int = request.path_params["template_id"]
+    engine = request.app.state.engine
+
+    def work() -> dict[str, Any]:
+        with session_scope(engine) as session:
+            delete_message_template(session=session, template_id=template_id)
+        return MessageTemplateDeletedOut(id=template_id).model_dump(mode="json")
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+ROUTES = [
+    Route("/message-templates", new_template, methods=["POST"]),
+    Route("/message-templates", all_templates, methods=["GET"]),
+    Route("/message-templates/{template_id:int}", remove_template, methods=["DELETE"]),
+]
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/api/message-templates",
+        "Save a message to the library: its text is checked like a campaign's template "
+        "(known merge fields, within the segment limit); 409 when the name is taken.",
+        request=MessageTemplateIn,
+        response=MessageTemplateOut,
+        errors=(400, 401, 409, 413, 415, 422),
+        tags=("messages",),
+        status=201,
+    ),
+    Operation(
+        "GET",
+        "/api/message-templates",
+        "Every saved message, by name.",
+        response=MessageTemplateList,
+        errors=(401,),
+        tags=("messages",),
+    ),
+    Operation(
+        "DELETE",
+        "/api/message-templates/{template_id}",
+        "Delete a saved message (campaigns started from it keep their own text).",
+        response=MessageTemplateDeletedOut,
+        errors=(401, 404),
+        tags=("messages",),
+    ),
+]

@@ -1,0 +1,117 @@
+"""Importing contacts from a CSV file in the browser: the same `import_contacts` as
+`POST /api/contacts/import`, sent as a multipart upload (htmx shows its progress), then
+the result: imported, updated, rejected, with each rejected row's reason on the page and
+as a CSV file to download (cells neutralised against spreadsheet formulas)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+from urllib.parse import quote
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from richsms.db import session_scope
+from richsms.errors import InvalidInput, RichsmsError
+from sender.csv_import import ImportReport, import_contacts
+from sender.exports import neutralize
+from web.errors import STATUS_OF
+from web.ui.render import Viewer, fragment, page, viewer
+
+REPORT_COLUMNS = ("row", "reason")
+MAX_SHOWN = 500  # rejected rows listed on the page; the download has them all
+
+
+def import_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    region = request.app.state.settings.default_region
+    return page(view, "contacts_import.html", region=region, report=None)
+
+
+def report_csv(report: ImportReport) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(REPORT_COLUMNS)
+    for rejection in report.rejected:
+        writer.writerow([neutralize(rejection.row), neutralize(rejection.reason)])
+    return buffer.getvalue()
+
+
+def report_href(report: ImportReport) -> str:
+    """The error report as a `data:` link: it downloads from the page itself, so nothing
+    about the file is kept on the server."""
+    return "data:text/csv;charset=utf-8," + quote("\ufeff" + report_csv(report), safe="")
+
+
+async def upload(request: Request) -> Response:
+    """The upload arrives as multipart, which `signed_in` does not read: the same checks
+    (signed in, CSRF from the form field or the htmx header) are made here."""
+    settings = request.app.state.settings
+    limit: int = settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        return PlainTextResponse(f"The file is larger than {limit} bytes.", status_code=413)
+    fields: dict[str, str] = {}
+    data = b""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=1, max_fields=10, max_part_size=limit)
+        except Exception:  # a malformed or oversized multipart body
+            form = None
+        if form is not None:
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    data = await value.read(limit + 1)
+                else:
+                    fields[key] = value
+            await form.close()
+    engine = request.app.state.engine
+
+    def work() -> Response:
+        with session_scope(engine) as db:
+            view = viewer(request, db)
+            if view.user is None:
+                return RedirectResponse("/ui/signin", status_code=303)
+            if not view.csrf_ok(fields):
+                return PlainTextResponse(
+                    "The form expired or did not come from this site: reload and try again.",
+                    status_code=403,
+                )
+            region = (fields.get("region") or settings.default_region).strip().upper()[:2]
+            template = (
+                "contacts_import_result.html"
+                if request.headers.get("hx-request")
+                else "contacts_import.html"
+            )
+            try:
+                if not data:
+                    raise InvalidInput("choose a CSV file to import")
+                report = import_contacts(
+                    session=db, data=data, clock=request.app.state.clock, region=region
+                )
+            except RichsmsError as exc:
+                db.rollback()
+                status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
+                if request.headers.get("hx-request"):
+                    return fragment(
+                        view, template, report=None, problem=exc.message, inline_problem=True
+                    )
+                return page(
+                    view, template, status, region=region, report=None, problem=exc.message
+                )
+            context: dict[str, Any] = {
+                "report": report,
+                "shown": report.rejected[:MAX_SHOWN],
+                "href": report_href(report),
+                "region": region,
+            }
+            if request.headers.get("hx-request"):
+                return fragment(view, template, **context)
+            return page(view, template, **context)
+
+    return await run_in_threadpool(work)

@@ -1,0 +1,90 @@
+"""Groups in the browser: list with member counts, create, rename, add contacts by phone,
+delete; the same use cases as `/api/groups`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from richsms.errors import InvalidInput
+from sender.audience_select import campaigns_using
+from sender.groups import (
+    add_members,
+    count_members,
+    create_group,
+    delete_group,
+    get_group,
+    list_groups,
+    rename_group,
+)
+from web.bodies import path_id
+from web.ui.base import back_to
+from web.ui.render import Viewer, page
+
+MAX_PHONES = 10_000  # pasted in one go; larger lists are an import
+_SEPARATORS = re.compile(r"[\n,;]+")
+
+
+def groups(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    notice = request.query_params.get("notice", "")
+    return page(view, "groups.html", groups=list_groups(session=db), notice=notice)
+
+
+def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    name = form.get("name", "").strip()
+    group = create_group(session=db, name=name, clock=request.app.state.clock)
+    return back_to(f"/ui/groups/{group.id}", "Group created.")
+
+
+def _group_page(request: Request, db: Session, view: Viewer, **context: Any) -> Response:
+    group_id = path_id(request, "group")
+    group = get_group(session=db, group_id=group_id)
+    members = count_members(session=db, group_id=group_id)
+    notice = request.query_params.get("notice", "")
+    return page(view, "groups_one.html", group=group, members=members, notice=notice, **context)
+
+
+def group(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    return _group_page(request, db, view)
+
+
+def rename(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    group_id = path_id(request, "group")
+    rename_group(session=db, group_id=group_id, name=form.get("name", "").strip())
+    return back_to(f"/ui/groups/{group_id}", "Group renamed.")
+
+
+def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    group_id = path_id(request, "group")
+    phones = [p.strip() for p in _SEPARATORS.split(form.get("phones", "")) if p.strip()]
+    if not phones:
+        raise InvalidInput("give the phone numbers to add, one a line")
+    if len(phones) > MAX_PHONES:
+        raise InvalidInput(f"at most {MAX_PHONES} numbers at once: import a CSV for more")
+    state = request.app.state
+    change = add_members(
+        session=db,
+        group_id=group_id,
+        clock=state.clock,
+        region=state.settings.default_region,
+        contact_ids=[],
+        phones=phones,
+    )
+    result = {
+        "added": len(change.changed_ids),
+        "already": change.unchanged,
+        "unknown": list(change.unknown_phones),
+    }
+    return _group_page(request, db, view, result=result)
+
+
+def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    group_id = path_id(request, "group")
+    get_group(session=db, group_id=group_id)
+    in_use = campaigns_using(session=db, group_id=group_id)
+    delete_group(session=db, group_id=group_id, in_use=in_use)
+    return back_to("/ui/groups", "Group deleted.")

@@ -1,0 +1,173 @@
+"""The segment builder: condition rows (field, operator, value, as `sender.segments`
+accepts them), a live count of the contacts they match while the marketer edits (htmx),
+then saving through `create_segment` like `POST /api/segments`; list and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, func
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col
+from starlette.requests import Request
+from starlette.responses import Response
+
+from richsms.errors import RichsmsError
+from sender.audience_select import campaigns_using
+from sender.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED
+from sender.custom_fields import known_fields
+from sender.models import Contact
+from sender.segments import (
+    FIELDS,
+    MAX_CONDITIONS,
+    TEXT_OPS,
+    create_segment,
+    delete_segment,
+    get_segment,
+    list_segments,
+    segment_condition,
+    validate_filters,
+)
+from web.bodies import path_id
+from web.ui.base import back_to
+from web.ui.render import Viewer, fragment, page
+
+OP_LABELS = {
+    "eq": "is",
+    "ne": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "contains": "contains",
+    "startswith": "starts with",
+    "gt": "greater than",
+    "gte": "at least",
+    "lt": "less than",
+    "lte": "at most",
+    "exists": "is filled in",
+    "not_exists": "is empty",
+}
+
+
+def _row_count(form: dict[str, str]) -> int:
+    raw = form.get("rows", "1")
+    rows = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 4 else 1
+    if form.get("action") == "add":
+        rows += 1
+    return max(1, min(rows, MAX_CONDITIONS))
+
+
+def _value(field: str, op: str, raw: str) -> Any:
+    """The value as the segments module compares it: none for exists, a list for in,
+    a number of messages, true or false for clicked, else the text."""
+    raw = raw.strip()
+    if op in ("exists", "not_exists"):
+        return None
+    if op in ("in", "not_in"):
+        return [v.strip() for v in raw.split(",") if v.strip()]
+    if field == "messages_received" and raw.isascii() and raw.isdigit() and len(raw) < 10:
+        return int(raw)
+    if field == "clicked" and raw.lower() in ("true", "false", "yes", "no", "oui", "non"):
+        return raw.lower() in ("true", "yes", "oui")
+    return raw
+
+
+def filters_of(form: dict[str, str]) -> list[dict[str, Any]]:
+    """The conditions typed in the builder; a row without a field is left out."""
+    filters = []
+    for i in range(_row_count(form)):
+        if form.get(f"remove-{i}") or form.get("action") == f"remove-{i}":
+            continue
+        field = form.get(f"field-{i}", "").strip()
+        op = form.get(f"op-{i}", "eq").strip()
+        if field:
+            value = _value(field, op, form.get(f"value-{i}", ""))
+            filters.append({"field": field, "op": op, "value": value})
+    return filters
+
+
+def _count(db: Session, filters: list[dict[str, Any]]) -> dict[str, int]:
+    """What `audience_counts` says of a saved segment, for conditions not saved yet."""
+    condition = and_(col(Contact.status) != ERASED, segment_condition(validate_filters(filters)))
+    subscribed = col(Contact.status) == SUBSCRIBED
+    consented = and_(subscribed, col(Contact.consent_type).in_(CONSENT_TYPES))
+
+    def tally(when: Any) -> Any:
+        return func.coalesce(func.sum(case((when, 1), else_=0)), 0).cast(Integer)
+
+    total, reachable, with_consent = db.execute(
+        select_columns(func.count(), tally(subscribed), tally(consented))
+        .select_from(Contact)
+        .where(condition)
+    ).one()
+    return {
+        "contacts": int(total),
+        "subscribed": int(with_consent),
+        "unconsented": int(reachable) - int(with_consent),
+    }
+
+
+def _rows(form: dict[str, str]) -> list[dict[str, str]]:
+    rows = []
+    for i in range(_row_count(form)):
+        if form.get("action") == f"remove-{i}":
+            continue
+        rows.append({k: form.get(f"{k}-{i}", "") for k in ("field", "op", "value")})
+    return rows or [{"field": "", "op": "eq", "value": ""}]
+
+
+def _builder(
+    view: Viewer, db: Session, form: dict[str, str], status: int = 200, **context: object
+) -> Response:
+    fields = [*FIELDS, *(f"fields.{name}" for name in sorted(known_fields(db)))]
+    return page(
+        view,
+        "segments.html",
+        status,
+        segments=list_segments(session=db),
+        fields=fields,
+        ops=TEXT_OPS,
+        op_labels=OP_LABELS,
+        rows=_rows(form),
+        name=form.get("name", ""),
+        **context,
+    )
+
+
+def segments(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    return _builder(view, db, {}, notice=request.query_params.get("notice", ""))
+
+
+def count(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    filters = filters_of(form)
+    if not filters:
+        return fragment(view, "segments_count.html", counts=None)
+    try:
+        counts = _count(db, filters)
+    except RichsmsError as exc:
+        return fragment(view, "segments_count.html", counts=None, count_problem=exc.message)
+    return fragment(view, "segments_count.html", counts=counts)
+
+
+def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    """The builder's form: "add a condition" and "remove" redraw it, "save" stores it."""
+    if form.get("action", "save") != "save":
+        return _builder(view, db, form)
+    try:
+        create_segment(
+            session=db,
+            name=form.get("name", ""),
+            filters=filters_of(form),
+            clock=request.app.state.clock,
+        )
+    except RichsmsError as exc:
+        db.rollback()
+        return _builder(view, db, form, 422, problem=exc.message)
+    return back_to("/ui/segments", "Segment saved.")
+
+
+def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    segment_id = path_id(request, "segment")
+    get_segment(session=db, segment_id=segment_id)
+    in_use = campaigns_using(session=db, segment_id=segment_id)
+    delete_segment(session=db, segment_id=segment_id, in_use=in_use)
+    return back_to("/ui/segments", "Segment deleted.")

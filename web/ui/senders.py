@@ -1,0 +1,55 @@
+"""Sender numbers in the browser: the list and a form to add one (kind, value, rate,
+allowed message types), through the same `create_sender` as `POST /api/senders`."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from richsms.errors import RichsmsError
+from sender.senders import MAX_RATE, create_sender, list_senders
+from web.ui.base import back_to
+from web.ui.composer import TYPES
+from web.ui.render import Viewer, page
+
+KINDS = ("short_code", "long_code", "alphanumeric")
+
+
+def _page(view: Viewer, db: Session, form: dict[str, str], **context: object) -> Response:
+    status = 422 if context.get("problem") else 200
+    return page(
+        view,
+        "senders.html",
+        status,
+        senders=list_senders(session=db),
+        kinds=KINDS,
+        types=TYPES,
+        max_rate=MAX_RATE,
+        form=form,
+        **context,
+    )
+
+
+def senders(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    return _page(view, db, {}, notice=request.query_params.get("notice", ""))
+
+
+def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    try:
+        rate = float(form.get("rate", "") or "0")
+    except ValueError:
+        rate = -1.0
+    try:
+        create_sender(
+            session=db,
+            clock=request.app.state.clock,
+            kind=form.get("kind", ""),
+            value=form.get("value", "")[:20],
+            rate=rate,
+            allowed_types=[t for t in TYPES if form.get("type-" + t) == "on"],
+        )
+    except RichsmsError as exc:  # shown beside the form, what was typed kept
+        db.rollback()
+        return _page(view, db, form, problem=exc.message)
+    return back_to("/ui/senders", "Sender number added.")
