@@ -15,6 +15,7 @@ from landing_templates.coupon_models import Coupon
 from landing_templates.models import Page, PageVersion
 from landing_templates.pages import get_page
 from richsms.clock import FrozenClock
+from richsms.db import session_scope
 from sender.models import Contact
 from tests.web.test_ui import audience, csrf, marketer  # noqa: F401  (the fixture)
 
@@ -337,3 +338,43 @@ def test_an_image_from_the_device_becomes_an_image_block(
                            headers=headers | {"X-CSRF-Token": "forged"})
     assert forged.status_code == 403
     assert len(blocks(engine, page_id)) == 1
+
+
+def test_publishing_may_move_the_links_already_sent(
+    marketer: TestClient, engine: Engine, clock: FrozenClock  # noqa: F811
+) -> None:
+    from landing_templates.links import issue_page_links
+    from shortener.codes import CodeMaker
+    from shortener.models import Link
+    from tests.conftest import TEST_SECRET
+
+    audience(engine, clock)
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    heading = add(marketer, page_id, "heading", token)
+    marketer.post(f"/ui/pages/{page_id}/publish", data={"csrf": token}, headers=HTMX)
+    with session_scope(engine) as session:
+        contacts = list(session.exec(select(col(Contact.id))).scalars())
+        issue_page_links(session=session, codes=CodeMaker(TEST_SECRET), clock=clock,
+                         base_url="https://r.example/", page_id=page_id,
+                         contact_ids=contacts)
+
+    def versions_of_links() -> set[int | None]:
+        with Session(engine) as session:
+            return set(session.exec(select(col(Link.page_version))).scalars())
+
+    edit = {"csrf": token, "text": "Deux", "level": "1"}
+    marketer.post(f"/ui/pages/{page_id}/blocks/{heading}", data=edit, headers=HTMX)
+    builder = marketer.post(f"/ui/pages/{page_id}/publish", data={"csrf": token}, headers=HTMX)
+    assert 'name="move_links"' in builder.text
+    assert versions_of_links() == {1}  # sent links keep the version they were sent with
+    marketer.post(f"/ui/pages/{page_id}/blocks/{heading}", data=edit | {"text": "Trois"},
+                  headers=HTMX)
+    marketer.post(f"/ui/pages/{page_id}/publish", data={"csrf": token, "move_links": "on"},
+                  headers=HTMX)
+    assert versions_of_links() == {3}
+    # Without scripts, a refused edit shows the whole builder with the reason.
+    plain = marketer.post(f"/ui/pages/{page_id}/blocks/{heading}",
+                          data={"csrf": token, "text": "", "level": "1"})
+    assert plain.status_code == 422 and "<html" in plain.text
+    assert 'id="preview-frame"' in plain.text and "at least 1 character" in plain.text

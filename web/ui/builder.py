@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from landing_templates.blocks import BLOCK_TYPES
 from landing_templates.coupon_models import CouponPool
 from landing_templates.images import store_image
+from landing_templates.links import move_links
 from landing_templates.models import LANGUAGES, PageImage, PageVersion
 from landing_templates.pages import (
     PageState,
@@ -352,9 +353,10 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
 
 
 def publish(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
-    published = publish_page(
-        session=db, clock=request.app.state.clock, page_id=path_id(request, "page")
-    )
+    page_id, clock = path_id(request, "page"), request.app.state.clock
+    published = publish_page(session=db, clock=clock, page_id=page_id)
+    if form.get("move_links") == "on":
+        move_links(session=db, clock=clock, page_id=page_id)
     return _answer(request, db, view, published, notice="Page published.")
 
 

@@ -77,6 +77,7 @@ FR: dict[str, str] = {
     "Buttons and accents": "Boutons et accents",
     "Background": "Fond",
     "Text colour": "Couleur du texte",
+    "Also show it to links already sent": "L'afficher aussi aux liens déjà envoyés",
     "Link to": "Lien vers",
     "Groups": "Groupes",
     "Segments": "Segments",
