@@ -73,16 +73,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A session for reading only, rolled back at the end: on SQLite it holds no write
+    """A session for reading only, never committed: on SQLite it holds no write
     lock however long it runs. Never write through it: on SQLite the write would have to
     upgrade a deferred transaction, which fails when another writer got there first.
     On PostgreSQL it is an ordinary session."""
     bind = engine.execution_options(**{READ_ONLY: True})
+    # Closing ends the transaction without a commit, and (unlike a rollback) leaves what
+    # was read loaded: the objects can be used after the block.
     with Session(bind, expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session
 
 
 class WalCheckpointer:

@@ -29,10 +29,10 @@ from web.api import operations as api_operations
 from web.api import routes as api_routes
 from web.auth import BearerAuth
 from web.errors import HANDLERS
+from web.page_events import ROUTES as page_event_routes
 from web.pages import PageServer
 from web.pages import routes as page_routes
 from web.redirect import ShortLinks, miss_limiter
-from web.page_events import ROUTES as page_event_routes
 from web.staff import routes as staff_routes
 from web.ui import routes as ui_routes
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from richsms.accounts import verify_token
+from richsms.db import read_session
 from web.errors import error_response
 
 
@@ -49,6 +49,6 @@ def _bearer(scope: Scope) -> str | None:
 
 
 def _lookup(engine: Engine, token: str) -> int | None:
-    with Session(engine) as session:
+    with read_session(engine) as session:
         found = verify_token(session=session, token=token)
         return found.id if found is not None else None

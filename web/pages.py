@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,6 +27,7 @@ from landing_templates.models import PageImageRendition
 from landing_templates.pieces import gzip_body, raw_body
 from landing_templates.viewer import PageViewer, Rendered
 from richsms.clock import Clock
+from richsms.db import read_session
 from richsms.errors import Forbidden, NotFound
 from richsms.settings import Settings
 from shortener.bots import is_bot
@@ -163,7 +164,7 @@ async def image(request: Request) -> Response:
     engine: Engine = request.app.state.engine
 
     def work() -> bytes | None:
-        with Session(engine) as session:
+        with read_session(engine) as session:
             data: bytes | None = session.exec(
                 select(PageImageRendition.data).where(
                     col(PageImageRendition.image_id) == image_id,

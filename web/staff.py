@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from landing_templates.coupons import CouponState, coupon_state, redeem_coupon
 from richsms.accounts import ApiToken, verify_token
-from richsms.db import session_scope
+from richsms.db import read_session, session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
 from shortener.forwarded import ClientAddress
 from web.bodies import read_body
@@ -152,7 +152,7 @@ class StaffPage:
         now = int(state.clock.now().timestamp())
 
         def read() -> tuple[str | None, CouponState | None]:
-            with Session(state.engine) as session:
+            with read_session(state.engine) as session:
                 staff = _staff_name(session, request, secret, now)
                 if staff is None:
                     return None, None
@@ -206,7 +206,7 @@ class StaffPage:
         engine = request.app.state.engine
 
         def check() -> ApiToken | None:
-            with Session(engine) as session:
+            with read_session(engine) as session:
                 return verify_token(session=session, token=token.strip())
 
         found = await run_in_threadpool(check)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -72,7 +71,7 @@ async def index(request: Request) -> JSONResponse:
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:
-        with Session(engine) as session:
+        with read_session(engine) as session:
             found = list_campaigns(session=session, status=status)
             return {"campaigns": [campaign_out(c) for c in found]}
 
@@ -84,7 +83,7 @@ async def show(request: Request) -> JSONResponse:
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:
-        with Session(engine) as session:
+        with read_session(engine) as session:
             return campaign_out(get_campaign(session=session, campaign_id=campaign_id))
 
     return JSONResponse(await run_in_threadpool(work))
@@ -172,7 +171,7 @@ async def messages(request: Request) -> JSONResponse:
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:
-        with Session(engine) as session:
+        with read_session(engine) as session:
             page = campaign_messages(
                 session=session, campaign_id=campaign_id, after=after, limit=limit
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -69,7 +68,7 @@ async def show(request: Request) -> JSONResponse:
     engine = request.app.state.engine
 
     def work() -> dict[str, Any]:
-        with Session(engine) as session:
+        with read_session(engine) as session:
             message = session.get(Message, message_id)
             if message is None:
                 raise NotFound(f"no message {message_id}")

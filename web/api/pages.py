@@ -22,7 +22,7 @@ from landing_templates.pages import (
     unpublish_page,
     update_page,
 )
-from richsms.db import session_scope
+from richsms.db import read_session, session_scope
 from sender.campaigns import known_custom_fields
 from web.bodies import path_id, read_model
 from web.errors import BadRequest
@@ -225,7 +225,7 @@ async def preview(request: Request) -> Response:
 
     def work() -> str:
         # Read-only: rolled back whatever happens, so nothing is recorded or assigned.
-        with Session(state.engine) as session:
+        with read_session(state.engine) as session:
             try:
                 html: str = state.pages.preview(
                     session=session, page_id=page_id, contact_id=contact_id
