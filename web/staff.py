@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from landing_templates.coupons import CouponState, coupon_state, redeem_coupon
+from landing_templates.coupons import CouponState, coupon_state
 from richsms.accounts import ApiToken, verify_token
 from richsms.db import read_session, session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
+from sender.redemptions import redeem
 from shortener.forwarded import ClientAddress
 from web.bodies import read_body
 from web.staff_page import render
@@ -232,7 +233,7 @@ class StaffPage:
                 if staff is None:
                     return "signed_out"
                 try:
-                    redeem_coupon(
+                    redeem(
                         session=session,
                         clock=state.clock,
                         code=code,

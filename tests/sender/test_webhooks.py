@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from landing_templates.coupon_models import Coupon
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
@@ -207,3 +208,18 @@ def test_the_chore_loop_delivers_webhooks(
         loop.close()
     [(_headers, body)] = receiver.received
     assert json.loads(body)["contact_id"] == contact.id
+
+
+def test_a_redemption_is_told_in_the_same_transaction(
+    api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
+) -> None:
+    register(engine, clock, receiver.url, "redemption")
+    with session_scope(engine) as session:
+        now = clock.now()
+        session.add(Coupon(code="NOEL-123456", contact_id=7, created_at=now, assigned_at=now))
+    assert api.post("/api/coupons/NOEL-123456/redeem", json={"by": "till 2"}).status_code == 200
+    assert api.post("/api/coupons/NOEL-123456/redeem", json={}).status_code == 409
+    assert [d.event for d in deliveries(engine)] == ["redemption"]  # the refused one: nothing
+    assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)
+    event = json.loads(receiver.received[0][1])
+    assert (event["code"], event["by"], event["contact_id"]) == ("NOEL-123456", "till 2", 7)

@@ -17,9 +17,9 @@ from landing_templates.coupons import (
     get_pool,
     import_pool,
     pool_counts,
-    redeem_coupon,
 )
 from richsms.db import session_scope
+from sender import redemptions
 from web.bodies import path_id, read_body, read_model
 from web.errors import BadRequest
 from web.openapi import Operation
@@ -140,7 +140,7 @@ async def redeem(request: Request) -> JSONResponse:
 
     def work() -> dict[str, Any]:
         with session_scope(state.engine) as session:
-            redeem_coupon(
+            redemptions.redeem(
                 session=session,
                 clock=state.clock,
                 code=code,
