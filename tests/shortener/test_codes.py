@@ -31,3 +31,16 @@ def test_random_part_space_makes_a_guess_worse_than_one_in_a_billion() -> None:
 
 def test_the_salt_changes_every_code() -> None:
     assert CodeMaker("a").make(7)[:-RANDOM_LENGTH] != CodeMaker("b").make(7)[:-RANDOM_LENGTH]
+
+
+def test_codes_made_by_the_batch_are_hashids_with_a_random_part_like_make() -> None:
+    maker = CodeMaker("secret")
+    ids = [*range(0, 300), *range(10_000, 10_300), 999_999, 10**9, 2**40]
+    batch = maker.make_many(ids)
+    for link_id, code in zip(ids, batch, strict=True):
+        assert code[:-RANDOM_LENGTH] == maker.make(link_id)[:-RANDOM_LENGTH]
+    assert len(set(batch)) == len(batch)
+    randoms = [c[-RANDOM_LENGTH:] for c in batch]
+    assert len(set(randoms)) == len(randoms)  # a repeat has odds of about 1 in 10^5
+    assert set("".join(randoms)) <= set(ALPHABET)
+    assert all(looks_like_code(c) and c.lower() not in RESERVED for c in batch)
