@@ -15,7 +15,14 @@ from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.contacts import create_contact
 from sender.groups import add_members, create_group
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, LiveServer, shoot
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE_UA,
+    LiveServer,
+    shoot,
+    touch_drag,
+)
 
 PASSWORD = "correct horse battery staple"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -231,6 +238,17 @@ def test_every_block_type_in_the_builder_and_an_image_from_the_device(
     small = phone.new_page()
     sign_in(small, live)
     small.goto(f"{live.url}ui/pages/{page_id}")
+    # A finger drags the text block above the heading.
+    names = block_names(small)
+    grip = small.locator("#blocks > li").nth(1).locator(".handle").bounding_box()
+    top = small.locator("#blocks > li").nth(0).bounding_box()
+    assert grip is not None and top is not None
+    x, y = grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2
+    touch_drag(small, [(x, y)] + [(x, y - (y - top["y"] - 5) * i / 12) for i in range(1, 13)])
+    expect(small.locator("#blocks > li").nth(0).locator(".block-name strong")).to_have_text(
+        names[1]
+    )
+    assert block_names(small)[:2] == [names[1], names[0]]
     small.locator("#blocks > li").nth(6).locator("summary").click()
     assert small.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(small, screenshots, "builder-phone-every-block")

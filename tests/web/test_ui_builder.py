@@ -278,6 +278,8 @@ def test_preview_as_a_contact_of_an_audience_records_nothing(
     )
     options = marketer.get(f"/ui/pages/{page_id}/contacts?audience=group-{group}")
     assert f'value="{zoe_id}"' in options.text and "&lt;b&gt;Zoé&lt;/b&gt;" in options.text
+    bob = marketer.get(f"/ui/pages/{page_id}/contacts?audience=group-{group}&q=bob").text
+    assert "Bob" in bob and f'value="{zoe_id}"' not in bob
     shown = marketer.get(f"/ui/pages/{page_id}/preview?contact_id={zoe_id}")
     assert shown.status_code == 200
     assert "Bonjour &lt;b&gt;Zoé&lt;/b&gt; !" in shown.text and "<b>Zoé" not in shown.text

@@ -163,11 +163,13 @@ def _six_digits(colour: str) -> str:
 def _picker(request: Request, db: Session) -> dict[str, Any]:
     audience = request.query_params.get("audience", "")[:40]
     chosen = request.query_params.get("contact", "")[:20]
+    q = request.query_params.get("q", "")[:100]
     return {
+        "q": q,
         "groups": list_groups(session=db),
         "segments": list_segments(session=db),
         "audience": audience,
-        "contacts": _audience_contacts(request, db, audience),
+        "contacts": _audience_contacts(request, db, audience, q),
         "chosen": int(chosen) if chosen.isdigit() else None,
     }
 
@@ -390,7 +392,7 @@ _store_upload = signed_in(_add_uploaded)
 # ---- the preview --------------------------------------------------------------------------
 
 
-def _audience_contacts(request: Request, db: Session, audience: str) -> list[Any]:
+def _audience_contacts(request: Request, db: Session, audience: str, q: str = "") -> list[Any]:
     kind, _, number = audience.partition("-")
     groups = [int(number)] if kind == "group" and number.isdigit() else []
     segments = [int(number)] if kind == "segment" and number.isdigit() else []
@@ -398,6 +400,7 @@ def _audience_contacts(request: Request, db: Session, audience: str) -> list[Any
         found = list_contacts(
             session=db,
             region=request.app.state.settings.default_region,
+            q=q,
             group_ids=groups,
             segment_ids=segments,
             limit=PICKER_LIMIT,
@@ -412,8 +415,9 @@ def audience_contacts(
 ) -> Response:
     """The contact picker's options for the chosen audience (group, segment or all)."""
     audience = request.query_params.get("audience", "")[:40]
+    q = request.query_params.get("q", "")[:100]
     return fragment(
-        view, "builder_contacts.html", contacts=_audience_contacts(request, db, audience),
+        view, "builder_contacts.html", contacts=_audience_contacts(request, db, audience, q),
         chosen=None,
     )
 

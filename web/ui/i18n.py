@@ -78,6 +78,7 @@ FR: dict[str, str] = {
     "Background": "Fond",
     "Text colour": "Couleur du texte",
     "Also show it to links already sent": "L'afficher aussi aux liens déjà envoyés",
+    "Search the audience": "Chercher dans l'audience",
     "Link to": "Lien vers",
     "Groups": "Groupes",
     "Segments": "Segments",
