@@ -15,8 +15,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from landing_templates.blocks.base import CouponSpec
+from landing_templates.coupon_models import CouponPool
 from landing_templates.links import new_token
 from landing_templates.pages import published_version
+from landing_templates.serving import CompiledPages, coupon_blocks, open_version
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.compose import Composer
@@ -67,6 +70,10 @@ class PlannedBatch:
     messages: list[dict[str, Any]] = field(default_factory=list)
     counts: Progress = field(default_factory=Progress)
 
+    def served(self) -> list[int]:
+        """The contacts whose message will be sent (not excluded, not in error)."""
+        return [m["contact_id"] for m in self.messages if m["state"] != ERROR]
+
 
 class BatchPlanner:
     """What stays the same for every recipient of one campaign, computed once per job."""
@@ -93,12 +100,24 @@ class BatchPlanner:
         # under a token of their own (/p/{token}); others', to the campaign's target.
         self.page_id: int | None = None
         self.page_version: int | None = None
+        # The page's blocks showing a coupon on sight: assigned at planning, in the batch's
+        # transaction, so that the recipient's first view only reads (a wheel's coupon is
+        # drawn at the spin). Block id → (settings, what a lack of codes is called).
+        self.coupons: dict[str, tuple[CouponSpec, str]] = {}
         if self.composer.uses_link and campaign.page_id is not None:
             _page, self.page_version = published_version(
                 session=session, page_id=campaign.page_id
             )
             self.page_id = campaign.page_id
             self.target = build_target(settings.base_url + "p/")
+            compiled = open_version(
+                session=session,
+                cache=CompiledPages(),
+                page_id=campaign.page_id,
+                version=self.page_version,
+            ).compiled
+            for block_id, spec in coupon_blocks(compiled):
+                self.coupons[block_id] = (spec, _shortage(session, block_id, spec))
         elif self.composer.uses_link and campaign.target_url:
             self.target = build_target(campaign.target_url)
         self.codes = codes
@@ -136,17 +155,41 @@ class BatchPlanner:
         eligible = self.eligible(rows)
         batch.counts.excluded = len(rows) - len(eligible)
         ids = iter(link_ids)
+        codes = iter(self.codes.make_many(link_ids) if self.target is not None else ())
         for index in eligible:
             row, fields = rows[index]
             link_id: int | None = None
             short_url = ""
             if self.target is not None:
                 link_id = next(ids)
-                code = self.codes.make(link_id)
+                code = next(codes)
                 short_url = self.prefix + code
                 batch.links.append(self._link(link_id, code, row.id))
             batch.messages.append(self._message(row, fields, link_id, short_url, batch.counts))
         return batch
+
+    def unserved(self, batch: PlannedBatch, reasons: Mapping[int, str]) -> None:
+        """Turn the messages of the contacts in `reasons` (contact id → why: a coupon pool
+        ran out) into production errors, and drop their links: they are not sent."""
+        dropped: set[int] = set()
+        for message in batch.messages:
+            reason = reasons.get(message["contact_id"])
+            if reason is None or message["state"] == ERROR:
+                continue
+            if message["link_id"] is not None:
+                dropped.add(message["link_id"])
+            message.update(
+                text="",
+                segments=0,
+                state=ERROR,
+                error=reason,
+                link_id=None,
+                queued_at=None,
+            )
+            batch.counts.planned -= 1
+            batch.counts.errors += 1
+        if dropped:
+            batch.links = [link for link in batch.links if link["id"] not in dropped]
 
     def _link(self, link_id: int, code: str, contact_id: int) -> dict[str, Any]:
         token = new_token() if self.page_id is not None else None
@@ -220,3 +263,11 @@ class BatchPlanner:
             queued_at=self.now if due_now else None,
         )
         return message
+
+
+def _shortage(session: Session, block_id: str, spec: CouponSpec) -> str:
+    if spec.source == "pool" and spec.pool_id is not None:
+        pool = session.get(CouponPool, spec.pool_id)
+        name = pool.name if pool is not None else f"#{spec.pool_id}"
+        return f"coupon pool {name!r} ran out (block {block_id!r})"
+    return f"coupon codes of block {block_id!r} ran out"

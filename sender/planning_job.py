@@ -39,7 +39,7 @@ from sender.audience_select import COLUMNS, audience_condition, count_audience
 from sender.campaign_states import FAILED, PLANNING, SCHEDULED, SENDING, move
 from sender.models import Campaign, Contact
 from sender.planner import BatchPlanner, PlannedBatch, Progress
-from sender.planning_writes import RowInsert
+from sender.planning_writes import RowInsert, assign_batch_coupons
 from shortener.codes import CodeMaker
 from shortener.models import Link
 
@@ -244,6 +244,12 @@ class PlanningJob:
                 # with fresh ids, inside the lock (rare).
                 top = _top_link_id(session)
                 batch = planner.plan(rows, self._link_ids(planner, rows, top))
+                bound = self._bind(batch)
+            unserved = assign_batch_coupons(
+                session=session, clock=self.clock, planner=planner, batch=batch
+            )
+            if unserved:  # a pool ran out: those recipients' messages are errors
+                planner.unserved(batch, unserved)
                 bound = self._bind(batch)
             if campaign.total_count is None:
                 campaign.total_count = total

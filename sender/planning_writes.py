@@ -1,5 +1,5 @@
 """Writing a planning batch's rows: a bare `executemany` per table, each column's values
-bound as SQLAlchemy binds them."""
+bound as SQLAlchemy binds them; and a page campaign's coupons, assigned set-based."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from typing import Any
 
 from sqlalchemy import Engine, Table
 from sqlmodel import Session
+
+from landing_templates.coupon_bulk import assign_coupons_bulk
+from richsms.clock import Clock
+from sender.planner import BatchPlanner, PlannedBatch
 
 
 class RowInsert:
@@ -66,3 +70,32 @@ def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return process(value)
 
     return bind
+
+
+def assign_batch_coupons(
+    *, session: Session, clock: Clock, planner: BatchPlanner, batch: PlannedBatch
+) -> dict[int, str]:
+    """Every coupon the batch's recipients see on their page, assigned in the batch's
+    transaction (flushes only); contact id → reason for those a pool could not serve."""
+    if not planner.coupons or planner.page_id is None:
+        return {}
+    contacts = batch.served()
+    unserved: dict[int, str] = {}
+    for block_id, (spec, shortage) in planner.coupons.items():
+        wanted = [c for c in contacts if c not in unserved]
+        if not wanted:
+            break
+        assigned = assign_coupons_bulk(
+            session=session,
+            clock=clock,
+            page_id=planner.page_id,
+            block_id=block_id,
+            contact_ids=wanted,
+            source=spec.source,
+            pattern=spec.pattern,
+            pool_id=spec.pool_id,
+            campaign_id=planner.campaign_id,
+        )
+        for contact in assigned.unserved:
+            unserved[contact] = shortage
+    return unserved

@@ -379,3 +379,28 @@ def test_cancelling_mid_planning_stops_the_job_and_cancels_what_was_planned(
         ).scalars()
         assert list(states) == ["cancelled"] * 10
     assert plan(engine, clock, settings, "w2", batch_size=10) == []  # nothing left to claim
+
+
+def test_recipients_a_coupon_pool_cannot_serve_count_as_errors_in_the_progress(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    from landing_templates.coupon_pools import import_pool
+    from landing_templates.pages import create_page, publish_page
+
+    with session_scope(engine) as session:
+        pool, _ = import_pool(session=session, clock=clock, name="Mini", csv_bytes=b"X-1\nX-2\n")
+        blocks = [{"id": "c", "type": "coupon", "source": "pool", "pool_id": pool.id}]
+        page = create_page(session=session, clock=clock, name="P", language="en", blocks=blocks)
+        page_id = page.page.id
+        assert page_id is not None
+        publish_page(session=session, clock=clock, page_id=page_id)
+    group = seed(engine, clock, 5)
+    campaign_id = new_campaign(engine, clock, group, target_url=None, page_id=page_id)
+    send(engine, clock, campaign_id)
+    seen: list[dict[str, int | None]] = []
+    hooks = JobHooks(after_batch=lambda _n, progress: seen.append(progress.as_dict()))
+    assert plan(engine, clock, settings, "w1", batch_size=3, hooks=hooks) == [campaign_id]
+    assert seen == [
+        {"planned": 2, "excluded": 0, "errors": 1, "total": 5},
+        {"planned": 2, "excluded": 0, "errors": 3, "total": 5},
+    ]
