@@ -1,9 +1,14 @@
 """Planning a campaign of a million recipients (the planning job, as a worker runs it),
 and, in the same run, the floor: a bare `executemany` of the same message and link rows
-into the same kind of database, in transactions of the same size. The ratio of the two is
+(and coupon rows for a page campaign) into the same kind of database, in transactions of
+the same size. The ratio of the two is
 what planning costs over writing its rows (goal: at most 3), whatever the machine's load.
 
-    python -m bench.campaign [--recipients 1000000] [--backends sqlite,postgresql]
+    python -m bench.campaign [--recipients 1000000] [--backends sqlite,postgresql] [--page]
+
+`--page`: the campaign sends a published landing page with a coupon block (codes generated
+from a pattern): each recipient gets a page token, a coupon and a link at planning, and
+the floor writes the coupon rows as well.
 
 Planning and the floor each run in a fresh process pinned to one core, so that the peak
 memory printed is planning's own. Goals (SQLite): under 2 minutes, under 1 GB.
@@ -29,6 +34,8 @@ from sqlalchemy import Engine, insert, select, text
 from sqlmodel import Session
 
 from bench.databases import POSTGRES_URL, reset_postgres
+from landing_templates.coupon_models import Coupon
+from landing_templates.pages import create_page, publish_page
 from richsms.clock import SystemClock
 from richsms.db import make_engine, normalize_url
 from richsms.migrate import upgrade
@@ -66,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite")
+    parser.add_argument("--page", action="store_true", help="a page campaign with a coupon")
     parser.add_argument("--plan", nargs=2, metavar=("URL", "CAMPAIGN"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--floor", nargs=3, metavar=("FROM", "TO", "BACKEND"), help=argparse.SUPPRESS
@@ -80,13 +88,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="richsms-campaign-"))
     for backend in args.backends.split(","):
         url = f"sqlite:///{work / 'campaign.db'}" if backend == "sqlite" else POSTGRES_URL
-        campaign_id = seed(url, backend, args.recipients)
+        campaign_id = seed(url, backend, args.recipients, page=args.page)
         # The floor writes into a copy of the seeded database: the same contacts, campaign,
         # indexes and foreign keys as planning writes into.
         target = copy_database(url, backend, work)
         result = pinned("--plan", url, str(campaign_id))
+        kind = "page campaign (token, coupon, link each)" if args.page else "campaign"
         print(
-            f"[{backend}] planned {result['planned']:,} recipients in {result['seconds']:.1f} s"
+            f"[{backend}] {kind}: planned {result['planned']:,} recipients in "
+            f"{result['seconds']:.1f} s"
             f" ({result['planned'] / result['seconds']:,.0f}/s), peak RSS "
             f"{result['peak_mb']:.0f} MB (load average {os.getloadavg()[0]:.1f} "
             f"on {os.cpu_count()} cores)",
@@ -94,8 +104,9 @@ def main() -> None:
         )
         floor = pinned("--floor", url, target, backend)
         print(
-            f"[{backend}] floor: bare executemany of the same {floor['messages']:,} messages "
-            f"and {floor['links']:,} links in {floor['seconds']:.1f} s; "
+            f"[{backend}] floor: bare executemany of the same {floor['messages']:,} messages, "
+            f"{floor['links']:,} links and {floor['coupons']:,} coupons in "
+            f"{floor['seconds']:.1f} s; "
             f"planning/floor = {result['seconds'] / floor['seconds']:.2f}",
             flush=True,
         )
@@ -127,7 +138,7 @@ def pinned(*arguments: str) -> dict[str, Any]:
     return answer
 
 
-def seed(url: str, backend: str, count: int) -> int:
+def seed(url: str, backend: str, count: int, *, page: bool = False) -> int:
     if backend == "postgresql":
         reset_postgres(url)
     engine = make_engine(url)
@@ -166,6 +177,7 @@ def seed(url: str, backend: str, count: int) -> int:
             session.commit()
         assert group.id is not None
         record_custom_fields(session=session, names=["city"])
+        page_id = seed_page(session) if page else None
         campaign = create_campaign(
             session=session,
             clock=SystemClock(),
@@ -173,7 +185,8 @@ def seed(url: str, backend: str, count: int) -> int:
             spec=CampaignSpec(
                 name="bench",
                 type="promotional",
-                target_url="https://shop.example/soldes",
+                target_url=None if page else "https://shop.example/soldes",
+                page_id=page_id,
                 template='Bonjour {{ contact.first_name | default("ami") }}, -20% à '
                 "{{ contact.city }} ce week-end : {{ link }}",
                 group_ids=[group.id],
@@ -192,6 +205,31 @@ def seed(url: str, backend: str, count: int) -> int:
     engine.dispose()
     assert campaign.id is not None
     return campaign.id
+
+
+def seed_page(session: Session) -> int:
+    """A published page showing each recipient a coupon generated from a pattern."""
+    clock = SystemClock()
+    page = create_page(
+        session=session,
+        clock=clock,
+        name="Soldes",
+        language="fr",
+        blocks=[
+            {"type": "heading", "text": 'Bonjour {{ contact.first_name | default("ami") }}'},
+            {
+                "id": "coupon",
+                "type": "coupon",
+                "source": "generate",
+                "pattern": "SOLDES-??????##",
+                "symbology": "code128",
+            },
+        ],
+    )
+    assert page.page.id is not None
+    publish_page(session=session, clock=clock, page_id=page.page.id)
+    session.commit()
+    return page.page.id
 
 
 def plan_only(url: str, campaign_id: int) -> None:
@@ -231,23 +269,29 @@ def floor_only(source_url: str, target_url: str, backend: str) -> None:
     target = make_engine(target_url)
     message_columns = [c for c in _columns(Message) if c != "id"]
     link_columns = _columns(Link)
+    coupon_columns = _columns(Coupon)
     mark = "?" if backend == "sqlite" else "%s"
     insert_link = _insert_sql("link", link_columns, mark)
     insert_message = _insert_sql("message", message_columns, mark)
+    insert_coupon = _insert_sql("coupon", coupon_columns, mark)
     seconds = 0.0
-    counts = {"messages": 0, "links": 0}
+    counts = {"messages": 0, "links": 0, "coupons": 0}
     raw = target.raw_connection()
     try:
         cursor = raw.cursor()
         links = _chunks(source, Link, link_columns)
         messages = _chunks(source, Message, message_columns)
+        coupons = _chunks(source, Coupon, coupon_columns)
         while True:
             link_rows, message_rows = next(links), next(messages)
-            if not link_rows and not message_rows:
+            coupon_rows = next(coupons)
+            if not link_rows and not message_rows and not coupon_rows:
                 break
             began = time.perf_counter()
             if backend == "sqlite":
                 cursor.execute("BEGIN IMMEDIATE")
+            if coupon_rows:  # as planning writes them: coupons, links, then messages
+                cursor.executemany(insert_coupon, coupon_rows)
             if link_rows:
                 cursor.executemany(insert_link, link_rows)
             if message_rows:
@@ -259,6 +303,7 @@ def floor_only(source_url: str, target_url: str, backend: str) -> None:
             seconds += time.perf_counter() - began
             counts["links"] += len(link_rows)
             counts["messages"] += len(message_rows)
+            counts["coupons"] += len(coupon_rows)
     finally:
         raw.close()
     source.dispose()
