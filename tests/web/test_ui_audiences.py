@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
@@ -162,7 +162,7 @@ def test_library_save_then_start_a_campaign_from_it(
     )
     assert saved.status_code == 200 and "Message saved." in saved.text
     with Session(engine) as session:
-        template_id = session.execute(select(MessageTemplate.id)).scalar_one()
+        template_id = session.execute(select(col(MessageTemplate.id))).scalar_one()
 
     bad = marketer.post(
         "/ui/messages",

@@ -231,7 +231,7 @@ FR = {
     "Upload progress": "Progression de l'envoi",
     "Import result": "Résultat de l'import",
     "Imported": "Importés",
-    "Updated": "Mis à jour",
+    "Already there, updated": "Déjà présents, mis à jour",
     "Rejected": "Refusés",
     "Rows read": "Lignes lues",
     "rows merged into an earlier row of the same phone.": "lignes fusionnées avec une ligne "
