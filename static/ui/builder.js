@@ -50,10 +50,19 @@
   }
 
   function focusMoved() {
+    // The swapped workspace's status goes to a live region that stays (announced).
+    const announce = document.getElementById("builder-announce");
+    const status = document.querySelector("#workspace .ws-status, #workspace .problem");
+    if (announce) announce.textContent = status ? status.textContent.trim() : "";
     const moved = document.querySelector("#workspace [data-focus]");
     if (!moved) return;
-    // At the top or bottom the pressed button is disabled: keep the focus on the block.
-    const target = moved.disabled ? moved.parentElement.querySelector("button:not([disabled])") : moved;
+    let target = moved;
+    if (moved.tagName === "DETAILS") {
+      target = moved.querySelector("input:not([type=hidden]), textarea, select"); // a new block: its first field
+    } else if (moved.disabled) {
+      // At the top or bottom the pressed button is disabled: keep the focus on the block.
+      target = moved.parentElement.querySelector("button:not([disabled])");
+    }
     if (target) target.focus();
   }
 

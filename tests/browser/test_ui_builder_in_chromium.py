@@ -110,6 +110,8 @@ def test_build_a_page_with_the_live_phone_preview(
     heading = page.locator("#blocks > li").nth(0)
     expect(heading.locator("details")).to_have_attribute("open", "")
     field = heading.locator("input[name='text']")
+    expect(field).to_be_focused()  # a new block: straight into its first field
+    expect(page.locator("#builder-announce")).to_have_text("Bloc ajouté.")  # read out
     field.fill("Bonjour ")
     field.press("End")
     heading.locator("button[data-merge='{{ contact.first_name }}']").click()

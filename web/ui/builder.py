@@ -276,7 +276,8 @@ def add_block(request: Request, db: Session, view: Viewer, form: dict[str, str])
             raise InvalidInput("no image uploaded yet: upload one first")
         new |= {"image_id": image, "alt": ""}
     saved = _save_blocks(request, db, page_id, [*state.draft.blocks, new])
-    return _answer(request, db, view, saved, open_block=saved.draft.blocks[-1]["id"],
+    added = saved.draft.blocks[-1]["id"]
+    return _answer(request, db, view, saved, open_block=added, focus=f"edit-{added}",
                    notice="Block added.")
 
 
@@ -306,7 +307,7 @@ def delete_block(request: Request, db: Session, view: Viewer, form: dict[str, st
     blocks = list(get_page(session=db, page_id=page_id).draft.blocks)
     del blocks[_block_id(request, blocks)]
     saved = _save_blocks(request, db, page_id, blocks)
-    return _answer(request, db, view, saved, notice="Block deleted.")
+    return _answer(request, db, view, saved, focus="blocks", notice="Block deleted.")
 
 
 def move_block(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
