@@ -8,9 +8,9 @@ from sqlmodel import Session
 
 from richsms.clock import FrozenClock
 from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.merge_contact import contact_fields
 from sender.contacts import (
     consent_history,
-    contact_fields,
     create_contact,
     ensure_contact,
     find_by_phone,
