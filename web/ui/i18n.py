@@ -232,6 +232,10 @@ FR = {
     "Import result": "Résultat de l'import",
     "Imported": "Importés",
     "Already there, updated": "Déjà présents, mis à jour",
+    "Messages per second": "Messages par seconde",
+    "Short code": "Numéro court",
+    "Long number": "Numéro long",
+    "Name (alphanumeric)": "Nom (alphanumérique)",
     "Rejected": "Refusés",
     "Rows read": "Lignes lues",
     "rows merged into an earlier row of the same phone.": "lignes fusionnées avec une ligne "

@@ -13,7 +13,11 @@ from web.ui.base import back_to
 from web.ui.composer import TYPES
 from web.ui.render import Viewer, page
 
-KINDS = ("short_code", "long_code", "alphanumeric")
+KINDS = {
+    "short_code": "Short code",
+    "long_code": "Long number",
+    "alphanumeric": "Name (alphanumeric)",
+}
 
 
 def _page(view: Viewer, db: Session, form: dict[str, str], **context: object) -> Response:
