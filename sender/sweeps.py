@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from sender import outbox
-from sender.receipts import forget_pending
+from sender.receipts import forget_pending, reconcile_pending
 
 log = logging.getLogger("richsms.worker")
 
@@ -46,7 +46,10 @@ def sweep(
     with engine.begin() as conn:
         expired = outbox.expire_overdue(conn=conn, now=now, expiry=expiry)
         lost = outbox.mark_unknown(conn=conn, now=now, claimed_before=now - lease)
+        reconciled = reconcile_pending(conn)
         forget_pending(conn, received_before=now - pending_receipts_kept)
+    if reconciled:
+        log.info("%d receipts applied late (they had crossed their submit answer)", reconciled)
     if expired:
         log.info("%d messages expired (not sent within %s)", len(expired), expiry)
     report_unknown(lost, f"lease of {lease} ran out")

@@ -275,3 +275,28 @@ def test_an_inbound_message_the_network_classified_as_an_opt_out_opts_out(
         contact = session.execute(select(Contact)).scalar_one()
         assert contact.status == "opted_out"
     worker.close()
+
+
+def test_a_receipt_that_crossed_its_answer_is_applied_by_the_next_sweep(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock)
+    worker = send(engine, clock, FaultProvider(latency=0))
+    # What two concurrent transactions leave on PostgreSQL: the receipt saw no part and
+    # was kept pending, the answer saw no pending receipt. Neither applied it.
+    with session_scope(engine) as session:
+        session.add(
+            PendingReceipt(
+                provider="fault",
+                provider_id=f"fault-{message_id}",
+                state="delivered",
+                at=clock.now(),
+                received_at=clock.now(),
+            )
+        )
+    assert load(engine, message_id).state == "sent"
+    clock.advance(timedelta(seconds=31))
+    worker.sweep()
+    assert load(engine, message_id).state == DELIVERED
+    with engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one() == 0
