@@ -31,6 +31,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from sender.models import (
     DELIVERED,
@@ -41,6 +42,7 @@ from sender.models import (
     PendingReceipt,
 )
 from sender.providers.base import Receipt, ReceiptState
+from sender.webhooks import emit_events
 
 RECEIPT_STATES = ("delivered", "undelivered", "expired", "rejected", "unknown", "sent")
 # Receipt states that settle a part, and the part state each gives.
@@ -296,6 +298,39 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict]]) -> None:
             .execution_options(synchronize_session=False),
             undelivered,
         )
+    _tell_webhooks(conn, delivered, undelivered)
+
+
+def _tell_webhooks(
+    conn: Connection, delivered: list[dict[str, object]], undelivered: list[dict[str, object]]
+) -> None:
+    """The `delivery` event of each message a receipt just settled (same transaction)."""
+    settled = [(DELIVERED, row) for row in delivered] + [(UNDELIVERED, row) for row in undelivered]
+    if not settled:
+        return
+    ids = [int(str(row["b_id"])) for _, row in settled]
+    known = dict(
+        (int(i or 0), (campaign, contact))
+        for i, campaign, contact in conn.execute(
+            select(col(Message.id), col(Message.campaign_id), col(Message.contact_id)).where(
+                col(Message.id).in_(ids)
+            )
+        ).all()
+    )
+    latest = max(row["b_at"] for _, row in settled if isinstance(row["b_at"], datetime))
+    payloads = [
+        {
+            "id": f"delivery_{row['b_id']}",
+            "at": row["b_at"],
+            "message_id": row["b_id"],
+            "state": state,
+            "error": row.get("b_error"),
+            "campaign_id": known.get(int(str(row["b_id"])), (None, None))[0],
+            "contact_id": known.get(int(str(row["b_id"])), (None, None))[1],
+        }
+        for state, row in settled
+    ]
+    emit_events(session=conn, clock=FrozenClock(latest), event="delivery", payloads=payloads)
 
 
 T = TypeVar("T")

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
@@ -131,18 +131,23 @@ def _iso(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _subscribers(session: Session, event: str) -> list[int]:
+def _subscribers(session: Session | Connection, event: str) -> list[int]:
     hooks = session.execute(
         select(col(Webhook.id), col(Webhook.events)).where(col(Webhook.active).is_(True))
     ).all()
-    return [int(i) for i, events in hooks if event in events]
+    return [int(i) for i, events in hooks if i is not None and event in events]
 
 
 def emit_events(
-    *, session: Session, clock: Clock, event: str, payloads: Sequence[Mapping[str, Any]]
+    *,
+    session: Session | Connection,
+    clock: Clock,
+    event: str,
+    payloads: Sequence[Mapping[str, Any]],
 ) -> int:
     """Queue `payloads` of type `event` for every webhook that wants them, in the
-    caller's transaction; returns how many deliveries were queued."""
+    caller's transaction (a session, or a Core connection); returns how many deliveries
+    were queued."""
     if event not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event!r}")
     if not payloads:

@@ -223,3 +223,46 @@ def test_a_redemption_is_told_in_the_same_transaction(
     assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)
     event = json.loads(receiver.received[0][1])
     assert (event["code"], event["by"], event["contact_id"]) == ("NOEL-123456", "till 2", 7)
+
+
+def test_a_receipt_is_told_as_a_delivery_event(
+    engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
+) -> None:
+    from sender.outbox import enqueue
+    from sender.providers.fault import FaultProvider
+    from sender.receipts import record_receipt
+    from sender.worker import Worker
+
+    register(engine, clock, receiver.url, "delivery")
+    with session_scope(engine) as session:
+        message = enqueue(
+            session=session, phone="+33612345678", text="Hi", type="informational", now=clock.now()
+        )
+        message_id = message.id
+    worker = Worker(engine, FaultProvider(latency=0), clock, worker_id="w", default_rate=100)
+    try:
+        worker.run_once()
+    finally:
+        worker.close()
+    with session_scope(engine) as session:
+        record_receipt(
+            session=session,
+            provider="fault",
+            provider_id=f"fault-{message_id}",
+            state="delivered",
+            at=clock.now(),
+        )
+        record_receipt(  # twice: told once
+            session=session,
+            provider="fault",
+            provider_id=f"fault-{message_id}",
+            state="delivered",
+            at=clock.now(),
+        )
+    assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)
+    event = json.loads(receiver.received[0][1])
+    assert (event["type"], event["message_id"], event["state"]) == (
+        "delivery",
+        message_id,
+        "delivered",
+    )
