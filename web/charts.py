@@ -52,8 +52,9 @@ def _open(title: str, description: str) -> tuple[str, list[str]]:
     tid, did = f"chart-t{n}", f"chart-d{n}"
     head = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-labelledby="{tid} {did}" class="chart" '
-        'style="width:100%;height:auto;font:12px system-ui,sans-serif">',
+        # Sized by the page's stylesheet (`svg.chart`): a strict CSP refuses style
+        # attributes, and the width/height attributes would fix the size.
+        f'role="img" aria-labelledby="{tid} {did}" class="chart">',
         f'<title id="{tid}">{escape(title)}</title>',
         f'<desc id="{did}">{escape(description)}</desc>',
     ]
