@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -25,6 +26,7 @@ from sender.growth import subscriber_growth
 from sender.models import Campaign
 from sender.reading_delay import BUCKETS
 from sender.unitary import send_test
+from shortener.models import Click, Link
 from web.bodies import path_id
 from web.charts import Series, bar_chart, line_chart
 from web.ui.base import back_to
@@ -49,6 +51,7 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
         if found:
             groups.append((title, found))
     now = request.app.state.clock.now()
+    clicks = _human_clicks(db, [c.id for c in campaigns if c.status in ("sending", "done")])
     growth = subscriber_growth(session=db, start=now - timedelta(days=30), end=now)
     labels = [day["from"][5:] for day in growth["series"]]
     chart = line_chart(
@@ -65,9 +68,24 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
         view,
         "dashboard.html",
         groups=groups,
+        clicks=clicks,
         growth_chart=svg(chart),
         notice=request.query_params.get("notice", ""),
     )
+
+
+def _human_clicks(db: Session, campaign_ids: list[int | None]) -> dict[int, int]:
+    """Each campaign's clicks by people (link previews and bots left out)."""
+    if not campaign_ids:
+        return {}
+    rows = db.execute(
+        select(col(Link.campaign_id), func.count())
+        .select_from(Click)
+        .join(Link, col(Link.id) == col(Click.link_id))
+        .where(col(Link.campaign_id).in_(campaign_ids), col(Click.is_bot).is_(False))
+        .group_by(col(Link.campaign_id))
+    ).all()
+    return {int(campaign): int(count) for campaign, count in rows}
 
 
 def _report(request: Request, db: Session, campaign_id: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 
+from landing_templates.pages import list_pages
 from richsms.errors import InvalidInput, RichsmsError
 from sender.audience_select import iter_audience
 from sender.campaigns import CampaignSpec, create_campaign
@@ -51,6 +52,7 @@ def _choices(db: Session) -> dict[str, Any]:
         "fields": [*STANDARD, *sorted(known_fields(db))],
         "types": TYPES,
         "library": list_message_templates(session=db),
+        "pages": [p for p in list_pages(session=db) if p.published_version is not None],
     }
 
 
@@ -86,6 +88,7 @@ def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) ->
         type=form.get("type", "promotional"),
         template=form.get("template", ""),
         target_url=form.get("target_url", "").strip() or None,
+        page_id=int(form["page_id"]) if form.get("page_id", "").isdigit() else None,
         group_ids=_ids(form, "group-"),
         segment_ids=_ids(form, "segment-"),
         one_per_phone=form.get("one_per_phone") == "on",
