@@ -39,7 +39,7 @@ from sender.audience_select import COLUMNS, audience_condition, count_audience
 from sender.campaign_states import FAILED, PLANNING, SCHEDULED, SENDING, move
 from sender.models import Campaign, Contact
 from sender.planner import BatchPlanner, PlannedBatch, Progress
-from sender.planning_writes import RowInsert, assign_batch_coupons
+from sender.planning_writes import RowInsert, assign_batch_coupons, collector_paused
 from shortener.codes import CodeMaker
 from shortener.models import Link
 
@@ -226,15 +226,16 @@ class PlanningJob:
     def step(self) -> str:
         """One batch: "more", "finished", or "lost" (not ours any more, or cancelled)."""
         now = self.clock.now()
-        read = self._read(now)
-        if read is None:
-            return "lost"
-        cursor, rows, top, total = read
-        planner = self._planner
-        assert planner is not None
-        link_ids = self._link_ids(planner, rows, top)
-        batch = planner.plan(rows, link_ids)
-        bound = self._bind(batch)  # all the CPU work done before the write lock is taken
+        with collector_paused():
+            read = self._read(now)
+            if read is None:
+                return "lost"
+            cursor, rows, top, total = read
+            planner = self._planner
+            assert planner is not None
+            link_ids = self._link_ids(planner, rows, top)
+            batch = planner.plan(rows, link_ids)
+            bound = self._bind(batch)  # all the CPU work done before the write lock is taken
         with session_scope(self.engine) as session:
             campaign = self._locked(session)
             if campaign is None or campaign.planning_cursor != cursor:
