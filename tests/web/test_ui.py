@@ -241,3 +241,37 @@ def test_french_from_the_browser_and_the_switch(marketer: TestClient) -> None:
     english = marketer.get("/ui/", headers={"Accept-Language": "fr"})
     assert '<html lang="en">' in english.text and "Campaigns" in english.text
     marketer.post("/ui/lang", data={"lang": "en", "next": "https://evil.example/"})
+
+
+def test_a_campaign_previews_as_any_recipient(
+    marketer: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    group = audience(engine, clock)
+    token = csrf(marketer.get("/ui/campaigns/new").text)
+    created = marketer.post(
+        "/ui/campaigns/new",
+        data={"csrf": token, "name": "Soldes", "type": "promotional",
+              "template": "Bonjour {{ contact.first_name }} -20% {{ link }}",
+              "target_url": "https://shop.example/", f"group-{group}": "on"},
+        follow_redirects=False,
+    )
+    path = created.headers["location"].split("?")[0]
+    first = marketer.get(path).text
+    assert "Bonjour Zoé -20% https://ex.co/" in first and "STOP" in first
+    with Session(engine) as session:
+        bob = session.execute(select(Contact.id).where(Contact.first_name == "Bob")).scalar()
+    as_bob = marketer.get(f"{path}?as={bob}").text
+    assert "Bonjour Bob -20% https://ex.co/" in as_bob and "Reply STOP" in as_bob
+
+
+def test_campaigns_compared_side_by_side(
+    marketer: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    from tests.sender.test_campaign_stats import seed
+
+    first, second = seed(engine, clock, "Noël"), seed(engine, clock, "Soldes")
+    page = marketer.get(f"/ui/compare?campaigns={first}&campaigns={second}")
+    assert page.status_code == 200
+    assert "Noël" in page.text and "Soldes" in page.text
+    assert page.text.count("100.0 %") >= 2  # each one's click-through rate
+    assert marketer.get("/ui/compare?campaigns=abc&campaigns=99").status_code == 200

@@ -30,6 +30,7 @@ from shortener.models import Click, Link
 from web.bodies import path_id
 from web.charts import Series, bar_chart, line_chart
 from web.ui.base import back_to
+from web.ui.campaign_preview import recipient_preview
 from web.ui.render import Viewer, page, svg
 
 # Dashboard sections, in the order a marketer looks for them.
@@ -67,6 +68,7 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
     return page(
         view,
         "dashboard.html",
+        live=any(c.status in ("planning", "sending", "scheduled") for c in campaigns),
         groups=groups,
         clicks=clicks,
         growth_chart=svg(chart),
@@ -124,6 +126,7 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         delay_chart=svg(delay),
         clicks_chart=svg(clicks),
         buckets=BUCKETS,
+        preview=recipient_preview(request, db, campaign),
         notice=request.query_params.get("notice", ""),
     )
 

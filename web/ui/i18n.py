@@ -106,6 +106,8 @@ FR: dict[str, str] = {
     "Accept": "Accepter",
     "Characters forcing UCS-2": "Caractères imposant l'UCS-2",
     "Preview": "Aperçu",
+    "As": "En tant que",
+    "No recipient in this audience.": "Aucun destinataire dans cette audience.",
     "No message yet.": "Aucun message pour l'instant.",
     "Reply": "Répondre",
     "Messages received by": "Messages reçus par",

@@ -1,0 +1,59 @@
+"""A campaign as one recipient gets it: their SMS (link and opt-out mention in place)
+beside their landing page, in phone frames, for any contact of the audience. Nothing is
+recorded, assigned or sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from sqlmodel import Session
+from starlette.requests import Request
+
+from richsms.errors import RichsmsError
+from sender.audience_select import iter_audience
+from sender.compose import Composer
+from sender.models import Campaign
+
+SAMPLE_CODE = "Ab3dEf9hKmNp"
+CHOICES = 50
+
+
+@dataclass(frozen=True)
+class RecipientPreview:
+    choices: list[tuple[int, str]]  # (contact id, what the picker shows)
+    contact_id: int | None
+    sms: str | None
+    problem: str | None
+
+
+def recipient_preview(request: Request, db: Session, campaign: Campaign) -> RecipientPreview:
+    rows: list[tuple[Any, Any]] = list(
+        islice(
+            iter_audience(
+                session=db, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
+            ),
+            CHOICES,
+        )
+    )
+    choices = [
+        (int(row.id), f"{fields.get('first_name') or ''} {row.phone}".strip())
+        for row, fields in rows
+    ]
+    raw = request.query_params.get("as", "")
+    wanted = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    chosen = next(((row, fields) for row, fields in rows if row.id == wanted), None)
+    if chosen is None and rows:
+        chosen = rows[0]
+    if chosen is None:
+        return RecipientPreview(choices, None, None, None)
+    row, fields = chosen
+    settings = request.app.state.settings
+    try:
+        composer = Composer.for_campaign(session=db, campaign=campaign, settings=settings)
+        link = settings.short_url + SAMPLE_CODE[: settings.link_code_length]
+        sms = composer.compose(fields, language=row.language, link=link).text
+    except RichsmsError as exc:
+        return RecipientPreview(choices, int(row.id), None, exc.message)
+    return RecipientPreview(choices, int(row.id), sms, None)
