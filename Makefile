@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Nothing yet: the browser and load-test issues add chromium, wrk and nginx here.
-SYSTEM_PACKAGES := chromium libcairo2
+SYSTEM_PACKAGES := chromium fonts-liberation libcairo2
 
 .PHONY: serve test lint install system-deps bench clean
 
