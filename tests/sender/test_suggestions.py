@@ -227,4 +227,19 @@ def test_what_stays_non_gsm_has_no_equivalent(text: str) -> None:
     for character in result.after.non_gsm:
         if character in "\u200c\u200d" or unicodedata.category(character).startswith("M"):
             continue  # kept because of their neighbours, checked above by example
+        if all(_joined(result.text, at) for at in _positions(result.text, character)):
+            continue  # a base that marks or joiners hold: a cluster is never split
         assert suggest_gsm7(character).replacements == ()
+
+
+def _positions(text: str, character: str) -> list[int]:
+    return [i for i, c in enumerate(text) if c == character]
+
+
+def _joined(text: str, at: int) -> bool:
+    """Whether the character at `at` belongs to a longer cluster: a mark, variation
+    selector or joiner follows it, or a joiner precedes it."""
+    after = text[at + 1 : at + 2]
+    before = text[at - 1 : at] if at else ""
+    return (bool(after) and (after in "\u200d\ufe0e\ufe0f" or
+            unicodedata.category(after).startswith("M"))) or before == "\u200d"
