@@ -23,25 +23,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
 from sender.encoding import analyze
 from sender.models import (
     EXPIRED,
-    FAILED,
     MESSAGE_TYPES,
     PLANNED,
     QUEUED,
     SENDING,
-    SENT,
     SKIPPED,
     UNKNOWN,
     Message,
-    MessagePart,
 )
-from sender.receipts import PART_SENT, apply_pending
 
 
 def enqueue(
@@ -126,26 +121,6 @@ class DueMessage:
     def waiting_since(self) -> datetime:
         """When it first became due; expiry counts from here, whatever deferred it."""
         return self.queued_at or self.due_at
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What became of a message handed to the provider."""
-
-    id: int
-    state: str  # sent, failed, unknown, or queued (a temporary failure, retried at retry_at)
-    at: datetime
-    provider_id: str | None = None
-    error: str | None = None
-    retry_at: datetime | None = None
-    # Every part's id for a long SMS sent as several parts (provider_id alone: one part).
-    provider_ids: tuple[str, ...] = ()
-
-    @property
-    def part_ids(self) -> tuple[str, ...]:
-        if self.provider_ids:
-            return self.provider_ids
-        return (self.provider_id,) if self.provider_id else ()
 
 
 _DUE_COLUMNS = (
@@ -364,82 +339,7 @@ def release(*, conn: Connection, ids: Sequence[int], worker_id: str) -> None:
         )
 
 
-def record(
-    *, conn: Connection, outcomes: Sequence[Outcome], worker_id: str, provider: str = ""
-) -> None:
-    """Store what `provider` answered for messages this worker claimed.
+# Recording answers lives in its own module; the outbox's callers keep one entry point.
+from sender.outbox_answers import Outcome, record  # noqa: E402
 
-    An answer is recorded even if a sweep already marked the message unknown: the
-    answer is the truth, the sweep only a presumption. An accepted message gets one
-    `message_part` row per provider id, and the receipts that came before the answer
-    (pending) are applied to it now.
-    """
-    answerable = or_(col(Message.state) == SENDING, col(Message.state) == UNKNOWN)
-    mine = and_(
-        col(Message.id) == bindparam("b_id"), answerable, col(Message.claimed_by) == worker_id
-    )
-    by_state: dict[str, list[Outcome]] = {}
-    for outcome in outcomes:
-        by_state.setdefault(outcome.state, []).append(outcome)
-    if SENT in by_state:
-        ids = [o.id for o in by_state[SENT]]
-        claimed = set(
-            conn.execute(
-                select(col(Message.id)).where(
-                    col(Message.id).in_(ids), answerable, col(Message.claimed_by) == worker_id
-                )
-            ).scalars()
-        )
-        by_state[SENT] = [o for o in by_state[SENT] if o.id in claimed]
-    statements = {
-        SENT: update(Message)
-        .where(mine)
-        .values(state=SENT, sent_at=bindparam("b_at"), provider_id=bindparam("b_pid"), error=None),
-        FAILED: update(Message)
-        .where(mine)
-        .values(state=FAILED, failed_at=bindparam("b_at"), error=bindparam("b_error")),
-        UNKNOWN: update(Message)
-        .where(mine)
-        .values(state=UNKNOWN, unknown_at=bindparam("b_at"), error=bindparam("b_error")),
-        QUEUED: update(Message)
-        .where(mine)
-        .values(
-            state=QUEUED, due_at=bindparam("b_retry"), error=bindparam("b_error"), claimed_by=None
-        ),
-    }
-    for state, group in by_state.items():
-        if not group:
-            continue
-        conn.execute(
-            statements[state],
-            [
-                {
-                    "b_id": o.id,
-                    "b_at": o.at,
-                    "b_pid": o.provider_id or (o.part_ids[0] if o.part_ids else None),
-                    "b_error": o.error,
-                    "b_retry": o.retry_at,
-                }
-                for o in group
-            ],
-        )
-    _add_parts(conn, by_state.get(SENT, []), provider)
-
-
-def _add_parts(conn: Connection, sent: Sequence[Outcome], provider: str) -> None:
-    """One row per provider id of each accepted message, then the receipts that were
-    waiting for them. An id the provider already gave another message is kept with the
-    first (ids are unique per provider; receipts could not tell the two apart)."""
-    rows = [
-        {"message_id": o.id, "provider": provider, "provider_id": pid, "part": n}
-        for o in sent
-        for n, pid in enumerate(o.part_ids)
-    ]
-    if not rows:
-        return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    # executemany: one compiled statement, cached (a many-row VALUES compiles each time).
-    conn.execute(
-        insert(MessagePart).on_conflict_do_nothing(), [{**row, "state": PART_SENT} for row in rows]
-    )
-    apply_pending(conn, [(provider, str(row["provider_id"])) for row in rows])
+__all__ = ["DueMessage", "Outcome", "enqueue", "record"]
