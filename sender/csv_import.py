@@ -1,11 +1,9 @@
 """Importing contacts from a CSV file, as marketers export them from anywhere.
 
-The file may be UTF-8 (with or without a BOM), UTF-16 with a BOM, or Windows-1252/Latin-1;
-separated by `,` or `;` (sniffed from the header line). Header names are matched without
-case or accents against French and English synonyms; every other column is kept as a
-custom field. Each row is checked on its own: a bad row is reported with its number
-(the header is row 1, so the first data row is row 2) and a reason, and every good row
-imports. Rows repeating a phone number are merged, later non-empty cells winning.
+Reading the file (encodings, separators) is `sender.csv_reading`; its columns and rows
+are `sender.csv_columns`. Each row is checked on its own: a bad row is reported with its
+number (the header is row 1, so the first data row is row 2) and a reason, and every good
+row imports. Rows repeating a phone number are merged, later non-empty cells winning.
 
 A file that cannot be read as CSV at all (no phone column, an unterminated quote, binary
 data, nothing in it, more custom columns than MAX_CUSTOM_FIELDS) is refused as a whole
@@ -24,13 +22,9 @@ file again is harmless (it records nothing new), so the cure is to import it aga
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy.exc import IntegrityError
@@ -39,61 +33,18 @@ from sqlmodel import Session
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput
 from sender.contact_store import ImportedContact, store_contacts
-from sender.contacts import (
-    IMPLIED,
-    check_email,
-    check_length,
-    fold,
-    normalize_consent_type,
-    normalize_language,
-)
+from sender.csv_columns import BadNumber, Columns
+from sender.csv_reading import decode, read_records
 from sender.custom_fields import record_custom_fields
-from sender.phones import check_region, check_timezones, parse_phone, suggest_region
+from sender.phones import check_region, suggest_region
 
 # Called as progress(stage, done, total); stages are "read" then "save".
 Progress = Callable[[str, int, int], None]
 
-# Standard columns and the header names that mean them, compared once folded (no case,
-# no accents, letters and digits only). For the phone, the order is a preference: a file
-# with both "telephone" and "mobile" columns is texted on the mobile.
-SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
-    "phone": (
-        "msisdn", "mobile", "mobilephone", "telephonemobile", "portable", "cellphone", "gsm",
-        "phone", "phonenumber", "telephone", "numerodetelephone", "numero", "tel",
-    ),
-    "first_name": ("firstname", "prenom", "givenname"),
-    "last_name": ("lastname", "nom", "nomdefamille", "surname", "familyname"),
-    "email": ("email", "emailaddress", "courriel", "mail", "adressemail", "adresseemail"),
-    "language": ("language", "langue", "lang"),
-    "timezone": ("timezone", "fuseau", "fuseauhoraire", "tz"),
-    "consent_source": ("consentsource", "source", "sourceduconsentement", "sourceconsentement"),
-    "consent_date": (
-        "consentdate", "consentat", "dateconsentement", "datedeconsentement",
-        "dateduconsentement",
-    ),
-    "consent_type": (
-        "consenttype", "consent", "typeconsentement", "typedeconsentement",
-        "typeduconsentement", "consentement",
-    ),
-}  # fmt: skip
-# Names templates reach as contact.<name>: a custom column must not hide one of them.
-STANDARD_MERGE_FIELDS: Final = ("first_name", "last_name", "phone", "email", "language", "timezone")
 DEFAULT_CONSENT_SOURCE: Final = "csv import"
-# Custom columns a file may bring, and the longest name one may have: every custom field
-# is carried by every contact and read by every send, so they are bounded.
-MAX_CUSTOM_FIELDS: Final = 200
-MAX_CUSTOM_FIELD_NAME: Final = 64
 # Contacts written per transaction: short enough that redirects and sends waiting for
 # SQLite's write lock wait well under a second.
 SAVE_CHUNK: Final = 1_000
-# Consent dated later than this past the import is a mistake in the file.
-_CONSENT_CLOCK_SKEW: Final = timedelta(days=1)
-
-_NOT_ALNUM: Final = re.compile(r"[^0-9a-z]+")
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_DAY_FIRST: Final = re.compile(
-    r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]+(\d{1,2})[:hH](\d{2})(?::(\d{2}))?)?"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +140,7 @@ def parse_contacts_csv(
     progress: Progress | None = None,
 ) -> ParsedFile:
     """Every row of the file, checked and merged by phone; no database involved."""
-    records = _records(decode(data))
+    records = read_records(decode(data))
     if not records or not any(cell.strip() for cell in records[0]):
         raise InvalidInput("the file has no header row")
     columns = Columns(records[0])
@@ -208,7 +159,7 @@ def parse_contacts_csv(
         parsed.rows += 1
         try:
             contact, country_code = columns.read(cells, region=region, now=now, source=source)
-        except _BadNumber as exc:
+        except BadNumber as exc:
             bad_numbers.append((len(parsed.rejected), exc.raw, exc.message))
             parsed.rejected.append(Rejection(index, exc.message))
             continue
@@ -234,208 +185,3 @@ def parse_contacts_csv(
         progress("read", total, total)
     return parsed
 
-
-class _BadNumber(InvalidInput):
-    """A phone cell that is not a valid number (kept raw for a suggestion)."""
-
-    def __init__(self, message: str, raw: str) -> None:
-        super().__init__(message)
-        self.raw = raw
-
-
-# --- Bytes to records ------------------------------------------------------------------
-
-
-def decode(data: bytes) -> str:
-    """The file's text: UTF-16 or UTF-8 by their BOM, else UTF-8, else Windows-1252 (the
-    Latin-1 Excel writes, with € and ’), else Latin-1. Binary files are refused."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise InvalidInput("the file starts like UTF-16 text but is not") from None
-    elif b"\x00" in data:
-        raise InvalidInput("this is not a CSV file: it contains binary data")
-    else:
-        text = _decode_8bit(data)
-    if not text.strip():
-        raise InvalidInput("the file is empty")
-    header = text.split("\n", 1)[0]
-    controls = len(_CONTROL.findall(text))
-    if _CONTROL.search(header) or controls * 100 > len(text):
-        raise InvalidInput("this is not a CSV file: it contains binary data")
-    return text
-
-
-def _decode_8bit(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
-
-
-def sniff_delimiter(header: str) -> str:
-    """`;` when the header line has more semicolons than commas (outside quotes), else `,`."""
-    counts = {",": 0, ";": 0}
-    quoted = False
-    for char in header:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
-    return ";" if counts[";"] > counts[","] else ","
-
-
-def _records(text: str) -> list[list[str]]:
-    header = text.split("\n", 1)[0]
-    delimiter = sniff_delimiter(header)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[list[str]] = []
-    try:
-        for cells in reader:
-            records.append(cells)
-    except csv.Error as exc:
-        # Rows are counted like a spreadsheet shows them: the header is row 1.
-        raise InvalidInput(
-            f"malformed CSV at row {len(records) + 1} (line {reader.line_num}): {exc}"
-            + (" (a quote is left open)" if "end of data" in str(exc) else "")
-        ) from None
-    return records
-
-
-# --- Records to contacts ---------------------------------------------------------------
-
-
-def header_key(name: str) -> str:
-    """A header as compared with the synonyms: "Téléphone" -> "telephone"."""
-    return _NOT_ALNUM.sub("", fold(name))
-
-
-def custom_field_name(name: str) -> str:
-    """The custom field a column becomes, usable in templates: "Code postal" -> "code_postal"."""
-    return _NOT_ALNUM.sub("_", fold(name)).strip("_")
-
-
-class Columns:
-    """Which cell of a row holds what, decided once from the header."""
-
-    def __init__(self, header: Sequence[str]) -> None:
-        self.width = len(header)
-        self.standard: dict[str, int] = {}
-        ranks: dict[str, int] = {}
-        for position, name in enumerate(header):
-            key = header_key(name)
-            for standard, synonyms in SYNONYMS.items():
-                if key in synonyms:
-                    rank = synonyms.index(key)
-                    if standard not in ranks or rank < ranks[standard]:
-                        self.standard[standard], ranks[standard] = position, rank
-                    break
-        if "phone" not in self.standard:
-            found = ", ".join(repr(h) for h in header if h.strip()) or "none"
-            raise InvalidInput(
-                "the file has no phone column: name one phone, mobile, téléphone, "
-                f"numéro, tel or msisdn (columns found: {found})"
-            )
-        used = set(self.standard.values())
-        if len(header) - len(used) > MAX_CUSTOM_FIELDS:
-            raise InvalidInput(
-                f"the file has {len(header) - len(used)} custom columns: at most "
-                f"{MAX_CUSTOM_FIELDS} are kept per contact (remove the ones you do not need)"
-            )
-        taken = set(STANDARD_MERGE_FIELDS)
-        # The next suffix to try per name: repeated names are renamed a_2, a_3... in one
-        # pass, not by trying every suffix again for each repetition.
-        next_suffix: dict[str, int] = {}
-        self.custom: list[tuple[int, str]] = []
-        for position, name in enumerate(header):
-            if position in used:
-                continue
-            base = custom_field_name(name) or f"column_{position + 1}"
-            if len(base) > MAX_CUSTOM_FIELD_NAME:
-                raise InvalidInput(
-                    f"column {position + 1} has a name longer than {MAX_CUSTOM_FIELD_NAME} "
-                    f"characters: {base[:MAX_CUSTOM_FIELD_NAME]}..."
-                )
-            unique, suffix = base, next_suffix.get(base, 2)
-            while unique in taken:
-                unique, suffix = f"{base}_{suffix}", suffix + 1
-            next_suffix[base] = suffix
-            taken.add(unique)
-            self.custom.append((position, unique))
-
-    def read(
-        self, cells: list[str], *, region: str, now: datetime, source: str
-    ) -> tuple[ImportedContact, int]:
-        """One row as a contact, and its number's country code; InvalidInput with the
-        reason when it cannot be imported."""
-        if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
-            raise InvalidInput(
-                f"{len(cells)} cells but the header has {self.width} "
-                "(a separator inside a value that is not quoted?)"
-            )
-        if len(cells) < self.width:
-            cells = cells + [""] * (self.width - len(cells))
-
-        def cell(name: str) -> str:
-            position = self.standard.get(name)
-            return "" if position is None else cells[position].strip()
-
-        raw = cell("phone")
-        try:
-            phone = parse_phone(raw, region=region)
-        except InvalidInput as exc:
-            raise _BadNumber(exc.message, raw) from None
-        language = cell("language")
-        zones = cell("timezone")
-        contact = ImportedContact(
-            phone=phone.e164,
-            first_name=check_length("first_name", cell("first_name")),
-            last_name=check_length("last_name", cell("last_name")),
-            email=check_email(cell("email")),
-            language=normalize_language(language) if language else "",
-            timezones=" ".join(check_timezones(zones)) if zones else "",
-            default_language=phone.language,
-            default_timezones=" ".join(phone.timezones),
-            fields={name: cells[i].strip() for i, name in self.custom if cells[i].strip()},
-        )
-        kind, origin, date = cell("consent_type"), cell("consent_source"), cell("consent_date")
-        if kind or origin or date:
-            contact.consents.append(
-                (
-                    # Without a type, claim only the weaker consent: a campaign that needs
-                    # express consent must not count on a guess.
-                    normalize_consent_type(kind) if kind else IMPLIED,
-                    check_length("consent_source", origin or source),
-                    # Undated: "now" for a new consent, but the same consent imported
-                    # again keeps its first date (see sender.contact_store).
-                    parse_consent_date(date, now) if date else None,
-                )
-            )
-        return contact, phone.number.country_code or 0
-
-
-def parse_consent_date(value: str, now: datetime) -> datetime:
-    """ISO 8601 ("2025-03-01", "2025-03-01T09:30:00+01:00") or day first, as in France
-    ("01/03/2025", "01/03/2025 09:30"). A time without a zone is read as UTC."""
-    moment: datetime | None = None
-    match = _DAY_FIRST.fullmatch(value)
-    try:
-        if match is not None:
-            day, month, year, hour, minute, second = match.groups()
-            moment = datetime(
-                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
-            )
-        else:
-            moment = datetime.fromisoformat(value)
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise InvalidInput(f"not a date: {value} (use YYYY-MM-DD or DD/MM/YYYY)")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if moment > now + _CONSENT_CLOCK_SKEW:
-        raise InvalidInput(f"the consent date is in the future: {value}")
-    return moment.astimezone(UTC)

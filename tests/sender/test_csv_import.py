@@ -11,15 +11,9 @@ from sqlmodel import Session, col, select
 from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from sender.contacts import consent_history, create_contact, find_by_phone, opt_out
-from sender.csv_import import (
-    ImportReport,
-    custom_field_name,
-    decode,
-    header_key,
-    import_contacts,
-    parse_contacts_csv,
-    sniff_delimiter,
-)
+from sender.csv_columns import custom_field_name, header_key
+from sender.csv_import import ImportReport, import_contacts, parse_contacts_csv
+from sender.csv_reading import decode, sniff_delimiter
 from sender.models import ConsentEvent, Contact
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

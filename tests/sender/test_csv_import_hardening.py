@@ -17,13 +17,8 @@ from richsms.clock import FrozenClock
 from richsms.db import make_engine
 from richsms.errors import InvalidInput
 from sender.contacts import find_by_phone
-from sender.csv_import import (
-    MAX_CUSTOM_FIELD_NAME,
-    MAX_CUSTOM_FIELDS,
-    ImportReport,
-    import_contacts,
-    parse_contacts_csv,
-)
+from sender.csv_columns import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS
+from sender.csv_import import ImportReport, import_contacts, parse_contacts_csv
 from sender.models import ConsentEvent, Contact
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
