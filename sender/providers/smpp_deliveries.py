@@ -1,0 +1,147 @@
+"""What the SMSC delivers over the bind: delivery receipts and inbound messages, each
+handed to the sink (`ProviderEvents`).
+
+smpp34 acknowledges a deliver_sm as soon as it is queued for Python, before our sink has
+stored it: a receipt or an inbound message can be lost if the process dies in that
+window (README, "SMPP receipts"). So each one is stored, retrying while the sink fails,
+before the next is read: receipts several at a time, inbound messages in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+from typing import Final
+
+import smpp34
+
+from richsms.clock import Clock
+from sender.providers.base import Inbound, ProviderEvents, Receipt
+from sender.providers.smpp_config import SmppConfig
+from sender.providers.smpp_flow import Window
+from sender.providers.smpp_link import BoundSession
+from sender.providers.smpp_parts import network_phone
+from sender.providers.smpp_receipts import (
+    IdBook,
+    PartKey,
+    PartsBuffer,
+    concatenation,
+    decode_text,
+    is_receipt,
+    parse_receipt,
+)
+
+log = logging.getLogger("richsms.smpp")
+
+# How long a receipt waits for the submit answer naming its id (see _receipted_id).
+RECEIPT_WAIT: Final = 2.0
+# Receipts handed to the sink at once (it commits them in groups).
+RECEIPTS_IN_FLIGHT: Final = 1000
+
+
+class Deliveries:
+    """Reads a session's deliver_sm into `events` (set once the provider starts). `ids`
+    holds the ids submits were answered with and `submits` the submits still awaiting
+    theirs, so that a receipt overtaking its answer can wait for it."""
+
+    def __init__(
+        self, config: SmppConfig, *, name: str, clock: Clock, ids: IdBook, submits: Window
+    ) -> None:
+        self.config = config
+        self.name = name
+        self.events: ProviderEvents | None = None
+        self._clock = clock
+        self._ids = ids
+        self._submits = submits
+        self._storing = asyncio.Semaphore(RECEIPTS_IN_FLIGHT)
+        self._stores: set[asyncio.Task[None]] = set()
+        self._parts = PartsBuffer()
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (at most `timeout` seconds) for the receipts being stored."""
+        if self._stores:
+            await asyncio.wait(set(self._stores), timeout=timeout)
+
+    async def read(self, session: BoundSession) -> None:
+        """Hand each deliver_sm to the sink. Receipts are stored several at a time (the
+        sink commits them in groups; smpp34 has acknowledged them already, so waiting
+        for each before reading the next would protect nothing); inbound messages one
+        after the other, in the order they came (a STOP, then a START)."""
+        while True:
+            event = await session.smsc.next()
+            if not isinstance(event, smpp34.DeliverSmEvent):
+                return
+            if is_receipt(event.esm_class):
+                await self._storing.acquire()
+                task = asyncio.create_task(self._store(event))
+                self._stores.add(task)
+                task.add_done_callback(self._stored)
+            else:
+                await self._store(event)
+
+    def _stored(self, task: asyncio.Task[None]) -> None:
+        self._stores.discard(task)
+        self._storing.release()
+
+    async def _store(self, event: smpp34.DeliverSmEvent) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._deliver(event)
+                return
+            except Exception:
+                # The sink could not store it (database down...). Keep it and try
+                # again; what comes meanwhile waits in smpp34's inbound queue.
+                log.exception("could not store a deliver_sm; retrying in %.1f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _deliver(self, event: smpp34.DeliverSmEvent) -> None:
+        assert self.events is not None
+        tlvs = {tlv.tag: tlv.value for tlv in event.tlvs}
+        now: datetime = self._clock.now()
+        if is_receipt(event.esm_class):
+            parsed = parse_receipt(event.short_message, tlvs)
+            if parsed is None:
+                log.warning("receipt naming no message ignored: %r", event.short_message)
+                return
+            await self.events.receipt(
+                Receipt(
+                    provider=self.name,
+                    provider_id=await self._receipted_id(parsed.provider_id),
+                    state=parsed.state,
+                    at=now,
+                    error=parsed.error,
+                )
+            )
+            return
+        body, part = concatenation(event.short_message, event.esm_class, tlvs)
+        text = decode_text(body, event.data_coding, gsm7_packed=self.config.gsm7_packed)
+        phone = network_phone(event.source_addr, event.source_addr_ton)
+        if part is not None:
+            reference, total, number = part
+            whole = self._parts.add(
+                PartKey(phone, event.destination_addr, reference, total), number, text
+            )
+            if whole is None:
+                return
+            text = whole
+        await self.events.inbound(
+            Inbound(provider=self.name, phone=phone, to=event.destination_addr, text=text, at=now)
+        )
+
+    async def _receipted_id(self, provider_id: str) -> str:
+        """The id as its submit_sm_resp gave it. A receipt may overtake the answer to its
+        own submit (the SMSC writes both at once): while submits are in flight, wait a
+        little for an id that matches it, hex or decimal."""
+        resolved = self._ids.resolve(provider_id)
+        deadline = time.monotonic() + RECEIPT_WAIT
+        while resolved not in self._ids and self._submits.in_flight > 0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await self._ids.next_add(remaining)
+            resolved = self._ids.resolve(provider_id)
+        return resolved
