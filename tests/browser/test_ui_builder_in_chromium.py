@@ -147,8 +147,12 @@ def test_build_a_page_with_the_live_phone_preview(
     down.focus()
     page.keyboard.press("Enter")
     expect(page.locator("#blocks > li").nth(1).locator(".block-name strong")).to_have_text("Titre")
-    focused = page.evaluate("document.activeElement && document.activeElement.id")
-    assert str(focused).startswith("up-") or str(focused).startswith("down-")
+    # The focus is put back once the swapped list has settled: wait for it, do not sample.
+    page.wait_for_function(
+        "() => { const id = document.activeElement && document.activeElement.id;"
+        " return !!id && (id.startsWith('up-') || id.startsWith('down-')); }",
+        timeout=10_000,
+    )
     expect(frame.locator("h1")).to_have_text("Bonjour Zoé")
     order = page.evaluate(
         "() => { const d = document.getElementById('preview-frame').contentDocument;"
