@@ -14,6 +14,8 @@ TABLE_MODULES = (
     "sender.models",
     "shortener.models",
     "sender.webhook_models",
+    "sender.report_cache",
+    "landing_templates.models",
     "landing_templates.page_events",
     "landing_templates.coupon_models",
     "sender.message_library",

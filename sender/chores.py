@@ -23,6 +23,7 @@ from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.campaigns import finish_sent_campaigns
 from sender.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
+from sender.report_cache import refresh_reports
 from sender.webhook_delivery import new_client, run_webhooks
 from shortener.codes import CodeMaker
 
@@ -114,6 +115,7 @@ def chores_from_settings(
     finishing_every: float = 1.0,
     automations_every: float = 300.0,
     webhooks_every: float = 2.0,
+    reports_every: float = 30.0,
 ) -> ChoreLoop:
     """The chore loop of a worker process: planning, finishing campaigns, automations."""
     from sender.automations import run_automations
@@ -148,6 +150,14 @@ def chores_from_settings(
             client.append(new_client())
         return run_webhooks(engine=engine, clock=clock, client=client[0])
 
+    def report(_stop: threading.Event) -> object:
+        return refresh_reports(
+            engine=engine,
+            now=clock.now(),
+            price_per_segment=settings.price_per_segment,
+            currency=settings.currency,
+        )
+
     def automate(_stop: threading.Event) -> object:
         return run_automations(engine=engine, clock=clock, settings=settings, codes=codes)
 
@@ -158,6 +168,8 @@ def chores_from_settings(
             Chore("automations", automations_every, automate),
             # Webhooks: events read after the fact and delivered from their own outbox.
             Chore("webhooks", webhooks_every, notify),
+            # Results of campaigns still moving, kept ready (sender/report_cache.py).
+            Chore("campaign reports", reports_every, report),
         ],
         closers=[lambda: _close_all(client)],
     )

@@ -6,14 +6,16 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
-from richsms.db import session_scope
+from richsms.db import read_session, session_scope
 from sender.contacts import create_contact, opt_in, opt_out, record_consent
-from sender.models import Message
+from sender.models import Campaign, Message
 from tests.sender.test_campaign_stats import seed
 
 
@@ -115,3 +117,44 @@ def test_a_page_report_through_the_api(api: TestClient, engine: Engine, clock: F
     assert report.status_code == 200, report.text
     assert report.json()["unique_visitors"] == 4
     assert api.get("/api/pages/77/stats").status_code == 404
+
+
+def test_a_large_moving_campaign_is_answered_from_its_kept_report_while_fresh(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    from sender.report_cache import FRESH_FOR, current_report, refresh_reports
+
+    campaign_id = seed(engine, clock)  # messages sent now: a moving campaign
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.planned_count = 8
+    money = {"price_per_segment": Decimal("0.05"), "currency": "EUR"}
+    clock.advance(timedelta(minutes=1))
+    assert refresh_reports(engine=engine, now=clock.now(), live_up_to=5, **money) == 1
+    assert refresh_reports(engine=engine, now=clock.now(), live_up_to=5, **money) == 0
+    assert refresh_reports(engine=engine, now=clock.now(), **money) == 0  # small: never kept
+    with session_scope(engine) as session:  # a late receipt the kept report has not seen
+        message = session.get(Message, 6)
+        assert message is not None and message.state == "sent"
+        message.state = "delivered"
+
+    def report(live_up_to: int) -> dict[str, Any]:
+        with read_session(engine) as session:
+            return current_report(
+                session=session,
+                campaign_id=campaign_id,
+                now=clock.now(),
+                live_up_to=live_up_to,
+                **money,  # type: ignore[arg-type]
+            )
+
+    kept = report(5)
+    assert (kept["delivery"]["delivered"], kept["computed_at"]) == (4, "2026-11-24T12:01:00Z")
+    # A campaign small enough is always counted now, exact to the moment: so is the API.
+    assert report(100)["delivery"]["delivered"] == 5
+    assert api.get(f"/api/campaigns/{campaign_id}/stats").json()["delivery"]["delivered"] == 5
+    clock.advance(FRESH_FOR + timedelta(seconds=1))
+    live = report(5)
+    assert live["delivery"]["delivered"] == 5
+    assert live["computed_at"] == clock.now().isoformat().replace("+00:00", "Z")

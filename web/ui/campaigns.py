@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from richsms.errors import InvalidInput
-from sender.campaign_stats import campaign_report
 from sender.campaigns import (
     approve_campaign,
     cancel_campaign,
@@ -25,6 +24,7 @@ from sender.exports import campaign_clicks_csv, campaign_messages_csv
 from sender.growth import subscriber_growth
 from sender.models import Campaign
 from sender.reading_delay import BUCKETS
+from sender.report_cache import current_report
 from sender.unitary import send_test
 from shortener.models import Click, Link
 from web.bodies import path_id
@@ -92,9 +92,10 @@ def _human_clicks(db: Session, campaign_ids: list[int | None]) -> dict[int, int]
 
 def _report(request: Request, db: Session, campaign_id: int) -> dict[str, Any]:
     settings = request.app.state.settings
-    return campaign_report(
+    return current_report(
         session=db,
         campaign_id=campaign_id,
+        now=request.app.state.clock.now(),
         price_per_segment=settings.price_per_segment,
         currency=settings.currency,
     )
