@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from landing_templates.coupon_models import Coupon
 from sender.contacts import consent_history, get_contact
 from sender.models import ConsentEvent, Contact, InboundMessage, Message
+from shortener.models import Click, Link
+
+MAX_CLICKS = 1_000  # the newest are the story; a contact tapping more is a bot or a test
 
 # Each state a message reached, and the column holding when.
 STATE_TIMES: Final = (
@@ -18,10 +23,28 @@ STATE_TIMES: Final = (
     ("sending", "sending_at"),
     ("sent", "sent_at"),
     ("delivered", "delivered_at"),
+    ("undelivered", "undelivered_at"),
     ("failed", "failed_at"),
     ("expired", "expired_at"),
     ("unknown", "unknown_at"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ContactClick:
+    at: datetime
+    link: str
+    campaign_id: int | None
+    human: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCoupon:
+    code: str
+    campaign_id: int | None
+    page_id: int | None
+    redeemed_at: datetime | None
+    redeemed_by: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +53,8 @@ class ContactHistory:
     consents: list[ConsentEvent]
     messages: list[Message]
     inbound: list[InboundMessage]
+    clicks: list[ContactClick] = field(default_factory=list)
+    coupons: list[ContactCoupon] = field(default_factory=list)
 
 
 def contact_history(*, session: Session, contact_id: int) -> ContactHistory:
@@ -44,11 +69,31 @@ def contact_history(*, session: Session, contact_id: int) -> ContactHistory:
         .where(col(InboundMessage.contact_id) == contact_id)
         .order_by(col(InboundMessage.id))
     )
+    clicks = session.execute(
+        sa_select(col(Click.clicked_at), col(Link.code), col(Link.campaign_id), col(Click.is_bot))
+        .join(Link, col(Link.id) == col(Click.link_id))
+        .where(col(Click.contact_id) == contact_id)
+        .order_by(col(Click.id))
+        .limit(MAX_CLICKS)
+    ).all()
+    coupons = session.execute(
+        sa_select(
+            col(Coupon.code),
+            col(Coupon.campaign_id),
+            col(Coupon.page_id),
+            col(Coupon.redeemed_at),
+            col(Coupon.redeemed_by),
+        )
+        .where(col(Coupon.contact_id) == contact_id)
+        .order_by(col(Coupon.id))
+    ).all()
     return ContactHistory(
         contact=contact,
         consents=consent_history(session=session, contact_id=contact_id),
         messages=list(messages),
         inbound=list(inbound),
+        clicks=[ContactClick(at, code, campaign, not bot) for at, code, campaign, bot in clicks],
+        coupons=[ContactCoupon(*row) for row in coupons],
     )
 
 

@@ -158,3 +158,18 @@ def test_a_large_moving_campaign_is_answered_from_its_kept_report_while_fresh(
     live = report(5)
     assert live["delivery"]["delivered"] == 5
     assert live["computed_at"] == clock.now().isoformat().replace("+00:00", "Z")
+
+
+def test_a_contacts_history_has_their_clicks_and_coupons(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    seed(engine, clock)
+    history = api.get("/api/contacts/1/history")
+    assert history.status_code == 200, history.text
+    body = history.json()
+    assert [m["state"] for m in body["messages"]] == ["delivered"]
+    assert sorted(c["human"] for c in body["clicks"]) == [False, True, True]
+    assert {c["link"] for c in body["clicks"]} == {"c1x0"}
+    [coupon] = body["coupons"]
+    assert (coupon["code"], coupon["redeemed_at"]) == ("C1-0", "2026-11-24T13:00:00Z")
+    assert body["inbound"][0]["text"] == "Merci !"

@@ -3,6 +3,7 @@ history. Groups, segments and sender numbers have their own modules."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -122,11 +123,28 @@ class ErasureOut(BaseModel):
     clicks: int = Field(description="Clicks kept, IP, user agent and referrer erased.")
 
 
+class ClickOut(BaseModel):
+    at: datetime
+    link: str
+    campaign_id: int | None
+    human: bool
+
+
+class CouponOut(BaseModel):
+    code: str
+    campaign_id: int | None
+    page_id: int | None
+    redeemed_at: datetime | None
+    redeemed_by: str | None
+
+
 class HistoryOut(BaseModel):
     id: int
     consent_history: list[ConsentOut]
     messages: list[MessageOut]
     inbound: list[InboundOut]
+    clicks: list[ClickOut] = Field(default_factory=list, description="Taps on their links.")
+    coupons: list[CouponOut] = Field(default_factory=list, description="Coupons and their use.")
 
 
 class ContactOut(BaseModel):
@@ -186,6 +204,8 @@ async def _history(request: Request, model: type[BaseModel]) -> dict[str, Any]:
                 {**m.model_dump(), "times": state_times(m)} for m in history.messages
             ]
             data["inbound"] = [i.model_dump() for i in history.inbound]
+            data["clicks"] = [asdict(c) for c in history.clicks]
+            data["coupons"] = [asdict(c) for c in history.coupons]
         result: dict[str, Any] = model.model_validate(data).model_dump(mode="json")
         return result
 
