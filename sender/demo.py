@@ -188,7 +188,9 @@ def seed_demo(*, engine: Engine, settings: Settings, now: datetime) -> DemoRepor
         worker_id="demo",
         campaign_id=campaign_id,
     )
-    worker = Worker(engine, ConsoleProvider(), clock, worker_id="demo", default_rate=1000)
+    # The console's receipts on the story's clock too: delivered three hours ago.
+    provider = ConsoleProvider(clock=clock)
+    worker = Worker(engine, provider, clock, worker_id="demo", default_rate=1000)
     try:
         for _ in range(20):
             clock.advance(timedelta(seconds=2))

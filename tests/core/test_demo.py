@@ -10,7 +10,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
@@ -18,6 +18,7 @@ from richsms.db import read_session
 from richsms.settings import Settings
 from sender.campaign_stats import campaign_report
 from sender.demo import DEMO_EMAIL, seed_demo
+from shortener.models import Click
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 
@@ -42,6 +43,10 @@ def test_the_demo_has_a_sent_campaign_with_results(
     assert figures["reading_delay"]["median_seconds"] is not None
     # Every click of the story happened before now: results never show the future.
     assert figures["clicks_over_time"]["start"] < clock.now().isoformat()
+    assert sum(figures["clicks_over_time"]["per_minute"]) == engagement["human_clicks"]
+    with read_session(engine) as session:
+        last = session.execute(select(func.max(Click.clicked_at))).scalar_one()
+    assert last is not None and last <= clock.now()
     assert seed_demo(engine=engine, settings=settings, now=clock.now()) is None
 
 
