@@ -175,7 +175,10 @@ def test_a_worker_killed_and_restarted_sends_nothing_twice(
         if state == DELIVERED:
             assert sent[message_id] == 1
     unknown = [i for i, state in outcome.items() if state == UNKNOWN]
-    assert len(unknown) <= 100  # at most the batch in hand and the one claimed ahead
+    # At most three batches of 50: the one whose answers were being recorded, the one in
+    # hand (the next is handed over while the previous one's answers are written) and the
+    # one claimed ahead (prefetch 1).
+    assert len(unknown) <= 150
     assert sum(sent.values()) + len(unknown) >= total
 
 
