@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, inspect, text
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -19,6 +20,11 @@ from richsms.clock import FrozenClock
 from richsms.db import make_engine, session_scope
 from richsms.migrate import upgrade
 from richsms.settings import Settings
+
+# Timings are never pass/fail: a first call that imports a codec on a loaded machine
+# must not fail a property test on hypothesis' default 200 ms deadline.
+hypothesis_settings.register_profile("richsms", deadline=None)
+hypothesis_settings.load_profile("richsms")
 
 POSTGRES_URL = os.environ.get("RICHSMS_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
