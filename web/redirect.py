@@ -23,6 +23,7 @@ from shortener.codes import RESERVED, looks_like_code
 from shortener.forwarded import ClientAddress
 from shortener.limits import LocalMissLimiter, MissLimiter, RedisMissLimiter
 from shortener.resolver import NOT_CACHED, Resolver, Target
+from web.languages import preferred_language
 
 log = logging.getLogger("richsms.redirect")
 
@@ -81,23 +82,7 @@ _VARY = (b"vary", b"Accept-Language")
 @lru_cache(maxsize=1024)
 def pages_for(accept_language: bytes) -> Pages:
     """French when the client prefers French to English (`Accept-Language`), else English."""
-    best = {"fr": 0.0, "en": 0.0}
-    for position, item in enumerate(accept_language.decode("latin-1").split(",")[:20]):
-        tag, _, params = item.strip().partition(";")
-        primary = tag.strip().lower().split("-")[0]
-        if primary not in best:
-            continue
-        quality = 1.0
-        params = params.strip().lower()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                quality = 0.0
-        # Earlier entries win ties, as browsers list them in order of preference.
-        score = quality - position * 1e-6
-        best[primary] = max(best[primary], score)
-    return FRENCH if best["fr"] > best["en"] else ENGLISH
+    return FRENCH if preferred_language(accept_language.decode("latin-1")) == "fr" else ENGLISH
 
 
 # Answers a page link with the page (web.pages): (scope, send, target, user agent).

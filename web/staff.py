@@ -29,6 +29,7 @@ from richsms.errors import Conflict, InvalidInput, NotFound
 from sender.redemptions import redeem
 from shortener.forwarded import ClientAddress
 from web.bodies import read_body
+from web.languages import preferred_language
 from web.staff_page import render
 
 SESSION_COOKIE = "richsms_staff"
@@ -96,20 +97,8 @@ def _form_token_ok(secret: str, nonce: str, action: str, code: str, sent: str, n
 
 
 def language(request: Request) -> str:
-    """fr or en, whichever the browser prefers first (English when it names neither)."""
-    best, best_q = "en", -1.0
-    for item in request.headers.get("accept-language", "").split(",")[:20]:
-        tag, _, params = item.strip().partition(";")
-        primary = tag.strip().lower()[:2]
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        if primary in ("fr", "en") and q > best_q:
-            best, best_q = primary, q
-    return best
+    """fr or en, whichever the browser prefers (English when it names neither)."""
+    return preferred_language(request.headers.get("accept-language", ""))
 
 
 class StaffPage:

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,6 +124,28 @@ def phone(tmp_path: Path) -> Iterator[BrowserContext]:
             yield context
         finally:
             context.close()
+
+
+@contextmanager
+def desktop_and_phone(
+    folder: Path, *, desktop_locale: str, phone_locale: str
+) -> Iterator[tuple[BrowserContext, BrowserContext]]:
+    """A desktop window and a phone (touch, 390 px wide), each with a fresh profile,
+    from one Playwright."""
+    with sync_playwright() as playwright:
+        launch = playwright.chromium.launch_persistent_context
+        desktop = launch(str(folder / "desktop"), executable_path=CHROMIUM, headless=True,
+                         args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900},
+                         locale=desktop_locale)
+        phone = launch(str(folder / "phone"), executable_path=CHROMIUM, headless=True,
+                       args=CHROMIUM_ARGS, viewport={"width": 390, "height": 844},
+                       device_scale_factor=2, is_mobile=True, has_touch=True,
+                       user_agent=PHONE_UA, locale=phone_locale)
+        try:
+            yield desktop, phone
+        finally:
+            phone.close()
+            desktop.close()
 
 
 def shoot(page: Page, folder: Path, name: str) -> Path:

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -29,7 +29,7 @@ from sender.chores import chores_from_settings
 from sender.providers.console import ConsoleProvider
 from sender.worker import Worker
 from shortener.models import Click
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, LiveServer, shoot
+from tests.browser.conftest import LiveServer, desktop_and_phone, shoot
 
 EMAIL = "nina@shop.example"
 PASSWORD = "correct horse battery staple"
@@ -45,20 +45,10 @@ ZOE = "+33612345610"
 @pytest.fixture
 def windows(tmp_path: Path) -> Iterator[tuple[BrowserContext, BrowserContext]]:
     """A desktop window and a phone (touch, 390 px wide), from one Playwright."""
-    with sync_playwright() as playwright:
-        launch = playwright.chromium.launch_persistent_context
-        desktop = launch(str(tmp_path / "desktop"), executable_path=CHROMIUM, headless=True,
-                         args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900},
-                         locale="en-GB")
-        phone = launch(str(tmp_path / "phone"), executable_path=CHROMIUM, headless=True,
-                       args=CHROMIUM_ARGS, viewport={"width": 390, "height": 844},
-                       device_scale_factor=2, is_mobile=True, has_touch=True,
-                       user_agent=PHONE_UA, locale="en-GB")
-        try:
-            yield desktop, phone
-        finally:
-            phone.close()
-            desktop.close()
+    with desktop_and_phone(
+        tmp_path, desktop_locale="en-GB", phone_locale="en-GB"
+    ) as windows:
+        yield windows
 
 
 class Steps:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
 from sender.demo import DemoReport, seed_demo
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, LiveServer
+from tests.browser.conftest import LiveServer, desktop_and_phone
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 
@@ -46,20 +46,10 @@ def demo(live_server: LiveServer) -> DemoReport:
 def windows(tmp_path: Path, demo: DemoReport) -> Iterator[tuple[BrowserContext, BrowserContext]]:
     """A desktop window (English) and a phone (French), seeded first: seeding runs the
     worker's event loop, which may not run inside Playwright's."""
-    with sync_playwright() as playwright:
-        launch = playwright.chromium.launch_persistent_context
-        desktop = launch(str(tmp_path / "desktop"), executable_path=CHROMIUM, headless=True,
-                         args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900},
-                         locale="en-GB")
-        phone = launch(str(tmp_path / "phone"), executable_path=CHROMIUM, headless=True,
-                       args=CHROMIUM_ARGS, viewport={"width": 390, "height": 844},
-                       device_scale_factor=2, is_mobile=True, has_touch=True,
-                       user_agent=PHONE_UA, locale="fr-FR")
-        try:
-            yield desktop, phone
-        finally:
-            phone.close()
-            desktop.close()
+    with desktop_and_phone(
+        tmp_path, desktop_locale="en-GB", phone_locale="fr-FR"
+    ) as windows:
+        yield windows
 
 
 def serious_violations(page: Page) -> list[str]:

@@ -9,20 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
 from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.contacts import create_contact
 from sender.groups import add_members, create_group
-from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PHONE_UA,
-    LiveServer,
-    shoot,
-    touch_drag,
-)
+from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, touch_drag
 
 PASSWORD = "correct horse battery staple"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -31,20 +24,10 @@ AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 @pytest.fixture
 def windows(tmp_path: Path) -> Iterator[tuple[BrowserContext, BrowserContext]]:
     """A desktop window and a phone (touch, 390 px wide), from one Playwright."""
-    with sync_playwright() as playwright:
-        launch = playwright.chromium.launch_persistent_context
-        desktop = launch(str(tmp_path / "desktop"), executable_path=CHROMIUM, headless=True,
-                         args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900},
-                         locale="fr-FR")
-        phone = launch(str(tmp_path / "phone"), executable_path=CHROMIUM, headless=True,
-                       args=CHROMIUM_ARGS, viewport={"width": 390, "height": 844},
-                       device_scale_factor=2, is_mobile=True, has_touch=True,
-                       user_agent=PHONE_UA, locale="fr-FR")
-        try:
-            yield desktop, phone
-        finally:
-            phone.close()
-            desktop.close()
+    with desktop_and_phone(
+        tmp_path, desktop_locale="fr-FR", phone_locale="fr-FR"
+    ) as windows:
+        yield windows
 
 
 def seed_marketer_and_group(live: LiveServer) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from web.languages import preferred_language
+
 LANGUAGES = ("fr", "en")
 LANG_COOKIE = "richsms_lang"
 
@@ -372,19 +374,7 @@ def choose_language(request: Request) -> str:
     chosen = request.cookies.get(LANG_COOKIE, "")
     if chosen in LANGUAGES:
         return chosen
-    best, best_q = "en", -1.0
-    for item in request.headers.get("accept-language", "").split(",")[:20]:
-        tag, _, params = item.strip().partition(";")
-        primary = tag.strip().lower()[:2]
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        if primary in LANGUAGES and q > best_q:
-            best, best_q = primary, q
-    return best
+    return preferred_language(request.headers.get("accept-language", ""))
 
 
 def translator(language: str) -> dict[str, str]:
