@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Callable
 from urllib.parse import parse_qsl, quote
 
@@ -31,6 +30,7 @@ from shortener.forwarded import ClientAddress
 from web.bodies import read_body
 from web.languages import preferred_language
 from web.staff_page import render
+from web.ui.sessions import AttemptLimiter
 
 SESSION_COOKIE = "richsms_staff"
 CSRF_COOKIE = "richsms_csrf"
@@ -40,28 +40,10 @@ FORM_BYTES = 4096
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-class PostLimiter:
-    """Token bucket per client address for this page's POSTs (sign-in guesses, bursts)."""
-
-    def __init__(
-        self, capacity: int = 30, per_second: float = 30 / 60, now: Callable[[], float] = time.time
-    ) -> None:
-        self._capacity = float(capacity)
-        self._rate = per_second
-        self._now = now
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def allow(self, client: str) -> bool:
-        now = self._now()
-        tokens, last = self._buckets.get(client, (self._capacity, now))
-        tokens = min(self._capacity, tokens + max(0.0, now - last) * self._rate)
-        if len(self._buckets) > 100_000:
-            self._buckets.clear()  # bounded memory
-        if tokens < 1:
-            self._buckets[client] = (tokens, now)
-            return False
-        self._buckets[client] = (tokens - 1, now)
-        return True
+def post_limiter(now: Callable[[], float]) -> AttemptLimiter:
+    """A bucket per client address for this page's POSTs (sign-in guesses, bursts): 30,
+    refilled at 30 a minute."""
+    return AttemptLimiter(capacity=30, per_second=30 / 60, now=now)
 
 
 def _sign(secret: str, *parts: str) -> str:
@@ -102,7 +84,7 @@ def language(request: Request) -> str:
 
 
 class StaffPage:
-    def __init__(self, limiter: PostLimiter | None = None) -> None:
+    def __init__(self, limiter: AttemptLimiter | None = None) -> None:
         self._limiter = limiter
         self._addresses: ClientAddress | None = None
 
@@ -116,10 +98,10 @@ class StaffPage:
             peer, headers.get("forwarded"), headers.get("x-forwarded-for")
         )
 
-    def _limiter_for(self, request: Request) -> PostLimiter:
+    def _limiter_for(self, request: Request) -> AttemptLimiter:
         if self._limiter is None:
             clock = request.app.state.clock
-            self._limiter = PostLimiter(now=lambda: clock.now().timestamp())
+            self._limiter = post_limiter(lambda: clock.now().timestamp())
         return self._limiter
 
     async def handle(self, request: Request) -> Response:

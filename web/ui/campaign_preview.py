@@ -12,11 +12,17 @@ from sqlmodel import Session
 from starlette.requests import Request
 
 from richsms.errors import RichsmsError
+from richsms.settings import Settings
 from sender.audience_select import iter_audience
 from sender.compose import Composer
 from sender.models import Campaign
 
 SAMPLE_CODE = "Ab3dEf9hKmNp"
+
+
+def sample_link(settings: Settings) -> str:
+    """A stand-in personal link, as long as the real ones, for previews."""
+    return settings.short_url + SAMPLE_CODE[: settings.link_code_length]
 CHOICES = 50
 
 
@@ -52,7 +58,7 @@ def recipient_preview(request: Request, db: Session, campaign: Campaign) -> Reci
     settings = request.app.state.settings
     try:
         composer = Composer.for_campaign(session=db, campaign=campaign, settings=settings)
-        link = settings.short_url + SAMPLE_CODE[: settings.link_code_length]
+        link = sample_link(settings)
         sms = composer.compose(fields, language=row.language, link=link).text
     except RichsmsError as exc:
         return RecipientPreview(choices, int(row.id), None, exc.message)

@@ -27,11 +27,11 @@ from sender.models import SenderNumber
 from sender.segments import list_segments
 from web.api.sms import AnalyzeIn, AudienceIn, _analysis
 from web.ui.base import back_to
+from web.ui.campaign_preview import sample_link
 from web.ui.render import Viewer, fragment, page
 
 TYPES = ("promotional", "informational", "administrative")
 STANDARD = ("first_name", "last_name", "phone", "email")
-SAMPLE_CODE = "Ab3dEf9hKmNp"
 
 
 def _ids(form: dict[str, str], prefix: str) -> list[int]:
@@ -142,7 +142,7 @@ def _preview(request: Request, db: Session, form: dict[str, str], audience: Audi
         ):
             sample = dict(fields)
             break
-    link = settings.short_url + SAMPLE_CODE[: settings.link_code_length]
+    link = sample_link(settings)
     return composer.compose(sample, language=sample.get("language", "en"), link=link).text
 
 
