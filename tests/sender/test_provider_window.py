@@ -30,35 +30,11 @@ from sender.models import (
     Message,
     SenderNumber,
 )
-from sender.outbox import enqueue
 from sender.providers import OutgoingMessage, Report, SubmitResult, provider_from_settings
 from sender.providers import fault as fault_module
 from sender.providers.fault import FaultProvider
 from sender.worker import Worker
-
-
-def add_messages(engine: Engine, clock: FrozenClock, count: int, **options: object) -> list[int]:
-    with session_scope(engine) as session:
-        ids = []
-        for n in range(count):
-            message = enqueue(
-                session=session,
-                phone=f"+336100{n:05d}",
-                text=f"Soldes {n}",
-                type="informational",
-                now=clock.now(),
-                **options,  # type: ignore[arg-type]
-            )
-            assert message.id is not None
-            ids.append(message.id)
-        return ids
-
-
-def load(engine: Engine, message_id: int) -> Message:
-    with Session(engine) as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        return message
+from tests.sender.test_outbox import add, load
 
 
 def count(engine: Engine, state: str) -> int:
@@ -74,7 +50,7 @@ def count(engine: Engine, state: str) -> int:
 def test_the_provider_keeps_its_window_in_flight(
     engine: Engine, clock: FrozenClock, window: int
 ) -> None:
-    ids = add_messages(engine, clock, 30)
+    ids = add(engine, clock, 30)
     provider = FaultProvider(latency=0.005, window=window)
     worker = Worker(engine, provider, clock, batch_size=30, default_rate=1000)
     assert worker.run_once() == 30
@@ -85,7 +61,7 @@ def test_the_provider_keeps_its_window_in_flight(
 
 
 def test_scripted_answers_are_recorded_as_they_come(engine: Engine, clock: FrozenClock) -> None:
-    accepted, refused, throttled, lost = add_messages(engine, clock, 4)
+    accepted, refused, throttled, lost = add(engine, clock, 4)
     provider = FaultProvider(
         latency=0.001,
         window=4,
@@ -112,7 +88,7 @@ def test_scripted_answers_are_recorded_as_they_come(engine: Engine, clock: Froze
 def test_a_provider_silent_past_half_the_lease_leaves_its_batch_unknown(
     engine: Engine, clock: FrozenClock
 ) -> None:
-    ids = add_messages(engine, clock, 3)
+    ids = add(engine, clock, 3)
     provider = FaultProvider(latency=30, window=3)
     worker = Worker(engine, provider, clock, lease=timedelta(seconds=0.4), default_rate=1000)
     assert worker.run_once() == 3
@@ -125,7 +101,7 @@ def test_a_provider_silent_past_half_the_lease_leaves_its_batch_unknown(
 def test_the_next_batch_is_claimed_while_one_is_handed_over(
     engine: Engine, clock: FrozenClock
 ) -> None:
-    add_messages(engine, clock, 15)
+    add(engine, clock, 15)
     seen_sending: list[int] = []
 
     class Holding(FaultProvider):
@@ -171,7 +147,7 @@ def test_what_carried_each_message_is_recorded(engine: Engine, clock: FrozenCloc
         session.add(campaign)
         session.flush()
         number_id, campaign_id = number.id, campaign.id
-    (message_id,) = add_messages(engine, clock, 1, campaign_id=campaign_id)
+    (message_id,) = add(engine, clock, 1, campaign_id=campaign_id)
     provider = FaultProvider(latency=0)
     Worker(engine, provider, clock, default_rate=1000).run_once()
     [handed] = provider.handed
@@ -192,7 +168,7 @@ def test_a_network_opt_out_answer_opts_the_contact_out(
                 updated_at=clock.now(),
             )
         )
-    (message_id,) = add_messages(engine, clock, 1)
+    (message_id,) = add(engine, clock, 1)
     answer = SubmitResult.failed(message_id, "21610: unsubscribed recipient", opted_out=True)
     Worker(
         engine, FaultProvider(latency=0, answers={message_id: answer}), clock, default_rate=1000
