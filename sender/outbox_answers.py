@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
+from richsms.bare_many import BareMany
 from sender.models import FAILED, QUEUED, SENDING, SENT, UNKNOWN, Message, MessagePart
 from sender.receipts import PART_SENT, apply_pending
 
@@ -49,47 +50,20 @@ def record(
     `message_part` row per provider id, and the receipts that came before the answer
     (pending) are applied to it now.
     """
-    answerable = or_(col(Message.state) == SENDING, col(Message.state) == UNKNOWN)
-    mine = and_(
-        col(Message.id) == bindparam("b_id"), answerable, col(Message.claimed_by) == worker_id
-    )
     by_state: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         by_state.setdefault(outcome.state, []).append(outcome)
     if SENT in by_state:
         ids = [o.id for o in by_state[SENT]]
-        claimed = set(
-            conn.execute(
-                select(col(Message.id)).where(
-                    col(Message.id).in_(ids), answerable, col(Message.claimed_by) == worker_id
-                )
-            ).scalars()
-        )
+        claimed = set(conn.execute(_CLAIMED, {"ids": ids, "worker": worker_id}).scalars())
         by_state[SENT] = [o for o in by_state[SENT] if o.id in claimed]
-    statements = {
-        SENT: update(Message)
-        .where(mine)
-        .values(state=SENT, sent_at=bindparam("b_at"), provider_id=bindparam("b_pid"), error=None),
-        FAILED: update(Message)
-        .where(mine)
-        .values(state=FAILED, failed_at=bindparam("b_at"), error=bindparam("b_error")),
-        UNKNOWN: update(Message)
-        .where(mine)
-        .values(state=UNKNOWN, unknown_at=bindparam("b_at"), error=bindparam("b_error")),
-        QUEUED: update(Message)
-        .where(mine)
-        .values(
-            state=QUEUED, due_at=bindparam("b_retry"), error=bindparam("b_error"), claimed_by=None
-        ),
-    }
     for state, group in by_state.items():
-        if not group:
-            continue
-        conn.execute(
-            statements[state],
+        _ANSWERS[state].execute(
+            conn,
             [
                 {
                     "b_id": o.id,
+                    "b_worker": worker_id,
                     "b_at": o.at,
                     "b_pid": o.provider_id or (o.part_ids[0] if o.part_ids else None),
                     "b_error": o.error,
@@ -106,15 +80,74 @@ def _add_parts(conn: Connection, sent: Sequence[Outcome], provider: str) -> None
     waiting for them. An id the provider already gave another message is kept with the
     first (ids are unique per provider; receipts could not tell the two apart)."""
     rows = [
-        {"message_id": o.id, "provider": provider, "provider_id": pid, "part": n}
+        {
+            "message_id": o.id,
+            "provider": provider,
+            "provider_id": pid,
+            "part": n,
+            "state": PART_SENT,
+        }
         for o in sent
         for n, pid in enumerate(o.part_ids)
     ]
     if not rows:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    # executemany: one compiled statement, cached (a many-row VALUES compiles each time).
-    conn.execute(
-        insert(MessagePart).on_conflict_do_nothing(), [{**row, "state": PART_SENT} for row in rows]
-    )
+    _PART.execute(conn, [{**row, "state": PART_SENT} for row in rows])
     apply_pending(conn, [(provider, str(row["provider_id"])) for row in rows])
+
+
+# The statements recorded for every batch, built and compiled once (see richsms/bare_many).
+_ANSWERABLE = or_(col(Message.state) == SENDING, col(Message.state) == UNKNOWN)
+_CLAIMED = select(col(Message.id)).where(
+    col(Message.id).in_(bindparam("ids", expanding=True)),
+    _ANSWERABLE,
+    col(Message.claimed_by) == bindparam("worker"),
+)
+_MINE = and_(
+    col(Message.id) == bindparam("b_id"),
+    _ANSWERABLE,
+    col(Message.claimed_by) == bindparam("b_worker"),
+)
+_ANSWERS = {
+    SENT: BareMany(
+        update(Message)
+        .where(_MINE)
+        .values(state=SENT, sent_at=bindparam("b_at"), provider_id=bindparam("b_pid"), error=None),
+        ["b_id", "b_worker", "b_at", "b_pid"],
+    ),
+    FAILED: BareMany(
+        update(Message)
+        .where(_MINE)
+        .values(state=FAILED, failed_at=bindparam("b_at"), error=bindparam("b_error")),
+        ["b_id", "b_worker", "b_at", "b_error"],
+    ),
+    UNKNOWN: BareMany(
+        update(Message)
+        .where(_MINE)
+        .values(state=UNKNOWN, unknown_at=bindparam("b_at"), error=bindparam("b_error")),
+        ["b_id", "b_worker", "b_at", "b_error"],
+    ),
+    QUEUED: BareMany(
+        update(Message)
+        .where(_MINE)
+        .values(
+            state=QUEUED, due_at=bindparam("b_retry"), error=bindparam("b_error"), claimed_by=None
+        ),
+        ["b_id", "b_worker", "b_retry", "b_error"],
+    ),
+}
+# An id the provider already gave another message is kept with the first.
+_PART = BareMany(
+    lambda dialect: (
+        (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(MessagePart)
+        .values(
+            message_id=bindparam("message_id"),
+            provider=bindparam("provider"),
+            provider_id=bindparam("provider_id"),
+            part=bindparam("part"),
+            state=bindparam("state"),
+        )
+        .on_conflict_do_nothing()
+    ),
+    ["message_id", "provider", "provider_id", "part", "state"],
+)

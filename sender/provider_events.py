@@ -4,6 +4,11 @@
 committed, so the provider may acknowledge it to the network afterwards. The database
 work runs in a thread, never on the event loop that carries the provider's traffic.
 
+The database thread is the default executor's, or the one the worker gives (`run_on`):
+on SQLite a worker writes its claims, answers and receipts on one thread, as writers
+take turns anyway, so that none of them sleeps in SQLite's busy handler waiting for
+the lock another holds.
+
 Receipts are group-committed: those handed over while a transaction is being written
 wait for the next one, so a burst of receipts (an SMSC flushing its queue, the console
 provider reporting a batch delivered) costs a few transactions, not one each.
@@ -13,7 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -28,6 +36,8 @@ from sender.receipts import forget_pending, record_receipts
 
 log = logging.getLogger("richsms.receipts")
 
+T = TypeVar("T")
+
 
 class DatabaseEvents:
     """See the module docstring. `settings` gives the inbound handler its default
@@ -39,6 +49,14 @@ class DatabaseEvents:
         self.settings = settings or Settings.from_mapping({})
         self._waiting: list[tuple[Receipt, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._executor: Executor | None = None
+
+    def run_on(self, executor: Executor) -> None:
+        """Do the database work on `executor` from now on."""
+        self._executor = executor
+
+    async def _in_db(self, work: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
 
     async def receipt(self, receipt: Receipt) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -51,7 +69,7 @@ class DatabaseEvents:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                await asyncio.to_thread(self._store, [receipt for receipt, _ in batch])
+                await self._in_db(self._store, [receipt for receipt, _ in batch])
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
@@ -70,7 +88,7 @@ class DatabaseEvents:
             log.debug("%d receipts came before their submit answer: kept pending", pending)
 
     async def inbound(self, message: Inbound) -> None:
-        await asyncio.to_thread(self._inbound, message)
+        await self._in_db(self._inbound, message)
 
     def _inbound(self, message: Inbound) -> None:
         try:

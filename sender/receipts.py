@@ -31,6 +31,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from richsms.bare_many import BareMany
 from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from sender.models import (
@@ -42,7 +43,7 @@ from sender.models import (
     PendingReceipt,
 )
 from sender.providers.base import Receipt, ReceiptState
-from sender.webhooks import emit_events
+from sender.webhooks import emit_events, wanted
 
 RECEIPT_STATES = ("delivered", "undelivered", "expired", "rejected", "unknown", "sent")
 # Receipt states that settle a part, and the part state each gives.
@@ -202,11 +203,7 @@ def _parts(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str
     """(provider, provider_id) → (message id, part state) of the parts that exist."""
     found: dict[tuple[str, str], tuple[int, str]] = {}
     for provider, chunk in _by_provider(keys):
-        rows = conn.execute(
-            select(
-                col(MessagePart.provider_id), col(MessagePart.message_id), col(MessagePart.state)
-            ).where(col(MessagePart.provider) == provider, col(MessagePart.provider_id).in_(chunk))
-        ).all()
+        rows = conn.execute(_PARTS_NAMED, {"provider": provider, "ids": list(chunk)}).all()
         for provider_id, message_id, state in rows:
             found[(provider, provider_id)] = (int(message_id), state)
     return found
@@ -234,17 +231,8 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict]]) -> None:
     """Mark the parts, then move each touched `sent` message to its verdict."""
     if not settle:
         return
-    conn.execute(
-        update(MessagePart)
-        .where(
-            col(MessagePart.provider) == bindparam("b_provider"),
-            col(MessagePart.provider_id) == bindparam("b_pid"),
-            col(MessagePart.state) == PART_SENT,
-        )
-        .values(
-            state=bindparam("b_state"), receipt_at=bindparam("b_at"), error=bindparam("b_error")
-        )
-        .execution_options(synchronize_session=False),
+    _SETTLE_PART.execute(
+        conn,
         [
             {
                 "b_provider": v.provider,
@@ -259,16 +247,7 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict]]) -> None:
     message_ids = sorted({message_id for message_id, _ in settle})
     parts: dict[int, list[tuple[str, datetime | None, str | None]]] = {}
     for chunk in _chunks(message_ids, 500):
-        rows = conn.execute(
-            select(
-                col(MessagePart.message_id),
-                col(MessagePart.state),
-                col(MessagePart.receipt_at),
-                col(MessagePart.error),
-            )
-            .join(Message, col(Message.id) == col(MessagePart.message_id))
-            .where(col(MessagePart.message_id).in_(chunk), col(Message.state) == SENT)
-        ).all()
+        rows = conn.execute(_PARTS_OF_SENT, {"ids": list(chunk)}).all()
         for message_id, state, at, error in rows:
             parts.setdefault(int(message_id), []).append((state, at, error))
     delivered: list[dict[str, object]] = []
@@ -281,24 +260,53 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict]]) -> None:
         elif all(state == DELIVERED for state, _, _ in states):
             last = max(at for _, at, _ in states if at is not None)
             delivered.append({"b_id": message_id, "b_at": last})
-    sent = (col(Message.id) == bindparam("b_id"), col(Message.state) == SENT)
-    if delivered:
-        conn.execute(
-            update(Message)
-            .where(*sent)
-            .values(state=DELIVERED, delivered_at=bindparam("b_at"))
-            .execution_options(synchronize_session=False),
-            delivered,
-        )
-    if undelivered:
-        conn.execute(
-            update(Message)
-            .where(*sent)
-            .values(state=UNDELIVERED, undelivered_at=bindparam("b_at"), error=bindparam("b_error"))
-            .execution_options(synchronize_session=False),
-            undelivered,
-        )
+    _DELIVER.execute(conn, delivered)
+    _UNDELIVER.execute(conn, undelivered)
     _tell_webhooks(conn, delivered, undelivered)
+
+
+# The statements receipts run for every batch, built once (building and keying a
+# statement cost more than running it for a small batch).
+_PARTS_NAMED = select(
+    col(MessagePart.provider_id), col(MessagePart.message_id), col(MessagePart.state)
+).where(
+    col(MessagePart.provider) == bindparam("provider"),
+    col(MessagePart.provider_id).in_(bindparam("ids", expanding=True)),
+)
+_PARTS_OF_SENT = (
+    select(
+        col(MessagePart.message_id),
+        col(MessagePart.state),
+        col(MessagePart.receipt_at),
+        col(MessagePart.error),
+    )
+    .join(Message, col(Message.id) == col(MessagePart.message_id))
+    .where(
+        col(MessagePart.message_id).in_(bindparam("ids", expanding=True)),
+        col(Message.state) == SENT,
+    )
+)
+_SETTLE_PART = BareMany(
+    update(MessagePart)
+    .where(
+        col(MessagePart.provider) == bindparam("b_provider"),
+        col(MessagePart.provider_id) == bindparam("b_pid"),
+        col(MessagePart.state) == PART_SENT,
+    )
+    .values(state=bindparam("b_state"), receipt_at=bindparam("b_at"), error=bindparam("b_error")),
+    ["b_provider", "b_pid", "b_state", "b_at", "b_error"],
+)
+_SENT_MESSAGE = (col(Message.id) == bindparam("b_id"), col(Message.state) == SENT)
+_DELIVER = BareMany(
+    update(Message).where(*_SENT_MESSAGE).values(state=DELIVERED, delivered_at=bindparam("b_at")),
+    ["b_id", "b_at"],
+)
+_UNDELIVER = BareMany(
+    update(Message)
+    .where(*_SENT_MESSAGE)
+    .values(state=UNDELIVERED, undelivered_at=bindparam("b_at"), error=bindparam("b_error")),
+    ["b_id", "b_at", "b_error"],
+)
 
 
 def _tell_webhooks(
@@ -306,7 +314,7 @@ def _tell_webhooks(
 ) -> None:
     """The `delivery` event of each message a receipt just settled (same transaction)."""
     settled = [(DELIVERED, row) for row in delivered] + [(UNDELIVERED, row) for row in undelivered]
-    if not settled:
+    if not settled or not wanted(conn, "delivery"):
         return
     ids = [int(str(row["b_id"])) for _, row in settled]
     known = dict(
@@ -341,8 +349,8 @@ def _by_provider(keys: Iterable[tuple[str, str]]) -> Iterable[tuple[str, Sequenc
     ids: dict[str, list[str]] = {}
     for provider, provider_id in keys:
         ids.setdefault(provider, []).append(provider_id)
-    for provider, wanted in ids.items():
-        for chunk in _chunks(wanted, 500):
+    for provider, provider_ids in ids.items():
+        for chunk in _chunks(provider_ids, 500):
             yield provider, chunk
 
 

@@ -131,11 +131,19 @@ def _iso(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+# Asked for every batch of receipts: built once.
+_ACTIVE_HOOKS = select(col(Webhook.id), col(Webhook.events)).where(col(Webhook.active).is_(True))
+
+
 def _subscribers(session: Session | Connection, event: str) -> list[int]:
-    hooks = session.execute(
-        select(col(Webhook.id), col(Webhook.events)).where(col(Webhook.active).is_(True))
-    ).all()
+    hooks = session.execute(_ACTIVE_HOOKS).all()
     return [int(i) for i, events in hooks if i is not None and event in events]
+
+
+def wanted(session: Session | Connection, event: str) -> bool:
+    """Whether any active webhook takes `event` (so that a caller can skip gathering
+    payloads nobody will receive)."""
+    return bool(_subscribers(session, event))
 
 
 def emit_events(

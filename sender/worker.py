@@ -152,7 +152,7 @@ class Worker:
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Run `work` on this worker's event loop (where its provider lives)."""
         if self._loop is None:
-            self._loop = asyncio.new_event_loop()
+            self._loop = new_event_loop()
             # A worker dropped without close() still frees its loop.
             weakref.finalize(self, self._loop.close)
         return self._loop.run_until_complete(work)
@@ -167,6 +167,8 @@ class Worker:
     async def _serve(self, *, once: bool) -> int:
         """The claimer and the hand-over, until one round is done (`once`) or stop."""
         if not self._started:
+            if isinstance(self.events, DatabaseEvents):
+                self.events.run_on(self._lane("receipts"))
             await self.provider.start(self.events)
             self._started = True
         claimed: asyncio.Queue[Claim | None] = asyncio.Queue()
@@ -258,12 +260,17 @@ class Worker:
         """Run synchronous database work on one of this worker's database threads: claims
         and answers each have their own on PostgreSQL (round trips overlap); on SQLite,
         where writers take turns anyway, they share one (no waiting on the lock)."""
+        return await asyncio.get_running_loop().run_in_executor(self._lane(lane), work, *args)
+
+    def _lane(self, lane: str) -> ThreadPoolExecutor:
+        """The database thread of `lane` (claims, answers, receipts): one for all three
+        on SQLite, where writers take turns anyway (none waits on the lock)."""
         if self.engine.dialect.name == "sqlite":
             lane = "claims"
         if lane not in self._db:
             self._db[lane] = ThreadPoolExecutor(1, thread_name_prefix=f"richsms-worker-{lane}")
             weakref.finalize(self, self._db[lane].shutdown, wait=False)
-        return await asyncio.get_running_loop().run_in_executor(self._db[lane], work, *args)
+        return self._db[lane]
 
     # --- Rounds (on the database thread)
 
@@ -369,6 +376,17 @@ class Worker:
         for executor in self._db.values():
             executor.shutdown(wait=True)
         self._db.clear()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's where it runs: a provider library answering from its own threads wakes
+    the loop once per answer, and uvloop's wake-up costs about half of asyncio's (one
+    SMPP bind: 2,250 messages/s with receipts against 1,900, bench/smpp)."""
+    try:
+        import uvloop
+    except ImportError:  # not built for this platform
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def default_worker_id() -> str:

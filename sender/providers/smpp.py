@@ -10,6 +10,7 @@ covered here and in the modules this one puts together:
 - a submit_sm whose answer never came is `unknown` and never sent again, and throttling
   answers slow us down (`smpp_submit`);
 - a refused bind surfaces as "bind timed out": `smpp_probe` reads the real status;
+- it leaves Nagle's algorithm on, which holds small submits back: `smpp_socket`;
 - it acknowledges a deliver_sm before our sink has stored it: receipts and inbound
   messages are stored one by one as they come (`smpp_deliveries`).
 """
@@ -27,9 +28,10 @@ from richsms.settings import Settings
 from sender.providers.base import OutgoingMessage, ProviderEvents, ProviderHealth, Report
 from sender.providers.smpp_config import SmppConfig
 from sender.providers.smpp_deliveries import Deliveries
+from sender.providers.smpp_ids import IdBook
 from sender.providers.smpp_link import BoundSession, Link
 from sender.providers.smpp_probe import bind_refusal
-from sender.providers.smpp_receipts import IdBook
+from sender.providers.smpp_socket import set_nodelay_towards
 from sender.providers.smpp_submit import Submitter
 
 log = logging.getLogger("richsms.smpp")
@@ -133,6 +135,7 @@ class SmppProvider:
                 backoff = min(backoff * 2, self.config.backoff_max)
                 continue
             backoff = self.config.backoff_initial
+            await asyncio.to_thread(set_nodelay_towards, self.config.host, self.config.port)
             session = BoundSession(smsc)
             self._client, self._link.session = client, session
             self.binds += 1

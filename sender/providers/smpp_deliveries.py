@@ -21,10 +21,10 @@ from richsms.clock import Clock
 from sender.providers.base import Inbound, ProviderEvents, Receipt
 from sender.providers.smpp_config import SmppConfig
 from sender.providers.smpp_flow import Window
+from sender.providers.smpp_ids import IdBook
 from sender.providers.smpp_link import BoundSession
 from sender.providers.smpp_parts import network_phone
 from sender.providers.smpp_receipts import (
-    IdBook,
     PartKey,
     PartsBuffer,
     concatenation,
@@ -135,13 +135,16 @@ class Deliveries:
     async def _receipted_id(self, provider_id: str) -> str:
         """The id as its submit_sm_resp gave it. A receipt may overtake the answer to its
         own submit (the SMSC writes both at once): while submits are in flight, wait a
-        little for an id that matches it, hex or decimal."""
-        resolved = self._ids.resolve(provider_id)
+        little for the answer it names; then try the SMSC's other spellings (`IdBook`).
+        Unmatched, it is stored as written (kept pending, in case its answer comes)."""
+        found = self._ids.lookup(provider_id)
         deadline = time.monotonic() + RECEIPT_WAIT
-        while resolved not in self._ids and self._submits.in_flight > 0:
+        while found is None and self._submits.in_flight > 0:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             await self._ids.next_add(remaining)
-            resolved = self._ids.resolve(provider_id)
-        return resolved
+            found = self._ids.lookup(provider_id)
+        if found is None:
+            found = self._ids.guess(provider_id)
+        return provider_id if found is None else found

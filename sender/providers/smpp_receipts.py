@@ -2,16 +2,12 @@
 
 A receipt names the message by the id the SMSC gave in its submit_sm_resp: in the
 `receipted_message_id` TLV, or in the `id:` field of the receipt text (SMPP 3.4
-appendix B). Some SMSCs answer submits with a hexadecimal id and write it in decimal in
-the text (or the reverse): `IdBook` remembers the ids we were given, so that either
-spelling finds the one we stored.
+appendix B), which may spell it otherwise than the answer did (`smpp_ids`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -82,64 +78,6 @@ def parse_receipt(short_message: bytes, tlvs: dict[int, bytes]) -> ParsedReceipt
     err = fields.get("err")
     error = None if state in ("delivered", "sent") else f"{stat or state} err:{err or '-'}"
     return ParsedReceipt(provider_id, state, error)
-
-
-class IdBook:
-    """The last ids the SMSC gave us, to match a receipt spelling them another way."""
-
-    def __init__(self, size: int = 200_000) -> None:
-        self._ids: OrderedDict[str, tuple[int, ...]] = OrderedDict()
-        self._by_number: dict[int, str] = {}
-        self._size = size
-        self._added: asyncio.Event | None = None
-
-    def add(self, provider_id: str) -> None:
-        numbers = _numbers(provider_id)
-        self._ids[provider_id] = numbers
-        for number in numbers:
-            self._by_number[number] = provider_id
-        if len(self._ids) > self._size:
-            old, old_numbers = self._ids.popitem(last=False)
-            for number in old_numbers:
-                if self._by_number.get(number) == old:
-                    del self._by_number[number]
-        if self._added is not None:
-            self._added.set()
-            self._added = None
-
-    def __contains__(self, provider_id: str) -> bool:
-        return provider_id in self._ids
-
-    async def next_add(self, timeout: float) -> None:
-        """Wait until another id is added (or `timeout` passes)."""
-        if self._added is None:
-            self._added = asyncio.Event()
-        try:
-            await asyncio.wait_for(self._added.wait(), timeout)
-        except TimeoutError:
-            pass
-
-    def resolve(self, provider_id: str) -> str:
-        """`provider_id` as we stored it: itself, or its hex/decimal twin we were given."""
-        if provider_id in self._ids:
-            return provider_id
-        for number in _numbers(provider_id):
-            known = self._by_number.get(number)
-            if known is not None:
-                return known
-        return provider_id
-
-
-def _numbers(provider_id: str) -> tuple[int, ...]:
-    """The values `provider_id` may spell: read as decimal, and as hexadecimal."""
-    out: list[int] = []
-    if provider_id.isdigit():
-        out.append(int(provider_id))
-    try:
-        out.append(int(provider_id, 16))
-    except ValueError:
-        pass
-    return tuple(out)
 
 
 def decode_text(short_message: bytes, data_coding: int, *, gsm7_packed: bool = False) -> str:

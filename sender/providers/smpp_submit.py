@@ -22,6 +22,7 @@ import smpp34
 from sender.providers.base import OutgoingMessage, Report, SubmitResult
 from sender.providers.smpp_config import SmppConfig
 from sender.providers.smpp_flow import THROTTLING, ReportOnce, Window, status_text
+from sender.providers.smpp_ids import IdBook
 from sender.providers.smpp_link import BoundSession, Link
 from sender.providers.smpp_parts import (
     WirePart,
@@ -29,7 +30,6 @@ from sender.providers.smpp_parts import (
     source_address,
     wire_parts,
 )
-from sender.providers.smpp_receipts import IdBook
 
 # A long message whose later part keeps being throttled: resend that part this often,
 # then give up (its earlier parts are out: sending it again would duplicate them).

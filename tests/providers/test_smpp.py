@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -15,6 +17,7 @@ from richsms.clock import FrozenClock
 from richsms.settings import Secret, Settings
 from sender.providers.base import OutgoingMessage, SubmitResult
 from sender.providers.smpp import SmppConfig, SmppProvider
+from sender.providers.smpp_socket import open_descriptors
 from tests.providers.peers import RecordingEvents, Smsc
 
 CLOCK = FrozenClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
@@ -191,6 +194,46 @@ def test_a_killed_smsc_leaves_each_message_sent_once_or_unknown(make_smsc: MakeS
         by_id = {m.id: m.text for m in messages}
         assert {by_id[r.message_id] for r in results if r.state == "accepted"} == set(sent)
         assert not {by_id[r.message_id] for r in unknown} & set(sent)
+
+    run(scenario)
+
+
+def nodelay_of_connections_to(port: int) -> list[bool]:
+    """TCP_NODELAY of each of this process's TCP connections to `port` (on loopback)."""
+    found = []
+    for fd in open_descriptors():
+        try:
+            sock = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        with sock:
+            try:
+                tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
+                if tcp and sock.type == socket.SOCK_STREAM and sock.getpeername()[1] == port:
+                    found.append(bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)))
+            except OSError:
+                continue
+    return found
+
+
+def test_each_bind_writes_submits_at_once_without_nagle(make_smsc: MakeSmsc) -> None:
+    """smpp34 leaves Nagle's algorithm on, which holds a submit back until the previous
+    one is acknowledged (up to 40 ms): every bind, the first and after a reconnection,
+    has TCP_NODELAY."""
+    smsc = make_smsc()
+
+    async def scenario() -> None:
+        provider = SmppProvider(config(smsc), clock=CLOCK)
+        await provider.start(RecordingEvents())
+        assert nodelay_of_connections_to(smsc.port) == [True]
+        smsc.kill()
+        await eventually(lambda: not provider.health().ok)
+        smsc.start()
+        await eventually(lambda: provider.binds == 2 and provider.health().ok)
+        assert nodelay_of_connections_to(smsc.port) == [True]
+        results = await submit_all(provider, [message(1)])
+        assert [r.state for r in results] == ["accepted"]
+        await provider.close()
 
     run(scenario)
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sender.encoding import GSM_BASIC, GSM_EXTENSION, analyze
+from sender.providers.smpp_ids import SETTLED, IdBook
 from sender.providers.smpp_parts import (
     gsm7_septets,
     gsm7_text,
@@ -18,7 +19,7 @@ from sender.providers.smpp_parts import (
     unpack_septets,
     wire_parts,
 )
-from sender.providers.smpp_receipts import IdBook, is_receipt, parse_receipt
+from sender.providers.smpp_receipts import is_receipt, parse_receipt
 
 GSM_TEXT = st.text(alphabet=GSM_BASIC + GSM_EXTENSION, max_size=600)
 
@@ -101,11 +102,49 @@ def test_receipts_are_read_from_text_or_tlvs() -> None:
     assert parse_receipt(b"stat:DELIVRD", {}) is None
 
 
-def test_a_decimal_receipt_id_finds_the_hex_id_we_were_given() -> None:
+def test_a_receipt_id_is_read_as_answered_case_and_leading_zeros_aside() -> None:
     book = IdBook()
     book.add("1005")
     book.add("0A3F")
-    assert book.resolve("1005") == "1005"
-    assert book.resolve(str(0x0A3F)) == "0A3F"
-    assert book.resolve("a3f") == "0A3F"
-    assert book.resolve("999999") == "999999"  # unknown: left as the SMSC wrote it
+    assert book.lookup("1005") == "1005"
+    assert book.lookup("a3f") == "0A3F"
+    assert book.lookup("999999") is None  # no such answer (yet)
+
+
+def test_a_receipt_overtaking_its_answer_never_takes_the_message_its_digits_spell_in_decimal() -> (
+    None
+):
+    """Answers in hex, receipts as answered: "5011" is also the decimal of answer "1393".
+    Before "5011" is answered, its receipt must not settle message "1393"."""
+    book = IdBook()
+    for n in range(0x1001, 0x1001 + SETTLED):
+        book.add(f"{n:X}")
+        assert book.lookup(f"{n:X}") == f"{n:X}"
+    book.add("1393")
+    assert book.lookup("5011") is None
+    assert book.guess("5011") is None  # the SMSC's spelling is settled: no other tried
+    book.add("5011")
+    assert book.lookup("5011") == "5011"
+
+
+def test_an_smsc_writing_hex_answers_in_decimal_is_learned_and_then_read_one_way() -> None:
+    book = IdBook()
+    for n in range(0x1001, 0x1100):
+        book.add(f"{n:X}")
+    assert book.lookup(str(0x1001)) is None
+    assert book.guess(str(0x1001)) == "1001"  # decimal of a hex answer
+    assert book.spelling == "decimal of a hex answer"
+    assert book.lookup(str(0x1002)) == "1002"
+    # "1010" is an answer too, but this SMSC means 1010 in decimal: answer "3F2"...
+    book.add("3F2")
+    assert book.lookup("1010") == "3F2"
+    # ...and an id no answer spells that way stays unmatched.
+    assert book.lookup("99999999") is None
+
+
+def test_an_smsc_writing_decimal_answers_in_hex_is_learned() -> None:
+    book = IdBook()
+    book.add("4096")
+    assert book.lookup("1000") is None
+    assert book.guess("1000") == "4096"
+    assert book.spelling == "hex of a decimal answer"
