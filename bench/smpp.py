@@ -1,19 +1,22 @@
 """SMPP throughput and rate over one bind to a local SMSC (smpp34's server, with receipts).
 
-    python -m bench.smpp [--count 20000] [--window 10] [--rate 100] [--seconds 60]
+    python -m bench.smpp [--count 20000] [--windows 10,100] [--rate 100] [--seconds 60]
                          [--backends sqlite,postgresql]
 
 1. Provider alone: `count` messages handed to the smpp provider in batches of 500, as a
-   worker does; submits answered per second, and messages per second until the last
-   receipt is in (the sink counts receipts; it stores nothing).
-2. One worker: `count` queued messages in the outbox (per backend), one worker with the
-   smpp provider and the database sink; messages/s recorded `sent`, and messages/s until
-   every one is `delivered` by its receipt (or how many were after a minute).
+   worker does (on uvloop, as the worker runs it); submits answered per second, and
+   messages per second until the last receipt is in (the sink counts receipts only).
+2. One worker: `count` queued messages in the outbox (per backend and window), one
+   worker with the smpp provider and the database sink; messages/s until every one is
+   recorded `sent`, then until every one is `delivered` by its receipt, as the database
+   shows them (polled every 0.1 s).
 3. Rate: one worker (SQLite) sends `rate` x `seconds` queued messages at a default rate
    of `rate`/s; the figure is the rate the SMSC saw (its own timestamps of each accepted
    submit_sm, after the bucket's first second of burst), and its deviation.
 
-The SMSC is tests/providers/smsc.py in its own process (smpp34's server under uvloop).
+The SMSC is tests/providers/smsc.py in its own process (smpp34's server under uvloop),
+on the same cores as the worker: each figure comes with the CPU time per message of
+this process (the worker) and of the SMSC, which bound what the machine can carry.
 """
 
 from __future__ import annotations
@@ -21,18 +24,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import uvloop
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from bench.send import BENCH_SENDER, enqueue_bulk, fresh_database
+from bench.send import enqueue_bulk, fresh_database
 from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.migrate import upgrade
@@ -52,8 +58,11 @@ class CountingEvents:
         self.delivered = 0
 
     async def receipt(self, receipt: Receipt) -> None:
-        self.receipts += 1
-        self.delivered += receipt.state == "delivered"
+        await self.receipt_batch([receipt])
+
+    async def receipt_batch(self, receipts: Sequence[Receipt]) -> None:
+        self.receipts += len(receipts)
+        self.delivered += sum(r.state == "delivered" for r in receipts)
 
     async def inbound(self, message: Inbound) -> None:
         pass
@@ -63,6 +72,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_smsc(port: int, log: Path) -> subprocess.Popen[str]:
@@ -153,7 +171,9 @@ def held_rate(port: int, log: Path, rate: float, seconds: float) -> dict[str, fl
             "accepted": float(len(stamps))}
 
 
-def with_worker(port: int, backend: str, count: int, window: int) -> dict[str, float]:
+def with_worker(
+    port: int, smsc_pid: int, backend: str, count: int, window: int
+) -> dict[str, float]:
     engine = make_engine(fresh_database(backend))
     upgrade(engine)
     enqueue_bulk(engine, count)
@@ -168,46 +188,46 @@ def with_worker(port: int, backend: str, count: int, window: int) -> dict[str, f
         events=DatabaseEvents(engine, clock),
     )
 
-    def states() -> dict[str, int]:
+    def counted(*states: str) -> int:  # a fresh database: every message is the bench's
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(col(Message.state), func.count())
-                .where(col(Message.sender) == BENCH_SENDER)
-                .group_by(col(Message.state))
-            ).all()
-        return {state: int(n) for state, n in rows}
+            query = select(func.count()).where(col(Message.state).in_(states))
+            return int(conn.execute(query).scalar_one())
 
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), name="bench-worker")
+    cpu_before = (time.process_time(), cpu_seconds(smsc_pid))
     started = time.perf_counter()
     thread.start()
     sent_at = delivered_at = None
     try:
         while time.perf_counter() - started < 60 + count / 1000:
-            counts = states()
-            if sent_at is None and counts.get(SENT, 0) + counts.get(DELIVERED, 0) >= count:
+            if sent_at is None and counted(SENT, DELIVERED) >= count:
                 sent_at = time.perf_counter() - started
-            if counts.get(DELIVERED, 0) >= count:
+            if sent_at is not None and counted(DELIVERED) >= count:
                 delivered_at = time.perf_counter() - started
                 break
-            time.sleep(0.05)
+            time.sleep(0.1)
     finally:
         stop.set()
         thread.join()
         worker.close()
-    counts = states()
+    worker_cpu = time.process_time() - cpu_before[0]
+    smsc_cpu = cpu_seconds(smsc_pid) - cpu_before[1]
+    delivered = counted(DELIVERED)
     engine.dispose()
     return {
         "sent_per_s": count / sent_at if sent_at else 0.0,
         "delivered_per_s": count / delivered_at if delivered_at else 0.0,
-        "delivered": float(counts.get(DELIVERED, 0)),
+        "delivered": float(delivered),
+        "worker_cpu_us": worker_cpu / count * 1e6,
+        "smsc_cpu_us": smsc_cpu / count * 1e6,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20_000)
-    parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--windows", default="10,100", help="windows of the worker runs")
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -217,21 +237,25 @@ def main() -> None:
         port = free_port()
         smsc = start_smsc(port, log)
         try:
-            figures = asyncio.run(throughput(port, args.count, args.window))
+            windows = [int(w) for w in args.windows.split(",")]
+            figures = uvloop.run(throughput(port, args.count, windows[0]))
             print(
-                f"throughput, window {args.window}: {figures['submit_per_s']:,.0f} submits/s; "
-                f"{figures['with_receipts_per_s']:,.0f} messages/s with every receipt in "
-                f"({figures['delivered']:,.0f} delivered)",
+                f"provider alone, window {windows[0]}: {figures['submit_per_s']:,.0f} "
+                f"submits/s; {figures['with_receipts_per_s']:,.0f} messages/s with every "
+                f"receipt in ({figures['delivered']:,.0f} delivered)",
                 flush=True,
             )
             for backend in args.backends.split(","):
-                run = with_worker(port, backend, args.count, args.window)
-                print(
-                    f"[{backend}] one worker, window {args.window}: {run['sent_per_s']:,.0f} "
-                    f"messages/s recorded sent; {run['delivered_per_s']:,.0f} messages/s "
-                    f"until every one was delivered ({run['delivered']:,.0f} delivered)",
-                    flush=True,
-                )
+                for window in windows:
+                    run = with_worker(port, smsc.pid, backend, args.count, window)
+                    print(
+                        f"[{backend}] one worker, window {window}: {run['sent_per_s']:,.0f} "
+                        f"messages/s recorded sent; {run['delivered_per_s']:,.0f} messages/s "
+                        f"until every one was delivered ({run['delivered']:,.0f} delivered); "
+                        f"CPU per message: worker {run['worker_cpu_us']:,.0f} µs, "
+                        f"SMSC {run['smsc_cpu_us']:,.0f} µs",
+                        flush=True,
+                    )
             rate = held_rate(port, log, args.rate, args.seconds)
             print(
                 f"one worker's rate over {args.seconds:.0f} s: configured "

@@ -155,17 +155,16 @@ def record_answers(
     opted_out = [m.id for m in messages if answers[m.id].opted_out]
     for attempt in range(1, 4):
         try:
-            with Session(engine) as session:
-                outbox.record(
-                    conn=session.connection(),
-                    outcomes=outcomes,
-                    worker_id=worker_id,
-                    provider=provider,
-                )
-                opt_out_recipients(
-                    session=session, message_ids=opted_out, via=f"provider:{provider}", clock=clock
-                )
-                session.commit()
+            with engine.begin() as conn:
+                outbox.record(conn=conn, outcomes=outcomes, worker_id=worker_id, provider=provider)
+                if opted_out:  # an ORM session only then: it costs more than the rest
+                    with Session(bind=conn) as session:
+                        opt_out_recipients(
+                            session=session,
+                            message_ids=opted_out,
+                            via=f"provider:{provider}",
+                            clock=clock,
+                        )
             return outcomes
         except DBAPIError:
             if attempt == 3:

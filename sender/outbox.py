@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
@@ -141,6 +142,9 @@ _DUE_COLUMNS = (
 )
 
 
+_MARK_SENDING = update(Message).where(col(Message.id).in_(bindparam("ids", expanding=True)))
+
+
 def _ids(where: ColumnElement[bool], limit: int | None = None) -> Select[Any]:
     """The ids matching `where`, locked for this transaction, skipping rows held elsewhere."""
     query = select(col(Message.id)).where(where).order_by(col(Message.id))
@@ -251,26 +255,33 @@ def lock_due(
     *, conn: Connection, now: datetime, campaign_id: int | None, sender: str, limit: int
 ) -> list[DueMessage]:
     """The earliest due queued messages of one group, locked for this transaction."""
-    group = (
-        col(Message.campaign_id).is_(None)
-        if campaign_id is None
-        else col(Message.campaign_id) == campaign_id
-    )
+    statement = _DUE_WITHOUT_CAMPAIGN if campaign_id is None else _DUE_OF_CAMPAIGN
     rows = conn.execute(
+        statement, {"now": now, "campaign": campaign_id, "sender": sender, "limit": limit}
+    )
+    return [DueMessage(*row) for row in rows]  # the columns in the fields' order
+
+
+def _due(group: ColumnElement[bool]) -> Executable:
+    """Claimed for every batch: built once per kind of group."""
+    return (
         select(*_DUE_COLUMNS)
         .where(
             col(Message.state) == QUEUED,
-            col(Message.due_at) <= now,
+            col(Message.due_at) <= bindparam("now"),
             group,
-            col(Message.sender) == sender,
+            col(Message.sender) == bindparam("sender"),
         )
         # due_at alone: the (state, due_at) index then yields the rows in order and the
         # scan stops at `limit`; a tie-break would sort every due row first.
         .order_by(col(Message.due_at))
-        .limit(limit)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
-    ).all()
-    return [DueMessage(**row._asdict()) for row in rows]
+    )
+
+
+_DUE_WITHOUT_CAMPAIGN = _due(col(Message.campaign_id).is_(None))
+_DUE_OF_CAMPAIGN = _due(col(Message.campaign_id) == bindparam("campaign"))
 
 
 def mark_sending(
@@ -296,11 +307,8 @@ def mark_sending(
     }
     if sender:
         values["sender"] = sender
-    conn.execute(
-        update(Message)
-        .where(col(Message.id).in_(ids))  # rows this transaction locked in lock_due
-        .values(**values)
-    )
+    # The rows this transaction locked in lock_due.
+    conn.execute(_MARK_SENDING.values(**values), {"ids": list(ids)})
 
 
 def defer(*, conn: Connection, deferrals: Sequence[tuple[int, datetime]]) -> None:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from richsms.clock import Clock
 from richsms.db import session_scope
@@ -32,11 +31,15 @@ from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.inbound import handle_inbound, keyword_of, opt_out_request
 from sender.providers.base import Inbound, Receipt
-from sender.receipts import forget_pending, record_receipts
+from sender.receipts import forget_pending, store_receipts
 
 log = logging.getLogger("richsms.receipts")
 
 T = TypeVar("T")
+# Receipts written in one transaction when they stream in, and how long the first of
+# them waits for the others (it is acknowledged to the network already, or repeated).
+RECEIPT_GROUP = 500
+RECEIPT_LINGER = 0.02
 
 
 class DatabaseEvents:
@@ -47,7 +50,8 @@ class DatabaseEvents:
         self.engine = engine
         self.clock = clock
         self.settings = settings or Settings.from_mapping({})
-        self._waiting: list[tuple[Receipt, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Sequence[Receipt], asyncio.Future[None]]] = []
+        self._waiting_count = 0
         self._writer: asyncio.Task[None] | None = None
         self._executor: Executor | None = None
 
@@ -59,17 +63,27 @@ class DatabaseEvents:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
 
     async def receipt(self, receipt: Receipt) -> None:
+        await self.receipt_batch([receipt])
+
+    async def receipt_batch(self, receipts: Sequence[Receipt]) -> None:
+        if not receipts:
+            return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((receipt, done))
+        self._waiting.append((receipts, done))
+        self._waiting_count += len(receipts)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_receipts())
         await done
 
     async def _write_receipts(self) -> None:
         while self._waiting:
-            batch, self._waiting = self._waiting, []
+            if self._waiting_count < RECEIPT_GROUP:
+                # A transaction costs about as much as a hundred receipts in it: while
+                # receipts stream in, wait a moment for more to share it.
+                await asyncio.sleep(RECEIPT_LINGER)
+            batch, self._waiting, self._waiting_count = self._waiting, [], 0
             try:
-                await self._in_db(self._store, [receipt for receipt, _ in batch])
+                await self._in_db(self._store, [r for receipts, _ in batch for r in receipts])
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
@@ -80,9 +94,8 @@ class DatabaseEvents:
                         done.set_result(None)
 
     def _store(self, receipts: list[Receipt]) -> None:
-        with Session(self.engine) as session:
-            outcomes = record_receipts(session=session, receipts=receipts, now=self.clock.now())
-            session.commit()
+        with self.engine.begin() as conn:
+            outcomes = store_receipts(conn, receipts, now=self.clock.now())
         pending = outcomes.count("pending")
         if pending:
             log.debug("%d receipts came before their submit answer: kept pending", pending)

@@ -11,7 +11,8 @@ with the provider's traffic instead of stalling it. Two stages share the loop:
 - the hand-over (sender/handover.py): each claimed batch goes to the provider, which
   keeps up to its window in flight and reports each answer as it comes; the answers
   are then recorded in one transaction (sent with the provider's ids, failed, queued
-  again after a back-off, or unknown), while the next batch is already handed over.
+  again after a back-off, or unknown). Two batches are handed over at once, so that
+  the window stays full from one batch to the next.
 
 So a message is never handed over twice: a worker that dies leaves at most its batches
 in `sending`, and `sending` is never resent. It becomes `unknown` when its lease runs
@@ -32,6 +33,7 @@ import socket
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -54,6 +56,10 @@ __all__ = ["Worker", "WorkerStats", "WorkerThread", "default_worker_id", "worker
 
 T = TypeVar("T")
 PROMOTE_EVERY = 0.1  # seconds
+# Batches handed to the provider at once: the next one takes window slots as the last
+# messages of the one before await their answers, so the window never drains between
+# batches. Each is recorded as soon as its answers are in.
+HANDED_AT_ONCE = 2
 
 
 class Worker:
@@ -67,7 +73,7 @@ class Worker:
     - `burst`: seconds of rate a bucket may save up while nothing is sent.
     - `batch_size`: messages per claim, handed to the provider at once; keep it at least
       the provider's window, or the window is never full.
-    - `prefetch`: batches claimed ahead of the one being handed over.
+    - `prefetch`: batches claimed ahead of those being handed over.
     - `events`: where the provider's receipts and inbound messages go (the database).
     """
 
@@ -172,37 +178,42 @@ class Worker:
             await self.provider.start(self.events)
             self._started = True
         claimed: asyncio.Queue[Claim | None] = asyncio.Queue()
-        slots = asyncio.Semaphore(self.prefetch + 1)
+        slots = asyncio.Semaphore(self.prefetch + HANDED_AT_ONCE)
         claimer = asyncio.create_task(self._claimer(claimed, slots, once=once))
-        recording: list[asyncio.Future[None]] = []
+        handing: deque[asyncio.Task[None]] = deque()
         handed = 0
         try:
             while (batch := await claimed.get()) is not None:
-                try:
-                    if self._stop.is_set():
+                if self._stop.is_set():
+                    try:
                         await self._in_db(self._release, batch, lane="answers")
-                        continue
-                    handed += len(batch.messages)
-                    answers = await submit(
-                        self.provider,
-                        [outgoing(m, batch.route) for m in batch.messages],
-                        timeout=self.lease.total_seconds() / 2,
-                    )
-                    at = self.clock.now()
-                    record = self._in_db(self._record, batch, answers, at, lane="answers")
-                    recording.append(asyncio.ensure_future(record))
-                    while len(recording) > self.prefetch:
-                        await recording.pop(0)
-                finally:
-                    slots.release()
+                    finally:
+                        slots.release()
+                    continue
+                handed += len(batch.messages)
+                handing.append(asyncio.create_task(self._hand_over(batch, slots)))
+                while len(handing) >= HANDED_AT_ONCE:
+                    await handing.popleft()
         except BaseException:
             claimer.cancel()
             raise
         finally:
-            for pending in recording:
-                await pending
+            while handing:
+                await handing.popleft()
         await claimer  # its failure, if any, is this round's
         return handed
+
+    async def _hand_over(self, batch: Claim, slots: asyncio.Semaphore) -> None:
+        """Hand `batch` to the provider, then record its answers."""
+        try:
+            answers = await submit(
+                self.provider,
+                [outgoing(m, batch.route) for m in batch.messages],
+                timeout=self.lease.total_seconds() / 2,
+            )
+            await self._in_db(self._record, batch, answers, self.clock.now(), lane="answers")
+        finally:
+            slots.release()
 
     async def _claimer(
         self, claimed: asyncio.Queue[Claim | None], slots: asyncio.Semaphore, *, once: bool

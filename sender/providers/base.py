@@ -108,6 +108,10 @@ class ProviderEvents(Protocol):
 
     async def receipt(self, receipt: Receipt) -> None: ...
 
+    async def receipt_batch(self, receipts: Sequence[Receipt]) -> None:
+        """Several receipts at once (one transaction where the sink can)."""
+        ...
+
     async def inbound(self, message: Inbound) -> None: ...
 
 

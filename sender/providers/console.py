@@ -15,7 +15,6 @@ applied when the answers are recorded, the same path a fast SMSC takes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -69,8 +68,8 @@ class ConsoleProvider:
         if self._receipts and self._events is not None and accepted:
             at, events = self._clock.now(), self._events
             # Handed over together, so that the events may store them in one transaction.
-            await asyncio.gather(
-                *(events.receipt(Receipt(self.name, pid, "delivered", at)) for pid in accepted)
+            await events.receipt_batch(
+                [Receipt(self.name, pid, "delivered", at) for pid in accepted]
             )
 
     def _line(self, message: OutgoingMessage) -> bytes:

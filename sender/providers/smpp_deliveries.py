@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
 
 import smpp34
 
@@ -25,6 +26,7 @@ from sender.providers.smpp_ids import IdBook
 from sender.providers.smpp_link import BoundSession
 from sender.providers.smpp_parts import network_phone
 from sender.providers.smpp_receipts import (
+    ParsedReceipt,
     PartKey,
     PartsBuffer,
     concatenation,
@@ -35,9 +37,11 @@ from sender.providers.smpp_receipts import (
 
 log = logging.getLogger("richsms.smpp")
 
+T = TypeVar("T")
+
 # How long a receipt waits for the submit answer naming its id (see _receipted_id).
 RECEIPT_WAIT: Final = 2.0
-# Receipts handed to the sink at once (it commits them in groups).
+# Receipts read but not stored yet, at most (then reading waits for the sink).
 RECEIPTS_IN_FLIGHT: Final = 1000
 
 
@@ -55,41 +59,88 @@ class Deliveries:
         self._clock = clock
         self._ids = ids
         self._submits = submits
-        self._storing = asyncio.Semaphore(RECEIPTS_IN_FLIGHT)
-        self._stores: set[asyncio.Task[None]] = set()
+        self._ready: list[Receipt] = []  # matched, waiting for the sink
+        self._storing = 0  # handed to the sink, not stored yet
+        self._matching: set[asyncio.Task[None]] = set()  # waiting for their answer
+        self._writer: asyncio.Task[None] | None = None
+        self._progress = asyncio.Event()
         self._parts = PartsBuffer()
+
+    @property
+    def _unstored(self) -> int:
+        return len(self._ready) + self._storing + len(self._matching)
 
     async def drain(self, timeout: float) -> None:
         """Wait (at most `timeout` seconds) for the receipts being stored."""
-        if self._stores:
-            await asyncio.wait(set(self._stores), timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while self._unstored and (left := deadline - time.monotonic()) > 0:
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), left)
+            except TimeoutError:
+                return
 
     async def read(self, session: BoundSession) -> None:
-        """Hand each deliver_sm to the sink. Receipts are stored several at a time (the
-        sink commits them in groups; smpp34 has acknowledged them already, so waiting
-        for each before reading the next would protect nothing); inbound messages one
-        after the other, in the order they came (a STOP, then a START)."""
+        """Hand each deliver_sm to the sink. Receipts go in groups, as they are matched
+        (the sink commits a group at once; smpp34 has acknowledged them already, so
+        waiting for each before reading the next would protect nothing), at most
+        RECEIPTS_IN_FLIGHT unstored; inbound messages one after the other, in the order
+        they came (a STOP, then a START)."""
         while True:
             event = await session.smsc.next()
             if not isinstance(event, smpp34.DeliverSmEvent):
                 return
             if is_receipt(event.esm_class):
-                await self._storing.acquire()
-                task = asyncio.create_task(self._store(event))
-                self._stores.add(task)
-                task.add_done_callback(self._stored)
+                while self._unstored >= RECEIPTS_IN_FLIGHT:
+                    self._progress.clear()
+                    await self._progress.wait()
+                self._receipt(event)
             else:
-                await self._store(event)
+                await self._retrying(self._inbound, event)
 
-    def _stored(self, task: asyncio.Task[None]) -> None:
-        self._stores.discard(task)
-        self._storing.release()
+    def _receipt(self, event: smpp34.DeliverSmEvent) -> None:
+        parsed = parse_receipt(event.short_message, {tlv.tag: tlv.value for tlv in event.tlvs})
+        if parsed is None:
+            log.warning("receipt naming no message ignored: %r", event.short_message)
+            return
+        now: datetime = self._clock.now()
+        found = self._ids.lookup(parsed.provider_id)
+        if found is not None:
+            self._add(Receipt(self.name, found, parsed.state, now, parsed.error))
+            return
+        task = asyncio.create_task(self._match(parsed, now))
+        self._matching.add(task)
+        task.add_done_callback(self._matched)
 
-    async def _store(self, event: smpp34.DeliverSmEvent) -> None:
+    async def _match(self, parsed: ParsedReceipt, at: datetime) -> None:
+        provider_id = await self._receipted_id(parsed.provider_id)
+        self._add(Receipt(self.name, provider_id, parsed.state, at, parsed.error))
+
+    def _matched(self, task: asyncio.Task[None]) -> None:
+        self._matching.discard(task)
+        self._progress.set()
+
+    def _add(self, receipt: Receipt) -> None:
+        self._ready.append(receipt)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        assert self.events is not None
+        while self._ready:
+            batch, self._ready = self._ready, []
+            self._storing = len(batch)
+            try:
+                await self._retrying(self.events.receipt_batch, batch)
+            finally:
+                self._storing = 0
+                self._progress.set()
+
+    async def _retrying(self, store: Callable[[T], Awaitable[None]], item: T) -> None:
         backoff = 0.1
         while True:
             try:
-                await self._deliver(event)
+                await store(item)
                 return
             except Exception:
                 # The sink could not store it (database down...). Keep it and try
@@ -98,25 +149,10 @@ class Deliveries:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
-    async def _deliver(self, event: smpp34.DeliverSmEvent) -> None:
+    async def _inbound(self, event: smpp34.DeliverSmEvent) -> None:
         assert self.events is not None
         tlvs = {tlv.tag: tlv.value for tlv in event.tlvs}
         now: datetime = self._clock.now()
-        if is_receipt(event.esm_class):
-            parsed = parse_receipt(event.short_message, tlvs)
-            if parsed is None:
-                log.warning("receipt naming no message ignored: %r", event.short_message)
-                return
-            await self.events.receipt(
-                Receipt(
-                    provider=self.name,
-                    provider_id=await self._receipted_id(parsed.provider_id),
-                    state=parsed.state,
-                    at=now,
-                    error=parsed.error,
-                )
-            )
-            return
         body, part = concatenation(event.short_message, event.esm_class, tlvs)
         text = decode_text(body, event.data_coding, gsm7_packed=self.config.gsm7_packed)
         phone = network_phone(event.source_addr, event.source_addr_ton)

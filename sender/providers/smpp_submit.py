@@ -53,9 +53,15 @@ class Submitter:
 
     async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
         once = ReportOnce(report)
+        pending = iter(messages)
+
+        async def runner() -> None:  # as many as the window: not a task per message
+            for message in pending:
+                await self._submit_one(message, once)
+
         async with asyncio.TaskGroup() as group:
-            for message in messages:
-                group.create_task(self._submit_one(message, once))
+            for _ in range(min(self.slots.size, len(messages))):
+                group.create_task(runner())
 
     async def _session_for_submit(self) -> BoundSession | None:
         """The bound session, after waiting for one (None: none came in time, or closing)."""

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from sender.providers.base import Inbound, Receipt
@@ -79,6 +80,9 @@ class RecordingEvents:
 
     async def receipt(self, receipt: Receipt) -> None:
         self.receipts.append(receipt)
+
+    async def receipt_batch(self, receipts: Sequence[Receipt]) -> None:
+        self.receipts.extend(receipts)
 
     async def inbound(self, message: Inbound) -> None:
         self.messages.append(message)

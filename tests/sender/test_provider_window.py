@@ -98,21 +98,28 @@ def test_a_provider_silent_past_half_the_lease_leaves_its_batch_unknown(
         assert lost.error is not None and "no answer from the provider within 0.2 s" in lost.error
 
 
-def test_the_next_batch_is_claimed_while_one_is_handed_over(
+def test_two_batches_are_handed_over_at_once_and_the_next_is_claimed_meanwhile(
     engine: Engine, clock: FrozenClock
 ) -> None:
-    add(engine, clock, 15)
+    """So that the window does not drain between batches; and no more than that is
+    claimed (three batches of 5 here, never the fourth)."""
+    add(engine, clock, 20)
     seen_sending: list[int] = []
+    handed: list[int] = []
 
     class Holding(FaultProvider):
-        """Holds its first batch until the worker has claimed the next one."""
+        """Holds its batches until the worker has claimed all it may."""
 
         async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
-            if not seen_sending:
-                deadline = time.monotonic() + 30
-                while count(engine, SENDING) < 10 and time.monotonic() < deadline:
-                    await asyncio.sleep(0.01)
-                seen_sending.append(count(engine, SENDING))
+            handed.append(len(messages))
+            deadline = time.monotonic() + 30
+            while not seen_sending and time.monotonic() < deadline:
+                if count(engine, SENDING) >= 15:
+                    await asyncio.sleep(0.2)  # a fourth claim would show by now
+                    if not seen_sending:  # the other held batch may have looked first
+                        seen_sending.extend([count(engine, SENDING), len(handed)])
+                    break
+                await asyncio.sleep(0.01)
             await super().submit(messages, report)
 
     worker = Worker(engine, Holding(latency=0), clock, batch_size=5, default_rate=1000)
@@ -121,14 +128,15 @@ def test_the_next_batch_is_claimed_while_one_is_handed_over(
     thread.start()
     try:
         deadline = time.monotonic() + 30
-        while count(engine, SENT) < 15 and time.monotonic() < deadline:
+        while count(engine, SENT) < 20 and time.monotonic() < deadline:
             time.sleep(0.01)
     finally:
         stop.set()
         thread.join(timeout=30)
     worker.close()
-    assert seen_sending == [10]  # the batch in hand and the one claimed ahead
-    assert count(engine, SENT) == 15
+    # 15 sending: two batches in hand and one claimed ahead; two submits held at once.
+    assert seen_sending == [15, 2]
+    assert count(engine, SENT) == 20
 
 
 def test_what_carried_each_message_is_recorded(engine: Engine, clock: FrozenClock) -> None:
