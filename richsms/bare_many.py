@@ -34,7 +34,9 @@ class _Compiled:
         self.slots: list[tuple[str, str | None, Binder | None, Any]] = []
         for name in order:
             bind = compiled.binds[name]
-            process = bind.type.bind_processor(dialect)
+            # The dialect's own processor: the generic type's would leave SQLite's
+            # instants to the driver's adapter, which spells them differently.
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if bind.key in names:
                 self.slots.append((name, bind.key, process, None))
             else:

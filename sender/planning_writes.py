@@ -35,7 +35,9 @@ class RowInsert:
         # Only some columns (instants, booleans) need binding: those, by position.
         self.binders: list[tuple[int, Callable[[Any], Any]]] = []
         for index, name in enumerate(columns):
-            process = table.c[name].type.bind_processor(dialect)
+            # The dialect's processor (the generic type's would leave SQLite's instants
+            # to the driver, which drops zero microseconds: not how SQLAlchemy stores them).
+            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self.binders.append((index, _remembering(process)))
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, bindparam, update
-from sqlmodel import col
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, bindparam, select, update
+from sqlmodel import Session, SQLModel, col
 
 from richsms.bare_many import BareMany
 from richsms.clock import FrozenClock
 from sender.models import QUEUED, SENT, Message
+from sender.planning_writes import RowInsert
 from tests.sender.test_outbox import add, load
 
 AT = datetime(2026, 12, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -55,3 +56,32 @@ def test_a_statement_leaving_a_column_to_a_python_default_is_refused(engine: Eng
     many = BareMany(table.insert().values(size=bindparam("size")), ["size"])
     with engine.begin() as conn, pytest.raises(ValueError, match="every column a value"):
         many.execute(conn, [{"size": 1}])
+
+
+def test_instants_are_stored_as_sqlalchemy_stores_them_so_equality_finds_them(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """On SQLite an instant is text: written by the driver's own adapter, a whole second
+    lost its ".000000" and no longer equalled the same instant bound by SQLAlchemy."""
+    whole_second = AT.replace(microsecond=0)
+    (first,) = add(engine, clock)
+    with engine.begin() as conn:
+        MARK_SENT.execute(conn, [{"b_id": first, "b_at": whole_second, "b_pid": "A1"}])
+    with engine.connect() as conn:  # a row as planning writes them: every column
+        row = dict(conn.execute(select(Message.__table__)).mappings().one())
+    del row["id"]
+    row.update(phone="+33610000099", link_id=None, due_at=whole_second, sent_at=None)
+    rows = [row]
+    insert = RowInsert(SQLModel.metadata.tables["message"], list(rows[0]), engine)
+    with Session(engine) as session:
+        insert.execute(session, insert.bind(rows))
+        session.commit()
+    with engine.connect() as conn:
+        sent = conn.execute(
+            select(col(Message.id)).where(col(Message.sent_at) == whole_second)
+        ).scalars()
+        due = conn.execute(
+            select(col(Message.id)).where(col(Message.due_at) == whole_second)
+        ).scalars()
+        assert list(sent) == [first]
+        assert len(list(due)) == 1
