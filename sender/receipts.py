@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar, cast
 
-from sqlalchemy import Connection, and_, bindparam, delete, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -116,7 +116,7 @@ def store_receipts(
         return outcomes
     parts = _parts(conn, list(verdicts))
     pending: list[Receipt] = []
-    settle: list[tuple[int, _Verdict]] = []
+    settle: list[tuple[int, _Verdict, int]] = []
     for key, (index, verdict) in verdicts.items():
         found = parts.get(key)
         if found is None:
@@ -126,7 +126,7 @@ def store_receipts(
             outcomes[index] = "duplicate"
         else:
             outcomes[index] = "applied"
-            settle.append((found[0], verdict))
+            settle.append((found[0], verdict, found[2]))
     _keep_pending(conn, pending, now)
     _settle(conn, settle)
     return outcomes
@@ -199,13 +199,16 @@ def _error(receipt: Receipt) -> str | None:
     return f"{receipt.state}: {receipt.error}" if receipt.error else receipt.state
 
 
-def _parts(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
-    """(provider, provider_id) → (message id, part state) of the parts that exist."""
-    found: dict[tuple[str, str], tuple[int, str]] = {}
+def _parts(
+    conn: Connection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str, int]]:
+    """(provider, provider_id) → (message id, part state, the message's number of parts)
+    of the parts that exist."""
+    found: dict[tuple[str, str], tuple[int, str, int]] = {}
     for provider, chunk in _by_provider(keys):
         rows = conn.execute(_PARTS_NAMED, {"provider": provider, "ids": list(chunk)}).all()
-        for provider_id, message_id, state in rows:
-            found[(provider, provider_id)] = (int(message_id), state)
+        for provider_id, message_id, state, parts in rows:
+            found[(provider, provider_id)] = (int(message_id), state, int(parts))
     return found
 
 
@@ -227,7 +230,7 @@ def _keep_pending(conn: Connection, receipts: list[Receipt], now: datetime | Non
     conn.execute(insert(PendingReceipt).on_conflict_do_nothing(), rows)
 
 
-def _settle(conn: Connection, settle: list[tuple[int, _Verdict]]) -> None:
+def _settle(conn: Connection, settle: list[tuple[int, _Verdict, int]]) -> None:
     """Mark the parts, then move each touched `sent` message to its verdict."""
     if not settle:
         return
@@ -241,11 +244,17 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict]]) -> None:
                 "b_at": v.at,
                 "b_error": v.error,
             }
-            for _, v in settle
+            for _, v, _ in settle
         ],
     )
-    message_ids = sorted({message_id for message_id, _ in settle})
-    parts: dict[int, list[tuple[str, datetime | None, str | None]]] = {}
+    webhooks = wanted(conn, "delivery")
+    # A message of one part takes its part's verdict: no need to read its parts back,
+    # unless webhooks must know which messages this moved (still `sent`).
+    alone = [(message_id, v) for message_id, v, count in settle if count == 1 and not webhooks]
+    message_ids = sorted({message_id for message_id, _, count in settle} - {m for m, _ in alone})
+    parts: dict[int, list[tuple[str, datetime | None, str | None]]] = {
+        message_id: [(v.state, v.at, v.error)] for message_id, v in alone
+    }
     for chunk in _chunks(message_ids, 500):
         rows = conn.execute(_PARTS_OF_SENT, {"ids": list(chunk)}).all()
         for message_id, state, at, error in rows:
@@ -262,13 +271,20 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict]]) -> None:
             delivered.append({"b_id": message_id, "b_at": last})
     _DELIVER.execute(conn, delivered)
     _UNDELIVER.execute(conn, undelivered)
-    _tell_webhooks(conn, delivered, undelivered)
+    if webhooks:
+        _tell_webhooks(conn, delivered, undelivered)
 
 
 # The statements receipts run for every batch, built once (building and keying a
 # statement cost more than running it for a small batch).
+_SIBLING = MessagePart.__table__.alias("sibling")  # type: ignore[attr-defined]
 _PARTS_NAMED = select(
-    col(MessagePart.provider_id), col(MessagePart.message_id), col(MessagePart.state)
+    col(MessagePart.provider_id),
+    col(MessagePart.message_id),
+    col(MessagePart.state),
+    select(func.count())
+    .where(_SIBLING.c.message_id == col(MessagePart.message_id))
+    .scalar_subquery(),
 ).where(
     col(MessagePart.provider) == bindparam("provider"),
     col(MessagePart.provider_id).in_(bindparam("ids", expanding=True)),
@@ -314,7 +330,7 @@ def _tell_webhooks(
 ) -> None:
     """The `delivery` event of each message a receipt just settled (same transaction)."""
     settled = [(DELIVERED, row) for row in delivered] + [(UNDELIVERED, row) for row in undelivered]
-    if not settled or not wanted(conn, "delivery"):
+    if not settled:
         return
     ids = [int(str(row["b_id"])) for _, row in settled]
     known = dict(
