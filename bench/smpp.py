@@ -42,6 +42,7 @@ from bench.send import enqueue_bulk, fresh_database
 from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.migrate import upgrade
+from richsms.settings import Settings
 from sender.models import DELIVERED, SENT, Message
 from sender.provider_events import DatabaseEvents
 from sender.providers.base import Inbound, OutgoingMessage, Receipt, SubmitResult
@@ -182,7 +183,7 @@ def with_worker(
         engine,
         SmppProvider(config(port, window)),
         clock,
-        batch_size=200,
+        batch_size=Settings.from_mapping({}).worker_batch,  # as `richsms worker` claims
         default_rate=1e9,
         idle_sleep=0.01,
         events=DatabaseEvents(engine, clock),

@@ -416,5 +416,6 @@ def worker_from_settings(
         clock,
         worker_id=worker_id,
         default_rate=settings.default_rate,
+        batch_size=settings.worker_batch,
         events=DatabaseEvents(engine, clock, settings),
     )

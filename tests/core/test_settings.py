@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from richsms.clock import FrozenClock
+from richsms.db import make_engine
 from richsms.settings import DEFAULT_SECRET_KEY, ConfigError, Settings, documented_variables
+from sender.worker import worker_from_settings
 
 
 def test_defaults_serve_sqlite_with_the_console_provider() -> None:
@@ -60,3 +64,20 @@ def test_every_variable_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     missing = [name for name, _, _ in documented_variables() if f"`{name}`" not in readme]
     assert missing == []
+
+
+def test_the_worker_batch_is_bounded_and_given_to_the_worker(tmp_path: Path) -> None:
+    for bad in ("0", "5001", "-3"):
+        with pytest.raises(ConfigError, match="RICHSMS_WORKER_BATCH"):
+            Settings.from_mapping({"RICHSMS_WORKER_BATCH": bad})
+    settings = Settings.from_mapping(
+        {"RICHSMS_WORKER_BATCH": "500", "RICHSMS_DATABASE_URL": f"sqlite:///{tmp_path}/w.db"}
+    )
+    engine = make_engine(settings.database_url)
+    try:
+        clock = FrozenClock(datetime(2026, 12, 1, tzinfo=UTC))
+        worker = worker_from_settings(engine, settings, clock)
+        assert worker.batch_size == 500
+        worker.close()
+    finally:
+        engine.dispose()
