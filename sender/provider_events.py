@@ -5,9 +5,10 @@ committed, so the provider may acknowledge it to the network afterwards. The dat
 work runs in a thread, never on the event loop that carries the provider's traffic.
 
 The database thread is the default executor's, or the one the worker gives (`run_on`):
-on SQLite a worker writes its claims, answers and receipts on one thread, as writers
-take turns anyway, so that none of them sleeps in SQLite's busy handler waiting for
-the lock another holds.
+the thread recording its answers, so that a receipt and its answer never commit at the
+same moment without seeing each other (sender/worker.py); on SQLite, where writers take
+turns anyway, the one thread of all the worker's writes, none of which then sleeps in
+SQLite's busy handler waiting for the lock another holds.
 
 Receipts are group-committed: those handed over while a transaction is being written
 wait for the next one, so a burst of receipts (an SMSC flushing its queue, the console

@@ -174,7 +174,10 @@ class Worker:
         """The claimer and the hand-over, until one round is done (`once`) or stop."""
         if not self._started:
             if isinstance(self.events, DatabaseEvents):
-                self.events.run_on(self._lane("receipts"))
+                # The answers' thread: a receipt committed while its answer is (another
+                # thread, READ COMMITTED) would see no part, nor the answer the receipt,
+                # and wait for the sweep; one after the other, each sees the other.
+                self.events.run_on(self._lane("answers"))
             await self.provider.start(self.events)
             self._started = True
         claimed: asyncio.Queue[Claim | None] = asyncio.Queue()
@@ -274,8 +277,8 @@ class Worker:
         return await asyncio.get_running_loop().run_in_executor(self._lane(lane), work, *args)
 
     def _lane(self, lane: str) -> ThreadPoolExecutor:
-        """The database thread of `lane` (claims, answers, receipts): one for all three
-        on SQLite, where writers take turns anyway (none waits on the lock)."""
+        """The database thread of `lane` (claims, answers and receipts): one for both on
+        SQLite, where writers take turns anyway (none waits on the lock)."""
         if self.engine.dialect.name == "sqlite":
             lane = "claims"
         if lane not in self._db:
