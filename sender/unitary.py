@@ -24,7 +24,7 @@ from sender.audience_select import iter_audience
 from sender.campaigns import get_campaign
 from sender.compose import Composer, Draft, sender_number
 from sender.consent import refusal
-from sender.contacts import ensure_contact, find_by_phone
+from sender.contacts import ERASED, ensure_contact, find_by_phone
 from sender.custom_fields import known_fields
 from sender.models import Contact, Message
 from sender.outbox import enqueue
@@ -217,7 +217,7 @@ def _recipient(
     """The contact, or the phone number of a contact to create."""
     if contact_id is not None:
         contact = session.get(Contact, contact_id)
-        if contact is None:
+        if contact is None or contact.status == ERASED:  # erased: a tombstone, no one
             raise NotFound(f"no contact {contact_id}")
         return contact
     assert phone is not None

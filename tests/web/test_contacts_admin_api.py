@@ -225,6 +225,8 @@ def test_erasure_removes_personal_data_everywhere_and_keeps_the_counts(
     assert api.get("/api/contacts/1/history").status_code == 404
     assert api.delete("/api/contacts/1").status_code == 404
     assert api.patch("/api/contacts/1", json={"first_name": "x"}).status_code == 404
+    to_erased = {"contact_id": 1, "text": "Bonjour", "type": "informational"}
+    assert api.post("/api/messages", json=to_erased).status_code == 404
     assert "+33612345678" not in phones(api.get("/api/contacts").json())
     assert api.get("/api/contacts", params={"q": "Léa"}).json()["contacts"] == []
 
