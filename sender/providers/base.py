@@ -127,7 +127,8 @@ class Provider(Protocol):
         ...
 
     async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
-        """Hand over `messages`, at most `window` in flight, reporting each one once."""
+        """Hand over `messages`, reporting each one once; at most `window` in flight,
+        counting every batch being handed over (a worker hands over two at once)."""
         ...
 
     async def close(self) -> None:

@@ -79,6 +79,7 @@ class FaultProvider:
         self.closed = False
         self._events: ProviderEvents | None = None
         self._later: set[asyncio.Task[None]] = set()
+        self._window: asyncio.Semaphore | None = None
 
     async def start(self, events: ProviderEvents) -> None:
         self._events = events
@@ -86,7 +87,9 @@ class FaultProvider:
 
     async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
         self.submits += 1
-        window = asyncio.Semaphore(self.window)
+        if self._window is None:  # one window for every batch handed over at once
+            self._window = asyncio.Semaphore(self.window)
+        window = self._window
 
         async def one(message: OutgoingMessage) -> None:
             async with window:

@@ -98,6 +98,26 @@ def test_a_provider_silent_past_half_the_lease_leaves_its_batch_unknown(
         assert lost.error is not None and "no answer from the provider within 0.2 s" in lost.error
 
 
+def test_batches_handed_over_at_once_share_the_window(engine: Engine, clock: FrozenClock) -> None:
+    add(engine, clock, 30)
+    provider = FaultProvider(latency=0.005, window=3)
+    worker = Worker(engine, provider, clock, batch_size=5, default_rate=1000, idle_sleep=0.01)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while count(engine, SENT) < 30 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    worker.close()
+    assert count(engine, SENT) == 30
+    assert provider.submits == 6
+    assert provider.max_in_flight == 3  # two batches at once, never more than the window
+
+
 def test_two_batches_are_handed_over_at_once_and_the_next_is_claimed_meanwhile(
     engine: Engine, clock: FrozenClock
 ) -> None:
