@@ -3,9 +3,10 @@
 SQLAlchemy's executemany rebuilds a parameter dictionary and runs every bind processor
 for each row in Python: about 20 µs a row, more than SQLite takes to apply the row. The
 sending worker runs a few such statements for every message it sends (the answer, the
-parts, the receipt), so `BareMany` compiles its statement once per dialect and hands the
-driver ready rows: each value bound as SQLAlchemy would bind it (the same processors),
-constants of the statement bound once.
+parts, the receipt) and planning one insert per table for every batch, so `BareMany`
+compiles its statement once per dialect and hands the driver ready rows: each value
+bound as SQLAlchemy would bind it (the same processors; a value repeated across rows,
+such as a batch's instants, bound once), constants of the statement bound once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -22,8 +23,12 @@ Binder = Callable[[Any], Any]
 
 
 class _Compiled:
-    def __init__(self, statement: ClauseElement, dialect: Dialect, names: Sequence[str]) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, names: Sequence[str], columns: bool
+    ) -> None:
+        # `columns`: an INSERT of exactly these columns, its binds named after them.
+        keys = list(names) if columns else None
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=keys))
         if compiled.insert_prefetch or compiled.update_prefetch:
             # Python-side defaults are computed per execution by SQLAlchemy, not here.
             raise ValueError("BareMany statements must give every column a value")
@@ -38,7 +43,7 @@ class _Compiled:
             # instants to the driver's adapter, which spells them differently.
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if bind.key in names:
-                self.slots.append((name, bind.key, process, None))
+                self.slots.append((name, bind.key, process and _remembering(process), None))
             else:
                 value = bind.effective_value
                 self.slots.append((name, None, None, process(value) if process else value))
@@ -61,23 +66,65 @@ class _Compiled:
 class BareMany:
     """`statement` (its per-row values as `bindparam(name)` for each of `names`; or a
     function of the dialect giving it), run by `execute(conn, rows)` with one mapping of
-    those names per row."""
+    those names per row. `bind` and `execute_bound` split the two halves, so that rows
+    can be bound before a transaction opens."""
 
     def __init__(
-        self, statement: ClauseElement | Callable[[Dialect], ClauseElement], names: Sequence[str]
+        self,
+        statement: ClauseElement | Callable[[Dialect], ClauseElement],
+        names: Sequence[str],
+        *,
+        columns: bool = False,
     ) -> None:
         self.statement = statement
-        self.names = frozenset(names)
+        self.names = tuple(names)
+        self._columns = columns
         self._by_dialect: dict[str, _Compiled] = {}
 
+    @classmethod
+    def insert(cls, table: Table, columns: Sequence[str]) -> BareMany:
+        """An INSERT of `columns` into `table`, rows keyed by column name."""
+        return cls(insert(table), columns, columns=True)
+
+    def bind(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """The rows as the driver takes them."""
+        return self._compiled(dialect).rows(rows)
+
+    def execute_bound(self, conn: Connection, values: list[Any]) -> None:
+        if values:
+            conn.exec_driver_sql(self._compiled(conn.dialect).sql, values)
+
     def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        compiled = self._by_dialect.get(conn.dialect.name)
+        if rows:
+            self.execute_bound(conn, self.bind(conn.dialect, rows))
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        compiled = self._by_dialect.get(dialect.name)
         if compiled is None:
             statement = self.statement
             if not isinstance(statement, ClauseElement):
-                statement = statement(conn.dialect)
-            compiled = _Compiled(statement, conn.dialect, sorted(self.names))
-            self._by_dialect[conn.dialect.name] = compiled
-        conn.exec_driver_sql(compiled.sql, compiled.rows(rows))
+                statement = statement(dialect)
+            compiled = _Compiled(statement, dialect, self.names, self._columns)
+            self._by_dialect[dialect.name] = compiled
+        return compiled
+
+
+def _remembering(process: Binder) -> Binder:
+    """`process`, remembering the last values it bound (a batch repeats its instants)."""
+    seen: dict[Any, Any] = {}
+    none = process(None)
+
+    def bind(value: Any) -> Any:
+        if value is None:
+            return none
+        try:
+            return seen[value]
+        except KeyError:
+            if len(seen) > 10_000:
+                seen.clear()
+            bound = seen[value] = process(value)
+            return bound
+        except TypeError:  # unhashable
+            return process(value)
+
+    return bind

@@ -34,8 +34,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -48,6 +47,7 @@ from sender.claims import Claim, ClaimRules, claim
 from sender.handover import WorkerStats, outgoing, record_answers, submit
 from sender.provider_events import DatabaseEvents
 from sender.providers import Provider, ProviderEvents, SubmitResult, provider_from_settings
+from sender.worker_lanes import DatabaseLanes, new_event_loop
 from sender.worker_thread import WorkerThread
 
 log = logging.getLogger("richsms.worker")
@@ -128,7 +128,8 @@ class Worker:
         self._wait: float | None = None
         self._turn = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._db: dict[str, ThreadPoolExecutor] = {}
+        self._lanes = DatabaseLanes(engine.dialect.name)
+        weakref.finalize(self, self._lanes.close, wait=False)
         self._promoted = -PROMOTE_EVERY
         self._started = False
 
@@ -177,7 +178,7 @@ class Worker:
                 # The answers' thread: a receipt committed while its answer is (another
                 # thread, READ COMMITTED) would see no part, nor the answer the receipt,
                 # and wait for the sweep; one after the other, each sees the other.
-                self.events.run_on(self._lane("answers"))
+                self.events.run_on(self._lanes.executor("answers"))
             await self.provider.start(self.events)
             self._started = True
         claimed: asyncio.Queue[Claim | None] = asyncio.Queue()
@@ -189,7 +190,7 @@ class Worker:
             while (batch := await claimed.get()) is not None:
                 if self._stop.is_set():
                     try:
-                        await self._in_db(self._release, batch, lane="answers")
+                        await self._lanes.run("answers", self._release, batch)
                     finally:
                         slots.release()
                     continue
@@ -214,7 +215,7 @@ class Worker:
                 [outgoing(m, batch.route) for m in batch.messages],
                 timeout=self.lease.total_seconds() / 2,
             )
-            await self._in_db(self._record, batch, answers, self.clock.now(), lane="answers")
+            await self._lanes.run("answers", self._record, batch, answers, self.clock.now())
         finally:
             slots.release()
 
@@ -225,11 +226,11 @@ class Worker:
             while not self._stop.is_set():
                 now = self.clock.now()
                 self._wait = None
-                active = await self._in_db(self._prepare, now, once)
+                active = await self._lanes.run("claims", self._prepare, now, once)
                 found = await self._claim_groups(claimed, slots, now)
                 if found is False and self._groups and not self._stop.is_set():
                     # Every group we knew of has run dry: look again for new ones.
-                    await self._in_db(self._refresh_groups, now)
+                    await self._lanes.run("claims", self._refresh_groups, now)
                     found = await self._claim_groups(claimed, slots, now)
                 if once:
                     return
@@ -253,7 +254,7 @@ class Worker:
             if self._stop.is_set():
                 return None
             await slots.acquire()
-            batch = await self._in_db(self._claim, campaign_id, sender, now)
+            batch = await self._lanes.run("claims", self._claim, campaign_id, sender, now)
             any_found = any_found or batch.found
             if batch.messages:
                 any_claimed = True
@@ -269,22 +270,6 @@ class Worker:
         deadline = time.monotonic() + seconds
         while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(left, 0.05))
-
-    async def _in_db(self, work: Callable[..., T], *args: Any, lane: str = "claims") -> T:
-        """Run synchronous database work on one of this worker's database threads: claims
-        and answers each have their own on PostgreSQL (round trips overlap); on SQLite,
-        where writers take turns anyway, they share one (no waiting on the lock)."""
-        return await asyncio.get_running_loop().run_in_executor(self._lane(lane), work, *args)
-
-    def _lane(self, lane: str) -> ThreadPoolExecutor:
-        """The database thread of `lane` (claims, answers and receipts): one for both on
-        SQLite, where writers take turns anyway (none waits on the lock)."""
-        if self.engine.dialect.name == "sqlite":
-            lane = "claims"
-        if lane not in self._db:
-            self._db[lane] = ThreadPoolExecutor(1, thread_name_prefix=f"richsms-worker-{lane}")
-            weakref.finalize(self, self._db[lane].shutdown, wait=False)
-        return self._db[lane]
 
     # --- Rounds (on the database thread)
 
@@ -387,20 +372,7 @@ class Worker:
         if self._loop is not None:
             self._loop.close()
             self._loop = None
-        for executor in self._db.values():
-            executor.shutdown(wait=True)
-        self._db.clear()
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's where it runs: a provider library answering from its own threads wakes
-    the loop once per answer, and uvloop's wake-up costs about half of asyncio's (one
-    SMPP bind: 2,250 messages/s with receipts against 1,900, bench/smpp)."""
-    try:
-        import uvloop
-    except ImportError:  # not built for this platform
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+        self._lanes.close()
 
 
 def default_worker_id() -> str:

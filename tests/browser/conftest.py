@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
 from richsms.clock import FrozenClock
@@ -194,3 +194,12 @@ def seed(live: LiveServer, blocks: list[dict[str, Any]], *, first_name: str,
             contact_ids=[contact],
         )
     return live.url + issued[0].code, contact
+
+
+def sign_in(page: Page, live: LiveServer, email: str, password: str) -> None:
+    """Through the sign-in form, to the dashboard."""
+    page.goto(live.url + "ui/signin")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("form[action='/ui/signin'] button")
+    expect(page).to_have_url(live.url + "ui/")

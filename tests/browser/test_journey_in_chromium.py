@@ -29,7 +29,7 @@ from sender.chores import chores_from_settings
 from sender.providers.console import ConsoleProvider
 from sender.worker import Worker
 from shortener.models import Click
-from tests.browser.conftest import LiveServer, desktop_and_phone, shoot
+from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, sign_in
 
 EMAIL = "nina@shop.example"
 PASSWORD = "correct horse battery staple"
@@ -67,14 +67,6 @@ def watch(page: Page, errors: list[str]) -> None:
     """Keep the page's console errors (a refused script, a missing file)."""
     page.on("console", lambda m: errors.append(f"{page.url}: {m.text} {m.location}")
             if m.type == "error" and "favicon.ico" not in str(m.location) else None)
-
-
-def sign_in(page: Page, live: LiveServer) -> None:
-    page.goto(live.url + "ui/signin")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/ui/signin'] button")
-    expect(page).to_have_url(live.url + "ui/")
 
 
 def figure(page: Page, term: str) -> str:
@@ -213,7 +205,7 @@ def test_a_new_marketer_sends_a_campaign_and_sees_the_click_from_the_phone(
     # The phone: the message arrives; its link opens the page.
     mobile = phone.new_page()
     watch(mobile, errors)
-    sign_in(mobile, live)
+    sign_in(mobile, live, EMAIL, PASSWORD)
     mobile.goto(live.url + "ui/simulator?phone=%2B33612345610")
     bubble = mobile.locator(".bubble.theirs").first
     expect(bubble).to_contain_text("Hi Zoé, -50% this weekend:")

@@ -15,7 +15,7 @@ from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.contacts import create_contact
 from sender.groups import add_members, create_group
-from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, touch_drag
+from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, sign_in, touch_drag
 
 PASSWORD = "correct horse battery staple"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -42,14 +42,6 @@ def seed_marketer_and_group(live: LiveServer) -> None:
             ids.append(contact.id or 0)
         add_members(session=session, group_id=group.id or 0, contact_ids=ids,
                     clock=live.clock, region="FR")
-
-
-def sign_in(page: Page, live: LiveServer) -> None:
-    page.goto(live.url + "ui/signin")
-    page.fill("#email", "anne@shop.example")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/ui/signin'] button")
-    expect(page).to_have_url(live.url + "ui/")
 
 
 def serious_violations(page: Page) -> list[str]:
@@ -80,7 +72,7 @@ def test_build_a_page_with_the_live_phone_preview(
     seed_marketer_and_group(live)
     page = desktop.new_page()
     errors: list[str] = []
-    sign_in(page, live)
+    sign_in(page, live, "anne@shop.example", PASSWORD)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.click("nav a[href='/ui/pages']")
     page.fill("#page-name", "Soldes d'hiver")
@@ -175,7 +167,7 @@ def test_build_a_page_with_the_live_phone_preview(
 
     # The same builder on a phone-sized window.
     small = phone.new_page()
-    sign_in(small, live)
+    sign_in(small, live, "anne@shop.example", PASSWORD)
     small.goto(page.url)
     expect(small.frame_locator("#preview-frame").locator("h1")).to_have_text("Bonjour")
     width = small.evaluate("document.documentElement.scrollWidth")
@@ -204,7 +196,7 @@ def test_every_block_type_in_the_builder_and_an_image_from_the_device(
     desktop, phone = windows
     page = desktop.new_page()
     errors: list[str] = []
-    sign_in(page, live)
+    sign_in(page, live, "anne@shop.example", PASSWORD)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{live.url}ui/pages/{page_id}")
     assert len(block_names(page)) == 9
@@ -225,7 +217,7 @@ def test_every_block_type_in_the_builder_and_an_image_from_the_device(
     assert serious_violations(page) == []
     assert errors == []
     small = phone.new_page()
-    sign_in(small, live)
+    sign_in(small, live, "anne@shop.example", PASSWORD)
     small.goto(f"{live.url}ui/pages/{page_id}")
     # A finger drags the text block above the heading.
     names = block_names(small)

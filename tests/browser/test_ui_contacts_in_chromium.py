@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.message_library import save_message_template
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, LiveServer, shoot
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, LiveServer, shoot, sign_in
 from tests.browser.test_ui_builder_in_chromium import serious_violations
 
 PASSWORD = "correct horse battery staple"
@@ -55,18 +55,14 @@ def window(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrowserCo
             context.close()
 
 
-def _sign_in(page: Page, live: LiveServer) -> None:
+def seed_and_sign_in(page: Page, live: LiveServer) -> None:
     with session_scope(live.engine) as session:
         create_admin(session=session, email="anne@shop.example", password=PASSWORD,
                      clock=live.clock)
         save_message_template(session=session, clock=live.clock, settings=live.settings,
                               name="Winter sale", type="informational",
                               text="Hello {{ contact.first_name }}, see you soon")
-    page.goto(live.url + "ui/signin")
-    page.fill("#email", "anne@shop.example")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/ui/signin'] button")
-    expect(page).to_have_url(live.url + "ui/")
+    sign_in(page, live, "anne@shop.example", PASSWORD)
 
 
 def test_import_segment_and_library_in_the_browser(
@@ -77,7 +73,7 @@ def test_import_segment_and_library_in_the_browser(
     name = "desktop" if size is not None and size["width"] > 800 else "phone"
     page = window.new_page()
     errors: list[str] = []
-    _sign_in(page, live)  # (the dashboard is another screen: errors counted from here)
+    seed_and_sign_in(page, live)  # (the dashboard is another screen: errors counted from here)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     page.goto(live.url + "ui/contacts/import")

@@ -46,6 +46,22 @@ def count(engine: Engine, state: str) -> int:
         )
 
 
+def run_until_sent(worker: Worker, engine: Engine, sent: int) -> None:
+    """Run `worker` in a thread until `sent` messages are sent (30 s at most), then stop
+    and close it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while count(engine, SENT) < sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    worker.close()
+
+
 @pytest.mark.parametrize("window", [1, 10])
 def test_the_provider_keeps_its_window_in_flight(
     engine: Engine, clock: FrozenClock, window: int
@@ -102,17 +118,7 @@ def test_batches_handed_over_at_once_share_the_window(engine: Engine, clock: Fro
     add(engine, clock, 30)
     provider = FaultProvider(latency=0.005, window=3)
     worker = Worker(engine, provider, clock, batch_size=5, default_rate=1000, idle_sleep=0.01)
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run_forever, args=(stop,))
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while count(engine, SENT) < 30 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    worker.close()
+    run_until_sent(worker, engine, 30)
     assert count(engine, SENT) == 30
     assert provider.submits == 6
     assert provider.max_in_flight == 3  # two batches at once, never more than the window
@@ -143,17 +149,7 @@ def test_two_batches_are_handed_over_at_once_and_the_next_is_claimed_meanwhile(
             await super().submit(messages, report)
 
     worker = Worker(engine, Holding(latency=0), clock, batch_size=5, default_rate=1000)
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run_forever, args=(stop,))
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while count(engine, SENT) < 20 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    worker.close()
+    run_until_sent(worker, engine, 20)
     # 15 sending: two batches in hand and one claimed ahead; two submits held at once.
     assert seen_sending == [15, 2]
     assert count(engine, SENT) == 20
