@@ -10,9 +10,12 @@
    worker with the smpp provider and the database sink; messages/s until every one is
    recorded `sent`, then until every one is `delivered` by its receipt, as the database
    shows them (polled every 0.1 s).
-3. Rate: one worker (SQLite) sends `rate` x `seconds` queued messages at a default rate
-   of `rate`/s; the figure is the rate the SMSC saw (its own timestamps of each accepted
-   submit_sm, after the bucket's first second of burst), and its deviation.
+   Each is also given as a fraction of phase 1's figure, measured in the same run:
+   the machines are shared and their speed varies from one hour to the next.
+3. Rate (skipped with --seconds 0): one worker (SQLite) sends `rate` x `seconds` queued
+   messages at a default rate of `rate`/s; the figure is the rate the SMSC saw (its own
+   timestamps of each accepted submit_sm, after the bucket's first second of burst), and
+   its deviation.
 
 The SMSC is tests/providers/smsc.py in its own process (smpp34's server under uvloop),
 on the same cores as the worker: each figure comes with the CPU time per message of
@@ -267,11 +270,15 @@ def main() -> None:
                     print(
                         f"[{backend}] one worker, window {window}: {run['sent_per_s']:,.0f} "
                         f"messages/s recorded sent; {run['delivered_per_s']:,.0f} messages/s "
-                        f"until every one was delivered ({run['delivered']:,.0f} delivered); "
+                        f"until every one was delivered ({run['delivered']:,.0f} delivered, "
+                        f"{run['delivered_per_s'] / figures['with_receipts_per_s']:.2f} of "
+                        "the provider alone); "
                         f"CPU per message: worker {run['worker_cpu_us']:,.0f} µs, "
                         f"SMSC {run['smsc_cpu_us']:,.0f} µs ({run['cores']:.2f} cores busy)",
                         flush=True,
                     )
+            if args.seconds <= 0:
+                return
             rate = held_rate(port, log, args.rate, args.seconds)
             print(
                 f"one worker's rate over {args.seconds:.0f} s: configured "

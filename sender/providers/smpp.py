@@ -75,16 +75,20 @@ class SmppProvider:
             await asyncio.wait_for(slots.drained(), timeout=self.config.connect_timeout)
         except TimeoutError:
             log.warning("closing with %d submits unanswered", slots.in_flight)
-        await self._deliveries.drain(self.config.connect_timeout)
         session = self._link.session
         if session is not None and not session.lost:
             await session.smsc.unbind()
         if self._supervisor is not None:
-            self._supervisor.cancel()
+            # smpp34 acknowledged every receipt it queued before the unbind: the reader
+            # hands them all to the sink before the session ends and the supervisor
+            # returns. Cancelled only if that takes longer than a bind may.
             try:
-                await self._supervisor
+                await asyncio.wait_for(self._supervisor, timeout=self.config.connect_timeout)
+            except TimeoutError:
+                log.warning("closing before the SMPP session ended")
             except asyncio.CancelledError:
                 pass
+        await self._deliveries.drain(self.config.connect_timeout)
         self._link.health = ProviderHealth(False, "closed")
 
     def health(self) -> ProviderHealth:

@@ -64,6 +64,11 @@ class Smsc:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines() if line]
 
+    def acknowledged_receipts(self) -> list[str]:
+        """Ids of the receipts the client answered deliver_sm_resp to."""
+        path = Path(f"{self.log}.receipts")
+        return path.read_text().split() if path.exists() else []
+
     def wait_accepted(self, count: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.accepted()) < count:

@@ -2,10 +2,12 @@
 
     python tests/providers/smsc.py PORT LOG [--throttle-every N [--queue-full]]
                                            [--receipts hex|decimal|tlv]
+                                           [--receipt-delay SECONDS]
                                            [--hold-after N] [--refuse-bind] [--uvloop]
 
 Every submit_sm it accepts is appended to LOG as one JSON line (flushed at once, so that
-a test that kills this process still sees what it had accepted). Lines on stdin push
+a test that kills this process still sees what it had accepted); the id of each receipt
+the client acknowledged goes to LOG.receipts the same way. Lines on stdin push
 mobile-originated messages to every bound session: `mo FROM TO TEXT` (one deliver_sm) or
 `mo-parts FROM TO TEXT` (three concatenated parts). `--refuse-bind` answers every bind
 with ESME_RINVPASWD instead, as an SMSC does for a wrong password: smpp34's server binds
@@ -63,6 +65,7 @@ class Smsc:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.log = open(args.log, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+        self.receipts_log = open(f"{args.log}.receipts", "a", buffering=1)  # noqa: SIM115
         self.sessions: dict[str, smpp34.Esme] = {}
         self.count = 0
         self.held: list[smpp34.SubmitSmEvent] = []
@@ -137,6 +140,8 @@ class Smsc:
                 smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, message_id.encode() + b"\x00"),
                 smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2])),
             ]
+        if self.args.receipt_delay:
+            await asyncio.sleep(self.args.receipt_delay)
         try:
             await esme.deliver_sm(
                 event.source_addr,
@@ -148,7 +153,8 @@ class Smsc:
                 tlvs=tlvs,
             )
         except smpp34.SmppError:
-            pass  # the session went away: the receipt is lost, as on a real SMSC
+            return  # the session went away: the receipt is lost, as on a real SMSC
+        self.receipts_log.write(message_id + "\n")
 
     async def read_commands(self) -> None:
         loop = asyncio.get_running_loop()
@@ -194,6 +200,7 @@ def main() -> None:
     parser.add_argument("--throttle-every", type=int, default=0)
     parser.add_argument("--queue-full", action="store_true", help="ESME_RMSGQFUL instead")
     parser.add_argument("--receipts", choices=("hex", "decimal", "tlv"), default=None)
+    parser.add_argument("--receipt-delay", type=float, default=0.0)
     parser.add_argument("--hold-after", type=int, default=0)
     parser.add_argument("--refuse-bind", action="store_true")
     parser.add_argument("--uvloop", action="store_true", help="a faster event loop (bench)")

@@ -216,6 +216,27 @@ def nodelay_of_connections_to(port: int) -> list[bool]:
     return found
 
 
+def test_closing_stores_every_receipt_it_acknowledged(make_smsc: MakeSmsc) -> None:
+    # Receipts keep coming while the provider closes: each one smpp34 has acknowledged
+    # (the SMSC will never send it again) must reach the sink before close() returns.
+    smsc = make_smsc("--receipts", "hex", "--receipt-delay", "0.05")
+    messages = [message(i) for i in range(1, 301)]
+
+    async def scenario() -> set[str]:
+        events = RecordingEvents()
+        provider = SmppProvider(config(smsc), clock=CLOCK)
+        await provider.start(events)
+        results = await submit_all(provider, messages)
+        assert {r.state for r in results} == {"accepted"}
+        await provider.close()
+        return {r.provider_id for r in events.receipts}
+
+    stored = asyncio.run(scenario())
+    acknowledged = set(smsc.acknowledged_receipts())
+    assert acknowledged, "no receipt came before the unbind: the scenario proved nothing"
+    assert acknowledged - stored == set()
+
+
 def test_each_bind_writes_submits_at_once_without_nagle(make_smsc: MakeSmsc) -> None:
     """smpp34 leaves Nagle's algorithm on, which holds a submit back until the previous
     one is acknowledged (up to 40 ms): every bind, the first and after a reconnection,
