@@ -133,8 +133,8 @@ def store_receipts(
 
 
 def apply_pending(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:
-    """Apply the pending receipts of these (provider, provider_id) parts, just recorded;
-    returns how many there were."""
+    """Apply the pending receipts of these (provider, provider_id) parts, where the part
+    exists by now; returns how many it settled (the others stay pending)."""
     found: list[Receipt] = []
     ids: list[int] = []
     for provider, chunk in _by_provider(keys):
@@ -156,11 +156,13 @@ def apply_pending(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:
             found.append(Receipt(provider, provider_id, cast(ReceiptState, state), at, error))
     if not found:
         return 0
-    found.sort(key=lambda r: r.at)  # the earliest final receipt of a part wins
-    store_receipts(conn, found)
+    order = sorted(range(len(found)), key=lambda n: found[n].at)  # the earliest wins
+    outcomes = store_receipts(conn, [found[n] for n in order])
+    # Those whose part does not exist yet stay pending, for the answer that brings it.
+    ids = [ids[n] for n, outcome in zip(order, outcomes, strict=True) if outcome != "pending"]
     for chunk_ids in _chunks(ids, 500):
         conn.execute(delete(PendingReceipt).where(col(PendingReceipt.id).in_(chunk_ids)))
-    return len(found)
+    return len(ids)
 
 
 def reconcile_pending(conn: Connection, *, limit: int = 5_000) -> int:

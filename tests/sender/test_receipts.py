@@ -25,11 +25,11 @@ from sender.models import (
     MessagePart,
     PendingReceipt,
 )
-from sender.outbox import enqueue
+from sender.outbox import Outcome, enqueue, mark_sending, record
 from sender.provider_events import DatabaseEvents
 from sender.providers import Inbound, OutgoingMessage, Receipt
 from sender.providers.fault import FaultProvider
-from sender.receipts import record_receipt
+from sender.receipts import apply_pending, record_receipt
 from sender.worker import Worker
 
 LONG = "Soldes d'hiver : -20% sur tout le magasin. " * 9  # about 400 characters: 3 parts
@@ -173,6 +173,32 @@ def test_a_receipt_before_the_submit_answer_is_kept_and_applied_with_the_answer(
     assert (delivered.state, delivered.delivered_at) == (DELIVERED, clock.now())
     with engine.begin() as conn:
         assert conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one() == 0
+
+
+def test_applying_pending_receipts_keeps_those_whose_answer_has_not_come(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    answered = add_message(engine, clock, phone="+33600000001")
+    waiting = add_message(engine, clock, phone="+33600000002")
+    for message_id in (answered, waiting):
+        assert receipt(engine, f"fault-{message_id}", "delivered", clock.now()) == "pending"
+    with engine.begin() as conn:
+        mark_sending(conn=conn, ids=[answered], now=clock.now(), worker_id="w")
+        record(
+            conn=conn,
+            outcomes=[Outcome(answered, SENT, clock.now(), provider_id=f"fault-{answered}")],
+            worker_id="w",
+            provider="fault",
+        )
+    with engine.begin() as conn:  # a sweep, or a second look, naming both
+        keys = [("fault", f"fault-{answered}"), ("fault", f"fault-{waiting}")]
+        assert apply_pending(conn, keys) == 0  # the answer applied its own already
+    assert load(engine, answered).state == DELIVERED
+    with engine.begin() as conn:
+        left = conn.execute(select(col(PendingReceipt.provider_id))).scalars().all()
+    assert left == [f"fault-{waiting}"]  # not dropped: its answer will bring the part
+    send(engine, clock, FaultProvider(latency=0))
+    assert load(engine, waiting).state == DELIVERED
 
 
 def test_receipts_from_the_provider_before_and_after_the_answer(
