@@ -10,7 +10,8 @@ everywhere, while what was sent stays counted.
   (campaign statistics stay right) but lose their phone and text; messages not sent yet
   are skipped;
 - inbound messages keep their campaign, keyword and action (reply and opt-out counts stay
-  right) but lose their phone and text;
+  right) but lose their phone and text, and so do the `reply` events queued or delivered
+  to webhooks;
 - clicks on their links keep their link, time and bot flag but lose their IP, user agent
   and referrer; their visitor hashes are replaced by fresh random ones, one for each, so
   unique-visitor counts stay right too.
@@ -31,6 +32,7 @@ from sqlmodel import Session, SQLModel
 from richsms.clock import Clock
 from sender.contacts import ERASED, get_contact
 from sender.models import PLANNED, QUEUED, SKIPPED
+from sender.webhooks import erase_replies
 
 SKIP_REASON: Final = "the contact was erased"
 
@@ -45,6 +47,7 @@ class Erasure:
     consent_events: int
     memberships: int
     clicks: int
+    webhook_payloads: int
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -54,6 +57,7 @@ class Erasure:
             "consent_events": self.consent_events,
             "memberships": self.memberships,
             "clicks": self.clicks,
+            "webhook_payloads": self.webhook_payloads,
         }
 
 
@@ -92,6 +96,7 @@ def erase_contact(*, session: Session, contact_id: int, clock: Clock) -> Erasure
     member = tables["group_member"]
     memberships = _count(session.execute(delete(member).where(member.c.contact_id == contact_id)))
     clicks = _anonymize_clicks(session, contact_id)
+    payloads = erase_replies(session=session, contact_id=contact_id)
 
     contact.phone = f"erased-{contact_id}"  # unique, and never a number anyone has
     contact.first_name = contact.last_name = contact.email = ""
@@ -105,7 +110,9 @@ def erase_contact(*, session: Session, contact_id: int, clock: Clock) -> Erasure
     contact.updated_at = clock.now()
     session.add(contact)
     session.flush()
-    return Erasure(contact_id, messages, inbound_rows, consent_events, memberships, clicks)
+    return Erasure(
+        contact_id, messages, inbound_rows, consent_events, memberships, clicks, payloads
+    )
 
 
 def _anonymize_clicks(session: Session, contact_id: int) -> int:

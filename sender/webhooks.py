@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, or_, select, update
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
@@ -187,6 +187,31 @@ def emit_event(
     *, session: Session, clock: Clock, event: str, payload: Mapping[str, Any]
 ) -> int:
     return emit_events(session=session, clock=clock, event=event, payloads=[payload])
+
+
+def erase_replies(*, session: Session, contact_id: int) -> int:
+    """Blank the text of `contact_id`'s replies in every webhook payload, queued or
+    delivered (an erasure: the inbound messages themselves lose their text too); returns
+    how many payloads changed. A queued delivery then goes out, signed, without it."""
+    # Payloads are compact JSON (`encode`): the id is followed by "," or "}".
+    spelled = f'"contact_id":{int(contact_id)}'
+    rows = session.execute(
+        select(col(WebhookDelivery.id), col(WebhookDelivery.payload)).where(
+            col(WebhookDelivery.event) == REPLY,
+            or_(
+                col(WebhookDelivery.payload).contains(spelled + ",", autoescape=True),
+                col(WebhookDelivery.payload).contains(spelled + "}", autoescape=True),
+            ),
+        )
+    ).all()
+    changed = []
+    for delivery_id, payload in rows:
+        event = json.loads(payload)
+        if event.get("contact_id") == contact_id and event.get("text"):
+            changed.append({"id": delivery_id, "payload": encode({**event, "text": ""})})
+    if changed:
+        session.execute(update(WebhookDelivery), changed)  # by primary key
+    return len(changed)
 
 
 # Sources read after the fact: (cursor name, event, table id column).

@@ -266,3 +266,44 @@ def test_a_receipt_is_told_as_a_delivery_event(
         message_id,
         "delivered",
     )
+
+
+def test_erasing_a_contact_erases_their_replies_from_webhook_payloads(
+    api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
+) -> None:
+    secret = register(engine, clock, receiver.url, "reply")
+    with session_scope(engine) as session:
+        lea = create_contact(session=session, clock=clock, phone="+33612345678", region="FR")
+        zoe = create_contact(session=session, clock=clock, phone="+33612345679", region="FR")
+        lea_id, zoe_id = lea.id, zoe.id
+
+    def reply(phone: str, text: str) -> None:
+        assert api.post("/api/inbound", json={"from": phone, "text": text}).status_code == 200
+
+    reply("+33612345678", "Mon code d'entrée est 4512B")
+    clock.advance(timedelta(seconds=11))
+    assert collect(engine, clock) == 1
+    assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)  # told already
+    reply("+33612345678", "Rappelez-moi au 06 12 34 56 78")
+    reply("+33612345679", "Merci !")
+    clock.advance(timedelta(seconds=11))
+    assert collect(engine, clock) == 2  # queued, not delivered yet
+
+    erased = api.delete(f"/api/contacts/{lea_id}")
+    assert erased.status_code == 200 and erased.json()["webhook_payloads"] == 2
+
+    stored = {d.id: json.loads(d.payload) for d in deliveries(engine)}
+    assert sorted((p["contact_id"], p["text"]) for p in stored.values()) == [
+        (lea_id, ""),
+        (lea_id, ""),
+        (zoe_id, "Merci !"),
+    ]
+    assert deliver_due(engine=engine, clock=clock, client=http) == (2, 0)
+    sent = [(headers, json.loads(body), body) for headers, body in receiver.received[1:]]
+    assert sorted((event["contact_id"], event["text"]) for _, event, _ in sent) == [
+        (lea_id, ""),
+        (zoe_id, "Merci !"),
+    ]
+    for headers, _, body in sent:  # signed as they now are
+        assert verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body, clock.now())
+    assert api.delete(f"/api/contacts/{zoe_id}").json()["webhook_payloads"] == 1

@@ -219,6 +219,7 @@ def test_erasure_removes_personal_data_everywhere_and_keeps_the_counts(
         "consent_events": 2,
         "memberships": 1,
         "clicks": 2,
+        "webhook_payloads": 0,  # no webhook takes replies here
     }
 
     assert api.get("/api/contacts/1").status_code == 404

@@ -121,6 +121,9 @@ class ErasureOut(BaseModel):
     consent_events: int
     memberships: int
     clicks: int = Field(description="Clicks kept, IP, user agent and referrer erased.")
+    webhook_payloads: int = Field(
+        description="Reply events for webhooks (queued or delivered) whose text was erased."
+    )
 
 
 class ClickOut(BaseModel):
