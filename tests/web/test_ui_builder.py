@@ -4,6 +4,7 @@ keyboard, deleted, published into versions, and the preview as a contact of an a
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -122,7 +123,7 @@ def test_edit_a_block_and_see_the_schema_errors_next_to_the_field(
     assert bad.status_code == 422
     label = re.search(r'id="f-' + button + r'-label-error">([^<]+)<', bad.text)
     href = re.search(r'id="f-' + button + r'-href-error">([^<]+)<', bad.text)
-    assert label is not None and "at least 1 character" in label.group(1)
+    assert label is not None and label.group(1) == "Required."
     assert href is not None and "https://" in href.group(1)
     assert 'value="http://plain.example"' in bad.text  # what was typed is kept
     assert "hx-trigger" not in bad.headers
@@ -165,6 +166,38 @@ def test_edit_a_block_and_see_the_schema_errors_next_to_the_field(
         headers=HTMX,
     )
     assert blocks(engine, page_id)[3]["deadline"] == "2026-12-24T18:00:00+01:00"
+
+
+def test_a_french_marketer_reads_the_field_errors_in_french(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    marketer.headers["Accept-Language"] = "fr"
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    heading, button, wheel = (add(marketer, page_id, k, token) for k in ("heading", "button",
+                                                                          "wheel"))
+
+    def errors(block: str, data: dict[str, str]) -> dict[str, str]:
+        refused = marketer.post(
+            f"/ui/pages/{page_id}/blocks/{block}", data={"csrf": token, **data}, headers=HTMX
+        )
+        assert refused.status_code == 422
+        found = re.findall(f'id="f-{block}-([a-z0-9-]+)-error">([^<]+)<', refused.text)
+        return {field: html.unescape(message) for field, message in found}
+
+    assert errors(heading, {"text": "x" * 301, "level": "1"}) == {
+        "text": "300 caractères au plus."
+    }
+    assert errors(button, {"label": "", "href": "http://plain.example"}) == {
+        "label": "Obligatoire.",
+        "href": "une adresse https://, un numéro tel: ou un numéro sms:",
+    }
+    prizes = {"prizes.0.label": "-20 %", "prizes.1.label": "Perdu", "prizes.1.weight": "4"}
+    assert errors(wheel, prizes | {"prizes.0.weight": "lourd"}) == {
+        "prizes-0-weight": "Un nombre."
+    }
+    assert errors(wheel, prizes | {"prizes.0.weight": "0"}) == {"prizes-0-weight": "Plus de 0."}
+    assert blocks(engine, page_id)[0]["text"] != "x" * 301  # nothing refused was kept
 
 
 def test_reorder_by_drag_and_by_keyboard_then_delete(
@@ -379,4 +412,4 @@ def test_publishing_may_move_the_links_already_sent(
     plain = marketer.post(f"/ui/pages/{page_id}/blocks/{heading}",
                           data={"csrf": token, "text": "", "level": "1"})
     assert plain.status_code == 422 and "<html" in plain.text
-    assert 'id="preview-frame"' in plain.text and "at least 1 character" in plain.text
+    assert 'id="preview-frame"' in plain.text and "Required." in plain.text

@@ -76,7 +76,8 @@ def edit_block(request: Request, db: Session, view: Viewer, form: dict[str, str]
     blocks = list(state.draft.blocks)
     index = _block_id(request, blocks)
     block_id = blocks[index]["id"]
-    settings, errors = check_settings(settings_from_form(blocks[index]["type"], block_id, form))
+    raw = settings_from_form(blocks[index]["type"], block_id, form)
+    settings, errors = check_settings(raw, view.t)
     if settings is None:
         failed = {"id": block_id, "values": form, "errors": errors}
         return answer(request, db, view, state, status=422, failed=failed,

@@ -4,6 +4,7 @@ and that schema's errors placed next to the field they are about."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from landing_templates.blocks import BLOCK_TYPES
+from web.ui.field_errors import field_message
 
 DEFAULT_ZONE = "Europe/Paris"
 MAX_PRIZES = 12
@@ -227,9 +229,11 @@ def settings_from_form(kind: str, block_id: str, form: dict[str, str]) -> dict[s
     return raw
 
 
-def check_settings(raw: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+def check_settings(
+    raw: dict[str, Any], t: Callable[[str], str]
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """The settings as the block's schema checks them, or the errors by field path
-    ("" for the ones about the block as a whole)."""
+    ("" for the ones about the block as a whole), told through `t`."""
     block_type = BLOCK_TYPES[raw["type"]]
     try:
         settings = block_type.settings.model_validate(raw)
@@ -237,8 +241,8 @@ def check_settings(raw: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str
         errors: dict[str, str] = {}
         for problem in exc.errors(include_url=False, include_input=False):
             where = ".".join(str(p) for p in problem["loc"])
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            errors[where] = f"{errors[where]}; {message}" if where in errors else message
+            message = field_message(problem, t)
+            errors[where] = f"{errors[where]} {message}" if where in errors else message
         return None, errors
     return settings.model_dump(mode="json", by_alias=True, exclude_none=True), {}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from web.languages import preferred_language
+from web.ui.field_errors import FR as FIELD_ERRORS_FR
 
 LANGUAGES = ("fr", "en")
 LANG_COOKIE = "richsms_lang"
@@ -367,7 +368,7 @@ FR = {
     "Start from a saved message": "Partir d'un message enregistré",
 } | FR
 
-TRANSLATIONS = {"fr": FR}
+TRANSLATIONS = {"fr": FIELD_ERRORS_FR | FR}
 
 
 def choose_language(request: Request) -> str:
