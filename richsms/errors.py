@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 
 class RichsmsError(Exception):
-    """Base of every expected error. `code` is a stable machine-readable name."""
+    """Base of every expected error. `code` is a stable machine-readable name.
+
+    `message` is English. Given `params`, the message is a template (`str.format`) of
+    them: an edge that speaks another language translates the template, then fills it
+    (`told`); the API says `message`."""
 
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        self.template = message
+        self.params: dict[str, object] = dict(params or {})
+        self.message = message.format_map(self.params) if params else message
+        super().__init__(self.message)
         if code is not None:
             self.code = code
+
+    def told(self, translate: Callable[[str], str]) -> str:
+        """The message in the language `translate` gives (English sentences as keys);
+        a parameter that is itself a known sentence is translated too."""
+        if not self.params:
+            return translate(self.message)
+        return fill(translate(self.template), self.params, translate)
+
+
+def fill(
+    template: str, params: Mapping[str, object], translate: Callable[[str], str]
+) -> str:
+    """`template` filled with `params` (a sentence among them translated if known); a
+    name the template asks for and `params` lacks shows as an ellipsis, never an error."""
+    return template.format_map(_Filled(params, translate))
+
+
+class _Filled(dict[str, object]):
+    def __init__(self, params: Mapping[str, object], translate: Callable[[str], str]) -> None:
+        super().__init__(
+            # Only sentences: a name or a value alone stays as it was typed.
+            {k: translate(v) if isinstance(v, str) and " " in v else v for k, v in params.items()}
+        )
+
+    def __missing__(self, name: str) -> str:
+        return "…"
 
 
 class InvalidInput(RichsmsError):

@@ -300,7 +300,9 @@ def check_template(
     except TemplateSyntaxError as error:
         raise syntax_error(error, source) from None
     except SecurityError as error:  # a constant expression the sandbox refused to fold
-        raise TemplateError(f"The template is not allowed: {error}") from None
+        raise TemplateError(
+            "The template is not allowed: {reason}", params={"reason": str(error)}
+        ) from None
     fields = tuple(sorted(findings.fields, key=findings.fields.__getitem__))
     return CheckedTemplate(source, fields, findings.uses_link, jinja, tree)
 
@@ -344,8 +346,8 @@ def render_budgeted(
 def too_long(length: int, budget: RenderBudget) -> TemplateError:
     # Not `over_budget`: a rendered text too long comes from this recipient's values.
     return TemplateError(
-        f"The message could not be rendered: {length} characters, "
-        f"more than the {budget.max_chars} allowed"
+        "The message could not be rendered: {length} characters, more than the {allowed} allowed",
+        params={"length": length, "allowed": budget.max_chars},
     )
 
 
@@ -356,9 +358,14 @@ def render_error(error: Exception, jinja: Template) -> TemplateError:
         if frame.filename == "<template>" and frame.lineno is not None:
             line = jinja.get_corresponding_lineno(frame.lineno)
     reason = str(error) or type(error).__name__
-    where = f" (line {line})" if line is not None else ""
     if isinstance(error, RecursionError):
         reason = "the template calls itself too deeply"
-    result = TemplateError(f"The message could not be rendered{where}: {reason}", line=line)
+    result = TemplateError(
+        "The message could not be rendered (line {line}): {reason}"
+        if line is not None
+        else "The message could not be rendered: {reason}",
+        params={"line": line, "reason": reason},
+        line=line,
+    )
     result.over_budget = isinstance(error, BudgetExceeded | RecursionError | MemoryError)
     return result

@@ -4,13 +4,14 @@ its line and column (Jinja only gives lines: columns are found by searching the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any, Final
 
 from jinja2 import Environment, TemplateSyntaxError, meta, nodes
 
-from richsms.errors import InvalidInput
+from richsms.errors import InvalidInput, fill
 
 STANDARD_FIELDS: Final = ("first_name", "last_name", "phone", "email", "language", "timezone")
 CONTACT: Final = "contact"
@@ -18,8 +19,12 @@ LINK: Final = "link"
 DEFAULT_NAMES: Final = (CONTACT, LINK)
 
 
+PLACE: Final = " (line {line}, column {column})"
+
+
 class TemplateError(InvalidInput):
-    """A template that cannot be saved or rendered; `line` and `column` are 1-based."""
+    """A template that cannot be saved or rendered; `line` and `column` are 1-based.
+    `placed`: the message is followed by where it is (PLACE), told apart from it."""
 
     code = "template_error"
 
@@ -30,14 +35,27 @@ class TemplateError(InvalidInput):
         field: str | None = None,
         line: int | None = None,
         column: int | None = None,
+        params: Mapping[str, object] | None = None,
+        placed: bool = False,
     ) -> None:
-        super().__init__(message)
+        self.problem = message
+        if placed:
+            message, params = message + PLACE, {**(params or {}), "line": line, "column": column}
+        super().__init__(message, params=params)
         self.field = field
         self.line = line
         self.column = column
+        self.placed = placed
         # The render ran past its budget (time, size, work): the template itself is at
         # fault, whoever the recipient; callers stop instead of trying the next one.
         self.over_budget = False
+
+    def told(self, translate: Callable[[str], str]) -> str:
+        if not self.placed:
+            return super().told(translate)
+        return fill(translate(self.problem), self.params, translate) + fill(
+            translate(PLACE), self.params, translate
+        )
 
 
 # --- Locating a node in the source -----------------------------------------------------
@@ -87,15 +105,18 @@ def _word(name: str) -> re.Pattern[str]:
 class Problem:
     line: int
     column: int
-    message: str
+    message: str  # a template of `params` (see richsms/errors.py)
+    params: Mapping[str, object] = default(default_factory=dict)
     field: str | None = None
 
     def error(self) -> TemplateError:
         return TemplateError(
-            f"{self.message} (line {self.line}, column {self.column})",
+            self.message,
+            params=self.params,
             field=self.field,
             line=self.line,
             column=self.column,
+            placed=True,
         )
 
 
@@ -147,7 +168,8 @@ def inspect_template(
             name = node.name
             if node.ctx in ("store", "param") and name in names:
                 column = _column(lines, line, _word(name))
-                problems.append(Problem(line, column, f"'{name}' cannot be redefined"))
+                redefined = "'{name}' cannot be redefined"
+                problems.append(Problem(line, column, redefined, {"name": name}))
             elif node.ctx != "load":
                 continue
             elif name == CONTACT and CONTACT in names:
@@ -157,8 +179,9 @@ def inspect_template(
                         Problem(
                             line,
                             _column(lines, line, pattern),
-                            f"'{CONTACT}' alone is not a value: use a field, "
-                            f"e.g. {{{{ {CONTACT}.first_name }}}}",
+                            "'{name}' alone is not a value: use a field, "
+                            "e.g. {{{{ {name}.first_name }}}}",
+                            {"name": CONTACT},
                         )
                     )
             elif name == LINK and LINK in names:
@@ -168,7 +191,8 @@ def inspect_template(
                     Problem(
                         line,
                         _column(lines, line, _word(name)),
-                        f"Unknown variable '{name}': only {available} are available",
+                        "Unknown variable '{name}': only {available} are available",
+                        {"name": name, "available": available},
                     )
                 )
         elif isinstance(node, nodes.Getattr | nodes.Getitem):
@@ -180,7 +204,10 @@ def inspect_template(
                 if field not in allowed_fields:
                     problems.append(
                         Problem(
-                            *position, f"Unknown field '{field}'. Known fields: {known}", field
+                            *position,
+                            "Unknown field '{field}'. Known fields: {known}",
+                            {"field": field, "known": known},
+                            field,
                         )
                     )
                 elif field not in findings.fields:
@@ -193,6 +220,7 @@ def inspect_template(
                         line,
                         _column(lines, line, re.compile(rf"\b{CONTACT}\s*\[")),
                         'A field must be named literally, e.g. contact["city"]',
+                        {},
                     )
                 )
             elif isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
@@ -207,12 +235,22 @@ def inspect_template(
         elif isinstance(node, nodes.Filter) and node.name not in env.filters:
             pattern = re.compile(rf"\|\s*({re.escape(node.name)})\b")
             problems.append(
-                Problem(line, _column(lines, line, pattern, 1), f"Unknown filter '{node.name}'")
+                Problem(
+                    line,
+                    _column(lines, line, pattern, 1),
+                    "Unknown filter '{name}'",
+                    {"name": node.name},
+                )
             )
         elif isinstance(node, nodes.Test) and node.name not in env.tests:
             pattern = re.compile(rf"\bis\s+(?:not\s+)?({re.escape(node.name)})\b")
             problems.append(
-                Problem(line, _column(lines, line, pattern, 1), f"Unknown test '{node.name}'")
+                Problem(
+                    line,
+                    _column(lines, line, pattern, 1),
+                    "Unknown test '{name}'",
+                    {"name": node.name},
+                )
             )
         elif isinstance(node, nodes.Extends | nodes.Include | nodes.Import | nodes.FromImport):
             tag = type(node).__name__.lower().replace("fromimport", "from")
@@ -220,7 +258,8 @@ def inspect_template(
                 Problem(
                     line,
                     _column(lines, line, re.compile(rf"\{{%-?\s*({tag})\b"), 1),
-                    f"'{tag}' is not available here",
+                    "'{tag}' is not available here",
+                    {"tag": tag},
                 )
             )
     return findings
@@ -245,7 +284,8 @@ def _private(lines: list[str], line: int, attribute: str) -> Problem:
     return Problem(
         line,
         _column(lines, line, re.compile(rf"[.\[]\s*['\"]?({re.escape(attribute)})\b"), 1),
-        f"'{attribute}' is not accessible here",
+        "'{attribute}' is not accessible here",
+        {"attribute": attribute},
     )
 
 
@@ -279,5 +319,8 @@ def syntax_error(error: TemplateSyntaxError, source: str) -> TemplateError:
         text = _TOKEN_TEXT.get(token.group(1), token.group(1))
         column = _column(lines, line, re.compile(re.escape(text)))
     return TemplateError(
-        f"Syntax error (line {line}, column {column}): {message}", line=line, column=column
+        "Syntax error (line {line}, column {column}): {message}",
+        params={"line": line, "column": column, "message": message},
+        line=line,
+        column=column,
     )

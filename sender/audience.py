@@ -151,8 +151,9 @@ def _cacheable(key: object) -> bool:
 
 def _too_slow(seconds: float | None) -> TemplateError:
     error = TemplateError(
-        f"The analysis was stopped: rendering the audience's messages took more than "
-        f"{seconds} s in all. Simplify the template."
+        "The analysis was stopped: rendering the audience's messages took more than "
+        "{seconds} s in all. Simplify the template.",
+        params={"seconds": seconds},
     )
     error.over_budget = True
     return error

@@ -174,7 +174,9 @@ class MessageTemplate:
         try:
             text = self._fast(contact, link)
         except Exception as error:  # a value's __str__ refused
-            raise TemplateError(f"The message could not be rendered: {error}") from error
+            raise TemplateError(
+                "The message could not be rendered: {reason}", params={"reason": str(error)}
+            ) from error
         if len(text) > budget.max_chars:
             raise too_long(len(text), budget)
         return text

@@ -3,6 +3,7 @@ its live analysis, approval by someone else, results, the phone simulator, langu
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -170,6 +171,30 @@ def test_a_bad_template_is_shown_in_the_analysis_and_the_form_kept(
     again = marketer.post("/ui/campaigns/new", data=form)
     assert again.status_code == 422
     assert "Unknown field" in again.text and 'value="Oops"' in again.text
+
+
+def test_a_french_marketer_reads_the_composer_problems_in_french(
+    marketer: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    group = audience(engine, clock)
+    marketer.headers["Accept-Language"] = "fr"
+    token = csrf(marketer.get("/ui/campaigns/new").text)
+    form = {"csrf": token, "name": "Oups", "type": "informational",
+            "template": "Bonjour\n{{ contact.prenon }}", f"group-{group}": "on"}
+    analysis = html.unescape(marketer.post("/ui/analyze", data=form).text)
+    assert "Champ inconnu « prenon ». Champs connus : " in analysis
+    assert "(ligne 2, colonne 12)" in analysis and "Unknown" not in analysis
+    broken = html.unescape(marketer.post("/ui/analyze", data=form | {"template": "{{ x"}).text)
+    assert "Erreur de syntaxe (ligne 1, colonne 5) : " in broken
+    nobody = marketer.post("/ui/campaigns/new", data=form | {
+        "template": "Bonjour", f"group-{group}": ""})
+    assert nobody.status_code == 422
+    assert "choisissez une audience : au moins un groupe ou un segment" in html.unescape(
+        nobody.text
+    )
+    english = marketer.post("/ui/analyze", data=form, headers={"Accept-Language": "en"})
+    assert "Unknown field &#39;prenon&#39;" in english.text
+    assert "(line 2, column 12)" in english.text
 
 
 def test_nobody_approves_their_own_campaign(

@@ -65,7 +65,7 @@ def signed_in(
                 except RichsmsError as exc:
                     db.rollback()  # nothing half-done is committed
                     status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
-                    return page(view, "problem.html", status=status, problem=exc.message)
+                    return page(view, "problem.html", status=status, problem=exc.told(view.t))
 
         return await run_in_threadpool(work)
 

@@ -87,8 +87,8 @@ def edit_block(request: Request, db: Session, view: Viewer, form: dict[str, str]
         with db.begin_nested():  # a merge field error leaves the draft as it was
             saved = _save_blocks(request, db, page_id, blocks)
     except InvalidInput as exc:
-        failed = {"id": block_id, "values": form, "errors": {"": exc.message}}
-        return answer(request, db, view, state, status=422, failed=failed, problem=exc.message)
+        failed = {"id": block_id, "values": form, "errors": {"": exc.told(view.t)}}
+        return answer(request, db, view, state, status=422, failed=failed, problem=exc.told(view.t))
     return answer(request, db, view, saved, open_block=block_id, notice="Block saved.")
 
 
@@ -147,7 +147,7 @@ def _add_uploaded(request: Request, db: Session, view: Viewer, _form: dict[str, 
                 [*state.draft.blocks, {"type": "image", "image_id": image.id, "alt": ""}],
             )
     except InvalidInput as exc:
-        return answer(request, db, view, state, status=422, problem=exc.message)
+        return answer(request, db, view, state, status=422, problem=exc.told(view.t))
     return answer(request, db, view, saved, open_block=saved.draft.blocks[-1]["id"],
                    notice="Block added.")
 

@@ -4,6 +4,7 @@ recorded, assigned or sent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -34,7 +35,9 @@ class RecipientPreview:
     problem: str | None
 
 
-def recipient_preview(request: Request, db: Session, campaign: Campaign) -> RecipientPreview:
+def recipient_preview(
+    request: Request, db: Session, campaign: Campaign, t: Callable[[str], str]
+) -> RecipientPreview:
     rows: list[tuple[Any, Any]] = list(
         islice(
             iter_audience(
@@ -61,5 +64,5 @@ def recipient_preview(request: Request, db: Session, campaign: Campaign) -> Reci
         link = sample_link(settings)
         sms = composer.compose(fields, language=row.language, link=link).text
     except RichsmsError as exc:
-        return RecipientPreview(choices, int(row.id), None, exc.message)
+        return RecipientPreview(choices, int(row.id), None, exc.told(t))
     return RecipientPreview(choices, int(row.id), sms, None)

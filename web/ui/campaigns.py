@@ -127,7 +127,7 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         delay_chart=svg(delay),
         clicks_chart=svg(clicks),
         buckets=BUCKETS,
-        preview=recipient_preview(request, db, campaign),
+        preview=recipient_preview(request, db, campaign, view.t),
         notice=request.query_params.get("notice", ""),
     )
 

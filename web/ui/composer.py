@@ -108,7 +108,7 @@ def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) ->
                 session=db, clock=request.app.state.clock, spec=spec, created_by=view.actor
             )
     except RichsmsError as exc:
-        return page(view, "compose.html", 422, form=form, problem=exc.message, **_choices(db))
+        return page(view, "compose.html", 422, form=form, problem=exc.told(view.t), **_choices(db))
     return back_to(f"/ui/campaigns/{campaign.id}", "Campaign created.")
 
 
@@ -161,7 +161,7 @@ def analyze(request: Request, db: Session, view: Viewer, form: dict[str, str]) -
         result = _analysis(body, request.app.state.settings, request.app.state.engine)
         preview = _preview(request, db, form, audience)
     except (RichsmsError, ValueError) as exc:
-        problem = exc.message if isinstance(exc, RichsmsError) else str(exc)
+        problem = exc.told(view.t) if isinstance(exc, RichsmsError) else str(exc)
         return fragment(view, "_analysis.html", problem=problem, result=None)
     suggestions = result["suggestions"]
     diff = _diff(text, suggestions["replacements"]) if suggestions["replacements"] else None

@@ -99,10 +99,10 @@ async def upload(request: Request) -> Response:
                 status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
                 if request.headers.get("hx-request"):
                     return fragment(
-                        view, template, report=None, problem=exc.message, inline_problem=True
+                        view, template, report=None, problem=exc.told(view.t), inline_problem=True
                     )
                 return page(
-                    view, template, status, region=region, report=None, problem=exc.message
+                    view, template, status, region=region, report=None, problem=exc.told(view.t)
                 )
             context: dict[str, Any] = {
                 "report": report,

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from richsms.errors import fill
+
 # By pydantic's error type; {names} are the problem's limits (its `ctx`).
 MESSAGES: dict[str, str] = {
     "missing": "Required.",
@@ -78,15 +80,7 @@ def field_message(problem: ErrorDetails, t: Callable[[str], str]) -> str:
     template = MESSAGES.get(kind)
     if template is None:
         return str(problem["msg"])
-    return t(template).format_map(_Limits(limits))
-
-
-class _Limits(dict[str, str]):
-    def __init__(self, limits: Mapping[str, Any]) -> None:
-        super().__init__({name: _spelled(value) for name, value in limits.items()})
-
-    def __missing__(self, name: str) -> str:
-        return "…"
+    return fill(t(template), {name: _spelled(value) for name, value in limits.items()}, t)
 
 
 def _spelled(value: Any) -> str:

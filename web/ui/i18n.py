@@ -7,6 +7,7 @@ from starlette.requests import Request
 
 from web.languages import preferred_language
 from web.ui.field_errors import FR as FIELD_ERRORS_FR
+from web.ui.i18n_domain import FR as DOMAIN_FR
 
 LANGUAGES = ("fr", "en")
 LANG_COOKIE = "richsms_lang"
@@ -368,7 +369,7 @@ FR = {
     "Start from a saved message": "Partir d'un message enregistré",
 } | FR
 
-TRANSLATIONS = {"fr": FIELD_ERRORS_FR | FR}
+TRANSLATIONS = {"fr": FIELD_ERRORS_FR | DOMAIN_FR | FR}
 
 
 def choose_language(request: Request) -> str:

@@ -45,7 +45,7 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     except RichsmsError as exc:  # shown beside the form, the text kept
         saved = list_message_templates(session=db)
         return page(
-            view, "library.html", 422, saved=saved, types=TYPES, form=form, problem=exc.message
+            view, "library.html", 422, saved=saved, types=TYPES, form=form, problem=exc.told(view.t)
         )
     return back_to("/ui/messages", "Message saved.")
 

@@ -1,0 +1,54 @@
+"""Domain errors told in another language: the English template translated, then filled."""
+
+from __future__ import annotations
+
+from richsms.errors import InvalidInput
+from richsms.template_checks import TemplateError
+
+FR = {
+    "Unknown field '{field}'. Known fields: {known}": "Champ inconnu « {field} » ({known})",
+    " (line {line}, column {column})": " (ligne {line}, colonne {column})",
+    "the template calls itself too deeply": "le modèle s'appelle lui-même trop profondément",
+    "The message could not be rendered: {reason}": "Le message n'a pas pu être produit : {reason}",
+    "Password": "Mot de passe",
+    "a campaign needs a name": "une campagne a besoin d'un nom",
+    "Broken {missing}": "Cassé {absent}",
+}
+
+
+def french(text: str) -> str:
+    return FR.get(text, text)
+
+
+def test_the_message_stays_english_and_is_told_in_french() -> None:
+    error = TemplateError(
+        "Unknown field '{field}'. Known fields: {known}",
+        params={"field": "Password", "known": "first_name, phone"},
+        line=2,
+        column=12,
+        placed=True,
+    )
+    assert error.message == (
+        "Unknown field 'Password'. Known fields: first_name, phone (line 2, column 12)"
+    )
+    # A name stays as typed, even one that is also a word of the interface.
+    assert error.told(french) == (
+        "Champ inconnu « Password » (first_name, phone) (ligne 2, colonne 12)"
+    )
+
+
+def test_a_sentence_among_the_parameters_is_translated_and_plain_messages_too() -> None:
+    deep = TemplateError(
+        "The message could not be rendered: {reason}",
+        params={"reason": "the template calls itself too deeply"},
+    )
+    assert deep.message == "The message could not be rendered: the template calls itself too deeply"
+    assert deep.told(french) == (
+        "Le message n'a pas pu être produit : le modèle s'appelle lui-même trop profondément"
+    )
+    assert InvalidInput("a campaign needs a name").told(french) == "une campagne a besoin d'un nom"
+    assert InvalidInput("no translation here").told(french) == "no translation here"
+
+
+def test_a_translation_asking_for_an_unknown_name_never_raises() -> None:
+    assert InvalidInput("Broken {missing}", params={"missing": "x"}).told(french) == "Cassé …"

@@ -1,0 +1,74 @@
+"""French for the domain's messages the UI shows (richsms/errors.py: an error with
+parameters is translated by its English template, then filled)."""
+
+from __future__ import annotations
+
+FR: dict[str, str] = {
+    # Merge-field templates (richsms/template_checks.py, richsms/merge_fields.py).
+    "'{name}' cannot be redefined": "« {name} » ne peut pas être redéfini",
+    "'{name}' alone is not a value: use a field, e.g. {{{{ {name}.first_name }}}}": (
+        "« {name} » seul n'est pas une valeur : utilisez un champ, par exemple "
+        "{{{{ {name}.first_name }}}}"
+    ),
+    "Unknown variable '{name}': only {available} are available": (
+        "Variable inconnue « {name} » : seules {available} sont disponibles"
+    ),
+    "'contact' and 'link'": "'contact' et 'link'",
+    "Unknown field '{field}'. Known fields: {known}": (
+        "Champ inconnu « {field} ». Champs connus : {known}"
+    ),
+    'A field must be named literally, e.g. contact["city"]': (
+        'Un champ se nomme tel quel, par exemple contact["city"]'
+    ),
+    "Unknown filter '{name}'": "Filtre inconnu « {name} »",
+    "Unknown test '{name}'": "Test inconnu « {name} »",
+    "'{tag}' is not available here": "« {tag} » n'est pas disponible ici",
+    "'{attribute}' is not accessible here": "« {attribute} » n'est pas accessible ici",
+    " (line {line}, column {column})": " (ligne {line}, colonne {column})",
+    "Syntax error (line {line}, column {column}): {message}": (
+        "Erreur de syntaxe (ligne {line}, colonne {column}) : {message}"
+    ),
+    "The template is not allowed: {reason}": "Ce modèle n'est pas permis : {reason}",
+    "The message could not be rendered: {reason}": (
+        "Le message n'a pas pu être produit : {reason}"
+    ),
+    "The message could not be rendered (line {line}): {reason}": (
+        "Le message n'a pas pu être produit (ligne {line}) : {reason}"
+    ),
+    "The message could not be rendered: {length} characters, more than the {allowed} allowed": (
+        "Le message n'a pas pu être produit : {length} caractères, plus que les {allowed} "
+        "permis"
+    ),
+    "the template calls itself too deeply": "le modèle s'appelle lui-même trop profondément",
+    "the template took too long to render": "le modèle a pris trop de temps",
+    "the template does too much work": "le modèle demande trop de calculs",
+    "The analysis was stopped: rendering the audience's messages took more than "
+    "{seconds} s in all. Simplify the template.": (
+        "L'analyse a été arrêtée : produire les messages de l'audience a pris plus de "
+        "{seconds} s au total. Simplifiez le modèle."
+    ),
+    # Campaigns (sender/campaigns.py) and the composer's own.
+    "a campaign needs a name": "une campagne a besoin d'un nom",
+    "the template has {{ link }}: give the campaign a target_url or a page_id": (
+        "le message contient {{ link }} : donnez à la campagne une adresse de destination "
+        "ou une page"
+    ),
+    "choose an audience: at least one group or segment": (
+        "choisissez une audience : au moins un groupe ou un segment"
+    ),
+    "the sending window is empty: window_start equals window_end": (
+        "la plage d'envoi est vide : elle finit quand elle commence"
+    ),
+    "rate must be between 0 and 10000 messages per second": (
+        "le débit est compris entre 0 et 10 000 messages par seconde"
+    ),
+    "give the phone number to send the test to": (
+        "indiquez le numéro de téléphone qui recevra l'envoi test"
+    ),
+    "give the date, time and a valid time zone (Europe/Paris)": (
+        "indiquez la date, l'heure et un fuseau horaire valide (Europe/Paris)"
+    ),
+    "no image uploaded yet: upload one first": (
+        "aucune image pour l'instant : importez-en une d'abord"
+    ),
+}
