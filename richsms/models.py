@@ -19,6 +19,7 @@ TABLE_MODULES = (
     "landing_templates.page_events",
     "landing_templates.coupon_models",
     "sender.message_library",
+    "sender.suppression",
 )
 
 for _name in TABLE_MODULES:

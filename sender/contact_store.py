@@ -14,6 +14,9 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlmodel import Session, SQLModel
 
+from sender.suppression import VIA as SUPPRESSION_VIA
+from sender.suppression import suppressed
+
 # Rows per statement: large enough to amortize round trips, small enough to stay under
 # SQLite's and PostgreSQL's limits on bound parameters.
 CHUNK: Final = 2_000
@@ -85,10 +88,12 @@ def store_contacts(
 
     for start in range(0, len(fresh), CHUNK):
         chunk = fresh[start : start + CHUNK]
-        session.execute(insert(contact), [_new_row(c, now) for c in chunk])
+        # Erased after opting out: back in the file, still opted out.
+        held = suppressed(session=session, phones=[c.phone for c in chunk])
+        session.execute(insert(contact), [_new_row(c, now, c.phone in held) for c in chunk])
         # The ids are read back only where consent events need them, and not with
         # INSERT ... RETURNING: on PostgreSQL that path costs four times the insert.
-        consenting = [c for c in chunk if c.consents]
+        consenting = [c for c in chunk if c.consents or c.phone in held]
         if consenting:
             found = session.execute(
                 select(contact.c.phone, contact.c.id).where(
@@ -98,6 +103,8 @@ def store_contacts(
             ids = {phone: contact_id for phone, contact_id in found}
             for c in consenting:
                 events.extend(_event(ids[c.phone], _dated(consent, now)) for consent in c.consents)
+                if c.phone in held:
+                    events.append(_event(ids[c.phone], ("opt_out", SUPPRESSION_VIA, now)))
         done += len(chunk)
         _report(progress, done, total)
 
@@ -147,7 +154,7 @@ def _existing(session: Session, contact: Any, phones: list[str]) -> dict[str, An
     return found
 
 
-def _new_row(c: ImportedContact, now: datetime) -> dict[str, Any]:
+def _new_row(c: ImportedContact, now: datetime, held: bool) -> dict[str, Any]:
     kind, source, at = c.consents[-1] if c.consents else (None, None, None)
     if kind is not None and at is None:
         at = now
@@ -159,12 +166,12 @@ def _new_row(c: ImportedContact, now: datetime) -> dict[str, Any]:
         "language": c.language or c.default_language,
         "timezones": c.timezones or c.default_timezones,
         "fields": c.fields,
-        "status": "subscribed",
+        "status": "opted_out" if held else "subscribed",
         "consent_type": kind,
         "consent_source": source,
         "consent_at": at,
-        "opted_out_at": None,
-        "opted_out_via": None,
+        "opted_out_at": now if held else None,
+        "opted_out_via": SUPPRESSION_VIA if held else None,
         "created_at": now,
         "updated_at": now,
     }

@@ -20,6 +20,8 @@ from richsms.errors import Conflict, InvalidInput, NotFound
 from sender.custom_fields import record_custom_fields
 from sender.models import ConsentEvent, Contact
 from sender.phones import check_timezones, parse_phone
+from sender.suppression import VIA as SUPPRESSION_VIA
+from sender.suppression import suppressed, unsuppress
 
 SUBSCRIBED: Final = "subscribed"
 OPTED_OUT: Final = "opted_out"
@@ -130,6 +132,8 @@ def create_contact(
     if status not in STATUSES:
         raise InvalidInput(f"unknown status {status!r}: use {' or '.join(STATUSES)}")
     now = clock.now()
+    if status == SUBSCRIBED and suppressed(session=session, phones=[parsed.e164]):
+        status, opted_out_via = OPTED_OUT, SUPPRESSION_VIA  # erased after opting out
     zones = check_timezones(timezones) if timezones else parsed.timezones
     contact = Contact(
         phone=parsed.e164,
@@ -188,6 +192,7 @@ def opt_in(*, session: Session, contact: Contact, via: str, clock: Clock) -> boo
         contact.opted_out_via = None
         contact.updated_at = now
         session.add(contact)
+        unsuppress(session=session, phone=contact.phone)
     _append_event(session, contact, OPT_IN_EVENT, via, now)
     return changed
 

@@ -1,6 +1,8 @@
 """Erasing a contact (GDPR art. 17, Québec's Law 25, CASL): their personal data removed
 everywhere, while what was sent stays counted.
 
+- a contact who had opted out leaves a salted digest of their number on the suppression
+  list (sender/suppression.py): added again later, the number is opted out;
 - the contact row keeps only its id, as a tombstone (status `erased`: in no audience,
   never messaged, listed or found): its phone, names, email, custom fields, zones and
   consent are erased; its consent history and group memberships are deleted. Keeping the
@@ -30,8 +32,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, SQLModel
 
 from richsms.clock import Clock
-from sender.contacts import ERASED, get_contact
+from sender.contacts import ERASED, OPTED_OUT, get_contact
 from sender.models import PLANNED, QUEUED, SKIPPED
+from sender.suppression import suppress
 from sender.webhooks import erase_replies
 
 SKIP_REASON: Final = "the contact was erased"
@@ -70,6 +73,8 @@ def erase_contact(*, session: Session, contact_id: int, clock: Clock) -> Erasure
     contact, or it was erased already). Flushes only."""
     contact = get_contact(session=session, contact_id=contact_id)
     phone = contact.phone
+    if contact.status == OPTED_OUT:  # forgotten, but never messaged again unasked
+        suppress(session=session, phones=[phone], now=clock.now())
     tables = SQLModel.metadata.tables
     message, inbound = tables["message"], tables["inbound_message"]
 

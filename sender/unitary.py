@@ -23,12 +23,13 @@ from richsms.settings import Settings
 from sender.audience_select import iter_audience
 from sender.campaigns import get_campaign
 from sender.compose import Composer, Draft, sender_number
-from sender.consent import refusal
+from sender.consent import OPTED_OUT, SUBSCRIBED, refusal
 from sender.contacts import ERASED, ensure_contact, find_by_phone
 from sender.custom_fields import known_fields
 from sender.models import Contact, Message
 from sender.outbox import enqueue
 from sender.phones import parse_phone
+from sender.suppression import suppressed
 from shortener.codes import CodeMaker
 from shortener.links import create_link
 
@@ -85,7 +86,8 @@ def prepare_send(
         number, zones, language = contact.phone, contact.timezones, contact.language
     else:  # a number we have no contact for yet: created, subscribed, without consent
         parsed = parse_phone(contact, region=settings.default_region)
-        status, consent = "subscribed", None
+        held = suppressed(session=session, phones=[parsed.e164])  # then created opted out
+        status, consent = (OPTED_OUT if held else SUBSCRIBED), None
         number, zones, language = parsed.e164, " ".join(parsed.timezones), parsed.language
         fields = {"phone": number, "language": language}
     reason = refusal(status, consent, type)

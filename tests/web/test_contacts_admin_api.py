@@ -277,6 +277,9 @@ def test_erasure_removes_personal_data_everywhere_and_keeps_the_counts(
     assert (engagement["unique_clicks"], engagement["human_clicks"]) == (2, 4)
     assert (engagement["replies"], engagement["opt_outs"]) == (2, 1)
     assert api.get("/api/contacts/2/history").json() == zoe_before
-    # The number can come back as a new contact, who is someone new.
+    # The number can come back as a new contact, who is someone new, but she had sent
+    # STOP: the suppression list keeps her opted out (tests/web/test_suppression.py).
     again = api.post("/api/contacts/import", content=b"phone\n0612345678\n", headers=CSV)
     assert again.json()["imported"] == 1
+    found = api.get("/api/contacts", params={"q": "+33612345678"}).json()["contacts"]
+    assert [(c["phone"], c["status"]) for c in found] == [("+33612345678", "opted_out")]
