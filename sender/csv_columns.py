@@ -65,8 +65,8 @@ _DAY_FIRST: Final = re.compile(
 class BadNumber(InvalidInput):
     """A phone cell that is not a valid number (kept raw for a suggestion)."""
 
-    def __init__(self, message: str, raw: str) -> None:
-        super().__init__(message)
+    def __init__(self, error: InvalidInput, raw: str) -> None:
+        super().__init__(error.template, params=error.params or None)
         self.raw = raw
 
 
@@ -99,13 +99,15 @@ class Columns:
             found = ", ".join(repr(h) for h in header if h.strip()) or "none"
             raise InvalidInput(
                 "the file has no phone column: name one phone, mobile, téléphone, "
-                f"numéro, tel or msisdn (columns found: {found})"
+                "numéro, tel or msisdn (columns found: {found})",
+                params={"found": found},
             )
         used = set(self.standard.values())
         if len(header) - len(used) > MAX_CUSTOM_FIELDS:
             raise InvalidInput(
-                f"the file has {len(header) - len(used)} custom columns: at most "
-                f"{MAX_CUSTOM_FIELDS} are kept per contact (remove the ones you do not need)"
+                "the file has {count} custom columns: at most {most} are kept per contact "
+                "(remove the ones you do not need)",
+                params={"count": len(header) - len(used), "most": MAX_CUSTOM_FIELDS},
             )
         taken = set(STANDARD_MERGE_FIELDS)
         # The next suffix to try per name: repeated names are renamed a_2, a_3... in one
@@ -135,8 +137,9 @@ class Columns:
         reason when it cannot be imported."""
         if len(cells) > self.width and any(c.strip() for c in cells[self.width :]):
             raise InvalidInput(
-                f"{len(cells)} cells but the header has {self.width} "
-                "(a separator inside a value that is not quoted?)"
+                "{cells} cells but the header has {width} "
+                "(a separator inside a value that is not quoted?)",
+                params={"cells": len(cells), "width": self.width},
             )
         if len(cells) < self.width:
             cells = cells + [""] * (self.width - len(cells))
@@ -149,7 +152,7 @@ class Columns:
         try:
             phone = parse_phone(raw, region=region)
         except InvalidInput as exc:
-            raise BadNumber(exc.message, raw) from None
+            raise BadNumber(exc, raw) from None
         language = cell("language")
         zones = cell("timezone")
         contact = ImportedContact(
@@ -195,9 +198,11 @@ def parse_consent_date(value: str, now: datetime) -> datetime:
     except ValueError:
         moment = None
     if moment is None:
-        raise InvalidInput(f"not a date: {value} (use YYYY-MM-DD or DD/MM/YYYY)")
+        raise InvalidInput(
+            "not a date: {value} (use YYYY-MM-DD or DD/MM/YYYY)", params={"value": value}
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if moment > now + _CONSENT_CLOCK_SKEW:
-        raise InvalidInput(f"the consent date is in the future: {value}")
+        raise InvalidInput("the consent date is in the future: {value}", params={"value": value})
     return moment.astimezone(UTC)

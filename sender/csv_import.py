@@ -22,7 +22,7 @@ file again is harmless (it records nothing new), so the cure is to import it aga
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput
+from richsms.errors import Conflict, InvalidInput, RichsmsError, fill
 from sender.contact_store import ImportedContact, store_contacts
 from sender.csv_columns import BadNumber, Columns
 from sender.csv_reading import decode, read_records
@@ -50,7 +50,27 @@ SAVE_CHUNK: Final = 1_000
 @dataclass(frozen=True, slots=True)
 class Rejection:
     row: int  # 1-based, the header being row 1
-    reason: str
+    reason: str  # English, as the API and the error report say it
+    # The reason as sentences to translate: (template, params) each (richsms/errors.py).
+    parts: tuple[tuple[str, Mapping[str, object]], ...] = ()
+
+    @classmethod
+    def of(cls, row: int, error: RichsmsError) -> Rejection:
+        return cls(row, error.message, ((error.template, error.params),))
+
+    def hinted(self, hint: str, params: Mapping[str, object]) -> Rejection:
+        """This rejection with one more sentence (`hint`, a template of `params`)."""
+        return Rejection(
+            self.row, self.reason + hint.format_map(params), (*self.parts, (hint, params))
+        )
+
+    def told(self, translate: Callable[[str], str]) -> str:
+        if not self.parts:
+            return translate(self.reason)
+        return "".join(
+            fill(translate(template), params, translate) if params else translate(template)
+            for template, params in self.parts
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {"row": self.row, "reason": self.reason}
@@ -147,7 +167,7 @@ def parse_contacts_csv(
     parsed = ParsedFile(custom_fields=tuple(name for _, name in columns.custom))
     # Rows whose national number is not valid in `region`: once every row is read, the
     # countries the file's other numbers come from may suggest the right reading.
-    bad_numbers: list[tuple[int, str, str]] = []
+    bad_numbers: list[tuple[int, str]] = []
     country_codes: set[int] = set()
     total = len(records) - 1
     step = max(1, total // 100)
@@ -160,11 +180,11 @@ def parse_contacts_csv(
         try:
             contact, country_code = columns.read(cells, region=region, now=now, source=source)
         except BadNumber as exc:
-            bad_numbers.append((len(parsed.rejected), exc.raw, exc.message))
-            parsed.rejected.append(Rejection(index, exc.message))
+            bad_numbers.append((len(parsed.rejected), exc.raw))
+            parsed.rejected.append(Rejection.of(index, exc))
             continue
         except InvalidInput as exc:
-            parsed.rejected.append(Rejection(index, exc.message))
+            parsed.rejected.append(Rejection.of(index, exc))
             continue
         country_codes.add(country_code)
         earlier = parsed.contacts.get(contact.phone)
@@ -173,13 +193,13 @@ def parse_contacts_csv(
         else:
             earlier.merge(contact)
             parsed.duplicates += 1
-    for position, raw, reason in bad_numbers:
+    for position, raw in bad_numbers:
         hint = suggest_region(raw, region=region, country_codes=country_codes)
         if hint is not None:
-            parsed.rejected[position] = Rejection(
-                parsed.rejected[position].row,
-                f"{reason} (numbers without a country code are read in {region}); "
-                f"did you mean {hint.e164} ({hint.region})? Write it with its country code.",
+            parsed.rejected[position] = parsed.rejected[position].hinted(
+                " (numbers without a country code are read in {region}); did you mean "
+                "{number} ({country})? Write it with its country code.",
+                {"region": region, "number": hint.e164, "country": hint.region},
             )
     if progress is not None:
         progress("read", total, total)

@@ -70,8 +70,9 @@ def read_records(text: str) -> list[list[str]]:
     except csv.Error as exc:
         # Rows are counted like a spreadsheet shows them: the header is row 1.
         raise InvalidInput(
-            f"malformed CSV at row {len(records) + 1} (line {reader.line_num}): {exc}"
-            + (" (a quote is left open)" if "end of data" in str(exc) else "")
+            "malformed CSV at row {row} (line {line}): {reason}"
+            + (" (a quote is left open)" if "end of data" in str(exc) else ""),
+            params={"row": len(records) + 1, "line": reader.line_num, "reason": str(exc)},
         ) from None
     return records
 

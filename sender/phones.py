@@ -67,7 +67,9 @@ def parse_phone(raw: str, *, region: str, strict: bool = True) -> ParsedPhone:
         raise InvalidInput("no phone number")
     parsed = _accept(_parse(text, region), strict)
     if parsed is None:
-        raise InvalidInput(f"not a valid number for {region}: {text}")
+        raise InvalidInput(
+            "not a valid number for {region}: {number}", params={"region": region, "number": text}
+        )
     return parsed
 
 
@@ -76,10 +78,15 @@ def parse_international(raw: str, *, strict: bool = False) -> ParsedPhone:
     it is, never read in a region. InvalidInput if it has no country code."""
     text = raw.strip()
     if not text.startswith("+"):
-        raise InvalidInput(f"not an international number (+ and a country code): {text}")
+        raise InvalidInput(
+            "not an international number (+ and a country code): {number}",
+            params={"number": text},
+        )
     parsed = _accept(_parse(text, None), strict)
     if parsed is None:
-        raise InvalidInput(f"not a valid international number: {text}")
+        raise InvalidInput(
+            "not a valid international number: {number}", params={"number": text}
+        )
     return parsed
 
 

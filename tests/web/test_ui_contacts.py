@@ -5,6 +5,7 @@ one after a confirmation, CSRF refusals, French text."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from urllib.parse import unquote
@@ -212,3 +213,28 @@ def test_import_and_edit_pages_in_french(
     assert "Modifier le contact" in edit.text and "Prénom" in edit.text
     erase = marketer.get(f"/ui/contacts/{contact_id}/erase", headers=french)
     assert "Effacer définitivement" in erase.text
+
+
+def test_a_french_marketer_reads_why_rows_were_rejected_in_french(
+    marketer: TestClient,  # noqa: F811
+) -> None:
+    marketer.headers["Accept-Language"] = "fr"
+    token = csrf(marketer.get("/ui/contacts/import").text)
+    rows = (
+        "phone,first_name,consent_date\n"
+        "+15145552420,Zoé,2025-03-01\n"  # a Canadian number: the next row's hint
+        "5145552421,Max,\n"
+        "0612345678,Léa,31/02/2025\n"
+        "06 12 34 56 79,Sam,2099-01-01\n"
+    )
+    answer = _upload(marketer, token, rows.encode())
+    reasons = dict(re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td></tr>", answer.text))  # type: ignore[attr-defined]
+    assert {row: html.unescape(text) for row, text in reasons.items()} == {
+        "3": "numéro non valide pour FR : 5145552421 (les numéros sans indicatif sont lus "
+        "pour FR) ; vouliez-vous dire +15145552421 (CA) ? Écrivez-le avec son indicatif.",
+        "4": "pas une date : 31/02/2025 (écrivez AAAA-MM-JJ ou JJ/MM/AAAA)",
+        "5": "la date du consentement est dans le futur : 2099-01-01",
+    }
+    # The file itself: no phone column.
+    refused = _upload(marketer, token, b"nom,ville\nLea,Lyon\n")
+    assert "le fichier n&#39;a pas de colonne de numéro" in refused.text  # type: ignore[attr-defined]

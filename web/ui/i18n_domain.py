@@ -71,4 +71,54 @@ FR: dict[str, str] = {
     "no image uploaded yet: upload one first": (
         "aucune image pour l'instant : importez-en une d'abord"
     ),
+    # Contact imports (sender/csv_*.py, sender/phones.py): the file, then each row.
+    "the file is empty": "le fichier est vide",
+    "the file has no header row": "le fichier n'a pas de ligne d'en-tête",
+    "this is not a CSV file: it contains binary data": (
+        "ce n'est pas un fichier CSV : il contient des données binaires"
+    ),
+    "the file starts like UTF-16 text but is not": (
+        "le fichier commence comme du texte UTF-16 mais n'en est pas"
+    ),
+    "malformed CSV at row {row} (line {line}): {reason}": (
+        "CSV mal formé à la ligne {row} (ligne de texte {line}) : {reason}"
+    ),
+    "malformed CSV at row {row} (line {line}): {reason} (a quote is left open)": (
+        "CSV mal formé à la ligne {row} (ligne de texte {line}) : {reason} (un guillemet "
+        "n'est pas refermé)"
+    ),
+    "the file has no phone column: name one phone, mobile, téléphone, numéro, tel or msisdn "
+    "(columns found: {found})": (
+        "le fichier n'a pas de colonne de numéro : nommez-en une téléphone, mobile, numéro, "
+        "tel, phone ou msisdn (colonnes trouvées : {found})"
+    ),
+    "the file has {count} custom columns: at most {most} are kept per contact (remove the "
+    "ones you do not need)": (
+        "le fichier a {count} colonnes personnalisées : {most} au plus sont gardées par "
+        "contact (retirez celles dont vous n'avez pas besoin)"
+    ),
+    "{cells} cells but the header has {width} (a separator inside a value that is not "
+    "quoted?)": (
+        "{cells} cellules alors que l'en-tête en a {width} (un séparateur dans une valeur "
+        "sans guillemets ?)"
+    ),
+    "no phone number": "pas de numéro de téléphone",
+    "not a valid number for {region}: {number}": "numéro non valide pour {region} : {number}",
+    "not an international number (+ and a country code): {number}": (
+        "pas un numéro international (+ et l'indicatif du pays) : {number}"
+    ),
+    "not a valid international number: {number}": (
+        "numéro international non valide : {number}"
+    ),
+    " (numbers without a country code are read in {region}); did you mean {number} "
+    "({country})? Write it with its country code.": (
+        " (les numéros sans indicatif sont lus pour {region}) ; vouliez-vous dire {number} "
+        "({country}) ? Écrivez-le avec son indicatif."
+    ),
+    "not a date: {value} (use YYYY-MM-DD or DD/MM/YYYY)": (
+        "pas une date : {value} (écrivez AAAA-MM-JJ ou JJ/MM/AAAA)"
+    ),
+    "the consent date is in the future: {value}": (
+        "la date du consentement est dans le futur : {value}"
+    ),
 }
