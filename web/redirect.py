@@ -8,7 +8,6 @@ Starlette app.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -23,6 +22,7 @@ from shortener.codes import RESERVED, looks_like_code
 from shortener.forwarded import ClientAddress
 from shortener.limits import LocalMissLimiter, MissLimiter, RedisMissLimiter
 from shortener.resolver import NOT_CACHED, Resolver, Target
+from web.attempt_limits import redis_prefix
 from web.languages import preferred_language
 
 log = logging.getLogger("richsms.redirect")
@@ -231,7 +231,3 @@ def miss_limiter(settings: Settings) -> MissLimiter:
     return RedisMissLimiter(settings.redis_url, prefix=redis_prefix(settings))
 
 
-def redis_prefix(settings: Settings) -> str:
-    """Keys of one deployment, apart from another's sharing the Redis: named by its secret."""
-    tag = hashlib.sha256(b"richsms-limits:" + settings.secret_key.reveal().encode())
-    return f"richsms:{tag.hexdigest()[:12]}:"

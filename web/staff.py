@@ -25,12 +25,13 @@ from landing_templates.coupons import CouponState, coupon_state
 from richsms.accounts import ApiToken, verify_token
 from richsms.db import read_session, session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.settings import Settings
 from sender.redemptions import redeem
 from shortener.forwarded import ClientAddress
+from web.attempt_limits import Attempts, attempt_limiter
 from web.bodies import read_body
 from web.languages import preferred_language
 from web.staff_page import render
-from web.ui.sessions import AttemptLimiter
 
 SESSION_COOKIE = "richsms_staff"
 CSRF_COOKIE = "richsms_csrf"
@@ -40,10 +41,10 @@ FORM_BYTES = 4096
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-def post_limiter(now: Callable[[], float]) -> AttemptLimiter:
+def post_limiter(settings: Settings, now: Callable[[], float]) -> Attempts:
     """A bucket per client address for this page's POSTs (sign-in guesses, bursts): 30,
-    refilled at 30 a minute."""
-    return AttemptLimiter(capacity=30, per_second=30 / 60, now=now)
+    refilled at 30 a minute; shared through Redis when it is configured."""
+    return attempt_limiter(settings, name="staff", capacity=30, per_second=30 / 60, now=now)
 
 
 def _sign(secret: str, *parts: str) -> str:
@@ -84,7 +85,7 @@ def language(request: Request) -> str:
 
 
 class StaffPage:
-    def __init__(self, limiter: AttemptLimiter | None = None) -> None:
+    def __init__(self, limiter: Attempts | None = None) -> None:
         self._limiter = limiter
         self._addresses: ClientAddress | None = None
 
@@ -98,10 +99,10 @@ class StaffPage:
             peer, headers.get("forwarded"), headers.get("x-forwarded-for")
         )
 
-    def _limiter_for(self, request: Request) -> AttemptLimiter:
+    def _limiter_for(self, request: Request) -> Attempts:
         if self._limiter is None:
-            clock = request.app.state.clock
-            self._limiter = post_limiter(lambda: clock.now().timestamp())
+            state = request.app.state
+            self._limiter = post_limiter(state.settings, lambda: state.clock.now().timestamp())
         return self._limiter
 
     async def handle(self, request: Request) -> Response:

@@ -1,6 +1,7 @@
-"""The miss limiter shared through Redis: two app instances (two server processes) on one
-Redis see the same buckets; with Redis down the redirect still answers, limiting per
-process. Each test has its own secret, hence its own key prefix, and removes only its keys."""
+"""Limits shared through Redis: two app instances (two server processes) on one Redis see
+the same buckets, for the short links' misses, sign-in attempts and the staff page's
+POSTs; with Redis down the redirect still answers, limiting per process. Each test has
+its own secret, hence its own key prefix, and removes only its keys."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
 from richsms.settings import Settings
+from tests.web.test_ui import make_user, sign_in
 from web.redirect import redis_prefix
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -121,3 +124,52 @@ def test_with_redis_down_links_still_answer(
             # Limited all the same, by this process alone.
             assert statuses[:20] == [404] * 20 and statuses[20:] == [429] * 5
     assert "Redis unreachable" in caplog.text
+
+
+def test_with_redis_down_sign_in_answers_and_still_limits(
+    settings: Settings, clock: FrozenClock, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    from web.app import create_app
+
+    make_user(engine, clock, "anne@shop.example")
+    down = settings.replace(redis_url="redis://127.0.0.1:1/0")
+    with caplog.at_level(logging.WARNING, logger="richsms.limits"):
+        with TestClient(create_app(down, clock=clock)) as client:
+            assert sign_in(client, "anne@shop.example").status_code == 303  # type: ignore[attr-defined]
+            guesses = [sign_in(client, "anne@shop.example", "x").status_code for _ in range(11)]  # type: ignore[attr-defined]
+            assert guesses == [401] * 9 + [429] * 2  # ten in all, counted by this process
+    assert "Redis unreachable" in caplog.text
+
+
+def test_sign_in_attempts_are_counted_across_processes(
+    shared: Settings, clock: FrozenClock, engine: Engine
+) -> None:
+    from web.app import create_app
+
+    make_user(engine, clock, "anne@shop.example")
+    make_user(engine, clock, "bob@shop.example")
+    guesser = {"X-Forwarded-For": "203.0.113.9"}
+    first = TestClient(create_app(shared, clock=clock), client=PROXY, headers=guesser)
+    second = TestClient(create_app(shared, clock=clock), client=PROXY, headers=guesser)
+    with first, second:
+        guesses = [sign_in(c, "anne@shop.example", "guess") for c in (first, second) * 5]
+        assert [g.status_code for g in guesses] == [401] * 10  # type: ignore[attr-defined]
+        assert sign_in(first, "anne@shop.example").status_code == 429  # type: ignore[attr-defined]
+        assert sign_in(second, "anne@shop.example").status_code == 429  # type: ignore[attr-defined]
+        second.headers["X-Forwarded-For"] = "198.51.100.5"  # someone else, another account
+        assert sign_in(second, "bob@shop.example").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_the_staff_pages_posts_are_counted_across_processes(
+    shared: Settings, clock: FrozenClock
+) -> None:
+    from web.app import create_app
+
+    poster = {"X-Forwarded-For": "203.0.113.10"}
+    first = TestClient(create_app(shared, clock=clock), client=PROXY, headers=poster)
+    second = TestClient(create_app(shared, clock=clock), client=PROXY, headers=poster)
+    with first, second:
+        statuses = [c.post("/r/NOEL-123456").status_code for c in (first, second) * 15]
+        assert 429 not in statuses
+        assert first.post("/r/NOEL-123456").status_code == 429
+        assert second.post("/r/NOEL-123456").status_code == 429

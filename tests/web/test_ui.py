@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from richsms.accounts import create_admin
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
+from richsms.settings import Settings
 from sender.contacts import create_contact, record_consent
 from sender.groups import add_members, create_group
 from sender.models import Campaign, Contact, Message
@@ -116,6 +117,22 @@ def test_sign_in_is_rate_limited(client: TestClient, engine: Engine, clock: Froz
     assert sign_in(client, "anne@shop.example").status_code == 429  # type: ignore[attr-defined]
     clock.advance(timedelta(minutes=10))
     assert sign_in(client, "anne@shop.example").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_behind_a_proxy_each_client_has_its_own_sign_in_budget(
+    settings: Settings, engine: Engine, clock: FrozenClock
+) -> None:
+    from web.app import create_app
+
+    make_user(engine, clock, "anne@shop.example")
+    behind = settings.replace(trusted_proxies="10.0.0.0/8")
+    with TestClient(create_app(behind, clock=clock), client=("10.0.0.2", 41000)) as proxied:
+        proxied.headers["X-Forwarded-For"] = "203.0.113.7"
+        guesses = [sign_in(proxied, f"user{n}@shop.example", "guess") for n in range(11)]
+        assert [g.status_code for g in guesses] == [401] * 10 + [429]  # type: ignore[attr-defined]
+        # Everyone else comes through the same proxy, and is not locked out with them.
+        proxied.headers["X-Forwarded-For"] = "198.51.100.4"
+        assert sign_in(proxied, "anne@shop.example").status_code == 303  # type: ignore[attr-defined]
 
 
 def test_a_post_without_the_csrf_token_changes_nothing(

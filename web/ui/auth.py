@@ -9,26 +9,43 @@ from starlette.responses import RedirectResponse, Response
 
 from richsms.accounts import AdminUser, check_password
 from richsms.db import session_scope
+from shortener.forwarded import ClientAddress
+from web.attempt_limits import Attempts, attempt_limiter
 from web.ui.base import read_form
 from web.ui.i18n import LANG_COOKIE, LANGUAGES
 from web.ui.render import page, viewer
-from web.ui.sessions import (
-    SESSION_COOKIE,
-    SESSION_SECONDS,
-    AttemptLimiter,
-    encode_session,
-    set_cookie,
-)
+from web.ui.sessions import SESSION_COOKIE, SESSION_SECONDS, encode_session, set_cookie
 
 
-def _limiter(request: Request) -> AttemptLimiter:
+def _limiter(request: Request) -> Attempts:
+    """Ten attempts per address and per email, one more a minute: shared by every
+    process through Redis when it is configured."""
     state = request.app.state
-    limiter: AttemptLimiter | None = getattr(state, "ui_signin_limiter", None)
+    limiter: Attempts | None = getattr(state, "ui_signin_limiter", None)
     if limiter is None:
         clock = state.clock
-        limiter = AttemptLimiter(now=lambda: clock.now().timestamp())
+        limiter = attempt_limiter(
+            state.settings,
+            name="signin",
+            capacity=10,
+            per_second=10 / 600,
+            now=lambda: clock.now().timestamp(),
+        )
         state.ui_signin_limiter = limiter
     return limiter
+
+
+def _client(request: Request) -> str:
+    """The client's address, through the proxies `RICHSMS_TRUSTED_PROXIES` names: behind
+    a proxy, the peer is the proxy, and one bucket for everyone would let anybody lock
+    every sign-in out."""
+    state = request.app.state
+    addresses: ClientAddress | None = getattr(state, "ui_client_address", None)
+    if addresses is None:
+        addresses = state.ui_client_address = ClientAddress(state.settings.trusted_networks)
+    peer = request.client.host if request.client else ""
+    headers = request.headers
+    return addresses.resolve(peer, headers.get("forwarded"), headers.get("x-forwarded-for"))
 
 
 async def signin_form(request: Request) -> Response:
@@ -47,7 +64,7 @@ async def signin_form(request: Request) -> Response:
 async def signin(request: Request) -> Response:
     form = await read_form(request)
     engine = request.app.state.engine
-    client = request.client.host if request.client else ""
+    client = _client(request)
 
     def work() -> Response:
         with session_scope(engine) as db:

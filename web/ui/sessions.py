@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -84,28 +82,3 @@ def set_cookie(request: Request, response: Response, name: str, value: str, age:
         samesite="lax",
         secure=settings.env != "development" or request.url.scheme == "https",
     )
-
-
-class AttemptLimiter:
-    """At most `capacity` sign-in attempts per key, refilled at `per_second`."""
-
-    def __init__(
-        self, capacity: int = 10, per_second: float = 10 / 600, now: Callable[[], float] = time.time
-    ) -> None:
-        self._capacity = float(capacity)
-        self._rate = per_second
-        self._now = now
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def allow(self, *keys: str) -> bool:
-        now = self._now()
-        if len(self._buckets) > 100_000:
-            self._buckets.clear()  # bounded memory under a flood of random keys
-        allowed = True
-        for key in keys:
-            tokens, last = self._buckets.get(key, (self._capacity, now))
-            tokens = min(self._capacity, tokens + max(0.0, now - last) * self._rate)
-            if tokens < 1:
-                allowed = False
-            self._buckets[key] = (tokens - 1 if tokens >= 1 else tokens, now)
-        return allowed
