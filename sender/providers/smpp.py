@@ -77,7 +77,10 @@ class SmppProvider:
             log.warning("closing with %d submits unanswered", slots.in_flight)
         session = self._link.session
         if session is not None and not session.lost:
-            await session.smsc.unbind()
+            try:  # smpp34 waits 30 s for an SMSC that does not answer
+                await asyncio.wait_for(session.smsc.unbind(), timeout=self.config.connect_timeout)
+            except TimeoutError:
+                log.warning("the SMSC did not answer the unbind; closing without it")
         if self._supervisor is not None:
             # smpp34 acknowledged every receipt it queued before the unbind: the reader
             # hands them all to the sink before the session ends and the supervisor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import time
 from collections import Counter
@@ -235,6 +236,25 @@ def test_closing_stores_every_receipt_it_acknowledged(make_smsc: MakeSmsc) -> No
     acknowledged = set(smsc.acknowledged_receipts())
     assert acknowledged, "no receipt came before the unbind: the scenario proved nothing"
     assert acknowledged - stored == set()
+
+
+def test_closing_against_a_frozen_smsc_does_not_hang(make_smsc: MakeSmsc) -> None:
+    # smpp34 alone waits 30 s for the unbind's answer: longer than a stopping worker is
+    # given before it is killed (and its acknowledged receipts lost with it).
+    smsc = make_smsc()
+
+    async def scenario() -> None:
+        provider = SmppProvider(config(smsc, connect_timeout=0.5), clock=CLOCK)
+        await provider.start(RecordingEvents())
+        assert provider.health().ok and smsc.process is not None
+        os.kill(smsc.process.pid, signal.SIGSTOP)  # alive, connected, answering nothing
+        try:
+            await asyncio.wait_for(provider.close(), timeout=10)
+        finally:
+            os.kill(smsc.process.pid, signal.SIGCONT)
+        assert provider.health().detail == "closed"
+
+    run(scenario)
 
 
 def test_each_bind_writes_submits_at_once_without_nagle(make_smsc: MakeSmsc) -> None:
