@@ -2,9 +2,9 @@
 
 With `RICHSMS_REDIS_URL` set the buckets live in Redis, shared by every process of the
 deployment, as the short links' miss limits are; otherwise, or while Redis does not
-answer, each process keeps its own (AttemptLimiter). The callers
-run in the thread pool, so the Redis client here is the synchronous one, with a short
-timeout: a slow Redis costs an attempt a quarter of a second, never a hang.
+answer, each process keeps its own (AttemptLimiter). The callers run in the thread
+pool, so the Redis client here is the synchronous one, with a short timeout: a slow
+Redis costs an attempt a quarter of a second, never a hang.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ return allowed
 
 
 class AttemptLimiter:
-    """At most `capacity` sign-in attempts per key, refilled at `per_second`."""
+    """At most `capacity` attempts per key, refilled at `per_second`, in this process."""
 
     def __init__(
         self, capacity: int = 10, per_second: float = 10 / 600, now: Callable[[], float] = time.time
@@ -112,7 +112,9 @@ class RedisAttemptLimiter:
             return self._fallback.allow(*keys)
         try:
             allowed = self._script(
-                keys=[self._prefix + key for key in keys], args=[self._capacity, self._rate]
+                # Hashed: a key may name someone (an email), and Redis is not the database.
+                keys=[self._prefix + hashlib.sha256(key.encode()).hexdigest()[:32] for key in keys],
+                args=[self._capacity, self._rate],
             )
         except Exception as exc:
             self._down_until = self._wall() + self._retry_after_failure
