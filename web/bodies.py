@@ -144,9 +144,11 @@ def query_int(
     return value
 
 
-async def read_body(request: Request) -> bytes:
-    """The whole body, refused with 413 as soon as it passes the configured limit."""
-    limit: int = request.app.state.settings.max_body_bytes
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The whole body, refused with 413 as soon as it passes `limit` (the configured
+    one when not given): never read whole first."""
+    if limit is None:
+        limit = int(request.app.state.settings.max_body_bytes)
     declared = request.headers.get("content-length", "")
     too_large = BadRequest(413, f"the body is larger than {limit} bytes")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:

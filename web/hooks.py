@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from richsms.errors import InvalidInput
 from sender.inbound import handle_inbound, keyword_of, opt_out_request
 from sender.providers import webhooks_for
 from sender.providers.base import Inbound, WebhookRequest, WebhookResult
 from sender.receipts import record_receipt
+from web.bodies import read_body
 from web.openapi import Operation
 
 STATUS_PATH = "hooks/http/status"
@@ -38,9 +38,7 @@ class HttpWebhooks(Protocol):
 
 
 async def _webhook_request(request: Request, path: str) -> WebhookRequest:
-    body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
-        raise InvalidInput("webhook body too large")
+    body = await read_body(request, MAX_WEBHOOK_BYTES)
     form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     url = request.app.state.settings.base_url.rstrip("/") + "/" + path
     return WebhookRequest(url=url, headers=dict(request.headers), form=form, body=body)
@@ -118,14 +116,14 @@ OPERATIONS = [
         "POST",
         "/" + STATUS_PATH,
         "A Twilio status callback (form fields, X-Twilio-Signature).",
-        errors=(403, 422),
+        errors=(403, 413, 422),
         public=True,
     ),
     Operation(
         "POST",
         "/" + INBOUND_PATH,
         "An inbound SMS from Twilio (form fields, X-Twilio-Signature); answers TwiML.",
-        errors=(403, 422),
+        errors=(403, 413, 422),
         public=True,
     ),
 ]

@@ -110,3 +110,27 @@ def test_twilio_opt_out_type_wins_over_our_keywords(
     assert post(hooks_client, "/hooks/http/inbound", INBOUND_URL, form)[0] == 200
     with Session(engine) as session:
         assert session.exec(select(Contact)).one()[0].status == "opted_out"
+
+
+def test_a_body_past_the_webhook_limit_gets_413_and_changes_nothing(
+    hooks_client: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = sent_message(engine, clock, "SM44")
+    form = {"MessageSid": "SM44", "MessageStatus": "delivered", "Padding": "x" * 70_000}
+    status, body = post(hooks_client, "/hooks/http/status", STATUS_URL, form)  # signed
+    assert status == 413 and "larger than 65536 bytes" in body
+
+    def stream() -> Iterator[bytes]:  # no Content-Length: refused while it arrives
+        yield urlencode({"MessageSid": "SM44", "MessageStatus": "delivered"}).encode()
+        for _ in range(100):
+            yield b"&Padding=" + b"x" * 1024
+
+    streamed = hooks_client.post(
+        "/hooks/http/status",
+        content=stream(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert streamed.status_code == 413
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and message.state == "sent"
