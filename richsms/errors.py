@@ -46,13 +46,18 @@ def fill(
 
 class _Filled(dict[str, object]):
     def __init__(self, params: Mapping[str, object], translate: Callable[[str], str]) -> None:
-        super().__init__(
-            # Only sentences: a name or a value alone stays as it was typed.
-            {k: translate(v) if isinstance(v, str) and " " in v else v for k, v in params.items()}
-        )
+        super().__init__({k: _told(v, translate) for k, v in params.items()})
 
     def __missing__(self, name: str) -> str:
         return "…"
+
+
+def _told(value: object, translate: Callable[[str], str]) -> object:
+    if isinstance(value, RichsmsError):  # an error wrapped in another: told the same way
+        return value.told(translate)
+    if isinstance(value, str) and " " in value:  # a sentence; a name or a value stays
+        return translate(value)
+    return value
 
 
 class InvalidInput(RichsmsError):

@@ -71,6 +71,7 @@ _CANONICAL: Final[dict[str, Callable[[str], str]]] = {
 _RECEIVED: Final = (SENT, DELIVERED)
 
 Filters = list[dict[str, Any]]
+_NAMED: Final = "a segment needs a name of 1 to {most} characters"
 
 
 def _one_of(value: str, allowed: Sequence[str]) -> str:
@@ -95,7 +96,11 @@ def validate_filters(filters: object) -> Filters:
         try:
             checked.append(_validate(condition))
         except InvalidInput as exc:
-            raise InvalidInput(f"filters[{index}]: {exc.message}", code="invalid_filter") from None
+            raise InvalidInput(
+                "filters[{index}]: {reason}",
+                params={"index": index, "n": index + 1, "reason": exc},
+                code="invalid_filter",
+            ) from None
         value = checked[-1]["value"]
         values += len(value) if isinstance(value, list) else 1
         if values > MAX_TOTAL_VALUES:
@@ -135,7 +140,8 @@ def _validate(condition: object) -> dict[str, Any]:
         _check_op(name, op, ORDER_OPS)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_MESSAGES:
             raise InvalidInput(
-                f"messages_received is compared with a whole number from 0 to {MAX_MESSAGES}"
+                "messages_received is compared with a whole number from 0 to {most}",
+                params={"most": MAX_MESSAGES},
             )
         return {"field": name, "op": op, "value": value}
     if name == "clicked":
@@ -162,7 +168,9 @@ def _text_value(name: str, op: str, value: object) -> object:
         if not isinstance(item, str):
             raise InvalidInput(f"{name} is compared with text, not {_shown(item)}")
         if len(item) > MAX_VALUE_LENGTH:
-            raise InvalidInput(f"a value has at most {MAX_VALUE_LENGTH} characters")
+            raise InvalidInput(
+                "a value has at most {most} characters", params={"most": MAX_VALUE_LENGTH}
+            )
         if "\x00" in item or any("\ud800" <= c <= "\udfff" for c in item):
             raise InvalidInput("a value may not hold NUL characters or lone surrogates")
         return canonical(item) if canonical is not None else item
@@ -177,7 +185,7 @@ def _text_value(name: str, op: str, value: object) -> object:
         return [text(item) for item in value]
     checked = text(value)
     if op in ("contains", "startswith") and not checked:
-        raise InvalidInput(f"{op} needs a non-empty value")
+        raise InvalidInput("{op} needs a non-empty value", params={"op": op})
     return checked
 
 
@@ -191,7 +199,8 @@ def _time(value: object) -> datetime:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise InvalidInput(
-            f"not an ISO 8601 time from {MIN_YEAR} to {MAX_YEAR}: {_shown(value)}"
+            "not an ISO 8601 time from {low} to {high}: {value}",
+            params={"low": MIN_YEAR, "high": MAX_YEAR, "value": _shown(value)},
         ) from None
 
 
@@ -304,10 +313,10 @@ def create_segment(*, session: Session, name: str, filters: object, clock: Clock
     """Validate and store a segment (committed). Conflict if the name is taken."""
     name = name.strip()
     if not name or len(name) > MAX_NAME:
-        raise InvalidInput(f"a segment needs a name of 1 to {MAX_NAME} characters")
+        raise InvalidInput(_NAMED, params={"most": MAX_NAME})
     checked = validate_filters(filters)
     if session.exec(select(Segment).where(col(Segment.name) == name)).first() is not None:
-        raise Conflict(f"a segment named {name!r} already exists")
+        raise Conflict("a segment named {name} already exists", params={"name": repr(name)})
     segment = Segment(name=name, filters=checked, created_at=clock.now())
     session.add(segment)
     session.commit()
@@ -338,12 +347,12 @@ def update_segment(
     if name is not None:
         name = name.strip()
         if not name or len(name) > MAX_NAME:
-            raise InvalidInput(f"a segment needs a name of 1 to {MAX_NAME} characters")
+            raise InvalidInput(_NAMED, params={"most": MAX_NAME})
         taken = session.exec(
             select(col(Segment.id)).where(col(Segment.name) == name, col(Segment.id) != segment_id)
         ).first()
         if taken is not None:
-            raise Conflict(f"a segment named {name!r} already exists")
+            raise Conflict("a segment named {name} already exists", params={"name": repr(name)})
         segment.name = name
     if filters is not None:
         segment.filters = validate_filters(filters)

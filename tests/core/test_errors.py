@@ -52,3 +52,15 @@ def test_a_sentence_among_the_parameters_is_translated_and_plain_messages_too() 
 
 def test_a_translation_asking_for_an_unknown_name_never_raises() -> None:
     assert InvalidInput("Broken {missing}", params={"missing": "x"}).told(french) == "Cassé …"
+
+
+def test_an_error_wrapped_in_another_is_told_the_same_way() -> None:
+    inner = InvalidInput("{op} needs a non-empty value", params={"op": "contains"})
+    outer = InvalidInput("filters[{index}]: {reason}", params={"index": 1, "n": 2, "reason": inner})
+    assert outer.message == "filters[1]: contains needs a non-empty value"
+    fr = {
+        "filters[{index}]: {reason}": "condition {n} : {reason}",
+        "{op} needs a non-empty value": "« {op} » demande une valeur",
+    }
+    told = outer.told(lambda text: fr.get(text, text))
+    assert told == "condition 2 : « contains » demande une valeur"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from sqlalchemy import Engine, select
@@ -117,6 +118,24 @@ def test_segment_builder_counts_live_then_saves(
         ]
     deleted = marketer.post(f"/ui/segments/{segment.id}/delete", data={"csrf": token})
     assert "Segment deleted." in deleted.text and "French Zoé" not in deleted.text
+
+
+def test_segment_problems_in_french(
+    marketer: TestClient,  # noqa: F811
+) -> None:
+    marketer.headers["Accept-Language"] = "fr"
+    token = csrf(marketer.get("/ui/segments").text)
+    headers = {**HTMX, "X-CSRF-Token": token}
+    wrong = {"rows": "2", "field-0": "language", "op-0": "eq", "value-0": "fr",
+             "field-1": "messages_received", "op-1": "gt", "value-1": "beaucoup"}
+    count = marketer.post("/ui/segments/count", data=wrong, headers=headers)
+    assert "condition 2 : le nombre de messages reçus se compare à un nombre entier de 0 " in (
+        html.unescape(count.text)
+    )
+    unnamed = marketer.post("/ui/segments", data={"csrf": token, "name": "", **wrong,
+                                                  "value-1": "3"})
+    assert unnamed.status_code == 422
+    assert "un segment a besoin d'un nom de 1 à 200 caractères" in html.unescape(unnamed.text)
 
 
 def test_add_a_sender_number(marketer: TestClient, engine: Engine) -> None:  # noqa: F811

@@ -71,6 +71,23 @@ FR: dict[str, str] = {
     "no image uploaded yet: upload one first": (
         "aucune image pour l'instant : importez-en une d'abord"
     ),
+    # Segments (sender/segments.py).
+    "filters[{index}]: {reason}": "condition {n} : {reason}",
+    "{op} needs a non-empty value": "« {op} » demande une valeur",
+    "a segment needs a name of 1 to {most} characters": (
+        "un segment a besoin d'un nom de 1 à {most} caractères"
+    ),
+    "a segment named {name} already exists": "un segment nommé {name} existe déjà",
+    "messages_received is compared with a whole number from 0 to {most}": (
+        "le nombre de messages reçus se compare à un nombre entier de 0 à {most}"
+    ),
+    "a value has at most {most} characters": "une valeur a au plus {most} caractères",
+    "not an ISO 8601 time from {low} to {high}: {value}": (
+        "pas une date ISO 8601 entre {low} et {high} : {value}"
+    ),
+    "created_at is compared with an ISO 8601 time": (
+        "la date d'inscription se compare à une date ISO 8601 (AAAA-MM-JJ)"
+    ),
     # Contact imports (sender/csv_*.py, sender/phones.py): the file, then each row.
     "the file is empty": "le fichier est vide",
     "the file has no header row": "le fichier n'a pas de ligne d'en-tête",
