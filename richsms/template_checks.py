@@ -4,14 +4,14 @@ its line and column (Jinja only gives lines: columns are found by searching the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as default
 from typing import Any, Final
 
 from jinja2 import Environment, TemplateSyntaxError, meta, nodes
 
-from richsms.errors import InvalidInput, fill
+from richsms.errors import InvalidInput
 
 STANDARD_FIELDS: Final = ("first_name", "last_name", "phone", "email", "language", "timezone")
 CONTACT: Final = "contact"
@@ -19,12 +19,8 @@ LINK: Final = "link"
 DEFAULT_NAMES: Final = (CONTACT, LINK)
 
 
-PLACE: Final = " (line {line}, column {column})"
-
-
 class TemplateError(InvalidInput):
-    """A template that cannot be saved or rendered; `line` and `column` are 1-based.
-    `placed`: the message is followed by where it is (PLACE), told apart from it."""
+    """A template that cannot be saved or rendered; `line` and `column` are 1-based."""
 
     code = "template_error"
 
@@ -36,26 +32,14 @@ class TemplateError(InvalidInput):
         line: int | None = None,
         column: int | None = None,
         params: Mapping[str, object] | None = None,
-        placed: bool = False,
     ) -> None:
-        self.problem = message
-        if placed:
-            message, params = message + PLACE, {**(params or {}), "line": line, "column": column}
         super().__init__(message, params=params)
         self.field = field
         self.line = line
         self.column = column
-        self.placed = placed
         # The render ran past its budget (time, size, work): the template itself is at
         # fault, whoever the recipient; callers stop instead of trying the next one.
         self.over_budget = False
-
-    def told(self, translate: Callable[[str], str]) -> str:
-        if not self.placed:
-            return super().told(translate)
-        return fill(translate(self.problem), self.params, translate) + fill(
-            translate(PLACE), self.params, translate
-        )
 
 
 # --- Locating a node in the source -----------------------------------------------------
@@ -110,13 +94,14 @@ class Problem:
     field: str | None = None
 
     def error(self) -> TemplateError:
+        # The problem is a sentence of its own, translated apart from where it is.
+        problem = InvalidInput(self.message, params=self.params or None)
         return TemplateError(
-            self.message,
-            params=self.params,
+            "{problem} (line {line}, column {column})",
+            params={"problem": problem, "line": self.line, "column": self.column},
             field=self.field,
             line=self.line,
             column=self.column,
-            placed=True,
         )
 
 

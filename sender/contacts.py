@@ -132,8 +132,8 @@ def create_contact(
     if status not in STATUSES:
         raise InvalidInput(f"unknown status {status!r}: use {' or '.join(STATUSES)}")
     now = clock.now()
-    if status == SUBSCRIBED and suppressed(session=session, phones=[parsed.e164]):
-        status, opted_out_via = OPTED_OUT, SUPPRESSION_VIA  # erased after opting out
+    if status == SUBSCRIBED and arriving_status(session=session, phone=parsed.e164) == OPTED_OUT:
+        status, opted_out_via = OPTED_OUT, SUPPRESSION_VIA
     zones = check_timezones(timezones) if timezones else parsed.timezones
     contact = Contact(
         phone=parsed.e164,
@@ -155,6 +155,12 @@ def create_contact(
     if status == OPTED_OUT:
         _append_event(session, contact, OPT_OUT_EVENT, opted_out_via or "", now)
     return contact
+
+
+def arriving_status(*, session: Session, phone: str) -> str:
+    """The status a new contact with this E.164 number starts with: opted out if the
+    number is on the suppression list (its owner opted out, then was erased)."""
+    return OPTED_OUT if suppressed(session=session, phones=[phone]) else SUBSCRIBED
 
 
 def ensure_contact(*, session: Session, phone: str, clock: Clock, region: str) -> Contact:

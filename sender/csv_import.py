@@ -22,7 +22,7 @@ file again is harmless (it records nothing new), so the cure is to import it aga
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput, RichsmsError, fill
+from richsms.errors import Conflict, InvalidInput, RichsmsError
 from sender.contact_store import ImportedContact, store_contacts
 from sender.csv_columns import BadNumber, Columns
 from sender.csv_reading import decode, read_records
@@ -51,26 +51,14 @@ SAVE_CHUNK: Final = 1_000
 class Rejection:
     row: int  # 1-based, the header being row 1
     reason: str  # English, as the API and the error report say it
-    # The reason as sentences to translate: (template, params) each (richsms/errors.py).
-    parts: tuple[tuple[str, Mapping[str, object]], ...] = ()
+    error: RichsmsError | None = None  # the reason, to be told in another language
 
     @classmethod
     def of(cls, row: int, error: RichsmsError) -> Rejection:
-        return cls(row, error.message, ((error.template, error.params),))
-
-    def hinted(self, hint: str, params: Mapping[str, object]) -> Rejection:
-        """This rejection with one more sentence (`hint`, a template of `params`)."""
-        return Rejection(
-            self.row, self.reason + hint.format_map(params), (*self.parts, (hint, params))
-        )
+        return cls(row, error.message, error)
 
     def told(self, translate: Callable[[str], str]) -> str:
-        if not self.parts:
-            return translate(self.reason)
-        return "".join(
-            fill(translate(template), params, translate) if params else translate(template)
-            for template, params in self.parts
-        )
+        return self.error.told(translate) if self.error else translate(self.reason)
 
     def as_dict(self) -> dict[str, object]:
         return {"row": self.row, "reason": self.reason}
@@ -196,11 +184,18 @@ def parse_contacts_csv(
     for position, raw in bad_numbers:
         hint = suggest_region(raw, region=region, country_codes=country_codes)
         if hint is not None:
-            parsed.rejected[position] = parsed.rejected[position].hinted(
-                " (numbers without a country code are read in {region}); did you mean "
-                "{number} ({country})? Write it with its country code.",
-                {"region": region, "number": hint.e164, "country": hint.region},
+            rejected = parsed.rejected[position]
+            hinted = InvalidInput(
+                "{reason} (numbers without a country code are read in {region}); did you "
+                "mean {number} ({country})? Write it with its country code.",
+                params={
+                    "reason": rejected.error,
+                    "region": region,
+                    "number": hint.e164,
+                    "country": hint.region,
+                },
             )
+            parsed.rejected[position] = Rejection.of(rejected.row, hinted)
     if progress is not None:
         progress("read", total, total)
     return parsed

@@ -23,13 +23,12 @@ from richsms.settings import Settings
 from sender.audience_select import iter_audience
 from sender.campaigns import get_campaign
 from sender.compose import Composer, Draft, sender_number
-from sender.consent import OPTED_OUT, SUBSCRIBED, refusal
-from sender.contacts import ERASED, ensure_contact, find_by_phone
+from sender.consent import refusal
+from sender.contacts import ERASED, arriving_status, ensure_contact, find_by_phone
 from sender.custom_fields import known_fields
 from sender.models import Contact, Message
 from sender.outbox import enqueue
 from sender.phones import parse_phone
-from sender.suppression import suppressed
 from shortener.codes import CodeMaker
 from shortener.links import create_link
 
@@ -84,10 +83,9 @@ def prepare_send(
     if isinstance(contact, Contact):
         status, consent, fields = contact.status, contact.consent_type, contact_fields(contact)
         number, zones, language = contact.phone, contact.timezones, contact.language
-    else:  # a number we have no contact for yet: created, subscribed, without consent
+    else:  # a number we have no contact for yet: created (as it arrives), without consent
         parsed = parse_phone(contact, region=settings.default_region)
-        held = suppressed(session=session, phones=[parsed.e164])  # then created opted out
-        status, consent = (OPTED_OUT if held else SUBSCRIBED), None
+        status, consent = arriving_status(session=session, phone=parsed.e164), None
         number, zones, language = parsed.e164, " ".join(parsed.timezones), parsed.language
         fields = {"phone": number, "language": language}
     reason = refusal(status, consent, type)

@@ -120,13 +120,14 @@ def create_app(
             engine.dispose()
 
     page_server = PageServer(engine=engine, clock=clock, settings=settings)
+    addresses = ClientAddress(settings.trusted_networks)
     app = RichsmsApp(
         ShortLinks(
             resolver=resolver,
             writer=writer,
             clock=clock,
             limiter=limiter,
-            client_address=ClientAddress(settings.trusted_networks),
+            client_address=addresses,
             pages=page_server,
         ),
         routes=[
@@ -147,6 +148,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.client_address = addresses  # read by web.attempt_limits.client_of
     app.state.engine = engine
     app.state.clock = clock
     app.state.codes = CodeMaker(secret)

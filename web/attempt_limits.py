@@ -15,7 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from starlette.requests import Request
+
 from richsms.settings import Settings
+from shortener.forwarded import ClientAddress
 
 log = logging.getLogger("richsms.limits")
 
@@ -121,6 +124,16 @@ class RedisAttemptLimiter:
             log.warning("Redis unreachable (%s): attempt limits are per process for now", exc)
             return self._fallback.allow(*keys)
         return bool(int(allowed))
+
+
+def client_of(request: Request) -> str:
+    """The address a client's attempts are counted under: read through the proxies
+    `RICHSMS_TRUSTED_PROXIES` names (behind a proxy the peer is the proxy, and one bucket
+    for every client would let anybody lock everyone out)."""
+    addresses: ClientAddress = request.app.state.client_address
+    peer = request.client.host if request.client else ""
+    headers = request.headers
+    return addresses.resolve(peer, headers.get("forwarded"), headers.get("x-forwarded-for"))
 
 
 def attempt_limiter(

@@ -27,8 +27,7 @@ from richsms.db import read_session, session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
 from sender.redemptions import redeem
-from shortener.forwarded import ClientAddress
-from web.attempt_limits import Attempts, attempt_limiter
+from web.attempt_limits import Attempts, attempt_limiter, client_of
 from web.bodies import read_body
 from web.languages import preferred_language
 from web.staff_page import render
@@ -87,17 +86,6 @@ def language(request: Request) -> str:
 class StaffPage:
     def __init__(self, limiter: Attempts | None = None) -> None:
         self._limiter = limiter
-        self._addresses: ClientAddress | None = None
-
-    def _client(self, request: Request) -> str:
-        """The client's address, through the proxies `RICHSMS_TRUSTED_PROXIES` names."""
-        if self._addresses is None:
-            self._addresses = ClientAddress(request.app.state.settings.trusted_networks)
-        peer = request.client.host if request.client else ""
-        headers = request.headers
-        return self._addresses.resolve(
-            peer, headers.get("forwarded"), headers.get("x-forwarded-for")
-        )
 
     def _limiter_for(self, request: Request) -> Attempts:
         if self._limiter is None:
@@ -157,7 +145,7 @@ class StaffPage:
     async def _post(self, request: Request) -> Response:
         code: str = request.path_params["code"]
         state = request.app.state
-        if not self._limiter_for(request).allow(self._client(request)):
+        if not self._limiter_for(request).allow(client_of(request)):
             return await self._page(request, status=429, message="slow_down")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:

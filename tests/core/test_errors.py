@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from richsms.errors import InvalidInput
-from richsms.template_checks import TemplateError
+from richsms.template_checks import Problem, TemplateError
 
 FR = {
     "Unknown field '{field}'. Known fields: {known}": "Champ inconnu « {field} » ({known})",
-    " (line {line}, column {column})": " (ligne {line}, colonne {column})",
+    "{problem} (line {line}, column {column})": "{problem} (ligne {line}, colonne {column})",
     "the template calls itself too deeply": "le modèle s'appelle lui-même trop profondément",
     "The message could not be rendered: {reason}": "Le message n'a pas pu être produit : {reason}",
     "Password": "Mot de passe",
@@ -21,13 +21,12 @@ def french(text: str) -> str:
 
 
 def test_the_message_stays_english_and_is_told_in_french() -> None:
-    error = TemplateError(
+    error = Problem(
+        2,
+        12,
         "Unknown field '{field}'. Known fields: {known}",
-        params={"field": "Password", "known": "first_name, phone"},
-        line=2,
-        column=12,
-        placed=True,
-    )
+        {"field": "Password", "known": "first_name, phone"},
+    ).error()
     assert error.message == (
         "Unknown field 'Password'. Known fields: first_name, phone (line 2, column 12)"
     )

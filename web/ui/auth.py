@@ -9,8 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from richsms.accounts import AdminUser, check_password
 from richsms.db import session_scope
-from shortener.forwarded import ClientAddress
-from web.attempt_limits import Attempts, attempt_limiter
+from web.attempt_limits import Attempts, attempt_limiter, client_of
 from web.ui.base import read_form
 from web.ui.i18n import LANG_COOKIE, LANGUAGES
 from web.ui.render import page, viewer
@@ -35,19 +34,6 @@ def _limiter(request: Request) -> Attempts:
     return limiter
 
 
-def _client(request: Request) -> str:
-    """The client's address, through the proxies `RICHSMS_TRUSTED_PROXIES` names: behind
-    a proxy, the peer is the proxy, and one bucket for everyone would let anybody lock
-    every sign-in out."""
-    state = request.app.state
-    addresses: ClientAddress | None = getattr(state, "ui_client_address", None)
-    if addresses is None:
-        addresses = state.ui_client_address = ClientAddress(state.settings.trusted_networks)
-    peer = request.client.host if request.client else ""
-    headers = request.headers
-    return addresses.resolve(peer, headers.get("forwarded"), headers.get("x-forwarded-for"))
-
-
 async def signin_form(request: Request) -> Response:
     engine = request.app.state.engine
 
@@ -64,7 +50,7 @@ async def signin_form(request: Request) -> Response:
 async def signin(request: Request) -> Response:
     form = await read_form(request)
     engine = request.app.state.engine
-    client = _client(request)
+    client = client_of(request)
 
     def work() -> Response:
         with session_scope(engine) as db:

@@ -24,7 +24,7 @@ FR: dict[str, str] = {
     "Unknown test '{name}'": "Test inconnu « {name} »",
     "'{tag}' is not available here": "« {tag} » n'est pas disponible ici",
     "'{attribute}' is not accessible here": "« {attribute} » n'est pas accessible ici",
-    " (line {line}, column {column})": " (ligne {line}, colonne {column})",
+    "{problem} (line {line}, column {column})": "{problem} (ligne {line}, colonne {column})",
     "Syntax error (line {line}, column {column}): {message}": (
         "Erreur de syntaxe (ligne {line}, colonne {column}) : {message}"
     ),
@@ -127,10 +127,10 @@ FR: dict[str, str] = {
     "not a valid international number: {number}": (
         "numéro international non valide : {number}"
     ),
-    " (numbers without a country code are read in {region}); did you mean {number} "
-    "({country})? Write it with its country code.": (
-        " (les numéros sans indicatif sont lus pour {region}) ; vouliez-vous dire {number} "
-        "({country}) ? Écrivez-le avec son indicatif."
+    "{reason} (numbers without a country code are read in {region}); did you mean "
+    "{number} ({country})? Write it with its country code.": (
+        "{reason} (les numéros sans indicatif sont lus pour {region}) ; vouliez-vous dire "
+        "{number} ({country}) ? Écrivez-le avec son indicatif."
     ),
     "not a date: {value} (use YYYY-MM-DD or DD/MM/YYYY)": (
         "pas une date : {value} (écrivez AAAA-MM-JJ ou JJ/MM/AAAA)"
