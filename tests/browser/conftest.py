@@ -203,3 +203,9 @@ def sign_in(page: Page, live: LiveServer, email: str, password: str) -> None:
     page.fill("#password", password)
     page.click("form[action='/ui/signin'] button")
     expect(page).to_have_url(live.url + "ui/")
+
+
+def settled(page: Page) -> None:
+    """Wait until htmx has settled what it swapped in: until then (20 ms) the new forms
+    are not yet its own, and a key pressed on one submits it as a plain form."""
+    page.wait_for_function("() => !document.querySelector('.htmx-added, .htmx-settling')")

@@ -15,7 +15,14 @@ from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.contacts import create_contact
 from sender.groups import add_members, create_group
-from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, sign_in, touch_drag
+from tests.browser.conftest import (
+    LiveServer,
+    desktop_and_phone,
+    settled,
+    shoot,
+    sign_in,
+    touch_drag,
+)
 
 PASSWORD = "correct horse battery staple"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -118,6 +125,7 @@ def test_build_a_page_with_the_live_phone_preview(
     expect(page.locator(".ws-status")).to_contain_text("Bloc enregistré")
 
     # Keyboard: the heading moves down; the focus stays on its button; the preview follows.
+    settled(page)
     down = page.locator("#blocks > li").nth(0).locator("button[value='down']")
     down.focus()
     page.keyboard.press("Enter")
