@@ -1,4 +1,4 @@
-"""Throughput of `sender.encoding.analyze` on single 160-character messages.
+"""Throughput of `sender.compose.encoding.analyze` on single 160-character messages.
 
 Run with `python -m bench.analyze`. The corpus is personalised the way a campaign is
 (one distinct text per recipient), so no text is seen twice in a run; `analyze` does
@@ -19,8 +19,8 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from sender import encoding
-from sender.encoding import Analysis, analyze, is_gsm7
+from sender.compose import encoding
+from sender.compose.encoding import Analysis, analyze, is_gsm7
 
 MESSAGE_LENGTH = 160
 

@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Final
 
-from sender.audience import analyze_audience
-from sender.optout import OptOutTexts
-from sender.templates import compile_template
+from sender.compose.analysis import analyze_audience
+from sender.compose.optout_mention import OptOutTexts
+from sender.compose.templates import compile_template
 
 CONTACTS: Final = 1_000_000
 TIME_TARGET_SECONDS: Final = 10.0

@@ -40,10 +40,12 @@ from richsms.clock import SystemClock
 from richsms.db import make_engine, normalize_url
 from richsms.migrate import upgrade
 from richsms.settings import Settings
-from sender.campaigns import CampaignSpec, create_campaign, request_send
-from sender.custom_fields import record_custom_fields
-from sender.models import Campaign, Contact, ContactGroup, GroupMember, Message
-from sender.planning_job import BATCH, run_planning
+from sender.audience.custom_fields import record_custom_fields
+from sender.audience.models import Contact, ContactGroup, GroupMember
+from sender.campaigns.campaign import CampaignSpec, create_campaign, request_send
+from sender.campaigns.models import Campaign
+from sender.campaigns.planning_job import BATCH, run_planning
+from sender.delivery.models import Message
 from shortener.codes import CodeMaker
 from shortener.models import Link
 

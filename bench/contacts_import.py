@@ -28,10 +28,10 @@ from bench.databases import POSTGRES_URL, reset_postgres
 from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.migrate import upgrade
-from sender.audience_select import iter_audience
-from sender.csv_import import import_contacts
-from sender.groups import create_group
-from sender.models import Contact, GroupMember
+from sender.audience.csv_import import import_contacts
+from sender.audience.groups import create_group
+from sender.audience.models import Contact, GroupMember
+from sender.audience.selection import iter_audience
 
 ROWS: Final = 100_000
 TIME_TARGET_SECONDS: Final = 20.0

@@ -43,7 +43,7 @@ from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
 from richsms.migrate import upgrade
 from richsms.settings import Settings
-from sender.models import Contact
+from sender.audience.models import Contact
 
 SECRET = "bench-secret-key-0123456789abcdef0123456789"
 PHONE_UA = (

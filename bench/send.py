@@ -35,11 +35,11 @@ from bench.databases import POSTGRES_URL, reset_postgres
 from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.migrate import upgrade
-from sender.models import DELIVERED, QUEUED, SENT, Message
-from sender.providers import Provider
-from sender.providers.console import ConsoleProvider
-from sender.providers.fault import FaultProvider
-from sender.worker import Worker
+from sender.delivery.models import DELIVERED, QUEUED, SENT, Message
+from sender.delivery.providers import Provider
+from sender.delivery.providers.console import ConsoleProvider
+from sender.delivery.providers.fault import FaultProvider
+from sender.delivery.worker import Worker
 
 BENCH_SENDER = "BENCH"  # the bench's messages, apart from anything else in the outbox
 INSERT_CHUNK = 20_000

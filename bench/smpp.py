@@ -17,8 +17,8 @@
    timestamps of each accepted submit_sm, after the bucket's first second of burst), and
    its deviation.
 
-The SMSC is tests/providers/smsc.py in its own process (smpp34's server under uvloop),
-on the same cores as the worker: each figure comes with the CPU time per message of
+The SMSC is tests/sender/delivery/providers/smsc.py in its own process (smpp34's server
+under uvloop), on the same cores as the worker: each figure comes with the CPU time per message of
 this process (the worker) and of the SMSC, which bound what the machine can carry.
 """
 
@@ -46,11 +46,11 @@ from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.migrate import upgrade
 from richsms.settings import Settings
-from sender.models import DELIVERED, SENT, Message
-from sender.provider_events import DatabaseEvents
-from sender.providers.base import Inbound, OutgoingMessage, Receipt, SubmitResult
-from sender.providers.smpp import SmppConfig, SmppProvider
-from sender.worker import Worker
+from sender.delivery.models import DELIVERED, SENT, Message
+from sender.delivery.provider_events import DatabaseEvents
+from sender.delivery.providers.base import Inbound, OutgoingMessage, Receipt, SubmitResult
+from sender.delivery.providers.smpp import SmppConfig, SmppProvider
+from sender.delivery.worker import Worker
 
 SMSC = Path(__file__).resolve().parents[1] / "tests" / "providers" / "smsc.py"
 BATCH = 500

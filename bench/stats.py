@@ -24,9 +24,10 @@ from bench.databases import POSTGRES_URL, reset_postgres
 from landing_templates.coupon_models import Coupon
 from richsms.db import make_engine, read_session
 from richsms.migrate import upgrade
-from sender.campaign_stats import campaign_report
-from sender.models import Campaign, Message
-from sender.report_cache import current_report, refresh_reports
+from sender.campaigns.models import Campaign
+from sender.delivery.models import Message
+from sender.results.campaign_stats import campaign_report
+from sender.results.report_cache import current_report, refresh_reports
 from shortener.models import Click, Link
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)  # a campaign still moving

@@ -15,10 +15,10 @@ from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
 from richsms.errors import Conflict, RichsmsError
 from richsms.settings import ConfigError, Settings
-from sender.campaign_states import PLANNING, SCHEDULED
-from sender.campaigns import get_campaign, request_send
-from sender.planner import Progress as PlanProgress
-from sender.planning_job import JobHooks, run_planning, worker_name
+from sender.campaigns.campaign import get_campaign, request_send
+from sender.campaigns.planner import Progress as PlanProgress
+from sender.campaigns.planning_job import JobHooks, run_planning, worker_name
+from sender.campaigns.states import PLANNING, SCHEDULED
 from shortener.codes import CodeMaker
 
 app = typer.Typer(help="Campaigns.", no_args_is_help=True)

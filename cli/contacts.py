@@ -50,7 +50,7 @@ def import_file(
     from richsms.clock import SystemClock
     from richsms.db import make_engine, session_scope
     from richsms.errors import RichsmsError
-    from sender.csv_import import import_contacts
+    from sender.audience.csv_import import import_contacts
 
     settings = _settings()
     err = Console(stderr=True)

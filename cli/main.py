@@ -138,7 +138,7 @@ def sms_analyze(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Encoding, length and segments of a message, exactly."""
-    from sender.encoding import analyze
+    from sender.compose.encoding import analyze
 
     messages = [text] if text is not None else (line.rstrip("\r\n") for line in sys.stdin)
     out = Console()

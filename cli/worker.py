@@ -17,7 +17,7 @@ from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.settings import ConfigError, Settings
 from sender.chores import chores_from_settings
-from sender.worker import worker_from_settings
+from sender.delivery.worker import worker_from_settings
 
 
 def run() -> None:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import JSON, Integer, String, column, table
 
-# The contact table as merge fields need it (sender.models.Contact owns the table).
+# The contact table as merge fields need it (sender.delivery.models.Contact owns the table).
 CONTACT_SOURCE = table(
     "contact",
     column("id", Integer),

@@ -11,15 +11,15 @@ from importlib import import_module
 # is a mistake, not an option: the import fails loudly).
 TABLE_MODULES = (
     "richsms.accounts",
-    "sender.models",
+    "sender.delivery.models",
     "shortener.models",
-    "sender.webhook_models",
-    "sender.report_cache",
+    "sender.webhooks.models",
+    "sender.results.report_cache",
     "landing_templates.models",
     "landing_templates.page_events",
     "landing_templates.coupon_models",
-    "sender.message_library",
-    "sender.suppression",
+    "sender.compose.library",
+    "sender.audience.suppression",
 )
 
 for _name in TABLE_MODULES:

@@ -4,7 +4,7 @@ that a transactional message is never held up by a million-recipient plan.
 
 `richsms worker` and `richsms serve` (when it runs a worker) start one `ChoreLoop` in a
 thread next to the sending worker. Several processes may run one each: planning jobs are
-claimed (see sender/planning_job.py), the other chores are set-based and idempotent.
+claimed (see sender/campaigns/planning_job.py), the other chores are set-based and idempotent.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 from richsms.clock import Clock
 from richsms.db import session_scope
 from richsms.settings import Settings
-from sender.campaigns import finish_sent_campaigns
-from sender.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
-from sender.report_cache import refresh_reports
-from sender.webhook_delivery import new_client, run_webhooks
+from sender.campaigns.campaign import finish_sent_campaigns
+from sender.campaigns.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
+from sender.results.report_cache import refresh_reports
+from sender.webhooks.delivery import new_client, run_webhooks
 from shortener.codes import CodeMaker
 
 log = logging.getLogger("richsms.chores")
@@ -118,7 +118,7 @@ def chores_from_settings(
     reports_every: float = 30.0,
 ) -> ChoreLoop:
     """The chore loop of a worker process: planning, finishing campaigns, automations."""
-    from sender.automations import run_automations
+    from sender.campaigns.automations import run_automations
 
     codes = CodeMaker(settings.secret_key.reveal())
     worker = worker_id or worker_name()
@@ -168,7 +168,7 @@ def chores_from_settings(
             Chore("automations", automations_every, automate),
             # Webhooks: events read after the fact and delivered from their own outbox.
             Chore("webhooks", webhooks_every, notify),
-            # Results of campaigns still moving, kept ready (sender/report_cache.py).
+            # Results of campaigns still moving, kept ready (sender/results/report_cache.py).
             Chore("campaign reports", reports_every, report),
         ],
         closers=[lambda: _close_all(client)],

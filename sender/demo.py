@@ -25,14 +25,16 @@ from richsms.accounts import create_admin
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
-from sender.campaigns import CampaignSpec, create_campaign, request_send
-from sender.csv_import import import_contacts
-from sender.groups import add_members, create_group
-from sender.inbound import handle_inbound
-from sender.models import Campaign, Contact, Message
-from sender.planning_job import run_planning
-from sender.providers.console import ConsoleProvider
-from sender.worker import Worker
+from sender.audience.csv_import import import_contacts
+from sender.audience.groups import add_members, create_group
+from sender.audience.models import Contact
+from sender.campaigns.campaign import CampaignSpec, create_campaign, request_send
+from sender.campaigns.models import Campaign
+from sender.campaigns.planning_job import run_planning
+from sender.delivery.inbound import handle_inbound
+from sender.delivery.models import Message
+from sender.delivery.providers.console import ConsoleProvider
+from sender.delivery.worker import Worker
 from shortener.codes import CodeMaker
 from shortener.models import Click
 

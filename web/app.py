@@ -18,7 +18,7 @@ from richsms.clock import Clock, SystemClock
 from richsms.db import WalCheckpointer, make_engine
 from richsms.settings import Settings
 from sender.chores import chores_from_settings
-from sender.worker import WorkerThread, worker_from_settings
+from sender.delivery.worker import WorkerThread, worker_from_settings
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickStore, ClickWriter
 from shortener.codes import CodeMaker

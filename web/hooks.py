@@ -19,10 +19,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from sender.inbound import handle_inbound, keyword_of, opt_out_request
-from sender.providers import webhooks_for
-from sender.providers.base import Inbound, WebhookRequest, WebhookResult
-from sender.receipts import record_receipt
+from sender.delivery.inbound import handle_inbound, keyword_of, opt_out_request
+from sender.delivery.providers import webhooks_for
+from sender.delivery.providers.base import Inbound, WebhookRequest, WebhookResult
+from sender.delivery.receipts import record_receipt
 from web.bodies import read_body
 from web.openapi import Operation
 

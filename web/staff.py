@@ -26,7 +26,7 @@ from richsms.accounts import ApiToken, verify_token
 from richsms.db import read_session, session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
-from sender.redemptions import redeem
+from sender.results.redemptions import redeem
 from web.attempt_limits import Attempts, attempt_limiter, client_of
 from web.bodies import read_body
 from web.languages import preferred_language

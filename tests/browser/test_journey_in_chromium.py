@@ -26,8 +26,8 @@ from sqlmodel import Session
 from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.chores import chores_from_settings
-from sender.providers.console import ConsoleProvider
-from sender.worker import Worker
+from sender.delivery.providers.console import ConsoleProvider
+from sender.delivery.worker import Worker
 from shortener.models import Click
 from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, sign_in
 

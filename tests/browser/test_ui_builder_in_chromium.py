@@ -13,8 +13,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from richsms.accounts import create_admin
 from richsms.db import session_scope
-from sender.contacts import create_contact
-from sender.groups import add_members, create_group
+from sender.audience.contacts import create_contact
+from sender.audience.groups import add_members, create_group
 from tests.browser.conftest import (
     LiveServer,
     desktop_and_phone,

@@ -15,7 +15,7 @@ from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from richsms.accounts import create_admin
 from richsms.db import session_scope
-from sender.message_library import save_message_template
+from sender.compose.library import save_message_template
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, LiveServer, shoot, sign_in
 from tests.browser.test_ui_builder_in_chromium import serious_violations
 

@@ -80,8 +80,8 @@ def test_no_package_imports_one_above_it() -> None:
 @pytest.mark.parametrize(
     ("path", "source"),
     [
-        ("richsms/clock.py", "from sender.models import Contact\n"),
-        ("shortener/links.py", "def f():\n    import sender.planner\n"),
+        ("richsms/clock.py", "from sender.delivery.models import Contact\n"),
+        ("shortener/links.py", "def f():\n    import sender.campaigns.planner\n"),
         ("landing_templates/blocks.py", "from web.app import create_app\n"),
         ("sender/x.py", "import cli.main\n"),
     ],

@@ -11,9 +11,9 @@ from sqlmodel import Session, SQLModel, col
 
 from richsms.bare_many import BareMany
 from richsms.clock import FrozenClock
-from sender.models import QUEUED, SENT, Message
-from sender.planning_writes import RowInsert
-from tests.sender.test_outbox import add, load
+from sender.campaigns.planning_writes import RowInsert
+from sender.delivery.models import QUEUED, SENT, Message
+from tests.sender.delivery.test_outbox import add, load
 
 AT = datetime(2026, 12, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

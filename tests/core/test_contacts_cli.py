@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from richsms.settings import Settings
-from sender.contacts import find_by_phone
+from sender.audience.contacts import find_by_phone
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 

@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 from richsms.clock import FrozenClock
 from richsms.db import read_session
 from richsms.settings import Settings
-from sender.campaign_stats import campaign_report
 from sender.demo import DEMO_EMAIL, seed_demo
+from sender.results.campaign_stats import campaign_report
 from shortener.models import Click
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))

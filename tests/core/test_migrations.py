@@ -8,8 +8,8 @@ from sqlmodel import SQLModel, col
 from richsms import models  # noqa: F401
 from richsms.clock import FrozenClock
 from richsms.migrate import downgrade, upgrade
-from sender.models import Message
-from tests.sender.test_outbox import add
+from sender.delivery.models import Message
+from tests.sender.delivery.test_outbox import add
 
 
 def test_migrations_create_every_table_and_roll_back(engine: Engine) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from richsms.clock import Clock
 from richsms.db import session_scope
-from sender.models import Contact
+from sender.audience.models import Contact
 
 
 def rich_blocks(now: datetime, *, seconds_left: int = 3600) -> list[dict[str, Any]]:

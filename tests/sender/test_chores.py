@@ -20,12 +20,14 @@ from richsms.accounts import create_token
 from richsms.clock import Clock, FrozenClock, SystemClock
 from richsms.db import session_scope
 from richsms.settings import Settings
-from sender.campaigns import CampaignSpec, create_campaign, request_send
+from sender.audience.models import Contact, ContactGroup, GroupMember
+from sender.campaigns.campaign import CampaignSpec, create_campaign, request_send
+from sender.campaigns.models import Campaign
+from sender.campaigns.planner import Progress
+from sender.campaigns.planning_job import JobHooks
 from sender.chores import Chore, ChoreLoop, chores_from_settings
-from sender.models import Campaign, Contact, ContactGroup, GroupMember, Message
-from sender.planner import Progress
-from sender.planning_job import JobHooks
-from sender.worker import WorkerThread, worker_from_settings
+from sender.delivery.models import Message
+from sender.delivery.worker import WorkerThread, worker_from_settings
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
-from sender.models import Campaign
+from sender.campaigns.models import Campaign
 
 CSV = {"Content-Type": "text/csv"}
 

@@ -57,7 +57,7 @@ def campaign(api: TestClient, **overrides: Any) -> dict[str, Any]:
 
 def plan(app: Any, clock: FrozenClock) -> list[int]:
     """What a worker's chore loop does: claim and run the planning jobs that are due."""
-    from sender.planning_job import run_planning
+    from sender.campaigns.planning_job import run_planning
 
     state = app.state
     return run_planning(
@@ -139,7 +139,7 @@ def test_cancel_stops_the_messages_not_yet_handed_over(
 ) -> None:
     from sqlalchemy import update
 
-    from sender.models import Message
+    from sender.delivery.models import Message
 
     created = campaign(api, type="informational")
     api.post(f"/api/campaigns/{created['id']}/send")
@@ -177,8 +177,8 @@ def test_a_campaign_is_done_once_every_message_is_final(
 ) -> None:
     from sqlalchemy import update
 
-    from sender.campaigns import finish_sent_campaigns
-    from sender.models import Message
+    from sender.campaigns.campaign import finish_sent_campaigns
+    from sender.delivery.models import Message
 
     created = campaign(api, type="informational")
     api.post(f"/api/campaigns/{created['id']}/send")

@@ -10,7 +10,9 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
-from sender.models import Campaign, ConsentEvent, Contact, GroupMember, InboundMessage, Message
+from sender.audience.models import ConsentEvent, Contact, GroupMember
+from sender.campaigns.models import Campaign
+from sender.delivery.models import InboundMessage, Message
 from shortener.models import Click, Link
 
 CSV = {"Content-Type": "text/csv"}

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
-from sender.models import Message
-from sender.outbox import enqueue
+from sender.delivery.models import Message
+from sender.delivery.outbox import enqueue
 
 CSV = {"Content-Type": "text/csv"}
 

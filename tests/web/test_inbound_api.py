@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from sender.inbound import HELP_REPLY, OPT_IN_REPLY, OPT_OUT_REPLY
+from sender.delivery.inbound import HELP_REPLY, OPT_IN_REPLY, OPT_OUT_REPLY
 
 
 def test_stop_start_help_and_a_reply(api: TestClient) -> None:

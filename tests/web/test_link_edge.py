@@ -18,7 +18,7 @@ from richsms.accounts import create_token
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
-from sender.models import Contact
+from sender.audience.models import Contact
 from shortener.links import create_links_in_chunks
 from shortener.models import Click, Link
 

@@ -8,8 +8,9 @@ from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
-from sender.contacts import create_contact, record_consent
-from sender.models import Contact, Message
+from sender.audience.contacts import create_contact, record_consent
+from sender.audience.models import Contact
+from sender.delivery.models import Message
 from shortener.models import Link
 
 

@@ -24,7 +24,7 @@ from richsms.accounts import create_token
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
-from sender.models import Contact, ContactGroup, GroupMember
+from sender.audience.models import Contact, ContactGroup, GroupMember
 from shortener.codes import CodeMaker
 from shortener.links import create_links
 from shortener.models import Click

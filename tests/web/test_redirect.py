@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
-from sender.models import Contact
+from sender.audience.models import Contact
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "

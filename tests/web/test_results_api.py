@@ -14,9 +14,10 @@ from starlette.testclient import TestClient
 
 from richsms.clock import FrozenClock
 from richsms.db import read_session, session_scope
-from sender.contacts import create_contact, opt_in, opt_out, record_consent
-from sender.models import Campaign, Message
-from tests.sender.test_campaign_stats import seed
+from sender.audience.contacts import create_contact, opt_in, opt_out, record_consent
+from sender.campaigns.models import Campaign
+from sender.delivery.models import Message
+from tests.sender.results.test_campaign_stats import seed
 
 
 def test_the_campaign_report_and_its_first_fields(
@@ -122,7 +123,7 @@ def test_a_page_report_through_the_api(api: TestClient, engine: Engine, clock: F
 def test_a_large_moving_campaign_is_answered_from_its_kept_report_while_fresh(
     api: TestClient, engine: Engine, clock: FrozenClock
 ) -> None:
-    from sender.report_cache import FRESH_FOR, current_report, refresh_reports
+    from sender.results.report_cache import FRESH_FOR, current_report, refresh_reports
 
     campaign_id = seed(engine, clock)  # messages sent now: a moving campaign
     with session_scope(engine) as session:

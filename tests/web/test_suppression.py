@@ -9,8 +9,8 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
-from sender.models import ConsentEvent, Contact
-from sender.suppression import SuppressedPhone, SuppressionSalt
+from sender.audience.models import ConsentEvent, Contact
+from sender.audience.suppression import SuppressedPhone, SuppressionSalt
 
 CSV = {"Content-Type": "text/csv"}
 PEOPLE = "phone,first_name,consent_type\n0612345678,Léa,express\n0751234567,Zoé,express\n"

@@ -16,9 +16,11 @@ from richsms.accounts import create_admin
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
-from sender.contacts import create_contact, record_consent
-from sender.groups import add_members, create_group
-from sender.models import Campaign, Contact, Message
+from sender.audience.contacts import create_contact, record_consent
+from sender.audience.groups import add_members, create_group
+from sender.audience.models import Contact
+from sender.campaigns.models import Campaign
+from sender.delivery.models import Message
 
 PASSWORD = "correct horse battery staple"
 
@@ -240,7 +242,7 @@ def test_nobody_approves_their_own_campaign(
 
 
 def test_results_page_and_exports(marketer: TestClient, engine: Engine, clock: FrozenClock) -> None:
-    from tests.sender.test_campaign_stats import seed
+    from tests.sender.results.test_campaign_stats import seed
 
     campaign_id = seed(engine, clock)
     page = marketer.get(f"/ui/campaigns/{campaign_id}")
@@ -309,7 +311,7 @@ def test_a_campaign_previews_as_any_recipient(
 def test_campaigns_compared_side_by_side(
     marketer: TestClient, engine: Engine, clock: FrozenClock
 ) -> None:
-    from tests.sender.test_campaign_stats import seed
+    from tests.sender.results.test_campaign_stats import seed
 
     first, second = seed(engine, clock, "Noël"), seed(engine, clock, "Soldes")
     page = marketer.get(f"/ui/compare?campaigns={first}&campaigns={second}")

@@ -17,7 +17,7 @@ from landing_templates.models import Page, PageVersion
 from landing_templates.pages import get_page
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
-from sender.models import Contact
+from sender.audience.models import Contact
 from tests.web.test_ui import audience, csrf, marketer  # noqa: F401  (the fixture)
 
 HTMX = {"HX-Request": "true"}

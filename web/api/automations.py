@@ -14,8 +14,8 @@ from starlette.routing import Route
 
 from richsms.db import session_scope
 from richsms.errors import NotFound
-from sender.automations import create_automation, run_automations
-from sender.models import Automation, AutomationRun
+from sender.campaigns.automations import create_automation, run_automations
+from sender.campaigns.models import Automation, AutomationRun
 from web.bodies import read_model
 from web.openapi import Operation
 

@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sender.campaigns import MESSAGE_TIMES
-from sender.models import Campaign, Message
-from sender.planner import Progress
+from sender.campaigns.campaign import MESSAGE_TIMES
+from sender.campaigns.models import Campaign
+from sender.campaigns.planner import Progress
+from sender.delivery.models import Message
 
 MessageType = Literal["promotional", "informational", "administrative"]
 

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput
-from sender.campaigns import (
+from sender.campaigns.campaign import (
     CampaignSpec,
     approve_campaign,
     campaign_messages,
@@ -21,8 +21,8 @@ from sender.campaigns import (
     list_campaigns,
     request_send,
 )
-from sender.senders import create_sender
-from sender.unitary import prepare_test, write_send
+from sender.campaigns.unitary import prepare_test, write_send
+from sender.delivery.senders import create_sender
 from web.api.campaign_bodies import (
     CampaignIn,
     CampaignList,

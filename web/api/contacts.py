@@ -14,12 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from sender.contact_edit import ContactChanges, update_contact
-from sender.contact_history import contact_history, state_times
-from sender.contact_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY, list_contacts
-from sender.csv_import import import_contacts
-from sender.erasure import erase_contact
-from sender.models import Contact
+from sender.audience.contact_edit import ContactChanges, update_contact
+from sender.audience.contact_history import contact_history, state_times
+from sender.audience.contact_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY, list_contacts
+from sender.audience.csv_import import import_contacts
+from sender.audience.erasure import erase_contact
+from sender.audience.models import Contact
 from web.bodies import read_body, read_model
 from web.errors import BadRequest
 from web.openapi import Operation

@@ -19,7 +19,7 @@ from landing_templates.coupons import (
     pool_counts,
 )
 from richsms.db import session_scope
-from sender import redemptions
+from sender.results import redemptions
 from web.bodies import path_id, read_body, read_model
 from web.errors import BadRequest
 from web.openapi import Operation

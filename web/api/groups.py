@@ -12,8 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from sender.audience_select import campaigns_using
-from sender.groups import (
+from sender.audience.groups import (
     add_members,
     count_members,
     create_group,
@@ -23,6 +22,7 @@ from sender.groups import (
     remove_members,
     rename_group,
 )
+from sender.audience.selection import campaigns_using
 from web.bodies import read_model
 from web.openapi import Operation
 

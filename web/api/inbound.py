@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from sender.inbound import MAX_TEXT, handle_inbound
+from sender.delivery.inbound import MAX_TEXT, handle_inbound
 from web.bodies import read_model
 from web.openapi import Operation
 

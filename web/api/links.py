@@ -19,7 +19,8 @@ from landing_templates.links import issue_page_links
 from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput, NotFound
 from richsms.types import Id, UtcDatetime
-from sender.models import Campaign, Contact
+from sender.audience.models import Contact
+from sender.campaigns.models import Campaign
 from shortener.links import create_link, create_links_in_chunks, disable_link, get_link
 from shortener.models import Link
 from shortener.stats import link_stats

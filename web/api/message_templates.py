@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from sender.message_library import (
+from sender.compose.library import (
     MAX_NAME,
     MAX_TEXT,
     MessageTemplate,

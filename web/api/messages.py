@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from richsms.db import read_session, session_scope
 from richsms.errors import NotFound
-from sender.models import Message
-from sender.unitary import prepare_send, write_send
+from sender.campaigns.unitary import prepare_send, write_send
+from sender.delivery.models import Message
 from web.api.campaigns import MessageOut, message_out
 from web.bodies import path_id, read_model
 from web.openapi import Operation

@@ -23,7 +23,7 @@ from landing_templates.pages import (
     update_page,
 )
 from richsms.db import read_session, session_scope
-from sender.campaigns import known_custom_fields
+from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_model
 from web.errors import BadRequest
 from web.openapi import Operation

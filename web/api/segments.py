@@ -12,8 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from sender.audience_select import audience_counts, campaigns_using
-from sender.segments import (
+from sender.audience.segments import (
     MAX_CONDITIONS,
     create_segment,
     delete_segment,
@@ -21,11 +20,12 @@ from sender.segments import (
     list_segments,
     update_segment,
 )
+from sender.audience.selection import audience_counts, campaigns_using
 from web.bodies import read_model
 from web.openapi import Operation
 
 _FILTERS = (
-    'Conditions, all required: {"field", "op", "value"} (see sender.segments); at most '
+    'Conditions, all required: {"field", "op", "value"} (see sender.audience.segments); at most '
     "1,000 values in all, numbers from 0 to 1,000,000, times from 1900 to 2200."
 )
 

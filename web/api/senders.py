@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from richsms.db import session_scope
-from sender.models import SenderNumber
-from sender.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
+from sender.delivery.models import SenderNumber
+from sender.delivery.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
 from web.api.campaigns import SenderOut
 from web.bodies import read_model
 from web.openapi import Operation

@@ -14,14 +14,14 @@ from starlette.routing import Route
 
 from richsms.db import read_session
 from richsms.settings import Settings
-from sender.audience import analyze_audience, estimate_template
-from sender.audience_estimate import MAX_FIELD_LENGTH
-from sender.audience_select import iter_audience
-from sender.compose import Composer, sender_number
-from sender.consent import refusal
-from sender.custom_fields import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS, known_fields
-from sender.encoding import analyze
-from sender.suggestions import suggest_gsm7
+from sender.audience.consent import refusal
+from sender.audience.custom_fields import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS, known_fields
+from sender.audience.selection import iter_audience
+from sender.compose.analysis import analyze_audience, estimate_template
+from sender.compose.composition import Composer, sender_number
+from sender.compose.encoding import analyze
+from sender.compose.estimate import MAX_FIELD_LENGTH
+from sender.compose.suggestions import suggest_gsm7
 from web.bodies import read_model
 from web.openapi import Operation
 

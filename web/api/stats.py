@@ -14,11 +14,11 @@ from starlette.routing import Route
 from richsms.db import read_session
 from richsms.errors import InvalidInput
 from richsms.types import storable_datetime
-from sender.campaign_stats import compare_campaigns, parse_campaign_ids
-from sender.exports import campaign_clicks_csv, campaign_messages_csv
-from sender.growth import subscriber_growth
-from sender.page_stats import page_report
-from sender.report_cache import current_report
+from sender.results.campaign_stats import compare_campaigns, parse_campaign_ids
+from sender.results.exports import campaign_clicks_csv, campaign_messages_csv
+from sender.results.growth import subscriber_growth
+from sender.results.page_stats import page_report
+from sender.results.report_cache import current_report
 from web.bodies import path_id
 from web.openapi import Operation
 

@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from richsms.db import read_session, session_scope
-from sender.webhook_models import Webhook
-from sender.webhooks import create_webhook, delete_webhook, list_webhooks
+from sender.webhooks.events import create_webhook, delete_webhook, list_webhooks
+from sender.webhooks.models import Webhook
 from web.bodies import path_id, read_model
 from web.openapi import Operation
 

@@ -33,9 +33,9 @@ from landing_templates.pages import (
 )
 from landing_templates.validation import Theme
 from richsms.errors import RichsmsError
-from sender.campaigns import known_custom_fields
-from sender.groups import list_groups
-from sender.segments import list_segments
+from sender.audience.groups import list_groups
+from sender.audience.segments import list_segments
+from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id
 from web.errors import STATUS_OF
 from web.ui.base import back_to, signed_in

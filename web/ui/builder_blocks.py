@@ -20,7 +20,7 @@ from landing_templates.images import store_image
 from landing_templates.models import PageImage
 from landing_templates.pages import PageState, get_page, update_page
 from richsms.errors import InvalidInput, NotFound
-from sender.campaigns import known_custom_fields
+from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_body
 from web.ui.base import signed_in
 from web.ui.builder import answer

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from richsms.errors import InvalidInput, RichsmsError
-from sender.contact_search import list_contacts
+from sender.audience.contact_search import list_contacts
 from web.bodies import path_id
 from web.pages import page_headers
 from web.ui.render import Viewer, fragment

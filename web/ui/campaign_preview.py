@@ -14,9 +14,9 @@ from starlette.requests import Request
 
 from richsms.errors import RichsmsError
 from richsms.settings import Settings
-from sender.audience_select import iter_audience
-from sender.compose import Composer
-from sender.models import Campaign
+from sender.audience.selection import iter_audience
+from sender.campaigns.models import Campaign
+from sender.compose.composition import Composer
 
 SAMPLE_CODE = "Ab3dEf9hKmNp"
 

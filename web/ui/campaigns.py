@@ -13,19 +13,19 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from richsms.errors import InvalidInput
-from sender.campaigns import (
+from sender.campaigns.campaign import (
     approve_campaign,
     cancel_campaign,
     get_campaign,
     list_campaigns,
     request_send,
 )
-from sender.exports import campaign_clicks_csv, campaign_messages_csv
-from sender.growth import subscriber_growth
-from sender.models import Campaign
-from sender.reading_delay import BUCKETS
-from sender.report_cache import current_report
-from sender.unitary import send_test
+from sender.campaigns.models import Campaign
+from sender.campaigns.unitary import send_test
+from sender.results.exports import campaign_clicks_csv, campaign_messages_csv
+from sender.results.growth import subscriber_growth
+from sender.results.reading_delay import BUCKETS
+from sender.results.report_cache import current_report
 from shortener.models import Click, Link
 from web.bodies import path_id
 from web.charts import Series, bar_chart, line_chart

@@ -6,8 +6,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sender.campaign_stats import MAX_COMPARED, compare_campaigns
-from sender.campaigns import list_campaigns
+from sender.campaigns.campaign import list_campaigns
+from sender.results.campaign_stats import MAX_COMPARED, compare_campaigns
 from web.ui.render import Viewer, page
 
 # (label, section, key, kind) of each row of the table.

@@ -17,14 +17,14 @@ from starlette.responses import Response
 
 from landing_templates.pages import list_pages
 from richsms.errors import InvalidInput, RichsmsError
-from sender.audience_select import iter_audience
-from sender.campaigns import CampaignSpec, create_campaign
-from sender.compose import Composer, sender_number
-from sender.custom_fields import known_fields
-from sender.groups import list_groups
-from sender.message_library import get_message_template, list_message_templates
-from sender.models import SenderNumber
-from sender.segments import list_segments
+from sender.audience.custom_fields import known_fields
+from sender.audience.groups import list_groups
+from sender.audience.segments import list_segments
+from sender.audience.selection import iter_audience
+from sender.campaigns.campaign import CampaignSpec, create_campaign
+from sender.compose.composition import Composer, sender_number
+from sender.compose.library import get_message_template, list_message_templates
+from sender.delivery.models import SenderNumber
 from web.api.sms import AnalyzeIn, AudienceIn, _analysis
 from web.ui.base import back_to
 from web.ui.campaign_preview import sample_link

@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import RichsmsError
-from sender.contact_edit import ContactChanges, update_contact
-from sender.contacts import get_contact
-from sender.erasure import erase_contact
-from sender.models import Contact
+from sender.audience.contact_edit import ContactChanges, update_contact
+from sender.audience.contacts import get_contact
+from sender.audience.erasure import erase_contact
+from sender.audience.models import Contact
 from web.bodies import path_id
 from web.ui.base import back_to
 from web.ui.render import Viewer, page

@@ -18,8 +18,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from richsms.db import session_scope
 from richsms.errors import InvalidInput, RichsmsError
-from sender.csv_import import ImportReport, import_contacts
-from sender.exports import neutralize
+from sender.audience.csv_import import ImportReport, import_contacts
+from sender.results.exports import neutralize
 from web.errors import STATUS_OF
 from web.ui.render import Viewer, fragment, page, viewer
 

@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import InvalidInput
-from sender.audience_select import campaigns_using
-from sender.groups import (
+from sender.audience.groups import (
     add_members,
     count_members,
     create_group,
@@ -21,6 +20,7 @@ from sender.groups import (
     list_groups,
     rename_group,
 )
+from sender.audience.selection import campaigns_using
 from web.bodies import path_id
 from web.ui.base import back_to
 from web.ui.render import Viewer, page

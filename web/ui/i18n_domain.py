@@ -47,7 +47,7 @@ FR: dict[str, str] = {
         "L'analyse a été arrêtée : produire les messages de l'audience a pris plus de "
         "{seconds} s au total. Simplifiez le modèle."
     ),
-    # Campaigns (sender/campaigns.py) and the composer's own.
+    # Campaigns (sender/campaigns/campaign.py) and the composer's own.
     "a campaign needs a name": "une campagne a besoin d'un nom",
     "the template has {{ link }}: give the campaign a target_url or a page_id": (
         "le message contient {{ link }} : donnez à la campagne une adresse de destination "
@@ -71,7 +71,7 @@ FR: dict[str, str] = {
     "no image uploaded yet: upload one first": (
         "aucune image pour l'instant : importez-en une d'abord"
     ),
-    # Segments (sender/segments.py).
+    # Segments (sender/audience/segments.py).
     "filters[{index}]: {reason}": "condition {n} : {reason}",
     "{op} needs a non-empty value": "« {op} » demande une valeur",
     "a segment needs a name of 1 to {most} characters": (
@@ -88,7 +88,7 @@ FR: dict[str, str] = {
     "created_at is compared with an ISO 8601 time": (
         "la date d'inscription se compare à une date ISO 8601 (AAAA-MM-JJ)"
     ),
-    # Contact imports (sender/csv_*.py, sender/phones.py): the file, then each row.
+    # Contact imports (sender/csv_*.py, sender/audience/phones.py): the file, then each row.
     "the file is empty": "le fichier est vide",
     "the file has no header row": "le fichier n'a pas de ligne d'en-tête",
     "this is not a CSV file: it contains binary data": (

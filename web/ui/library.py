@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import RichsmsError
-from sender.message_library import (
+from sender.compose.library import (
     delete_message_template,
     list_message_templates,
     save_message_template,

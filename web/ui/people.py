@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import InvalidInput
-from sender.contact_history import contact_history
-from sender.contact_search import list_contacts
-from sender.inbound import handle_inbound
-from sender.models import InboundMessage, Message
+from sender.audience.contact_history import contact_history
+from sender.audience.contact_search import list_contacts
+from sender.delivery.inbound import handle_inbound
+from sender.delivery.models import InboundMessage, Message
 from web.bodies import path_id, query_int
 from web.ui.base import back_to
 from web.ui.render import Viewer, page

@@ -1,4 +1,4 @@
-"""The segment builder: condition rows (field, operator, value, as `sender.segments`
+"""The segment builder: condition rows (field, operator, value, as `sender.audience.segments`
 accepts them), a live count of the contacts they match while the marketer edits (htmx),
 then saving through `create_segment` like `POST /api/segments`; list and delete."""
 
@@ -13,11 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import RichsmsError
-from sender.audience_select import campaigns_using
-from sender.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED
-from sender.custom_fields import known_fields
-from sender.models import Contact
-from sender.segments import (
+from sender.audience.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED
+from sender.audience.custom_fields import known_fields
+from sender.audience.models import Contact
+from sender.audience.segments import (
     FIELDS,
     MAX_CONDITIONS,
     TEXT_OPS,
@@ -28,6 +27,7 @@ from sender.segments import (
     segment_condition,
     validate_filters,
 )
+from sender.audience.selection import campaigns_using
 from web.bodies import path_id
 from web.ui.base import back_to
 from web.ui.render import Viewer, fragment, page

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import RichsmsError
-from sender.senders import MAX_RATE, create_sender, list_senders
+from sender.delivery.senders import MAX_RATE, create_sender, list_senders
 from web.ui.base import back_to
 from web.ui.composer import TYPES
 from web.ui.render import Viewer, page

@@ -1,0 +1,202 @@
+"""Importing contacts from a CSV file, as marketers export them from anywhere.
+
+Reading the file (encodings, separators) is `sender.audience.csv_reading`; its columns and rows
+are `sender.audience.csv_columns`. Each row is checked on its own: a bad row is reported with its
+number (the header is row 1, so the first data row is row 2) and a reason, and every good
+row imports. Rows repeating a phone number are merged, later non-empty cells winning.
+
+A file that cannot be read as CSV at all (no phone column, an unterminated quote, binary
+data, nothing in it, more custom columns than MAX_CUSTOM_FIELDS) is refused as a whole
+with InvalidInput.
+
+A number without a country code is read in the import's region only; a row whose number
+is not valid there is rejected with a reason naming the region and, when the number is
+valid in a country the file's other numbers come from, that reading as a suggestion.
+
+The work is set-based and keeps transactions short: the whole file is parsed in Python
+before any write begins (on SQLite, the write lock is never held while parsing), then
+written in bulk by `sender.audience.contact_store` in chunks of SAVE_CHUNK contacts, each its own
+transaction. An import stopped half-way keeps the chunks it saved; importing the same
+file again is harmless (it records nothing new), so the cure is to import it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from richsms.clock import Clock
+from richsms.errors import Conflict, InvalidInput, RichsmsError
+from sender.audience.contact_store import ImportedContact, store_contacts
+from sender.audience.csv_columns import BadNumber, Columns
+from sender.audience.csv_reading import decode, read_records
+from sender.audience.custom_fields import record_custom_fields
+from sender.audience.phones import check_region, suggest_region
+
+# Called as progress(stage, done, total); stages are "read" then "save".
+Progress = Callable[[str, int, int], None]
+
+DEFAULT_CONSENT_SOURCE: Final = "csv import"
+# Contacts written per transaction: short enough that redirects and sends waiting for
+# SQLite's write lock wait well under a second.
+SAVE_CHUNK: Final = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    row: int  # 1-based, the header being row 1
+    reason: str  # English, as the API and the error report say it
+    error: RichsmsError | None = None  # the reason, to be told in another language
+
+    @classmethod
+    def of(cls, row: int, error: RichsmsError) -> Rejection:
+        return cls(row, error.message, error)
+
+    def told(self, translate: Callable[[str], str]) -> str:
+        return self.error.told(translate) if self.error else translate(self.reason)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.row, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """`imported` new contacts, `updated` existing ones, `duplicates` rows merged into an
+    earlier row of the same file, and every row `rejected` with its reason."""
+
+    rows: int
+    imported: int
+    updated: int
+    duplicates: int
+    rejected: tuple[Rejection, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rows": self.rows,
+            "imported": self.imported,
+            "updated": self.updated,
+            "duplicates": self.duplicates,
+            "rejected": [r.as_dict() for r in self.rejected],
+        }
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    contacts: dict[str, ImportedContact] = field(default_factory=dict)  # by E.164 phone
+    rejected: list[Rejection] = field(default_factory=list)
+    rows: int = 0
+    duplicates: int = 0
+    custom_fields: tuple[str, ...] = ()  # the custom fields the file's columns became
+
+
+def import_contacts(
+    *,
+    session: Session,
+    data: bytes,
+    clock: Clock,
+    region: str,
+    source: str = DEFAULT_CONSENT_SOURCE,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Read `data` as a contacts CSV and merge it into the database, committed here
+    chunk by chunk (see the module's docstring). `region` reads numbers written without
+    a country code. `session` must have no transaction open: parsing comes first."""
+    parsed = parse_contacts_csv(
+        data, region=check_region(region), now=clock.now(), source=source, progress=progress
+    )
+    contacts = list(parsed.contacts.values())
+    if contacts:  # committed with the first chunk of contacts
+        record_custom_fields(session=session, names=parsed.custom_fields)
+    imported = updated = 0
+    for start in range(0, len(contacts), SAVE_CHUNK):
+        try:
+            new, merged = store_contacts(
+                session=session, contacts=contacts[start : start + SAVE_CHUNK], now=clock.now()
+            )
+            session.commit()
+        except IntegrityError:
+            # Only a concurrent import (PostgreSQL) can add one of these phones meanwhile.
+            session.rollback()
+            raise Conflict(
+                "another import added some of these contacts at the same time: import again"
+            ) from None
+        imported, updated = imported + new, updated + merged
+        if progress is not None:
+            progress("save", start + new + merged, len(contacts))
+    if progress is not None:
+        progress("save", len(contacts), len(contacts))
+    return ImportReport(
+        rows=parsed.rows,
+        imported=imported,
+        updated=updated,
+        duplicates=parsed.duplicates,
+        rejected=tuple(parsed.rejected),
+    )
+
+
+def parse_contacts_csv(
+    data: bytes,
+    *,
+    region: str,
+    now: datetime,
+    source: str = DEFAULT_CONSENT_SOURCE,
+    progress: Progress | None = None,
+) -> ParsedFile:
+    """Every row of the file, checked and merged by phone; no database involved."""
+    records = read_records(decode(data))
+    if not records or not any(cell.strip() for cell in records[0]):
+        raise InvalidInput("the file has no header row")
+    columns = Columns(records[0])
+    parsed = ParsedFile(custom_fields=tuple(name for _, name in columns.custom))
+    # Rows whose national number is not valid in `region`: once every row is read, the
+    # countries the file's other numbers come from may suggest the right reading.
+    bad_numbers: list[tuple[int, str]] = []
+    country_codes: set[int] = set()
+    total = len(records) - 1
+    step = max(1, total // 100)
+    for index, cells in enumerate(records[1:], start=2):
+        if progress is not None and index % step == 0:
+            progress("read", index - 1, total)
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line: not a row anyone meant
+        parsed.rows += 1
+        try:
+            contact, country_code = columns.read(cells, region=region, now=now, source=source)
+        except BadNumber as exc:
+            bad_numbers.append((len(parsed.rejected), exc.raw))
+            parsed.rejected.append(Rejection.of(index, exc))
+            continue
+        except InvalidInput as exc:
+            parsed.rejected.append(Rejection.of(index, exc))
+            continue
+        country_codes.add(country_code)
+        earlier = parsed.contacts.get(contact.phone)
+        if earlier is None:
+            parsed.contacts[contact.phone] = contact
+        else:
+            earlier.merge(contact)
+            parsed.duplicates += 1
+    for position, raw in bad_numbers:
+        hint = suggest_region(raw, region=region, country_codes=country_codes)
+        if hint is not None:
+            rejected = parsed.rejected[position]
+            hinted = InvalidInput(
+                "{reason} (numbers without a country code are read in {region}); did you "
+                "mean {number} ({country})? Write it with its country code.",
+                params={
+                    "reason": rejected.error,
+                    "region": region,
+                    "number": hint.e164,
+                    "country": hint.region,
+                },
+            )
+            parsed.rejected[position] = Rejection.of(rejected.row, hinted)
+    if progress is not None:
+        progress("read", total, total)
+    return parsed
+

@@ -1,0 +1,288 @@
+"""Campaigns: what is sent, to whom, when, from which number; approval, sending and
+cancelling (through the state machine of sender/campaigns/states.py); their messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, exists, select, update
+from sqlmodel import Session, col
+
+from landing_templates.models import Page
+from landing_templates.pages import published_version
+from richsms.clock import Clock
+from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from richsms.settings import Settings
+from sender.audience.custom_fields import known_fields
+from sender.audience.models import ContactGroup, Segment
+from sender.campaigns import states
+from sender.campaigns.models import Campaign
+from sender.campaigns.scheduler import planning_time
+from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm
+from sender.compose.composition import Composer, sender_number
+from sender.compose.templates import compile_template
+from sender.delivery.models import (
+    CANCELLED,
+    MESSAGE_TYPES,
+    PENDING_STATES,
+    PLANNED,
+    QUEUED,
+    Message,
+    SenderNumber,
+)
+from shortener.targets import build_target
+
+
+@dataclass
+class CampaignSpec:
+    name: str
+    type: str
+    template: str
+    target_url: str | None = None
+    group_ids: Sequence[int] = ()
+    segment_ids: Sequence[int] = ()
+    one_per_phone: bool = True
+    schedule: str = "now"
+    send_at: datetime | None = None
+    local_date: str | None = None
+    local_time: str | None = None
+    window_start: str = "08:00"
+    window_end: str = "21:00"
+    rate: float = 10.0
+    sender_id: int | None = None
+    refresh_audience: bool = True
+    requires_approval: bool = False
+    custom_fields: Sequence[str] = field(default_factory=tuple)
+    page_id: int | None = None  # a landing page: each recipient's link leads to it
+
+
+def known_custom_fields(session: Session) -> set[str]:
+    """Every custom field some contact has: templates may use any of them."""
+    return set(known_fields(session))
+
+
+def create_campaign(
+    *,
+    session: Session,
+    clock: Clock,
+    spec: CampaignSpec,
+    created_by: int | None,
+    settings: Settings | None = None,
+) -> Campaign:
+    _validate(session, spec, settings)
+    now = clock.now()
+    campaign = Campaign(
+        name=spec.name.strip(),
+        type=spec.type,
+        template=spec.template,
+        target_url=build_target(spec.target_url) if spec.target_url else None,
+        page_id=spec.page_id,
+        group_ids=list(spec.group_ids),
+        segment_ids=list(spec.segment_ids),
+        one_per_phone=spec.one_per_phone,
+        schedule=spec.schedule,
+        send_at=spec.send_at,
+        local_date=spec.local_date,
+        local_time=spec.local_time,
+        window_start=spec.window_start,
+        window_end=spec.window_end,
+        rate=spec.rate,
+        sender_id=spec.sender_id,
+        refresh_audience=spec.refresh_audience,
+        requires_approval=spec.requires_approval,
+        status=states.initial_status(requires_approval=spec.requires_approval),
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = None) -> None:
+    if not spec.name.strip():
+        raise InvalidInput("a campaign needs a name")
+    if spec.type not in MESSAGE_TYPES:
+        raise InvalidInput(f"type must be one of {', '.join(MESSAGE_TYPES)}")
+    fields = known_custom_fields(session) | set(spec.custom_fields)
+    template = compile_template(spec.template, custom_fields=fields)
+    if template.uses_link and not spec.target_url and spec.page_id is None:
+        raise InvalidInput(
+            "the template has {{ link }}: give the campaign a target_url or a page_id"
+        )
+    if spec.page_id is not None and session.get(Page, spec.page_id) is None:
+        raise NotFound(f"no page {spec.page_id}")
+    if not spec.group_ids and not spec.segment_ids:
+        raise InvalidInput("choose an audience: at least one group or segment")
+    for model, ids, what in (
+        (ContactGroup, spec.group_ids, "group"),
+        (Segment, spec.segment_ids, "segment"),
+    ):
+        for item in ids:
+            if session.get(model, item) is None:
+                raise NotFound(f"no {what} {item}")
+    if spec.schedule not in SCHEDULES:
+        raise InvalidInput(f"schedule must be one of {', '.join(SCHEDULES)}")
+    if spec.schedule == "at":
+        if spec.send_at is None or spec.send_at.tzinfo is None:
+            raise InvalidInput("schedule 'at' needs send_at with a time zone")
+    if spec.schedule == "local":
+        if spec.local_date is None or spec.local_time is None:
+            raise InvalidInput("schedule 'local' needs local_date and local_time")
+        parse_day(spec.local_date, "local_date")
+        parse_hhmm(spec.local_time, "local_time")
+    start = parse_hhmm(spec.window_start, "window_start")
+    end = parse_hhmm(spec.window_end, "window_end")
+    if start == end:
+        raise InvalidInput("the sending window is empty: window_start equals window_end")
+    if not 0 < spec.rate <= 10_000:
+        raise InvalidInput("rate must be between 0 and 10000 messages per second")
+    if spec.sender_id is not None:
+        sender = session.get(SenderNumber, spec.sender_id)
+        if sender is None:
+            raise NotFound(f"no sender number {spec.sender_id}")
+        if spec.type not in sender.allowed_types:
+            raise InvalidInput(f"sender {sender.value} may not carry {spec.type} messages")
+    if settings is not None:  # too long, or a runaway template: refused when saved
+        Composer(
+            source=spec.template,
+            is_template=True,
+            type=spec.type,
+            sender=sender_number(session, spec.sender_id),
+            settings=settings,
+            custom_fields=fields,
+        ).check_at_save()
+
+
+def get_campaign(*, session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    return campaign
+
+
+def approve_campaign(
+    *, session: Session, clock: Clock, campaign_id: int, approver: int | None
+) -> Campaign:
+    campaign = _locked(session, campaign_id)
+    if campaign.status != states.AWAITING_APPROVAL:
+        raise Conflict(f"campaign {campaign_id} is {campaign.status}, not awaiting approval")
+    if approver is None or approver == campaign.created_by:
+        raise Forbidden("a second marketer must approve: the author cannot approve their own")
+    now = clock.now()
+    states.move(campaign, states.APPROVED, now=now, approved_by=approver, approved_at=now)
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def list_campaigns(*, session: Session, status: str | None = None) -> list[Campaign]:
+    query = select(Campaign).order_by(col(Campaign.id).desc()).limit(500)
+    if status is not None:
+        if status not in states.STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(states.STATUSES)}")
+        query = query.where(col(Campaign.status) == status)
+    return list(session.execute(query).scalars())
+
+
+def request_send(*, session: Session, clock: Clock, campaign_id: int) -> Campaign:
+    """Send a campaign: the one use case behind `POST /api/campaigns/{id}/send` and
+    `richsms campaigns send`. Records the decision only: the campaign becomes `planning`
+    (a job a worker claims at once) or `scheduled` (planned at `plan_at`, just before it
+    sends, when its audience is to be evaluated then). Flushes; the caller commits."""
+    campaign = _locked(session, campaign_id)
+    if campaign.requires_approval and campaign.approved_at is None:
+        raise Conflict(f"campaign {campaign_id} needs a second marketer's approval first")
+    if campaign.status not in states.SENDABLE:
+        raise Conflict(f"campaign {campaign_id} is {campaign.status}; it cannot be sent again")
+    if campaign.page_id is not None:
+        published_version(session=session, page_id=campaign.page_id)  # Conflict if not
+    now = clock.now()
+    plan_at = planning_time(campaign, now)
+    states.move(
+        campaign,
+        states.PLANNING if plan_at is None else states.SCHEDULED,
+        now=now,
+        plan_at=plan_at or now,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def cancel_campaign(*, session: Session, clock: Clock, campaign_id: int) -> tuple[Campaign, int]:
+    """Stop a campaign: planning stops (the job sees the status at its next batch) and
+    its messages not yet handed over become `cancelled`. Returns how many were."""
+    campaign = _locked(session, campaign_id)
+    now = clock.now()
+    states.move(campaign, states.CANCELLED, now=now, claimed_by=None, claimed_until=None)
+    session.add(campaign)
+    session.flush()
+    result = session.execute(
+        update(Message)
+        .where(
+            col(Message.campaign_id) == campaign_id,
+            col(Message.state).in_((PLANNED, QUEUED)),
+            col(Message.is_test).is_(False),
+        )
+        .values(state=CANCELLED, error="the campaign was cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return campaign, int(getattr(result, "rowcount", 0) or 0)
+
+
+def finish_sent_campaigns(*, session: Session, clock: Clock) -> list[int]:
+    """Set-based: every `sending` campaign none of whose messages is still pending (every
+    one in a final state) is `done`. Returns their ids; flushes."""
+    pending = exists().where(
+        col(Message.state).in_(PENDING_STATES),
+        col(Message.campaign_id) == col(Campaign.id),
+        col(Message.is_test).is_(False),
+    )
+    return states.move_where(
+        session=session,
+        current=states.SENDING,
+        to=states.DONE,
+        now=clock.now(),
+        condition=and_(~pending),
+    )
+
+
+def _locked(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    return campaign
+
+
+MESSAGE_TIMES = (
+    "planned_at",
+    "queued_at",
+    "sending_at",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "expired_at",
+    "unknown_at",
+)
+
+
+def campaign_messages(
+    *, session: Session, campaign_id: int, after: int = 0, limit: int = 100
+) -> list[Message]:
+    """One page of a campaign's messages in id order: pass the last id as `after`."""
+    get_campaign(session=session, campaign_id=campaign_id)
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("limit must be between 1 and 1000")
+    return list(
+        session.execute(
+            select(Message)
+            .where(col(Message.campaign_id) == campaign_id, col(Message.id) > after)
+            .order_by(col(Message.id))
+            .limit(limit)
+        ).scalars()
+    )

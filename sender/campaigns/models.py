@@ -1,0 +1,121 @@
+"""The campaigns' tables: campaigns and automations (and each automation's runs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from richsms.types import UTCDateTime
+
+
+def _json() -> Any:
+    return Column(JSON, nullable=False)
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "campaign"
+    __table_args__ = (Index("ix_campaign_status", "status", "plan_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    # See sender/campaign_states.py: the statuses and the moves between them.
+    status: str = Field(default="draft", sa_column=Column(String(20), nullable=False))
+    template: str = Field(sa_column=Column(Text, nullable=False))
+    target_url: str | None = Field(default=None, sa_column=Column(Text))
+    page_id: int | None = Field(default=None, sa_column=Column(Integer))
+    group_ids: list[int] = Field(default_factory=list, sa_column=_json())
+    segment_ids: list[int] = Field(default_factory=list, sa_column=_json())
+    one_per_phone: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    schedule: str = Field(
+        default="now", sa_column=Column(String(8), nullable=False)
+    )  # now at local
+    send_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    local_date: str | None = Field(default=None, sa_column=Column(String(10)))  # YYYY-MM-DD
+    local_time: str | None = Field(default=None, sa_column=Column(String(5)))  # HH:MM
+    # Messages are delivered only inside this window of the recipient's local time.
+    window_start: str = Field(default="08:00", sa_column=Column(String(5), nullable=False))
+    window_end: str = Field(default="21:00", sa_column=Column(String(5), nullable=False))
+    rate: float = Field(default=10.0, sa_column=Column(Float, nullable=False))
+    sender_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("sender_number.id"))
+    )
+    refresh_audience: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    requires_approval: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_by: int | None = Field(default=None, sa_column=Column(Integer))  # api_token.id
+    approved_by: int | None = Field(default=None, sa_column=Column(Integer))
+    approved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    planned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The planning job (sender/planning_job.py): when it may start, how far it got (the
+    # last contact id planned, committed with that batch's messages), its counters, and
+    # which worker holds it until when (a lease: a dead worker's job is taken over).
+    plan_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    planning_cursor: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    planned_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    excluded_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    error_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    total_count: int | None = Field(default=None, sa_column=Column(Integer))
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    failure: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Automation(SQLModel, table=True):
+    __tablename__ = "automation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))  # date_field group_join
+    date_field: str | None = Field(default=None, sa_column=Column(String(100)))
+    group_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("contact_group.id"))
+    )
+    template: str = Field(sa_column=Column(Text, nullable=False))
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    target_url: str | None = Field(default=None, sa_column=Column(Text))
+    local_time: str = Field(default="10:00", sa_column=Column(String(5), nullable=False))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AutomationRun(SQLModel, table=True):
+    """One row per (automation, contact, occurrence): the guard against sending twice."""
+
+    __tablename__ = "automation_run"
+    __table_args__ = (UniqueConstraint("automation_id", "contact_id", "occurrence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    automation_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("automation.id"), nullable=False)
+    )
+    contact_id: int = Field(sa_column=Column(Integer, ForeignKey("contact.id"), nullable=False))
+    occurrence: str = Field(sa_column=Column(String(32), nullable=False))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,252 @@
+"""One message to one recipient, now: transactional sends and campaign test sends. They go
+through the same outbox, the same consent rules and the same composition as campaigns.
+
+Each send is two steps, so that on SQLite nothing is rendered while the write lock is
+held: `prepare_*` reads and renders (and refuses a bad template or a message that is too
+long before anything is written); `write_send` then creates the contact and the link if
+needed and enqueues the message. Both only flush: the edge commits.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from itertools import islice
+from typing import Final
+
+from sqlmodel import Session
+
+from richsms.clock import Clock
+from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.merge_contact import contact_fields
+from richsms.settings import Settings
+from sender.audience.consent import refusal
+from sender.audience.contacts import ERASED, arriving_status, ensure_contact, find_by_phone
+from sender.audience.custom_fields import known_fields
+from sender.audience.models import Contact
+from sender.audience.phones import parse_phone
+from sender.audience.selection import iter_audience
+from sender.campaigns.campaign import get_campaign
+from sender.compose.composition import Composer, Draft, sender_number
+from sender.delivery.models import Message
+from sender.delivery.outbox import enqueue
+from shortener.codes import CodeMaker
+from shortener.links import create_link
+
+# Promotional messages wait for daytime; transactional ones (a code, a receipt) do not.
+PROMOTIONAL_WINDOW: Final = "08:00-21:00"
+# Recipients read to find the campaign's usual language for a test send.
+SAMPLE_SIZE: Final = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSend:
+    """A send checked and rendered, not yet written."""
+
+    phone: str  # E.164
+    contact_id: int | None  # None: the contact is created when written
+    type: str
+    draft: Draft
+    url: str | None
+    timezones: str = ""
+    campaign_id: int | None = None
+    is_test: bool = False
+
+
+def prepare_send(
+    *,
+    session: Session,
+    settings: Settings,
+    type: str,
+    contact_id: int | None = None,
+    phone: str | None = None,
+    text: str | None = None,
+    template: str | None = None,
+    url: str | None = None,
+    sender_id: int | None = None,
+) -> PreparedSend:
+    """Check and render a unitary send (reads only)."""
+    if (contact_id is None) == (phone is None):
+        raise InvalidInput("give exactly one of contact_id or phone")
+    if (text is None) == (template is None):
+        raise InvalidInput("give exactly one of text or template")
+    composer = Composer(
+        source=template if template is not None else text or "",
+        is_template=template is not None,
+        type=type,
+        sender=sender_number(session, sender_id),
+        settings=settings,
+        custom_fields=known_fields(session) if template is not None else (),
+    )
+    if composer.uses_link and not url:
+        raise InvalidInput("the template has {{ link }}: give a url")
+    contact = _recipient(session, settings, contact_id, phone)
+    if isinstance(contact, Contact):
+        status, consent, fields = contact.status, contact.consent_type, contact_fields(contact)
+        number, zones, language = contact.phone, contact.timezones, contact.language
+    else:  # a number we have no contact for yet: created (as it arrives), without consent
+        parsed = parse_phone(contact, region=settings.default_region)
+        status, consent = arriving_status(session=session, phone=parsed.e164), None
+        number, zones, language = parsed.e164, " ".join(parsed.timezones), parsed.language
+        fields = {"phone": number, "language": language}
+    reason = refusal(status, consent, type)
+    if reason is not None:
+        raise Conflict(f"not sent to {number}: {reason}")
+    return PreparedSend(
+        phone=number,
+        contact_id=contact.id if isinstance(contact, Contact) else None,
+        type=type,
+        draft=composer.draft(fields, language=language),
+        url=url if composer.uses_link else None,
+        timezones=zones,
+    )
+
+
+def prepare_test(
+    *, session: Session, settings: Settings, campaign_id: int, phone: str
+) -> PreparedSend:
+    """The campaign's message for a test send to `phone` (reads only): rendered for the
+    contact with that number, else for a sample recipient of the campaign in the
+    audience's usual language, so the test shows what recipients will get."""
+    campaign = get_campaign(session=session, campaign_id=campaign_id)
+    number = parse_phone(phone, region=settings.default_region).e164
+    composer = Composer.for_campaign(session=session, campaign=campaign, settings=settings)
+    named = find_by_phone(session=session, phone=number)
+    language: str | None
+    if named is not None:
+        fields, language = contact_fields(named), named.language
+    else:
+        fields, language = _sample_recipient(session, campaign.group_ids, campaign.segment_ids)
+    if language is None:
+        language = parse_phone(number, region=settings.default_region).language
+    return PreparedSend(
+        phone=number,
+        contact_id=None,
+        type=campaign.type,
+        draft=composer.draft(fields, language=language),
+        url=campaign.target_url if composer.uses_link else None,
+        campaign_id=campaign_id,
+        is_test=True,
+    )
+
+
+def write_send(
+    *, session: Session, clock: Clock, settings: Settings, codes: CodeMaker, send: PreparedSend
+) -> Message:
+    """Write a prepared send: its contact if new, its link, its message. Flushes only."""
+    contact_id = send.contact_id
+    if contact_id is None and not send.is_test:
+        contact = ensure_contact(
+            session=session, phone=send.phone, clock=clock, region=settings.default_region
+        )
+        contact_id = contact.id
+    link = ""
+    link_id = None
+    if send.url is not None:
+        # A test's link belongs to no campaign, so it stays out of the statistics.
+        issued = create_link(
+            session=session,
+            codes=codes,
+            clock=clock,
+            url=send.url,
+            contact_id=None if send.is_test else contact_id,
+        )
+        link, link_id = settings.short_url + issued.code, issued.id
+    composed = send.draft.finish(link)
+    return enqueue(
+        session=session,
+        phone=send.phone,
+        text=composed.text,
+        type=send.type,
+        now=clock.now(),
+        contact_id=contact_id,
+        campaign_id=send.campaign_id,
+        link_id=link_id,
+        timezones=send.timezones,
+        window=PROMOTIONAL_WINDOW if send.type == "promotional" and not send.is_test else "",
+        is_test=send.is_test,
+    )
+
+
+def send_one(
+    *,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    codes: CodeMaker,
+    type: str,
+    contact_id: int | None = None,
+    phone: str | None = None,
+    text: str | None = None,
+    template: str | None = None,
+    url: str | None = None,
+    sender_id: int | None = None,
+) -> Message:
+    """Prepare and write in one session (flushes only). The web edge uses the two steps
+    in two sessions, so that rendering holds no write lock."""
+    send = prepare_send(
+        session=session,
+        settings=settings,
+        type=type,
+        contact_id=contact_id,
+        phone=phone,
+        text=text,
+        template=template,
+        url=url,
+        sender_id=sender_id,
+    )
+    return write_send(session=session, clock=clock, settings=settings, codes=codes, send=send)
+
+
+def send_test(
+    *,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    codes: CodeMaker,
+    campaign_id: int,
+    phone: str,
+) -> Message:
+    """A campaign's test send in one session (flushes only)."""
+    send = prepare_test(session=session, settings=settings, campaign_id=campaign_id, phone=phone)
+    return write_send(session=session, clock=clock, settings=settings, codes=codes, send=send)
+
+
+def _recipient(
+    session: Session, settings: Settings, contact_id: int | None, phone: str | None
+) -> Contact | str:
+    """The contact, or the phone number of a contact to create."""
+    if contact_id is not None:
+        contact = session.get(Contact, contact_id)
+        if contact is None or contact.status == ERASED:  # erased: a tombstone, no one
+            raise NotFound(f"no contact {contact_id}")
+        return contact
+    assert phone is not None
+    number = parse_phone(phone, region=settings.default_region).e164
+    return find_by_phone(session=session, phone=number) or number
+
+
+def _sample_recipient(
+    session: Session, group_ids: list[int], segment_ids: list[int]
+) -> tuple[dict[str, object], str | None]:
+    """A recipient of the audience speaking its most common language (among the first
+    SAMPLE_SIZE), with that language; no fields and None for an empty audience."""
+    if not group_ids and not segment_ids:
+        return {}, None
+    sample = [
+        fields
+        for _, fields in islice(
+            iter_audience(
+                session=session,
+                group_ids=group_ids,
+                segment_ids=segment_ids,
+                subscribed_only=True,
+            ),
+            SAMPLE_SIZE,
+        )
+    ]
+    if not sample:
+        return {}, None
+    language = Counter(str(fields.get("language") or "") for fields in sample).most_common(1)
+    usual = language[0][0]
+    return next(f for f in sample if str(f.get("language") or "") == usual), usual or None

@@ -1,0 +1,193 @@
+"""The one composition path: what a recipient receives, and what it costs.
+
+Planning, unitary sends, test sends, automations and the analysis endpoint all build a
+`Composer` and call `compose` for each recipient: the template rendered within its budget
+with the recipient's merge fields and personal link, the opt-out mention in the
+recipient's language naming the number the message is really sent from, the exact
+encoding analysis, and the refusal of a message longer than `RICHSMS_MAX_SEGMENTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from sqlmodel import Session
+
+from richsms.errors import InvalidInput
+from richsms.merge_fields import RenderBudget
+from richsms.settings import Settings
+from sender.audience.custom_fields import known_fields
+from sender.campaigns.models import Campaign
+from sender.compose.encoding import analyze
+from sender.compose.optout_mention import OptOutTexts, append_mention
+from sender.compose.templates import SMS_BUDGET, MessageTemplate, TemplateError, compile_template
+from sender.delivery.models import MESSAGE_TYPES, SenderNumber
+
+# Only promotional messages carry the opt-out mention.
+TYPES_WITH_OPT_OUT: Final = frozenset({"promotional"})
+TOO_MANY_SEGMENTS: Final = "too_many_segments"
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """One recipient's message, measured exactly."""
+
+    text: str
+    encoding: str  # "GSM-7" or "UCS-2"
+    characters: int
+    units: int
+    segments: int
+
+
+class Composer:
+    """Composes the messages of one campaign, automation or unitary send."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        is_template: bool,
+        type: str,
+        sender: str | None,
+        settings: Settings,
+        custom_fields: Collection[str] = (),
+        budget: RenderBudget = SMS_BUDGET,
+    ) -> None:
+        """`source` is a template (`is_template`) or literal text; `sender` the number the
+        message goes out from (None: the provider's default, named by the settings)."""
+        if type not in MESSAGE_TYPES:
+            raise InvalidInput(f"type must be one of {', '.join(MESSAGE_TYPES)}")
+        self.source = source
+        self.type = type
+        self.sender = sender
+        self.max_segments = settings.max_segments
+        self.budget = budget
+        self.template: MessageTemplate | None = (
+            compile_template(source, custom_fields=custom_fields) if is_template else None
+        )
+        self.opt_out: OptOutTexts | None = (
+            OptOutTexts(en=settings.opt_out_en, fr=settings.opt_out_fr).naming(sender)
+            if type in TYPES_WITH_OPT_OUT
+            else None
+        )
+        self._link_length = len(settings.short_url) + settings.link_code_length
+
+    @classmethod
+    def for_campaign(
+        cls, *, session: Session, campaign: Campaign, settings: Settings
+    ) -> Composer:
+        return cls(
+            source=campaign.template,
+            is_template=True,
+            type=campaign.type,
+            sender=sender_number(session, campaign.sender_id),
+            settings=settings,
+            custom_fields=known_fields(session),
+        )
+
+    @property
+    def uses_link(self) -> bool:
+        return self.template is not None and self.template.uses_link
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The contact fields the message reads, in order of first use."""
+        return self.template.fields if self.template is not None else ()
+
+    def mention(self, language: object) -> str | None:
+        """The opt-out mention for a recipient speaking `language`, if the type has one."""
+        return self.opt_out.for_language(language) if self.opt_out is not None else None
+
+    def text(self, fields: Mapping[str, object], *, language: object, link: str) -> str:
+        """The message's text, not yet measured; TemplateError if the render fails."""
+        body = (
+            self.template.render(fields, link, budget=self.budget)
+            if self.template is not None
+            else self.source
+        )
+        mention = self.mention(language)
+        return append_mention(body, mention) if mention is not None else body
+
+    def compose(
+        self, fields: Mapping[str, object], *, language: object, link: str
+    ) -> Composed:
+        """The message for one recipient. TemplateError if the render fails or goes past
+        its budget; InvalidInput (`too_many_segments`) past RICHSMS_MAX_SEGMENTS."""
+        return self._measure(self.text(fields, language=language, link=link))
+
+    def placeholder_link(self) -> str:
+        """A stand-in for a personal link, as long as the real ones."""
+        return "x" * self._link_length if self.uses_link else ""
+
+    def check_sample(self, fields: Mapping[str, object], *, language: object) -> Composed:
+        """Compose for `fields` with a stand-in link: what can be known before sending."""
+        return self.compose(fields, language=language, link=self.placeholder_link())
+
+    def check_at_save(self) -> None:
+        """Refuse, when the message is saved, what would fail for every recipient: too
+        many segments or a render past its budget, for a contact with empty fields (a
+        failure that depends on a contact's values is that recipient's error later)."""
+        for language in ("fr", "en"):
+            try:
+                self.check_sample({}, language=language)
+            except TemplateError as error:
+                if error.over_budget:
+                    raise
+
+    def draft(self, fields: Mapping[str, object], *, language: object) -> Draft:
+        """Render and check now, before the link exists; `Draft.finish(link)` then only
+        puts the link in. On SQLite the link is issued under the write lock: rendering
+        first keeps that lock short."""
+        if not self.uses_link:
+            return Draft(self, fields, language, self.compose(fields, language=language, link=""))
+        size = self._link_length
+        first, second = ("ab" * size)[:size], ("cd" * size)[:size]
+        with_first = self.text(fields, language=language, link=first)
+        with_second = self.text(fields, language=language, link=second)
+        placeholder = self.placeholder_link()
+        sample = with_first.replace(first, placeholder)
+        # The link only printed as it is (not through a filter) can be put in later.
+        verbatim = first in with_first and sample == with_second.replace(second, placeholder)
+        self._measure(sample)  # too long already with a link of the usual length
+        return Draft(self, fields, language, None, with_first if verbatim else None, first)
+
+    def _measure(self, text: str) -> Composed:
+        result = analyze(text)
+        if result.segments > self.max_segments:
+            raise InvalidInput(
+                f"the message would be {result.segments} SMS segments long "
+                f"({result.characters} characters, {result.encoding}): at most "
+                f"{self.max_segments} are sent (RICHSMS_MAX_SEGMENTS)",
+                code=TOO_MANY_SEGMENTS,
+            )
+        return Composed(text, result.encoding, result.characters, result.units, result.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message rendered before its link was issued (see `Composer.draft`)."""
+
+    composer: Composer
+    fields: Mapping[str, object]
+    language: object
+    ready: Composed | None  # no link: the message as it will be sent
+    with_marker: str | None = None  # the text with `marker` where the link goes
+    marker: str = ""
+
+    def finish(self, link: str) -> Composed:
+        if self.ready is not None:
+            return self.ready
+        if self.with_marker is not None:
+            return self.composer._measure(self.with_marker.replace(self.marker, link))
+        # The template transforms the link: render again now that it exists.
+        return self.composer.compose(self.fields, language=self.language, link=link)
+
+
+def sender_number(session: Session, sender_id: int | None) -> str | None:
+    """The number (or alphanumeric id) of a sender, None for the provider's default."""
+    if sender_id is None:
+        return None
+    sender = session.get(SenderNumber, sender_id)
+    return sender.value if sender is not None else None

@@ -1,0 +1,194 @@
+"""Handing a claimed batch to a provider and turning its answers into outbox outcomes.
+
+The provider gets the whole batch and keeps up to its window in flight; each answer is
+taken as it is reported. Whatever the provider did not answer, because it raised, gave up
+or ran out of time, is `unknown`: it may have left, so it is never resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, col, select
+
+from richsms.clock import Clock
+from sender.audience.contacts import opt_out
+from sender.audience.models import Contact
+from sender.delivery import outbox
+from sender.delivery.models import FAILED, QUEUED, SENT, UNKNOWN, Message
+from sender.delivery.outbox import DueMessage, Outcome
+from sender.delivery.providers.base import OutgoingMessage, Provider, SubmitResult
+from sender.delivery.rate import Route
+
+log = logging.getLogger("richsms.worker")
+
+
+@dataclass
+class WorkerStats:
+    """What a worker did since it started (the outbox holds the durable record)."""
+
+    handed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    expired: int = 0
+    unknown: int = 0
+
+    def count(self, outcomes: Sequence[Outcome]) -> None:
+        """Count a batch's recorded answers."""
+        self.handed += len(outcomes)
+        for o in outcomes:
+            if o.state == SENT:
+                self.sent += 1
+            elif o.state == QUEUED:
+                self.retried += 1
+            elif o.state == UNKNOWN:
+                self.unknown += 1
+                log.warning("message %d marked unknown: %s", o.id, o.error)
+            else:
+                self.failed += 1
+
+
+def outgoing(message: DueMessage, route: Route) -> OutgoingMessage:
+    """What the provider needs of a claimed message: it goes from the route's sender."""
+    return OutgoingMessage(
+        id=message.id,
+        phone=message.phone,
+        sender=message.sender or route.sender,
+        sender_kind=route.kind,
+        text=message.text,
+        type=message.type,
+        encoding=message.encoding,
+        segments=message.segments,
+    )
+
+
+async def submit(
+    provider: Provider, messages: Sequence[OutgoingMessage], *, timeout: float
+) -> dict[int, SubmitResult]:
+    """Every message's answer: as the provider reported it, else `unknown`."""
+    expected = {m.id for m in messages}
+    answers: dict[int, SubmitResult] = {}
+
+    def report(result: SubmitResult) -> None:
+        name, message_id = provider.name, result.message_id
+        if message_id not in expected:
+            log.warning("%s answered for message %d, not handed to it", name, message_id)
+        elif message_id in answers:
+            log.warning("%s answered twice for message %d: the first stands", name, message_id)
+        else:
+            answers[result.message_id] = result
+
+    missing = "the provider returned without answering"
+    task = asyncio.ensure_future(provider.submit(messages, report))
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        task.cancel()
+        await asyncio.wait({task})
+        missing = f"no answer from the provider within {timeout:g} s"
+        log.error("%s: %s", provider.name, missing)
+    elif (exc := task.exception()) is not None:
+        missing = f"the provider raised {type(exc).__name__}: {exc}"
+        log.error(
+            "provider %s failed on a batch of %d", provider.name, len(messages), exc_info=exc
+        )
+    for m in messages:
+        if m.id not in answers:
+            answers[m.id] = SubmitResult.unknown(
+                m.id, f"{missing}; it may have been sent, so it is never resent automatically"
+            )
+    return answers
+
+
+def outcome(
+    message: DueMessage,
+    result: SubmitResult,
+    at: datetime,
+    *,
+    retry_min: timedelta,
+    retry_max: timedelta,
+) -> Outcome:
+    """The outbox outcome of one answer. A retry waits at least `retry_min`, longer the
+    longer the message has waited (at most `retry_max`), and never less than the
+    provider's `retry_after`."""
+    if result.state == "accepted":
+        ids = result.provider_ids
+        return Outcome(message.id, SENT, at, provider_id=ids[0] if ids else None, provider_ids=ids)
+    if result.state == "retry":
+        delay = min(retry_max, max(retry_min, at - message.waiting_since))
+        if result.retry_after is not None:
+            delay = max(delay, timedelta(seconds=result.retry_after))
+        return Outcome(
+            message.id, QUEUED, at, error=result.error or "not sent: retried", retry_at=at + delay
+        )
+    if result.state == "failed":
+        return Outcome(message.id, FAILED, at, error=result.error or "refused by the provider")
+    return Outcome(message.id, UNKNOWN, at, error=result.error or "no answer from the provider")
+
+
+def record_answers(
+    engine: Engine,
+    messages: Sequence[DueMessage],
+    answers: dict[int, SubmitResult],
+    at: datetime,
+    *,
+    worker_id: str,
+    provider: str,
+    clock: Clock,
+    retry: tuple[timedelta, timedelta],
+) -> list[Outcome] | None:
+    """Record a batch's answers in one transaction (the worker step's own: committed
+    here), trying three times; returns the outcomes, or None if the database kept
+    refusing (the messages then turn unknown when their lease runs out)."""
+    retry_min, retry_max = retry
+    outcomes = [
+        outcome(m, answers[m.id], at, retry_min=retry_min, retry_max=retry_max) for m in messages
+    ]
+    opted_out = [m.id for m in messages if answers[m.id].opted_out]
+    for attempt in range(1, 4):
+        try:
+            with engine.begin() as conn:
+                outbox.record(conn=conn, outcomes=outcomes, worker_id=worker_id, provider=provider)
+                if opted_out:  # an ORM session only then: it costs more than the rest
+                    with Session(bind=conn) as session:
+                        opt_out_recipients(
+                            session=session,
+                            message_ids=opted_out,
+                            via=f"provider:{provider}",
+                            clock=clock,
+                        )
+            return outcomes
+        except DBAPIError:
+            if attempt == 3:
+                log.exception(
+                    "could not record %d answers; they will turn unknown after the lease",
+                    len(outcomes),
+                )
+                return None
+            log.warning("recording answers failed (attempt %d); retrying", attempt)
+            time.sleep(0.5 * attempt)
+    return None
+
+
+def opt_out_recipients(
+    *, session: Session, message_ids: Sequence[int], via: str, clock: Clock
+) -> None:
+    """The network said these messages' recipients opted out (a carrier-level STOP, such
+    as Twilio's error 21610): their contacts are opted out (flushed, not committed)."""
+    if not message_ids:
+        return
+    phones = set(
+        session.exec(select(col(Message.phone)).where(col(Message.id).in_(message_ids))).all()
+    )
+    for contact in session.exec(select(Contact).where(col(Contact.phone).in_(phones))).all():
+        opt_out(session=session, contact=contact, via=via, clock=clock)
+    session.flush()

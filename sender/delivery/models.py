@@ -1,0 +1,219 @@
+"""The delivery tables: the outbox of messages and their parts, receipts waiting for their
+part, rate buckets, inbound messages, sender numbers; and the states a message goes through."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from richsms.types import UTCDateTime
+
+# Message states, in the order a message normally goes through them.
+PLANNED = "planned"  # rendered, waiting for its due time
+QUEUED = "queued"  # due; waiting for a worker and the rate
+SENDING = "sending"  # claimed and being handed to the provider
+SENT = "sent"  # the provider accepted it
+DELIVERED = "delivered"  # a delivery receipt confirmed it (every part, for a long SMS)
+UNDELIVERED = "undelivered"  # a receipt said it never arrived (undelivered, expired, rejected)
+FAILED = "failed"  # the provider refused it
+EXPIRED = "expired"  # never sent in time
+UNKNOWN = "unknown"  # handed to the provider, no recorded answer: never resent automatically
+ERROR = "error"  # could not be produced (template failed for this contact)
+SKIPPED = "skipped"  # not sent: opted out or no consent at the moment of sending
+CANCELLED = "cancelled"  # its campaign was cancelled before it was handed over
+MESSAGE_STATES = (
+    PLANNED,
+    QUEUED,
+    SENDING,
+    SENT,
+    DELIVERED,
+    UNDELIVERED,
+    FAILED,
+    EXPIRED,
+    UNKNOWN,
+    ERROR,
+    SKIPPED,
+    CANCELLED,
+)
+
+# Final: the outbox will never hand the message over again (a campaign whose messages are
+# all final is done). `sent` is final for sending, though a receipt may still turn it
+# `delivered` or `undelivered`.
+FINAL_STATES = (
+    SENT,
+    DELIVERED,
+    UNDELIVERED,
+    FAILED,
+    EXPIRED,
+    UNKNOWN,
+    ERROR,
+    SKIPPED,
+    CANCELLED,
+)
+# Not final: still waiting for its time, a worker or the provider's answer.
+PENDING_STATES = (PLANNED, QUEUED, SENDING)
+
+MESSAGE_TYPES = ("promotional", "informational", "administrative")
+
+
+def _json() -> Any:
+    return Column(JSON, nullable=False)
+
+
+class SenderNumber(SQLModel, table=True):
+    __tablename__ = "sender_number"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(
+        sa_column=Column(String(16), nullable=False)
+    )  # short_code long_code alphanumeric
+    value: str = Field(sa_column=Column(String(20), nullable=False, unique=True))
+    rate: float = Field(sa_column=Column(Float, nullable=False))  # messages per second
+    allowed_types: list[str] = Field(default_factory=list, sa_column=_json())
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Message(SQLModel, table=True):
+    """The outbox: one row per message, with the time of each state it reached."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        Index("ix_message_state_due", "state", "due_at"),
+        # A worker claims the earliest due messages of one campaign and sender.
+        Index("ix_message_claim", "state", "campaign_id", "sender", "due_at"),
+        Index("ix_message_campaign", "campaign_id", "id"),
+        # A campaign's results: index-only counts of states and segments.
+        Index("ix_message_campaign_state", "campaign_id", "is_test", "state", "segments"),
+        Index("ix_message_link", "link_id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    campaign_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("campaign.id"))
+    )
+    automation_id: int | None = Field(default=None, sa_column=Column(Integer))
+    contact_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("contact.id"), index=True)
+    )
+    phone: str = Field(sa_column=Column(String(20), nullable=False))
+    sender: str = Field(default="", sa_column=Column(String(20), nullable=False))
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    encoding: str = Field(default="GSM-7", sa_column=Column(String(8), nullable=False))
+    segments: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    link_id: int | None = Field(default=None, sa_column=Column(Integer))
+    is_test: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    state: str = Field(sa_column=Column(String(12), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The allowed delivery window in the recipient's zones, "HH:MM-HH:MM" ("" = any time).
+    window: str = Field(default="", sa_column=Column(String(11), nullable=False))
+    timezones: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    planned_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    queued_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sending_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    undelivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    expired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    unknown_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    provider_id: str | None = Field(default=None, sa_column=Column(String(100), index=True))
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    # What carried it, set when a worker claims it: the provider's name and the sender
+    # number (`sender` holds the number's value; the id survives a renamed number).
+    provider: str | None = Field(default=None, sa_column=Column(String(32)))
+    sender_number_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("sender_number.id"))
+    )
+
+
+class MessagePart(SQLModel, table=True):
+    """One provider id of a sent message: a long SMS may go as several parts, each with
+    its own id and receipt. The message is delivered once every part is."""
+
+    __tablename__ = "message_part"
+    __table_args__ = (UniqueConstraint("provider", "provider_id"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    message_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("message.id"), nullable=False, index=True)
+    )
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    provider_id: str = Field(sa_column=Column(String(100), nullable=False))
+    part: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    state: str = Field(sa_column=Column(String(12), nullable=False))  # sent delivered undelivered
+    receipt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class PendingReceipt(SQLModel, table=True):
+    """A receipt that came before the submit answer it refers to was recorded (a fast
+    network): kept here, applied when the answer is recorded."""
+
+    __tablename__ = "pending_receipt"
+    __table_args__ = (UniqueConstraint("provider", "provider_id", "state"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    provider_id: str = Field(sa_column=Column(String(100), nullable=False))
+    state: str = Field(sa_column=Column(String(12), nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RateBucket(SQLModel, table=True):
+    """A token bucket per sender, shared by every worker through the database."""
+
+    __tablename__ = "rate_bucket"
+
+    key: str = Field(sa_column=Column(String(64), primary_key=True))
+    tokens: float = Field(sa_column=Column(Float, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InboundMessage(SQLModel, table=True):
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("contact.id"), index=True)
+    )
+    # What it answers: the campaign (or unitary message) the contact last received
+    # within RICHSMS_REPLY_WINDOW_DAYS.
+    campaign_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    phone: str = Field(sa_column=Column(String(20), nullable=False))
+    to: str = Field(default="", sa_column=Column(String(20), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    keyword: str | None = Field(default=None, sa_column=Column(String(16)))
+    # opt_out, opt_in, help, clarify or reply (see sender.inbound).
+    action: str | None = Field(default=None, sa_column=Column(String(16)))
+    # The message queued back (a confirmation, help, a clarification question).
+    reply_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

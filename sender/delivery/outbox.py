@@ -1,0 +1,353 @@
+"""The outbox: every message, whatever produced it, goes in here and only out through a
+worker. This module owns its state transitions:
+
+    planned → queued → sending → sent ──→ delivered     (every part's receipt: delivered)
+                 ↑        │         └──→ undelivered   (a part undelivered/expired/rejected)
+                 │        ├→ failed          (the provider refused it)
+                 └────────┤  (a temporary failure: queued again, after a back-off)
+                          └→ unknown         (no answer recorded: never resent)
+    planned/queued → expired (not sent in time), queued → skipped (consent, opt-out)
+
+Claiming a message records what carries it (`provider`, `sender`, `sender_number_id`);
+an accepted answer records the provider's id of each part (`message_part`), which
+receipts (sender/delivery/receipts.py) name. The planner writes `error` rows (the message could
+not be produced) directly; a cancelled campaign's messages become `cancelled`.
+Final states (sender.delivery.models.FINAL_STATES) are never handed over again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy.sql import Executable
+from sqlmodel import Session, col
+
+from richsms.errors import InvalidInput
+from sender.compose.encoding import analyze
+from sender.delivery.models import (
+    EXPIRED,
+    MESSAGE_TYPES,
+    PLANNED,
+    QUEUED,
+    SENDING,
+    SKIPPED,
+    UNKNOWN,
+    Message,
+)
+
+
+def enqueue(
+    *,
+    session: Session,
+    phone: str,
+    text: str,
+    type: str,
+    now: datetime,
+    due_at: datetime | None = None,
+    contact_id: int | None = None,
+    campaign_id: int | None = None,
+    automation_id: int | None = None,
+    link_id: int | None = None,
+    sender: str = "",
+    window: str = "",
+    timezones: str = "",
+    is_test: bool = False,
+) -> Message:
+    """Add one message; it is `queued` when due now, else `planned` until its time."""
+    if type not in MESSAGE_TYPES:
+        raise InvalidInput(f"unknown message type {type!r}: use {', '.join(MESSAGE_TYPES)}")
+    if not text:
+        raise InvalidInput("the message is empty")
+    due = due_at or now
+    analysis = analyze(text)
+    message = Message(
+        campaign_id=campaign_id,
+        automation_id=automation_id,
+        contact_id=contact_id,
+        phone=phone,
+        sender=sender,
+        type=type,
+        text=text,
+        encoding=analysis.encoding,
+        segments=analysis.segments,
+        link_id=link_id,
+        is_test=is_test,
+        state=QUEUED if due <= now else PLANNED,
+        due_at=due,
+        window=window,
+        timezones=timezones,
+        planned_at=now,
+        queued_at=now if due <= now else None,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+# --- What workers do to the outbox. Each function runs in the caller's transaction (a
+# Core connection) and touches only the rows its state filter names; on PostgreSQL rows
+# another transaction holds are skipped (FOR UPDATE SKIP LOCKED), never waited for.
+
+EXPIRED_REASON = "not sent within {hours:g} hours of its due time"
+UNKNOWN_REASON = (
+    "handed to the provider (claimed by {worker}) but no answer was recorded: it may have "
+    "been sent, so it is never resent automatically"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    """A queued message as a worker sees it when it claims it."""
+
+    id: int
+    campaign_id: int | None
+    contact_id: int | None
+    phone: str
+    sender: str
+    type: str
+    text: str
+    encoding: str
+    segments: int
+    is_test: bool
+    window: str
+    timezones: str
+    due_at: datetime
+    queued_at: datetime | None
+
+    @property
+    def waiting_since(self) -> datetime:
+        """When it first became due; expiry counts from here, whatever deferred it."""
+        return self.queued_at or self.due_at
+
+
+_DUE_COLUMNS = (
+    col(Message.id),
+    col(Message.campaign_id),
+    col(Message.contact_id),
+    col(Message.phone),
+    col(Message.sender),
+    col(Message.type),
+    col(Message.text),
+    col(Message.encoding),
+    col(Message.segments),
+    col(Message.is_test),
+    col(Message.window),
+    col(Message.timezones),
+    col(Message.due_at),
+    col(Message.queued_at),
+)
+
+
+_MARK_SENDING = update(Message).where(col(Message.id).in_(bindparam("ids", expanding=True)))
+
+
+def _ids(where: ColumnElement[bool], limit: int | None = None) -> Select[Any]:
+    """The ids matching `where`, locked for this transaction, skipping rows held elsewhere."""
+    query = select(col(Message.id)).where(where).order_by(col(Message.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return query.with_for_update(skip_locked=True)
+
+
+def promote_due(*, conn: Connection, now: datetime, limit: int = 10_000) -> int:
+    """Planned messages whose time has come become queued; returns how many."""
+    due = and_(col(Message.state) == PLANNED, col(Message.due_at) <= now)
+    result = conn.execute(
+        update(Message)
+        .where(col(Message.id).in_(_ids(due, limit)))
+        .values(state=QUEUED, queued_at=now)
+    )
+    return int(result.rowcount)
+
+
+def expire_overdue(*, conn: Connection, now: datetime, expiry: timedelta) -> list[int]:
+    """Planned or queued messages that waited longer than `expiry` become expired."""
+    cutoff = now - expiry
+    overdue = or_(
+        and_(col(Message.state) == PLANNED, col(Message.due_at) < cutoff),
+        and_(
+            col(Message.state) == QUEUED,
+            func.coalesce(col(Message.queued_at), col(Message.due_at)) < cutoff,
+        ),
+    )
+    return expire(
+        conn=conn,
+        ids=None,
+        where=overdue,
+        now=now,
+        reason=EXPIRED_REASON.format(hours=expiry.total_seconds() / 3600),
+    )
+
+
+def expire(
+    *,
+    conn: Connection,
+    ids: Sequence[int] | None,
+    now: datetime,
+    reason: str,
+    where: ColumnElement[bool] | None = None,
+) -> list[int]:
+    """Mark the given (or matching) planned or queued messages expired."""
+    condition: ColumnElement[bool] = col(Message.state).in_((PLANNED, QUEUED))
+    if ids is not None:
+        if not ids:
+            return []
+        condition = and_(condition, col(Message.id).in_(ids))
+    if where is not None:
+        condition = and_(condition, where)
+    result = conn.execute(
+        update(Message)
+        .where(col(Message.id).in_(_ids(condition)))
+        .values(state=EXPIRED, expired_at=now, error=reason)
+        .returning(col(Message.id))
+    )
+    return sorted(i for i in result.scalars() if i is not None)
+
+
+def mark_unknown(
+    *, conn: Connection, now: datetime, claimed_before: datetime | None
+) -> list[tuple[int, str | None]]:
+    """Messages left `sending` (claimed before `claimed_before`, or all when None) become
+    unknown: their worker died between handing them over and recording the answer.
+    Returns (id, claimed_by) of each."""
+    stale: ColumnElement[bool] = col(Message.state) == SENDING
+    if claimed_before is not None:
+        stale = and_(stale, col(Message.sending_at) < claimed_before)
+    found = conn.execute(
+        select(col(Message.id), col(Message.claimed_by))
+        .where(stale)
+        .order_by(col(Message.id))
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not found:
+        return []
+    stmt = (
+        update(Message)
+        .where(col(Message.id) == bindparam("b_id"), col(Message.state) == SENDING)
+        .values(state=UNKNOWN, unknown_at=now, error=bindparam("b_error"))
+    )
+    conn.execute(
+        stmt,
+        [
+            {"b_id": i, "b_error": UNKNOWN_REASON.format(worker=worker or "no worker")}
+            for i, worker in found
+        ],
+    )
+    return sorted((i, worker) for i, worker in found if i is not None)
+
+
+def due_groups(*, conn: Connection, now: datetime) -> list[tuple[int | None, str]]:
+    """(campaign_id, sender) of every group of due queued messages: each group shares the
+    same rate limits."""
+    rows = conn.execute(
+        select(col(Message.campaign_id), col(Message.sender))
+        .where(col(Message.state) == QUEUED, col(Message.due_at) <= now)
+        .group_by(col(Message.campaign_id), col(Message.sender))
+    ).all()
+    return [(campaign_id, sender) for campaign_id, sender in rows]
+
+
+def lock_due(
+    *, conn: Connection, now: datetime, campaign_id: int | None, sender: str, limit: int
+) -> list[DueMessage]:
+    """The earliest due queued messages of one group, locked for this transaction."""
+    statement = _DUE_WITHOUT_CAMPAIGN if campaign_id is None else _DUE_OF_CAMPAIGN
+    rows = conn.execute(
+        statement, {"now": now, "campaign": campaign_id, "sender": sender, "limit": limit}
+    )
+    return [DueMessage(*row) for row in rows]  # the columns in the fields' order
+
+
+def _due(group: ColumnElement[bool]) -> Executable:
+    """Claimed for every batch: built once per kind of group."""
+    return (
+        select(*_DUE_COLUMNS)
+        .where(
+            col(Message.state) == QUEUED,
+            col(Message.due_at) <= bindparam("now"),
+            group,
+            col(Message.sender) == bindparam("sender"),
+        )
+        # due_at alone: the (state, due_at) index then yields the rows in order and the
+        # scan stops at `limit`; a tie-break would sort every due row first.
+        .order_by(col(Message.due_at))
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+
+
+_DUE_WITHOUT_CAMPAIGN = _due(col(Message.campaign_id).is_(None))
+_DUE_OF_CAMPAIGN = _due(col(Message.campaign_id) == bindparam("campaign"))
+
+
+def mark_sending(
+    *,
+    conn: Connection,
+    ids: Sequence[int],
+    now: datetime,
+    worker_id: str,
+    provider: str | None = None,
+    sender: str | None = None,
+    sender_number_id: int | None = None,
+) -> None:
+    """Claim: from here the message may be handed to the provider, and only by `worker_id`.
+    Records what carries it: the provider, the sender it goes from and that number's id."""
+    if not ids:
+        return
+    values: dict[str, object] = {
+        "state": SENDING,
+        "sending_at": now,
+        "claimed_by": worker_id,
+        "provider": provider,
+        "sender_number_id": sender_number_id,
+    }
+    if sender:
+        values["sender"] = sender
+    # The rows this transaction locked in lock_due.
+    conn.execute(_MARK_SENDING.values(**values), {"ids": list(ids)})
+
+
+def defer(*, conn: Connection, deferrals: Sequence[tuple[int, datetime]]) -> None:
+    """Queued messages wait until the given instant (quiet hours, back-off)."""
+    if deferrals:
+        conn.execute(
+            update(Message)
+            .where(col(Message.id) == bindparam("b_id"), col(Message.state) == QUEUED)
+            .values(due_at=bindparam("b_due")),
+            [{"b_id": i, "b_due": due} for i, due in deferrals],
+        )
+
+
+def skip(*, conn: Connection, skips: Sequence[tuple[int, str]]) -> None:
+    """Queued messages that may not be sent (consent, opt-out) are skipped, with why."""
+    if skips:
+        conn.execute(
+            update(Message)
+            .where(col(Message.id) == bindparam("b_id"), col(Message.state) == QUEUED)
+            .values(state=SKIPPED, error=bindparam("b_error")),
+            [{"b_id": i, "b_error": reason} for i, reason in skips],
+        )
+
+
+def release(*, conn: Connection, ids: Sequence[int], worker_id: str) -> None:
+    """Claimed messages never handed to the provider go back to the queue."""
+    if ids:
+        conn.execute(
+            update(Message)
+            .where(
+                col(Message.id).in_(ids),
+                col(Message.state) == SENDING,
+                col(Message.claimed_by) == worker_id,
+            )
+            .values(state=QUEUED, sending_at=None, claimed_by=None)
+        )
+
+
+# Recording answers lives in its own module; the outbox's callers keep one entry point.
+from sender.delivery.outbox_answers import Outcome, record  # noqa: E402
+
+__all__ = ["DueMessage", "Outcome", "enqueue", "record"]

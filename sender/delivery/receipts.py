@@ -1,0 +1,377 @@
+"""Delivery receipts: what the network says became of a message after it accepted it.
+
+Every receipt, whatever carried it (an SMPP `deliver_sm`, an HTTP status callback, the
+console provider), goes through `record_receipt` (or `record_receipts` for several at
+once). A receipt names a provider and the provider's id of one part of a message:
+
+- `delivered`                          the part arrived;
+- `undelivered`, `expired`, `rejected`  it never will: the part is `undelivered`, and the
+  receipt's state is kept at the head of the message's error ("expired: ...");
+- `sent`, `unknown`                    intermediate news (accepted by the next hop, the
+  network does not know yet): nothing changes.
+
+A message is `delivered` (at the latest part's receipt time) once every part is; it is
+`undelivered` (at the first failing part's time, with its error) as soon as one part is.
+Only a `sent` message moves; the first final receipt of a part wins.
+
+Idempotent: a receipt arriving twice changes nothing the second time. A receipt arriving
+before the submit answer it refers to was recorded (a fast SMSC answers `submit_sm_resp`
+and `deliver_sm` almost together) is kept as a pending receipt, and applied by
+`apply_pending` when the answer is recorded (sender/delivery/outbox.py calls it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypeVar, cast
+
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from richsms.bare_many import BareMany
+from richsms.clock import FrozenClock
+from richsms.errors import InvalidInput
+from sender.delivery.models import (
+    DELIVERED,
+    SENT,
+    UNDELIVERED,
+    Message,
+    MessagePart,
+    PendingReceipt,
+)
+from sender.delivery.providers.base import Receipt, ReceiptState
+from sender.webhooks.events import emit_events, wanted
+
+RECEIPT_STATES = ("delivered", "undelivered", "expired", "rejected", "unknown", "sent")
+# Receipt states that settle a part, and the part state each gives.
+_FINAL = {
+    "delivered": DELIVERED,
+    "undelivered": UNDELIVERED,
+    "expired": UNDELIVERED,
+    "rejected": UNDELIVERED,
+}
+PART_SENT = SENT  # a part waiting for its receipt
+
+ReceiptOutcome = Literal["applied", "duplicate", "pending", "ignored"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    provider: str
+    provider_id: str
+    state: str  # the part's new state: delivered or undelivered
+    at: datetime
+    error: str | None
+
+
+def record_receipt(
+    *,
+    session: Session,
+    provider: str,
+    provider_id: str,
+    state: str,
+    at: datetime,
+    error: str | None = None,
+) -> ReceiptOutcome:
+    """Record one receipt (flushed, not committed). Returns what it did: `applied`,
+    `duplicate` (already known: nothing changed), `pending` (no such part yet: kept until
+    the submit answer is recorded) or `ignored` (an intermediate state)."""
+    receipt = Receipt(provider, provider_id, cast(ReceiptState, state), at, error)
+    return record_receipts(session=session, receipts=[receipt])[0]
+
+
+def record_receipts(
+    *, session: Session, receipts: Sequence[Receipt], now: datetime | None = None
+) -> list[ReceiptOutcome]:
+    """`record_receipt` for several receipts in one go (flushed, not committed)."""
+    session.flush()
+    return store_receipts(session.connection(), receipts, now=now)
+
+
+def store_receipts(
+    conn: Connection, receipts: Sequence[Receipt], *, now: datetime | None = None
+) -> list[ReceiptOutcome]:
+    """The work of `record_receipts`, in the caller's transaction; `now` is when the
+    receipts arrived (their own time when not given)."""
+    outcomes: list[ReceiptOutcome] = ["ignored"] * len(receipts)
+    verdicts: dict[tuple[str, str], tuple[int, _Verdict]] = {}
+    for index, receipt in enumerate(receipts):
+        if receipt.state not in RECEIPT_STATES:
+            raise InvalidInput(
+                f"unknown receipt state {receipt.state!r}: use {', '.join(RECEIPT_STATES)}"
+            )
+        part_state = _FINAL.get(receipt.state)
+        if part_state is None:
+            continue
+        key = (receipt.provider, receipt.provider_id)
+        verdict = _Verdict(*key, part_state, receipt.at, _error(receipt))
+        if key in verdicts:  # the same part twice in one go: the first wins
+            outcomes[index] = "duplicate"
+            continue
+        verdicts[key] = (index, verdict)
+    if not verdicts:
+        return outcomes
+    parts = _parts(conn, list(verdicts))
+    pending: list[Receipt] = []
+    settle: list[tuple[int, _Verdict, int]] = []
+    for key, (index, verdict) in verdicts.items():
+        found = parts.get(key)
+        if found is None:
+            outcomes[index] = "pending"
+            pending.append(receipts[index])
+        elif found[1] != PART_SENT:
+            outcomes[index] = "duplicate"
+        else:
+            outcomes[index] = "applied"
+            settle.append((found[0], verdict, found[2]))
+    _keep_pending(conn, pending, now)
+    _settle(conn, settle)
+    return outcomes
+
+
+def apply_pending(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:
+    """Apply the pending receipts of these (provider, provider_id) parts, where the part
+    exists by now; returns how many it settled (the others stay pending)."""
+    found: list[Receipt] = []
+    ids: list[int] = []
+    for provider, chunk in _by_provider(keys):
+        rows = conn.execute(
+            select(
+                col(PendingReceipt.id),
+                col(PendingReceipt.provider_id),
+                col(PendingReceipt.state),
+                col(PendingReceipt.at),
+                col(PendingReceipt.error),
+            ).where(
+                col(PendingReceipt.provider) == provider,
+                col(PendingReceipt.provider_id).in_(chunk),
+            )
+        ).all()
+        for row_id, provider_id, state, at, error in rows:
+            assert row_id is not None
+            ids.append(row_id)
+            found.append(Receipt(provider, provider_id, cast(ReceiptState, state), at, error))
+    if not found:
+        return 0
+    order = sorted(range(len(found)), key=lambda n: found[n].at)  # the earliest wins
+    outcomes = store_receipts(conn, [found[n] for n in order])
+    # Those whose part does not exist yet stay pending, for the answer that brings it.
+    ids = [ids[n] for n, outcome in zip(order, outcomes, strict=True) if outcome != "pending"]
+    for chunk_ids in _chunks(ids, 500):
+        conn.execute(delete(PendingReceipt).where(col(PendingReceipt.id).in_(chunk_ids)))
+    return len(ids)
+
+
+def reconcile_pending(conn: Connection, *, limit: int = 5_000) -> int:
+    """Apply pending receipts whose part exists by now. A receipt stored while its
+    submit answer was being recorded in another transaction (PostgreSQL, READ COMMITTED)
+    sees no part, and that answer sees no pending receipt: each misses the other. The
+    sweep catches these within its interval; returns how many it applied."""
+    keys = conn.execute(
+        select(col(PendingReceipt.provider), col(PendingReceipt.provider_id))
+        .join(
+            MessagePart,
+            and_(
+                col(MessagePart.provider) == col(PendingReceipt.provider),
+                col(MessagePart.provider_id) == col(PendingReceipt.provider_id),
+            ),
+        )
+        .limit(limit)
+    ).all()
+    return apply_pending(conn, [(str(p), str(i)) for p, i in keys]) if keys else 0
+
+
+def forget_pending(conn: Connection, *, received_before: datetime) -> int:
+    """Drop pending receipts no answer claimed in time (ids of another system, or of a
+    message whose answer was lost); returns how many."""
+    result = conn.execute(
+        delete(PendingReceipt).where(col(PendingReceipt.received_at) < received_before)
+    )
+    return int(result.rowcount)
+
+
+def _error(receipt: Receipt) -> str | None:
+    if receipt.state == "delivered":
+        return None
+    if receipt.state == "undelivered":
+        return receipt.error or "undelivered"
+    return f"{receipt.state}: {receipt.error}" if receipt.error else receipt.state
+
+
+def _parts(
+    conn: Connection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str, int]]:
+    """(provider, provider_id) → (message id, part state, the message's number of parts)
+    of the parts that exist."""
+    found: dict[tuple[str, str], tuple[int, str, int]] = {}
+    for provider, chunk in _by_provider(keys):
+        rows = conn.execute(_PARTS_NAMED, {"provider": provider, "ids": list(chunk)}).all()
+        for provider_id, message_id, state, parts in rows:
+            found[(provider, provider_id)] = (int(message_id), state, int(parts))
+    return found
+
+
+def _keep_pending(conn: Connection, receipts: list[Receipt], now: datetime | None) -> None:
+    if not receipts:
+        return
+    rows = [
+        {
+            "provider": r.provider,
+            "provider_id": r.provider_id,
+            "state": r.state,
+            "at": r.at,
+            "error": r.error,
+            "received_at": now or r.at,
+        }
+        for r in receipts
+    ]
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(insert(PendingReceipt).on_conflict_do_nothing(), rows)
+
+
+def _settle(conn: Connection, settle: list[tuple[int, _Verdict, int]]) -> None:
+    """Mark the parts, then move each touched `sent` message to its verdict."""
+    if not settle:
+        return
+    _SETTLE_PART.execute(
+        conn,
+        [
+            {
+                "b_provider": v.provider,
+                "b_pid": v.provider_id,
+                "b_state": v.state,
+                "b_at": v.at,
+                "b_error": v.error,
+            }
+            for _, v, _ in settle
+        ],
+    )
+    webhooks = wanted(conn, "delivery")
+    # A message of one part takes its part's verdict: no need to read its parts back,
+    # unless webhooks must know which messages this moved (still `sent`).
+    alone = [(message_id, v) for message_id, v, count in settle if count == 1 and not webhooks]
+    message_ids = sorted({message_id for message_id, _, count in settle} - {m for m, _ in alone})
+    parts: dict[int, list[tuple[str, datetime | None, str | None]]] = {
+        message_id: [(v.state, v.at, v.error)] for message_id, v in alone
+    }
+    for chunk in _chunks(message_ids, 500):
+        rows = conn.execute(_PARTS_OF_SENT, {"ids": list(chunk)}).all()
+        for message_id, state, at, error in rows:
+            parts.setdefault(int(message_id), []).append((state, at, error))
+    delivered: list[dict[str, object]] = []
+    undelivered: list[dict[str, object]] = []
+    for message_id, states in parts.items():
+        failing = [(at, error) for state, at, error in states if state == UNDELIVERED and at]
+        if failing:
+            at, error = min(failing, key=lambda pair: pair[0])
+            undelivered.append({"b_id": message_id, "b_at": at, "b_error": error})
+        elif all(state == DELIVERED for state, _, _ in states):
+            last = max(at for _, at, _ in states if at is not None)
+            delivered.append({"b_id": message_id, "b_at": last})
+    _DELIVER.execute(conn, delivered)
+    _UNDELIVER.execute(conn, undelivered)
+    if webhooks:
+        _tell_webhooks(conn, delivered, undelivered)
+
+
+# The statements receipts run for every batch, built once (building and keying a
+# statement cost more than running it for a small batch).
+_SIBLING = MessagePart.__table__.alias("sibling")  # type: ignore[attr-defined]
+_PARTS_NAMED = select(
+    col(MessagePart.provider_id),
+    col(MessagePart.message_id),
+    col(MessagePart.state),
+    select(func.count())
+    .where(_SIBLING.c.message_id == col(MessagePart.message_id))
+    .scalar_subquery(),
+).where(
+    col(MessagePart.provider) == bindparam("provider"),
+    col(MessagePart.provider_id).in_(bindparam("ids", expanding=True)),
+)
+_PARTS_OF_SENT = (
+    select(
+        col(MessagePart.message_id),
+        col(MessagePart.state),
+        col(MessagePart.receipt_at),
+        col(MessagePart.error),
+    )
+    .join(Message, col(Message.id) == col(MessagePart.message_id))
+    .where(
+        col(MessagePart.message_id).in_(bindparam("ids", expanding=True)),
+        col(Message.state) == SENT,
+    )
+)
+_SETTLE_PART = BareMany(
+    update(MessagePart)
+    .where(
+        col(MessagePart.provider) == bindparam("b_provider"),
+        col(MessagePart.provider_id) == bindparam("b_pid"),
+        col(MessagePart.state) == PART_SENT,
+    )
+    .values(state=bindparam("b_state"), receipt_at=bindparam("b_at"), error=bindparam("b_error")),
+    ["b_provider", "b_pid", "b_state", "b_at", "b_error"],
+)
+_SENT_MESSAGE = (col(Message.id) == bindparam("b_id"), col(Message.state) == SENT)
+_DELIVER = BareMany(
+    update(Message).where(*_SENT_MESSAGE).values(state=DELIVERED, delivered_at=bindparam("b_at")),
+    ["b_id", "b_at"],
+)
+_UNDELIVER = BareMany(
+    update(Message)
+    .where(*_SENT_MESSAGE)
+    .values(state=UNDELIVERED, undelivered_at=bindparam("b_at"), error=bindparam("b_error")),
+    ["b_id", "b_at", "b_error"],
+)
+
+
+def _tell_webhooks(
+    conn: Connection, delivered: list[dict[str, object]], undelivered: list[dict[str, object]]
+) -> None:
+    """The `delivery` event of each message a receipt just settled (same transaction)."""
+    settled = [(DELIVERED, row) for row in delivered] + [(UNDELIVERED, row) for row in undelivered]
+    if not settled:
+        return
+    ids = [int(str(row["b_id"])) for _, row in settled]
+    known = dict(
+        (int(i or 0), (campaign, contact))
+        for i, campaign, contact in conn.execute(
+            select(col(Message.id), col(Message.campaign_id), col(Message.contact_id)).where(
+                col(Message.id).in_(ids)
+            )
+        ).all()
+    )
+    latest = max(row["b_at"] for _, row in settled if isinstance(row["b_at"], datetime))
+    payloads = [
+        {
+            "id": f"delivery_{row['b_id']}",
+            "at": row["b_at"],
+            "message_id": row["b_id"],
+            "state": state,
+            "error": row.get("b_error"),
+            "campaign_id": known.get(int(str(row["b_id"])), (None, None))[0],
+            "contact_id": known.get(int(str(row["b_id"])), (None, None))[1],
+        }
+        for state, row in settled
+    ]
+    emit_events(session=conn, clock=FrozenClock(latest), event="delivery", payloads=payloads)
+
+
+T = TypeVar("T")
+
+
+def _by_provider(keys: Iterable[tuple[str, str]]) -> Iterable[tuple[str, Sequence[str]]]:
+    """(provider, a chunk of its ids): an equality and an IN list use the unique index."""
+    ids: dict[str, list[str]] = {}
+    for provider, provider_id in keys:
+        ids.setdefault(provider, []).append(provider_id)
+    for provider, provider_ids in ids.items():
+        for chunk in _chunks(provider_ids, 500):
+            yield provider, chunk
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,109 @@
+"""Sender numbers: short codes, long codes and alphanumeric ids, each with its own rate
+and the message types it may carry."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, col, select
+
+from richsms.clock import Clock
+from richsms.errors import Conflict, InvalidInput, NotFound
+from sender.campaigns.models import Campaign
+from sender.delivery.models import MESSAGE_TYPES, SenderNumber
+
+# The fastest rate a sender may be given, messages per second.
+MAX_RATE = 10_000.0
+
+_FORMATS = {
+    # Short codes are national: 3 to 8 digits.
+    "short_code": (re.compile(r"^\d{3,8}$"), "3 to 8 digits"),
+    "long_code": (re.compile(r"^\+[1-9]\d{6,14}$"), "an E.164 number such as +33612345678"),
+    # GSM alphanumeric senders: at most 11 characters, at least one letter.
+    "alphanumeric": (
+        re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 .\-]{1,11}$"),
+        "1 to 11 letters, digits, spaces, dots or dashes, with a letter",
+    ),
+}
+
+
+def create_sender(
+    *,
+    session: Session,
+    clock: Clock,
+    kind: str,
+    value: str,
+    rate: float,
+    allowed_types: list[str],
+) -> SenderNumber:
+    if kind not in _FORMATS:
+        raise InvalidInput(f"kind must be one of {', '.join(_FORMATS)}")
+    pattern, expected = _FORMATS[kind]
+    value = value.strip()
+    if not pattern.match(value):
+        raise InvalidInput(f"a {kind.replace('_', ' ')} is {expected}; got {value!r}")
+    unknown = set(allowed_types) - set(MESSAGE_TYPES)
+    if unknown or not allowed_types:
+        raise InvalidInput(f"allowed_types must be among {', '.join(MESSAGE_TYPES)}")
+    if not 0 < rate <= MAX_RATE:
+        raise InvalidInput(f"rate must be between 0 and {MAX_RATE} messages per second")
+    existing = session.exec(select(SenderNumber).where(col(SenderNumber.value) == value)).first()
+    if existing is not None:
+        raise Conflict(f"sender {value} already exists")
+    sender = SenderNumber(
+        kind=kind, value=value, rate=rate, allowed_types=allowed_types, created_at=clock.now()
+    )
+    session.add(sender)
+    session.commit()
+    return sender
+
+
+def list_senders(*, session: Session) -> list[SenderNumber]:
+    return list(session.exec(select(SenderNumber).order_by(col(SenderNumber.id))))
+
+
+def get_sender(*, session: Session, sender_id: int) -> SenderNumber:
+    sender = session.get(SenderNumber, sender_id)
+    if sender is None:
+        raise NotFound(f"no sender number with id {sender_id}")
+    return sender
+
+
+def update_sender(
+    *,
+    session: Session,
+    sender_id: int,
+    rate: float | None = None,
+    allowed_types: list[str] | None = None,
+) -> SenderNumber:
+    """Change a sender's rate or the message types it carries (flushes). Its kind and
+    value are what the network knows it by: register another sender to change them."""
+    sender = get_sender(session=session, sender_id=sender_id)
+    if rate is not None:
+        if not 0 < rate <= MAX_RATE:
+            raise InvalidInput(f"rate must be between 0 and {MAX_RATE} messages per second")
+        sender.rate = rate
+    if allowed_types is not None:
+        unknown = set(allowed_types) - set(MESSAGE_TYPES)
+        if unknown or not allowed_types:
+            raise InvalidInput(f"allowed_types must be among {', '.join(MESSAGE_TYPES)}")
+        sender.allowed_types = list(dict.fromkeys(allowed_types))
+    session.add(sender)
+    session.flush()
+    return sender
+
+
+def delete_sender(*, session: Session, sender_id: int) -> None:
+    """Delete a sender number no campaign names (Conflict otherwise: campaigns keep the
+    number they were sent from)."""
+    sender = get_sender(session=session, sender_id=sender_id)
+    used = session.exec(
+        select(col(Campaign.id)).where(col(Campaign.sender_id) == sender_id).limit(5)
+    ).all()
+    if used:
+        raise Conflict(
+            f"sender {sender.value} is the number of campaign "
+            f"{', '.join(f'#{i}' for i in used)}: it stays for their history"
+        )
+    session.delete(sender)
+    session.flush()

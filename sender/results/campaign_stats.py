@@ -1,0 +1,233 @@
+"""A campaign's results: production, delivery, engagement, in one answer.
+
+Figures come from indexed aggregates over the tables that are the record (the outbox,
+the clicks of the campaign's links, coupons, inbound messages), not from counters kept
+beside them: a counter must be updated on the click's hot path or drifts from the record
+after a crash, an erasure or a late receipt, while an aggregate over the right index
+costs a few hundred milliseconds at a million messages (bench/stats.py).
+
+Rates say what they divide by. The click-through rate is unique human clickers over
+delivered messages when the operator sends receipts, else over sent ones (`ctr_basis`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Integer, case, distinct, func, select
+from sqlmodel import Session, col
+
+from landing_templates.coupon_models import Coupon
+from landing_templates.page_events import EVENT_KINDS, PageEvent
+from richsms.errors import InvalidInput, NotFound
+from sender.campaigns.models import Campaign
+from sender.delivery.inbound import OPT_OUT_WORDS
+from sender.delivery.models import (
+    CANCELLED,
+    DELIVERED,
+    ERROR,
+    EXPIRED,
+    FAILED,
+    PLANNED,
+    QUEUED,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNDELIVERED,
+    UNKNOWN,
+    InboundMessage,
+    Message,
+)
+from sender.results.reading_delay import clicks_over_time, reading_delay
+from shortener.models import Click, Link
+
+TOP_REASONS = 10
+HANDED_OVER = (SENT, DELIVERED, UNDELIVERED, UNKNOWN)  # left for the network (or may have)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+def _by_state(session: Session, campaign_id: int) -> tuple[dict[str, int], int]:
+    rows = session.execute(
+        select(col(Message.state), func.count(), func.coalesce(func.sum(col(Message.segments)), 0))
+        .where(col(Message.campaign_id) == campaign_id, col(Message.is_test).is_(False))
+        .group_by(col(Message.state))
+    ).all()
+    counts = {str(state): int(n) for state, n, _ in rows}
+    segments = sum(int(s) for state, _, s in rows if state in HANDED_OVER)
+    return counts, segments
+
+
+def _reasons(session: Session, campaign_id: int, states: Sequence[str]) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(col(Message.error), func.count().label("n"))
+        .where(
+            col(Message.campaign_id) == campaign_id,
+            col(Message.is_test).is_(False),
+            col(Message.state).in_(states),
+        )
+        .group_by(col(Message.error))
+        .order_by(func.count().desc())
+        .limit(TOP_REASONS)
+    ).all()
+    return [{"reason": error or "no reason given", "count": int(n)} for error, n in rows]
+
+
+def _clicks(session: Session, campaign_id: int) -> dict[str, int]:
+    human = case((col(Click.is_bot).is_(False), 1), else_=0)
+    total, humans, clickers, links = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(human), 0).cast(Integer),
+            # People: the contact behind a personal link, counted once however often.
+            func.count(distinct(case((col(Click.is_bot).is_(False), col(Click.contact_id))))),
+            func.count(distinct(case((col(Click.is_bot).is_(False), col(Click.link_id))))),
+        )
+        .select_from(Link)
+        .join(Click, col(Click.link_id) == col(Link.id))
+        .where(col(Link.campaign_id) == campaign_id)
+    ).one()
+    return {
+        "total": int(total),
+        "human": int(humans),
+        "bot": int(total) - int(humans),
+        "unique": max(int(clickers), 0) or int(links),
+    }
+
+
+def _redemptions(session: Session, campaign_id: int) -> tuple[int, int]:
+    issued, redeemed = session.execute(
+        select(func.count(), func.count(col(Coupon.redeemed_at))).where(
+            col(Coupon.campaign_id) == campaign_id, col(Coupon.contact_id).is_not(None)
+        )
+    ).one()
+    return int(issued), int(redeemed)
+
+
+def _replies(session: Session, campaign_id: int) -> tuple[int, int]:
+    stop = col(InboundMessage.keyword).in_(sorted(OPT_OUT_WORDS))
+    replies, opt_outs = session.execute(
+        select(
+            func.count(),
+            func.count(distinct(case((stop, col(InboundMessage.contact_id))))),
+        ).where(col(InboundMessage.campaign_id) == campaign_id)
+    ).one()
+    return int(replies), int(opt_outs)
+
+
+def _page_events(session: Session, campaign_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(col(PageEvent.kind), func.count())
+        .where(col(PageEvent.campaign_id) == campaign_id)
+        .group_by(col(PageEvent.kind))
+    ).all()
+    found = {str(kind): int(n) for kind, n in rows}
+    return {kind: found.get(kind, 0) for kind in EVENT_KINDS}
+
+
+def campaign_report(
+    *, session: Session, campaign_id: int, price_per_segment: Decimal, currency: str
+) -> dict[str, Any]:
+    """Every figure of one campaign (test sends left out)."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    by_state, segments = _by_state(session, campaign_id)
+    n = by_state.get
+    produced = sum(v for k, v in by_state.items() if k != ERROR)
+    sent = sum(n(s, 0) for s in (SENT, DELIVERED, UNDELIVERED))
+    delivered = n(DELIVERED, 0)
+    with_receipt = delivered + n(UNDELIVERED, 0)
+    clicks = _clicks(session, campaign_id)
+    issued, redeemed = _redemptions(session, campaign_id)
+    replies, opt_outs = _replies(session, campaign_id)
+    basis = "delivered" if with_receipt else "sent"
+    reached = delivered if with_receipt else sent
+    return {
+        "campaign_id": campaign_id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "states": by_state,
+        "production": {
+            "planned": produced,
+            "produced": produced,  # the name of the first version of this answer
+            "errors": n(ERROR, 0),
+            "error_reasons": _reasons(session, campaign_id, (ERROR,)),
+            "excluded": campaign.excluded_count,
+            "skipped": n(SKIPPED, 0),
+            "cancelled": n(CANCELLED, 0),
+            "remaining": n(PLANNED, 0) + n(QUEUED, 0) + n(SENDING, 0),
+        },
+        "delivery": {
+            "sent": sent,
+            "delivered": delivered,
+            "undelivered": n(UNDELIVERED, 0),
+            "failed": n(FAILED, 0),
+            "failure_reasons": _reasons(session, campaign_id, (FAILED, UNDELIVERED)),
+            "expired": n(EXPIRED, 0),
+            "unknown": n(UNKNOWN, 0),
+            "with_receipt": with_receipt,
+            "without_receipt": n(SENT, 0),
+            "segments": segments,
+            "segments_sent": segments,  # the name of the first version of this answer
+            "cost": str((price_per_segment * segments).quantize(Decimal("0.01"))),
+            "currency": currency,
+        },
+        "engagement": {
+            "clicks": clicks["total"],
+            "human_clicks": clicks["human"],
+            "bot_clicks": clicks["bot"],
+            "unique_clicks": clicks["unique"],
+            "click_through_rate": _rate(clicks["unique"], reached),
+            "ctr_basis": basis,
+            "page_events": _page_events(session, campaign_id),
+            "coupons_issued": issued,
+            "redemptions": redeemed,
+            "redemption_rate": _rate(redeemed, issued),
+            "replies": replies,
+            "opt_outs": opt_outs,
+            "opt_out_rate": _rate(opt_outs, reached),
+        },
+        "reading_delay": reading_delay(session=session, campaign_id=campaign_id),
+        "clicks_over_time": clicks_over_time(session=session, campaign_id=campaign_id),
+    }
+
+
+MAX_COMPARED = 10
+
+
+def parse_campaign_ids(raw: str) -> list[int]:
+    """`1,2,3` → [1, 2, 3]: at least one, at most MAX_COMPARED, each an id."""
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise InvalidInput("give campaigns=1,2,3")
+    if len(parts) > MAX_COMPARED:
+        raise InvalidInput(f"compare at most {MAX_COMPARED} campaigns at once")
+    ids = []
+    for part in parts:
+        if not (part.isascii() and part.isdigit() and len(part) <= 10):
+            raise InvalidInput(f"not a campaign id: {part[:20]!r}")
+        ids.append(int(part))
+    return list(dict.fromkeys(ids))
+
+
+def compare_campaigns(
+    *, session: Session, campaign_ids: Sequence[int], price_per_segment: Decimal, currency: str
+) -> dict[str, Any]:
+    """The same figures side by side; the time series are left out (one chart each)."""
+    reports = []
+    for campaign_id in campaign_ids:
+        report = campaign_report(
+            session=session,
+            campaign_id=campaign_id,
+            price_per_segment=price_per_segment,
+            currency=currency,
+        )
+        report.pop("clicks_over_time")
+        reports.append(report)
+    return {"campaigns": reports}
+

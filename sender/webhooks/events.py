@@ -1,0 +1,352 @@
+"""Webhooks: a marketer's URL told of clicks, redemptions, opt-outs, replies and receipts.
+
+Events reach a webhook's outbox (`webhook_delivery`) two ways, neither on the redirect's
+path: the domain functions that change state in a transaction (a redemption, a receipt)
+call `emit_event` in that same transaction, so the event exists exactly when the change
+does; append-only logs written at high rate (clicks, opt-outs, replies) are read after
+the fact by `collect_events`, from a cursor per source, in bounded batches. A webhook
+hears only what happens after it was registered.
+
+Each delivery is signed like Stripe's: header `Richsms-Signature: t=<unix time>,
+v1=<hex HMAC-SHA256 of "<t>.<body>" with the webhook's secret>`; a receiver recomputes
+it and refuses a timestamp older than a few minutes (`verify_signature`), so a captured
+request cannot be replayed later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlmodel import Session, col
+
+from richsms.clock import Clock
+from richsms.errors import InvalidInput, NotFound
+from sender.audience.models import ConsentEvent
+from sender.delivery.models import InboundMessage
+from sender.webhooks.models import (
+    CLICK,
+    EVENT_TYPES,
+    OPT_OUT,
+    PENDING,
+    REPLY,
+    EventCursor,
+    Webhook,
+    WebhookDelivery,
+)
+from shortener.models import Click, Link
+from shortener.targets import build_target
+
+SIGNATURE_HEADER = "Richsms-Signature"
+SIGNATURE_TOLERANCE = 300  # seconds a receiver should accept between signing and receipt
+MAX_WEBHOOKS = 50
+COLLECT_BATCH = 2_000
+SETTLE = timedelta(seconds=10)
+
+
+# --- Subscriptions
+
+
+def create_webhook(
+    *, session: Session, clock: Clock, url: str, events: Sequence[str]
+) -> Webhook:
+    """Register `url` for `events`; the returned webhook's secret is shown only now."""
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown or not events:
+        raise InvalidInput(
+            f"events must be some of {', '.join(EVENT_TYPES)}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+        )
+    target = build_target(url)  # the same checks as a link's target: http(s), a real host
+    count = session.execute(select(func.count()).select_from(Webhook)).scalar_one()
+    if count >= MAX_WEBHOOKS:
+        raise InvalidInput(f"at most {MAX_WEBHOOKS} webhooks; delete one first")
+    webhook = Webhook(
+        url=target,
+        events=sorted(set(events)),
+        secret="whsec_" + secrets.token_hex(24),
+        created_at=clock.now(),
+    )
+    session.add(webhook)
+    _start_cursors_now(session)
+    session.flush()
+    return webhook
+
+
+def list_webhooks(*, session: Session) -> list[Webhook]:
+    return list(session.execute(select(Webhook).order_by(col(Webhook.id))).scalars())
+
+
+def delete_webhook(*, session: Session, webhook_id: int) -> None:
+    webhook = session.get(Webhook, webhook_id)
+    if webhook is None:
+        raise NotFound(f"no webhook {webhook_id}")
+    session.execute(
+        WebhookDelivery.__table__.delete().where(  # type: ignore[attr-defined]
+            col(WebhookDelivery.webhook_id) == webhook_id
+        )
+    )
+    session.delete(webhook)
+    session.flush()
+
+
+# --- Signing
+
+
+def sign(secret: str, body: bytes, at: datetime) -> str:
+    timestamp = int(at.timestamp())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify_signature(
+    secret: str, header: str, body: bytes, now: datetime, tolerance: int = SIGNATURE_TOLERANCE
+) -> bool:
+    """What a receiver does: the signature matches and is recent (no replay)."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    stamp = parts.get("t", "")
+    if not (stamp.isascii() and stamp.isdigit()) or "v1" not in parts:
+        return False
+    if abs(now.timestamp() - int(stamp)) > tolerance:
+        return False
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+    return hmac.compare_digest(digest.hexdigest(), parts["v1"])
+
+
+# --- Events
+
+
+def encode(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=_iso)
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# Asked for every batch of receipts: built once.
+_ACTIVE_HOOKS = select(col(Webhook.id), col(Webhook.events)).where(col(Webhook.active).is_(True))
+
+
+def _subscribers(session: Session | Connection, event: str) -> list[int]:
+    hooks = session.execute(_ACTIVE_HOOKS).all()
+    return [int(i) for i, events in hooks if i is not None and event in events]
+
+
+def wanted(session: Session | Connection, event: str) -> bool:
+    """Whether any active webhook takes `event` (so that a caller can skip gathering
+    payloads nobody will receive)."""
+    return bool(_subscribers(session, event))
+
+
+def emit_events(
+    *,
+    session: Session | Connection,
+    clock: Clock,
+    event: str,
+    payloads: Sequence[Mapping[str, Any]],
+) -> int:
+    """Queue `payloads` of type `event` for every webhook that wants them, in the
+    caller's transaction (a session, or a Core connection); returns how many deliveries
+    were queued."""
+    if event not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event!r}")
+    if not payloads:
+        return 0
+    hooks = _subscribers(session, event)
+    if not hooks:
+        return 0
+    now = clock.now()
+    rows = [
+        {
+            "webhook_id": hook,
+            "event": event,
+            "payload": encode({"type": event, **payload}),
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+            "created_at": now,
+            "delivered_at": None,
+        }
+        for payload in payloads
+        for hook in hooks
+    ]
+    session.execute(insert(WebhookDelivery), rows)
+    return len(rows)
+
+
+def emit_event(
+    *, session: Session, clock: Clock, event: str, payload: Mapping[str, Any]
+) -> int:
+    return emit_events(session=session, clock=clock, event=event, payloads=[payload])
+
+
+def erase_replies(*, session: Session, contact_id: int) -> int:
+    """Blank the text of `contact_id`'s replies in every webhook payload, queued or
+    delivered (an erasure: the inbound messages themselves lose their text too); returns
+    how many payloads changed. A queued delivery then goes out, signed, without it."""
+    # Payloads are compact JSON (`encode`): the id is followed by "," or "}".
+    spelled = f'"contact_id":{int(contact_id)}'
+    rows = session.execute(
+        select(col(WebhookDelivery.id), col(WebhookDelivery.payload)).where(
+            col(WebhookDelivery.event) == REPLY,
+            or_(
+                col(WebhookDelivery.payload).contains(spelled + ",", autoescape=True),
+                col(WebhookDelivery.payload).contains(spelled + "}", autoescape=True),
+            ),
+        )
+    ).all()
+    changed = []
+    for delivery_id, payload in rows:
+        event = json.loads(payload)
+        if event.get("contact_id") == contact_id and event.get("text"):
+            changed.append({"id": delivery_id, "payload": encode({**event, "text": ""})})
+    if changed:
+        session.execute(update(WebhookDelivery), changed)  # by primary key
+    return len(changed)
+
+
+# Sources read after the fact: (cursor name, event, table id column).
+_SOURCES = (
+    ("click", CLICK, col(Click.id)),
+    ("consent_event", OPT_OUT, col(ConsentEvent.id)),
+    ("inbound_message", REPLY, col(InboundMessage.id)),
+)
+
+
+def _start_cursors_now(session: Session) -> None:
+    """Cursors at the newest row, so a first webhook is not flooded with the past."""
+    for name, _event, id_column in _SOURCES:
+        cursor = session.get(EventCursor, name)
+        if cursor is None:
+            newest = session.execute(select(func.max(id_column))).scalar_one()
+            session.add(EventCursor(source=name, last_id=int(newest or 0)))
+
+
+def collect_events(*, session: Session, clock: Clock, batch: int = COLLECT_BATCH) -> int:
+    """Turn new clicks, opt-outs and replies into deliveries; returns how many rows of
+    the logs were read. Call repeatedly until it returns 0 to catch up."""
+    has_hooks = session.execute(select(func.count()).select_from(Webhook)).scalar_one()
+    if not has_hooks:
+        return 0
+    read = 0
+    # Several processes append to these logs: a row may commit a moment after one with a
+    # higher id. Rows younger than SETTLE are left for the next pass, so none is skipped.
+    settled = clock.now() - SETTLE
+    for name, event, _id_column in _SOURCES:
+        cursor = session.get(EventCursor, name, with_for_update=True)
+        if cursor is None:
+            cursor = EventCursor(source=name, last_id=0)
+            session.add(cursor)
+        rows, last, found = _READERS[name](session, cursor.last_id, batch, settled)
+        if found:
+            emit_events(session=session, clock=clock, event=event, payloads=rows)
+            read += found
+            cursor.last_id = last
+    session.flush()
+    return read
+
+
+def _settled(rows: Sequence[Any], at: int, settled: datetime) -> Sequence[Any]:
+    """The rows, in id order, up to the first one not yet settled."""
+    for index, row in enumerate(rows):
+        if row[at] > settled:
+            return rows[:index]
+    return rows
+
+
+# (payloads, the last row id read, how many rows were read)
+_Read = tuple[list[dict[str, Any]], int, int]
+
+
+def _clicks(session: Session, after: int, batch: int, settled: datetime) -> _Read:
+    found = session.execute(
+        select(
+            col(Click.id),
+            col(Click.clicked_at),
+            col(Click.is_bot),
+            col(Click.contact_id),
+            col(Link.code),
+            col(Link.campaign_id),
+        )
+        .join(Link, col(Link.id) == col(Click.link_id))
+        .where(col(Click.id) > after)
+        .order_by(col(Click.id))
+        .limit(batch)
+    ).all()
+    found = _settled(found, 1, settled)
+    rows = [
+        {
+            "id": f"click_{i}",
+            "at": at,
+            "human": not bot,
+            "contact_id": contact,
+            "link": code,
+            "campaign_id": campaign,
+        }
+        for i, at, bot, contact, code, campaign in found
+    ]
+    return rows, int(found[-1][0]) if found else after, len(found)
+
+
+def _opt_outs(session: Session, after: int, batch: int, settled: datetime) -> _Read:
+    found = session.execute(
+        select(
+            col(ConsentEvent.id),
+            col(ConsentEvent.kind),
+            col(ConsentEvent.contact_id),
+            col(ConsentEvent.source),
+            col(ConsentEvent.at),
+        )
+        .where(col(ConsentEvent.id) > after)
+        .order_by(col(ConsentEvent.id))
+        .limit(batch)
+    ).all()
+    found = _settled(found, 4, settled)
+    rows = [
+        {"id": f"optout_{i}", "at": at, "contact_id": contact, "via": source}
+        for i, kind, contact, source, at in found
+        if kind == "opt_out"
+    ]
+    return rows, int(found[-1][0]) if found else after, len(found)
+
+
+def _replies(session: Session, after: int, batch: int, settled: datetime) -> _Read:
+    found = session.execute(
+        select(
+            col(InboundMessage.id),
+            col(InboundMessage.received_at),
+            col(InboundMessage.contact_id),
+            col(InboundMessage.campaign_id),
+            col(InboundMessage.keyword),
+            col(InboundMessage.text),
+        )
+        .where(col(InboundMessage.id) > after)
+        .order_by(col(InboundMessage.id))
+        .limit(batch)
+    ).all()
+    found = _settled(found, 1, settled)
+    rows = [
+        {
+            "id": f"reply_{i}",
+            "at": at,
+            "contact_id": contact,
+            "campaign_id": campaign,
+            "keyword": keyword,
+            "text": text,
+        }
+        for i, at, contact, campaign, keyword, text in found
+    ]
+    return rows, int(found[-1][0]) if found else after, len(found)
+
+
+_READERS = {"click": _clicks, "consent_event": _opt_outs, "inbound_message": _replies}

@@ -1,0 +1,328 @@
+"""Delivery receipts through `record_receipt` and the provider's events, on both
+databases: every part of a long SMS, duplicates, receipts before the submit answer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session, col
+
+from richsms.clock import FrozenClock
+from richsms.db import session_scope
+from richsms.errors import InvalidInput
+from richsms.settings import Settings
+from sender.audience.models import Contact
+from sender.delivery.models import (
+    DELIVERED,
+    FINAL_STATES,
+    PENDING_STATES,
+    SENT,
+    UNDELIVERED,
+    InboundMessage,
+    Message,
+    MessagePart,
+    PendingReceipt,
+)
+from sender.delivery.outbox import Outcome, enqueue, mark_sending, record
+from sender.delivery.provider_events import DatabaseEvents
+from sender.delivery.providers import Inbound, OutgoingMessage, Receipt
+from sender.delivery.providers.fault import FaultProvider
+from sender.delivery.receipts import apply_pending, record_receipt
+from sender.delivery.worker import Worker
+
+LONG = "Soldes d'hiver : -20% sur tout le magasin. " * 9  # about 400 characters: 3 parts
+
+
+def add_message(engine: Engine, clock: FrozenClock, text: str = "Hello", **options: object) -> int:
+    with session_scope(engine) as session:
+        message = enqueue(
+            session=session,
+            phone=str(options.pop("phone", "+33612345678")),
+            text=text,
+            type="informational",
+            now=clock.now(),
+            **options,  # type: ignore[arg-type]
+        )
+        assert message.id is not None
+        return message.id
+
+
+def load(engine: Engine, message_id: int) -> Message:
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        return message
+
+
+def parts(engine: Engine, message_id: int) -> list[tuple[str, str, str]]:
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(col(MessagePart.provider), col(MessagePart.provider_id), col(MessagePart.state))
+            .where(col(MessagePart.message_id) == message_id)
+            .order_by(col(MessagePart.part))
+        ).all()
+    return [(provider, pid, state) for provider, pid, state in rows]
+
+
+def receipt(
+    engine: Engine,
+    pid: str,
+    state: str,
+    at: datetime,
+    error: str | None = None,
+    provider: str = "fault",
+) -> str:
+    with session_scope(engine) as session:
+        return record_receipt(
+            session=session,
+            provider=provider,
+            provider_id=pid,
+            state=state,
+            at=at,
+            error=error,
+        )
+
+
+def send(engine: Engine, clock: FrozenClock, provider: FaultProvider) -> Worker:
+    worker = Worker(engine, provider, clock, worker_id="w1", default_rate=1000)
+    worker.run_once()
+    return worker
+
+
+def test_states_say_what_is_final() -> None:
+    assert DELIVERED in FINAL_STATES and UNDELIVERED in FINAL_STATES and SENT in FINAL_STATES
+    assert not set(FINAL_STATES) & set(PENDING_STATES)
+
+
+def test_a_long_message_is_delivered_when_every_part_is(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock, LONG)
+    assert load(engine, message_id).segments == 3
+    send(engine, clock, FaultProvider(latency=0))
+    ids = [pid for _, pid, _ in parts(engine, message_id)]
+    assert ids == [f"fault-{message_id}-{n}" for n in range(3)]
+    sent = load(engine, message_id)
+    assert (sent.state, sent.provider, sent.provider_id) == (SENT, "fault", ids[0])
+
+    first, last = clock.now() + timedelta(seconds=5), clock.now() + timedelta(seconds=9)
+    assert receipt(engine, ids[0], "delivered", first) == "applied"
+    assert receipt(engine, ids[2], "delivered", last) == "applied"
+    assert load(engine, message_id).state == SENT  # one part still unconfirmed
+    assert receipt(engine, ids[1], "delivered", first) == "applied"
+    delivered = load(engine, message_id)
+    assert (delivered.state, delivered.delivered_at) == (DELIVERED, last)
+    assert {state for _, _, state in parts(engine, message_id)} == {DELIVERED}
+
+
+def test_one_part_that_never_arrives_makes_the_message_undelivered(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock, LONG)
+    send(engine, clock, FaultProvider(latency=0))
+    ids = [pid for _, pid, _ in parts(engine, message_id)]
+    at = clock.now() + timedelta(hours=48)
+    receipt(engine, ids[0], "delivered", clock.now())
+    assert receipt(engine, ids[1], "expired", at, error="validity period elapsed") == "applied"
+    lost = load(engine, message_id)
+    assert (lost.state, lost.undelivered_at) == (UNDELIVERED, at)
+    assert lost.error == "expired: validity period elapsed"
+    # The last part's receipt changes nothing any more.
+    receipt(engine, ids[2], "delivered", at)
+    assert load(engine, message_id).state == UNDELIVERED
+
+
+def test_a_receipt_arriving_twice_changes_nothing_the_second_time(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock)
+    send(engine, clock, FaultProvider(latency=0))
+    pid = f"fault-{message_id}"
+    assert receipt(engine, pid, "delivered", clock.now()) == "applied"
+    later = clock.now() + timedelta(minutes=1)
+    assert receipt(engine, pid, "delivered", later) == "duplicate"
+    assert receipt(engine, pid, "undelivered", later, error="absent subscriber") == "duplicate"
+    again = load(engine, message_id)
+    assert (again.state, again.delivered_at, again.error) == (DELIVERED, clock.now(), None)
+
+
+def test_intermediate_receipts_change_nothing_and_unknown_states_are_refused(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock)
+    send(engine, clock, FaultProvider(latency=0))
+    pid = f"fault-{message_id}"
+    assert receipt(engine, pid, "sent", clock.now()) == "ignored"
+    assert receipt(engine, pid, "unknown", clock.now()) == "ignored"
+    assert load(engine, message_id).state == SENT
+    with pytest.raises(InvalidInput, match="unknown receipt state 'lost'"):
+        receipt(engine, pid, "lost", clock.now())
+
+
+def test_a_receipt_before_the_submit_answer_is_kept_and_applied_with_the_answer(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock)
+    # A fast SMSC: the receipt is in before the worker records the answer.
+    assert receipt(engine, f"fault-{message_id}", "delivered", clock.now()) == "pending"
+    assert receipt(engine, f"fault-{message_id}", "delivered", clock.now()) == "pending"
+    send(engine, clock, FaultProvider(latency=0))
+    delivered = load(engine, message_id)
+    assert (delivered.state, delivered.delivered_at) == (DELIVERED, clock.now())
+    with engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one() == 0
+
+
+def test_applying_pending_receipts_keeps_those_whose_answer_has_not_come(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    answered = add_message(engine, clock, phone="+33600000001")
+    waiting = add_message(engine, clock, phone="+33600000002")
+    for message_id in (answered, waiting):
+        assert receipt(engine, f"fault-{message_id}", "delivered", clock.now()) == "pending"
+    with engine.begin() as conn:
+        mark_sending(conn=conn, ids=[answered], now=clock.now(), worker_id="w")
+        record(
+            conn=conn,
+            outcomes=[Outcome(answered, SENT, clock.now(), provider_id=f"fault-{answered}")],
+            worker_id="w",
+            provider="fault",
+        )
+    with engine.begin() as conn:  # a sweep, or a second look, naming both
+        keys = [("fault", f"fault-{answered}"), ("fault", f"fault-{waiting}")]
+        assert apply_pending(conn, keys) == 0  # the answer applied its own already
+    assert load(engine, answered).state == DELIVERED
+    with engine.begin() as conn:
+        left = conn.execute(select(col(PendingReceipt.provider_id))).scalars().all()
+    assert left == [f"fault-{waiting}"]  # not dropped: its answer will bring the part
+    send(engine, clock, FaultProvider(latency=0))
+    assert load(engine, waiting).state == DELIVERED
+
+
+def test_receipts_from_the_provider_before_and_after_the_answer(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    early = add_message(engine, clock, phone="+33600000001")
+    late = add_message(engine, clock, phone="+33600000002")
+    refused = add_message(engine, clock, phone="+33600000003")
+    provider = FaultProvider(
+        latency=0,
+        clock=clock,
+        receipts={early: "delivered", late: "rejected", refused: "delivered"},
+        answers={refused: "failed"},
+        receipts_first=True,
+    )
+    worker = send(engine, clock, provider)
+    assert load(engine, early).state == DELIVERED
+    # `late`'s receipt came through the events before the answer too: kept, then applied.
+    assert (load(engine, late).state, load(engine, late).error) == (UNDELIVERED, "rejected")
+    assert load(engine, refused).state == "failed"  # refused: no part, no receipt
+    # Receipts a while after the answer, through the worker's events.
+    later = add_message(engine, clock, phone="+33600000004")
+    provider.receipts_first, provider.hold_receipts = False, True
+    provider.receipts[later] = "delivered"
+    worker.run_once()
+    assert load(engine, later).state == SENT
+    worker.run(provider.release_receipts())
+    assert load(engine, later).state == DELIVERED
+    worker.close()
+
+
+def test_provider_ids_are_unique_per_provider_not_across_providers(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    first = add_message(engine, clock, phone="+33600000001")
+    send(engine, clock, FaultProvider(latency=0, name="carrier"))
+    second = add_message(engine, clock, phone="+33600000002")
+
+
+    class Other(FaultProvider):
+        """Another provider, which happens to give the same id: a different part."""
+
+        def part_ids(self, message: OutgoingMessage) -> list[str]:
+            return [f"carrier-{first}"]
+
+    send(engine, clock, Other(latency=0, name="other"))
+    assert parts(engine, first) == [("carrier", f"carrier-{first}", SENT)]
+    assert parts(engine, second) == [("other", f"carrier-{first}", SENT)]
+    receipt(engine, f"carrier-{first}", "delivered", clock.now(), provider="other")
+    assert (load(engine, first).state, load(engine, second).state) == (SENT, DELIVERED)
+
+
+def test_pending_receipts_nobody_claims_are_forgotten_after_a_week(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    receipt(engine, "from-another-system", "delivered", clock.now())
+    worker = Worker(engine, FaultProvider(latency=0), clock)
+    clock.advance(timedelta(days=7, seconds=1))
+    worker.sweep()
+    with engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one() == 0
+
+
+def test_database_events_store_receipts_and_inbound_messages(
+    engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock)
+    send(engine, clock, FaultProvider(latency=0))
+    events = DatabaseEvents(engine, clock, settings)
+    worker = Worker(engine, FaultProvider(latency=0), clock, events=events)
+
+    async def network() -> None:
+        pid = f"fault-{message_id}"
+        await events.receipt(Receipt("fault", pid, "delivered", clock.now()))
+        await events.receipt(Receipt("fault", pid, "delivered", clock.now()))  # again
+        await events.inbound(Inbound("fault", "+33612345678", "36111", "STOP", clock.now()))
+
+    worker.run(network())
+    assert load(engine, message_id).state == DELIVERED
+    with Session(engine) as session:
+        contact = session.execute(
+            select(Contact).where(col(Contact.phone) == "+33612345678")
+        ).scalar_one()
+        assert contact.status == "opted_out"
+        stored = session.execute(select(InboundMessage)).scalar_one()
+        assert (stored.text, stored.to) == ("STOP", "36111")
+    worker.close()
+
+
+def test_an_inbound_message_the_network_classified_as_an_opt_out_opts_out(
+    engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    events = DatabaseEvents(engine, clock, settings)
+    worker = Worker(engine, FaultProvider(latency=0), clock, events=events)
+    inbound = Inbound(
+        "http", "+33612345678", "36111", "Plus de messages svp", clock.now(), opt_out_type="STOP"
+    )
+    worker.run(events.inbound(inbound))
+    with Session(engine) as session:
+        contact = session.execute(select(Contact)).scalar_one()
+        assert contact.status == "opted_out"
+    worker.close()
+
+
+def test_a_receipt_that_crossed_its_answer_is_applied_by_the_next_sweep(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock)
+    worker = send(engine, clock, FaultProvider(latency=0))
+    # What two concurrent transactions leave on PostgreSQL: the receipt saw no part and
+    # was kept pending, the answer saw no pending receipt. Neither applied it.
+    with session_scope(engine) as session:
+        session.add(
+            PendingReceipt(
+                provider="fault",
+                provider_id=f"fault-{message_id}",
+                state="delivered",
+                at=clock.now(),
+                received_at=clock.now(),
+            )
+        )
+    assert load(engine, message_id).state == "sent"
+    clock.advance(timedelta(seconds=31))
+    worker.sweep()
+    assert load(engine, message_id).state == DELIVERED
+    with engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one() == 0
