@@ -19,8 +19,7 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.models import ContactGroup, Segment
 from sender.campaigns import states
 from sender.campaigns.models import Campaign
-from sender.campaigns.scheduler import planning_time
-from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm
+from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm, planning_time
 from sender.compose.composition import Composer, sender_number
 from sender.compose.templates import compile_template
 from sender.delivery.models import (

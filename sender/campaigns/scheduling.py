@@ -1,5 +1,7 @@
 """When a campaign's message is due: now, at one instant, or at a local time in each
-recipient's own zone."""
+recipient's own zone; and when the campaign is planned: at once, or just before it sends
+when its audience is to be evaluated then (segments against the contacts of that moment).
+The planning job (`planning_job`) takes a scheduled campaign up when its `plan_at` comes."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from richsms.errors import InvalidInput
+from sender.campaigns.models import Campaign
 
 SCHEDULES = ("now", "at", "local")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -58,3 +61,29 @@ def first_zone(timezones: str, fallback: str = "UTC") -> str:
 def earliest_local_instant(day: date, at: time) -> datetime:
     """The first instant at which `day` `at` happens anywhere on Earth (UTC+14)."""
     return datetime.combine(day, at, tzinfo=UTC) - timedelta(hours=14)
+
+
+# Planning a large campaign takes a while: start it this long before the send time.
+PLANNING_LEAD = timedelta(minutes=5)
+
+
+def start_instant(campaign: Campaign) -> datetime | None:
+    """When the first message of the campaign is due, if it is not 'now'."""
+    if campaign.schedule == "at":
+        return campaign.send_at
+    if campaign.schedule == "local" and campaign.local_date and campaign.local_time:
+        return earliest_local_instant(
+            parse_day(campaign.local_date, "local_date"),
+            parse_hhmm(campaign.local_time, "local_time"),
+        )
+    return None
+
+
+def planning_time(campaign: Campaign, now: datetime) -> datetime | None:
+    """When to plan the campaign if not now: just before its start, when its audience is
+    to be refreshed then and that moment is still ahead. None means 'plan it now'."""
+    start = start_instant(campaign)
+    if start is None or not campaign.refresh_audience:
+        return None
+    planning_at = start - PLANNING_LEAD
+    return planning_at if planning_at > now else None

@@ -7,8 +7,12 @@ import pytest
 from richsms.errors import InvalidInput
 from sender.campaigns.automations import is_anniversary, month_day
 from sender.campaigns.models import Campaign
-from sender.campaigns.scheduler import planning_time
-from sender.campaigns.scheduling import earliest_local_instant, local_instant, parse_hhmm
+from sender.campaigns.scheduling import (
+    earliest_local_instant,
+    local_instant,
+    parse_hhmm,
+    planning_time,
+)
 
 
 @pytest.mark.parametrize(
