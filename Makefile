@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Nothing yet: the browser and load-test issues add chromium, wrk and nginx here.
+# Debian packages the suite drives: the browser tests' chromium, cairo for the coupon SVG tests.
 SYSTEM_PACKAGES := chromium fonts-liberation libcairo2
 
 .PHONY: serve test lint install system-deps bench clean
 
+# The dev extra: the test and bench extras and the linters (pyproject.toml).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -29,9 +29,9 @@ from landing_templates.merge import MergeText, check_text, render_text
 from landing_templates.pieces import Piece, compressed, dynamic
 from landing_templates.validation import parse_block
 from landing_templates.words import notice, words
+from richsms.assets import STATIC
 
 HERE = Path(__file__).resolve().parent
-STATIC = HERE.parent / "static"
 
 
 def _paragraphs(text: Markup) -> list[Markup]:

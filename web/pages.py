@@ -12,7 +12,6 @@ import asyncio
 import functools
 import logging
 import sqlite3
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -26,6 +25,7 @@ from starlette.types import Scope, Send
 from landing_templates.models import PageImageRendition
 from landing_templates.pieces import gzip_body, raw_body
 from landing_templates.viewer import PageViewer, Rendered
+from richsms.assets import STATIC
 from richsms.clock import Clock
 from richsms.db import read_session
 from richsms.errors import Forbidden, NotFound
@@ -33,7 +33,6 @@ from richsms.settings import Settings
 from shortener.bots import is_bot
 from shortener.resolver import Target
 
-STATIC = Path(__file__).resolve().parents[1] / "static"
 log = logging.getLogger("richsms.pages")
 _HTML = "text/html; charset=utf-8"
 
