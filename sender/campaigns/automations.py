@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact, ContactGroup, GroupMember
 from sender.campaigns.models import Automation, AutomationRun
 from sender.campaigns.scheduling import first_zone, local_instant, parse_hhmm, zone
+from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Composer, Draft
 from sender.delivery.models import ERROR, MESSAGE_TYPES, Message
 from sender.delivery.outbox import enqueue
@@ -37,8 +39,6 @@ _DATE_FORMATS = (
 )
 # Welcome messages for members who joined longer ago than this are not sent any more.
 JOIN_HORIZON = timedelta(days=7)
-# Promotional messages wait for daytime; transactional ones do not.
-PROMOTIONAL_WINDOW = "08:00-21:00"
 # Messages written per transaction: the SQLite write lock is free again within milliseconds.
 WRITE_CHUNK = 500
 
@@ -298,26 +298,20 @@ def _enqueue(
     item: DueMessage,
     now: datetime,
 ) -> Message:
-    window = PROMOTIONAL_WINDOW if automation.type == "promotional" else ""
+    add = partial(
+        enqueue,
+        session=session,
+        phone=item.phone,
+        type=automation.type,
+        now=now,
+        due_at=item.due_at,
+        contact_id=item.contact_id,
+        automation_id=automation.id,
+        timezones=item.timezones,
+        window=PROMOTIONAL_WINDOW if automation.type == "promotional" else "",
+    )
     if item.draft is None:
-        message = Message(
-            automation_id=automation.id,
-            contact_id=item.contact_id,
-            phone=item.phone,
-            type=automation.type,
-            text="",
-            encoding="GSM-7",
-            segments=0,
-            state=ERROR,
-            due_at=item.due_at,
-            window=window,
-            timezones=item.timezones,
-            planned_at=now,
-            error=f"template failed for this contact: {item.error}",
-        )
-        session.add(message)
-        session.flush()
-        return message
+        return add(text="", error=f"template failed for this contact: {item.error}")
     link, link_id = "", None
     if item.draft.composer.uses_link and automation.target_url:
         issued = create_link(
@@ -328,17 +322,8 @@ def _enqueue(
             contact_id=item.contact_id,
         )
         link, link_id = settings.short_url + issued.code, issued.id
-    composed = item.draft.finish(link)
-    return enqueue(
-        session=session,
-        phone=item.phone,
-        text=composed.text,
-        type=automation.type,
-        now=now,
-        due_at=item.due_at,
-        contact_id=item.contact_id,
-        automation_id=automation.id,
-        link_id=link_id,
-        timezones=item.timezones,
-        window=window,
-    )
+    try:
+        composed = item.draft.finish(link)
+        return add(text=composed.text, link_id=link_id)
+    except InvalidInput as exc:  # too long once its link is in, or empty
+        return add(text="", error=f"template failed for this contact: {exc.message}")

@@ -26,7 +26,8 @@ from sender.audience.consent import refusal
 from sender.campaigns.models import Campaign
 from sender.campaigns.scheduling import first_zone, local_instant, parse_day, parse_hhmm
 from sender.compose.composition import Composer
-from sender.delivery.models import ERROR, PLANNED, QUEUED
+from sender.delivery.models import ERROR
+from sender.delivery.outbox import message_row
 from shortener.codes import CodeMaker
 from shortener.targets import build_target
 
@@ -166,7 +167,10 @@ class BatchPlanner:
                 code = next(codes)
                 short_url = self.prefix + code
                 batch.links.append(self._link(link_id, code, row.id))
-            batch.messages.append(self._message(row, fields, link_id, short_url, batch.counts))
+            message = self._message(row, fields, link_id, short_url, batch.counts)
+            if link_id is not None and message["state"] == ERROR:
+                batch.links.pop()  # not produced: not sent, so no link (as in `unserved`)
+            batch.messages.append(message)
         return batch
 
     def unserved(self, batch: PlannedBatch, reasons: Mapping[int, str]) -> None:
@@ -180,12 +184,13 @@ class BatchPlanner:
             if message["link_id"] is not None:
                 dropped.add(message["link_id"])
             message.update(
-                text="",
-                segments=0,
-                state=ERROR,
-                error=reason,
-                link_id=None,
-                queued_at=None,
+                self._row(
+                    message["contact_id"],
+                    message["phone"],
+                    message["timezones"],
+                    message["due_at"],
+                    error=reason,
+                )
             )
             batch.counts.planned -= 1
             batch.counts.errors += 1
@@ -224,46 +229,40 @@ class BatchPlanner:
         counts: Progress,
     ) -> dict[str, Any]:
         due = self.due(row.timezones)
-        message: dict[str, Any] = {
-            "campaign_id": self.campaign_id,
-            "automation_id": None,
-            "contact_id": row.id,
-            "phone": row.phone,
-            "sender": "",
-            "type": self.type,
-            "link_id": link_id,
-            "is_test": False,
-            "due_at": due,
-            "window": self.window,
-            "timezones": row.timezones,
-            "planned_at": self.now,
-            "error": None,
-            "queued_at": None,
-            "provider_id": None,
-            "claimed_by": None,
-        }
         try:
             composed = self.composer.compose(fields, language=row.language, link=short_url)
+            message = self._row(
+                row.id,
+                row.phone,
+                row.timezones,
+                due,
+                link_id=link_id,
+                text=composed.text,
+                encoding=composed.encoding,
+                segments=composed.segments,
+            )
         except InvalidInput as exc:  # the template failed, or too long, for this recipient
             counts.errors += 1
-            message.update(
-                text="",
-                encoding="GSM-7",
-                segments=0,
-                state=ERROR,
-                error=f"template failed for this contact: {exc.message}",
-            )
-            return message
+            error = f"template failed for this contact: {exc.message}"
+            return self._row(row.id, row.phone, row.timezones, due, error=error)
         counts.planned += 1
-        due_now = due <= self.now
-        message.update(
-            text=composed.text,
-            encoding=composed.encoding,
-            segments=composed.segments,
-            state=QUEUED if due_now else PLANNED,
-            queued_at=self.now if due_now else None,
-        )
         return message
+
+    def _row(
+        self, contact_id: int, phone: str, timezones: str, due: datetime, **outcome: Any
+    ) -> dict[str, Any]:
+        """The outbox's one row builder, with what this campaign gives every message."""
+        return message_row(
+            now=self.now,
+            phone=phone,
+            type=self.type,
+            due_at=due,
+            contact_id=contact_id,
+            campaign_id=self.campaign_id,
+            window=self.window,
+            timezones=timezones,
+            **outcome,
+        )
 
 
 def _shortage(session: Session, block_id: str, spec: CouponSpec) -> str:

@@ -10,8 +10,13 @@ worker. This module owns its state transitions:
 
 Claiming a message records what carries it (`provider`, `sender`, `sender_number_id`);
 an accepted answer records the provider's id of each part (`message_part`), which
-receipts (sender/delivery/receipts.py) name. The planner writes `error` rows (the message could
-not be produced) directly; a cancelled campaign's messages become `cancelled`.
+receipts (sender/delivery/receipts.py) name. A cancelled campaign's messages become
+`cancelled`.
+
+Every row starts from `message_row`, whether one message is enqueued (unitary and test
+sends, automations, inbound replies) or a planning batch is written in bulk: it alone
+decides a new message's state (`planned`, `queued`, or `error` when it could not be
+produced) and every other column.
 Final states (sender.delivery.models.FINAL_STATES) are never handed over again.
 """
 
@@ -29,6 +34,7 @@ from sqlmodel import Session, col
 from richsms.errors import InvalidInput
 from sender.compose.encoding import analyze
 from sender.delivery.models import (
+    ERROR,
     EXPIRED,
     MESSAGE_TYPES,
     PLANNED,
@@ -40,6 +46,64 @@ from sender.delivery.models import (
 )
 
 
+def message_row(
+    *,
+    now: datetime,
+    phone: str,
+    type: str,
+    text: str = "",
+    encoding: str = "GSM-7",
+    segments: int = 0,
+    due_at: datetime | None = None,
+    error: str | None = None,
+    contact_id: int | None = None,
+    campaign_id: int | None = None,
+    automation_id: int | None = None,
+    link_id: int | None = None,
+    sender: str = "",
+    window: str = "",
+    timezones: str = "",
+    is_test: bool = False,
+) -> dict[str, Any]:
+    """The outbox row of one message, whatever produced it: `enqueue` adds it through the
+    ORM, the planning job writes thousands with one `executemany`. With `error` it is an
+    `error` row (the message could not be produced: no text, no link, never sent); else it
+    is `queued` when due now, `planned` until its time. An empty text is refused
+    (InvalidInput): nothing is sent that says nothing."""
+    if type not in MESSAGE_TYPES:
+        raise InvalidInput(f"unknown message type {type!r}: use {', '.join(MESSAGE_TYPES)}")
+    due = due_at or now
+    if error is not None:
+        state, queued_at = ERROR, None
+        text, encoding, segments, link_id = "", "GSM-7", 0, None
+    elif not text:
+        raise InvalidInput("the message is empty")
+    elif due <= now:
+        state, queued_at = QUEUED, now
+    else:
+        state, queued_at = PLANNED, None
+    return {
+        "campaign_id": campaign_id,
+        "automation_id": automation_id,
+        "contact_id": contact_id,
+        "phone": phone,
+        "sender": sender,
+        "type": type,
+        "text": text,
+        "encoding": encoding,
+        "segments": segments,
+        "link_id": link_id,
+        "is_test": is_test,
+        "state": state,
+        "due_at": due,
+        "window": window,
+        "timezones": timezones,
+        "planned_at": now,
+        "queued_at": queued_at,
+        "error": error,
+    }
+
+
 def enqueue(
     *,
     session: Session,
@@ -48,6 +112,7 @@ def enqueue(
     type: str,
     now: datetime,
     due_at: datetime | None = None,
+    error: str | None = None,
     contact_id: int | None = None,
     campaign_id: int | None = None,
     automation_id: int | None = None,
@@ -57,31 +122,27 @@ def enqueue(
     timezones: str = "",
     is_test: bool = False,
 ) -> Message:
-    """Add one message; it is `queued` when due now, else `planned` until its time."""
-    if type not in MESSAGE_TYPES:
-        raise InvalidInput(f"unknown message type {type!r}: use {', '.join(MESSAGE_TYPES)}")
-    if not text:
-        raise InvalidInput("the message is empty")
-    due = due_at or now
+    """Add one message (its row from `message_row`); flushes."""
     analysis = analyze(text)
     message = Message(
-        campaign_id=campaign_id,
-        automation_id=automation_id,
-        contact_id=contact_id,
-        phone=phone,
-        sender=sender,
-        type=type,
-        text=text,
-        encoding=analysis.encoding,
-        segments=analysis.segments,
-        link_id=link_id,
-        is_test=is_test,
-        state=QUEUED if due <= now else PLANNED,
-        due_at=due,
-        window=window,
-        timezones=timezones,
-        planned_at=now,
-        queued_at=now if due <= now else None,
+        **message_row(
+            now=now,
+            phone=phone,
+            type=type,
+            text=text,
+            encoding=analysis.encoding,
+            segments=analysis.segments,
+            due_at=due_at,
+            error=error,
+            contact_id=contact_id,
+            campaign_id=campaign_id,
+            automation_id=automation_id,
+            link_id=link_id,
+            sender=sender,
+            window=window,
+            timezones=timezones,
+            is_test=is_test,
+        )
     )
     session.add(message)
     session.flush()
@@ -350,4 +411,4 @@ def release(*, conn: Connection, ids: Sequence[int], worker_id: str) -> None:
 # Recording answers lives in its own module; the outbox's callers keep one entry point.
 from sender.delivery.outbox_answers import Outcome, record  # noqa: E402
 
-__all__ = ["DueMessage", "Outcome", "enqueue", "record"]
+__all__ = ["DueMessage", "Outcome", "enqueue", "message_row", "record"]
