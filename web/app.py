@@ -28,24 +28,29 @@ from web import health, hooks, openapi
 from web.api import operations as api_operations
 from web.api import routes as api_routes
 from web.auth import BearerAuth
+from web.context import AppContext, HasContext, Limits
 from web.errors import HANDLERS
 from web.page_events import ROUTES as page_event_routes
 from web.pages import PageServer
 from web.pages import routes as page_routes
 from web.redirect import ShortLinks, miss_limiter
+from web.staff import post_limiter
 from web.staff import routes as staff_routes
 from web.ui import routes as ui_routes
+from web.ui.auth import signin_limiter
 
 log = logging.getLogger("richsms")
 
 
-class RichsmsApp(Starlette):
+class RichsmsApp(Starlette, HasContext):
     """Starlette, except that a tap on a short link is answered before any routing or
-    middleware: the redirect is the hottest path and pays for nothing it does not use."""
+    middleware: the redirect is the hottest path and pays for nothing it does not use.
+    Its routes read what they use from its typed `context` (`web.context.context`)."""
 
-    def __init__(self, short_links: ShortLinks, **options: Any) -> None:
+    def __init__(self, short_links: ShortLinks, context: AppContext, **options: Any) -> None:
         super().__init__(**options)
         self.short_links = short_links
+        self.context = context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         code = self.short_links.code_of(scope)
@@ -62,7 +67,7 @@ def create_app(
     run_worker: bool = False,
     preload_links: int = 1_000_000,
     cache_poll_interval: float = 1.0,
-) -> Starlette:
+) -> RichsmsApp:
     """The whole web app. Nothing is opened or started until the lifespan starts."""
     settings.validate()
     clock = clock or SystemClock()
@@ -78,6 +83,16 @@ def create_app(
     )
     checkpointer = WalCheckpointer(engine)
     limiter = miss_limiter(settings)
+    running: Clock = clock
+
+    def now() -> float:
+        return running.now().timestamp()
+
+    limits = Limits(
+        misses=limiter,
+        signin=signin_limiter(settings, now),
+        staff=post_limiter(settings, now),
+    )
     sending = WorkerThread(worker_from_settings(engine, settings, clock)) if run_worker else None
     # Planning, finishing campaigns and automations: a loop of their own, next to the worker.
     chores = chores_from_settings(engine, settings, clock) if run_worker else None
@@ -121,6 +136,18 @@ def create_app(
 
     page_server = PageServer(engine=engine, clock=clock, settings=settings)
     addresses = ClientAddress(settings.trusted_networks)
+    context = AppContext(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        codes=CodeMaker(secret),
+        resolver=resolver,
+        clicks=writer,
+        pages=page_server,
+        client_address=addresses,
+        limits=limits,
+        sending=sending,
+    )
     app = RichsmsApp(
         ShortLinks(
             resolver=resolver,
@@ -130,6 +157,7 @@ def create_app(
             client_address=addresses,
             pages=page_server,
         ),
+        context,
         routes=[
             Route("/healthz", health.healthz, methods=["GET"]),
             *hooks.ROUTES,  # signed by the provider, outside the /api bearer auth
@@ -147,14 +175,5 @@ def create_app(
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.client_address = addresses  # read by web.attempt_limits.client_of
-    app.state.engine = engine
-    app.state.clock = clock
-    app.state.codes = CodeMaker(secret)
-    app.state.resolver = resolver
-    app.state.clicks = writer
-    app.state.sending = sending
-    app.state.pages = page_server
     app.state.operations = [*health.OPERATIONS, *hooks.OPERATIONS, *api_operations()]
     return app

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 
 from richsms.settings import Settings
-from shortener.forwarded import ClientAddress
+from web.context import context
 
 log = logging.getLogger("richsms.limits")
 
@@ -130,7 +130,7 @@ def client_of(request: Request) -> str:
     """The address a client's attempts are counted under: read through the proxies
     `RICHSMS_TRUSTED_PROXIES` names (behind a proxy the peer is the proxy, and one bucket
     for every client would let anybody lock everyone out)."""
-    addresses: ClientAddress = request.app.state.client_address
+    addresses = context(request).client_address
     peer = request.client.host if request.client else ""
     headers = request.headers
     return addresses.resolve(peer, headers.get("forwarded"), headers.get("x-forwarded-for"))

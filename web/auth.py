@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from richsms.accounts import verify_token
-from richsms.db import read_session
+from web.context import context
 from web.errors import error_response
 
 
@@ -22,10 +22,11 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         token = _bearer(scope)
-        engine: Engine = scope["app"].state.engine
         found = None
         if token is not None:
-            found = await run_in_threadpool(_lookup, engine, token)
+            found = await context(HTTPConnection(scope)).in_read_session(
+                lambda session: _token_id(session, token)
+            )
         if found is None:
             message = "missing bearer token" if token is None else "invalid or revoked token"
             response = error_response(
@@ -48,7 +49,6 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-def _lookup(engine: Engine, token: str) -> int | None:
-    with read_session(engine) as session:
-        found = verify_token(session=session, token=token)
-        return found.id if found is not None else None
+def _token_id(session: Session, token: str) -> int | None:
+    found = verify_token(session=session, token=token)
+    return found.id if found is not None else None

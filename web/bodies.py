@@ -14,6 +14,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
 from richsms.types import BIGINT_MAX, BIGINT_MIN, ID_MAX
+from web.context import context
 from web.errors import BadRequest
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -148,7 +149,7 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
     """The whole body, refused with 413 as soon as it passes `limit` (the configured
     one when not given): never read whole first."""
     if limit is None:
-        limit = int(request.app.state.settings.max_body_bytes)
+        limit = int(context(request).settings.max_body_bytes)
     declared = request.headers.get("content-length", "")
     too_large = BadRequest(413, f"the body is larger than {limit} bytes")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:

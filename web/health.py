@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from richsms.db import ping
+from web.context import context
 from web.openapi import Operation
 
 OPERATIONS = [
@@ -22,12 +23,13 @@ OPERATIONS = [
 
 
 async def healthz(request: Request) -> JSONResponse:
+    ctx = context(request)
     try:
-        await run_in_threadpool(ping, request.app.state.engine)
+        await run_in_threadpool(ping, ctx.engine)
     except SQLAlchemyError:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
     body: dict[str, object] = {"status": "ok", "database": "ok"}
-    sending = getattr(request.app.state, "sending", None)
+    sending = ctx.sending
     if sending is not None:  # the in-process worker's provider: a refused bind shows here
         health = sending.worker.provider.health()
         body["provider"] = {"name": sending.worker.provider.name, "ok": health.ok,

@@ -13,17 +13,17 @@ from dataclasses import replace
 from typing import Protocol
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from richsms.db import session_scope
 from sender.delivery.inbound import handle_inbound, keyword_of, opt_out_request
 from sender.delivery.providers import webhooks_for
 from sender.delivery.providers.base import Inbound, WebhookRequest, WebhookResult
 from sender.delivery.receipts import record_receipt
 from web.bodies import read_body
+from web.context import context
 from web.openapi import Operation
 
 STATUS_PATH = "hooks/http/status"
@@ -40,12 +40,12 @@ class HttpWebhooks(Protocol):
 async def _webhook_request(request: Request, path: str) -> WebhookRequest:
     body = await read_body(request, MAX_WEBHOOK_BYTES)
     form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-    url = request.app.state.settings.base_url.rstrip("/") + "/" + path
+    url = context(request).settings.base_url.rstrip("/") + "/" + path
     return WebhookRequest(url=url, headers=dict(request.headers), form=form, body=body)
 
 
 def _parser(request: Request) -> HttpWebhooks:
-    parser = webhooks_for("http", request.app.state.settings)
+    parser = webhooks_for("http", context(request).settings)
     assert parser is not None, "the http provider has webhooks"
     return parser  # type: ignore[return-value]
 
@@ -60,38 +60,37 @@ def _text_of(message: Inbound) -> str:
 
 
 async def _record(request: Request, result: WebhookResult) -> list[str]:
-    state = request.app.state
-    now = state.clock.now()
+    ctx = context(request)
+    now = ctx.clock.now()
 
-    def work() -> list[str]:
+    def work(session: Session) -> list[str]:
         outcomes: list[str] = []
-        with session_scope(state.engine) as session:
-            for receipt in result.receipts:
-                receipt = replace(receipt, at=now)
-                outcomes.append(
-                    record_receipt(
-                        session=session,
-                        provider=receipt.provider,
-                        provider_id=receipt.provider_id,
-                        state=receipt.state,
-                        at=receipt.at,
-                        error=receipt.error,
-                    )
-                )
-            for message in result.inbound:
-                handled = handle_inbound(
+        for receipt in result.receipts:
+            receipt = replace(receipt, at=now)
+            outcomes.append(
+                record_receipt(
                     session=session,
-                    phone=message.phone,
-                    to=message.to,
-                    text=_text_of(message),
-                    clock=state.clock,
-                    settings=state.settings,
-                    received_at=now,
+                    provider=receipt.provider,
+                    provider_id=receipt.provider_id,
+                    state=receipt.state,
+                    at=receipt.at,
+                    error=receipt.error,
                 )
-                outcomes.append(handled.action)
+            )
+        for message in result.inbound:
+            handled = handle_inbound(
+                session=session,
+                phone=message.phone,
+                to=message.to,
+                text=_text_of(message),
+                clock=ctx.clock,
+                settings=ctx.settings,
+                received_at=now,
+            )
+            outcomes.append(handled.action)
         return outcomes
 
-    return await run_in_threadpool(work)
+    return await ctx.in_session(work)
 
 
 async def status(request: Request) -> Response:

@@ -8,7 +8,7 @@ it changes nothing. Automated clients are ignored, like everywhere on pages.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,9 +16,9 @@ from starlette.routing import Route
 from landing_templates.links import link_by_token
 from landing_templates.page_events import EVENT_KINDS, record_page_event
 from landing_templates.pages import get_version
-from richsms.db import session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
 from shortener.bots import is_bot
+from web.context import context
 
 # Events a page's script may report (the wheel's spin is recorded by the spin itself),
 # each on the blocks that can do it: a block id the page does not have records nothing.
@@ -36,30 +36,29 @@ async def page_event(request: Request) -> Response:
         raise InvalidInput("no such page or block")
     if is_bot("GET", request.headers.get("user-agent", "")):
         return Response(status_code=204)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> None:
-        with session_scope(state.engine) as session:
-            link = link_by_token(session=session, token=token)
-            if link.page_id is None or link.contact_id is None:
-                raise Conflict("this page is not personal: nothing is recorded")
-            version = get_version(
-                session=session, page_id=link.page_id, version=link.page_version or 1
-            )
-            types = {str(b.get("id")): b.get("type") for b in version.blocks}
-            if types.get(block_id) not in BLOCK_TYPES[kind]:
-                raise NotFound(f"no {' or '.join(BLOCK_TYPES[kind])} block {block_id!r} here")
-            record_page_event(
-                session=session,
-                clock=state.clock,
-                page_id=link.page_id,
-                block_id=block_id,
-                contact_id=link.contact_id,
-                kind=kind,
-                campaign_id=link.campaign_id,
-            )
+    def work(session: Session) -> None:
+        link = link_by_token(session=session, token=token)
+        if link.page_id is None or link.contact_id is None:
+            raise Conflict("this page is not personal: nothing is recorded")
+        version = get_version(
+            session=session, page_id=link.page_id, version=link.page_version or 1
+        )
+        types = {str(b.get("id")): b.get("type") for b in version.blocks}
+        if types.get(block_id) not in BLOCK_TYPES[kind]:
+            raise NotFound(f"no {' or '.join(BLOCK_TYPES[kind])} block {block_id!r} here")
+        record_page_event(
+            session=session,
+            clock=ctx.clock,
+            page_id=link.page_id,
+            block_id=block_id,
+            contact_id=link.contact_id,
+            kind=kind,
+            campaign_id=link.campaign_id,
+        )
 
-    await run_in_threadpool(work)
+    await ctx.in_session(work)
     return Response(status_code=204, headers={"cache-control": "no-store"})
 
 

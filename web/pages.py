@@ -14,7 +14,7 @@ import logging
 import sqlite3
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,11 +27,11 @@ from landing_templates.pieces import gzip_body, raw_body
 from landing_templates.viewer import PageViewer, Rendered
 from richsms.assets import STATIC
 from richsms.clock import Clock
-from richsms.db import read_session
 from richsms.errors import Forbidden, NotFound
 from richsms.settings import Settings
 from shortener.bots import is_bot
 from shortener.resolver import Target
+from web.context import context
 
 log = logging.getLogger("richsms.pages")
 _HTML = "text/html; charset=utf-8"
@@ -137,15 +137,10 @@ def _response(request: Request, rendered: Rendered) -> Response:
     return response
 
 
-def _server(request: Request) -> PageServer:
-    server: PageServer = request.app.state.pages
-    return server
-
-
 async def page_by_token(request: Request) -> Response:
     token: str = request.path_params["token"]
     bot = is_bot(request.method, request.headers.get("user-agent", ""))
-    work = functools.partial(_server(request).by_token, token, bot=bot)
+    work = functools.partial(context(request).pages.by_token, token, bot=bot)
     rendered = await asyncio.get_running_loop().run_in_executor(None, work)
     return _response(request, rendered)
 
@@ -154,25 +149,23 @@ async def spin(request: Request) -> JSONResponse:
     if is_bot("GET", request.headers.get("user-agent", "")):
         raise Forbidden("automated clients cannot spin the wheel")
     token, block_id = request.path_params["token"], request.path_params["block_id"]
-    result = await run_in_threadpool(_server(request).spin, token, block_id)
+    result = await run_in_threadpool(context(request).pages.spin, token, block_id)
     return JSONResponse(result, headers={"cache-control": "private, no-store"})
 
 
 async def image(request: Request) -> Response:
     image_id, width = int(request.path_params["image_id"]), int(request.path_params["width"])
-    engine: Engine = request.app.state.engine
 
-    def work() -> bytes | None:
-        with read_session(engine) as session:
-            data: bytes | None = session.exec(
-                select(PageImageRendition.data).where(
-                    col(PageImageRendition.image_id) == image_id,
-                    col(PageImageRendition.width) == width,
-                )
-            ).first()
-            return data
+    def work(session: Session) -> bytes | None:
+        data: bytes | None = session.exec(
+            select(PageImageRendition.data).where(
+                col(PageImageRendition.image_id) == image_id,
+                col(PageImageRendition.width) == width,
+            )
+        ).first()
+        return data
 
-    data = await run_in_threadpool(work)
+    data = await context(request).in_read_session(work)
     if data is None:
         raise NotFound("no such image")
     # An image id and width never change content: cache it for a year, everywhere.

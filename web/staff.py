@@ -16,19 +16,18 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, quote
 
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from landing_templates.coupons import CouponState, coupon_state
 from richsms.accounts import ApiToken, verify_token
-from richsms.db import read_session, session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
 from sender.results.redemptions import redeem
 from web.attempt_limits import Attempts, attempt_limiter, client_of
 from web.bodies import read_body
+from web.context import context
 from web.languages import preferred_language
 from web.staff_page import render
 
@@ -84,15 +83,6 @@ def language(request: Request) -> str:
 
 
 class StaffPage:
-    def __init__(self, limiter: Attempts | None = None) -> None:
-        self._limiter = limiter
-
-    def _limiter_for(self, request: Request) -> Attempts:
-        if self._limiter is None:
-            state = request.app.state
-            self._limiter = post_limiter(state.settings, lambda: state.clock.now().timestamp())
-        return self._limiter
-
     async def handle(self, request: Request) -> Response:
         if request.method == "POST":
             return await self._post(request)
@@ -107,22 +97,21 @@ class StaffPage:
         redeemed_now: bool = False,
     ) -> Response:
         code: str = request.path_params["code"]
-        state = request.app.state
+        ctx = context(request)
         nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(18)
-        secret: str = state.settings.secret_key.reveal()
-        now = int(state.clock.now().timestamp())
+        secret: str = ctx.settings.secret_key.reveal()
+        now = int(ctx.clock.now().timestamp())
 
-        def read() -> tuple[str | None, CouponState | None]:
-            with read_session(state.engine) as session:
-                staff = _staff_name(session, request, secret, now)
-                if staff is None:
-                    return None, None
-                try:
-                    return staff, coupon_state(session=session, code=code)
-                except NotFound:
-                    return staff, None
+        def read(session: Session) -> tuple[str | None, CouponState | None]:
+            staff = _staff_name(session, request, secret, now)
+            if staff is None:
+                return None, None
+            try:
+                return staff, coupon_state(session=session, code=code)
+            except NotFound:
+                return staff, None
 
-        staff, coupon = await run_in_threadpool(read)
+        staff, coupon = await ctx.in_read_session(read)
         if staff is not None and coupon is None and status == 200:
             status = 404
         action = "redeem" if staff is not None else "signin"
@@ -144,15 +133,15 @@ class StaffPage:
 
     async def _post(self, request: Request) -> Response:
         code: str = request.path_params["code"]
-        state = request.app.state
-        if not self._limiter_for(request).allow(client_of(request)):
+        ctx = context(request)
+        if not ctx.limits.staff.allow(client_of(request)):
             return await self._page(request, status=429, message="slow_down")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:
             return await self._page(request, status=415, message="forged")
         form = _parse_form(await read_body(request))
-        secret: str = state.settings.secret_key.reveal()
-        now = int(state.clock.now().timestamp())
+        secret: str = ctx.settings.secret_key.reveal()
+        now = int(ctx.clock.now().timestamp())
         action = form.get("action", "")
         nonce = request.cookies.get(CSRF_COOKIE, "")
         if action not in ("signin", "redeem") or not _form_token_ok(
@@ -164,13 +153,9 @@ class StaffPage:
         return await self._redeem(request, form.get("location"), secret, now)
 
     async def _sign_in(self, request: Request, token: str, secret: str, now: int) -> Response:
-        engine = request.app.state.engine
-
-        def check() -> ApiToken | None:
-            with read_session(engine) as session:
-                return verify_token(session=session, token=token.strip())
-
-        found = await run_in_threadpool(check)
+        found = await context(request).in_read_session(
+            lambda session: verify_token(session=session, token=token.strip())
+        )
         if found is None or found.id is None:
             return await self._page(request, status=401, message="bad_token")
         code: str = request.path_params["code"]
@@ -185,30 +170,29 @@ class StaffPage:
         self, request: Request, location: str | None, secret: str, now: int
     ) -> Response:
         code: str = request.path_params["code"]
-        state = request.app.state
+        ctx = context(request)
 
-        def work() -> str:
-            with session_scope(state.engine) as session:
-                staff = _staff_name(session, request, secret, now)
-                if staff is None:
-                    return "signed_out"
-                try:
-                    redeem(
-                        session=session,
-                        clock=state.clock,
-                        code=code,
-                        by=staff,
-                        location=(location or "")[:200] or None,
-                    )
-                except Conflict:
-                    return "already"
-                except NotFound:
-                    return "unknown"
-                except InvalidInput:
-                    return "forged"
-                return "redeemed"
+        def work(session: Session) -> str:
+            staff = _staff_name(session, request, secret, now)
+            if staff is None:
+                return "signed_out"
+            try:
+                redeem(
+                    session=session,
+                    clock=ctx.clock,
+                    code=code,
+                    by=staff,
+                    location=(location or "")[:200] or None,
+                )
+            except Conflict:
+                return "already"
+            except NotFound:
+                return "unknown"
+            except InvalidInput:
+                return "forged"
+            return "redeemed"
 
-        outcome = await run_in_threadpool(work)
+        outcome = await ctx.in_session(work)
         if outcome == "redeemed":
             return await self._page(request, redeemed_now=True)
         status = {"signed_out": 401, "already": 409, "unknown": 404, "forged": 422}[outcome]

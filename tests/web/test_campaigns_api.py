@@ -59,7 +59,7 @@ def plan(app: Any, clock: FrozenClock) -> list[int]:
     """What a worker's chore loop does: claim and run the planning jobs that are due."""
     from sender.campaigns.planning_job import run_planning
 
-    state = app.state
+    state = app.context
     return run_planning(
         engine=state.engine,
         clock=clock,

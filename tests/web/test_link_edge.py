@@ -318,7 +318,7 @@ def test_bulk_creation_lets_redirects_through_between_chunks(
         try:
             create_links_in_chunks(
                 engine=engine,
-                codes=app.state.codes,
+                codes=app.context.codes,
                 clock=clock,
                 url="https://shop.example/",
                 contact_ids=list(range(1, total + 1)),

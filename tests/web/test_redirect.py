@@ -129,7 +129,7 @@ def test_disabling_takes_effect_in_every_process(
 
     link = issue(api)
     # A second app on the same database stands for another server process.
-    other = create_app(app.state.settings, clock=app.state.clock, cache_poll_interval=0.02)
+    other = create_app(app.context.settings, clock=app.context.clock, cache_poll_interval=0.02)
     with TestClient(other) as second:
         assert tap(second, link["code"]).status_code == 302  # type: ignore[attr-defined]
         assert api.post(f"/api/links/{link['code']}/disable").json()["disabled_at"]

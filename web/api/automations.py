@@ -6,17 +6,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete as sql_delete
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
 from richsms.errors import NotFound
 from sender.campaigns.automations import create_automation, run_automations
 from sender.campaigns.models import Automation, AutomationRun
 from web.bodies import read_model
+from web.context import context
 from web.openapi import Operation
 
 
@@ -46,24 +46,23 @@ class AutomationOut(BaseModel):
 
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, AutomationIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            automation = create_automation(
-                session=session, clock=state.clock, settings=state.settings, **body.model_dump()
-            )
-            return AutomationOut.model_validate(automation, from_attributes=True).model_dump()
+    def work(session: Session) -> dict[str, Any]:
+        automation = create_automation(
+            session=session, clock=ctx.clock, settings=ctx.settings, **body.model_dump()
+        )
+        return AutomationOut.model_validate(automation, from_attributes=True).model_dump()
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def run(request: Request) -> JSONResponse:
-    state = request.app.state
+    ctx = context(request)
 
     def work() -> dict[str, Any]:
         sent = run_automations(
-            engine=state.engine, clock=state.clock, settings=state.settings, codes=state.codes
+            engine=ctx.engine, clock=ctx.clock, settings=ctx.settings, codes=ctx.codes
         )
         return {"enqueued": sent}
 
@@ -75,34 +74,32 @@ class AutomationList(BaseModel):
 
 
 async def list_all(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            rows = session.exec(select(Automation).order_by(col(Automation.id))).all()
-            found = [AutomationOut.model_validate(a, from_attributes=True) for a in rows]
+    def work(session: Session) -> dict[str, Any]:
+        rows = session.exec(select(Automation).order_by(col(Automation.id))).all()
+        found = [AutomationOut.model_validate(a, from_attributes=True) for a in rows]
         return AutomationList(automations=found).model_dump()
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def delete(request: Request) -> JSONResponse:
     automation_id: int = request.path_params["automation_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            automation = session.get(Automation, automation_id)
-            if automation is None:
-                raise NotFound(f"no automation with id {automation_id}")
-            # Its runs only guarded against sending twice; its messages keep their history.
-            session.execute(
-                sql_delete(AutomationRun).where(col(AutomationRun.automation_id) == automation_id)
-            )
-            session.delete(automation)
+    def work(session: Session) -> dict[str, Any]:
+        automation = session.get(Automation, automation_id)
+        if automation is None:
+            raise NotFound(f"no automation with id {automation_id}")
+        # Its runs only guarded against sending twice; its messages keep their history.
+        session.execute(
+            sql_delete(AutomationRun).where(col(AutomationRun.automation_id) == automation_id)
+        )
+        session.delete(automation)
         return {"id": automation_id, "deleted": True}
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 ROUTES = [

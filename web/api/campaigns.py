@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput
 from sender.campaigns.campaign import (
     CampaignSpec,
@@ -21,7 +20,7 @@ from sender.campaigns.campaign import (
     list_campaigns,
     request_send,
 )
-from sender.campaigns.unitary import prepare_test, write_send
+from sender.campaigns.unitary import PreparedSend, prepare_test, write_send
 from sender.delivery.senders import create_sender
 from web.api.campaign_bodies import (
     CampaignIn,
@@ -39,6 +38,7 @@ from web.api.campaign_bodies import MessageOut as MessageOut
 from web.api.campaign_bodies import SenderOut as SenderOut
 from web.api.campaign_bodies import message_out as message_out
 from web.bodies import path_id, read_model
+from web.context import AppContext, context
 from web.openapi import Operation
 
 
@@ -49,116 +49,110 @@ def _token(request: Request) -> int | None:
 
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, CampaignIn)
-    state = request.app.state
+    ctx = context(request)
     spec = CampaignSpec(**body.model_dump())
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            campaign = create_campaign(
-                session=session,
-                clock=state.clock,
-                spec=spec,
-                created_by=_token(request),
-                settings=state.settings,
-            )
-            return campaign_out(campaign)
+    def work(session: Session) -> dict[str, Any]:
+        campaign = create_campaign(
+            session=session,
+            clock=ctx.clock,
+            spec=spec,
+            created_by=_token(request),
+            settings=ctx.settings,
+        )
+        return campaign_out(campaign)
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def index(request: Request) -> JSONResponse:
     status = request.query_params.get("status")
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with read_session(engine) as session:
-            found = list_campaigns(session=session, status=status)
-            return {"campaigns": [campaign_out(c) for c in found]}
+    def work(session: Session) -> dict[str, Any]:
+        found = list_campaigns(session=session, status=status)
+        return {"campaigns": [campaign_out(c) for c in found]}
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 async def show(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with read_session(engine) as session:
-            return campaign_out(get_campaign(session=session, campaign_id=campaign_id))
+    def work(session: Session) -> dict[str, Any]:
+        return campaign_out(get_campaign(session=session, campaign_id=campaign_id))
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 async def approve(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            campaign = approve_campaign(
-                session=session,
-                clock=state.clock,
-                campaign_id=campaign_id,
-                approver=_token(request),
-            )
-            return campaign_out(campaign)
+    def work(session: Session) -> dict[str, Any]:
+        campaign = approve_campaign(
+            session=session,
+            clock=ctx.clock,
+            campaign_id=campaign_id,
+            approver=_token(request),
+        )
+        return campaign_out(campaign)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def send(request: Request) -> JSONResponse:
     """Records the decision and answers at once: a worker's chore loop plans the campaign
     (now, or just before it sends when its audience is to be refreshed then)."""
     campaign_id = path_id(request, "campaign")
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            campaign = request_send(session=session, clock=state.clock, campaign_id=campaign_id)
-            return campaign_out(campaign)
+    def work(session: Session) -> dict[str, Any]:
+        campaign = request_send(session=session, clock=ctx.clock, campaign_id=campaign_id)
+        return campaign_out(campaign)
 
-    return JSONResponse(await run_in_threadpool(work), status_code=202)
+    return JSONResponse(await ctx.in_session(work), status_code=202)
 
 
 async def cancel(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            campaign, count = cancel_campaign(
-                session=session, clock=state.clock, campaign_id=campaign_id
-            )
-            return {"campaign": campaign_out(campaign), "cancelled_messages": count}
+    def work(session: Session) -> dict[str, Any]:
+        campaign, count = cancel_campaign(
+            session=session, clock=ctx.clock, campaign_id=campaign_id
+        )
+        return {"campaign": campaign_out(campaign), "cancelled_messages": count}
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def test(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
     body = await read_model(request, TestIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        # Rendered with no write lock held; then written in one short unit.
-        with read_session(state.engine) as session:
-            send = prepare_test(
-                session=session,
-                settings=state.settings,
-                campaign_id=campaign_id,
-                phone=body.phone,
-            )
-        with session_scope(state.engine) as session:
-            message = write_send(
-                session=session,
-                clock=state.clock,
-                settings=state.settings,
-                codes=state.codes,
-                send=send,
-            )
-            return message_out(message)
+    # Rendered with no write lock held; then written in one short unit.
+    send = await ctx.in_read_session(
+        lambda session: prepare_test(
+            session=session, settings=ctx.settings, campaign_id=campaign_id, phone=body.phone
+        )
+    )
+    return await queue_prepared(ctx, send)
 
-    return JSONResponse(await run_in_threadpool(work), status_code=202)
+
+async def queue_prepared(ctx: AppContext, send: PreparedSend) -> JSONResponse:
+    """Writes a prepared send (a test, a unitary message) in one short unit of work:
+    202 with the message."""
+
+    def work(session: Session) -> dict[str, Any]:
+        message = write_send(
+            session=session, clock=ctx.clock, settings=ctx.settings, codes=ctx.codes, send=send
+        )
+        return message_out(message)
+
+    return JSONResponse(await ctx.in_session(work), status_code=202)
 
 
 async def messages(request: Request) -> JSONResponse:
@@ -168,38 +162,36 @@ async def messages(request: Request) -> JSONResponse:
         limit = int(request.query_params.get("limit", "100"))
     except ValueError:
         raise InvalidInput("after and limit must be integers") from None
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with read_session(engine) as session:
-            page = campaign_messages(
-                session=session, campaign_id=campaign_id, after=after, limit=limit
-            )
-            return {
-                "messages": [message_out(m) for m in page],
-                "next_after": page[-1].id if len(page) == limit else None,
-            }
+    def work(session: Session) -> dict[str, Any]:
+        page = campaign_messages(
+            session=session, campaign_id=campaign_id, after=after, limit=limit
+        )
+        return {
+            "messages": [message_out(m) for m in page],
+            "next_after": page[-1].id if len(page) == limit else None,
+        }
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 async def create_sender_number(request: Request) -> JSONResponse:
     body = await read_model(request, SenderIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            sender = create_sender(
-                session=session,
-                clock=state.clock,
-                kind=body.kind,
-                value=body.value,
-                rate=body.rate,
-                allowed_types=list(body.allowed_types),
-            )
-            return SenderOut.model_validate(sender, from_attributes=True).model_dump()
+    def work(session: Session) -> dict[str, Any]:
+        sender = create_sender(
+            session=session,
+            clock=ctx.clock,
+            kind=body.kind,
+            value=body.value,
+            rate=body.rate,
+            allowed_types=list(body.allowed_types),
+        )
+        return SenderOut.model_validate(sender, from_attributes=True).model_dump()
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 ROUTES = [

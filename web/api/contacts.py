@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
 from sender.audience.contact_edit import ContactChanges, update_contact
 from sender.audience.contact_history import contact_history, state_times
 from sender.audience.contact_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY, list_contacts
@@ -21,6 +20,7 @@ from sender.audience.csv_import import import_contacts
 from sender.audience.erasure import erase_contact
 from sender.audience.models import Contact
 from web.bodies import read_body, read_model
+from web.context import context
 from web.errors import BadRequest
 from web.openapi import Operation
 
@@ -177,15 +177,14 @@ async def import_csv(request: Request) -> JSONResponse:
     if content_type not in CSV_TYPES:
         raise BadRequest(415, "send the file as text/csv")
     data = await read_body(request)
-    state = request.app.state
-    region = request.query_params.get("region") or state.settings.default_region
+    ctx = context(request)
+    region = request.query_params.get("region") or ctx.settings.default_region
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            report = import_contacts(session=session, data=data, clock=state.clock, region=region)
+    def work(session: Session) -> dict[str, Any]:
+        report = import_contacts(session=session, data=data, clock=ctx.clock, region=region)
         return ImportOut.model_validate(report.as_dict()).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 def _contact_data(contact: Contact) -> dict[str, Any]:
@@ -196,23 +195,22 @@ def _contact_data(contact: Contact) -> dict[str, Any]:
 
 async def _history(request: Request, model: type[BaseModel]) -> dict[str, Any]:
     contact_id: int = request.path_params["contact_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            history = contact_history(session=session, contact_id=contact_id)
-            data = _contact_data(history.contact)
-            data["consent_history"] = [e.model_dump() for e in history.consents]
-            data["messages"] = [
-                {**m.model_dump(), "times": state_times(m)} for m in history.messages
-            ]
-            data["inbound"] = [i.model_dump() for i in history.inbound]
-            data["clicks"] = [asdict(c) for c in history.clicks]
-            data["coupons"] = [asdict(c) for c in history.coupons]
+    def work(session: Session) -> dict[str, Any]:
+        history = contact_history(session=session, contact_id=contact_id)
+        data = _contact_data(history.contact)
+        data["consent_history"] = [e.model_dump() for e in history.consents]
+        data["messages"] = [
+            {**m.model_dump(), "times": state_times(m)} for m in history.messages
+        ]
+        data["inbound"] = [i.model_dump() for i in history.inbound]
+        data["clicks"] = [asdict(c) for c in history.clicks]
+        data["coupons"] = [asdict(c) for c in history.coupons]
         result: dict[str, Any] = model.model_validate(data).model_dump(mode="json")
         return result
 
-    return await run_in_threadpool(work)
+    return await ctx.in_session(work)
 
 
 async def show_contact(request: Request) -> JSONResponse:
@@ -258,60 +256,57 @@ async def search_contacts(request: Request) -> JSONResponse:
     segment_ids = query_ids(request, "segment")
     after = query_int(request, "after", 0, 0, ID_MAX)
     limit = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            page = list_contacts(
-                session=session,
-                region=state.settings.default_region,
-                q=q,
-                group_ids=group_ids,
-                segment_ids=segment_ids,
-                after=after,
-                limit=limit,
-            )
-            contacts = [_contact_data(c) for c in page.contacts]
+    def work(session: Session) -> dict[str, Any]:
+        page = list_contacts(
+            session=session,
+            region=ctx.settings.default_region,
+            q=q,
+            group_ids=group_ids,
+            segment_ids=segment_ids,
+            after=after,
+            limit=limit,
+        )
+        contacts = [_contact_data(c) for c in page.contacts]
         return ContactPageOut.model_validate(
             {"contacts": contacts, "next_after": page.next_after}
         ).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def patch_contact(request: Request) -> JSONResponse:
     contact_id: int = request.path_params["contact_id"]
     body = await read_model(request, ContactPatch)
-    state = request.app.state
+    ctx = context(request)
     changes = ContactChanges(**body.model_dump())
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            contact = update_contact(
-                session=session,
-                contact_id=contact_id,
-                changes=changes,
-                region=state.settings.default_region,
-                clock=state.clock,
-            )
-            data = _contact_data(contact)
+    def work(session: Session) -> dict[str, Any]:
+        contact = update_contact(
+            session=session,
+            contact_id=contact_id,
+            changes=changes,
+            region=ctx.settings.default_region,
+            clock=ctx.clock,
+        )
+        data = _contact_data(contact)
         return ContactSummary.model_validate(data).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def delete_contact(request: Request) -> JSONResponse:
     contact_id: int = request.path_params["contact_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            erasure = erase_contact(
-                session=session, contact_id=contact_id, clock=request.app.state.clock
-            )
+    def work(session: Session) -> dict[str, Any]:
+        erasure = erase_contact(
+            session=session, contact_id=contact_id, clock=ctx.clock
+        )
         return ErasureOut.model_validate(erasure.as_dict()).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 ROUTES = [

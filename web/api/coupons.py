@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -18,9 +18,9 @@ from landing_templates.coupons import (
     import_pool,
     pool_counts,
 )
-from richsms.db import session_scope
 from sender.results import redemptions
 from web.bodies import path_id, read_body, read_model
+from web.context import context
 from web.errors import BadRequest
 from web.openapi import Operation
 
@@ -85,16 +85,15 @@ async def create_pool(request: Request) -> JSONResponse:
     if content_type not in CSV_TYPES:
         raise BadRequest(415, "send the codes as text/csv: one per line, or a `code` column")
     data = await read_body(request)
-    state = request.app.state
-    name = request.query_params.get("name") or f"Pool {state.clock.now():%Y-%m-%d %H:%M}"
+    ctx = context(request)
+    name = request.query_params.get("name") or f"Pool {ctx.clock.now():%Y-%m-%d %H:%M}"
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            pool, report = import_pool(
-                session=session, clock=state.clock, name=name, csv_bytes=data
-            )
-            assert pool.id is not None
-            counts = pool_counts(session=session, pool_id=pool.id)
+    def work(session: Session) -> dict[str, Any]:
+        pool, report = import_pool(
+            session=session, clock=ctx.clock, name=name, csv_bytes=data
+        )
+        assert pool.id is not None
+        counts = pool_counts(session=session, pool_id=pool.id)
         return PoolOut(
             id=pool.id,
             name=pool.name,
@@ -106,17 +105,16 @@ async def create_pool(request: Request) -> JSONResponse:
             available=counts.available,
         ).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def show_pool(request: Request) -> JSONResponse:
     pool_id = path_id(request, "coupon pool")
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            pool = get_pool(session=session, pool_id=pool_id)
-            counts = pool_counts(session=session, pool_id=pool_id)
+    def work(session: Session) -> dict[str, Any]:
+        pool = get_pool(session=session, pool_id=pool_id)
+        counts = pool_counts(session=session, pool_id=pool_id)
         return PoolCountsOut(
             id=pool_id,
             name=pool.name,
@@ -127,7 +125,7 @@ async def show_pool(request: Request) -> JSONResponse:
             available=counts.available,
         ).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def redeem(request: Request) -> JSONResponse:
@@ -136,31 +134,29 @@ async def redeem(request: Request) -> JSONResponse:
         body = RedeemIn()
     else:
         body = await read_model(request, RedeemIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            redemptions.redeem(
-                session=session,
-                clock=state.clock,
-                code=code,
-                by=body.by,
-                location=body.location,
-            )
-            return _public(coupon_state(session=session, code=code))
+    def work(session: Session) -> dict[str, Any]:
+        redemptions.redeem(
+            session=session,
+            clock=ctx.clock,
+            code=code,
+            by=body.by,
+            location=body.location,
+        )
+        return _public(coupon_state(session=session, code=code))
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def show(request: Request) -> JSONResponse:
     code: str = request.path_params["code"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            return _public(coupon_state(session=session, code=code))
+    def work(session: Session) -> dict[str, Any]:
+        return _public(coupon_state(session=session, code=code))
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 ROUTES = [

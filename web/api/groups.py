@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
 from sender.audience.groups import (
     add_members,
     count_members,
@@ -24,6 +23,7 @@ from sender.audience.groups import (
 )
 from sender.audience.selection import campaigns_using
 from web.bodies import read_model
+from web.context import context
 from web.openapi import Operation
 
 
@@ -70,88 +70,82 @@ class GroupDeletedOut(BaseModel):
 
 async def new_group(request: Request) -> JSONResponse:
     body = await read_model(request, GroupIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            group = create_group(session=session, name=body.name, clock=state.clock)
-            return GroupOut.model_validate(group.model_dump()).model_dump(mode="json")
+    def work(session: Session) -> dict[str, Any]:
+        group = create_group(session=session, name=body.name, clock=ctx.clock)
+        return GroupOut.model_validate(group.model_dump()).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def all_groups(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            groups = [
-                {**g.group.model_dump(), "members": g.members}
-                for g in list_groups(session=session)
-            ]
+    def work(session: Session) -> dict[str, Any]:
+        groups = [
+            {**g.group.model_dump(), "members": g.members}
+            for g in list_groups(session=session)
+        ]
         return GroupList.model_validate({"groups": groups}).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def show_group(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            group = get_group(session=session, group_id=group_id)
-            members = count_members(session=session, group_id=group_id)
-            data = {**group.model_dump(), "members": members}
+    def work(session: Session) -> dict[str, Any]:
+        group = get_group(session=session, group_id=group_id)
+        members = count_members(session=session, group_id=group_id)
+        data = {**group.model_dump(), "members": members}
         return GroupOut.model_validate(data).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def patch_group(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
     body = await read_model(request, GroupIn)
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            group = rename_group(session=session, group_id=group_id, name=body.name)
-            members = count_members(session=session, group_id=group_id)
-            data = {**group.model_dump(), "members": members}
+    def work(session: Session) -> dict[str, Any]:
+        group = rename_group(session=session, group_id=group_id, name=body.name)
+        members = count_members(session=session, group_id=group_id)
+        data = {**group.model_dump(), "members": members}
         return GroupOut.model_validate(data).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def remove_group(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            get_group(session=session, group_id=group_id)
-            in_use = campaigns_using(session=session, group_id=group_id)
-            delete_group(session=session, group_id=group_id, in_use=in_use)
+    def work(session: Session) -> dict[str, Any]:
+        get_group(session=session, group_id=group_id)
+        in_use = campaigns_using(session=session, group_id=group_id)
+        delete_group(session=session, group_id=group_id, in_use=in_use)
         return GroupDeletedOut(id=group_id).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def add_group_members(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
     body = await read_model(request, MembersIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            change = add_members(
-                session=session,
-                group_id=group_id,
-                clock=state.clock,
-                region=state.settings.default_region,
-                contact_ids=body.contact_ids,
-                phones=body.phones,
-            )
+    def work(session: Session) -> dict[str, Any]:
+        change = add_members(
+            session=session,
+            group_id=group_id,
+            clock=ctx.clock,
+            region=ctx.settings.default_region,
+            contact_ids=body.contact_ids,
+            phones=body.phones,
+        )
         return MembersOut(
             added=len(change.changed_ids),
             already_members=change.unchanged,
@@ -159,23 +153,22 @@ async def add_group_members(request: Request) -> JSONResponse:
             unknown_phones=list(change.unknown_phones),
         ).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def remove_group_members(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
     body = await read_model(request, MembersIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            change = remove_members(
-                session=session,
-                group_id=group_id,
-                region=state.settings.default_region,
-                contact_ids=body.contact_ids,
-                phones=body.phones,
-            )
+    def work(session: Session) -> dict[str, Any]:
+        change = remove_members(
+            session=session,
+            group_id=group_id,
+            region=ctx.settings.default_region,
+            contact_ids=body.contact_ids,
+            phones=body.phones,
+        )
         return RemovedOut(
             removed=len(change.changed_ids),
             not_members=change.unchanged,
@@ -183,7 +176,7 @@ async def remove_group_members(request: Request) -> JSONResponse:
             unknown_phones=list(change.unknown_phones),
         ).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 ROUTES = [

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from landing_templates.images import MAX_BYTES, store_image
-from richsms.db import session_scope
+from web.context import context
 from web.errors import BadRequest
 from web.openapi import Operation
 
@@ -33,11 +33,10 @@ async def upload(request: Request) -> JSONResponse:
             raise BadRequest(413, f"an image is at most {MAX_BYTES} bytes")
         chunks.append(chunk)
     data = b"".join(chunks)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> ImageOut:
-        with session_scope(state.engine) as session:
-            image = store_image(session=session, clock=state.clock, data=data)
+    def work(session: Session) -> ImageOut:
+        image = store_image(session=session, clock=ctx.clock, data=data)
         return ImageOut(
             id=image.id,
             width=image.width,
@@ -46,7 +45,7 @@ async def upload(request: Request) -> JSONResponse:
             urls=[f"/img/{image.id}/{w}.webp" for w in image.widths],
         )
 
-    out = await run_in_threadpool(work)
+    out = await ctx.in_session(work)
     return JSONResponse(out.model_dump(), status_code=201)
 
 

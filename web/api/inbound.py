@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
 from sender.delivery.inbound import MAX_TEXT, handle_inbound
 from web.bodies import read_model
+from web.context import context
 from web.openapi import Operation
 
 
@@ -48,21 +48,20 @@ class InboundOut(BaseModel):
 
 async def receive(request: Request) -> JSONResponse:
     body = await read_model(request, InboundIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            result = handle_inbound(
-                session=session,
-                phone=body.sender,
-                to=body.to,
-                text=body.text,
-                clock=state.clock,
-                settings=state.settings,
-            )
+    def work(session: Session) -> dict[str, Any]:
+        result = handle_inbound(
+            session=session,
+            phone=body.sender,
+            to=body.to,
+            text=body.text,
+            clock=ctx.clock,
+            settings=ctx.settings,
+        )
         return InboundOut.model_validate(result.as_dict()).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 ROUTES = [Route("/inbound", receive, methods=["POST"])]

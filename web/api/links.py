@@ -16,7 +16,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from landing_templates.links import issue_page_links
-from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput, NotFound
 from richsms.types import Id, UtcDatetime
 from sender.audience.models import Contact
@@ -25,6 +24,7 @@ from shortener.links import create_link, create_links_in_chunks, disable_link, g
 from shortener.models import Link
 from shortener.stats import link_stats
 from web.bodies import read_model
+from web.context import context
 from web.openapi import Operation
 
 # Ids per existence query: well under every backend's limit on bound parameters.
@@ -137,51 +137,52 @@ def require_existing(
 
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, LinkIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            require_existing(session, [body.contact_id], body.campaign_id)
-            if body.page_id is not None:  # the recipient's page, one round trip from the tap
-                issued = issue_page_links(
-                    session=session,
-                    codes=state.codes,
-                    clock=state.clock,
-                    base_url=state.settings.base_url,
-                    page_id=body.page_id,
-                    contact_ids=[body.contact_id],
-                    campaign_id=body.campaign_id,
-                    expires_at=body.expires_at,
-                )
-                page_link = get_link(session=session, code=issued[0].code)
-                return _public(page_link, state.settings.short_url)
-            link = create_link(
+    def work(session: Session) -> dict[str, Any]:
+        require_existing(session, [body.contact_id], body.campaign_id)
+        if body.page_id is not None:  # the recipient's page, one round trip from the tap
+            issued = issue_page_links(
                 session=session,
-                codes=state.codes,
-                clock=state.clock,
-                url=_target_url(body),
-                contact_id=body.contact_id,
+                codes=ctx.codes,
+                clock=ctx.clock,
+                base_url=ctx.settings.base_url,
+                page_id=body.page_id,
+                contact_ids=[body.contact_id],
                 campaign_id=body.campaign_id,
                 expires_at=body.expires_at,
-                utm=_utm(body),
             )
-            return _public(link, state.settings.short_url)
+            page_link = get_link(session=session, code=issued[0].code)
+            return _public(page_link, ctx.settings.short_url)
+        link = create_link(
+            session=session,
+            codes=ctx.codes,
+            clock=ctx.clock,
+            url=_target_url(body),
+            contact_id=body.contact_id,
+            campaign_id=body.campaign_id,
+            expires_at=body.expires_at,
+            utm=_utm(body),
+        )
+        return _public(link, ctx.settings.short_url)
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def create_bulk(request: Request) -> JSONResponse:
     body = await read_model(request, BulkLinksIn)
-    state = request.app.state
-    prefix = state.settings.short_url
+    ctx = context(request)
+    prefix = ctx.settings.short_url
+
+    await ctx.in_read_session(  # no write lock while checking
+        lambda session: require_existing(session, body.contact_ids, body.campaign_id)
+    )
 
     def work() -> dict[str, Any]:
-        with read_session(state.engine) as session:  # no write lock while checking
-            require_existing(session, body.contact_ids, body.campaign_id)
         issued = create_links_in_chunks(
-            engine=state.engine,
-            codes=state.codes,
-            clock=state.clock,
+            engine=ctx.engine,
+            codes=ctx.codes,
+            clock=ctx.clock,
             url=_target_url(body),
             contact_ids=body.contact_ids,
             campaign_id=body.campaign_id,
@@ -200,61 +201,57 @@ async def create_bulk(request: Request) -> JSONResponse:
 
 async def show(request: Request) -> JSONResponse:
     code = request.path_params["code"]
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            return _public(get_link(session=session, code=code), state.settings.short_url)
+    def work(session: Session) -> dict[str, Any]:
+        return _public(get_link(session=session, code=code), ctx.settings.short_url)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def disable(request: Request) -> JSONResponse:
     code = request.path_params["code"]
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            link = disable_link(session=session, code=code, clock=state.clock)
-            return _public(link, state.settings.short_url)
+    def work(session: Session) -> dict[str, Any]:
+        link = disable_link(session=session, code=code, clock=ctx.clock)
+        return _public(link, ctx.settings.short_url)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def stats(request: Request) -> JSONResponse:
     code = request.path_params["code"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, object]:
-        with session_scope(engine) as session:
-            return link_stats(session=session, code=code).as_dict()
+    def work(session: Session) -> dict[str, object]:
+        return link_stats(session=session, code=code).as_dict()
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def qr(request: Request) -> Response:
     code = request.path_params["code"]
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> bytes:
-        with session_scope(state.engine) as session:
-            link = get_link(session=session, code=code)
+    def work(session: Session) -> bytes:
+        link = get_link(session=session, code=code)
         out = io.BytesIO()
         # Upper-case letters and digits would allow QR's compact alphanumeric mode, but codes
         # are case-sensitive; byte mode at error level M stays small for ~30-character URLs.
-        segno.make(state.settings.short_url + link.code, error="m", micro=False).save(
+        segno.make(ctx.settings.short_url + link.code, error="m", micro=False).save(
             out,
             kind="svg",
             scale=4,
             border=2,
             xmldecl=False,
             svgns=True,
-            title=f"QR code for {state.settings.short_url + link.code}",
+            title=f"QR code for {ctx.settings.short_url + link.code}",
         )
         return out.getvalue()
 
     return Response(
-        await run_in_threadpool(work),
+        await ctx.in_session(work),
         media_type="image/svg+xml",
         headers={"Cache-Control": "private, max-age=3600"},
     )

@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
 from sender.compose.library import (
     MAX_NAME,
     MAX_TEXT,
@@ -21,6 +20,7 @@ from sender.compose.library import (
     save_message_template,
 )
 from web.bodies import read_model
+from web.context import context
 from web.openapi import Operation
 
 
@@ -59,43 +59,40 @@ def _out(saved: MessageTemplate) -> dict[str, Any]:
 
 async def new_template(request: Request) -> JSONResponse:
     body = await read_model(request, MessageTemplateIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            saved = save_message_template(
-                session=session,
-                clock=state.clock,
-                settings=state.settings,
-                name=body.name,
-                type=body.type,
-                text=body.text,
-            )
-            return _out(saved)
+    def work(session: Session) -> dict[str, Any]:
+        saved = save_message_template(
+            session=session,
+            clock=ctx.clock,
+            settings=ctx.settings,
+            name=body.name,
+            type=body.type,
+            text=body.text,
+        )
+        return _out(saved)
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def all_templates(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            return {"message_templates": [_out(s) for s in list_message_templates(session=session)]}
+    def work(session: Session) -> dict[str, Any]:
+        return {"message_templates": [_out(s) for s in list_message_templates(session=session)]}
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def remove_template(request: Request) -> JSONResponse:
     template_id: int = request.path_params["template_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            delete_message_template(session=session, template_id=template_id)
+    def work(session: Session) -> dict[str, Any]:
+        delete_message_template(session=session, template_id=template_id)
         return MessageTemplateDeletedOut(id=template_id).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 ROUTES = [

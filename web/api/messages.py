@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import read_session, session_scope
 from richsms.errors import NotFound
-from sender.campaigns.unitary import prepare_send, write_send
+from sender.campaigns.unitary import prepare_send
 from sender.delivery.models import Message
-from web.api.campaigns import MessageOut, message_out
+from web.api.campaigns import MessageOut, message_out, queue_prepared
 from web.bodies import path_id, read_model
+from web.context import context
 from web.openapi import Operation
 
 
@@ -34,47 +34,36 @@ class MessageIn(BaseModel):
 
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, MessageIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        # Render and check first, with no write lock; then write in one short unit.
-        with read_session(state.engine) as session:
-            send = prepare_send(
-                session=session,
-                settings=state.settings,
-                type=body.type,
-                contact_id=body.contact_id,
-                phone=body.phone,
-                text=body.text,
-                template=body.template,
-                url=body.url,
-                sender_id=body.sender_id,
-            )
-        with session_scope(state.engine) as session:
-            message = write_send(
-                session=session,
-                clock=state.clock,
-                settings=state.settings,
-                codes=state.codes,
-                send=send,
-            )
-            return message_out(message)
-
-    return JSONResponse(await run_in_threadpool(work), status_code=202)
+    # Render and check first, with no write lock; then write in one short unit.
+    send = await ctx.in_read_session(
+        lambda session: prepare_send(
+            session=session,
+            settings=ctx.settings,
+            type=body.type,
+            contact_id=body.contact_id,
+            phone=body.phone,
+            text=body.text,
+            template=body.template,
+            url=body.url,
+            sender_id=body.sender_id,
+        )
+    )
+    return await queue_prepared(ctx, send)
 
 
 async def show(request: Request) -> JSONResponse:
     message_id = path_id(request, "message")
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with read_session(engine) as session:
-            message = session.get(Message, message_id)
-            if message is None:
-                raise NotFound(f"no message {message_id}")
-            return message_out(message)
+    def work(session: Session) -> dict[str, Any]:
+        message = session.get(Message, message_id)
+        if message is None:
+            raise NotFound(f"no message {message_id}")
+        return message_out(message)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 ROUTES = [

@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,9 +21,9 @@ from landing_templates.pages import (
     unpublish_page,
     update_page,
 )
-from richsms.db import read_session, session_scope
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_model
+from web.context import context
 from web.errors import BadRequest
 from web.openapi import Operation
 from web.pages import page_headers
@@ -116,25 +115,24 @@ def _fields(session: Session) -> set[str]:
 
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, PageIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            created = create_page(
-                session=session,
-                clock=state.clock,
-                name=body.name,
-                language=body.language,
-                theme=body.theme,
-                blocks=body.blocks,
-                custom_fields=_fields(session),
-            )
-            assert created.page.id is not None
-            return PageCreated(
-                id=created.page.id, version=created.draft.version, status=created.page.status
-            ).model_dump()
+    def work(session: Session) -> dict[str, Any]:
+        created = create_page(
+            session=session,
+            clock=ctx.clock,
+            name=body.name,
+            language=body.language,
+            theme=body.theme,
+            blocks=body.blocks,
+            custom_fields=_fields(session),
+        )
+        assert created.page.id is not None
+        return PageCreated(
+            id=created.page.id, version=created.draft.version, status=created.page.status
+        ).model_dump()
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def index(request: Request) -> JSONResponse:
@@ -142,77 +140,72 @@ async def index(request: Request) -> JSONResponse:
     limit = request.query_params.get("limit", "100")
     if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 500:
         raise BadRequest(422, "after is an id, limit 1 to 500", code="invalid_input")
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            pages = list_pages(session=session, after=int(after), limit=int(limit))
-            return PageList(
-                pages=[PageSummary.model_validate(p, from_attributes=True) for p in pages]
-            ).model_dump(mode="json")
+    def work(session: Session) -> dict[str, Any]:
+        pages = list_pages(session=session, after=int(after), limit=int(limit))
+        return PageList(
+            pages=[PageSummary.model_validate(p, from_attributes=True) for p in pages]
+        ).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def show(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            return _out(get_page(session=session, page_id=page_id))
+    def work(session: Session) -> dict[str, Any]:
+        return _out(get_page(session=session, page_id=page_id))
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def update(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
     body = await read_model(request, PageUpdateIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            return _out(
-                update_page(
-                    session=session,
-                    clock=state.clock,
-                    page_id=page_id,
-                    name=body.name,
-                    language=body.language,
-                    theme=body.theme,
-                    blocks=body.blocks,
-                    custom_fields=_fields(session),
-                )
+    def work(session: Session) -> dict[str, Any]:
+        return _out(
+            update_page(
+                session=session,
+                clock=ctx.clock,
+                page_id=page_id,
+                name=body.name,
+                language=body.language,
+                theme=body.theme,
+                blocks=body.blocks,
+                custom_fields=_fields(session),
             )
+        )
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def publish(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
     raw = await request.body()
     body = await read_model(request, PublishIn) if raw.strip() else PublishIn()
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            published = publish_page(session=session, clock=state.clock, page_id=page_id)
-            if body.move_links:
-                move_links(session=session, clock=state.clock, page_id=page_id)
-            return _out(published)
+    def work(session: Session) -> dict[str, Any]:
+        published = publish_page(session=session, clock=ctx.clock, page_id=page_id)
+        if body.move_links:
+            move_links(session=session, clock=ctx.clock, page_id=page_id)
+        return _out(published)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def unpublish(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            return _out(unpublish_page(session=session, clock=state.clock, page_id=page_id))
+    def work(session: Session) -> dict[str, Any]:
+        return _out(unpublish_page(session=session, clock=ctx.clock, page_id=page_id))
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def preview(request: Request) -> Response:
@@ -221,20 +214,17 @@ async def preview(request: Request) -> Response:
     if raw_contact is not None and not raw_contact.isdigit():
         raise BadRequest(422, "contact_id is a contact's id", code="invalid_input")
     contact_id = int(raw_contact) if raw_contact else None
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> str:
+    def work(session: Session) -> str:
         # Read-only: rolled back whatever happens, so nothing is recorded or assigned.
-        with read_session(state.engine) as session:
-            try:
-                html: str = state.pages.preview(
-                    session=session, page_id=page_id, contact_id=contact_id
-                )
-                return html
-            finally:
-                session.rollback()
+        try:
+            html: str = ctx.pages.preview(session=session, page_id=page_id, contact_id=contact_id)
+            return html
+        finally:
+            session.rollback()
 
-    html = await run_in_threadpool(work)
+    html = await ctx.in_read_session(work)
     headers = page_headers(None)
     # The preview's scripts run too (in the builder's phone frame): allow inline ones.
     headers["content-security-policy"] = headers["content-security-policy"].replace(

@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
 from sender.audience.segments import (
     MAX_CONDITIONS,
     create_segment,
@@ -22,6 +21,7 @@ from sender.audience.segments import (
 )
 from sender.audience.selection import audience_counts, campaigns_using
 from web.bodies import read_model
+from web.context import context
 from web.openapi import Operation
 
 _FILTERS = (
@@ -79,76 +79,70 @@ def _out(segment: Any) -> dict[str, Any]:
 
 async def new_segment(request: Request) -> JSONResponse:
     body = await read_model(request, SegmentIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            segment = create_segment(
-                session=session, name=body.name, filters=body.filters, clock=state.clock
-            )
-            return _out(segment)
+    def work(session: Session) -> dict[str, Any]:
+        segment = create_segment(
+            session=session, name=body.name, filters=body.filters, clock=ctx.clock
+        )
+        return _out(segment)
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def all_segments(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            return {"segments": [_out(s) for s in list_segments(session=session)]}
+    def work(session: Session) -> dict[str, Any]:
+        return {"segments": [_out(s) for s in list_segments(session=session)]}
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def show_segment(request: Request) -> JSONResponse:
     segment_id: int = request.path_params["segment_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            return _out(get_segment(session=session, segment_id=segment_id))
+    def work(session: Session) -> dict[str, Any]:
+        return _out(get_segment(session=session, segment_id=segment_id))
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def patch_segment(request: Request) -> JSONResponse:
     segment_id: int = request.path_params["segment_id"]
     body = await read_model(request, SegmentPatch)
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            segment = update_segment(
-                session=session, segment_id=segment_id, name=body.name, filters=body.filters
-            )
-            return _out(segment)
+    def work(session: Session) -> dict[str, Any]:
+        segment = update_segment(
+            session=session, segment_id=segment_id, name=body.name, filters=body.filters
+        )
+        return _out(segment)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def remove_segment(request: Request) -> JSONResponse:
     segment_id: int = request.path_params["segment_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            get_segment(session=session, segment_id=segment_id)
-            in_use = campaigns_using(session=session, segment_id=segment_id)
-            delete_segment(session=session, segment_id=segment_id, in_use=in_use)
+    def work(session: Session) -> dict[str, Any]:
+        get_segment(session=session, segment_id=segment_id)
+        in_use = campaigns_using(session=session, segment_id=segment_id)
+        delete_segment(session=session, segment_id=segment_id, in_use=in_use)
         return SegmentDeletedOut(id=segment_id).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def segment_count(request: Request) -> JSONResponse:
     segment_id: int = request.path_params["segment_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            get_segment(session=session, segment_id=segment_id)
-            counts = audience_counts(session=session, group_ids=(), segment_ids=[segment_id])
+    def work(session: Session) -> dict[str, Any]:
+        get_segment(session=session, segment_id=segment_id)
+        counts = audience_counts(session=session, group_ids=(), segment_ids=[segment_id])
         return CountOut(
             id=segment_id,
             contacts=counts.contacts,
@@ -157,7 +151,7 @@ async def segment_count(request: Request) -> JSONResponse:
             opted_out=counts.opted_out,
         ).model_dump()
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 ROUTES = [

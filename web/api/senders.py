@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from richsms.db import session_scope
 from sender.delivery.models import SenderNumber
 from sender.delivery.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
 from web.api.campaigns import SenderOut
 from web.bodies import read_model
+from web.context import context
 from web.openapi import Operation
 
 
@@ -41,54 +41,50 @@ def _out(sender: SenderNumber) -> dict[str, Any]:
 
 
 async def all_senders(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            return {"senders": [_out(s) for s in list_senders(session=session)]}
+    def work(session: Session) -> dict[str, Any]:
+        return {"senders": [_out(s) for s in list_senders(session=session)]}
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def show_sender(request: Request) -> JSONResponse:
     sender_id: int = request.path_params["sender_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            return _out(get_sender(session=session, sender_id=sender_id))
+    def work(session: Session) -> dict[str, Any]:
+        return _out(get_sender(session=session, sender_id=sender_id))
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def patch_sender(request: Request) -> JSONResponse:
     sender_id: int = request.path_params["sender_id"]
     body = await read_model(request, SenderPatch)
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            sender = update_sender(
-                session=session,
-                sender_id=sender_id,
-                rate=body.rate,
-                allowed_types=list(body.allowed_types) if body.allowed_types else None,
-            )
-            return _out(sender)
+    def work(session: Session) -> dict[str, Any]:
+        sender = update_sender(
+            session=session,
+            sender_id=sender_id,
+            rate=body.rate,
+            allowed_types=list(body.allowed_types) if body.allowed_types else None,
+        )
+        return _out(sender)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 async def remove_sender(request: Request) -> JSONResponse:
     sender_id: int = request.path_params["sender_id"]
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(engine) as session:
-            delete_sender(session=session, sender_id=sender_id)
+    def work(session: Session) -> dict[str, Any]:
+        delete_sender(session=session, sender_id=sender_id)
         return SenderDeletedOut(id=sender_id).model_dump(mode="json")
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_session(work))
 
 
 ROUTES = [

@@ -23,6 +23,7 @@ from sender.compose.encoding import analyze
 from sender.compose.estimate import MAX_FIELD_LENGTH
 from sender.compose.suggestions import suggest_gsm7
 from web.bodies import read_model
+from web.context import context
 from web.openapi import Operation
 
 FieldValue = str | int | float | bool | None
@@ -135,8 +136,8 @@ def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, 
 
 async def analyze_sms(request: Request) -> JSONResponse:
     body = await read_model(request, AnalyzeIn)
-    state = request.app.state
-    result = await run_in_threadpool(_analysis, body, state.settings, state.engine)
+    ctx = context(request)
+    result = await run_in_threadpool(_analysis, body, ctx.settings, ctx.engine)
     return JSONResponse(AnalyzeOut.model_validate(result).model_dump(mode="json"))
 
 

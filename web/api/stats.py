@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from richsms.db import read_session
 from richsms.errors import InvalidInput
 from richsms.types import storable_datetime
 from sender.results.campaign_stats import compare_campaigns, parse_campaign_ids
@@ -20,51 +20,49 @@ from sender.results.growth import subscriber_growth
 from sender.results.page_stats import page_report
 from sender.results.report_cache import current_report
 from web.bodies import path_id
+from web.context import context
 from web.openapi import Operation
 
 
 async def campaign(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with read_session(state.engine) as session:
-            return current_report(
-                session=session,
-                campaign_id=campaign_id,
-                now=state.clock.now(),
-                price_per_segment=state.settings.price_per_segment,
-                currency=state.settings.currency,
-            )
+    def work(session: Session) -> dict[str, Any]:
+        return current_report(
+            session=session,
+            campaign_id=campaign_id,
+            now=ctx.clock.now(),
+            price_per_segment=ctx.settings.price_per_segment,
+            currency=ctx.settings.currency,
+        )
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 async def page(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with read_session(engine) as session:
-            return page_report(session=session, page_id=page_id)
+    def work(session: Session) -> dict[str, Any]:
+        return page_report(session=session, page_id=page_id)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 async def compare(request: Request) -> JSONResponse:
     ids = parse_campaign_ids(request.query_params.get("campaigns", ""))
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with read_session(state.engine) as session:
-            return compare_campaigns(
-                session=session,
-                campaign_ids=ids,
-                price_per_segment=state.settings.price_per_segment,
-                currency=state.settings.currency,
-            )
+    def work(session: Session) -> dict[str, Any]:
+        return compare_campaigns(
+            session=session,
+            campaign_ids=ids,
+            price_per_segment=ctx.settings.price_per_segment,
+            currency=ctx.settings.currency,
+        )
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 def _csv(name: str, lines: Iterator[str]) -> StreamingResponse:
@@ -83,7 +81,7 @@ def _export(
 ) -> Callable[[Request], Any]:
     async def export(request: Request) -> StreamingResponse:
         campaign_id = path_id(request, "campaign")
-        engine = request.app.state.engine
+        engine = context(request).engine
         lines = await run_in_threadpool(lambda: make(engine=engine, campaign_id=campaign_id))
         return _csv(f"campaign-{campaign_id}-{kind}.csv", lines)
 
@@ -102,18 +100,17 @@ def _moment(raw: str | None, default: datetime, name: str) -> datetime:
 
 
 async def growth(request: Request) -> JSONResponse:
-    state = request.app.state
+    ctx = context(request)
     query = request.query_params
-    now = state.clock.now()
+    now = ctx.clock.now()
     end = _moment(query.get("to"), now, "to")
     start = _moment(query.get("from"), end - timedelta(days=30), "from")
     period = query.get("period", "day")
 
-    def work() -> dict[str, Any]:
-        with read_session(state.engine) as session:
-            return subscriber_growth(session=session, start=start, end=end, period=period)
+    def work(session: Session) -> dict[str, Any]:
+        return subscriber_growth(session=session, start=start, end=end, period=period)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 ROUTES = [

@@ -6,15 +6,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from richsms.db import read_session, session_scope
 from sender.webhooks.events import create_webhook, delete_webhook, list_webhooks
 from sender.webhooks.models import Webhook
 from web.bodies import path_id, read_model
+from web.context import context
 from web.openapi import Operation
 
 EventType = Literal["click", "redemption", "opt_out", "reply", "delivery"]
@@ -50,37 +50,34 @@ def _out(webhook: Webhook, model: type[WebhookOut] = WebhookOut) -> dict[str, An
 
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, WebhookIn)
-    state = request.app.state
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with session_scope(state.engine) as session:
-            webhook = create_webhook(
-                session=session, clock=state.clock, url=body.url, events=body.events
-            )
-            return _out(webhook, WebhookCreated)
+    def work(session: Session) -> dict[str, Any]:
+        webhook = create_webhook(
+            session=session, clock=ctx.clock, url=body.url, events=body.events
+        )
+        return _out(webhook, WebhookCreated)
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
 async def index(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> dict[str, Any]:
-        with read_session(engine) as session:
-            return {"webhooks": [_out(w) for w in list_webhooks(session=session)]}
+    def work(session: Session) -> dict[str, Any]:
+        return {"webhooks": [_out(w) for w in list_webhooks(session=session)]}
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await ctx.in_read_session(work))
 
 
 async def delete(request: Request) -> Response:
     webhook_id = path_id(request, "webhook")
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> None:
-        with session_scope(engine) as session:
-            delete_webhook(session=session, webhook_id=webhook_id)
+    def work(session: Session) -> None:
+        delete_webhook(session=session, webhook_id=webhook_id)
 
-    await run_in_threadpool(work)
+    await ctx.in_session(work)
     return Response(status_code=204)
 
 

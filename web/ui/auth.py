@@ -2,97 +2,81 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-from starlette.concurrency import run_in_threadpool
+from collections.abc import Callable
+
+from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from richsms.accounts import AdminUser, check_password
-from richsms.db import session_scope
+from richsms.settings import Settings
 from web.attempt_limits import Attempts, attempt_limiter, client_of
+from web.context import context
 from web.ui.base import read_form
 from web.ui.i18n import LANG_COOKIE, LANGUAGES
 from web.ui.render import page, viewer
 from web.ui.sessions import SESSION_COOKIE, SESSION_SECONDS, encode_session, set_cookie
 
 
-def _limiter(request: Request) -> Attempts:
+def signin_limiter(settings: Settings, now: Callable[[], float]) -> Attempts:
     """Ten attempts per address and per email, one more a minute: shared by every
     process through Redis when it is configured."""
-    state = request.app.state
-    limiter: Attempts | None = getattr(state, "ui_signin_limiter", None)
-    if limiter is None:
-        clock = state.clock
-        limiter = attempt_limiter(
-            state.settings,
-            name="signin",
-            capacity=10,
-            per_second=10 / 600,
-            now=lambda: clock.now().timestamp(),
-        )
-        state.ui_signin_limiter = limiter
-    return limiter
+    return attempt_limiter(settings, name="signin", capacity=10, per_second=10 / 600, now=now)
 
 
 async def signin_form(request: Request) -> Response:
-    engine = request.app.state.engine
+    def work(db: Session) -> Response:
+        view = viewer(request, db)
+        if view.user is not None:
+            return RedirectResponse("/ui/", status_code=303)
+        return page(view, "signin.html")
 
-    def work() -> Response:
-        with session_scope(engine) as db:
-            view = viewer(request, db)
-            if view.user is not None:
-                return RedirectResponse("/ui/", status_code=303)
-            return page(view, "signin.html")
-
-    return await run_in_threadpool(work)
+    return await context(request).in_session(work)
 
 
 async def signin(request: Request) -> Response:
     form = await read_form(request)
-    engine = request.app.state.engine
+    ctx = context(request)
     client = client_of(request)
 
-    def work() -> Response:
-        with session_scope(engine) as db:
-            view = viewer(request, db)
-            email = form.get("email", "").strip().lower()[:320]
-            if not view.csrf_ok(form):
-                problem = view.t("The form expired: try again.")
-                return page(view, "signin.html", 403, problem=problem)
-            if not _limiter(request).allow(f"ip:{client}", f"email:{email}"):
-                problem = view.t("Too many attempts: wait a few minutes.")
-                return page(view, "signin.html", 429, problem=problem, email=email)
-            user = db.exec(select(AdminUser).where(AdminUser.email == email)).first()
-            password = form.get("password", "")
-            if user is None or user.id is None or not check_password(user, password):
-                problem = view.t("Wrong email or password.")
-                return page(view, "signin.html", 401, problem=problem, email=email)
-            now = int(request.app.state.clock.now().timestamp())
-            response = RedirectResponse("/ui/", status_code=303)
-            secret = request.app.state.settings.secret_key.reveal()
-            set_cookie(
-                request, response, SESSION_COOKIE, encode_session(secret, user.id, now),
-                SESSION_SECONDS,
-            )
-            return response
+    def work(db: Session) -> Response:
+        view = viewer(request, db)
+        email = form.get("email", "").strip().lower()[:320]
+        if not view.csrf_ok(form):
+            problem = view.t("The form expired: try again.")
+            return page(view, "signin.html", 403, problem=problem)
+        if not ctx.limits.signin.allow(f"ip:{client}", f"email:{email}"):
+            problem = view.t("Too many attempts: wait a few minutes.")
+            return page(view, "signin.html", 429, problem=problem, email=email)
+        user = db.exec(select(AdminUser).where(AdminUser.email == email)).first()
+        password = form.get("password", "")
+        if user is None or user.id is None or not check_password(user, password):
+            problem = view.t("Wrong email or password.")
+            return page(view, "signin.html", 401, problem=problem, email=email)
+        now = int(ctx.clock.now().timestamp())
+        response = RedirectResponse("/ui/", status_code=303)
+        secret = ctx.settings.secret_key.reveal()
+        set_cookie(
+            request, response, SESSION_COOKIE, encode_session(secret, user.id, now),
+            SESSION_SECONDS,
+        )
+        return response
 
-    return await run_in_threadpool(work)
+    return await ctx.in_session(work)
 
 
 async def signout(request: Request) -> Response:
     form = await read_form(request)
-    engine = request.app.state.engine
 
-    def work() -> Response:
-        with session_scope(engine) as db:
-            view = viewer(request, db)
-            if view.user is not None and not view.csrf_ok(form):
-                return Response("The form expired: reload and try again.", status_code=403)
+    def work(db: Session) -> Response:
+        view = viewer(request, db)
+        if view.user is not None and not view.csrf_ok(form):
+            return Response("The form expired: reload and try again.", status_code=403)
         response = RedirectResponse("/ui/signin", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    return await run_in_threadpool(work)
+    return await context(request).in_session(work)
 
 
 async def switch_language(request: Request) -> Response:

@@ -7,13 +7,12 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from richsms.db import session_scope
 from richsms.errors import RichsmsError
 from web.bodies import read_body
+from web.context import context
 from web.errors import STATUS_OF
 from web.ui.render import Viewer, page, viewer
 
@@ -45,29 +44,27 @@ def signed_in(
 
     async def endpoint(request: Request) -> Response:
         form = await read_form(request) if request.method == "POST" else {}
-        engine = request.app.state.engine
 
-        def work() -> Response:
-            with session_scope(engine) as db:
-                view = viewer(request, db)
-                if view.user is None:
-                    if request.headers.get("hx-request"):
-                        return Response(status_code=401, headers={"HX-Redirect": "/ui/signin"})
-                    return RedirectResponse("/ui/signin", status_code=303)
-                if request.method == "POST" and not view.csrf_ok(form):
-                    return Response(
-                        "The form expired or did not come from this site: reload and try again.",
-                        status_code=403,
-                        media_type="text/plain; charset=utf-8",
-                    )
-                try:
-                    return handler(request, db, view, form)
-                except RichsmsError as exc:
-                    db.rollback()  # nothing half-done is committed
-                    status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
-                    return page(view, "problem.html", status=status, problem=exc.told(view.t))
+        def work(db: Session) -> Response:
+            view = viewer(request, db)
+            if view.user is None:
+                if request.headers.get("hx-request"):
+                    return Response(status_code=401, headers={"HX-Redirect": "/ui/signin"})
+                return RedirectResponse("/ui/signin", status_code=303)
+            if request.method == "POST" and not view.csrf_ok(form):
+                return Response(
+                    "The form expired or did not come from this site: reload and try again.",
+                    status_code=403,
+                    media_type="text/plain; charset=utf-8",
+                )
+            try:
+                return handler(request, db, view, form)
+            except RichsmsError as exc:
+                db.rollback()  # nothing half-done is committed
+                status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
+                return page(view, "problem.html", status=status, problem=exc.told(view.t))
 
-        return await run_in_threadpool(work)
+        return await context(request).in_session(work)
 
     return endpoint
 

@@ -37,6 +37,7 @@ from sender.audience.groups import list_groups
 from sender.audience.segments import list_segments
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id
+from web.context import context
 from web.errors import STATUS_OF
 from web.ui.base import back_to, signed_in
 from web.ui.builder_forms import TYPE_LABELS, fields_of, prize_rows, summary, values_of
@@ -68,7 +69,7 @@ def new_page(request: Request, db: Session, view: Viewer, form: dict[str, str]) 
     language = form.get("language", view.language)
     created = create_page(
         session=db,
-        clock=request.app.state.clock,
+        clock=context(request).clock,
         name=form.get("name", "").strip(),
         language=language if language in LANGUAGES else "fr",
         blocks=[],
@@ -234,7 +235,7 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
             theme[colour] = form[colour].strip()
     saved = update_page(
         session=db,
-        clock=request.app.state.clock,
+        clock=context(request).clock,
         page_id=page_id,
         name=form.get("name", "").strip() or None,
         language=form.get("language") or None,
@@ -244,7 +245,7 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
 
 
 def publish(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
-    page_id, clock = path_id(request, "page"), request.app.state.clock
+    page_id, clock = path_id(request, "page"), context(request).clock
     published = publish_page(session=db, clock=clock, page_id=page_id)
     if form.get("move_links") == "on":
         move_links(session=db, clock=clock, page_id=page_id)

@@ -22,6 +22,7 @@ from landing_templates.pages import PageState, get_page, update_page
 from richsms.errors import InvalidInput, NotFound
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_body
+from web.context import context
 from web.ui.base import signed_in
 from web.ui.builder import answer
 from web.ui.builder_forms import check_settings, default_settings, settings_from_form
@@ -35,7 +36,7 @@ def _save_blocks(
 ) -> PageState:
     return update_page(
         session=db,
-        clock=request.app.state.clock,
+        clock=context(request).clock,
         page_id=page_id,
         blocks=blocks,
         custom_fields=known_custom_fields(db),
@@ -58,7 +59,7 @@ def add_block(request: Request, db: Session, view: Viewer, form: dict[str, str])
     kind = form.get("type", "")
     if kind not in BLOCK_TYPES:
         raise InvalidInput(f"not a block type: {kind[:40]!r}")
-    new = default_settings(kind, state.page.language, request.app.state.clock.now())
+    new = default_settings(kind, state.page.language, context(request).clock.now())
     if kind == "image":
         image = db.exec(select(PageImage.id).order_by(col(PageImage.id).desc())).first()
         if image is None:
@@ -140,7 +141,7 @@ def _add_uploaded(request: Request, db: Session, view: Viewer, _form: dict[str, 
     state = get_page(session=db, page_id=page_id)
     try:
         with db.begin_nested():
-            image = store_image(session=db, clock=request.app.state.clock,
+            image = store_image(session=db, clock=context(request).clock,
                                 data=request.state.upload)
             saved = _save_blocks(
                 request, db, page_id,

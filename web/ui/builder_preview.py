@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from richsms.errors import InvalidInput, RichsmsError
 from sender.audience.contact_search import list_contacts
 from web.bodies import path_id
+from web.context import context
 from web.pages import page_headers
 from web.ui.render import Viewer, fragment
 
@@ -28,7 +29,7 @@ def contacts_of_audience(request: Request, db: Session, audience: str, q: str = 
     try:
         found = list_contacts(
             session=db,
-            region=request.app.state.settings.default_region,
+            region=context(request).settings.default_region,
             q=q,
             group_ids=groups,
             segment_ids=segments,
@@ -59,7 +60,7 @@ def preview(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
     if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
         raise InvalidInput("contact_id is a contact's id")
     try:
-        html: str = request.app.state.pages.preview(
+        html: str = context(request).pages.preview(
             session=db, page_id=page_id, contact_id=int(raw) if raw else None
         )
     finally:

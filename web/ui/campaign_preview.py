@@ -17,6 +17,7 @@ from richsms.settings import Settings
 from sender.audience.selection import iter_audience
 from sender.campaigns.models import Campaign
 from sender.compose.composition import Composer
+from web.context import context
 
 SAMPLE_CODE = "Ab3dEf9hKmNp"
 
@@ -58,7 +59,7 @@ def recipient_preview(
     if chosen is None:
         return RecipientPreview(choices, None, None, None)
     row, fields = chosen
-    settings = request.app.state.settings
+    settings = context(request).settings
     try:
         composer = Composer.for_campaign(session=db, campaign=campaign, settings=settings)
         link = sample_link(settings)

@@ -29,6 +29,7 @@ from sender.results.report_cache import current_report
 from shortener.models import Click, Link
 from web.bodies import path_id
 from web.charts import Series, bar_chart, line_chart
+from web.context import context
 from web.ui.base import back_to
 from web.ui.campaign_preview import recipient_preview
 from web.ui.render import Viewer, page, svg
@@ -51,7 +52,7 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
         found = [c for c in campaigns if c.status in statuses]
         if found:
             groups.append((title, found))
-    now = request.app.state.clock.now()
+    now = context(request).clock.now()
     clicks = _human_clicks(db, [c.id for c in campaigns if c.status in ("sending", "done")])
     growth = subscriber_growth(session=db, start=now - timedelta(days=30), end=now)
     labels = [day["from"][5:] for day in growth["series"]]
@@ -91,11 +92,11 @@ def _human_clicks(db: Session, campaign_ids: list[int | None]) -> dict[int, int]
 
 
 def _report(request: Request, db: Session, campaign_id: int) -> dict[str, Any]:
-    settings = request.app.state.settings
+    settings = context(request).settings
     return current_report(
         session=db,
         campaign_id=campaign_id,
-        now=request.app.state.clock.now(),
+        now=context(request).clock.now(),
         price_per_segment=settings.price_per_segment,
         currency=settings.currency,
     )
@@ -135,20 +136,20 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
 def approve(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaign_id = path_id(request, "campaign")
     approve_campaign(
-        session=db, clock=request.app.state.clock, campaign_id=campaign_id, approver=view.actor
+        session=db, clock=context(request).clock, campaign_id=campaign_id, approver=view.actor
     )
     return back_to(f"/ui/campaigns/{campaign_id}", "Approved.")
 
 
 def send(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaign_id = path_id(request, "campaign")
-    request_send(session=db, clock=request.app.state.clock, campaign_id=campaign_id)
+    request_send(session=db, clock=context(request).clock, campaign_id=campaign_id)
     return back_to(f"/ui/campaigns/{campaign_id}", "Sending requested.")
 
 
 def cancel(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaign_id = path_id(request, "campaign")
-    cancel_campaign(session=db, clock=request.app.state.clock, campaign_id=campaign_id)
+    cancel_campaign(session=db, clock=context(request).clock, campaign_id=campaign_id)
     return back_to(f"/ui/campaigns/{campaign_id}", "Cancelled.")
 
 
@@ -157,12 +158,12 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     phone = form.get("phone", "").strip()
     if not phone:
         raise InvalidInput("give the phone number to send the test to")
-    state = request.app.state
+    ctx = context(request)
     send_test(
         session=db,
-        clock=state.clock,
-        settings=state.settings,
-        codes=state.codes,
+        clock=ctx.clock,
+        settings=ctx.settings,
+        codes=ctx.codes,
         campaign_id=campaign_id,
         phone=phone,
     )
@@ -174,7 +175,7 @@ def _export(kind: str) -> Any:
 
     def export(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
         campaign_id = path_id(request, "campaign")
-        lines: Iterator[str] = make(engine=request.app.state.engine, campaign_id=campaign_id)
+        lines: Iterator[str] = make(engine=context(request).engine, campaign_id=campaign_id)
         return StreamingResponse(
             lines,
             media_type="text/csv; charset=utf-8",

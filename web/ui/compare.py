@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from sender.campaigns.campaign import list_campaigns
 from sender.results.campaign_stats import MAX_COMPARED, compare_campaigns
+from web.context import context
 from web.ui.render import Viewer, page
 
 # (label, section, key, kind) of each row of the table.
@@ -39,7 +40,7 @@ def compare(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
     chosen = [c for c in dict.fromkeys(chosen) if c in known]
     if not chosen:
         chosen = [c.id for c in campaigns[:3] if c.id is not None]
-    settings = request.app.state.settings
+    settings = context(request).settings
     reports = (
         compare_campaigns(
             session=db,

@@ -26,6 +26,7 @@ from sender.compose.composition import Composer, sender_number
 from sender.compose.library import get_message_template, list_message_templates
 from sender.delivery.models import SenderNumber
 from web.api.sms import AnalyzeIn, AudienceIn, _analysis
+from web.context import context
 from web.ui.base import back_to
 from web.ui.campaign_preview import sample_link
 from web.ui.render import Viewer, fragment, page
@@ -105,7 +106,7 @@ def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) ->
     try:
         with db.begin_nested():
             campaign = create_campaign(
-                session=db, clock=request.app.state.clock, spec=spec, created_by=view.actor
+                session=db, clock=context(request).clock, spec=spec, created_by=view.actor
             )
     except RichsmsError as exc:
         return page(view, "compose.html", 422, form=form, problem=exc.told(view.t), **_choices(db))
@@ -125,7 +126,7 @@ def _diff(text: str, replacements: list[dict[str, Any]]) -> Markup:
 
 
 def _preview(request: Request, db: Session, form: dict[str, str], audience: AudienceIn) -> str:
-    settings = request.app.state.settings
+    settings = context(request).settings
     sender_id = int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None
     composer = Composer(
         source=form.get("template", ""),
@@ -158,7 +159,7 @@ def analyze(request: Request, db: Session, view: Viewer, form: dict[str, str]) -
             sender_id=int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None,
             audience=chosen,
         )
-        result = _analysis(body, request.app.state.settings, request.app.state.engine)
+        result = _analysis(body, context(request).settings, context(request).engine)
         preview = _preview(request, db, form, audience)
     except (RichsmsError, ValueError) as exc:
         problem = exc.told(view.t) if isinstance(exc, RichsmsError) else str(exc)

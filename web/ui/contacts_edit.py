@@ -14,6 +14,7 @@ from sender.audience.contacts import get_contact
 from sender.audience.erasure import erase_contact
 from sender.audience.models import Contact
 from web.bodies import path_id
+from web.context import context
 from web.ui.base import back_to
 from web.ui.render import Viewer, page
 
@@ -80,15 +81,15 @@ def edit_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]
 def edit(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
     contact_id = path_id(request, "contact")
     contact = get_contact(session=db, contact_id=contact_id)
-    state = request.app.state
+    ctx = context(request)
     try:
         with db.begin_nested():
             update_contact(
                 session=db,
                 contact_id=contact_id,
                 changes=_changes(contact, form),
-                region=state.settings.default_region,
-                clock=state.clock,
+                region=ctx.settings.default_region,
+                clock=ctx.clock,
             )
     except RichsmsError as exc:  # shown beside the form, what was typed kept
         db.expire(contact)
@@ -106,5 +107,5 @@ def erase(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> 
     contact_id = path_id(request, "contact")
     if form.get("confirm") != "erase":  # the confirmation page's button, nothing else
         return back_to(f"/ui/contacts/{contact_id}/erase")
-    erase_contact(session=db, contact_id=contact_id, clock=request.app.state.clock)
+    erase_contact(session=db, contact_id=contact_id, clock=context(request).clock)
     return back_to("/ui/contacts", "Contact erased.")

@@ -11,15 +11,14 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from richsms.db import session_scope
 from richsms.errors import InvalidInput, RichsmsError
 from sender.audience.csv_import import ImportReport, import_contacts
 from sender.results.exports import neutralize
+from web.context import context
 from web.errors import STATUS_OF
 from web.ui.render import Viewer, fragment, page, viewer
 
@@ -28,7 +27,7 @@ MAX_SHOWN = 500  # rejected rows listed on the page; the download has them all
 
 
 def import_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
-    region = request.app.state.settings.default_region
+    region = context(request).settings.default_region
     return page(view, "contacts_import.html", region=region, report=None)
 
 
@@ -50,7 +49,7 @@ def report_href(report: ImportReport) -> str:
 async def upload(request: Request) -> Response:
     """The upload arrives as multipart, which `signed_in` does not read: the same checks
     (signed in, CSRF from the form field or the htmx header) are made here."""
-    settings = request.app.state.settings
+    settings = context(request).settings
     limit: int = settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
@@ -70,48 +69,45 @@ async def upload(request: Request) -> Response:
                 else:
                     fields[key] = value
             await form.close()
-    engine = request.app.state.engine
+    ctx = context(request)
 
-    def work() -> Response:
-        with session_scope(engine) as db:
-            view = viewer(request, db)
-            if view.user is None:
-                return RedirectResponse("/ui/signin", status_code=303)
-            if not view.csrf_ok(fields):
-                return PlainTextResponse(
-                    "The form expired or did not come from this site: reload and try again.",
-                    status_code=403,
-                )
-            region = (fields.get("region") or settings.default_region).strip().upper()[:2]
-            template = (
-                "contacts_import_result.html"
-                if request.headers.get("hx-request")
-                else "contacts_import.html"
+    def work(db: Session) -> Response:
+        view = viewer(request, db)
+        if view.user is None:
+            return RedirectResponse("/ui/signin", status_code=303)
+        if not view.csrf_ok(fields):
+            return PlainTextResponse(
+                "The form expired or did not come from this site: reload and try again.",
+                status_code=403,
             )
-            try:
-                if not data:
-                    raise InvalidInput("choose a CSV file to import")
-                report = import_contacts(
-                    session=db, data=data, clock=request.app.state.clock, region=region
-                )
-            except RichsmsError as exc:
-                db.rollback()
-                status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
-                if request.headers.get("hx-request"):
-                    return fragment(
-                        view, template, report=None, problem=exc.told(view.t), inline_problem=True
-                    )
-                return page(
-                    view, template, status, region=region, report=None, problem=exc.told(view.t)
-                )
-            context: dict[str, Any] = {
-                "report": report,
-                "shown": report.rejected[:MAX_SHOWN],
-                "href": report_href(report),
-                "region": region,
-            }
+        region = (fields.get("region") or settings.default_region).strip().upper()[:2]
+        template = (
+            "contacts_import_result.html"
+            if request.headers.get("hx-request")
+            else "contacts_import.html"
+        )
+        try:
+            if not data:
+                raise InvalidInput("choose a CSV file to import")
+            report = import_contacts(session=db, data=data, clock=ctx.clock, region=region)
+        except RichsmsError as exc:
+            db.rollback()
+            status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
             if request.headers.get("hx-request"):
-                return fragment(view, template, **context)
-            return page(view, template, **context)
+                return fragment(
+                    view, template, report=None, problem=exc.told(view.t), inline_problem=True
+                )
+            return page(
+                view, template, status, region=region, report=None, problem=exc.told(view.t)
+            )
+        result: dict[str, Any] = {
+            "report": report,
+            "shown": report.rejected[:MAX_SHOWN],
+            "href": report_href(report),
+            "region": region,
+        }
+        if request.headers.get("hx-request"):
+            return fragment(view, template, **result)
+        return page(view, template, **result)
 
-    return await run_in_threadpool(work)
+    return await ctx.in_session(work)

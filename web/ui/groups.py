@@ -22,6 +22,7 @@ from sender.audience.groups import (
 )
 from sender.audience.selection import campaigns_using
 from web.bodies import path_id
+from web.context import context
 from web.ui.base import back_to
 from web.ui.render import Viewer, page
 
@@ -36,7 +37,7 @@ def groups(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -
 
 def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
     name = form.get("name", "").strip()
-    group = create_group(session=db, name=name, clock=request.app.state.clock)
+    group = create_group(session=db, name=name, clock=context(request).clock)
     return back_to(f"/ui/groups/{group.id}", "Group created.")
 
 
@@ -65,12 +66,12 @@ def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Re
         raise InvalidInput("give the phone numbers to add, one a line")
     if len(phones) > MAX_PHONES:
         raise InvalidInput(f"at most {MAX_PHONES} numbers at once: import a CSV for more")
-    state = request.app.state
+    ctx = context(request)
     change = add_members(
         session=db,
         group_id=group_id,
-        clock=state.clock,
-        region=state.settings.default_region,
+        clock=ctx.clock,
+        region=ctx.settings.default_region,
         contact_ids=[],
         phones=phones,
     )

@@ -14,6 +14,7 @@ from sender.compose.library import (
     save_message_template,
 )
 from web.bodies import path_id
+from web.context import context
 from web.ui.base import back_to
 from web.ui.composer import TYPES
 from web.ui.render import Viewer, page
@@ -31,13 +32,13 @@ def library(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
 
 
 def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
-    state = request.app.state
+    ctx = context(request)
     try:
         with db.begin_nested():
             save_message_template(
                 session=db,
-                clock=state.clock,
-                settings=state.settings,
+                clock=ctx.clock,
+                settings=ctx.settings,
                 name=form.get("name", ""),
                 type=form.get("type", "promotional"),
                 text=form.get("text", ""),

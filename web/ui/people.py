@@ -19,6 +19,7 @@ from sender.audience.contact_search import list_contacts
 from sender.delivery.inbound import handle_inbound
 from sender.delivery.models import InboundMessage, Message
 from web.bodies import path_id, query_int
+from web.context import context
 from web.ui.base import back_to
 from web.ui.render import Viewer, page
 
@@ -31,7 +32,7 @@ def contacts(request: Request, db: Session, view: Viewer, _form: dict[str, str])
     q = request.query_params.get("q", "")[:200]
     after = query_int(request, "after", 0)
     found = list_contacts(
-        session=db, region=request.app.state.settings.default_region, q=q, after=after, limit=50
+        session=db, region=context(request).settings.default_region, q=q, after=after, limit=50
     )
     notice = request.query_params.get("notice", "")
     return page(view, "contacts.html", q=q, page_of=found, notice=notice)
@@ -98,7 +99,7 @@ def simulator(request: Request, db: Session, view: Viewer, _form: dict[str, str]
         numbers=numbers,
         chosen=chosen,
         bubbles=_conversation(db, chosen) if chosen else [],
-        provider=request.app.state.settings.provider,
+        provider=context(request).settings.provider,
         notice=request.query_params.get("notice", ""),
     )
 
@@ -114,8 +115,8 @@ def reply(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> 
         .order_by(col(Message.id).desc())
         .limit(1)
     ).scalar()
-    state = request.app.state
+    ctx = context(request)
     handle_inbound(
-        session=db, phone=phone, to=to or "", text=text, clock=state.clock, settings=state.settings
+        session=db, phone=phone, to=to or "", text=text, clock=ctx.clock, settings=ctx.settings
     )
     return back_to(f"/ui/simulator?phone={phone.replace('+', '%2B')}")

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from richsms.accounts import AdminUser
+from web.context import context
 from web.ui.i18n import LANG_COOKIE, choose_language, gettext
 from web.ui.sessions import (
     CSRF_FIELD,
@@ -75,7 +76,7 @@ class Viewer:
 
     @property
     def secret(self) -> str:
-        secret: str = self.request.app.state.settings.secret_key.reveal()
+        secret: str = context(self.request).settings.secret_key.reveal()
         return secret
 
     @property
@@ -97,9 +98,9 @@ class Viewer:
 
 
 def viewer(request: Request, db: Session) -> Viewer:
-    settings = request.app.state.settings
+    settings = context(request).settings
     secret = settings.secret_key.reveal()
-    now = int(request.app.state.clock.now().timestamp())
+    now = int(context(request).clock.now().timestamp())
     session = decode_session(secret, request.cookies.get(SESSION_COOKIE, ""), now)
     user = db.get(AdminUser, session.user_id) if session is not None else None
     if user is None:

@@ -29,6 +29,7 @@ from sender.audience.segments import (
 )
 from sender.audience.selection import campaigns_using
 from web.bodies import path_id
+from web.context import context
 from web.ui.base import back_to
 from web.ui.render import Viewer, fragment, page
 
@@ -157,7 +158,7 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
             session=db,
             name=form.get("name", ""),
             filters=filters_of(form),
-            clock=request.app.state.clock,
+            clock=context(request).clock,
         )
     except RichsmsError as exc:
         db.rollback()

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from richsms.errors import RichsmsError
 from sender.delivery.senders import MAX_RATE, create_sender, list_senders
+from web.context import context
 from web.ui.base import back_to
 from web.ui.composer import TYPES
 from web.ui.render import Viewer, page
@@ -47,7 +48,7 @@ def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Re
     try:
         create_sender(
             session=db,
-            clock=request.app.state.clock,
+            clock=context(request).clock,
             kind=form.get("kind", ""),
             value=form.get("value", "")[:20],
             rate=rate,

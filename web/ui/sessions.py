@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from web.context import context
+
 SESSION_COOKIE = "richsms_session"
 SESSION_SECONDS = 8 * 3600
 CSRF_FIELD = "csrf"
@@ -72,7 +74,7 @@ def csrf_ok(secret: str, session: UiSession | None, sent: str, anonymous_nonce: 
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
-    settings = request.app.state.settings
+    settings = context(request).settings
     response.set_cookie(
         name,
         value,
