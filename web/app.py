@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
 
 from richsms.clock import Clock, SystemClock
@@ -24,33 +24,63 @@ from shortener.clicks import ClickStore, ClickWriter
 from shortener.codes import CodeMaker
 from shortener.forwarded import ClientAddress
 from shortener.resolver import Resolver
-from web import health, hooks, openapi
-from web.api import operations as api_operations
 from web.api import routes as api_routes
 from web.auth import BearerAuth
 from web.context import AppContext, HasContext, Limits
 from web.errors import HANDLERS
-from web.page_events import ROUTES as page_event_routes
-from web.pages import PageServer
-from web.pages import routes as page_routes
+from web.health import health
+from web.hooks import hooks
+from web.openapi import Operation, document, operations
+from web.page_events import events
+from web.pages import PageServer, pages
 from web.redirect import ShortLinks, miss_limiter
-from web.staff import post_limiter
-from web.staff import routes as staff_routes
+from web.staff import post_limiter, staff
 from web.ui import routes as ui_routes
 from web.ui.auth import signin_limiter
 
 log = logging.getLogger("richsms")
 
+SHORT_LINK = Operation(
+    "GET",
+    "/{code}",
+    "A tap on a short link: a 302 to its URL, or the recipient's page itself (200, one "
+    "round trip; the click is stored first). Link-preview fetchers get the page's card. "
+    "Answered before any routing.",
+    public=True,
+    tags=("links",),
+    response_media="text/html",
+    error_media="text/html",
+    redirect=302,
+    errors=(404, 410, 429, 503),
+    patterns=(("code", "^[A-Za-z0-9]{1,32}$"),),
+)
+
 
 class RichsmsApp(Starlette, HasContext):
     """Starlette, except that a tap on a short link is answered before any routing or
     middleware: the redirect is the hottest path and pays for nothing it does not use.
-    Its routes read what they use from its typed `context` (`web.context.context`)."""
+    Its routes read what they use from its typed `context` (`web.context.context`).
 
-    def __init__(self, short_links: ShortLinks, context: AppContext, **options: Any) -> None:
-        super().__init__(**options)
+    Every route it serves is declared with its OpenAPI operation (`web.openapi`), except
+    `html_ui`: the marketers' UI, HTML pages and forms for a browser, not an API."""
+
+    def __init__(
+        self,
+        short_links: ShortLinks,
+        context: AppContext,
+        *,
+        documented: Sequence[BaseRoute],
+        html_ui: Sequence[BaseRoute],
+        **options: Any,
+    ) -> None:
+        super().__init__(routes=[*documented, *html_ui], **options)
         self.short_links = short_links
         self.context = context
+        self.html_ui = html_ui
+
+    def operations(self) -> list[Operation]:
+        """What `/openapi.json` documents: the short link, then every declared route."""
+        return [SHORT_LINK, *operations(self.routes)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         code = self.short_links.code_of(scope)
@@ -158,22 +188,17 @@ def create_app(
             pages=page_server,
         ),
         context,
-        routes=[
-            Route("/healthz", health.healthz, methods=["GET"]),
-            *hooks.ROUTES,  # signed by the provider, outside the /api bearer auth
-            Route("/openapi.json", openapi.schema_endpoint, methods=["GET"]),
-            Mount(
-                "/api",
-                routes=api_routes(),
-                middleware=[Middleware(BearerAuth)],
-            ),
-            *page_routes(),
-            *staff_routes(),
-            *page_event_routes,
-            *ui_routes(),
+        documented=[
+            *health.routes,
+            *hooks.routes,  # signed by the provider, outside the /api bearer auth
+            *document.routes,
+            Mount("/api", routes=api_routes(), middleware=[Middleware(BearerAuth)]),
+            *pages.routes,
+            *staff.routes,
+            *events.routes,
         ],
+        html_ui=ui_routes(),
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
-    app.state.operations = [*health.OPERATIONS, *hooks.OPERATIONS, *api_operations()]
     return app

@@ -9,19 +9,12 @@ from starlette.responses import JSONResponse
 
 from richsms.db import ping
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
-OPERATIONS = [
-    Operation(
-        "GET",
-        "/healthz",
-        "Is the service up and its database reachable?",
-        errors=(503,),
-        public=True,
-    ),
-]
+health = RouteTable(public=True)
 
 
+@health.get("/healthz", "Is the service up and its database reachable?", errors=(503,))
 async def healthz(request: Request) -> JSONResponse:
     ctx = context(request)
     try:

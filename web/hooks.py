@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from sender.delivery.inbound import handle_inbound, keyword_of, opt_out_request
 from sender.delivery.providers import webhooks_for
@@ -24,11 +23,12 @@ from sender.delivery.providers.base import Inbound, WebhookRequest, WebhookResul
 from sender.delivery.receipts import record_receipt
 from web.bodies import read_body
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 STATUS_PATH = "hooks/http/status"
 INBOUND_PATH = "hooks/http/inbound"
 MAX_WEBHOOK_BYTES = 64 * 1024
+hooks = RouteTable(public=True)  # signed by the provider, outside the /api bearer auth
 
 
 class HttpWebhooks(Protocol):
@@ -93,6 +93,11 @@ async def _record(request: Request, result: WebhookResult) -> list[str]:
     return await ctx.in_session(work)
 
 
+@hooks.post(
+    "/" + STATUS_PATH,
+    "A Twilio status callback (form fields, X-Twilio-Signature).",
+    errors=(403, 413, 422),
+)
 async def status(request: Request) -> Response:
     result = _parser(request).status(await _webhook_request(request, STATUS_PATH))
     outcomes = await _record(request, result)
@@ -100,29 +105,13 @@ async def status(request: Request) -> Response:
     return Response(" ".join(outcomes), media_type="text/plain")
 
 
+@hooks.post(
+    "/" + INBOUND_PATH,
+    "An inbound SMS from Twilio (form fields, X-Twilio-Signature); answers TwiML.",
+    errors=(403, 413, 422),
+)
 async def inbound(request: Request) -> Response:
     result = _parser(request).inbound(await _webhook_request(request, INBOUND_PATH))
     await _record(request, result)
     return Response(result.reply_body, media_type=result.reply_type)
 
-
-ROUTES = [
-    Route("/" + STATUS_PATH, status, methods=["POST"]),
-    Route("/" + INBOUND_PATH, inbound, methods=["POST"]),
-]
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/" + STATUS_PATH,
-        "A Twilio status callback (form fields, X-Twilio-Signature).",
-        errors=(403, 413, 422),
-        public=True,
-    ),
-    Operation(
-        "POST",
-        "/" + INBOUND_PATH,
-        "An inbound SMS from Twilio (form fields, X-Twilio-Signature); answers TwiML.",
-        errors=(403, 413, 422),
-        public=True,
-    ),
-]

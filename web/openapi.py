@@ -1,4 +1,10 @@
-"""OpenAPI 3.1 document at `/openapi.json`, built from the operations each API module lists.
+"""Routes declared once, and the OpenAPI 3.1 document at `/openapi.json` built from them.
+
+A module declares each route with its operation (`RouteTable`, FastAPI-style decorators):
+the declaration is both the Starlette route the app serves and the operation the document
+shows, so the two cannot drift apart. The document is built by walking the app's own
+routes, mounts included (`operations`), and `served` lists what the app answers so a test
+can hold every served route to the document.
 
 The document tells the truth a client can rely on: each operation's success status as the
 route returns it (`status`), every path parameter declared (ids are integers in the
@@ -10,14 +16,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from richsms.types import ID_MAX
+from web import bodies  # noqa: F401  (bounds `{name:int}` before any declared route compiles)
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -32,7 +41,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 # Statuses any route may answer whatever it does: the body reader's and the error mapping's.
 _COMMON_ERRORS = (400, 413, 415, 422)
-_PATH_PARAMETER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?}")
+_PATH_PARAMETER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?}")
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,18 @@ class Operation:
     """The status of a success, as the route returns it (201 created, 202 accepted…)."""
     body: str | None = None
     """Media type of a raw request body (e.g. `text/csv`), when it is not a JSON model."""
+    request_media: str = "application/json"
+    """Media type `request` is sent as (a form's is `application/x-www-form-urlencoded`)."""
     response_media: str | None = None
     """Media type of a non-JSON success body (e.g. `image/svg+xml`, `text/csv`)."""
+    error_media: str | None = None
+    """Media type of the errors when they are pages, not JSON (a recipient's 404 page)."""
+    redirect: int | None = None
+    """A redirect answered besides the success (a short link's 302 to its URL)."""
+    patterns: tuple[tuple[str, str], ...] = ()
+    """(name, regex) of string path parameters narrower than any short string."""
+    examples: tuple[tuple[str, str], ...] = ()
+    """(name, value) of path parameters whose example a client cannot guess (a file)."""
 
 
 def build_schema(operations: list[Operation]) -> dict[str, Any]:
@@ -62,13 +81,17 @@ def build_schema(operations: list[Operation]) -> dict[str, Any]:
             entry["tags"] = list(op.tags)
         if not op.public:
             entry["security"] = [{"bearer": []}]
-        parameters = [_path_parameter(name) for name in _PATH_PARAMETER.findall(op.path)]
+        patterns, examples = dict(op.patterns), dict(op.examples)
+        parameters = [
+            _path_parameter(name, convertor, patterns.get(name), examples.get(name))
+            for name, convertor in _PATH_PARAMETER.findall(op.path)
+        ]
         if parameters:
             entry["parameters"] = parameters
         if op.request is not None:
             entry["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": _ref(op.request, components)}},
+                "content": {op.request_media: {"schema": _ref(op.request, components)}},
             }
         elif op.body is not None:
             entry["requestBody"] = {
@@ -81,6 +104,11 @@ def build_schema(operations: list[Operation]) -> dict[str, Any]:
         elif op.response_media is not None:
             ok["content"] = {op.response_media: {"schema": {"type": "string"}}}
         entry["responses"][str(op.status)] = ok
+        if op.redirect is not None:
+            entry["responses"][str(op.redirect)] = {
+                "description": "Redirect",
+                "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+            }
         errors = set(op.errors)
         if op.request is not None or op.body is not None:
             errors.update(_COMMON_ERRORS)
@@ -88,11 +116,13 @@ def build_schema(operations: list[Operation]) -> dict[str, Any]:
             errors.update((404, 422))
         if not op.public:
             errors.add(401)
+        error_content: dict[str, Any] = (
+            {op.error_media: {"schema": {"type": "string"}}}
+            if op.error_media is not None
+            else {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        )
         for status in sorted(errors):
-            entry["responses"][str(status)] = {
-                "description": "error",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
+            entry["responses"][str(status)] = {"description": "error", "content": error_content}
         paths.setdefault(_openapi_path(op.path), {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",
@@ -110,13 +140,22 @@ def _openapi_path(path: str) -> str:
     return _PATH_PARAMETER.sub(lambda m: "{" + m.group(1) + "}", path)
 
 
-def _path_parameter(name: str) -> dict[str, Any]:
+def _path_parameter(
+    name: str, convertor: str, pattern: str | None, example: str | None
+) -> dict[str, Any]:
+    """An `int` parameter (or, with no convertor, an `id` or `*_id`) is an id in the
+    database's range; any other a short string, or one matching its declared pattern."""
     schema: dict[str, Any]
-    if name == "id" or name.endswith("_id"):
+    if pattern is not None:
+        schema = {"type": "string", "pattern": pattern}
+    elif convertor == "int" or (not convertor and (name == "id" or name.endswith("_id"))):
         schema = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
     else:
         schema = {"type": "string", "minLength": 1, "maxLength": 64}
-    return {"name": name, "in": "path", "required": True, "schema": schema}
+    parameter = {"name": name, "in": "path", "required": True, "schema": schema}
+    if example is not None:
+        parameter["example"] = int(example) if schema["type"] == "integer" else example
+    return parameter
 
 
 def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
@@ -144,5 +183,128 @@ def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-async def schema_endpoint(request: Request) -> JSONResponse:
-    return JSONResponse(build_schema(request.app.state.operations))
+Endpoint = TypeVar("Endpoint", bound=Callable[[Request], Any])
+
+
+class DocumentedRoute(Route):
+    """A Starlette route that carries its OpenAPI operation (one method per route)."""
+
+    def __init__(self, operation: Operation, endpoint: Callable[[Request], Any]) -> None:
+        super().__init__(operation.path, endpoint, methods=[operation.method])
+        self.operation = operation
+
+
+class DocumentedMount(Mount):
+    """A mounted app (static files) with the one operation that describes what it serves
+    under `{path}`."""
+
+    def __init__(self, path: str, app: Any, operation: Operation, name: str) -> None:
+        super().__init__(path, app=app, name=name)
+        self.operation = operation
+
+
+class RouteTable:
+    """A module's routes, each declared once with its operation:
+
+        api = RouteTable(tags=("contacts",))
+
+        @api.get("/contacts/{contact_id:int}", "A contact.", response=ContactOut, errors=(404,))
+        async def show_contact(request: Request) -> JSONResponse: ...
+
+    `api.routes` are then the module's Starlette routes; paths are relative to where they
+    are mounted (`/api`), and the document shows them with the mount's prefix.
+    """
+
+    def __init__(self, *, tags: tuple[str, ...] = (), public: bool = False) -> None:
+        self.routes: list[BaseRoute] = []
+        self._tags = tags
+        self._public = public
+
+    def route(
+        self, method: str, path: str, summary: str, **options: Any
+    ) -> Callable[[Endpoint], Endpoint]:
+        """Declares the decorated endpoint at `method path`; `options` are `Operation`'s,
+        the table's tags and publicity unless given."""
+        defaults: dict[str, Any] = {"tags": self._tags, "public": self._public}
+        operation = Operation(method, path, summary, **{**defaults, **options})
+
+        def declare(endpoint: Endpoint) -> Endpoint:
+            self.routes.append(DocumentedRoute(operation, endpoint))
+            return endpoint
+
+        return declare
+
+    def get(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.route("GET", path, summary, **options)
+
+    def post(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.route("POST", path, summary, **options)
+
+    def put(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.route("PUT", path, summary, **options)
+
+    def patch(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.route("PATCH", path, summary, **options)
+
+    def delete(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.route("DELETE", path, summary, **options)
+
+    def mount(self, path: str, app: Any, summary: str, *, name: str, **options: Any) -> None:
+        """A mounted app serving GET under `path/{path}`, documented as one operation."""
+        operation = Operation("GET", path + "/{path}", summary, public=self._public, **options)
+        self.routes.append(DocumentedMount(path, app, operation, name))
+
+
+def operations(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[Operation]:
+    """The operations of every documented route, mounts walked, paths made absolute."""
+    for route in routes:
+        if isinstance(route, DocumentedRoute | DocumentedMount):
+            yield replace(route.operation, path=prefix + route.operation.path)
+        elif isinstance(route, Mount):
+            yield from operations(route.routes, prefix + route.path)
+
+
+def served(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(method, path) of everything the routes answer, mounts walked (HEAD goes with GET;
+    a mounted app serves GET under `{path}`)."""
+    for route in routes:
+        if isinstance(route, Route):
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                yield method, _openapi_path(prefix + route.path)
+        elif isinstance(route, Mount):
+            if route.routes:
+                yield from served(route.routes, prefix + route.path)
+            else:
+                yield "GET", _openapi_path(prefix + route.path + "/{path}")
+
+
+@runtime_checkable
+class Documented(Protocol):
+    """An app that can list the operations of everything it serves."""
+
+    def operations(self) -> list[Operation]: ...
+
+
+class OpenApiDocument(BaseModel):
+    """An OpenAPI 3.1 document (see https://spec.openapis.org/oas/v3.1.0)."""
+
+    model_config = ConfigDict(extra="allow")
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
+document = RouteTable(public=True)
+
+
+@document.get(
+    "/openapi.json",
+    "This document: every route the service answers, the marketers' UI aside.",
+    response=OpenApiDocument,
+    errors=(),
+)
+async def schema_endpoint(request: Request) -> Response:
+    app = request.scope["app"]
+    assert isinstance(app, Documented)
+    return JSONResponse(build_schema(app.operations()))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from landing_templates.links import link_by_token
 from landing_templates.page_events import EVENT_KINDS, record_page_event
@@ -19,12 +18,27 @@ from landing_templates.pages import get_version
 from richsms.errors import Conflict, InvalidInput, NotFound
 from shortener.bots import is_bot
 from web.context import context
+from web.openapi import RouteTable
 
 # Events a page's script may report (the wheel's spin is recorded by the spin itself),
 # each on the blocks that can do it: a block id the page does not have records nothing.
 BLOCK_TYPES = {"scratch_revealed": ("scratch",), "coupon_copied": ("coupon", "scratch", "wheel")}
 REPORTABLE = tuple(kind for kind in EVENT_KINDS if kind in BLOCK_TYPES)
+events = RouteTable(public=True, tags=("pages",))
 
+
+@events.post(
+    "/p/{token:str}/events/{kind:str}/{block_id:str}",
+    f"Record what the recipient did on their page ({', '.join(REPORTABLE)}), once per "
+    "block and kind; automated clients are ignored. Answers 204.",
+    status=204,
+    errors=(404, 409, 422),
+    patterns=(
+        ("token", "^[A-Za-z0-9_-]{1,64}$"),
+        ("kind", "^(" + "|".join(REPORTABLE) + ")$"),
+        ("block_id", "^[A-Za-z0-9_-]{1,64}$"),
+    ),
+)
 
 async def page_event(request: Request) -> Response:
     token = request.path_params["token"]
@@ -61,7 +75,3 @@ async def page_event(request: Request) -> Response:
     await ctx.in_session(work)
     return Response(status_code=204, headers={"cache-control": "no-store"})
 
-
-ROUTES = [
-    Route("/p/{token:str}/events/{kind:str}/{block_id:str}", page_event, methods=["POST"]),
-]

@@ -13,12 +13,12 @@ import functools
 import logging
 import sqlite3
 
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope, Send
 
@@ -32,9 +32,22 @@ from richsms.settings import Settings
 from shortener.bots import is_bot
 from shortener.resolver import Target
 from web.context import context
+from web.openapi import RouteTable
 
 log = logging.getLogger("richsms.pages")
 _HTML = "text/html; charset=utf-8"
+# A page's token and a block's id: what the site's own links carry (the fuzzer keeps to it).
+_TOKEN = ("token", "^[A-Za-z0-9_-]{1,64}$")
+_BLOCK = ("block_id", "^[A-Za-z0-9_-]{1,64}$")
+pages = RouteTable(public=True, tags=("pages",))
+
+
+class SpinOut(BaseModel):
+    prize_index: int
+    label: str
+    coupon: str | None = Field(description="The coupon won, if the prize carries one.")
+    angle: float = Field(description="The wheel's final rotation, in degrees.")
+    html: str = Field(description="The result, as the page shows it.")
 
 
 def page_headers(nonce: str | None) -> dict[str, str]:
@@ -137,6 +150,14 @@ def _response(request: Request, rendered: Rendered) -> Response:
     return response
 
 
+@pages.get(
+    "/p/{token:str}",
+    "A recipient's page at its stable address (what their short link answers with).",
+    response_media="text/html",
+    error_media="text/html",
+    errors=(404, 410),
+    patterns=(_TOKEN,),
+)
 async def page_by_token(request: Request) -> Response:
     token: str = request.path_params["token"]
     bot = is_bot(request.method, request.headers.get("user-agent", ""))
@@ -145,6 +166,13 @@ async def page_by_token(request: Request) -> Response:
     return _response(request, rendered)
 
 
+@pages.post(
+    "/p/{token:str}/spin/{block_id:str}",
+    "Spin the page's wheel: the outcome is drawn once per recipient, the same on reload.",
+    response=SpinOut,
+    errors=(403, 404, 409, 422),
+    patterns=(_TOKEN, _BLOCK),
+)
 async def spin(request: Request) -> JSONResponse:
     if is_bot("GET", request.headers.get("user-agent", "")):
         raise Forbidden("automated clients cannot spin the wheel")
@@ -153,6 +181,13 @@ async def spin(request: Request) -> JSONResponse:
     return JSONResponse(result, headers={"cache-control": "private, no-store"})
 
 
+@pages.get(
+    "/img/{image_id:int}/{width:int}.webp",
+    "An uploaded image at one of its widths, as WebP (cached for a year).",
+    response_media="image/webp",
+    errors=(404,),
+    examples=(("width", "720"),),
+)
 async def image(request: Request) -> Response:
     image_id, width = int(request.path_params["image_id"]), int(request.path_params["width"])
 
@@ -179,10 +214,13 @@ async def image(request: Request) -> Response:
     )
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/p/{token:str}", page_by_token, methods=["GET", "HEAD"]),
-        Route("/p/{token:str}/spin/{block_id:str}", spin, methods=["POST"]),
-        Route("/img/{image_id:int}/{width:int}.webp", image, methods=["GET", "HEAD"]),
-        Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),
-    ]
+pages.mount(
+    "/static",
+    StaticFiles(directory=STATIC, check_dir=False),
+    "The blocks' and the UI's static files (CSS, scripts, vendored libraries).",
+    name="static",
+    response_media="*/*",
+    errors=(404,),
+    patterns=(("path", "^[a-z]+/[A-Za-z0-9_./-]{1,100}$"),),
+    examples=(("path", "blocks/page.css"),),
+)

@@ -13,12 +13,13 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+from typing import Literal
 from urllib.parse import parse_qsl, quote
 
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
 
 from landing_templates.coupons import CouponState, coupon_state
 from richsms.accounts import ApiToken, verify_token
@@ -29,6 +30,7 @@ from web.attempt_limits import Attempts, attempt_limiter, client_of
 from web.bodies import read_body
 from web.context import context
 from web.languages import preferred_language
+from web.openapi import RouteTable
 from web.staff_page import render
 
 SESSION_COOKIE = "richsms_staff"
@@ -245,6 +247,35 @@ def _headers(style_nonce: str) -> dict[str, str]:
     }
 
 
-def routes() -> list[Route]:
-    return [Route("/r/{code}", StaffPage().handle, methods=["GET", "POST"])]
+class StaffForm(BaseModel):
+    """What the page posts: a sign-in (`token`) or a redemption (`location`), each with
+    the form's CSRF token."""
 
+    action: Literal["signin", "redeem"]
+    csrf: str
+    token: str | None = Field(None, description="An API token, to sign in.")
+    location: str | None = Field(None, max_length=200, description="Where it is redeemed.")
+
+
+_PAGE = "text/html"
+_STAFF_PAGE = StaffPage()
+staff = RouteTable(public=True, tags=("coupons",))
+staff.get(
+    "/r/{code}",
+    "The staff redemption page a coupon's QR code opens: the coupon's state once signed "
+    "in with an API token, else the sign-in form. Redeems nothing.",
+    response_media=_PAGE,
+    error_media=_PAGE,
+    errors=(404,),
+)(_STAFF_PAGE.handle)
+staff.post(
+    "/r/{code}",
+    "Sign in (a 303 back to the page) or redeem the coupon, with the form's CSRF token; "
+    "limited per client.",
+    request=StaffForm,
+    request_media="application/x-www-form-urlencoded",
+    response_media=_PAGE,
+    error_media=_PAGE,
+    redirect=303,
+    errors=(401, 403, 404, 409, 415, 422, 429),
+)(_STAFF_PAGE.handle)

@@ -30,7 +30,7 @@ SECRET = "schemathesis-secret-0123456789abcdef0123"
 def _schema() -> dict[str, Any]:
     # The document the app serves; building the app opens nothing.
     app = create_app(Settings.from_mapping({"RICHSMS_DATABASE_URL": "sqlite:///:memory:"}))
-    return build_schema(app.state.operations)
+    return build_schema(app.operations())
 
 
 schema = schemathesis.openapi.from_dict(_schema())

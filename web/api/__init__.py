@@ -1,10 +1,9 @@
-"""The JSON API under /api: each module lists its routes and their OpenAPI operations."""
+"""The JSON API under /api: each module declares its routes with their operations."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from web import bodies  # noqa: F401  (bounds `{id:int}` path parameters before routes are built)
 from web.api import (
     automations,
     campaigns,
@@ -23,7 +22,6 @@ from web.api import (
     stats,
     webhooks,
 )
-from web.openapi import Operation
 
 _MODULES = (
     sms,
@@ -46,8 +44,4 @@ _MODULES = (
 
 
 def routes() -> list[BaseRoute]:
-    return [route for module in _MODULES for route in module.ROUTES]
-
-
-def operations() -> list[Operation]:
-    return [op for module in _MODULES for op in module.OPERATIONS]
+    return [route for module in _MODULES for route in module.api.routes]

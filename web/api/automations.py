@@ -10,14 +10,13 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from richsms.errors import NotFound
 from sender.campaigns.automations import create_automation, run_automations
 from sender.campaigns.models import Automation, AutomationRun
 from web.bodies import read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 
 class AutomationIn(BaseModel):
@@ -44,6 +43,17 @@ class AutomationOut(BaseModel):
     active: bool
 
 
+api = RouteTable(tags=("automations",))
+
+
+@api.post(
+    "/automations",
+    "Create a date-field or group-join automation.",
+    request=AutomationIn,
+    response=AutomationOut,
+    errors=(400, 401, 404, 413, 415, 422),
+    status=201,
+)
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, AutomationIn)
     ctx = context(request)
@@ -57,6 +67,7 @@ async def create(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.post("/automations/run", "Enqueue what automations owe today, now.", errors=(401,))
 async def run(request: Request) -> JSONResponse:
     ctx = context(request)
 
@@ -73,6 +84,12 @@ class AutomationList(BaseModel):
     automations: list[AutomationOut]
 
 
+@api.get(
+    "/automations",
+    "Every automation, in the order created.",
+    response=AutomationList,
+    errors=(401,),
+)
 async def list_all(request: Request) -> JSONResponse:
     ctx = context(request)
 
@@ -84,6 +101,11 @@ async def list_all(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.delete(
+    "/automations/{automation_id:int}",
+    "Delete an automation (the messages it sent stay).",
+    errors=(401, 404),
+)
 async def delete(request: Request) -> JSONResponse:
     automation_id: int = request.path_params["automation_id"]
     ctx = context(request)
@@ -100,45 +122,3 @@ async def delete(request: Request) -> JSONResponse:
         return {"id": automation_id, "deleted": True}
 
     return JSONResponse(await ctx.in_session(work))
-
-
-ROUTES = [
-    Route("/automations", create, methods=["POST"]),
-    Route("/automations", list_all, methods=["GET"]),
-    Route("/automations/{automation_id:int}", delete, methods=["DELETE"]),
-    Route("/automations/run", run, methods=["POST"]),
-]
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/automations",
-        "Create a date-field or group-join automation.",
-        request=AutomationIn,
-        response=AutomationOut,
-        errors=(400, 401, 404, 413, 415, 422),
-        tags=("automations",),
-        status=201,
-    ),
-    Operation(
-        "GET",
-        "/api/automations",
-        "Every automation, in the order created.",
-        response=AutomationList,
-        errors=(401,),
-        tags=("automations",),
-    ),
-    Operation(
-        "DELETE",
-        "/api/automations/{automation_id}",
-        "Delete an automation (the messages it sent stay).",
-        errors=(401, 404),
-        tags=("automations",),
-    ),
-    Operation(
-        "POST",
-        "/api/automations/run",
-        "Enqueue what automations owe today, now.",
-        errors=(401,),
-        tags=("automations",),
-    ),
-]

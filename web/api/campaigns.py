@@ -7,7 +7,6 @@ from typing import Any
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from richsms.errors import InvalidInput
 from sender.campaigns.campaign import (
@@ -39,7 +38,7 @@ from web.api.campaign_bodies import SenderOut as SenderOut
 from web.api.campaign_bodies import message_out as message_out
 from web.bodies import path_id, read_model
 from web.context import AppContext, context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 
 def _token(request: Request) -> int | None:
@@ -47,6 +46,19 @@ def _token(request: Request) -> int | None:
     return token
 
 
+_E = (400, 401, 404, 409, 413, 415, 422)
+_T = ("campaigns",)
+api = RouteTable(tags=_T)
+
+
+@api.post(
+    "/campaigns",
+    "Create a campaign (draft, or awaiting approval).",
+    request=CampaignIn,
+    response=CampaignOut,
+    errors=_E,
+    status=201,
+)
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, CampaignIn)
     ctx = context(request)
@@ -65,6 +77,12 @@ async def create(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.get(
+    "/campaigns",
+    "Campaigns, newest first; filter with ?status= (one of the campaign statuses).",
+    response=CampaignList,
+    errors=(401, 422),
+)
 async def index(request: Request) -> JSONResponse:
     status = request.query_params.get("status")
     ctx = context(request)
@@ -76,6 +94,12 @@ async def index(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_read_session(work))
 
 
+@api.get(
+    "/campaigns/{id}",
+    "One campaign, with its planning progress.",
+    response=CampaignOut,
+    errors=(401, 404),
+)
 async def show(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
     ctx = context(request)
@@ -86,6 +110,12 @@ async def show(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_read_session(work))
 
 
+@api.post(
+    "/campaigns/{id}/approve",
+    "Approval by a second marketer.",
+    response=CampaignOut,
+    errors=(401, 403, 404, 409),
+)
 async def approve(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
     ctx = context(request)
@@ -102,6 +132,14 @@ async def approve(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.post(
+    "/campaigns/{id}/send",
+    "Send the campaign: answers at once (202) with its planning progress; a worker "
+    "plans it now, or just before it sends when its audience is to be refreshed then.",
+    response=CampaignOut,
+    errors=(401, 404, 409),
+    status=202,
+)
 async def send(request: Request) -> JSONResponse:
     """Records the decision and answers at once: a worker's chore loop plans the campaign
     (now, or just before it sends when its audience is to be refreshed then)."""
@@ -115,6 +153,12 @@ async def send(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=202)
 
 
+@api.post(
+    "/campaigns/{id}/cancel",
+    "Stop the campaign: planning stops; messages not yet handed over are cancelled.",
+    response=CancelOut,
+    errors=(401, 404, 409),
+)
 async def cancel(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
     ctx = context(request)
@@ -128,6 +172,14 @@ async def cancel(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.post(
+    "/campaigns/{id}/test",
+    "Send the message to one test number.",
+    request=TestIn,
+    response=MessageOut,
+    errors=_E,
+    status=202,
+)
 async def test(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
     body = await read_model(request, TestIn)
@@ -155,6 +207,12 @@ async def queue_prepared(ctx: AppContext, send: PreparedSend) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=202)
 
 
+@api.get(
+    "/campaigns/{id}/messages",
+    "Messages, paged by ?after=&limit=.",
+    response=MessagePage,
+    errors=(401, 404, 422),
+)
 async def messages(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
     try:
@@ -176,6 +234,15 @@ async def messages(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_read_session(work))
 
 
+@api.post(
+    "/senders",
+    "Register a sender number or alphanumeric id.",
+    request=SenderIn,
+    response=SenderOut,
+    errors=_E,
+    tags=("senders",),
+    status=201,
+)
 async def create_sender_number(request: Request) -> JSONResponse:
     body = await read_model(request, SenderIn)
     ctx = context(request)
@@ -192,100 +259,3 @@ async def create_sender_number(request: Request) -> JSONResponse:
         return SenderOut.model_validate(sender, from_attributes=True).model_dump()
 
     return JSONResponse(await ctx.in_session(work), status_code=201)
-
-
-ROUTES = [
-    Route("/campaigns", create, methods=["POST"]),
-    Route("/campaigns", index, methods=["GET"]),
-    Route("/campaigns/{id}", show, methods=["GET"]),
-    Route("/campaigns/{id}/approve", approve, methods=["POST"]),
-    Route("/campaigns/{id}/send", send, methods=["POST"]),
-    Route("/campaigns/{id}/cancel", cancel, methods=["POST"]),
-    Route("/campaigns/{id}/test", test, methods=["POST"]),
-    Route("/campaigns/{id}/messages", messages, methods=["GET"]),
-    Route("/senders", create_sender_number, methods=["POST"]),
-]
-_E = (400, 401, 404, 409, 413, 415, 422)
-_T = ("campaigns",)
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/campaigns",
-        "Create a campaign (draft, or awaiting approval).",
-        request=CampaignIn,
-        response=CampaignOut,
-        errors=_E,
-        tags=_T,
-        status=201,
-    ),
-    Operation(
-        "GET",
-        "/api/campaigns",
-        "Campaigns, newest first; filter with ?status= (one of the campaign statuses).",
-        response=CampaignList,
-        errors=(401, 422),
-        tags=_T,
-    ),
-    Operation(
-        "GET",
-        "/api/campaigns/{id}",
-        "One campaign, with its planning progress.",
-        response=CampaignOut,
-        errors=(401, 404),
-        tags=_T,
-    ),
-    Operation(
-        "POST",
-        "/api/campaigns/{id}/approve",
-        "Approval by a second marketer.",
-        response=CampaignOut,
-        errors=(401, 403, 404, 409),
-        tags=_T,
-    ),
-    Operation(
-        "POST",
-        "/api/campaigns/{id}/send",
-        "Send the campaign: answers at once (202) with its planning progress; a worker "
-        "plans it now, or just before it sends when its audience is to be refreshed then.",
-        response=CampaignOut,
-        errors=(401, 404, 409),
-        tags=_T,
-        status=202,
-    ),
-    Operation(
-        "POST",
-        "/api/campaigns/{id}/cancel",
-        "Stop the campaign: planning stops; messages not yet handed over are cancelled.",
-        response=CancelOut,
-        errors=(401, 404, 409),
-        tags=_T,
-    ),
-    Operation(
-        "POST",
-        "/api/campaigns/{id}/test",
-        "Send the message to one test number.",
-        request=TestIn,
-        response=MessageOut,
-        errors=_E,
-        tags=_T,
-        status=202,
-    ),
-    Operation(
-        "GET",
-        "/api/campaigns/{id}/messages",
-        "Messages, paged by ?after=&limit=.",
-        response=MessagePage,
-        errors=(401, 404, 422),
-        tags=_T,
-    ),
-    Operation(
-        "POST",
-        "/api/senders",
-        "Register a sender number or alphanumeric id.",
-        request=SenderIn,
-        response=SenderOut,
-        errors=_E,
-        tags=("senders",),
-        status=201,
-    ),
-]

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from sender.audience.contact_edit import ContactChanges, update_contact
 from sender.audience.contact_history import contact_history, state_times
@@ -22,7 +21,7 @@ from sender.audience.models import Contact
 from web.bodies import read_body, read_model
 from web.context import context
 from web.errors import BadRequest
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 # Largest id a row can have (PostgreSQL's integer); larger ones are simply not found.
 ID_MAX = 2_147_483_647
@@ -172,6 +171,21 @@ class ContactOut(BaseModel):
     inbound: list[InboundOut]
 
 
+api = RouteTable(tags=("contacts",))
+
+
+@api.post(
+    "/contacts/import",
+    "Import contacts from a CSV body (text/csv; UTF-8 or Latin-1; `,` or `;`). Query "
+    "`region` reads national numbers (default RICHSMS_DEFAULT_REGION): a number without "
+    "a country code is never read as another country; its row is rejected, with a "
+    "suggestion when it is valid in a country the file also uses. At most 200 custom "
+    "columns of 64 characters. Bad rows are reported with their row number (the header "
+    "is row 1) while the others import.",
+    response=ImportOut,
+    errors=(401, 409, 413, 415, 422),
+    body="text/csv",
+)
 async def import_csv(request: Request) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in CSV_TYPES:
@@ -213,10 +227,24 @@ async def _history(request: Request, model: type[BaseModel]) -> dict[str, Any]:
     return await ctx.in_session(work)
 
 
+@api.get(
+    "/contacts/{contact_id:int}",
+    "A contact with its consent history, the messages sent to it (each state's time) "
+    "and the messages received from it.",
+    response=ContactOut,
+    errors=(401, 404),
+)
 async def show_contact(request: Request) -> JSONResponse:
     return JSONResponse(await _history(request, ContactOut))
 
 
+@api.get(
+    "/contacts/{contact_id:int}/history",
+    "Everything that happened with a contact: consent events, messages sent to it with "
+    "each state's time, messages received from it.",
+    response=HistoryOut,
+    errors=(401, 404),
+)
 async def show_history(request: Request) -> JSONResponse:
     return JSONResponse(await _history(request, HistoryOut))
 
@@ -248,6 +276,15 @@ def query_ids(request: Request, name: str) -> list[int]:
     return ids
 
 
+@api.get(
+    "/contacts",
+    "List contacts in id order, a page at a time: `q` searches the phone, names and "
+    "email; `group` and `segment` (ids, repeatable) restrict to an audience; `after` "
+    f"is the previous page's `next_after`; `limit` 1 to {MAX_LIMIT} "
+    f"(default {DEFAULT_LIMIT}).",
+    response=ContactPageOut,
+    errors=(401, 404, 422),
+)
 async def search_contacts(request: Request) -> JSONResponse:
     q = request.query_params.get("q", "")
     if len(q) > MAX_QUERY:
@@ -276,6 +313,14 @@ async def search_contacts(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.patch(
+    "/contacts/{contact_id:int}",
+    "Correct a contact: each field checked like an import's, the phone normalized "
+    "again (409 if another contact has it); `opted_out: true` opts out.",
+    request=ContactPatch,
+    response=ContactSummary,
+    errors=(400, 401, 404, 409, 413, 415, 422),
+)
 async def patch_contact(request: Request) -> JSONResponse:
     contact_id: int = request.path_params["contact_id"]
     body = await read_model(request, ContactPatch)
@@ -296,6 +341,15 @@ async def patch_contact(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.delete(
+    "/contacts/{contact_id:int}",
+    "Erase a contact (GDPR, Law 25, CASL): its phone, names, email, custom fields, "
+    "consent history and memberships are deleted; its messages, replies and clicks keep "
+    "only what statistics count (phone, text, IP, user agent erased), so campaign "
+    "figures stay right. The contact is then gone (404) and never messaged.",
+    response=ErasureOut,
+    errors=(401, 404),
+)
 async def delete_contact(request: Request) -> JSONResponse:
     contact_id: int = request.path_params["contact_id"]
     ctx = context(request)
@@ -307,79 +361,3 @@ async def delete_contact(request: Request) -> JSONResponse:
         return ErasureOut.model_validate(erasure.as_dict()).model_dump(mode="json")
 
     return JSONResponse(await ctx.in_session(work))
-
-
-ROUTES = [
-    Route("/contacts", search_contacts, methods=["GET"]),
-    Route("/contacts/import", import_csv, methods=["POST"]),
-    Route("/contacts/{contact_id:int}", show_contact, methods=["GET"]),
-    Route("/contacts/{contact_id:int}", patch_contact, methods=["PATCH"]),
-    Route("/contacts/{contact_id:int}", delete_contact, methods=["DELETE"]),
-    Route("/contacts/{contact_id:int}/history", show_history, methods=["GET"]),
-]
-OPERATIONS = [
-    Operation(
-        "GET",
-        "/api/contacts",
-        "List contacts in id order, a page at a time: `q` searches the phone, names and "
-        "email; `group` and `segment` (ids, repeatable) restrict to an audience; `after` "
-        f"is the previous page's `next_after`; `limit` 1 to {MAX_LIMIT} "
-        f"(default {DEFAULT_LIMIT}).",
-        response=ContactPageOut,
-        errors=(401, 404, 422),
-        tags=("contacts",),
-    ),
-    Operation(
-        "POST",
-        "/api/contacts/import",
-        "Import contacts from a CSV body (text/csv; UTF-8 or Latin-1; `,` or `;`). Query "
-        "`region` reads national numbers (default RICHSMS_DEFAULT_REGION): a number without "
-        "a country code is never read as another country; its row is rejected, with a "
-        "suggestion when it is valid in a country the file also uses. At most 200 custom "
-        "columns of 64 characters. Bad rows are reported with their row number (the header "
-        "is row 1) while the others import.",
-        response=ImportOut,
-        errors=(401, 409, 413, 415, 422),
-        tags=("contacts",),
-        body="text/csv",
-    ),
-    Operation(
-        "GET",
-        "/api/contacts/{contact_id}",
-        "A contact with its consent history, the messages sent to it (each state's time) "
-        "and the messages received from it.",
-        response=ContactOut,
-        errors=(401, 404),
-        tags=("contacts",),
-    ),
-    Operation(
-        "PATCH",
-        "/api/contacts/{contact_id}",
-        "Correct a contact: each field checked like an import's, the phone normalized "
-        "again (409 if another contact has it); `opted_out: true` opts out.",
-        request=ContactPatch,
-        response=ContactSummary,
-        errors=(400, 401, 404, 409, 413, 415, 422),
-        tags=("contacts",),
-    ),
-    Operation(
-        "DELETE",
-        "/api/contacts/{contact_id}",
-        "Erase a contact (GDPR, Law 25, CASL): its phone, names, email, custom fields, "
-        "consent history and memberships are deleted; its messages, replies and clicks keep "
-        "only what statistics count (phone, text, IP, user agent erased), so campaign "
-        "figures stay right. The contact is then gone (404) and never messaged.",
-        response=ErasureOut,
-        errors=(401, 404),
-        tags=("contacts",),
-    ),
-    Operation(
-        "GET",
-        "/api/contacts/{contact_id}/history",
-        "Everything that happened with a contact: consent events, messages sent to it with "
-        "each state's time, messages received from it.",
-        response=HistoryOut,
-        errors=(401, 404),
-        tags=("contacts",),
-    ),
-]

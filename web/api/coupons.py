@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from landing_templates.coupons import (
     CouponState,
@@ -22,7 +21,7 @@ from sender.results import redemptions
 from web.bodies import path_id, read_body, read_model
 from web.context import context
 from web.errors import BadRequest
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
@@ -80,6 +79,17 @@ def _public(state: CouponState) -> dict[str, Any]:
     return CouponOut.model_validate(state, from_attributes=True).model_dump(mode="json")
 
 
+api = RouteTable(tags=("coupons",))
+
+
+@api.post(
+    "/coupon-pools",
+    "Import a pool of coupon codes from a CSV body (`?name=`); answers 201.",
+    response=PoolOut,
+    errors=(400, 401, 409, 413, 415, 422),
+    status=201,
+    body="text/csv",
+)
 async def create_pool(request: Request) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in CSV_TYPES:
@@ -108,6 +118,12 @@ async def create_pool(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.get(
+    "/coupon-pools/{id}",
+    "A pool's size and how many of its codes were drawn and redeemed.",
+    response=PoolCountsOut,
+    errors=(401, 404, 422),
+)
 async def show_pool(request: Request) -> JSONResponse:
     pool_id = path_id(request, "coupon pool")
     ctx = context(request)
@@ -128,6 +144,13 @@ async def show_pool(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.post(
+    "/coupons/{code}/redeem",
+    "Redeem a coupon: succeeds once, 409 for every later attempt.",
+    request=RedeemIn,
+    response=CouponOut,
+    errors=(400, 401, 404, 409, 415, 422),
+)
 async def redeem(request: Request) -> JSONResponse:
     code: str = request.path_params["code"]
     if request.headers.get("content-length", "0") in ("", "0"):
@@ -149,6 +172,12 @@ async def redeem(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get(
+    "/coupons/{code}",
+    "A coupon's state: valid or redeemed (when, by whom, where).",
+    response=CouponOut,
+    errors=(401, 404),
+)
 async def show(request: Request) -> JSONResponse:
     code: str = request.path_params["code"]
     ctx = context(request)
@@ -157,48 +186,3 @@ async def show(request: Request) -> JSONResponse:
         return _public(coupon_state(session=session, code=code))
 
     return JSONResponse(await ctx.in_session(work))
-
-
-ROUTES = [
-    Route("/coupon-pools", create_pool, methods=["POST"]),
-    Route("/coupon-pools/{id}", show_pool, methods=["GET"]),
-    Route("/coupons/{code}/redeem", redeem, methods=["POST"]),
-    Route("/coupons/{code}", show, methods=["GET"]),
-]
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/coupon-pools",
-        "Import a pool of coupon codes from a CSV body (`?name=`); answers 201.",
-        response=PoolOut,
-        errors=(400, 401, 409, 413, 415, 422),
-        tags=("coupons",),
-        status=201,
-        body="text/csv",
-    ),
-    Operation(
-        "GET",
-        "/api/coupon-pools/{id}",
-        "A pool's size and how many of its codes were drawn and redeemed.",
-        response=PoolCountsOut,
-        errors=(401, 404, 422),
-        tags=("coupons",),
-    ),
-    Operation(
-        "POST",
-        "/api/coupons/{code}/redeem",
-        "Redeem a coupon: succeeds once, 409 for every later attempt.",
-        request=RedeemIn,
-        response=CouponOut,
-        errors=(400, 401, 404, 409, 415, 422),
-        tags=("coupons",),
-    ),
-    Operation(
-        "GET",
-        "/api/coupons/{code}",
-        "A coupon's state: valid or redeemed (when, by whom, where).",
-        response=CouponOut,
-        errors=(401, 404),
-        tags=("coupons",),
-    ),
-]

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from sender.audience.groups import (
     add_members,
@@ -24,7 +23,7 @@ from sender.audience.groups import (
 from sender.audience.selection import campaigns_using
 from web.bodies import read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 
 class GroupIn(BaseModel):
@@ -68,6 +67,18 @@ class GroupDeletedOut(BaseModel):
     deleted: bool = True
 
 
+_E = (400, 401, 413, 415, 422)
+api = RouteTable(tags=("contacts",))
+
+
+@api.post(
+    "/groups",
+    "Create a static group of contacts.",
+    request=GroupIn,
+    response=GroupOut,
+    errors=(*_E, 409),
+    status=201,
+)
 async def new_group(request: Request) -> JSONResponse:
     body = await read_model(request, GroupIn)
     ctx = context(request)
@@ -79,6 +90,12 @@ async def new_group(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.get(
+    "/groups",
+    "Every group with its number of members, by name.",
+    response=GroupList,
+    errors=(401,),
+)
 async def all_groups(request: Request) -> JSONResponse:
     ctx = context(request)
 
@@ -92,6 +109,12 @@ async def all_groups(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get(
+    "/groups/{group_id:int}",
+    "A group and its number of members.",
+    response=GroupOut,
+    errors=(401, 404),
+)
 async def show_group(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
     ctx = context(request)
@@ -105,6 +128,13 @@ async def show_group(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.patch(
+    "/groups/{group_id:int}",
+    "Rename a group.",
+    request=GroupIn,
+    response=GroupOut,
+    errors=(*_E, 404, 409),
+)
 async def patch_group(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
     body = await read_model(request, GroupIn)
@@ -119,6 +149,13 @@ async def patch_group(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.delete(
+    "/groups/{group_id:int}",
+    "Delete a group and its memberships (the contacts stay); 409 while a campaign to "
+    "send or an automation uses it.",
+    response=GroupDeletedOut,
+    errors=(401, 404, 409),
+)
 async def remove_group(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
     ctx = context(request)
@@ -132,6 +169,13 @@ async def remove_group(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.post(
+    "/groups/{group_id:int}/members",
+    "Add contacts to a group by id or phone; unknown ones are listed, not created.",
+    request=MembersIn,
+    response=MembersOut,
+    errors=(*_E, 404),
+)
 async def add_group_members(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
     body = await read_model(request, MembersIn)
@@ -156,6 +200,13 @@ async def add_group_members(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.post(
+    "/groups/{group_id:int}/members/remove",
+    "Take contacts out of a group by id or phone (the contacts stay).",
+    request=MembersIn,
+    response=RemovedOut,
+    errors=(*_E, 404),
+)
 async def remove_group_members(request: Request) -> JSONResponse:
     group_id: int = request.path_params["group_id"]
     body = await read_model(request, MembersIn)
@@ -177,79 +228,3 @@ async def remove_group_members(request: Request) -> JSONResponse:
         ).model_dump(mode="json")
 
     return JSONResponse(await ctx.in_session(work))
-
-
-ROUTES = [
-    Route("/groups", new_group, methods=["POST"]),
-    Route("/groups", all_groups, methods=["GET"]),
-    Route("/groups/{group_id:int}", show_group, methods=["GET"]),
-    Route("/groups/{group_id:int}", patch_group, methods=["PATCH"]),
-    Route("/groups/{group_id:int}", remove_group, methods=["DELETE"]),
-    Route("/groups/{group_id:int}/members", add_group_members, methods=["POST"]),
-    Route("/groups/{group_id:int}/members/remove", remove_group_members, methods=["POST"]),
-]
-_E = (400, 401, 413, 415, 422)
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/groups",
-        "Create a static group of contacts.",
-        request=GroupIn,
-        response=GroupOut,
-        errors=(*_E, 409),
-        tags=("contacts",),
-        status=201,
-    ),
-    Operation(
-        "GET",
-        "/api/groups",
-        "Every group with its number of members, by name.",
-        response=GroupList,
-        errors=(401,),
-        tags=("contacts",),
-    ),
-    Operation(
-        "GET",
-        "/api/groups/{group_id}",
-        "A group and its number of members.",
-        response=GroupOut,
-        errors=(401, 404),
-        tags=("contacts",),
-    ),
-    Operation(
-        "PATCH",
-        "/api/groups/{group_id}",
-        "Rename a group.",
-        request=GroupIn,
-        response=GroupOut,
-        errors=(*_E, 404, 409),
-        tags=("contacts",),
-    ),
-    Operation(
-        "DELETE",
-        "/api/groups/{group_id}",
-        "Delete a group and its memberships (the contacts stay); 409 while a campaign to "
-        "send or an automation uses it.",
-        response=GroupDeletedOut,
-        errors=(401, 404, 409),
-        tags=("contacts",),
-    ),
-    Operation(
-        "POST",
-        "/api/groups/{group_id}/members",
-        "Add contacts to a group by id or phone; unknown ones are listed, not created.",
-        request=MembersIn,
-        response=MembersOut,
-        errors=(*_E, 404),
-        tags=("contacts",),
-    ),
-    Operation(
-        "POST",
-        "/api/groups/{group_id}/members/remove",
-        "Take contacts out of a group by id or phone (the contacts stay).",
-        request=MembersIn,
-        response=RemovedOut,
-        errors=(*_E, 404),
-        tags=("contacts",),
-    ),
-]

@@ -6,12 +6,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from landing_templates.images import MAX_BYTES, store_image
 from web.context import context
 from web.errors import BadRequest
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 
 class ImageOut(BaseModel):
@@ -22,6 +21,17 @@ class ImageOut(BaseModel):
     urls: list[str]
 
 
+api = RouteTable(tags=("pages",))
+
+
+@api.post(
+    "/images",
+    "Upload an image (the raw JPEG, PNG or WebP bytes as the body); answers 201.",
+    response=ImageOut,
+    errors=(401, 413, 422),
+    status=201,
+    body="application/octet-stream",
+)
 async def upload(request: Request) -> JSONResponse:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BYTES:
@@ -47,18 +57,3 @@ async def upload(request: Request) -> JSONResponse:
 
     out = await ctx.in_session(work)
     return JSONResponse(out.model_dump(), status_code=201)
-
-
-ROUTES = [Route("/images", upload, methods=["POST"])]
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/images",
-        "Upload an image (the raw JPEG, PNG or WebP bytes as the body); answers 201.",
-        response=ImageOut,
-        errors=(401, 413, 422),
-        tags=("pages",),
-        status=201,
-        body="application/octet-stream",
-    ),
-]

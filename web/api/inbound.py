@@ -8,12 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from sender.delivery.inbound import MAX_TEXT, handle_inbound
 from web.bodies import read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 
 class InboundIn(BaseModel):
@@ -46,6 +45,19 @@ class InboundOut(BaseModel):
     message_id: int | None = Field(description="The message it answers, if any.")
 
 
+api = RouteTable(tags=("inbound",))
+
+
+@api.post(
+    "/inbound",
+    "Receive an SMS: STOP/ARRET... (also in several words: 'stop please', 'je veux me "
+    "désabonner') opt out, START/UNSTOP/YES opt back in, HELP/AIDE/INFO get help (each "
+    "confirmed by SMS once); other text is kept as a reply to the campaign or message "
+    "last received within RICHSMS_REPLY_WINDOW_DAYS.",
+    request=InboundIn,
+    response=InboundOut,
+    errors=(400, 401, 413, 415, 422),
+)
 async def receive(request: Request) -> JSONResponse:
     body = await read_model(request, InboundIn)
     ctx = context(request)
@@ -62,20 +74,3 @@ async def receive(request: Request) -> JSONResponse:
         return InboundOut.model_validate(result.as_dict()).model_dump(mode="json")
 
     return JSONResponse(await ctx.in_session(work))
-
-
-ROUTES = [Route("/inbound", receive, methods=["POST"])]
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/inbound",
-        "Receive an SMS: STOP/ARRET... (also in several words: 'stop please', 'je veux me "
-        "désabonner') opt out, START/UNSTOP/YES opt back in, HELP/AIDE/INFO get help (each "
-        "confirmed by SMS once); other text is kept as a reply to the campaign or message "
-        "last received within RICHSMS_REPLY_WINDOW_DAYS.",
-        request=InboundIn,
-        response=InboundOut,
-        errors=(400, 401, 413, 415, 422),
-        tags=("inbound",),
-    )
-]

@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from landing_templates.links import issue_page_links
 from richsms.errors import InvalidInput, NotFound
@@ -25,7 +24,7 @@ from shortener.models import Link
 from shortener.stats import link_stats
 from web.bodies import read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 # Ids per existence query: well under every backend's limit on bound parameters.
 _LOOKUP_CHUNK = 5_000
@@ -135,6 +134,18 @@ def require_existing(
         raise NotFound(f"no contact with id {shown}" + ("…" if len(missing) > 5 else ""))
 
 
+_E = (400, 401, 404, 413, 415, 422)
+api = RouteTable(tags=("links",))
+
+
+@api.post(
+    "/links",
+    "Issue a short link to a URL, optionally for one contact.",
+    request=LinkIn,
+    response=LinkOut,
+    errors=_E,
+    status=201,
+)
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, LinkIn)
     ctx = context(request)
@@ -169,6 +180,14 @@ async def create(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.post(
+    "/links/bulk",
+    "Issue one short link per contact, set-based.",
+    request=BulkLinksIn,
+    response=BulkLinksOut,
+    errors=_E,
+    status=201,
+)
 async def create_bulk(request: Request) -> JSONResponse:
     body = await read_model(request, BulkLinksIn)
     ctx = context(request)
@@ -199,6 +218,7 @@ async def create_bulk(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
 
+@api.get("/links/{code}", "A link's target and state.", response=LinkOut, errors=(401, 404))
 async def show(request: Request) -> JSONResponse:
     code = request.path_params["code"]
     ctx = context(request)
@@ -209,6 +229,12 @@ async def show(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.post(
+    "/links/{code}/disable",
+    "Disable a link everywhere within seconds.",
+    response=LinkOut,
+    errors=(401, 404),
+)
 async def disable(request: Request) -> JSONResponse:
     code = request.path_params["code"]
     ctx = context(request)
@@ -220,6 +246,12 @@ async def disable(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get(
+    "/links/{code}/stats",
+    "Total, unique, human and bot clicks.",
+    response=StatsOut,
+    errors=(401, 404),
+)
 async def stats(request: Request) -> JSONResponse:
     code = request.path_params["code"]
     ctx = context(request)
@@ -230,6 +262,12 @@ async def stats(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get(
+    "/links/{code}/qr.svg",
+    "The QR code of the short link, as SVG.",
+    errors=(401, 404),
+    response_media="image/svg+xml",
+)
 async def qr(request: Request) -> Response:
     code = request.path_params["code"]
     ctx = context(request)
@@ -255,68 +293,3 @@ async def qr(request: Request) -> Response:
         media_type="image/svg+xml",
         headers={"Cache-Control": "private, max-age=3600"},
     )
-
-
-ROUTES = [
-    Route("/links", create, methods=["POST"]),
-    Route("/links/bulk", create_bulk, methods=["POST"]),
-    Route("/links/{code}", show, methods=["GET"]),
-    Route("/links/{code}/disable", disable, methods=["POST"]),
-    Route("/links/{code}/stats", stats, methods=["GET"]),
-    Route("/links/{code}/qr.svg", qr, methods=["GET"]),
-]
-_E = (400, 401, 404, 413, 415, 422)
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/links",
-        "Issue a short link to a URL, optionally for one contact.",
-        request=LinkIn,
-        response=LinkOut,
-        errors=_E,
-        tags=("links",),
-        status=201,
-    ),
-    Operation(
-        "POST",
-        "/api/links/bulk",
-        "Issue one short link per contact, set-based.",
-        request=BulkLinksIn,
-        response=BulkLinksOut,
-        errors=_E,
-        tags=("links",),
-        status=201,
-    ),
-    Operation(
-        "GET",
-        "/api/links/{code}",
-        "A link's target and state.",
-        response=LinkOut,
-        errors=(401, 404),
-        tags=("links",),
-    ),
-    Operation(
-        "POST",
-        "/api/links/{code}/disable",
-        "Disable a link everywhere within seconds.",
-        response=LinkOut,
-        errors=(401, 404),
-        tags=("links",),
-    ),
-    Operation(
-        "GET",
-        "/api/links/{code}/stats",
-        "Total, unique, human and bot clicks.",
-        response=StatsOut,
-        errors=(401, 404),
-        tags=("links",),
-    ),
-    Operation(
-        "GET",
-        "/api/links/{code}/qr.svg",
-        "The QR code of the short link, as SVG.",
-        errors=(401, 404),
-        tags=("links",),
-        response_media="image/svg+xml",
-    ),
-]

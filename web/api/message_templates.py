@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from sender.compose.library import (
     MAX_NAME,
@@ -21,7 +20,7 @@ from sender.compose.library import (
 )
 from web.bodies import read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 
 class MessageTemplateIn(BaseModel):
@@ -57,6 +56,18 @@ def _out(saved: MessageTemplate) -> dict[str, Any]:
     return MessageTemplateOut.model_validate(saved.model_dump()).model_dump(mode="json")
 
 
+api = RouteTable(tags=("messages",))
+
+
+@api.post(
+    "/message-templates",
+    "Save a message to the library: its text is checked like a campaign's template "
+    "(known merge fields, within the segment limit); 409 when the name is taken.",
+    request=MessageTemplateIn,
+    response=MessageTemplateOut,
+    errors=(400, 401, 409, 413, 415, 422),
+    status=201,
+)
 async def new_template(request: Request) -> JSONResponse:
     body = await read_model(request, MessageTemplateIn)
     ctx = context(request)
@@ -75,6 +86,12 @@ async def new_template(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.get(
+    "/message-templates",
+    "Every saved message, by name.",
+    response=MessageTemplateList,
+    errors=(401,),
+)
 async def all_templates(request: Request) -> JSONResponse:
     ctx = context(request)
 
@@ -84,6 +101,12 @@ async def all_templates(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.delete(
+    "/message-templates/{template_id:int}",
+    "Delete a saved message (campaigns started from it keep their own text).",
+    response=MessageTemplateDeletedOut,
+    errors=(401, 404),
+)
 async def remove_template(request: Request) -> JSONResponse:
     template_id: int = request.path_params["template_id"]
     ctx = context(request)
@@ -93,39 +116,3 @@ async def remove_template(request: Request) -> JSONResponse:
         return MessageTemplateDeletedOut(id=template_id).model_dump(mode="json")
 
     return JSONResponse(await ctx.in_session(work))
-
-
-ROUTES = [
-    Route("/message-templates", new_template, methods=["POST"]),
-    Route("/message-templates", all_templates, methods=["GET"]),
-    Route("/message-templates/{template_id:int}", remove_template, methods=["DELETE"]),
-]
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/message-templates",
-        "Save a message to the library: its text is checked like a campaign's template "
-        "(known merge fields, within the segment limit); 409 when the name is taken.",
-        request=MessageTemplateIn,
-        response=MessageTemplateOut,
-        errors=(400, 401, 409, 413, 415, 422),
-        tags=("messages",),
-        status=201,
-    ),
-    Operation(
-        "GET",
-        "/api/message-templates",
-        "Every saved message, by name.",
-        response=MessageTemplateList,
-        errors=(401,),
-        tags=("messages",),
-    ),
-    Operation(
-        "DELETE",
-        "/api/message-templates/{template_id}",
-        "Delete a saved message (campaigns started from it keep their own text).",
-        response=MessageTemplateDeletedOut,
-        errors=(401, 404),
-        tags=("messages",),
-    ),
-]

@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from richsms.errors import NotFound
 from sender.campaigns.unitary import prepare_send
@@ -16,7 +15,7 @@ from sender.delivery.models import Message
 from web.api.campaigns import MessageOut, message_out, queue_prepared
 from web.bodies import path_id, read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 
 class MessageIn(BaseModel):
@@ -32,6 +31,17 @@ class MessageIn(BaseModel):
     )
 
 
+api = RouteTable(tags=("messages",))
+
+
+@api.post(
+    "/messages",
+    "Send one message to one contact or phone, now.",
+    request=MessageIn,
+    response=MessageOut,
+    errors=(400, 401, 404, 409, 413, 415, 422),
+    status=202,
+)
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, MessageIn)
     ctx = context(request)
@@ -53,6 +63,12 @@ async def create(request: Request) -> JSONResponse:
     return await queue_prepared(ctx, send)
 
 
+@api.get(
+    "/messages/{id}",
+    "A message, its state and the time of each state.",
+    response=MessageOut,
+    errors=(401, 404),
+)
 async def show(request: Request) -> JSONResponse:
     message_id = path_id(request, "message")
     ctx = context(request)
@@ -64,29 +80,3 @@ async def show(request: Request) -> JSONResponse:
         return message_out(message)
 
     return JSONResponse(await ctx.in_read_session(work))
-
-
-ROUTES = [
-    Route("/messages", create, methods=["POST"]),
-    Route("/messages/{id}", show, methods=["GET"]),
-]
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/messages",
-        "Send one message to one contact or phone, now.",
-        request=MessageIn,
-        response=MessageOut,
-        errors=(400, 401, 404, 409, 413, 415, 422),
-        tags=("messages",),
-        status=202,
-    ),
-    Operation(
-        "GET",
-        "/api/messages/{id}",
-        "A message, its state and the time of each state.",
-        response=MessageOut,
-        errors=(401, 404),
-        tags=("messages",),
-    ),
-]

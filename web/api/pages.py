@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from landing_templates.links import move_links
 from landing_templates.pages import (
@@ -25,7 +24,7 @@ from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_model
 from web.context import context
 from web.errors import BadRequest
-from web.openapi import Operation
+from web.openapi import RouteTable
 from web.pages import page_headers
 
 
@@ -113,6 +112,18 @@ def _fields(session: Session) -> set[str]:
     return known_custom_fields(session)
 
 
+_E = (400, 401, 404, 409, 413, 415, 422)
+api = RouteTable(tags=("pages",))
+
+
+@api.post(
+    "/pages",
+    "Create a page (version 1, a draft); answers 201.",
+    request=PageIn,
+    response=PageCreated,
+    errors=_E,
+    status=201,
+)
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, PageIn)
     ctx = context(request)
@@ -135,6 +146,7 @@ async def create(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.get("/pages", "Pages in id order (`?after=&limit=`).", response=PageList, errors=(401, 422))
 async def index(request: Request) -> JSONResponse:
     after = request.query_params.get("after", "0")
     limit = request.query_params.get("limit", "100")
@@ -151,6 +163,12 @@ async def index(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get(
+    "/pages/{id}",
+    "A page with its newest version's blocks.",
+    response=PageOut,
+    errors=(401, 404, 422),
+)
 async def show(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
     ctx = context(request)
@@ -161,6 +179,13 @@ async def show(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.put(
+    "/pages/{id}",
+    "Edit the page: the changes form a new draft version.",
+    request=PageUpdateIn,
+    response=PageOut,
+    errors=_E,
+)
 async def update(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
     body = await read_model(request, PageUpdateIn)
@@ -183,6 +208,14 @@ async def update(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.post(
+    "/pages/{id}/publish",
+    "Publish the newest version; new links get it, sent links keep theirs unless "
+    "`move_links`.",
+    request=PublishIn,
+    response=PageOut,
+    errors=_E,
+)
 async def publish(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
     raw = await request.body()
@@ -198,6 +231,12 @@ async def publish(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.post(
+    "/pages/{id}/unpublish",
+    "Take the page down: its links answer a 'no longer available' page.",
+    response=PageOut,
+    errors=(401, 404, 422),
+)
 async def unpublish(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
     ctx = context(request)
@@ -208,6 +247,12 @@ async def unpublish(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get(
+    "/pages/{id}/preview",
+    "The newest version as HTML, as `?contact_id=` would see it; nothing is "
+    "recorded or assigned.",
+    errors=(401, 404, 422),
+)
 async def preview(request: Request) -> Response:
     page_id = path_id(request, "page")
     raw_contact = request.query_params.get("contact_id")
@@ -231,34 +276,3 @@ async def preview(request: Request) -> Response:
         "script-src 'none'", "script-src 'unsafe-inline'"
     )
     return Response(html, media_type="text/html; charset=utf-8", headers=headers)
-
-
-ROUTES = [
-    Route("/pages", create, methods=["POST"]),
-    Route("/pages", index, methods=["GET"]),
-    Route("/pages/{id}", show, methods=["GET"]),
-    Route("/pages/{id}", update, methods=["PUT"]),
-    Route("/pages/{id}/publish", publish, methods=["POST"]),
-    Route("/pages/{id}/unpublish", unpublish, methods=["POST"]),
-    Route("/pages/{id}/preview", preview, methods=["GET"]),
-]
-_E = (400, 401, 404, 409, 413, 415, 422)
-OPERATIONS = [
-    Operation("POST", "/api/pages", "Create a page (version 1, a draft); answers 201.",
-              request=PageIn, response=PageCreated, errors=_E, tags=("pages",), status=201),
-    Operation("GET", "/api/pages", "Pages in id order (`?after=&limit=`).",
-              response=PageList, errors=(401, 422), tags=("pages",)),
-    Operation("GET", "/api/pages/{id}", "A page with its newest version's blocks.",
-              response=PageOut, errors=(401, 404, 422), tags=("pages",)),
-    Operation("PUT", "/api/pages/{id}", "Edit the page: the changes form a new draft version.",
-              request=PageUpdateIn, response=PageOut, errors=_E, tags=("pages",)),
-    Operation("POST", "/api/pages/{id}/publish",
-              "Publish the newest version; new links get it, sent links keep theirs unless "
-              "`move_links`.", request=PublishIn, response=PageOut, errors=_E, tags=("pages",)),
-    Operation("POST", "/api/pages/{id}/unpublish",
-              "Take the page down: its links answer a 'no longer available' page.",
-              response=PageOut, errors=(401, 404, 422), tags=("pages",)),
-    Operation("GET", "/api/pages/{id}/preview",
-              "The newest version as HTML, as `?contact_id=` would see it; nothing is "
-              "recorded or assigned.", errors=(401, 404, 422), tags=("pages",)),
-]

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from sender.audience.segments import (
     MAX_CONDITIONS,
@@ -22,7 +21,7 @@ from sender.audience.segments import (
 from sender.audience.selection import audience_counts, campaigns_using
 from web.bodies import read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 _FILTERS = (
     'Conditions, all required: {"field", "op", "value"} (see sender.audience.segments); at most '
@@ -77,6 +76,19 @@ def _out(segment: Any) -> dict[str, Any]:
     return SegmentOut.model_validate(segment.model_dump()).model_dump(mode="json")
 
 
+_E = (400, 401, 413, 415, 422)
+api = RouteTable(tags=("contacts",))
+
+
+@api.post(
+    "/segments",
+    "Create a segment: filters on fields, language, consent, messages received and "
+    "clicks, validated now and evaluated each time the segment is used.",
+    request=SegmentIn,
+    response=SegmentOut,
+    errors=(*_E, 409),
+    status=201,
+)
 async def new_segment(request: Request) -> JSONResponse:
     body = await read_model(request, SegmentIn)
     ctx = context(request)
@@ -90,6 +102,7 @@ async def new_segment(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.get("/segments", "Every segment, by name.", response=SegmentList, errors=(401,))
 async def all_segments(request: Request) -> JSONResponse:
     ctx = context(request)
 
@@ -99,6 +112,12 @@ async def all_segments(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get(
+    "/segments/{segment_id:int}",
+    "A segment and its filters.",
+    response=SegmentOut,
+    errors=(401, 404),
+)
 async def show_segment(request: Request) -> JSONResponse:
     segment_id: int = request.path_params["segment_id"]
     ctx = context(request)
@@ -109,6 +128,13 @@ async def show_segment(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.patch(
+    "/segments/{segment_id:int}",
+    "Rename a segment or replace its filters (validated like new ones).",
+    request=SegmentPatch,
+    response=SegmentOut,
+    errors=(*_E, 404, 409),
+)
 async def patch_segment(request: Request) -> JSONResponse:
     segment_id: int = request.path_params["segment_id"]
     body = await read_model(request, SegmentPatch)
@@ -123,6 +149,12 @@ async def patch_segment(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.delete(
+    "/segments/{segment_id:int}",
+    "Delete a segment; 409 while a campaign still to send uses it.",
+    response=SegmentDeletedOut,
+    errors=(401, 404, 409),
+)
 async def remove_segment(request: Request) -> JSONResponse:
     segment_id: int = request.path_params["segment_id"]
     ctx = context(request)
@@ -136,6 +168,13 @@ async def remove_segment(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get(
+    "/segments/{segment_id:int}/count",
+    "How many contacts match the segment now: subscribed with consent, subscribed "
+    "without consent, opted out.",
+    response=CountOut,
+    errors=(401, 404),
+)
 async def segment_count(request: Request) -> JSONResponse:
     segment_id: int = request.path_params["segment_id"]
     ctx = context(request)
@@ -152,69 +191,3 @@ async def segment_count(request: Request) -> JSONResponse:
         ).model_dump()
 
     return JSONResponse(await ctx.in_session(work))
-
-
-ROUTES = [
-    Route("/segments", new_segment, methods=["POST"]),
-    Route("/segments", all_segments, methods=["GET"]),
-    Route("/segments/{segment_id:int}", show_segment, methods=["GET"]),
-    Route("/segments/{segment_id:int}", patch_segment, methods=["PATCH"]),
-    Route("/segments/{segment_id:int}", remove_segment, methods=["DELETE"]),
-    Route("/segments/{segment_id:int}/count", segment_count, methods=["GET"]),
-]
-_E = (400, 401, 413, 415, 422)
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/segments",
-        "Create a segment: filters on fields, language, consent, messages received and "
-        "clicks, validated now and evaluated each time the segment is used.",
-        request=SegmentIn,
-        response=SegmentOut,
-        errors=(*_E, 409),
-        tags=("contacts",),
-        status=201,
-    ),
-    Operation(
-        "GET",
-        "/api/segments",
-        "Every segment, by name.",
-        response=SegmentList,
-        errors=(401,),
-        tags=("contacts",),
-    ),
-    Operation(
-        "GET",
-        "/api/segments/{segment_id}",
-        "A segment and its filters.",
-        response=SegmentOut,
-        errors=(401, 404),
-        tags=("contacts",),
-    ),
-    Operation(
-        "PATCH",
-        "/api/segments/{segment_id}",
-        "Rename a segment or replace its filters (validated like new ones).",
-        request=SegmentPatch,
-        response=SegmentOut,
-        errors=(*_E, 404, 409),
-        tags=("contacts",),
-    ),
-    Operation(
-        "DELETE",
-        "/api/segments/{segment_id}",
-        "Delete a segment; 409 while a campaign still to send uses it.",
-        response=SegmentDeletedOut,
-        errors=(401, 404, 409),
-        tags=("contacts",),
-    ),
-    Operation(
-        "GET",
-        "/api/segments/{segment_id}/count",
-        "How many contacts match the segment now: subscribed with consent, subscribed "
-        "without consent, opted out.",
-        response=CountOut,
-        errors=(401, 404),
-        tags=("contacts",),
-    ),
-]

@@ -9,14 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from sender.delivery.models import SenderNumber
 from sender.delivery.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
 from web.api.campaigns import SenderOut
 from web.bodies import read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 
 class SenderPatch(BaseModel):
@@ -40,6 +39,15 @@ def _out(sender: SenderNumber) -> dict[str, Any]:
     return SenderOut.model_validate(sender, from_attributes=True).model_dump(mode="json")
 
 
+api = RouteTable(tags=("senders",))
+
+
+@api.get(
+    "/senders",
+    "Every sender number, in the order registered.",
+    response=SenderList,
+    errors=(401,),
+)
 async def all_senders(request: Request) -> JSONResponse:
     ctx = context(request)
 
@@ -49,6 +57,7 @@ async def all_senders(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.get("/senders/{sender_id:int}", "A sender number.", response=SenderOut, errors=(401, 404))
 async def show_sender(request: Request) -> JSONResponse:
     sender_id: int = request.path_params["sender_id"]
     ctx = context(request)
@@ -59,6 +68,13 @@ async def show_sender(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.patch(
+    "/senders/{sender_id:int}",
+    "Change a sender's rate or the message types it may carry.",
+    request=SenderPatch,
+    response=SenderOut,
+    errors=(400, 401, 404, 413, 415, 422),
+)
 async def patch_sender(request: Request) -> JSONResponse:
     sender_id: int = request.path_params["sender_id"]
     body = await read_model(request, SenderPatch)
@@ -76,6 +92,12 @@ async def patch_sender(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work))
 
 
+@api.delete(
+    "/senders/{sender_id:int}",
+    "Delete a sender number; 409 when a campaign was sent (or is to be sent) from it.",
+    response=SenderDeletedOut,
+    errors=(401, 404, 409),
+)
 async def remove_sender(request: Request) -> JSONResponse:
     sender_id: int = request.path_params["sender_id"]
     ctx = context(request)
@@ -85,46 +107,3 @@ async def remove_sender(request: Request) -> JSONResponse:
         return SenderDeletedOut(id=sender_id).model_dump(mode="json")
 
     return JSONResponse(await ctx.in_session(work))
-
-
-ROUTES = [
-    Route("/senders", all_senders, methods=["GET"]),
-    Route("/senders/{sender_id:int}", show_sender, methods=["GET"]),
-    Route("/senders/{sender_id:int}", patch_sender, methods=["PATCH"]),
-    Route("/senders/{sender_id:int}", remove_sender, methods=["DELETE"]),
-]
-OPERATIONS = [
-    Operation(
-        "GET",
-        "/api/senders",
-        "Every sender number, in the order registered.",
-        response=SenderList,
-        errors=(401,),
-        tags=("senders",),
-    ),
-    Operation(
-        "GET",
-        "/api/senders/{sender_id}",
-        "A sender number.",
-        response=SenderOut,
-        errors=(401, 404),
-        tags=("senders",),
-    ),
-    Operation(
-        "PATCH",
-        "/api/senders/{sender_id}",
-        "Change a sender's rate or the message types it may carry.",
-        request=SenderPatch,
-        response=SenderOut,
-        errors=(400, 401, 404, 413, 415, 422),
-        tags=("senders",),
-    ),
-    Operation(
-        "DELETE",
-        "/api/senders/{sender_id}",
-        "Delete a sender number; 409 when a campaign was sent (or is to be sent) from it.",
-        response=SenderDeletedOut,
-        errors=(401, 404, 409),
-        tags=("senders",),
-    ),
-]

@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from richsms.db import read_session
 from richsms.settings import Settings
@@ -24,7 +23,7 @@ from sender.compose.estimate import MAX_FIELD_LENGTH
 from sender.compose.suggestions import suggest_gsm7
 from web.bodies import read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 FieldValue = str | int | float | bool | None
 # Time one analysis may spend rendering, in all (each render has its own budget too): an
@@ -134,22 +133,18 @@ def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, 
     return result
 
 
+api = RouteTable(tags=("sms",))
+
+
+@api.post(
+    "/sms/analyze",
+    "Encoding, length, segments and cost of a message or template, with GSM-7 suggestions.",
+    request=AnalyzeIn,
+    response=AnalyzeOut,
+    errors=(400, 401, 404, 413, 415, 422),
+)
 async def analyze_sms(request: Request) -> JSONResponse:
     body = await read_model(request, AnalyzeIn)
     ctx = context(request)
     result = await run_in_threadpool(_analysis, body, ctx.settings, ctx.engine)
     return JSONResponse(AnalyzeOut.model_validate(result).model_dump(mode="json"))
-
-
-ROUTES = [Route("/sms/analyze", analyze_sms, methods=["POST"])]
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/sms/analyze",
-        "Encoding, length, segments and cost of a message or template, with GSM-7 suggestions.",
-        request=AnalyzeIn,
-        response=AnalyzeOut,
-        errors=(400, 401, 404, 413, 415, 422),
-        tags=("sms",),
-    )
-]

@@ -10,7 +10,6 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
-from starlette.routing import Route
 
 from richsms.errors import InvalidInput
 from richsms.types import storable_datetime
@@ -21,9 +20,18 @@ from sender.results.page_stats import page_report
 from sender.results.report_cache import current_report
 from web.bodies import path_id
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
+
+_T = ("results",)
+api = RouteTable(tags=_T)
 
 
+@api.get(
+    "/campaigns/{id}/stats",
+    "Production, delivery, engagement, reading delay and clicks over time; "
+    "`computed_at` says when (kept ready by the workers for campaigns still moving).",
+    errors=(401, 404, 422),
+)
 async def campaign(request: Request) -> JSONResponse:
     campaign_id = path_id(request, "campaign")
     ctx = context(request)
@@ -40,6 +48,11 @@ async def campaign(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_read_session(work))
 
 
+@api.get(
+    "/pages/{id}/stats",
+    "A page's visitors, events (scratch, wheel, copy) and redemptions, every link included.",
+    errors=(401, 404, 422),
+)
 async def page(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
     ctx = context(request)
@@ -50,6 +63,11 @@ async def page(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_read_session(work))
 
 
+@api.get(
+    "/stats/compare",
+    "The same figures side by side for ?campaigns=1,2,3 (at most 10).",
+    errors=(401, 404, 422),
+)
 async def compare(request: Request) -> JSONResponse:
     ids = parse_campaign_ids(request.query_params.get("campaigns", ""))
     ctx = context(request)
@@ -99,6 +117,11 @@ def _moment(raw: str | None, default: datetime, name: str) -> datetime:
         raise InvalidInput(message) from None
 
 
+@api.get(
+    "/stats/growth",
+    "Opt-ins, opt-outs and net subscribers per ?period=day|week|month, by channel.",
+    errors=(401, 422),
+)
 async def growth(request: Request) -> JSONResponse:
     ctx = context(request)
     query = request.query_params
@@ -113,57 +136,15 @@ async def growth(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_read_session(work))
 
 
-ROUTES = [
-    Route("/campaigns/{id}/export/messages.csv", _export("messages", campaign_messages_csv)),
-    Route("/campaigns/{id}/export/clicks.csv", _export("clicks", campaign_clicks_csv)),
-    Route("/stats/growth", growth, methods=["GET"]),
-    Route("/pages/{id}/stats", page, methods=["GET"]),
-    Route("/campaigns/{id}/stats", campaign, methods=["GET"]),
-    Route("/stats/compare", compare, methods=["GET"]),
-]
-_T = ("results",)
-OPERATIONS = [
-    Operation(
-        "GET",
-        "/api/campaigns/{id}/export/messages.csv",
-        "The campaign's messages as CSV (state, times, clicks, coupon), streamed.",
-        errors=(401, 404, 422),
-        tags=_T,
-    ),
-    Operation(
-        "GET",
-        "/api/campaigns/{id}/export/clicks.csv",
-        "Every click on the campaign's links as CSV, streamed.",
-        errors=(401, 404, 422),
-        tags=_T,
-    ),
-    Operation(
-        "GET",
-        "/api/pages/{id}/stats",
-        "A page's visitors, events (scratch, wheel, copy) and redemptions, every link included.",
-        errors=(401, 404, 422),
-        tags=_T,
-    ),
-    Operation(
-        "GET",
-        "/api/stats/growth",
-        "Opt-ins, opt-outs and net subscribers per ?period=day|week|month, by channel.",
-        errors=(401, 422),
-        tags=_T,
-    ),
-    Operation(
-        "GET",
-        "/api/campaigns/{id}/stats",
-        "Production, delivery, engagement, reading delay and clicks over time; "
-        "`computed_at` says when (kept ready by the workers for campaigns still moving).",
-        errors=(401, 404, 422),
-        tags=_T,
-    ),
-    Operation(
-        "GET",
-        "/api/stats/compare",
-        "The same figures side by side for ?campaigns=1,2,3 (at most 10).",
-        errors=(401, 404, 422),
-        tags=_T,
-    ),
-]
+api.get(
+    "/campaigns/{id}/export/messages.csv",
+    "The campaign's messages as CSV (state, times, clicks, coupon), streamed.",
+    errors=(401, 404, 422),
+)(_export("messages", campaign_messages_csv))
+
+api.get(
+    "/campaigns/{id}/export/clicks.csv",
+    "Every click on the campaign's links as CSV, streamed.",
+    errors=(401, 404, 422),
+)(_export("clicks", campaign_clicks_csv))
+

@@ -9,13 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from sender.webhooks.events import create_webhook, delete_webhook, list_webhooks
 from sender.webhooks.models import Webhook
 from web.bodies import path_id, read_model
 from web.context import context
-from web.openapi import Operation
+from web.openapi import RouteTable
 
 EventType = Literal["click", "redemption", "opt_out", "reply", "delivery"]
 
@@ -48,6 +47,18 @@ def _out(webhook: Webhook, model: type[WebhookOut] = WebhookOut) -> dict[str, An
     return model.model_validate(webhook, from_attributes=True).model_dump(mode="json")
 
 
+_T = ("webhooks",)
+api = RouteTable(tags=_T)
+
+
+@api.post(
+    "/webhooks",
+    "Register a URL for click, redemption, opt_out, reply or delivery events.",
+    request=WebhookIn,
+    response=WebhookCreated,
+    errors=(400, 401, 413, 415, 422),
+    status=201,
+)
 async def create(request: Request) -> JSONResponse:
     body = await read_model(request, WebhookIn)
     ctx = context(request)
@@ -61,6 +72,7 @@ async def create(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_session(work), status_code=201)
 
 
+@api.get("/webhooks", "Registered webhooks.", response=WebhookList)
 async def index(request: Request) -> JSONResponse:
     ctx = context(request)
 
@@ -70,6 +82,7 @@ async def index(request: Request) -> JSONResponse:
     return JSONResponse(await ctx.in_read_session(work))
 
 
+@api.delete("/webhooks/{id}", "Delete a webhook.", errors=(401, 404, 422))
 async def delete(request: Request) -> Response:
     webhook_id = path_id(request, "webhook")
     ctx = context(request)
@@ -79,27 +92,3 @@ async def delete(request: Request) -> Response:
 
     await ctx.in_session(work)
     return Response(status_code=204)
-
-
-ROUTES = [
-    Route("/webhooks", create, methods=["POST"]),
-    Route("/webhooks", index, methods=["GET"]),
-    Route("/webhooks/{id}", delete, methods=["DELETE"]),
-]
-_T = ("webhooks",)
-OPERATIONS = [
-    Operation(
-        "POST",
-        "/api/webhooks",
-        "Register a URL for click, redemption, opt_out, reply or delivery events.",
-        request=WebhookIn,
-        response=WebhookCreated,
-        errors=(400, 401, 413, 415, 422),
-        tags=_T,
-        status=201,
-    ),
-    Operation("GET", "/api/webhooks", "Registered webhooks.", response=WebhookList, tags=_T),
-    Operation(
-        "DELETE", "/api/webhooks/{id}", "Delete a webhook.", errors=(401, 404, 422), tags=_T
-    ),
-]
