@@ -1,5 +1,6 @@
-"""`richsms worker`: a sending worker, and the chore loop (planning, finishing campaigns,
-automations) in a thread of its own; run several against PostgreSQL.
+"""`richsms worker`: a sending worker and the chore loop (planning, finishing campaigns,
+automations), each in a thread of the runtime (richsms/runtime.py); run several against
+PostgreSQL.
 
 Runs until SIGTERM or SIGINT, finishes the message (and the planning batch) in hand, then
 exits 0.
@@ -15,19 +16,15 @@ from types import FrameType
 
 from richsms.clock import SystemClock
 from richsms.db import make_engine
+from richsms.runtime import worker_runtime
 from richsms.settings import ConfigError, Settings
-from sender.chores import chores_from_settings
-from sender.delivery.worker import worker_from_settings
 
 
 def run() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.load()
-        engine = make_engine(settings.database_url)
-        clock = SystemClock()
-        worker = worker_from_settings(engine, settings, clock)
-        chores = chores_from_settings(engine, settings, clock)
+        runtime = worker_runtime(make_engine(settings.database_url), settings, SystemClock())
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -41,10 +38,4 @@ def run() -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    chores.start()
-    try:
-        worker.run_forever(stop)
-    finally:
-        chores.stop()
-        worker.close()
-        engine.dispose()
+    runtime.run_until(stop)

@@ -84,38 +84,19 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-class WalCheckpointer:
-    """Moves SQLite's WAL into the database file from a thread of its own, so that the
-    writers who turned automatic checkpoints off never pay for one mid-commit."""
-
-    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
-        self._engine = engine
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._engine.dialect.name != "sqlite":
-            return
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        conn = self._engine.raw_connection()
-        try:
-            while not self._stop.wait(self._interval):
-                try:
-                    conn.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except Exception:
-                    log.exception("WAL checkpoint failed; trying again")
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+def checkpoint_wal(engine: Engine, stop: threading.Event, interval: float = 1.0) -> None:
+    """Move SQLite's WAL into the database file every `interval` seconds until `stop`, on a
+    connection of its own, so that the writers who turned automatic checkpoints off (the
+    click writer) never pay for one mid-commit. The runtime runs it in a thread."""
+    conn = engine.raw_connection()
+    try:
+        while not stop.wait(interval):
+            try:
+                conn.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:
+                log.exception("WAL checkpoint failed; trying again")
+    finally:
+        conn.close()
 
 
 def ping(engine: Engine) -> None:

@@ -2,9 +2,10 @@
 that are done, automations and webhooks, in a loop of their own, never inside the send loop, so
 that a transactional message is never held up by a million-recipient plan.
 
-`richsms worker` and `richsms serve` (when it runs a worker) start one `ChoreLoop` in a
-thread next to the sending worker. Several processes may run one each: planning jobs are
-claimed (see sender/campaigns/planning_job.py), the other chores are set-based and idempotent.
+`richsms worker` and `richsms serve` (when it runs a worker) run one `ChoreLoop` in a
+thread next to the sending worker (richsms/runtime.py owns the thread). Several processes
+may run one each: planning jobs are claimed (see sender/campaigns/planning_job.py), the
+other chores are set-based and idempotent.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class Chore:
 
 
 class ChoreLoop:
-    """Runs each chore when it is due; `run_once` is one turn, `start`/`stop` a thread."""
+    """Runs each chore when it is due; `run_once` is one turn, `run_forever` loops until
+    stopped (the batch in hand is finished first: a planning job gives its claim back)."""
 
     def __init__(
         self,
@@ -55,7 +57,6 @@ class ChoreLoop:
         self.closers = list(closers)  # what the chores opened (an HTTP client), closed last
         self.idle_sleep = idle_sleep
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self, *, force: bool = False) -> None:
         """Run every chore that is due (every chore with `force`)."""
@@ -71,7 +72,8 @@ class ChoreLoop:
                 log.exception("%s failed; trying again in %ss", chore.name, chore.every)
             chore.next_at = time.monotonic() + chore.every
 
-    def run_forever(self) -> None:
+    def run_forever(self, stop: threading.Event) -> None:
+        self._stop = stop
         log.info("chores started: %s", ", ".join(c.name for c in self.chores))
         while not self._stop.is_set():
             self.run_once()
@@ -83,19 +85,6 @@ class ChoreLoop:
         if not due:
             return self.idle_sleep
         return max(0.01, min(self.idle_sleep, min(due) - time.monotonic()))
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self.run_forever, name="richsms-chores", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the batch in hand (a planning job gives its claim back)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        self.close()
 
     def close(self) -> None:
         for close in self.closers:

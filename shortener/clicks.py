@@ -67,8 +67,9 @@ class ClickStore:
         conn.detach()  # ours for good, with settings no pooled session should inherit
         cursor = conn.cursor()
         if self._sqlite:
-            # Checkpoints copy the WAL into the database and sync it: a WalCheckpointer
-            # does that on its own connection so that no batch ever waits for one.
+            # Checkpoints copy the WAL into the database and sync it: the runtime
+            # (richsms/runtime.py) runs them on a connection of its own, so that no
+            # batch ever waits for one.
             cursor.execute("PRAGMA wal_autocheckpoint=0")
             if self._durability == "power":
                 cursor.execute("PRAGMA synchronous=FULL")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -15,10 +14,9 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
 
 from richsms.clock import Clock, SystemClock
-from richsms.db import WalCheckpointer, make_engine
+from richsms.db import make_engine
+from richsms.runtime import Serving, server_runtime
 from richsms.settings import Settings
-from sender.chores import chores_from_settings
-from sender.delivery.worker import WorkerThread, worker_from_settings
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickStore, ClickWriter
 from shortener.codes import CodeMaker
@@ -111,7 +109,6 @@ def create_app(
             durability=settings.click_durability,
         )
     )
-    checkpointer = WalCheckpointer(engine)
     limiter = miss_limiter(settings)
     running: Clock = clock
 
@@ -123,30 +120,19 @@ def create_app(
         signin=signin_limiter(settings, now),
         staff=post_limiter(settings, now),
     )
-    sending = WorkerThread(worker_from_settings(engine, settings, clock)) if run_worker else None
-    # Planning, finishing campaigns and automations: a loop of their own, next to the worker.
-    chores = chores_from_settings(engine, settings, clock) if run_worker else None
+    page_server = PageServer(engine=engine, clock=clock, settings=settings)
+    # Every thread and loop (clicks, link cache, miss limiter, worker, chores).
+    runtime = server_runtime(
+        engine,
+        settings,
+        clock,
+        serving=Serving(writer, limiter, resolver, preload_links, warm=[page_server.warm]),
+        run_worker=run_worker,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        writer.start()
-        await limiter.start()
-        checkpointer.start()
-        try:
-            cached = await loop.run_in_executor(None, resolver.preload, preload_links)
-        except Exception:
-            log.exception("could not preload links; the cache fills on demand")
-            cached = 0
-        try:  # a published page's first view then compiles nothing
-            await loop.run_in_executor(None, page_server.warm)
-        except Exception:
-            log.exception("could not compile the published pages; they compile on first view")
-        resolver.start()
-        if sending is not None:
-            sending.start()
-        if chores is not None:
-            chores.start()
+        cached = await runtime.start()
         # Whatever lives this long lives as long as the process: keep it out of the
         # cyclic GC's full collections, whose pauses otherwise show up in the p99.
         gc.freeze()
@@ -154,17 +140,8 @@ def create_app(
         try:
             yield
         finally:
-            if chores is not None:
-                await loop.run_in_executor(None, chores.stop)
-            if sending is not None:
-                await loop.run_in_executor(None, sending.stop)
-            await resolver.stop()
-            await limiter.close()
-            await writer.close()  # every accepted click is committed before we exit
-            await loop.run_in_executor(None, checkpointer.stop)
-            engine.dispose()
+            await runtime.stop()
 
-    page_server = PageServer(engine=engine, clock=clock, settings=settings)
     addresses = ClientAddress(settings.trusted_networks)
     context = AppContext(
         settings=settings,
@@ -176,7 +153,7 @@ def create_app(
         pages=page_server,
         client_address=addresses,
         limits=limits,
-        sending=sending,
+        sending=runtime.sending,
     )
     app = RichsmsApp(
         ShortLinks(

@@ -22,7 +22,7 @@ from richsms.db import read_session, session_scope
 from richsms.settings import Settings
 
 if TYPE_CHECKING:  # the modules below read their context through this one
-    from sender.delivery.worker import WorkerThread
+    from sender.delivery.worker import Worker
     from shortener.clicks import ClickWriter
     from shortener.codes import CodeMaker
     from shortener.forwarded import ClientAddress
@@ -57,7 +57,7 @@ class AppContext:
     pages: PageServer
     client_address: ClientAddress
     limits: Limits
-    sending: WorkerThread | None
+    sending: Worker | None
     """The in-process sending worker, when this process runs one."""
 
     async def in_session(self, use: Callable[[Session], T]) -> T:

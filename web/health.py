@@ -24,8 +24,8 @@ async def healthz(request: Request) -> JSONResponse:
     body: dict[str, object] = {"status": "ok", "database": "ok"}
     sending = ctx.sending
     if sending is not None:  # the in-process worker's provider: a refused bind shows here
-        health = sending.worker.provider.health()
-        body["provider"] = {"name": sending.worker.provider.name, "ok": health.ok,
+        health = sending.provider.health()
+        body["provider"] = {"name": sending.provider.name, "ok": health.ok,
                             "detail": health.detail}
         if not health.ok:
             body["status"] = "degraded"

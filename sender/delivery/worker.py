@@ -48,11 +48,10 @@ from sender.delivery.handover import WorkerStats, outgoing, record_answers, subm
 from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Provider, ProviderEvents, SubmitResult, provider_from_settings
 from sender.delivery.worker_lanes import DatabaseLanes, new_event_loop
-from sender.delivery.worker_thread import WorkerThread
 
 log = logging.getLogger("richsms.worker")
 
-__all__ = ["Worker", "WorkerStats", "WorkerThread", "default_worker_id", "worker_from_settings"]
+__all__ = ["Worker", "WorkerStats", "default_worker_id", "worker_from_settings"]
 
 T = TypeVar("T")
 PROMOTE_EVERY = 0.1  # seconds

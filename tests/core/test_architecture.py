@@ -36,8 +36,12 @@ LAYERS = {
     "cli": 5,
 }
 # The core modules that compose the domain packages above them: Alembic needs every table
-# in one registry.
-ALLOWED = {"richsms.models": {"sender", "shortener", "landing_templates"}}
+# in one registry; the runtime owns every thread and loop of a process, the shortener's
+# and the sender's.
+ALLOWED = {
+    "richsms.models": {"sender", "shortener", "landing_templates"},
+    "richsms.runtime": {"sender", "shortener"},
+}
 
 # Each area of `sender/` and the areas whose services it may import (every area may read
 # every area's `models`). Each area's `__init__` docstring says the same in words.

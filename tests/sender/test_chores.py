@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from richsms.accounts import create_token
 from richsms.clock import Clock, FrozenClock, SystemClock
 from richsms.db import session_scope
+from richsms.runtime import Runtime
 from richsms.settings import Settings
 from sender.audience.models import Contact, ContactGroup, GroupMember
 from sender.campaigns.campaign import CampaignSpec, create_campaign, request_send
@@ -27,7 +28,7 @@ from sender.campaigns.planner import Progress
 from sender.campaigns.planning_job import JobHooks
 from sender.chores import Chore, ChoreLoop, chores_from_settings
 from sender.delivery.models import Message
-from sender.delivery.worker import WorkerThread, worker_from_settings
+from sender.delivery.worker import worker_from_settings
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 
@@ -135,9 +136,8 @@ def test_a_unitary_message_goes_out_while_a_campaign_is_being_planned(
         hooks=JobHooks(after_batch=hold_after_first_batch),
         planning_batch=10,
     )
-    sending = WorkerThread(worker_from_settings(engine, settings, clock))
-    chores.start()
-    sending.start()
+    runtime = Runtime(engine, sending=worker_from_settings(engine, settings, clock), chores=chores)
+    runtime.start_threads()
     app = create_app(settings, clock=clock)
     try:
         with TestClient(app, headers=bearer(engine, clock)) as client:
@@ -162,8 +162,7 @@ def test_a_unitary_message_goes_out_while_a_campaign_is_being_planned(
             wait_until(lambda: status(engine, campaign_id) != "planning", "planning to finish")
     finally:
         release.set()
-        chores.stop()
-        sending.stop()
+        runtime.stop_threads()
     with Session(engine) as session:
         planned = session.execute(
             select(func.count()).where(col(Message.campaign_id) == campaign_id)
