@@ -39,7 +39,7 @@ from sender.delivery.models import DELIVERED, QUEUED, SENT, Message
 from sender.delivery.providers import Provider
 from sender.delivery.providers.console import ConsoleProvider
 from sender.delivery.providers.fault import FaultProvider
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 
 BENCH_SENDER = "BENCH"  # the bench's messages, apart from anything else in the outbox
 INSERT_CHUNK = 20_000
@@ -60,9 +60,7 @@ def measure_send(
         engine,
         provider,
         SystemClock(),
-        batch_size=batch_size,
-        default_rate=1e9,
-        idle_sleep=0.01,
+        WorkerConfig(batch_size=batch_size, default_rate=1e9, idle_sleep=0.01),
     )
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), name="bench-worker")

@@ -50,7 +50,7 @@ from sender.delivery.models import DELIVERED, SENT, Message
 from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers.base import Inbound, OutgoingMessage, Receipt, SubmitResult
 from sender.delivery.providers.smpp import SmppConfig, SmppProvider
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 
 SMSC = Path(__file__).resolve().parents[1] / "tests" / "providers" / "smsc.py"
 BATCH = 500
@@ -162,8 +162,7 @@ def held_rate(port: int, log: Path, rate: float, seconds: float) -> dict[str, fl
         engine,
         SmppProvider(config(port, 10)),
         clock,
-        default_rate=rate,
-        idle_sleep=0.01,
+        WorkerConfig(default_rate=rate, idle_sleep=0.01),
         events=DatabaseEvents(engine, clock),
     )
     stop = threading.Event()
@@ -197,9 +196,11 @@ def with_worker(
         engine,
         SmppProvider(config(port, window)),
         clock,
-        batch_size=Settings.from_mapping({}).worker_batch,  # as `richsms worker` claims
-        default_rate=1e9,
-        idle_sleep=0.01,
+        WorkerConfig(
+            batch_size=Settings.from_mapping({}).worker_batch,  # as `richsms worker` claims
+            default_rate=1e9,
+            idle_sleep=0.01,
+        ),
         events=DatabaseEvents(engine, clock),
     )
 

@@ -34,7 +34,7 @@ from sender.campaigns.planning_job import run_planning
 from sender.delivery.inbound import handle_inbound
 from sender.delivery.models import Message
 from sender.delivery.providers.console import ConsoleProvider
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 from shortener.codes import CodeMaker
 from shortener.models import Click
 
@@ -192,7 +192,7 @@ def seed_demo(*, engine: Engine, settings: Settings, now: datetime) -> DemoRepor
     )
     # The console's receipts on the story's clock too: delivered three hours ago.
     provider = ConsoleProvider(clock=clock)
-    worker = Worker(engine, provider, clock, worker_id="demo", default_rate=1000)
+    worker = Worker(engine, provider, clock, WorkerConfig(worker_id="demo", default_rate=1000))
     try:
         for _ in range(20):
             clock.advance(timedelta(seconds=2))

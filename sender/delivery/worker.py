@@ -35,6 +35,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -51,7 +52,7 @@ from sender.delivery.worker_lanes import DatabaseLanes, new_event_loop
 
 log = logging.getLogger("richsms.worker")
 
-__all__ = ["Worker", "WorkerStats", "default_worker_id", "worker_from_settings"]
+__all__ = ["Worker", "WorkerConfig", "WorkerStats", "default_worker_id", "worker_from_settings"]
 
 T = TypeVar("T")
 PROMOTE_EVERY = 0.1  # seconds
@@ -61,9 +62,11 @@ PROMOTE_EVERY = 0.1  # seconds
 HANDED_AT_ONCE = 2
 
 
-class Worker:
-    """See the module docstring. `run_once` is one round; `run_forever` loops until stopped.
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker works; `from_settings` is what `richsms worker` and `serve` run with.
 
+    - `worker_id`: unique among live workers; host:pid:random when None.
     - `lease`: a message `sending` for longer than this is presumed lost (its worker died)
       and marked `unknown`; it must exceed the longest time a batch takes to hand over
       (a provider silent for half of it is given up on: its messages are `unknown`).
@@ -73,51 +76,60 @@ class Worker:
     - `batch_size`: messages per claim, handed to the provider at once; keep it at least
       the provider's window, or the window is never full.
     - `prefetch`: batches claimed ahead of those being handed over.
-    - `events`: where the provider's receipts and inbound messages go (the database).
+    - `retry_min`, `retry_max`: the back-off before a message the provider refused for now
+      is tried again.
+    - `pending_receipts_kept`: how long a receipt that came before its answer waits for it.
     """
+
+    worker_id: str | None = None
+    batch_size: int = 50
+    idle_sleep: float = 0.5
+    lease: timedelta = timedelta(minutes=5)
+    expiry: timedelta = timedelta(hours=24)
+    default_rate: float = 10.0
+    burst: float = 1.0
+    sweep_interval: timedelta = timedelta(seconds=30)
+    groups_refresh: timedelta = timedelta(seconds=1)
+    retry_min: timedelta = timedelta(seconds=30)
+    retry_max: timedelta = timedelta(hours=1)
+    prefetch: int = 1
+    pending_receipts_kept: timedelta = timedelta(days=7)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if self.prefetch < 0:
+            raise ValueError("prefetch must be at least 0")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, worker_id: str | None = None) -> WorkerConfig:
+        return cls(
+            worker_id=worker_id,
+            default_rate=settings.default_rate,
+            batch_size=settings.worker_batch,
+        )
+
+
+class Worker:
+    """See the module docstring and `WorkerConfig`. `run_once` is one round; `run_forever`
+    loops until stopped. `events`: where the provider's receipts and inbound messages go
+    (the database)."""
 
     def __init__(
         self,
         engine: Engine,
         provider: Provider,
         clock: Clock,
+        config: WorkerConfig | None = None,
         *,
-        worker_id: str | None = None,
-        batch_size: int = 50,
-        idle_sleep: float = 0.5,
-        lease: timedelta = timedelta(minutes=5),
-        expiry: timedelta = timedelta(hours=24),
-        default_rate: float = 10.0,
-        burst: float = 1.0,
-        sweep_interval: timedelta = timedelta(seconds=30),
-        groups_refresh: timedelta = timedelta(seconds=1),
-        retry_min: timedelta = timedelta(seconds=30),
-        retry_max: timedelta = timedelta(hours=1),
-        prefetch: int = 1,
         events: ProviderEvents | None = None,
-        pending_receipts_kept: timedelta = timedelta(days=7),
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        if prefetch < 0:
-            raise ValueError("prefetch must be at least 0")
         self.engine = engine
         self.provider = provider
         self.clock = clock
-        self.worker_id = worker_id or default_worker_id()
-        self.batch_size = batch_size
-        self.idle_sleep = idle_sleep
-        self.lease = lease
-        self.expiry = expiry
-        self.default_rate = default_rate
-        self.burst = burst
-        self.sweep_interval = sweep_interval
-        self.groups_refresh = groups_refresh
-        self.retry_min = retry_min
-        self.retry_max = retry_max
-        self.prefetch = prefetch
+        self.config = config or WorkerConfig()
+        self.worker_id = self.config.worker_id or default_worker_id()
         self.events: ProviderEvents = events or DatabaseEvents(engine, clock)
-        self.pending_receipts_kept = pending_receipts_kept
         self.stats = WorkerStats()
         self._stop = threading.Event()
         self._recovered = False
@@ -144,7 +156,7 @@ class Worker:
                 self.run(self._serve(once=False))
             except Exception:
                 log.exception("worker step failed; trying again shortly")
-                stop.wait(max(self.idle_sleep, 1.0))
+                stop.wait(max(self.config.idle_sleep, 1.0))
         log.info("worker %s stopped", self.worker_id)
 
     def stop(self) -> None:
@@ -167,8 +179,8 @@ class Worker:
     def pause(self) -> float:
         """How long to sleep after an idle round: until a token is due, at most idle_sleep."""
         if self._wait is None:
-            return self.idle_sleep
-        return max(0.001, min(self.idle_sleep, self._wait))
+            return self.config.idle_sleep
+        return max(0.001, min(self.config.idle_sleep, self._wait))
 
     async def _serve(self, *, once: bool) -> int:
         """The claimer and the hand-over, until one round is done (`once`) or stop."""
@@ -181,7 +193,7 @@ class Worker:
             await self.provider.start(self.events)
             self._started = True
         claimed: asyncio.Queue[Claim | None] = asyncio.Queue()
-        slots = asyncio.Semaphore(self.prefetch + HANDED_AT_ONCE)
+        slots = asyncio.Semaphore(self.config.prefetch + HANDED_AT_ONCE)
         claimer = asyncio.create_task(self._claimer(claimed, slots, once=once))
         handing: deque[asyncio.Task[None]] = deque()
         handed = 0
@@ -212,7 +224,7 @@ class Worker:
             answers = await submit(
                 self.provider,
                 [outgoing(m, batch.route) for m in batch.messages],
-                timeout=self.lease.total_seconds() / 2,
+                timeout=self.config.lease.total_seconds() / 2,
             )
             await self._lanes.run("answers", self._record, batch, answers, self.clock.now())
         finally:
@@ -289,7 +301,7 @@ class Worker:
         return promoted > 0
 
     def _groups_stale(self, now: datetime) -> bool:
-        return self._groups_at is None or now - self._groups_at >= self.groups_refresh
+        return self._groups_at is None or now - self._groups_at >= self.config.groups_refresh
 
     def _refresh_groups(self, now: datetime) -> None:
         with self.engine.begin() as conn:
@@ -303,10 +315,10 @@ class Worker:
         rules = ClaimRules(
             self.worker_id,
             self.provider.name,
-            self.batch_size,
-            self.default_rate,
-            self.burst,
-            self.expiry,
+            self.config.batch_size,
+            self.config.default_rate,
+            self.config.burst,
+            self.config.expiry,
         )
         with self.engine.begin() as conn:
             batch = claim(conn, campaign_id=campaign_id, sender=sender, now=now, rules=rules)
@@ -330,13 +342,13 @@ class Worker:
         """Expire what waited too long; mark unknown what was claimed longer than the
         lease; forget receipts that waited for an answer far too long."""
         now = now or self.clock.now()
-        self._next_sweep = now + self.sweep_interval
+        self._next_sweep = now + self.config.sweep_interval
         expired, lost = sweeps.sweep(
             self.engine,
             now,
-            expiry=self.expiry,
-            lease=self.lease,
-            pending_receipts_kept=self.pending_receipts_kept,
+            expiry=self.config.expiry,
+            lease=self.config.lease,
+            pending_receipts_kept=self.config.pending_receipts_kept,
         )
         self.stats.expired += len(expired)
         self.stats.unknown += len(lost)
@@ -358,7 +370,7 @@ class Worker:
             worker_id=self.worker_id,
             provider=self.provider.name,
             clock=self.clock,
-            retry=(self.retry_min, self.retry_max),
+            retry=(self.config.retry_min, self.config.retry_max),
         )
         if outcomes is not None:
             self.stats.count(outcomes)
@@ -388,8 +400,6 @@ def worker_from_settings(
         engine,
         provider_from_settings(settings),
         clock,
-        worker_id=worker_id,
-        default_rate=settings.default_rate,
-        batch_size=settings.worker_batch,
+        WorkerConfig.from_settings(settings, worker_id=worker_id),
         events=DatabaseEvents(engine, clock, settings),
     )

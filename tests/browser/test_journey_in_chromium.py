@@ -27,7 +27,7 @@ from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.chores import chores_from_settings
 from sender.delivery.providers.console import ConsoleProvider
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 from shortener.models import Click
 from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, sign_in
 
@@ -79,8 +79,12 @@ def hand_over(live: LiveServer) -> None:
     loop plans the campaign, the worker hands its messages to the console provider (time
     passing as it sends), and the chore loop then marks the campaign done."""
     chores = chores_from_settings(live.engine, live.settings, live.clock, worker_id="journey")
-    worker = Worker(live.engine, ConsoleProvider(), live.clock, worker_id="journey",
-                    default_rate=1000)
+    worker = Worker(
+        live.engine,
+        ConsoleProvider(),
+        live.clock,
+        WorkerConfig(worker_id="journey", default_rate=1000),
+    )
     try:
         chores.run_once(force=True)
         for _ in range(10):

@@ -77,7 +77,7 @@ def test_the_worker_batch_is_bounded_and_given_to_the_worker(tmp_path: Path) -> 
     try:
         clock = FrozenClock(datetime(2026, 12, 1, tzinfo=UTC))
         worker = worker_from_settings(engine, settings, clock)
-        assert worker.batch_size == 500
+        assert worker.config.batch_size == 500
         worker.close()
     finally:
         engine.dispose()

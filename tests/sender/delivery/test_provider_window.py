@@ -25,7 +25,7 @@ from sender.delivery.models import FAILED, QUEUED, SENDING, SENT, UNKNOWN, Messa
 from sender.delivery.providers import OutgoingMessage, Report, SubmitResult, provider_from_settings
 from sender.delivery.providers import fault as fault_module
 from sender.delivery.providers.fault import FaultProvider
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 from tests.sender.delivery.test_outbox import add, load
 
 
@@ -60,7 +60,7 @@ def test_the_provider_keeps_its_window_in_flight(
 ) -> None:
     ids = add(engine, clock, 30)
     provider = FaultProvider(latency=0.005, window=window)
-    worker = Worker(engine, provider, clock, batch_size=30, default_rate=1000)
+    worker = Worker(engine, provider, clock, WorkerConfig(batch_size=30, default_rate=1000))
     assert worker.run_once() == 30
     assert provider.max_in_flight == window  # never more, and all of it was used
     assert provider.submits == 1  # the batch was handed over whole
@@ -76,7 +76,7 @@ def test_scripted_answers_are_recorded_as_they_come(engine: Engine, clock: Froze
         answers={refused: "failed", throttled: "retry", lost: "unknown"},
         retry_after=300,
     )
-    worker = Worker(engine, provider, clock, default_rate=1000)
+    worker = Worker(engine, provider, clock, WorkerConfig(default_rate=1000))
     assert worker.run_once() == 4
     assert load(engine, accepted).state == SENT
     assert (load(engine, refused).state, load(engine, refused).error) == (
@@ -98,7 +98,9 @@ def test_a_provider_silent_past_half_the_lease_leaves_its_batch_unknown(
 ) -> None:
     ids = add(engine, clock, 3)
     provider = FaultProvider(latency=30, window=3)
-    worker = Worker(engine, provider, clock, lease=timedelta(seconds=0.4), default_rate=1000)
+    worker = Worker(
+        engine, provider, clock, WorkerConfig(lease=timedelta(seconds=0.4), default_rate=1000)
+    )
     assert worker.run_once() == 3
     for message_id in ids:
         lost = load(engine, message_id)
@@ -109,7 +111,9 @@ def test_a_provider_silent_past_half_the_lease_leaves_its_batch_unknown(
 def test_batches_handed_over_at_once_share_the_window(engine: Engine, clock: FrozenClock) -> None:
     add(engine, clock, 30)
     provider = FaultProvider(latency=0.005, window=3)
-    worker = Worker(engine, provider, clock, batch_size=5, default_rate=1000, idle_sleep=0.01)
+    worker = Worker(
+        engine, provider, clock, WorkerConfig(batch_size=5, default_rate=1000, idle_sleep=0.01)
+    )
     run_until_sent(worker, engine, 30)
     assert count(engine, SENT) == 30
     assert provider.submits == 6
@@ -140,7 +144,9 @@ def test_two_batches_are_handed_over_at_once_and_the_next_is_claimed_meanwhile(
                 await asyncio.sleep(0.01)
             await super().submit(messages, report)
 
-    worker = Worker(engine, Holding(latency=0), clock, batch_size=5, default_rate=1000)
+    worker = Worker(
+        engine, Holding(latency=0), clock, WorkerConfig(batch_size=5, default_rate=1000)
+    )
     run_until_sent(worker, engine, 20)
     # 15 sending: two batches in hand and one claimed ahead; two submits held at once.
     assert seen_sending == [15, 2]
@@ -165,7 +171,7 @@ def test_what_carried_each_message_is_recorded(engine: Engine, clock: FrozenCloc
         number_id, campaign_id = number.id, campaign.id
     (message_id,) = add(engine, clock, 1, campaign_id=campaign_id)
     provider = FaultProvider(latency=0)
-    Worker(engine, provider, clock, default_rate=1000).run_once()
+    Worker(engine, provider, clock, WorkerConfig(default_rate=1000)).run_once()
     [handed] = provider.handed
     assert (handed.sender, handed.sender_kind) == ("36111", "short_code")
     sent = load(engine, message_id)
@@ -187,7 +193,10 @@ def test_a_network_opt_out_answer_opts_the_contact_out(
     (message_id,) = add(engine, clock, 1)
     answer = SubmitResult.failed(message_id, "21610: unsubscribed recipient", opted_out=True)
     Worker(
-        engine, FaultProvider(latency=0, answers={message_id: answer}), clock, default_rate=1000
+        engine,
+        FaultProvider(latency=0, answers={message_id: answer}),
+        clock,
+        WorkerConfig(default_rate=1000),
     ).run_once()
     assert load(engine, message_id).state == FAILED
     with Session(engine) as session:

@@ -16,7 +16,7 @@ from sender.campaigns.models import Campaign
 from sender.delivery.models import QUEUED, SENT, Message, SenderNumber
 from sender.delivery.providers.fault import FaultProvider
 from sender.delivery.rate import Budget, Limit, capacity, lock_budget, refill
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -113,7 +113,7 @@ def simulate_a_minute(engine: Engine, step: float = 0.25) -> tuple[Counter[int],
     clock = FrozenClock(T0)
     workers = [
         Worker(
-            engine, FaultProvider(latency=0), clock, worker_id=f"w{n}", default_rate=1
+            engine, FaultProvider(latency=0), clock, WorkerConfig(worker_id=f"w{n}", default_rate=1)
         )
         for n in (1, 2)
     ]

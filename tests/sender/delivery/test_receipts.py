@@ -30,7 +30,7 @@ from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Inbound, OutgoingMessage, Receipt
 from sender.delivery.providers.fault import FaultProvider
 from sender.delivery.receipts import apply_pending, record_receipt
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 
 LONG = "Soldes d'hiver : -20% sur tout le magasin. " * 9  # about 400 characters: 3 parts
 
@@ -86,7 +86,7 @@ def receipt(
 
 
 def send(engine: Engine, clock: FrozenClock, provider: FaultProvider) -> Worker:
-    worker = Worker(engine, provider, clock, worker_id="w1", default_rate=1000)
+    worker = Worker(engine, provider, clock, WorkerConfig(worker_id="w1", default_rate=1000))
     worker.run_once()
     return worker
 

@@ -39,7 +39,7 @@ from sender.delivery.providers import (
     register_provider,
 )
 from sender.delivery.providers.console import ConsoleProvider, read_log
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 
 Answer = SubmitResult | Exception | Callable[[OutgoingMessage], SubmitResult]
 
@@ -127,7 +127,7 @@ def provider(engine: Engine) -> Recorder:
 
 @pytest.fixture
 def worker(engine: Engine, provider: Recorder, clock: FrozenClock) -> Worker:
-    return Worker(engine, provider, clock, worker_id="w1", default_rate=1000)
+    return Worker(engine, provider, clock, WorkerConfig(worker_id="w1", default_rate=1000))
 
 
 def test_a_due_message_is_sent_with_a_time_for_each_state(
@@ -251,7 +251,7 @@ def test_stopping_finishes_the_batch_in_hand_and_returns_what_was_claimed_ahead(
 def test_run_forever_stops_when_asked(
     engine: Engine, provider: Recorder, clock: FrozenClock
 ) -> None:
-    worker = Worker(engine, provider, clock, idle_sleep=0.01, default_rate=1000)
+    worker = Worker(engine, provider, clock, WorkerConfig(idle_sleep=0.01, default_rate=1000))
     message_id = add_message(engine, clock)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,))
@@ -285,7 +285,7 @@ def test_a_restarted_worker_never_resends_what_was_in_flight(
 ) -> None:
     in_flight = claimed_by_a_dead_worker(engine, clock)
     clock.advance(timedelta(seconds=5))
-    worker = Worker(engine, provider, clock, lease=timedelta(minutes=5))
+    worker = Worker(engine, provider, clock, WorkerConfig(lease=timedelta(minutes=5)))
     worker.run_once()
     if engine.dialect.name == "sqlite":
         # One worker by design: whatever is `sending` at startup was left by a dead one.
@@ -305,7 +305,9 @@ def test_a_restarted_worker_never_resends_what_was_in_flight(
 def test_a_sweep_spares_a_live_workers_claims(
     engine: Engine, provider: Recorder, clock: FrozenClock
 ) -> None:
-    sweeper = Worker(engine, provider, clock, worker_id="sweeper", lease=timedelta(minutes=5))
+    sweeper = Worker(
+        engine, provider, clock, WorkerConfig(worker_id="sweeper", lease=timedelta(minutes=5))
+    )
     sweeper.run_once()  # started before the other worker claimed anything
     in_flight = claimed_by_a_dead_worker(engine, clock)
     clock.advance(timedelta(minutes=5))
@@ -326,7 +328,7 @@ def test_outside_quiet_hours_a_message_waits_without_using_the_rate(
     clock.set(datetime(2026, 11, 24, 21, 30, tzinfo=UTC))  # 22:30 in Paris, 16:30 in New York
     night = add_message(engine, clock, window="08:00-21:00", timezones="Europe/Paris")
     day = add_message(engine, clock, window="08:00-21:00", timezones="America/New_York")
-    worker = Worker(engine, provider, clock, default_rate=1)  # one token: for `day`
+    worker = Worker(engine, provider, clock, WorkerConfig(default_rate=1))  # one token: for `day`
     assert worker.run_once() == 1
     waiting = load(engine, night)
     assert (waiting.state, waiting.due_at) == (QUEUED, datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
@@ -445,7 +447,7 @@ def test_a_sender_number_carries_only_its_message_types(
 def test_messages_not_sent_in_time_expire(
     engine: Engine, provider: Recorder, clock: FrozenClock
 ) -> None:
-    worker = Worker(engine, provider, clock, expiry=timedelta(hours=24))
+    worker = Worker(engine, provider, clock, WorkerConfig(expiry=timedelta(hours=24)))
     stale = add_message(engine, clock)
     provider.answers[stale] = SubmitResult.retry(stale, "network down")
     worker.run_once()
@@ -472,7 +474,9 @@ def test_the_console_provider_logs_and_appends_json_lines(
     tmp_path: Path, engine: Engine, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     log = tmp_path / "console.jsonl"
-    worker = Worker(engine, ConsoleProvider(log, clock=clock), clock, default_rate=1000)
+    worker = Worker(
+        engine, ConsoleProvider(log, clock=clock), clock, WorkerConfig(default_rate=1000)
+    )
     message_id = add_message(engine, clock, text="Bonjour Zoé")
     with caplog.at_level("INFO", logger="richsms.console"):
         assert worker.run_once() == 1

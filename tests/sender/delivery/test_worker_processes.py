@@ -26,7 +26,7 @@ from richsms.clock import FrozenClock
 from richsms.settings import Settings
 from sender.delivery.models import DELIVERED, QUEUED, SENDING, UNKNOWN, Message
 from sender.delivery.providers.console import ConsoleProvider, read_log
-from sender.delivery.worker import Worker
+from sender.delivery.worker import Worker, WorkerConfig
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 DEADLINE = 60.0  # seconds: no wait in these tests is unbounded (generous: machines are busy)
@@ -165,7 +165,7 @@ def test_a_worker_killed_and_restarted_sends_nothing_twice(
     if engine.dialect.name == "postgresql":
         # Other workers may be alive: the dead one's claims wait for their lease to end.
         later = FrozenClock(datetime.now(UTC) + timedelta(minutes=6))
-        Worker(engine, ConsoleProvider(), later, lease=timedelta(minutes=5)).sweep()
+        Worker(engine, ConsoleProvider(), later, WorkerConfig(lease=timedelta(minutes=5))).sweep()
 
     sent = deliveries(tmp_path)
     assert max(sent.values()) == 1, "a message was handed to the provider twice"

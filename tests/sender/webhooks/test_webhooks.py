@@ -231,7 +231,7 @@ def test_a_receipt_is_told_as_a_delivery_event(
     from sender.delivery.outbox import enqueue
     from sender.delivery.providers.fault import FaultProvider
     from sender.delivery.receipts import record_receipt
-    from sender.delivery.worker import Worker
+    from sender.delivery.worker import Worker, WorkerConfig
 
     register(engine, clock, receiver.url, "delivery")
     with session_scope(engine) as session:
@@ -239,7 +239,9 @@ def test_a_receipt_is_told_as_a_delivery_event(
             session=session, phone="+33612345678", text="Hi", type="informational", now=clock.now()
         )
         message_id = message.id
-    worker = Worker(engine, FaultProvider(latency=0), clock, worker_id="w", default_rate=100)
+    worker = Worker(
+        engine, FaultProvider(latency=0), clock, WorkerConfig(worker_id="w", default_rate=100)
+    )
     try:
         worker.run_once()
     finally:
