@@ -38,8 +38,8 @@ from richsms.migrate import upgrade
 from sender.delivery.models import DELIVERED, QUEUED, SENT, Message
 from sender.delivery.providers import Provider
 from sender.delivery.providers.console import ConsoleProvider
-from sender.delivery.providers.fault import FaultProvider
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.sender.delivery.providers.fault import FaultProvider
 
 BENCH_SENDER = "BENCH"  # the bench's messages, apart from anything else in the outbox
 INSERT_CHUNK = 20_000

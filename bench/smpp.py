@@ -52,7 +52,7 @@ from sender.delivery.providers.base import Inbound, OutgoingMessage, Receipt, Su
 from sender.delivery.providers.smpp import SmppConfig, SmppProvider
 from sender.delivery.worker import Worker, WorkerConfig
 
-SMSC = Path(__file__).resolve().parents[1] / "tests" / "providers" / "smsc.py"
+SMSC = Path(__file__).resolve().parents[1] / "tests/sender/delivery/providers/smsc.py"
 BATCH = 500
 
 

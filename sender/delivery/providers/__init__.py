@@ -6,8 +6,9 @@ and a registry maps `RICHSMS_PROVIDER` to the provider that carries them.
 loaded otherwise). Each of those modules exposes `from_settings(settings) -> Provider`
 and `webhooks`: None, or the provider's webhook parser (an object, or a callable that
 builds it from the settings), so that `web/` can parse a webhook without starting the
-provider. Other providers (the `fault` provider of tests and benchmarks) are registered
-only when asked, with `register_provider`.
+provider. Other providers (the tests' `fault` provider, tests/sender/delivery/providers/
+fault.py, which the benchmarks borrow) are registered by whoever needs them, with
+`register_provider`.
 """
 
 from __future__ import annotations

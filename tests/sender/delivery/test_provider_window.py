@@ -23,9 +23,9 @@ from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
 from sender.delivery.models import FAILED, QUEUED, SENDING, SENT, UNKNOWN, Message, SenderNumber
 from sender.delivery.providers import OutgoingMessage, Report, SubmitResult, provider_from_settings
-from sender.delivery.providers import fault as fault_module
-from sender.delivery.providers.fault import FaultProvider
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.sender.delivery.providers import fault as fault_module
+from tests.sender.delivery.providers.fault import FaultProvider
 from tests.sender.delivery.test_outbox import add, load
 
 

@@ -14,9 +14,9 @@ from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.campaigns.models import Campaign
 from sender.delivery.models import QUEUED, SENT, Message, SenderNumber
-from sender.delivery.providers.fault import FaultProvider
 from sender.delivery.rate import Budget, Limit, capacity, lock_budget, refill
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.sender.delivery.providers.fault import FaultProvider
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -28,9 +28,9 @@ from sender.delivery.models import (
 from sender.delivery.outbox import Outcome, enqueue, mark_sending, record
 from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Inbound, OutgoingMessage, Receipt
-from sender.delivery.providers.fault import FaultProvider
 from sender.delivery.receipts import apply_pending, record_receipt
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.sender.delivery.providers.fault import FaultProvider
 
 LONG = "Soldes d'hiver : -20% sur tout le magasin. " * 9  # about 400 characters: 3 parts
 

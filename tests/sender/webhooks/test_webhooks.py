@@ -229,9 +229,9 @@ def test_a_receipt_is_told_as_a_delivery_event(
     engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
 ) -> None:
     from sender.delivery.outbox import enqueue
-    from sender.delivery.providers.fault import FaultProvider
     from sender.delivery.receipts import record_receipt
     from sender.delivery.worker import Worker, WorkerConfig
+    from tests.sender.delivery.providers.fault import FaultProvider
 
     register(engine, clock, receiver.url, "delivery")
     with session_scope(engine) as session:
