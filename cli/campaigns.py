@@ -6,15 +6,15 @@ import threading
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from cli.console import err, fail, load_settings
 from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
 from richsms.errors import Conflict, RichsmsError
-from richsms.settings import ConfigError, Settings
+from richsms.settings import Settings
 from sender.campaigns.campaign import get_campaign, request_send
 from sender.campaigns.planner import Progress as PlanProgress
 from sender.campaigns.planning_job import JobHooks, run_planning, worker_name
@@ -22,7 +22,6 @@ from sender.campaigns.states import PLANNING, SCHEDULED
 from shortener.codes import CodeMaker
 
 app = typer.Typer(help="Campaigns.", no_args_is_help=True)
-err = Console(stderr=True)
 # How often to look at the progress of a planning another worker holds.
 FOLLOW_EVERY = 0.5
 
@@ -36,11 +35,7 @@ def send(
 ) -> None:
     """Send a campaign (the same use case as POST /api/campaigns/{id}/send), then plan it
     here with a progress bar unless a worker already holds its planning."""
-    try:
-        settings = Settings.load()
-    except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    settings = load_settings()
     engine = make_engine(settings.database_url)
     clock = SystemClock()
     try:
@@ -54,8 +49,7 @@ def send(
             return
         progress = _plan_with_progress(engine, settings, clock, campaign_id)
     except RichsmsError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     finally:
         engine.dispose()
     err.print(

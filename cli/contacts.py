@@ -19,6 +19,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from cli.console import err, fail, load_settings
+
 app = typer.Typer(help="Contacts and consent.", no_args_is_help=True)
 
 # Rejected rows shown on the terminal; `--report` writes them all.
@@ -44,16 +46,14 @@ def import_file(
     Rows with a bad phone number are reported with their row number (the header is
     row 1, so the first contact is row 2) and the others import.
     """
-    # Imported here, not at the top: cli.main imports this module, and the command line
-    # starts faster when a command loads only what it uses.
-    from cli.main import _fail, _settings
+    # Imported here, not at the top: the command line starts faster when a command loads
+    # only what it uses.
     from richsms.clock import SystemClock
     from richsms.db import make_engine, session_scope
     from richsms.errors import RichsmsError
     from sender.audience.csv_import import import_contacts
 
-    settings = _settings()
-    err = Console(stderr=True)
+    settings = load_settings()
     engine = make_engine(settings.database_url)
     with Progress(
         TextColumn("{task.description}"),
@@ -81,7 +81,7 @@ def import_file(
                 )
         except RichsmsError as exc:
             progress.stop()
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             engine.dispose()
 

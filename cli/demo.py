@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from cli.console import err, load_settings
 from richsms.clock import SystemClock
 from richsms.db import make_engine
 from richsms.migrate import upgrade
-from richsms.settings import ConfigError, Settings
 from sender.demo import is_empty, seed_demo
-
-err = Console(stderr=True)
 
 
 def demo(
@@ -27,11 +24,7 @@ def demo(
 ) -> None:
     """Seed a demo (audience, page, a sent campaign with clicks and redemptions) on an
     empty database, then print how to sign in."""
-    try:
-        settings = Settings.load()
-    except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    settings = load_settings()
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)

@@ -12,10 +12,10 @@ from rich.console import Console
 from cli import campaigns as campaigns_cli
 from cli import contacts as contacts_cli
 from cli import demo as demo_cli
+from cli.console import err, fail, load_settings
 from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
 from richsms.errors import RichsmsError
-from richsms.settings import ConfigError, Settings
 
 app = typer.Typer(help="richsms: rich SMS campaigns with tracked links.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -30,28 +30,12 @@ app.add_typer(contacts_cli.app, name="contacts")
 app.add_typer(campaigns_cli.app, name="campaigns")
 app.command("demo")(demo_cli.demo)
 
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.load()
-    except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _fail(exc: RichsmsError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc.message}")
-    return typer.Exit(1)
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
     from richsms.migrate import upgrade, upgrade_summary
 
-    settings = _settings()
+    settings = load_settings()
     engine = make_engine(settings.database_url)
     err.print(upgrade_summary(upgrade(engine), engine))
 
@@ -61,12 +45,12 @@ def token_create(name: Annotated[str, typer.Argument(help="Who or what uses the 
     """Print a new API token. It is shown once; only its hash is stored."""
     from richsms.accounts import create_token
 
-    settings = _settings()
+    settings = load_settings()
     with session_scope(make_engine(settings.database_url)) as session:
         try:
             token = create_token(session=session, name=name, clock=SystemClock())
         except RichsmsError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     typer.echo(token)
 
 
@@ -77,7 +61,7 @@ def token_list() -> None:
 
     from richsms.accounts import list_tokens
 
-    settings = _settings()
+    settings = load_settings()
     with session_scope(make_engine(settings.database_url)) as session:
         tokens = [
             (t.id, t.name, t.created_at, t.revoked_at) for t in list_tokens(session=session)
@@ -100,12 +84,12 @@ def token_revoke(
     """Revoke an API token: requests carrying it are refused from now on."""
     from richsms.accounts import revoke_token
 
-    settings = _settings()
+    settings = load_settings()
     with session_scope(make_engine(settings.database_url)) as session:
         try:
             token = revoke_token(session=session, token_id=token_id, clock=SystemClock())
         except RichsmsError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         name = token.name
     err.print(f"token {token_id} ({name}) revoked")
 
@@ -115,7 +99,7 @@ def user_create(email: str) -> None:
     """Create a web UI administrator; the password is read from stdin."""
     from richsms.accounts import create_admin
 
-    settings = _settings()
+    settings = load_settings()
     if sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -126,7 +110,7 @@ def user_create(email: str) -> None:
                 session=session, email=email, password=password, clock=SystemClock()
             )
         except RichsmsError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     err.print(f"administrator {user.email} created")
 
 
@@ -176,7 +160,7 @@ def serve(
 
     from web.serve import RUN_WORKER_FLAG
 
-    settings = _settings()  # refuse a bad configuration before spawning anything
+    settings = load_settings()  # refuse a bad configuration before spawning anything
     if worker and workers > 1 and settings.is_sqlite:
         # Each process would run a sending worker; SQLite takes exactly one.
         err.print(
