@@ -17,6 +17,7 @@ from richsms.types import UTCDateTime
 from shortener.codes import CodeMaker
 from shortener.links import IssuedLink, create_links
 from shortener.models import Link, LinkChange
+from shortener.resolver import Target, read_target
 
 # 96 random bits: a recipient's token cannot be guessed from anyone else's.
 TOKEN_BYTES = 12
@@ -57,11 +58,10 @@ def issue_page_links(
     )
 
 
-def link_by_token(*, session: Session, token: str) -> Link:
-    link: Link | None = session.execute(
-        select(Link).where(col(Link.page_token) == token)
-    ).scalar()
-    if link is None:
+def link_by_token(*, session: Session, token: str) -> Target:
+    """The page link at `/p/{token}`, read as the redirect reads a code (`read_target`)."""
+    link = read_target(session, col(Link.page_token) == token)
+    if link is None or link.page_id is None:
         raise NotFound("no page at this address")
     return link
 

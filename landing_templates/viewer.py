@@ -56,6 +56,7 @@ from richsms.db import READ_ONLY, read_session, session_scope
 from richsms.errors import Conflict, NotFound
 from richsms.merge_contact import CONTACT_SOURCE, contact_fields
 from shortener.models import Link
+from shortener.resolver import Target, read_target
 
 log = logging.getLogger("richsms.pages")
 
@@ -173,18 +174,12 @@ class PageViewer:
                 session.rollback()
 
     # --- the work --------------------------------------------------------------------------
-    def view(
-        self,
-        *,
-        page_id: int,
-        version: int | None,
-        contact_id: int | None,
-        campaign_id: int | None,
-        token: str | None,
-        bot: bool,
-        assign: bool = False,
-    ) -> Rendered:
-        """The view; `assign`: the caller read it already and found coupons to assign."""
+    def view(self, link: Target, *, bot: bool, assign: bool = False) -> Rendered:
+        """The page of a live page link, however it was opened (`/{code}` or `/p/{token}`):
+        its recipient, its token and the campaign its coupons count for all come from the
+        link. `assign`: the caller read it already and found coupons to assign."""
+        page_id, version, contact_id = link.page_id, link.page_version, link.contact_id
+        assert page_id is not None
         compiled = self.cache.get((page_id, version)) if version is not None else None
         if compiled is None:
             with read_session(self._engine) as session:
@@ -196,7 +191,9 @@ class PageViewer:
                     return _notice_view(404, "not_found", "en")
         if not assign:
             with self._reader.connect() as conn:
-                rendered = self.read_view(CoreReader(conn), compiled, contact_id, token, bot)
+                rendered = self.read_view(
+                    CoreReader(conn), compiled, contact_id, link.page_token, bot
+                )
             if rendered is not None:
                 return rendered
         # The recipient's first view: their coupons are assigned (and kept) first.
@@ -208,8 +205,8 @@ class PageViewer:
                 page=compiled,
                 contact=contact_fields(contact) if contact is not None else {},
                 contact_id=contact_id if contact is not None else None,
-                campaign_id=campaign_id,
-                token=token,
+                campaign_id=link.campaign_id,
+                token=link.page_token,
                 base_url=self._base_url,
                 assign=True,
             )
@@ -282,30 +279,12 @@ class PageViewer:
 
     def by_token(self, token: str, *, bot: bool) -> Rendered:
         with self._reader.connect() as conn:
-            link = conn.execute(
-                sa_select(
-                    col(Link.page_id),
-                    col(Link.page_version),
-                    col(Link.contact_id),
-                    col(Link.campaign_id),
-                    col(Link.disabled_at),
-                    col(Link.expires_at),
-                ).where(col(Link.page_token) == token)
-            ).first()
+            link = read_target(conn, col(Link.page_token) == token)
         if link is None or link.page_id is None:
             return _notice_view(404, "not_found", "en")
-        if link.disabled_at is not None or (
-            link.expires_at is not None and link.expires_at <= self._clock.now()
-        ):
+        if link.gone(self._clock.now()):
             return _notice_view(410, "expired", self._language(link.page_id, link.contact_id))
-        return self.view(
-            page_id=link.page_id,
-            version=link.page_version,
-            contact_id=link.contact_id,
-            campaign_id=link.campaign_id,
-            token=token,
-            bot=bot,
-        )
+        return self.view(link, bot=bot)
 
     def _language(self, page_id: int, contact_id: int | None) -> str:
         with read_session(self._engine) as session:
@@ -323,9 +302,7 @@ class PageViewer:
     def spin(self, token: str, block_id: str) -> dict[str, Any]:
         with session_scope(self._engine) as session:
             link = link_by_token(session=session, token=token)
-            if link.disabled_at is not None or (
-                link.expires_at is not None and link.expires_at <= self._clock.now()
-            ):
+            if link.gone(self._clock.now()):
                 raise Conflict("this link has expired")
             if link.contact_id is None:
                 raise Conflict("this page is not personal: there is no wheel to spin")

@@ -17,8 +17,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, func, select
-from sqlmodel import col
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, col
 
 from shortener.models import Link, LinkChange
 
@@ -45,6 +46,34 @@ class Target(NamedTuple):
     page_id: int | None = None
     page_version: int | None = None
     page_token: str | None = None
+    # The campaign the link was sent by: a page's coupons and events are counted for it.
+    campaign_id: int | None = None
+
+    def gone(self, now: datetime) -> bool:
+        """The one rule for every way in (the short link, /p/, the spin, page events): a
+        disabled link, or one past its expiry, serves nothing."""
+        return self.disabled or (self.expires_at is not None and self.expires_at <= now)
+
+
+# A link's target columns, in `Target`'s order (disabled as its time): every reader of a
+# target selects these, and `_target` builds the tuple from them.
+TARGET_COLUMNS = (
+    col(Link.id),
+    col(Link.contact_id),
+    col(Link.target_url),
+    col(Link.expires_at),
+    col(Link.disabled_at),
+    col(Link.page_id),
+    col(Link.page_version),
+    col(Link.page_token),
+    col(Link.campaign_id),
+)
+
+
+def read_target(db: Connection | Session, where: ColumnElement[bool]) -> Target | None:
+    """The target of the one link matching `where` (its code, its page token), or None."""
+    row = db.execute(select(*TARGET_COLUMNS).where(where)).first()
+    return None if row is None else _target(*row)
 
 
 class Resolver:
@@ -102,36 +131,14 @@ class Resolver:
 
     def _load(self, code: str) -> Target | None:
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(
-                    col(Link.id),
-                    col(Link.contact_id),
-                    col(Link.target_url),
-                    col(Link.expires_at),
-                    col(Link.disabled_at),
-                    col(Link.page_id),
-                    col(Link.page_version),
-                    col(Link.page_token),
-                ).where(col(Link.code) == code)
-            ).first()
-        return None if row is None else _target(*row)
+            return read_target(conn, col(Link.code) == code)
 
     def preload(self, limit: int) -> int:
         """Fill the cache with the most recent links (campaign links are clicked early)."""
         self._last_change = self._latest_change()
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(
-                    col(Link.code),
-                    col(Link.id),
-                    col(Link.contact_id),
-                    col(Link.target_url),
-                    col(Link.expires_at),
-                    col(Link.disabled_at),
-                    col(Link.page_id),
-                    col(Link.page_version),
-                    col(Link.page_token),
-                )
+                select(col(Link.code), *TARGET_COLUMNS)
                 .where(col(Link.disabled_at).is_(None))
                 .order_by(col(Link.id).desc())
                 .limit(min(limit, self._max_entries))
@@ -195,12 +202,11 @@ def _target(
     url: Any,
     expires_at: Any,
     disabled_at: Any,
-    page_id: Any = None,
-    page_version: Any = None,
-    page_token: Any = None,
+    page_id: Any,
+    page_version: Any,
+    page_token: Any,
+    campaign_id: Any,
 ) -> Target:
-    if page_id is None:
-        return Target(int(link_id), contact_id, str(url), expires_at, disabled_at is not None)
     return Target(
         int(link_id),
         contact_id,
@@ -210,4 +216,5 @@ def _target(
         page_id,
         page_version,
         page_token,
+        campaign_id,
     )

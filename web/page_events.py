@@ -54,6 +54,8 @@ async def page_event(request: Request) -> Response:
 
     def work(session: Session) -> None:
         link = link_by_token(session=session, token=token)
+        if link.gone(ctx.clock.now()):  # as its page and its wheel: nothing more
+            raise Conflict("this link has expired")
         if link.page_id is None or link.contact_id is None:
             raise Conflict("this page is not personal: nothing is recorded")
         version = get_version(

@@ -90,16 +90,7 @@ class PageServer(PageViewer):
                 except sqlite3.OperationalError:  # busy: read from a worker thread instead
                     log.warning("page view read from a worker thread", exc_info=True)
         if rendered is None:
-            work = functools.partial(
-                self.view,
-                page_id=target.page_id,
-                version=target.page_version,
-                contact_id=target.contact_id,
-                campaign_id=None,
-                token=target.page_token,
-                bot=bot,
-                assign=assign,
-            )
+            work = functools.partial(self.view, target, bot=bot, assign=assign)
             rendered = await asyncio.get_running_loop().run_in_executor(None, work)
         await _send(scope, send, rendered)
 

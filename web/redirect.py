@@ -161,7 +161,7 @@ class ShortLinks:
                 await _html(send, 429, pages_for(language), "slow_down", head, _RETRY_LATER)
             return
         now = self._clock.now()
-        if target.disabled or (target.expires_at is not None and target.expires_at <= now):
+        if target.gone(now):
             await _html(send, 410, pages_for(language), "gone", head)
             return
         event = ClickEvent(

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from landing_templates.coupon_models import Coupon
 from landing_templates.models import WheelSpin
+from landing_templates.page_events import PageEvent
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from shortener.models import Click, Link
@@ -107,6 +108,59 @@ def test_the_wheel_is_drawn_once_and_the_same_everywhere(
     assert (first["coupon"] is not None) == (first["label"] == "10%")
 
 
+def test_both_addresses_of_a_page_are_one_view_of_its_link(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    """`/{code}` and `/p/{token}` read the recipient, the token and the campaign from the
+    link alike: a first view through the short link assigned its coupons to no campaign."""
+    _publish(api, clock)
+    group = api.post("/api/groups", json={"name": "Fans"}).json()["id"]
+    campaign = api.post("/api/campaigns", json={
+        "name": "Winter", "type": "promotional", "template": "Hi {{ link }}", "page_id": 1,
+        "group_ids": [group],
+    })
+    assert campaign.status_code == 201, campaign.text
+    campaign_id = campaign.json()["id"]
+    phone = {"user-agent": PHONE_UA}
+    for n, first_way in enumerate(("code", "token")):
+        contact = add_contact(engine, clock, first_name="Ada", phone=f"+3360000000{n}")
+        issued = api.post("/api/links", json={
+            "page_id": 1, "contact_id": contact, "campaign_id": campaign_id})
+        assert issued.status_code == 201, issued.text
+        code = issued.json()["code"]
+        with session_scope(engine) as session:
+            token = session.execute(
+                select(col(Link.page_token)).where(col(Link.code) == code)
+            ).scalar_one()
+        ways = {"code": f"/{code}", "token": f"/p/{token}"}
+        first = api.get(ways[first_way], headers=phone)
+        second = api.get(ways["token" if first_way == "code" else "code"], headers=phone)
+        assert first.status_code == second.status_code == 200
+        shown = [sorted(re.findall(r'class="cp-text">([A-Z]+-\d{6})<', page.text))
+                 for page in (first, second)]
+        assert len(shown[0]) == 3 and shown[0] == shown[1]
+        for page in (first, second):
+            assert f'data-url="/p/{token}/spin/wh"' in page.text
+        spin = api.post(f"/p/{token}/spin/wh", headers=phone)
+        assert spin.status_code == 200
+        copied = api.post(f"/p/{token}/events/coupon_copied/cp", headers=phone)
+        assert copied.status_code == 204
+        with session_scope(engine) as session:
+            held = session.execute(
+                select(col(Coupon.code), col(Coupon.campaign_id)).where(
+                    col(Coupon.contact_id) == contact
+                )
+            ).all()
+            events = session.execute(
+                select(col(PageEvent.kind), col(PageEvent.campaign_id)).where(
+                    col(PageEvent.contact_id) == contact
+                )
+            ).all()
+        assert sorted(c for c, _ in held if c[:3] != "WIN") == shown[0]
+        assert {campaign for _, campaign in held} == {campaign_id}
+        assert events == [("coupon_copied", campaign_id)]
+
+
 def test_a_sent_link_keeps_its_version_until_moved(
     api: TestClient, engine: Engine, clock: FrozenClock
 ) -> None:
@@ -153,6 +207,33 @@ def test_unpublished_pages_and_expired_links_answer_clear_pages(
     expired = api.get(f"/p/{expiring_token.group(1)}", headers={"user-agent": PHONE_UA})
     assert expired.status_code == 410 and "Offre terminée" in expired.text
     assert api.get("/p/nope-nope-nope").status_code == 404
+
+
+def test_an_expired_or_disabled_link_serves_nothing_by_any_way_in(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    """One rule (`Target.gone`) for the short link, the page's address, its wheel and its
+    events: page events of an expired or disabled link were recorded all the same."""
+    _publish(api, clock)
+    phone = {"user-agent": PHONE_UA}
+    for n, end in enumerate(("expired", "disabled")):
+        contact = add_contact(engine, clock, first_name="Ada", phone=f"+3360000000{n}")
+        code = api.post("/api/links", json={
+            "page_id": 1, "contact_id": contact,
+            "expires_at": (clock.now() + timedelta(hours=1)).isoformat()}).json()["code"]
+        found = re.search(r"/p/([\w-]+)/spin/", api.get(f"/{code}", headers=phone).text)
+        assert found is not None
+        token = found.group(1)
+        if end == "expired":
+            clock.advance(timedelta(hours=2))
+            assert api.get(f"/{code}", headers=phone).status_code == 410
+        else:
+            assert api.post(f"/api/links/{code}/disable").status_code == 200
+        assert api.get(f"/p/{token}", headers=phone).status_code == 410
+        assert api.post(f"/p/{token}/spin/wh", headers=phone).status_code == 409
+        refused = api.post(f"/p/{token}/events/coupon_copied/cp", headers=phone)
+        assert refused.status_code == 409
+    assert _count(engine, WheelSpin) == _count(engine, PageEvent) == 0
 
 
 def test_a_page_link_needs_a_published_page(api: TestClient, clock: FrozenClock) -> None:
