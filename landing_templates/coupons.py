@@ -21,6 +21,7 @@ from landing_templates.coupon_pools import PoolImportReport, import_pool
 from landing_templates.coupon_svg import barcode_svg, ean13_check_digit, qr_svg
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.events import REDEMPTION, emit_event
 
 __all__ = [
     "BulkAssignment",
@@ -110,7 +111,9 @@ def redeem_coupon(
     *, session: Session, clock: Clock, code: str, by: str | None, location: str | None
 ) -> Coupon:
     """Mark the coupon used, exactly once: NotFound for an unknown code, Conflict (code
-    `already_redeemed`) for every attempt after the first."""
+    `already_redeemed`) for every attempt after the first. The `redemption` event goes to
+    the webhooks' outbox in the same transaction, whoever redeems (the API, the staff
+    page, the demo): a redemption and its event exist together or not at all."""
     by = _clean(by, "by")
     location = _clean(location, "location")
     changed = 0
@@ -139,6 +142,21 @@ def redeem_coupon(
             f"coupon {code} was already redeemed on {coupon.redeemed_at.isoformat()}{who}",
             code="already_redeemed",
         )
+    emit_event(
+        session=session,
+        clock=clock,
+        event=REDEMPTION,
+        payload={
+            "id": f"redemption_{coupon.id}",
+            "at": coupon.redeemed_at,
+            "code": coupon.code,
+            "contact_id": coupon.contact_id,
+            "campaign_id": coupon.campaign_id,
+            "page_id": coupon.page_id,
+            "by": coupon.redeemed_by,
+            "location": coupon.redeemed_location,
+        },
+    )
     return coupon
 
 

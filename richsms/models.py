@@ -7,7 +7,7 @@ a new table module left out of this list fails the suite).
 
 from landing_templates import coupon_models, page_events
 from landing_templates import models as landing_models
-from richsms import accounts
+from richsms import accounts, events
 from sender.audience import models as audience_models
 from sender.audience import suppression
 from sender.campaigns import models as campaign_models
@@ -19,6 +19,7 @@ from shortener import models as shortener_models
 
 TABLE_MODULES = (
     accounts,
+    events,
     audience_models,
     campaign_models,
     delivery_models,

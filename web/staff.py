@@ -21,11 +21,10 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from landing_templates.coupons import CouponState, coupon_state
+from landing_templates.coupons import CouponState, coupon_state, redeem_coupon
 from richsms.accounts import ApiToken, verify_token
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
-from sender.results.redemptions import redeem
 from web.attempt_limits import Attempts, attempt_limiter, client_of
 from web.bodies import read_body
 from web.context import context
@@ -179,7 +178,7 @@ class StaffPage:
             if staff is None:
                 return "signed_out"
             try:
-                redeem(
+                redeem_coupon(
                     session=session,
                     clock=ctx.clock,
                     code=code,

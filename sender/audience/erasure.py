@@ -32,10 +32,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, SQLModel
 
 from richsms.clock import Clock
+from richsms.events import erase_replies
 from sender.audience.contacts import ERASED, OPTED_OUT, get_contact
 from sender.audience.suppression import suppress
 from sender.delivery.models import PLANNED, QUEUED, SKIPPED
-from sender.webhooks.events import erase_replies
 
 SKIP_REASON: Final = "the contact was erased"
 

@@ -34,6 +34,7 @@ from sqlmodel import Session, col
 from richsms.bare_many import BareMany
 from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
+from richsms.events import emit_events, wanted
 from sender.delivery.models import (
     DELIVERED,
     SENT,
@@ -43,7 +44,6 @@ from sender.delivery.models import (
     PendingReceipt,
 )
 from sender.delivery.providers.base import Receipt, ReceiptState
-from sender.webhooks.events import emit_events, wanted
 
 RECEIPT_STATES = ("delivered", "undelivered", "expired", "rejected", "unknown", "sent")
 # Receipt states that settle a part, and the part state each gives.

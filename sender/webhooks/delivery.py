@@ -18,8 +18,8 @@ from sqlalchemy import Engine, select, update
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
+from richsms.events import DELIVERED, GAVE_UP, PENDING, Webhook, WebhookDelivery
 from sender.webhooks.events import SIGNATURE_HEADER, collect_events, sign
-from sender.webhooks.models import DELIVERED, GAVE_UP, PENDING, Webhook, WebhookDelivery
 
 log = logging.getLogger("richsms.webhooks")
 

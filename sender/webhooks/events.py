@@ -2,10 +2,10 @@
 
 Events reach a webhook's outbox (`webhook_delivery`) two ways, neither on the redirect's
 path: the domain functions that change state in a transaction (a redemption, a receipt)
-call `emit_event` in that same transaction, so the event exists exactly when the change
-does; append-only logs written at high rate (clicks, opt-outs, replies) are read after
-the fact by `collect_events`, from a cursor per source, in bounded batches. A webhook
-hears only what happens after it was registered.
+call the core's `richsms.events.emit_event` in that same transaction, so the event exists
+exactly when the change does; append-only logs written at high rate (clicks, opt-outs,
+replies) are read after the fact by `collect_events`, from a cursor per source, in
+bounded batches. A webhook hears only what happens after it was registered.
 
 Each delivery is signed like Stripe's: header `Richsms-Signature: t=<unix time>,
 v1=<hex HMAC-SHA256 of "<t>.<body>" with the webhook's secret>`; a receiver recomputes
@@ -17,29 +17,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
 from richsms.errors import InvalidInput, NotFound
-from sender.audience.models import ConsentEvent
-from sender.delivery.models import InboundMessage
-from sender.webhooks.models import (
+from richsms.events import (
     CLICK,
     EVENT_TYPES,
     OPT_OUT,
-    PENDING,
     REPLY,
-    EventCursor,
     Webhook,
     WebhookDelivery,
+    emit_events,
 )
+from sender.audience.models import ConsentEvent
+from sender.delivery.models import InboundMessage
+from sender.webhooks.models import EventCursor
 from shortener.models import Click, Link
 from shortener.targets import build_target
 
@@ -119,100 +118,7 @@ def verify_signature(
     return hmac.compare_digest(digest.hexdigest(), parts["v1"])
 
 
-# --- Events
-
-
-def encode(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=_iso)
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-# Asked for every batch of receipts: built once.
-_ACTIVE_HOOKS = select(col(Webhook.id), col(Webhook.events)).where(col(Webhook.active).is_(True))
-
-
-def _subscribers(session: Session | Connection, event: str) -> list[int]:
-    hooks = session.execute(_ACTIVE_HOOKS).all()
-    return [int(i) for i, events in hooks if i is not None and event in events]
-
-
-def wanted(session: Session | Connection, event: str) -> bool:
-    """Whether any active webhook takes `event` (so that a caller can skip gathering
-    payloads nobody will receive)."""
-    return bool(_subscribers(session, event))
-
-
-def emit_events(
-    *,
-    session: Session | Connection,
-    clock: Clock,
-    event: str,
-    payloads: Sequence[Mapping[str, Any]],
-) -> int:
-    """Queue `payloads` of type `event` for every webhook that wants them, in the
-    caller's transaction (a session, or a Core connection); returns how many deliveries
-    were queued."""
-    if event not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event!r}")
-    if not payloads:
-        return 0
-    hooks = _subscribers(session, event)
-    if not hooks:
-        return 0
-    now = clock.now()
-    rows = [
-        {
-            "webhook_id": hook,
-            "event": event,
-            "payload": encode({"type": event, **payload}),
-            "state": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": None,
-            "created_at": now,
-            "delivered_at": None,
-        }
-        for payload in payloads
-        for hook in hooks
-    ]
-    session.execute(insert(WebhookDelivery), rows)
-    return len(rows)
-
-
-def emit_event(
-    *, session: Session, clock: Clock, event: str, payload: Mapping[str, Any]
-) -> int:
-    return emit_events(session=session, clock=clock, event=event, payloads=[payload])
-
-
-def erase_replies(*, session: Session, contact_id: int) -> int:
-    """Blank the text of `contact_id`'s replies in every webhook payload, queued or
-    delivered (an erasure: the inbound messages themselves lose their text too); returns
-    how many payloads changed. A queued delivery then goes out, signed, without it."""
-    # Payloads are compact JSON (`encode`): the id is followed by "," or "}".
-    spelled = f'"contact_id":{int(contact_id)}'
-    rows = session.execute(
-        select(col(WebhookDelivery.id), col(WebhookDelivery.payload)).where(
-            col(WebhookDelivery.event) == REPLY,
-            or_(
-                col(WebhookDelivery.payload).contains(spelled + ",", autoescape=True),
-                col(WebhookDelivery.payload).contains(spelled + "}", autoescape=True),
-            ),
-        )
-    ).all()
-    changed = []
-    for delivery_id, payload in rows:
-        event = json.loads(payload)
-        if event.get("contact_id") == contact_id and event.get("text"):
-            changed.append({"id": delivery_id, "payload": encode({**event, "text": ""})})
-    if changed:
-        session.execute(update(WebhookDelivery), changed)  # by primary key
-    return len(changed)
+# --- Events read after the fact
 
 
 # Sources read after the fact: (cursor name, event, table id column).

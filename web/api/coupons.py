@@ -16,8 +16,8 @@ from landing_templates.coupons import (
     get_pool,
     import_pool,
     pool_counts,
+    redeem_coupon,
 )
-from sender.results import redemptions
 from web.bodies import path_id, read_body, read_model
 from web.context import context
 from web.errors import BadRequest
@@ -160,7 +160,7 @@ async def redeem(request: Request) -> JSONResponse:
     ctx = context(request)
 
     def work(session: Session) -> dict[str, Any]:
-        redemptions.redeem(
+        redeem_coupon(
             session=session,
             clock=ctx.clock,
             code=code,

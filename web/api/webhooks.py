@@ -10,8 +10,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from richsms.events import Webhook
 from sender.webhooks.events import create_webhook, delete_webhook, list_webhooks
-from sender.webhooks.models import Webhook
 from web.bodies import path_id, read_model
 from web.context import context
 from web.openapi import RouteTable

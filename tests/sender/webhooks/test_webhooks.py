@@ -25,6 +25,7 @@ from landing_templates.coupon_models import Coupon
 from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
+from richsms.events import DELIVERED, GAVE_UP, PENDING, WebhookDelivery, emit_event
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, opt_out
 from sender.chores import chores_from_settings
@@ -33,11 +34,9 @@ from sender.webhooks.events import (
     SIGNATURE_HEADER,
     collect_events,
     create_webhook,
-    emit_event,
     sign,
     verify_signature,
 )
-from sender.webhooks.models import DELIVERED, GAVE_UP, PENDING, WebhookDelivery
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148 Safari/604.1"
 
