@@ -1,37 +1,30 @@
-"""What a page view needs from the database, gathered in one short unit of work: the
-compiled version (cached per process), the recipient's coupons and wheel outcomes.
+"""What every page view starts from: the compiled version (cached per process), and the
+page's coupon blocks with how a code is shown.
 
-Rendering happens after the caller commits (never under SQLite's write lock).
+What a view reads is `view_state`'s, what it writes `view_writes`'; rendering happens
+after the caller commits (never under SQLite's write lock).
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from landing_templates.blocks.base import CouponSpec, CouponView, Recipient, SpinView
+from landing_templates.blocks.base import CouponSpec, CouponView
 from landing_templates.blocks.coupon import CouponSettings
 from landing_templates.blocks.scratch import ScratchSettings
-from landing_templates.blocks.wheel import WheelSettings
-from landing_templates.coupons import Coupon, assign_coupon
 from landing_templates.models import (
     PUBLISHED,
     Page,
     PageImage,
     PageImageRendition,
     PageVersion,
-    WheelSpin,
 )
 from landing_templates.render import CompiledPage, ImageInfo, compile_page
-from richsms.clock import Clock
-from richsms.errors import InvalidInput, NotFound
-
-_random = secrets.SystemRandom()
+from richsms.errors import NotFound
 
 
 class CompiledPages:
@@ -147,168 +140,3 @@ def sample_code(spec: CouponSpec) -> str:
     return "".join(
         next(digits) if c == "#" else "A" if c == "?" else c for c in spec.pattern
     )
-
-
-def recipient_for(
-    *,
-    session: Session,
-    clock: Clock,
-    page: CompiledPage,
-    contact: Mapping[str, Any],
-    contact_id: int | None,
-    campaign_id: int | None,
-    token: str | None,
-    base_url: str,
-    link: str = "",
-    preview: bool = False,
-    assign: bool = True,
-) -> Recipient:
-    """Everything personal for one view. A preview assigns nothing and shows sample codes;
-    a real view gets (or keeps) the recipient's coupons."""
-    coupons: dict[str, CouponView] = {}
-    spins: dict[str, SpinView] = {}
-    wanted = coupon_blocks(page)
-    held: dict[str, Coupon] = {}
-    if wanted and contact_id is not None and not preview:
-        # One read for the usual case: the recipient already holds every coupon.
-        held = {
-            str(c.block_id): c
-            for c in session.exec(
-                select(Coupon).where(
-                    col(Coupon.page_id) == page.page_id, col(Coupon.contact_id) == contact_id
-                )
-            )
-        }
-        if not assign and any(block_id not in held for block_id, _spec in wanted):
-            raise MissingCoupons()
-    for block_id, spec in wanted:
-        if block_id in held:
-            coupon = held[block_id]
-            coupons[block_id] = coupon_view(
-                coupon.code,
-                spec.symbology,
-                base_url=base_url,
-                redeemed=coupon.redeemed_at is not None,
-            )
-        elif preview:
-            coupons[block_id] = coupon_view(sample_code(spec), spec.symbology, base_url=base_url)
-        elif contact_id is not None:
-            coupon = assign_coupon(
-                session=session,
-                clock=clock,
-                page_id=page.page_id,
-                block_id=block_id,
-                contact_id=contact_id,
-                source=spec.source,
-                pattern=spec.pattern,
-                pool_id=spec.pool_id,
-                campaign_id=campaign_id,
-            )
-            coupons[block_id] = coupon_view(
-                coupon.code,
-                spec.symbology,
-                base_url=base_url,
-                redeemed=coupon.redeemed_at is not None,
-            )
-    wheels = {b.settings.id: b.settings for b in page.blocks_of("wheel")}
-    if wheels and contact_id is not None and not preview:
-        for spin in session.exec(
-            select(WheelSpin).where(
-                col(WheelSpin.page_id) == page.page_id,
-                col(WheelSpin.contact_id) == contact_id,
-                col(WheelSpin.block_id).in_(list(wheels)),
-            )
-        ):
-            settings = wheels[spin.block_id]
-            assert isinstance(settings, WheelSettings)
-            spins[spin.block_id] = _spin_view(session, spin, settings, base_url)
-    return Recipient(
-        contact=contact,
-        now=clock.now(),
-        link=link,
-        token=None if preview else token,
-        coupons=coupons,
-        spins=spins,
-    )
-
-
-def spin_wheel(
-    *,
-    session: Session,
-    clock: Clock,
-    page: CompiledPage,
-    block_id: str,
-    contact_id: int,
-    campaign_id: int | None,
-    base_url: str,
-) -> SpinView:
-    """The recipient's wheel outcome: drawn by weight at the first spin, then the same."""
-    block = next((b for b in page.blocks_of("wheel") if b.settings.id == block_id), None)
-    if block is None:
-        raise NotFound(f"no wheel {block_id!r} on this page")
-    settings = block.settings
-    assert isinstance(settings, WheelSettings)
-    existing = _spin_of(session, page.page_id, block_id, contact_id)
-    if existing is None:
-        weights = [p.weight for p in settings.prizes]
-        index = _random.choices(range(len(weights)), weights=weights)[0]
-        prize = settings.prizes[index]
-        code = None
-        if prize.coupon:
-            spec = settings.coupon_settings
-            assert spec is not None
-            code = assign_coupon(
-                session=session,
-                clock=clock,
-                page_id=page.page_id,
-                block_id=block_id,
-                contact_id=contact_id,
-                source=spec.source,
-                pattern=spec.pattern,
-                pool_id=spec.pool_id,
-                campaign_id=campaign_id,
-            ).code
-        try:
-            with session.begin_nested():
-                existing = WheelSpin(
-                    page_id=page.page_id,
-                    block_id=block_id,
-                    contact_id=contact_id,
-                    prize_index=index,
-                    label=prize.label,
-                    coupon_code=code,
-                    spun_at=clock.now(),
-                )
-                session.add(existing)
-                session.flush()
-        except IntegrityError:  # the same recipient spun on another device meanwhile
-            existing = _spin_of(session, page.page_id, block_id, contact_id)
-            if existing is None:
-                raise InvalidInput("the wheel could not be spun; try again") from None
-    return _spin_view(session, existing, settings, base_url)
-
-
-def _spin_of(session: Session, page_id: int, block_id: str, contact_id: int) -> WheelSpin | None:
-    return session.exec(
-        select(WheelSpin).where(
-            col(WheelSpin.page_id) == page_id,
-            col(WheelSpin.block_id) == block_id,
-            col(WheelSpin.contact_id) == contact_id,
-        )
-    ).first()
-
-
-def _spin_view(
-    session: Session, spin: WheelSpin, settings: WheelSettings, base_url: str
-) -> SpinView:
-    coupon = None
-    if spin.coupon_code and settings.coupon_settings is not None:
-        row = session.exec(select(Coupon).where(col(Coupon.code) == spin.coupon_code)).first()
-        coupon = coupon_view(
-            spin.coupon_code,
-            settings.coupon_settings.symbology,
-            base_url=base_url,
-            redeemed=row is not None and row.redeemed_at is not None,
-        )
-    index = min(spin.prize_index, len(settings.prizes) - 1)
-    return SpinView(index, spin.label, coupon)

@@ -2,9 +2,11 @@
 the coupons the recipient already holds on it (plus one for wheel outcomes when the page
 has a wheel).
 
-This is the read of nearly every view: the recipient's coupons were assigned on their
-first view (`serving.recipient_for`, in a write transaction), and a view only needs to
-know them and whether they were redeemed since. `CoreReader` reads through SQLAlchemy
+This is the read of nearly every view: the recipient's coupons were assigned at planning
+or on their first view (`view_writes.assigned_view_state`, which then reads through this
+same query in its write transaction), and a view only needs to know them and whether they
+were redeemed since. `build_recipient` is the one builder of what a page shows its
+recipient, views and previews alike. `CoreReader` reads through SQLAlchemy
 (any database, any thread); `SqliteReader` is the same query on one plain sqlite3
 connection of its own, for the event loop's thread: a pooled SQLAlchemy connection costs
 more than the indexed read itself.
@@ -29,7 +31,7 @@ from landing_templates.blocks.wheel import WheelSettings
 from landing_templates.coupon_models import Coupon
 from landing_templates.models import PUBLISHED, Page, WheelSpin
 from landing_templates.render import CompiledPage
-from landing_templates.serving import MissingCoupons, coupon_blocks, coupon_view
+from landing_templates.serving import MissingCoupons, coupon_blocks, coupon_view, sample_code
 from richsms.merge_contact import CONTACT_SOURCE as Contact
 from richsms.merge_contact import contact_fields
 
@@ -205,42 +207,80 @@ def read_view_state(
         row.block_id: (row.code, row.redeemed_at is not None) for row in rows if row.code and known
     }
     fields: Mapping[str, Any] = {}
+    spins: Sequence[Any] = ()
     if known:
         if isinstance(first.fields, str):
             first = first._replace(fields=json.loads(first.fields))
         fields = contact_fields(first)
         if any(block_id not in held for block_id, _spec in wanted):
             raise MissingCoupons()
-    coupons = {
-        block_id: coupon_view(
-            held[block_id][0], spec.symbology, base_url=base_url, redeemed=held[block_id][1]
-        )
-        for block_id, spec in wanted
-        if block_id in held
-    }
-    spins: dict[str, SpinView] = {}
-    if wheels and known and contact_id is not None:
-        for spin in reader.spins(page.page_id, contact_id, list(wheels)):
-            settings = wheels[spin.block_id]
-            assert isinstance(settings, WheelSettings)
-            spins[spin.block_id] = _spin(spin, settings, held, base_url)
-    recipient = Recipient(
-        contact=fields, now=now, link=link, token=token, coupons=coupons, spins=spins
+        if wheels and contact_id is not None:
+            spins = reader.spins(page.page_id, contact_id, list(wheels))
+    recipient = build_recipient(
+        page=page,
+        contact=fields,
+        held=held,
+        spins=spins,
+        token=token,
+        base_url=base_url,
+        now=now,
+        link=link,
     )
     return ViewState(True, first.language if known else None, recipient)
 
 
-def _spin(
-    spin: Any, settings: WheelSettings, held: Mapping[str, tuple[str, bool]], base_url: str
+def build_recipient(
+    *,
+    page: CompiledPage,
+    contact: Mapping[str, Any],
+    held: Mapping[str, tuple[str, bool]],
+    spins: Sequence[Any],
+    token: str | None,
+    base_url: str,
+    now: datetime,
+    link: str = "",
+    preview: bool = False,
+) -> Recipient:
+    """The one builder of a page's recipient, for views (from `read_view_state`) and
+    previews alike: `held` is the recipient's coupons by block (code, redeemed), `spins`
+    their wheel outcomes (`SpinRow`s). A preview shows sample codes and posts nothing."""
+    coupons: dict[str, CouponView] = {}
+    for block_id, spec in coupon_blocks(page):
+        if block_id in held:
+            code, redeemed = held[block_id]
+            coupons[block_id] = coupon_view(
+                code, spec.symbology, base_url=base_url, redeemed=redeemed
+            )
+        elif preview:
+            coupons[block_id] = coupon_view(sample_code(spec), spec.symbology, base_url=base_url)
+    wheels = {b.settings.id: b.settings for b in page.blocks_of("wheel")}
+    views: dict[str, SpinView] = {}
+    for spin in spins:
+        settings = wheels[spin.block_id]
+        assert isinstance(settings, WheelSettings)
+        views[spin.block_id] = spin_view(spin, settings, held.get(spin.block_id), base_url)
+    return Recipient(
+        contact=contact,
+        now=now,
+        link=link,
+        token=None if preview else token,
+        coupons=coupons,
+        spins=views,
+    )
+
+
+def spin_view(
+    spin: Any, settings: WheelSettings, held: tuple[str, bool] | None, base_url: str
 ) -> SpinView:
+    """A wheel outcome (a `SpinRow` or a `WheelSpin`) as the page shows it; `held` is the
+    recipient's coupon on the wheel's block (code, redeemed), if any."""
     coupon: CouponView | None = None
     if spin.coupon_code and settings.coupon_settings is not None:
-        code, redeemed = held.get(spin.block_id, (spin.coupon_code, False))
         coupon = coupon_view(
             spin.coupon_code,
             settings.coupon_settings.symbology,
             base_url=base_url,
-            redeemed=redeemed and code == spin.coupon_code,
+            redeemed=held is not None and held == (spin.coupon_code, True),
         )
     index = min(spin.prize_index, len(settings.prizes) - 1)
     return SpinView(index, spin.label, coupon)

@@ -42,15 +42,16 @@ from landing_templates.serving import (
     MissingCoupons,
     coupon_blocks,
     open_version,
-    recipient_for,
-    spin_wheel,
 )
 from landing_templates.view_state import (
     CoreReader,
     SqliteReader,
     StateReader,
+    ViewState,
+    build_recipient,
     read_view_state,
 )
+from landing_templates.view_writes import assign_coupons, assigned_view_state, spin_wheel
 from richsms.clock import Clock
 from richsms.db import READ_ONLY, read_session, session_scope
 from richsms.errors import Conflict, NotFound
@@ -157,16 +158,12 @@ class PageViewer:
         assignment's statements now rather than during a recipient's first view."""
         with Session(self._engine) as session:
             try:
-                recipient_for(
+                assign_coupons(
                     session=session,
                     clock=self._clock,
                     page=page,
-                    contact={},
                     contact_id=-1,  # no contact has it; nothing is kept anyway
                     campaign_id=None,
-                    token=None,
-                    base_url=self._base_url,
-                    assign=True,
                 )
             except Exception:  # a pool run dry, say: the first real view will tell
                 log.debug("rehearsing a coupon assignment failed", exc_info=True)
@@ -198,19 +195,16 @@ class PageViewer:
                 return rendered
         # The recipient's first view: their coupons are assigned (and kept) first.
         with session_scope(self._engine) as session:
-            contact = _contact(session, contact_id) if contact_id is not None else None
-            recipient = recipient_for(
+            state = assigned_view_state(
                 session=session,
                 clock=self._clock,
                 page=compiled,
-                contact=contact_fields(contact) if contact is not None else {},
-                contact_id=contact_id if contact is not None else None,
+                contact_id=contact_id,
                 campaign_id=link.campaign_id,
                 token=link.page_token,
                 base_url=self._base_url,
-                assign=True,
             )
-        return self._render(compiled, recipient)
+        return self._answer(compiled, state, bot=False)
 
     def read_view(
         self,
@@ -232,6 +226,9 @@ class PageViewer:
             )
         except MissingCoupons:
             return None
+        return self._answer(compiled, state, bot)
+
+    def _answer(self, compiled: CompiledPage, state: ViewState | None, bot: bool) -> Rendered:
         if state is None:
             return _notice_view(404, "not_found", "en")
         if not state.published or state.recipient is None:
@@ -259,15 +256,14 @@ class PageViewer:
             if contact is None:
                 raise NotFound(f"no contact with id {contact_id}")
             fields = contact_fields(contact)
-        recipient = recipient_for(
-            session=session,
-            clock=self._clock,
+        recipient = build_recipient(
             page=page.compiled,
             contact=fields,
-            contact_id=contact_id,
-            campaign_id=None,
+            held={},
+            spins=(),
             token=None,
             base_url=self._base_url,
+            now=self._clock.now(),
             preview=True,
         )
         return render_page(page.compiled, recipient, nonce=secrets.token_urlsafe(16))

@@ -1,0 +1,124 @@
+"""One reader and one builder for what a page shows its recipient: the event loop's plain
+sqlite3 reader (the fast path), the SQLAlchemy reader, and a first view's write path
+(assign, then read in its transaction) give the same state for the same inputs."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from landing_templates.coupons import redeem_coupon
+from landing_templates.pages import create_page, publish_page
+from landing_templates.render import CompiledPage
+from landing_templates.serving import CompiledPages, open_version
+from landing_templates.view_state import CoreReader, SqliteReader, ViewState, read_view_state
+from landing_templates.view_writes import assigned_view_state, spin_wheel
+from richsms.clock import FrozenClock
+from richsms.db import session_scope
+from tests.landing_templates.pagekit import add_contact, rich_blocks
+
+BASE = "https://pages.example/"
+
+
+def published(engine: Engine, clock: FrozenClock) -> CompiledPage:
+    with session_scope(engine) as session:
+        blocks = rich_blocks(clock.now())
+        page = create_page(session=session, clock=clock, name="Sale", language="en", blocks=blocks)
+        assert page.page.id is not None
+        publish_page(session=session, clock=clock, page_id=page.page.id)
+        return open_version(
+            session=session, cache=CompiledPages(), page_id=page.page.id, version=1
+        ).compiled
+
+
+def first_view(engine: Engine, clock: FrozenClock, page: CompiledPage, contact: int) -> ViewState:
+    with session_scope(engine) as session:
+        state = assigned_view_state(
+            session=session,
+            clock=clock,
+            page=page,
+            contact_id=contact,
+            campaign_id=None,
+            token="tok",
+            base_url=BASE,
+        )
+    assert state is not None
+    return state
+
+
+def every_reader(
+    engine: Engine, clock: FrozenClock, page: CompiledPage, contact: int | None
+) -> list[ViewState | None]:
+    """The state read by each reader this database has, then by the write path."""
+    def read(reader: CoreReader | SqliteReader) -> ViewState | None:
+        return read_view_state(
+            reader, page=page, contact_id=contact, token="tok", base_url=BASE, now=clock.now()
+        )
+
+    states = []
+    inline = SqliteReader.for_engine(engine)
+    assert (inline is not None) == (engine.dialect.name == "sqlite")  # the fast path is held
+    if inline is not None:
+        try:
+            states.append(read(inline))
+        finally:
+            inline.close()
+    with engine.connect() as conn:
+        states.append(read(CoreReader(conn)))
+    with session_scope(engine) as session:
+        states.append(
+            assigned_view_state(
+                session=session,
+                clock=clock,
+                page=page,
+                contact_id=contact,
+                campaign_id=None,
+                token="tok",
+                base_url=BASE,
+            )
+        )
+    return states
+
+
+def test_the_fast_reader_the_core_reader_and_the_first_view_agree(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    page = published(engine, clock)
+    ada = add_contact(engine, clock, first_name="Ada", phone="+33600000001", city="Lyon")
+    assigned = first_view(engine, clock, page, ada)
+    assert assigned.recipient is not None
+    assert sorted(assigned.recipient.coupons) == ["cp", "qr", "sc"]
+    assert assigned.recipient.contact["city"] == "Lyon"
+    # A spin with a coupon, then that coupon and another redeemed: what each reader shows.
+    with session_scope(engine) as session:
+        for _ in range(30):  # each spin is drawn once per recipient: move to new ones
+            spin = spin_wheel(
+                session=session, clock=clock, page=page, block_id="wh", contact_id=ada,
+                campaign_id=None, base_url=BASE,
+            )
+            if spin.coupon is not None:
+                break
+            session.rollback()
+        assert spin.coupon is not None
+        for code in (spin.coupon.code, assigned.recipient.coupons["cp"].code):
+            redeem_coupon(session=session, clock=clock, code=code, by=None, location=None)
+    states = every_reader(engine, clock, page, ada)
+    assert all(state == states[0] for state in states)
+    recipient = states[0].recipient if states[0] is not None else None
+    assert recipient is not None
+    assert recipient.spins["wh"].coupon is not None and recipient.spins["wh"].coupon.redeemed
+    assert recipient.coupons["cp"].redeemed and not recipient.coupons["qr"].redeemed
+    # Nobody (a bot's view) and a contact that does not exist: nothing personal, alike.
+    for nobody in (None, 999):
+        states = every_reader(engine, clock, page, nobody)
+        assert all(state == states[0] for state in states)
+        assert states[0] is not None and states[0].recipient is not None
+        assert not states[0].recipient.coupons and not states[0].recipient.spins
+
+
+def test_what_the_first_view_shows_is_what_every_later_view_reads(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    page = published(engine, clock)
+    ada = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
+    first = first_view(engine, clock, page, ada)
+    assert all(state == first for state in every_reader(engine, clock, page, ada))
