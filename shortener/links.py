@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, insert, text
 from sqlmodel import Session, col, select
@@ -23,6 +24,37 @@ BULK_CHUNK = 2_000
 # Links per transaction when a request issues many: short enough that the SQLite write
 # lock is free again within milliseconds.
 CHUNK_TRANSACTION = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRows:
+    """The one builder of `link` rows, for `create_links` and the planner's bulk insert
+    alike: what every link of one issue shares, then a row per link."""
+
+    target: str
+    created_at: datetime
+    campaign_id: int | None = None
+    page_id: int | None = None
+    page_version: int | None = None
+    expires_at: datetime | None = None
+
+    def row(
+        self, link_id: int, code: str, contact_id: int | None, page_token: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": link_id,
+            "code": code,
+            # A page link leads to the page's address for its recipient: base + token.
+            "target_url": self.target if page_token is None else self.target + page_token,
+            "page_id": self.page_id,
+            "page_version": self.page_version,
+            "page_token": page_token,
+            "contact_id": contact_id,
+            "campaign_id": self.campaign_id,
+            "expires_at": self.expires_at,
+            "disabled_at": None,
+            "created_at": self.created_at,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,23 +113,21 @@ def create_links(
     _check_expiry(expires_at, now)
     if not contact_ids:
         return []
+    links = LinkRows(
+        target=target,
+        created_at=now,
+        campaign_id=campaign_id,
+        page_id=page_id,
+        page_version=page_version,
+        expires_at=expires_at,
+    )
     ids = _reserve_ids(session, len(contact_ids))
     issued = [IssuedLink(i, codes.make(i), c) for i, c in zip(ids, contact_ids, strict=True)]
     for start in range(0, len(issued), BULK_CHUNK):
         rows = [
-            {
-                "id": link.id,
-                "code": link.code,
-                "target_url": target if page_tokens is None else target + page_tokens[n],
-                "page_id": page_id,
-                "page_version": page_version,
-                "page_token": None if page_tokens is None else page_tokens[n],
-                "contact_id": link.contact_id,
-                "campaign_id": campaign_id,
-                "expires_at": expires_at,
-                "disabled_at": None,
-                "created_at": now,
-            }
+            links.row(
+                link.id, link.code, link.contact_id, None if page_tokens is None else page_tokens[n]
+            )
             for n, link in enumerate(issued[start : start + BULK_CHUNK], start)
         ]
         session.execute(insert(Link), rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from sqlmodel import Session
@@ -29,6 +30,7 @@ from sender.compose.composition import Composer
 from sender.delivery.models import ERROR
 from sender.delivery.outbox import message_row
 from shortener.codes import CodeMaker
+from shortener.links import LinkRows
 from shortener.targets import build_target
 
 
@@ -199,19 +201,19 @@ class BatchPlanner:
 
     def _link(self, link_id: int, code: str, contact_id: int) -> dict[str, Any]:
         token = new_token() if self.page_id is not None else None
-        return {
-            "id": link_id,
-            "code": code,
-            "target_url": f"{self.target}{token or ''}",
-            "page_id": self.page_id,
-            "page_version": self.page_version,
-            "page_token": token,
-            "contact_id": contact_id,
-            "campaign_id": self.campaign_id,
-            "expires_at": None,
-            "disabled_at": None,
-            "created_at": self.now,
-        }
+        return self._link_rows.row(link_id, code, contact_id, token)
+
+    @cached_property
+    def _link_rows(self) -> LinkRows:
+        """The campaign's links built as `create_links` builds any link."""
+        assert self.target is not None
+        return LinkRows(
+            target=self.target,
+            created_at=self.now,
+            campaign_id=self.campaign_id,
+            page_id=self.page_id,
+            page_version=self.page_version,
+        )
 
     def due(self, timezones: str) -> datetime:
         if self.local is not None:
