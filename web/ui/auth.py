@@ -9,11 +9,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from richsms.accounts import AdminUser, check_password
+from richsms.i18n import LANGUAGES
 from richsms.settings import Settings
 from web.attempt_limits import Attempts, attempt_limiter, client_of
 from web.context import context
 from web.ui.base import read_form
-from web.ui.i18n import LANG_COOKIE, LANGUAGES
+from web.ui.i18n import LANG_COOKIE
 from web.ui.render import page, viewer
 from web.ui.sessions import SESSION_COOKIE, SESSION_SECONDS, encode_session, set_cookie
 
@@ -43,15 +44,15 @@ async def signin(request: Request) -> Response:
         view = viewer(request, db)
         email = form.get("email", "").strip().lower()[:320]
         if not view.csrf_ok(form):
-            problem = view.t("The form expired: try again.")
+            problem = view.gettext("The form expired: try again.")
             return page(view, "signin.html", 403, problem=problem)
         if not ctx.limits.signin.allow(f"ip:{client}", f"email:{email}"):
-            problem = view.t("Too many attempts: wait a few minutes.")
+            problem = view.gettext("Too many attempts: wait a few minutes.")
             return page(view, "signin.html", 429, problem=problem, email=email)
         user = db.exec(select(AdminUser).where(AdminUser.email == email)).first()
         password = form.get("password", "")
         if user is None or user.id is None or not check_password(user, password):
-            problem = view.t("Wrong email or password.")
+            problem = view.gettext("Wrong email or password.")
             return page(view, "signin.html", 401, problem=problem, email=email)
         now = int(ctx.clock.now().timestamp())
         response = RedirectResponse("/ui/", status_code=303)

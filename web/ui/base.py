@@ -62,7 +62,7 @@ def signed_in(
             except RichsmsError as exc:
                 db.rollback()  # nothing half-done is committed
                 status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
-                return page(view, "problem.html", status=status, problem=exc.told(view.t))
+                return page(view, "problem.html", status=status, problem=exc.told(view.gettext))
 
         return await context(request).in_session(work)
 

@@ -216,7 +216,7 @@ def in_workspace(
             db.rollback()
             state = get_page(session=db, page_id=path_id(request, "page"))
             status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
-            return answer(request, db, view, state, status=status, problem=exc.told(view.t))
+            return answer(request, db, view, state, status=status, problem=exc.told(view.gettext))
 
     return run
 

@@ -78,18 +78,19 @@ def edit_block(request: Request, db: Session, view: Viewer, form: dict[str, str]
     index = _block_id(request, blocks)
     block_id = blocks[index]["id"]
     raw = settings_from_form(blocks[index]["type"], block_id, form)
-    settings, errors = check_settings(raw, view.t)
+    settings, errors = check_settings(raw, view.gettext)
     if settings is None:
         failed = {"id": block_id, "values": form, "errors": errors}
         return answer(request, db, view, state, status=422, failed=failed,
-                       problem=view.t("Check the highlighted fields."))
+                       problem=view.gettext("Check the highlighted fields."))
     blocks[index] = settings
     try:
         with db.begin_nested():  # a merge field error leaves the draft as it was
             saved = _save_blocks(request, db, page_id, blocks)
     except InvalidInput as exc:
-        failed = {"id": block_id, "values": form, "errors": {"": exc.told(view.t)}}
-        return answer(request, db, view, state, status=422, failed=failed, problem=exc.told(view.t))
+        failed = {"id": block_id, "values": form, "errors": {"": exc.told(view.gettext)}}
+        problem = exc.told(view.gettext)
+        return answer(request, db, view, state, status=422, failed=failed, problem=problem)
     return answer(request, db, view, saved, open_block=block_id, notice="Block saved.")
 
 
@@ -148,7 +149,7 @@ def _add_uploaded(request: Request, db: Session, view: Viewer, _form: dict[str, 
                 [*state.draft.blocks, {"type": "image", "image_id": image.id, "alt": ""}],
             )
     except InvalidInput as exc:
-        return answer(request, db, view, state, status=422, problem=exc.told(view.t))
+        return answer(request, db, view, state, status=422, problem=exc.told(view.gettext))
     return answer(request, db, view, saved, open_block=saved.draft.blocks[-1]["id"],
                    notice="Block added.")
 

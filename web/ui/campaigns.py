@@ -59,12 +59,12 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
     chart = line_chart(
         labels,
         [
-            Series(view.t("Opt-ins"), [d["opt_ins"] for d in growth["series"]]),
-            Series(view.t("Opt-outs"), [d["opt_outs"] for d in growth["series"]]),
-            Series(view.t("Net"), [d["net"] for d in growth["series"]]),
+            Series(view.gettext("Opt-ins"), [d["opt_ins"] for d in growth["series"]]),
+            Series(view.gettext("Opt-outs"), [d["opt_outs"] for d in growth["series"]]),
+            Series(view.gettext("Net"), [d["net"] for d in growth["series"]]),
         ],
-        title=view.t("Growth over 30 days"),
-        empty_text=view.t("No data yet") if view.language == "en" else "Pas encore de données",
+        title=view.gettext("Growth over 30 days"),
+        empty_text=view.gettext("No data yet"),
     )
     return page(
         view,
@@ -110,15 +110,15 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
     delay = bar_chart(
         [b["bucket"] for b in histogram],
         [b["count"] for b in histogram],
-        title=view.t("Reading delay"),
-        empty_text=view.t("No clicks yet"),
+        title=view.gettext("Reading delay"),
+        empty_text=view.gettext("No clicks yet"),
     )
     minutes = report["clicks_over_time"]["per_minute"]
     clicks = bar_chart(
         [f"{m} min" for m in range(len(minutes))],
         minutes,
-        title=view.t("Clicks per minute, first hour"),
-        empty_text=view.t("No clicks yet"),
+        title=view.gettext("Clicks per minute, first hour"),
+        empty_text=view.gettext("No clicks yet"),
     )
     return page(
         view,
@@ -128,7 +128,7 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         delay_chart=svg(delay),
         clicks_chart=svg(clicks),
         buckets=BUCKETS,
-        preview=recipient_preview(request, db, campaign, view.t),
+        preview=recipient_preview(request, db, campaign, view.gettext),
         notice=request.query_params.get("notice", ""),
     )
 

@@ -6,27 +6,28 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from richsms.i18n import N_
 from sender.campaigns.campaign import list_campaigns
 from sender.results.campaign_stats import MAX_COMPARED, compare_campaigns
 from web.context import context
 from web.ui.render import Viewer, page
 
-# (label, section, key, kind) of each row of the table.
+# (label, section, key, kind) of each row of the table; the template translates the label.
 ROWS = (
-    ("Sent", "delivery", "sent", "number"),
-    ("Delivered", "delivery", "delivered", "number"),
-    ("Failed", "delivery", "failed", "number"),
-    ("Cost", "delivery", "cost", "text"),
-    ("Clicks", "engagement", "human_clicks", "number"),
-    ("Unique clicks", "engagement", "unique_clicks", "number"),
-    ("Click-through rate", "engagement", "click_through_rate", "percent"),
-    ("Redemptions", "engagement", "redemptions", "number"),
-    ("Redemption rate", "engagement", "redemption_rate", "percent"),
-    ("Replies", "engagement", "replies", "number"),
-    ("Opt-outs", "engagement", "opt_outs", "number"),
-    ("Opt-out rate", "engagement", "opt_out_rate", "percent"),
-    ("Median reading delay", "reading_delay", "median_seconds", "seconds"),
-    ("Read within 3 minutes", "reading_delay", "within_3_minutes", "percent"),
+    (N_("Sent"), "delivery", "sent", "number"),
+    (N_("Delivered"), "delivery", "delivered", "number"),
+    (N_("Failed"), "delivery", "failed", "number"),
+    (N_("Cost"), "delivery", "cost", "money"),
+    (N_("Clicks"), "engagement", "human_clicks", "number"),
+    (N_("Unique clicks"), "engagement", "unique_clicks", "number"),
+    (N_("Click-through rate"), "engagement", "click_through_rate", "percent"),
+    (N_("Redemptions"), "engagement", "redemptions", "number"),
+    (N_("Redemption rate"), "engagement", "redemption_rate", "percent"),
+    (N_("Replies"), "engagement", "replies", "number"),
+    (N_("Opt-outs"), "engagement", "opt_outs", "number"),
+    (N_("Opt-out rate"), "engagement", "opt_out_rate", "percent"),
+    (N_("Median reading delay"), "reading_delay", "median_seconds", "seconds"),
+    (N_("Read within 3 minutes"), "reading_delay", "within_3_minutes", "percent"),
 )
 
 

@@ -109,7 +109,9 @@ def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) ->
                 session=db, clock=context(request).clock, spec=spec, created_by=view.actor
             )
     except RichsmsError as exc:
-        return page(view, "compose.html", 422, form=form, problem=exc.told(view.t), **_choices(db))
+        return page(
+            view, "compose.html", 422, form=form, problem=exc.told(view.gettext), **_choices(db)
+        )
     return back_to(f"/ui/campaigns/{campaign.id}", "Campaign created.")
 
 
@@ -162,7 +164,7 @@ def analyze(request: Request, db: Session, view: Viewer, form: dict[str, str]) -
         result = _analysis(body, context(request).settings, context(request).engine)
         preview = _preview(request, db, form, audience)
     except (RichsmsError, ValueError) as exc:
-        problem = exc.told(view.t) if isinstance(exc, RichsmsError) else str(exc)
+        problem = exc.told(view.gettext) if isinstance(exc, RichsmsError) else str(exc)
         return fragment(view, "_analysis.html", problem=problem, result=None)
     suggestions = result["suggestions"]
     diff = _diff(text, suggestions["replacements"]) if suggestions["replacements"] else None

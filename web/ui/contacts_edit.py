@@ -94,7 +94,7 @@ def edit(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     except RichsmsError as exc:  # shown beside the form, what was typed kept
         db.expire(contact)
         return _edit_page(view, get_contact(session=db, contact_id=contact_id), form,
-                          problem=exc.told(view.t))  # fmt: skip
+                          problem=exc.told(view.gettext))  # fmt: skip
     return back_to(f"/ui/contacts/{contact_id}", "Contact saved.")
 
 

@@ -95,10 +95,10 @@ async def upload(request: Request) -> Response:
             status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
             if request.headers.get("hx-request"):
                 return fragment(
-                    view, template, report=None, problem=exc.told(view.t), inline_problem=True
+                    view, template, report=None, problem=exc.told(view.gettext), inline_problem=True
                 )
             return page(
-                view, template, status, region=region, report=None, problem=exc.told(view.t)
+                view, template, status, region=region, report=None, problem=exc.told(view.gettext)
             )
         result: dict[str, Any] = {
             "report": report,

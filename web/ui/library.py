@@ -46,7 +46,13 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     except RichsmsError as exc:  # shown beside the form, the text kept
         saved = list_message_templates(session=db)
         return page(
-            view, "library.html", 422, saved=saved, types=TYPES, form=form, problem=exc.told(view.t)
+            view,
+            "library.html",
+            422,
+            saved=saved,
+            types=TYPES,
+            form=form,
+            problem=exc.told(view.gettext),
         )
     return back_to("/ui/messages", "Message saved.")
 

@@ -1,5 +1,6 @@
-"""Rendering the UI: one autoescaped Jinja environment, the signed-in user, the CSRF
-token, the language and a strict Content-Security-Policy on every page.
+"""Rendering the UI: one autoescaped Jinja environment (gettext through `jinja2.ext.i18n`,
+Babel's formats as filters), the signed-in user, the CSRF token, the language and a strict
+Content-Security-Policy on every page.
 
 Scripts are files from `/static` only (htmx, SortableJS and ours): no inline script, so
 the policy needs no `unsafe-inline` for scripts; inline styles are not used either.
@@ -9,19 +10,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from richsms import i18n
 from richsms.accounts import AdminUser
 from web.context import context
-from web.ui.i18n import LANG_COOKIE, choose_language, gettext
+from web.ui.i18n import LANG_COOKIE, choose_language
 from web.ui.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -41,26 +43,32 @@ _env = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],  # `_()` finds `gettext` in each render's context
 )
 
 
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+# Babel's formats in the language the page is rendered in (its `lang`).
+@pass_context
+def _when(context: Context, moment: Any) -> str:
+    return i18n.when(moment, context["lang"])
 
 
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
+@pass_context
+def _percent(context: Context, value: Any) -> str:
+    return i18n.percent(value, context["lang"])
 
 
-def _number(value: float | int | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:,}".replace(",", "\u202f")
+@pass_context
+def _number(context: Context, value: Any) -> str:
+    return i18n.number(value, context["lang"])
 
 
-_env.filters["when"] = _when
-_env.filters["percent"] = _percent
-_env.filters["number"] = _number
+@pass_context
+def _money(context: Context, value: Any, currency: str) -> str:
+    return i18n.money(value, currency, context["lang"])
+
+
+_env.filters.update(when=_when, percent=_percent, number=_number, money=_money)
 
 
 @dataclass
@@ -89,8 +97,8 @@ class Viewer:
         UI users negative ones, so "not your own campaign" holds across both."""
         return None if self.user is None or self.user.id is None else -self.user.id
 
-    def t(self, text: str) -> str:
-        return gettext(self.language, text)
+    def gettext(self, text: str) -> str:
+        return i18n.gettext(self.language, text)
 
     def csrf_ok(self, form: dict[str, str]) -> bool:
         sent = form.get(CSRF_FIELD) or self.request.headers.get(CSRF_HEADER, "")
@@ -127,10 +135,18 @@ def security_headers() -> dict[str, str]:
     }
 
 
+def _context(view: Viewer) -> dict[str, Any]:
+    return {
+        "view": view,
+        "user": view.user,
+        "lang": view.language,
+        "csrf": view.csrf,
+        **i18n.jinja_context(view.language),
+    }
+
+
 def page(view: Viewer, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    html = _env.get_template(template).render(
-        view=view, t=view.t, user=view.user, lang=view.language, csrf=view.csrf, **context
-    )
+    html = _env.get_template(template).render(**_context(view), **context)
     response = HTMLResponse(html, status_code=status, headers=security_headers())
     if view.session is None and view.fresh_nonce:
         set_cookie(view.request, response, ANON_COOKIE, view.anonymous_nonce, 4 * 3600)
@@ -138,9 +154,7 @@ def page(view: Viewer, template: str, status: int = 200, **context: Any) -> HTML
 
 
 def fragment(view: Viewer, template: str, **context: Any) -> HTMLResponse:
-    html = _env.get_template(template).render(
-        view=view, t=view.t, user=view.user, lang=view.language, csrf=view.csrf, **context
-    )
+    html = _env.get_template(template).render(**_context(view), **context)
     return HTMLResponse(html, headers=security_headers())
 
 

@@ -145,7 +145,9 @@ def count(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> 
     try:
         counts = _count(db, filters)
     except RichsmsError as exc:
-        return fragment(view, "segments_count.html", counts=None, count_problem=exc.told(view.t))
+        return fragment(
+            view, "segments_count.html", counts=None, count_problem=exc.told(view.gettext)
+        )
     return fragment(view, "segments_count.html", counts=counts)
 
 
@@ -162,7 +164,7 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
         )
     except RichsmsError as exc:
         db.rollback()
-        return _builder(view, db, form, 422, problem=exc.told(view.t))
+        return _builder(view, db, form, 422, problem=exc.told(view.gettext))
     return back_to("/ui/segments", "Segment saved.")
 
 

@@ -56,5 +56,5 @@ def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Re
         )
     except RichsmsError as exc:  # shown beside the form, what was typed kept
         db.rollback()
-        return _page(view, db, form, problem=exc.told(view.t))
+        return _page(view, db, form, problem=exc.told(view.gettext))
     return back_to("/ui/senders", "Sender number added.")
