@@ -28,8 +28,9 @@ from landing_templates.blocks.base import BlockSettings, BlockType, Recipient, S
 from landing_templates.merge import MergeText, check_text, render_text
 from landing_templates.pieces import Piece, compressed, dynamic
 from landing_templates.validation import parse_block
-from landing_templates.words import notice, words
+from richsms import i18n
 from richsms.assets import STATIC
+from richsms.i18n import N_
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,6 +48,14 @@ _ENV = Environment(
     auto_reload=False,
 )
 _ENV.filters["paragraphs"] = _paragraphs
+i18n.install(_ENV)
+
+# What a page link says instead of the page: (title, message) by kind.
+NOTICES = {
+    "expired": (N_("Offer ended"), N_("This link has expired. Thank you for your interest.")),
+    "unpublished": (N_("Page unavailable"), N_("This page is no longer available.")),
+    "not_found": (N_("Page not found"), N_("This page does not exist. Check the link you got.")),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +149,7 @@ def compile_page(
     images: Mapping[int, ImageInfo],
     custom_fields: Collection[str] | None = None,
 ) -> CompiledPage:
-    lang = words(language)
+    words = i18n.jinja_context(language)
     compiled = []
     for index, raw in enumerate(blocks):
         settings = parse_block(index, raw)
@@ -154,13 +163,11 @@ def compile_page(
         static = not kind.personal and not any(t.personal for t in texts.values())
         block = CompiledBlock(settings, kind, texts, template, None, index == 0, index)
         if static:
-            html = _render_block(block, {}, None, images, lang)
+            html = _render_block(block, {}, None, images, words)
             block = CompiledBlock(settings, kind, texts, template, html, index == 0, index)
         compiled.append(block)
     types = list(dict.fromkeys(b.kind.name for b in compiled))
-    css = _asset("page.css") + "".join(
-        _asset(f"{t}.css") for t in types if BLOCK_TYPES[t].style
-    )
+    css = _asset("page.css") + "".join(_asset(f"{t}.css") for t in types if BLOCK_TYPES[t].style)
     scripts = tuple(_asset(f"{t}.js") for t in types if BLOCK_TYPES[t].script)
     logo = theme.get("logo_image_id")
     first_image = next((b.settings for b in compiled if b.kind.name == "image"), None)
@@ -247,12 +254,12 @@ def render_pieces(
 ) -> list[Piece]:
     """The page for one recipient: the compiled pieces with the personal parts filled in
     (from and into `fragments` when given)."""
-    lang = words(page.language)
+    words = i18n.jinja_context(page.language)
     out: list[Piece] = []
     pending: list[str] = []  # per-view text, sent as one piece
     for item in page.layout:
         if isinstance(item, CompiledBlock):
-            fragment = _personal_block(page, item, recipient, lang, fragments)
+            fragment = _personal_block(page, item, recipient, words, fragments)
             if isinstance(fragment, str):
                 pending.append(fragment)
                 continue
@@ -278,20 +285,20 @@ def _personal_block(
     page: CompiledPage,
     block: CompiledBlock,
     recipient: Recipient,
-    lang: Mapping[str, Any],
+    words: Mapping[str, Any],
     fragments: FragmentCache | None,
 ) -> Piece | str:
     contact, link = recipient.contact, recipient.link
     texts = {name: render_text(text, contact, link=link) for name, text in block.texts.items()}
     key_of: Callable[[BlockSettings, Recipient], Hashable] | None = block.kind.key
     if fragments is None or (key_of is None and block.kind.personal):
-        return str(_render_block(block, contact, recipient, page.images, lang, link, texts))
+        return str(_render_block(block, contact, recipient, page.images, words, link, texts))
     # A block personal only through its texts (a heading with a name) is keyed by them.
     extra = key_of(block.settings, recipient) if key_of is not None else None
     key = (page.page_id, page.version, block.index, tuple(texts.values()), extra)
     piece = fragments.get(key)
     if piece is None:
-        html = _render_block(block, contact, recipient, page.images, lang, link, texts)
+        html = _render_block(block, contact, recipient, page.images, words, link, texts)
         piece = compressed(str(html), 6)
         fragments.put(key, piece)
     return piece
@@ -299,7 +306,9 @@ def _personal_block(
 
 def render_spin_result(page: CompiledPage, spin: SpinView) -> str:
     """The wheel's result fragment, as the page shows it after a spin."""
-    return _ENV.get_template("_wheel_result.html").render(spin=spin, words=words(page.language))
+    return _ENV.get_template("_wheel_result.html").render(
+        spin=spin, **i18n.jinja_context(page.language)
+    )
 
 
 def render_card(page: CompiledPage, *, base_url: str) -> str:
@@ -314,8 +323,17 @@ def render_card(page: CompiledPage, *, base_url: str) -> str:
 
 
 def render_notice(kind: str, language: str) -> str:
-    title, message = notice(kind, language)
-    return _ENV.get_template("notice.html").render(lang=language, title=title, message=message)
+    title, message = NOTICES[kind]
+    return render_message(title, message, language)
+
+
+def render_message(title: str, message: str, language: str) -> str:
+    """A page that only says something (a notice, a short link's error): its title and
+    message are msgids, told in `language`."""
+    gettext = i18n.translations(language).gettext
+    return _ENV.get_template("notice.html").render(
+        lang=language, title=gettext(title), message=gettext(message)
+    )
 
 
 def _render_block(
@@ -323,7 +341,7 @@ def _render_block(
     contact: Mapping[str, Any],
     recipient: Recipient | None,
     images: Mapping[int, ImageInfo],
-    lang: Mapping[str, Any],
+    words: Mapping[str, Any],
     link: str = "",
     texts: Mapping[str, Markup] | None = None,
 ) -> Markup:
@@ -333,7 +351,7 @@ def _render_block(
     data = data_of(block.settings, recipient) if data_of is not None and recipient else {}
     return Markup(
         block.template.render(
-            s=block.settings, t=texts, d=data, images=images, words=lang, first=block.first
+            s=block.settings, t=texts, d=data, images=images, first=block.first, **words
         )
     )
 

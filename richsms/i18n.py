@@ -11,10 +11,12 @@ once per process: there is no compile step to forget, and the wheel ships the `.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from babel.dates import format_datetime
@@ -22,6 +24,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 
 LANGUAGES = ("fr", "en")
 DEFAULT = "en"
@@ -56,16 +60,27 @@ def gettext(language: str, text: str) -> str:
     return translations(language).gettext(text)
 
 
-def jinja_context(language: str) -> dict[str, Any]:
+def install(env: Environment) -> None:
+    """Gives `env` gettext (`jinja2.ext.i18n`: `_()`, `{% trans %}`) and Babel's formats as
+    filters (`number`, `percent`, `money(currency)`, `when`), both in the language each
+    render names: its context holds `lang` and `jinja_context(lang)`."""
+    env.add_extension("jinja2.ext.i18n")
+    env.filters.update(when=_when, percent=_percent, number=_number, money=_money)
+
+
+@cache
+def jinja_context(language: str) -> Mapping[str, Any]:
     """What `jinja2.ext.i18n` calls in a template (`_`, `gettext`, `{% trans %}`), bound to
     one language for one render."""
     catalogue = translations(language)
-    return {
-        "gettext": catalogue.gettext,
-        "ngettext": catalogue.ngettext,
-        "pgettext": catalogue.pgettext,
-        "npgettext": catalogue.npgettext,
-    }
+    return MappingProxyType(
+        {
+            "gettext": catalogue.gettext,
+            "ngettext": catalogue.ngettext,
+            "pgettext": catalogue.pgettext,
+            "npgettext": catalogue.npgettext,
+        }
+    )
 
 
 def locale_of(language: str) -> str:
@@ -101,3 +116,23 @@ def when(moment: datetime | None, language: str) -> str:
     if moment.tzinfo is None:  # the database's instants are UTC
         moment = moment.replace(tzinfo=UTC)
     return f"{format_datetime(moment, 'short', tzinfo=UTC, locale=locale_of(language))} UTC"
+
+
+@pass_context
+def _when(context: Context, moment: datetime | None) -> str:
+    return when(moment, context["lang"])
+
+
+@pass_context
+def _percent(context: Context, value: float | None) -> str:
+    return percent(value, context["lang"])
+
+
+@pass_context
+def _number(context: Context, value: float | int | Decimal | None) -> str:
+    return number(value, context["lang"])
+
+
+@pass_context
+def _money(context: Context, value: float | Decimal | str | None, currency: str) -> str:
+    return money(value, currency, context["lang"])

@@ -15,7 +15,9 @@ from typing import NamedTuple
 
 from starlette.types import Scope, Send
 
+from landing_templates.render import render_message
 from richsms.clock import Clock
+from richsms.i18n import N_
 from richsms.settings import Settings
 from shortener.clicks import ClickEvent, ClickWriter
 from shortener.codes import RESERVED, looks_like_code
@@ -28,16 +30,6 @@ from web.languages import preferred_language
 log = logging.getLogger("richsms.redirect")
 
 
-def _page(lang: str, title: str, message: str) -> bytes:
-    return (
-        f'<!doctype html><html lang="{lang}"><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<title>{title}</title><body style="font:16px/1.5 system-ui,sans-serif;'
-        f'max-width:28rem;margin:20vh auto;padding:0 1rem;text-align:center">'
-        f'<h1 style="font-size:1.4rem">{title}</h1><p>{message}</p></body></html>'
-    ).encode()
-
-
 class Pages(NamedTuple):
     language: bytes
     not_found: bytes
@@ -46,33 +38,24 @@ class Pages(NamedTuple):
     slow_down: bytes
 
 
-ENGLISH = Pages(
-    b"en",
-    _page("en", "Link not found", "This link does not exist. Check the address in your message."),
-    _page("en", "Link expired", "This link is no longer active."),
-    _page("en", "Try again", "We could not open this link just now. Please try again."),
-    _page("en", "Too many attempts", "Please wait a minute before trying again."),
+# Each error page's (title, message) in the order of `Pages`, told in the visitor's language.
+TEXTS = (
+    (N_("Link not found"), N_("This link does not exist. Check the address in your message.")),
+    (N_("Link expired"), N_("This link is no longer active.")),
+    (N_("Try again"), N_("We could not open this link just now. Please try again.")),
+    (N_("Too many attempts"), N_("Please wait a minute before trying again.")),
 )
-FRENCH = Pages(
-    b"fr",
-    _page(
-        "fr",
-        "Lien introuvable",
-        "Ce lien n’existe pas. Vérifiez l’adresse dans votre message.",
-    ),
-    _page("fr", "Lien expiré", "Ce lien n’est plus actif."),
-    _page(
-        "fr",
-        "Réessayez",
-        "Nous n’avons pas pu ouvrir ce lien pour l’instant. Réessayez.",
-    ),
-    _page(
-        "fr", "Trop de tentatives", "Patientez une minute avant de réessayer."
-    ),
-)
-# Kept for callers that want the English pages by name.
-NOT_FOUND_PAGE, GONE_PAGE = ENGLISH.not_found, ENGLISH.gone
-UNAVAILABLE_PAGE, SLOW_DOWN_PAGE = ENGLISH.unavailable, ENGLISH.slow_down
+
+
+def _pages(language: str) -> Pages:
+    """The error pages, rendered once per language (the hot path sends bytes)."""
+    return Pages(
+        language.encode(),
+        *(render_message(title, message, language).encode() for title, message in TEXTS),
+    )
+
+
+ENGLISH, FRENCH = _pages("en"), _pages("fr")
 
 _HTML = (b"content-type", b"text/html; charset=utf-8")
 _NO_STORE = (b"cache-control", b"private, no-store")

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
-from jinja2.runtime import Context
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
 from starlette.requests import Request
@@ -43,32 +42,8 @@ _env = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
-    extensions=["jinja2.ext.i18n"],  # `_()` finds `gettext` in each render's context
 )
-
-
-# Babel's formats in the language the page is rendered in (its `lang`).
-@pass_context
-def _when(context: Context, moment: Any) -> str:
-    return i18n.when(moment, context["lang"])
-
-
-@pass_context
-def _percent(context: Context, value: Any) -> str:
-    return i18n.percent(value, context["lang"])
-
-
-@pass_context
-def _number(context: Context, value: Any) -> str:
-    return i18n.number(value, context["lang"])
-
-
-@pass_context
-def _money(context: Context, value: Any, currency: str) -> str:
-    return i18n.money(value, currency, context["lang"])
-
-
-_env.filters.update(when=_when, percent=_percent, number=_number, money=_money)
+i18n.install(_env)
 
 
 @dataclass
