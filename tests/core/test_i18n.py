@@ -3,6 +3,7 @@ agree, and numbers, money and dates are Babel's in the viewer's language."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -62,6 +63,49 @@ def test_a_new_string_without_french_is_named(tmp_path: Path) -> None:
         "A planted sentence nobody translated",
         "Planted in a trans block",
     ]
+
+
+# Text a template may show as is: names, merge-field names and examples, not sentences.
+AS_IS = {
+    "richsms",
+    "· richsms",
+    "link",
+    "SMS",
+    "https://shop.example/soldes",
+    "STOP, AIDE…",
+    "+33612345678 · 38001 · SHOP",
+}
+_QUOTED = r"\"[^\"]*\"|'[^']*'"  # a string in an expression may hold }} or %}
+_JINJA = re.compile(
+    rf"\{{#.*?#\}}|\{{\{{(?:{_QUOTED}|[^\"'])*?\}}\}}|\{{%(?:{_QUOTED}|[^\"'])*?%\}}", re.S
+)
+_UNSHOWN = re.compile(r"<(style|script|svg)\b.*?</\1>", re.S)
+_SHOWN_ATTRIBUTE = re.compile(r'(?:aria-label|title|placeholder|alt)="([^"]*)"')
+
+
+def unmarked(template: str) -> list[str]:
+    """Words a template shows without `_()`: its text and its read-out attributes, once the
+    Jinja expressions and tags (where `_()` is) are taken out."""
+    source = _UNSHOWN.sub("", _JINJA.sub(" ", template))
+    shown = _SHOWN_ATTRIBUTE.findall(source) + re.split(r"<[^>]*>", source)
+    words = (part.strip() for text in shown for part in re.split(r"\s{2,}|\n", text))
+    return [w for w in words if re.search(r"[A-Za-z]{2,}", w) and w not in AS_IS]
+
+
+def test_templates_show_no_unmarked_words() -> None:
+    templates = [
+        *(ROOT / "web" / "templates").rglob("*.html"),
+        *(ROOT / "landing_templates").rglob("*.html"),
+    ]
+    assert len(templates) > 30
+    found = {str(t.relative_to(ROOT)): unmarked(t.read_text()) for t in templates}
+    assert {name: words for name, words in found.items() if words} == {}
+
+
+def test_an_unmarked_word_is_named() -> None:
+    planted = '<label for="x" title="{{ _(\'Kept\') }}">{{ _("Name") }}</label> Time zone'
+    assert unmarked(planted) == ["Time zone"]
+    assert unmarked('<input aria-label="start">') == ["start"]
 
 
 def test_the_catalogues_hold_the_same_strings_and_french_translates_each() -> None:
