@@ -3,7 +3,8 @@
 Each chart scales to its container (a `viewBox`, no fixed width), carries its own text
 alternative (`<title>`, `<desc>` naming the figures a sighted reader would take from
 it) and draws with `currentColor`, so the page's colours and dark mode apply. Labels
-are escaped: a campaign's name is data, never markup.
+are escaped: a campaign's name is data, never markup. Its words and numbers are in the
+viewer's `language` (the catalogues and Babel's formats).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from itertools import count
 
 from markupsafe import escape
+
+from richsms import i18n
 
 WIDTH = 640
 HEIGHT = 240
@@ -32,8 +35,9 @@ class Series:
     values: Sequence[float]
 
 
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+def _number(value: float, language: str) -> str:
+    """A figure as the viewer reads it, with at most one decimal (1,234 or 1 234,5)."""
+    return i18n.number(round(value, 1), language)
 
 
 def nice_ceiling(value: float) -> float:
@@ -61,7 +65,7 @@ def _open(title: str, description: str) -> tuple[str, list[str]]:
     return tid, head
 
 
-def _axis(top: float, parts: list[str]) -> None:
+def _axis(top: float, parts: list[str], language: str) -> None:
     """Horizontal grid lines at 0, ½ and the top, labelled on the left."""
     for fraction in (0.0, 0.5, 1.0):
         y = MARGIN_TOP + PLOT_H * (1 - fraction)
@@ -71,7 +75,7 @@ def _axis(top: float, parts: list[str]) -> None:
         )
         parts.append(
             f'<text x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-            f'fill="currentColor">{_number(top * fraction)}</text>'
+            f'fill="currentColor">{_number(top * fraction, language)}</text>'
         )
 
 
@@ -101,22 +105,31 @@ def bar_chart(
     *,
     title: str,
     unit: str = "",
-    empty_text: str = "No data yet",
+    empty_text: str | None = None,
+    language: str = "en",
 ) -> str:
     """One bar per label (a histogram: reading delay, clicks per hour...)."""
     if len(labels) != len(values):
         raise ValueError("one value per label")
+    _ = i18n.translations(language).gettext
     if not values or not any(values):
-        return _empty(title, empty_text)
+        return _empty(title, empty_text or _("No data yet"))
     top = nice_ceiling(max(values))
     peak = max(range(len(values)), key=values.__getitem__)
-    description = (
-        f"{title}: {len(values)} bars, total {_number(sum(values))}{unit}; "
-        f"highest {_number(values[peak])}{unit} at {labels[peak]}. "
-        + "; ".join(f"{label}: {_number(v)}" for label, v in zip(labels, values, strict=True))
+    description = _(
+        "{title}: {bars} bars, total {total}{unit}; highest {peak}{unit} at {label}. "
+    ).format(
+        title=title,
+        bars=_number(len(values), language),
+        total=_number(sum(values), language),
+        unit=unit,
+        peak=_number(values[peak], language),
+        label=labels[peak],
+    ) + "; ".join(
+        f"{label}: {_number(v, language)}" for label, v in zip(labels, values, strict=True)
     )
     _, parts = _open(title, description)
-    _axis(top, parts)
+    _axis(top, parts, language)
     step = PLOT_W / len(values)
     width = max(1.0, step * 0.8)
     for i, value in enumerate(values):
@@ -126,7 +139,7 @@ def bar_chart(
         parts.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" '
             f'fill="currentColor" fill-opacity="0.75"><title>{escape(labels[i])}: '
-            f"{_number(value)}{escape(unit)}</title></rect>"
+            f"{_number(value, language)}{escape(unit)}</title></rect>"
         )
     _x_labels(labels, step, parts)
     parts.append("</svg>")
@@ -138,23 +151,31 @@ def line_chart(
     series: Sequence[Series],
     *,
     title: str,
-    empty_text: str = "No data yet",
+    empty_text: str | None = None,
+    language: str = "en",
 ) -> str:
     """One line per series over the same labels (clicks over time, subscriber growth).
     Values may be negative (net growth): the axis then spans both signs."""
     if any(len(s.values) != len(labels) for s in series):
         raise ValueError("each series needs one value per label")
     values = [v for s in series for v in s.values]
+    _ = i18n.translations(language).gettext
     if not labels or not values or not any(values):
-        return _empty(title, empty_text)
+        return _empty(title, empty_text or _("No data yet"))
     high = nice_ceiling(max(0.0, max(values)))
     low = -nice_ceiling(-min(values)) if min(values) < 0 else 0.0
     span = high - low
     summary = "; ".join(
-        f"{s.name}: total {_number(sum(s.values))}, highest {_number(max(s.values))}"
+        _("{name}: total {total}, highest {highest}").format(
+            name=s.name,
+            total=_number(sum(s.values), language),
+            highest=_number(max(s.values), language),
+        )
         for s in series
     )
-    description = f"{title}, {labels[0]} to {labels[-1]}. {summary}."
+    description = _("{title}, {first} to {last}. {summary}.").format(
+        title=title, first=labels[0], last=labels[-1], summary=summary
+    )
     _, parts = _open(title, description)
     for fraction in (0.0, 0.5, 1.0):
         y = MARGIN_TOP + PLOT_H * (1 - fraction)
@@ -162,7 +183,7 @@ def line_chart(
             f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="currentColor" stroke-opacity="0.15"/>'
             f'<text x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-            f'fill="currentColor">{_number(low + span * fraction)}</text>'
+            f'fill="currentColor">{_number(low + span * fraction, language)}</text>'
         )
     step = PLOT_W / len(labels)
     dashes = ("", ' stroke-dasharray="6 4"', ' stroke-dasharray="2 3"')
@@ -174,7 +195,7 @@ def line_chart(
         )
         parts.append(
             f'<polyline points="{points}" fill="none" stroke="currentColor" stroke-width="2"'
-            f'{dashes[index % len(dashes)]}><title>{escape(s.name)}</title></polyline>'
+            f"{dashes[index % len(dashes)]}><title>{escape(s.name)}</title></polyline>"
         )
     _x_labels(labels, step, parts)
     if len(series) > 1:  # a legend, since the lines differ by dash, not only by colour

@@ -44,6 +44,20 @@ def test_the_text_alternative_names_the_figures() -> None:
     assert "total 10 clicks" in desc.text and "highest 7 clicks at b" in desc.text
 
 
+def test_a_french_viewer_reads_the_chart_in_french() -> None:
+    svg = parse(bar_chart(["a", "b"], [1500, 7.25], title="Clics", unit=" clics", language="fr"))
+    desc = svg.find("s:desc", NS)
+    assert desc is not None and desc.text is not None
+    assert "Clics : 2 barres, total 1\u202f507,2 clics ; maximum 1\u202f500 clics à a" in desc.text
+    assert {"0", "1\u202f000", "2\u202f000"} <= {t.text for t in svg.findall("s:text", NS)}
+    lines = parse(
+        line_chart(["1/12", "2/12"], [Series("Net", [1, 2])], title="Solde", language="fr")
+    )
+    assert lines.findtext("s:desc", None, NS) == "Solde, du 1/12 au 2/12. Net : total 3, maximum 2."
+    empty = parse(bar_chart(["a"], [0], title="Clics", language="fr"))
+    assert "Pas encore de données" in [t.text for t in empty.findall("s:text", NS)]
+
+
 def test_labels_are_data_never_markup() -> None:
     svg = bar_chart(["<script>alert(1)</script>"], [1], title="<b>x</b>")
     assert "<script>" not in svg and "<b>" not in svg

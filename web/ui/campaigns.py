@@ -64,7 +64,7 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
             Series(view.gettext("Net"), [d["net"] for d in growth["series"]]),
         ],
         title=view.gettext("Growth over 30 days"),
-        empty_text=view.gettext("No data yet"),
+        language=view.language,
     )
     return page(
         view,
@@ -112,6 +112,7 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         [b["count"] for b in histogram],
         title=view.gettext("Reading delay"),
         empty_text=view.gettext("No clicks yet"),
+        language=view.language,
     )
     minutes = report["clicks_over_time"]["per_minute"]
     clicks = bar_chart(
@@ -119,6 +120,7 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         minutes,
         title=view.gettext("Clicks per minute, first hour"),
         empty_text=view.gettext("No clicks yet"),
+        language=view.language,
     )
     return page(
         view,
