@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -19,6 +20,7 @@ from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.audience.models import Contact
 from tests.web.test_ui import audience, csrf, marketer  # noqa: F401  (the fixture)
+from web.ui.builder_forms import default_settings
 
 HTMX = {"HX-Request": "true"}
 
@@ -413,3 +415,15 @@ def test_publishing_may_move_the_links_already_sent(
                           data={"csrf": token, "text": "", "level": "1"})
     assert plain.status_code == 422 and "<html" in plain.text
     assert 'id="preview-frame"' in plain.text and "Required." in plain.text
+
+
+def test_a_new_block_starts_in_the_pages_language() -> None:
+    now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    french = {kind: default_settings(kind, "fr", now) for kind in ("button", "countdown", "wheel")}
+    assert french["button"]["label"] == "J'en profite"
+    assert french["countdown"]["label"] == "Plus que"
+    # A wheel's losing prize, not the short links' "Try again" page (Réessayez).
+    assert [p["label"] for p in french["wheel"]["prizes"]] == ["-10 %", "Perdu"]
+    english = default_settings("wheel", "en", now)
+    assert [p["label"] for p in english["prizes"]] == ["-10 %", "Try again"]
+    assert default_settings("heading", "de", now)["text"] == "New heading"

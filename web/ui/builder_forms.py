@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from landing_templates.blocks import BLOCK_TYPES
+from richsms import i18n
+from richsms.i18n import N_
 from web.ui.field_errors import field_message
 
 DEFAULT_ZONE = "Europe/Paris"
@@ -32,26 +34,30 @@ class FormField:
 
 
 TYPE_LABELS = {
-    "heading": "Heading",
-    "text": "Text",
-    "image": "Image",
-    "button": "Button",
-    "footer": "Footer",
-    "countdown": "Countdown",
-    "coupon": "Coupon",
-    "scratch": "Scratch card",
-    "wheel": "Wheel",
+    "heading": N_("Heading"),
+    "text": N_("Text"),
+    "image": N_("Image"),
+    "button": N_("Button"),
+    "footer": N_("Footer"),
+    "countdown": N_("Countdown"),
+    "coupon": N_("Coupon"),
+    "scratch": N_("Scratch card"),
+    "wheel": N_("Wheel"),
 }
-SOURCES = (("generate", "Generated codes"), ("pool", "Codes from a pool"))
-SYMBOLOGIES = (("code128", "Barcode (Code 128)"), ("ean13", "Barcode (EAN-13)"), ("qr", "QR code"))
+SOURCES = (("generate", N_("Generated codes")), ("pool", N_("Codes from a pool")))
+SYMBOLOGIES = (
+    ("code128", N_("Barcode (Code 128)")),
+    ("ean13", N_("Barcode (EAN-13)")),
+    ("qr", N_("QR code")),
+)
 
 
 def _coupon(prefix: str) -> list[FormField]:
     return [
-        FormField(prefix + "source", "Coupon source", "select", SOURCES),
-        FormField(prefix + "pattern", "Code pattern (# a digit, ? a letter)"),
-        FormField(prefix + "pool_id", "Coupon pool", "pool"),
-        FormField(prefix + "symbology", "Shown as", "select", SYMBOLOGIES),
+        FormField(prefix + "source", N_("Coupon source"), "select", SOURCES),
+        FormField(prefix + "pattern", N_("Code pattern (# a digit, ? a letter)")),
+        FormField(prefix + "pool_id", N_("Coupon pool"), "pool"),
+        FormField(prefix + "symbology", N_("Shown as"), "select", SYMBOLOGIES),
     ]
 
 
@@ -59,34 +65,39 @@ def fields_of(kind: str, prize_rows: int = 0) -> list[FormField]:
     """The form of a block type (a wheel shows its prizes and one empty row to add one)."""
     if kind == "heading":
         return [
-            FormField("text", "Text", merge=True, required=True),
-            FormField("level", "Level", "select", (("1", "Title"), ("2", "Subtitle"))),
+            FormField("text", N_("Text"), merge=True, required=True),
+            FormField("level", N_("Level"), "select", (("1", N_("Title")), ("2", N_("Subtitle")))),
         ]
     if kind in ("text", "footer"):
-        return [FormField("text", "Text", "textarea", merge=True, required=True)]
+        return [FormField("text", N_("Text"), "textarea", merge=True, required=True)]
     if kind == "image":
         return [
-            FormField("image_id", "Image", "image", required=True),
-            FormField("alt", "Description for screen readers", merge=True),
+            FormField("image_id", N_("Image"), "image", required=True),
+            FormField("alt", N_("Description for screen readers"), merge=True),
         ]
     if kind == "button":
         return [
-            FormField("label", "Label", merge=True, required=True),
-            FormField("href", "Link (https://, tel: or sms:)", "url", required=True),
+            FormField("label", N_("Label"), merge=True, required=True),
+            FormField("href", N_("Link (https://, tel: or sms:)"), "url", required=True),
         ]
     if kind == "countdown":
         return [
-            FormField("label", "Label", merge=True),
-            FormField("deadline", "Ends at", "datetime", required=True),
-            FormField("zone", "Time zone"),
-            FormField("expired_text", "Text once ended", merge=True, required=True),
+            FormField("label", N_("Label"), merge=True),
+            FormField("deadline", N_("Ends at"), "datetime", required=True),
+            FormField("zone", N_("Time zone")),
+            FormField("expired_text", N_("Text once ended"), merge=True, required=True),
         ]
     if kind == "coupon":
-        return [FormField("label", "Label", merge=True), *_coupon("")]
+        return [FormField("label", N_("Label"), merge=True), *_coupon("")]
     if kind == "scratch":
         return [
-            FormField("prize", "Prize", "select", (("text", "A message"), ("coupon", "A coupon"))),
-            FormField("text", "Message", "textarea", merge=True),
+            FormField(
+                "prize",
+                N_("Prize"),
+                "select",
+                (("text", N_("A message")), ("coupon", N_("A coupon"))),
+            ),
+            FormField("text", N_("Message"), "textarea", merge=True),
             *_coupon("coupon."),
         ]
     if kind == "wheel":
@@ -94,34 +105,36 @@ def fields_of(kind: str, prize_rows: int = 0) -> list[FormField]:
         prizes: list[FormField] = []
         for i in range(rows):
             prizes += [
-                FormField(f"prizes.{i}.label", "Label"),
-                FormField(f"prizes.{i}.weight", "Weight", "number"),
-                FormField(f"prizes.{i}.coupon", "Wins a coupon", "checkbox"),
+                FormField(f"prizes.{i}.label", N_("Label")),
+                FormField(f"prizes.{i}.weight", N_("Weight"), "number"),
+                FormField(f"prizes.{i}.coupon", N_("Wins a coupon"), "checkbox"),
             ]
         return [*prizes, *_coupon("coupon.")]
     return []
 
 
 def default_settings(kind: str, language: str, now: datetime) -> dict[str, Any]:
-    """What a new block of `kind` starts with: valid, so the draft saves at once."""
-    fr = language == "fr"
+    """What a new block of `kind` starts with, in the page's `language`: valid, so the draft
+    saves at once."""
+    catalogue = i18n.translations(language)
+    _, pgettext = catalogue.gettext, catalogue.pgettext
     week = (now + timedelta(days=7)).replace(microsecond=0).isoformat()
     defaults: dict[str, dict[str, Any]] = {
-        "heading": {"text": "Nouveau titre" if fr else "New heading", "level": 1},
-        "text": {"text": "Votre texte" if fr else "Your text"},
-        "button": {"label": "J'en profite" if fr else "Shop now", "href": "https://example.com"},
-        "footer": {"text": "STOP au 36180" if fr else "Reply STOP to opt out"},
+        "heading": {"text": _("New heading"), "level": 1},
+        "text": {"text": _("Your text")},
+        "button": {"label": _("Shop now"), "href": "https://example.com"},
+        "footer": {"text": _("Reply STOP to opt out")},
         "countdown": {
             "deadline": week,
-            "expired_text": "L'offre est terminée" if fr else "The offer has ended",
-            "label": "Plus que" if fr else "Ends in",
+            "expired_text": _("The offer has ended"),
+            "label": _("Ends in"),
         },
         "coupon": {"source": "generate", "pattern": "PROMO-######", "symbology": "code128"},
-        "scratch": {"prize": "text", "text": "Gagné !" if fr else "You won!"},
+        "scratch": {"prize": "text", "text": _("You won!")},
         "wheel": {
             "prizes": [
                 {"label": "-10 %", "weight": 1},
-                {"label": "Perdu" if fr else "Try again", "weight": 3},
+                {"label": pgettext("wheel prize", "Try again"), "weight": 3},
             ]
         },
     }
