@@ -33,6 +33,7 @@ from landing_templates.pages import (
 )
 from landing_templates.validation import Theme
 from richsms.errors import RichsmsError
+from richsms.i18n import N_
 from sender.audience.groups import list_groups
 from sender.audience.segments import list_segments
 from sender.campaigns.campaign import known_custom_fields
@@ -241,7 +242,7 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
         language=form.get("language") or None,
         theme=theme,
     )
-    return answer(request, db, view, saved, notice="Page saved.")
+    return answer(request, db, view, saved, notice=N_("Page saved."))
 
 
 def publish(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
@@ -249,4 +250,4 @@ def publish(request: Request, db: Session, view: Viewer, form: dict[str, str]) -
     published = publish_page(session=db, clock=clock, page_id=page_id)
     if form.get("move_links") == "on":
         move_links(session=db, clock=clock, page_id=page_id)
-    return answer(request, db, view, published, notice="Page published.")
+    return answer(request, db, view, published, notice=N_("Page published."))

@@ -20,6 +20,7 @@ from landing_templates.images import store_image
 from landing_templates.models import PageImage
 from landing_templates.pages import PageState, get_page, update_page
 from richsms.errors import InvalidInput, NotFound
+from richsms.i18n import N_
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_body
 from web.context import context
@@ -68,7 +69,7 @@ def add_block(request: Request, db: Session, view: Viewer, form: dict[str, str])
     saved = _save_blocks(request, db, page_id, [*state.draft.blocks, new])
     added = saved.draft.blocks[-1]["id"]
     return answer(request, db, view, saved, open_block=added, focus=f"edit-{added}",
-                   notice="Block added.")
+                   notice=N_("Block added."))
 
 
 def edit_block(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
@@ -91,7 +92,7 @@ def edit_block(request: Request, db: Session, view: Viewer, form: dict[str, str]
         failed = {"id": block_id, "values": form, "errors": {"": exc.told(view.gettext)}}
         problem = exc.told(view.gettext)
         return answer(request, db, view, state, status=422, failed=failed, problem=problem)
-    return answer(request, db, view, saved, open_block=block_id, notice="Block saved.")
+    return answer(request, db, view, saved, open_block=block_id, notice=N_("Block saved."))
 
 
 def delete_block(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
@@ -99,7 +100,7 @@ def delete_block(request: Request, db: Session, view: Viewer, form: dict[str, st
     blocks = list(get_page(session=db, page_id=page_id).draft.blocks)
     del blocks[_block_id(request, blocks)]
     saved = _save_blocks(request, db, page_id, blocks)
-    return answer(request, db, view, saved, focus="blocks", notice="Block deleted.")
+    return answer(request, db, view, saved, focus="blocks", notice=N_("Block deleted."))
 
 
 def move_block(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
@@ -115,7 +116,7 @@ def move_block(request: Request, db: Session, view: Viewer, form: dict[str, str]
         blocks[index], blocks[other] = blocks[other], blocks[index]
     saved = _save_blocks(request, db, page_id, blocks)
     moved = blocks[other if 0 <= other < len(blocks) else index]["id"]
-    return answer(request, db, view, saved, focus=f"{direction}-{moved}", notice="Block moved.")
+    return answer(request, db, view, saved, focus=f"{direction}-{moved}", notice=N_("Block moved."))
 
 
 def reorder(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
@@ -127,7 +128,7 @@ def reorder(request: Request, db: Session, view: Viewer, form: dict[str, str]) -
     if sorted(order) != sorted(by_id):
         raise InvalidInput("the new order must list each block of the draft once: reload")
     saved = _save_blocks(request, db, page_id, [by_id[i] for i in order])
-    return answer(request, db, view, saved, notice="Block moved.")
+    return answer(request, db, view, saved, notice=N_("Block moved."))
 
 
 async def upload_image(request: Request) -> Response:
@@ -151,7 +152,7 @@ def _add_uploaded(request: Request, db: Session, view: Viewer, _form: dict[str, 
     except InvalidInput as exc:
         return answer(request, db, view, state, status=422, problem=exc.told(view.gettext))
     return answer(request, db, view, saved, open_block=saved.draft.blocks[-1]["id"],
-                   notice="Block added.")
+                   notice=N_("Block added."))
 
 
 _store_upload = signed_in(_add_uploaded)

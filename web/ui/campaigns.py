@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from richsms.errors import InvalidInput
+from richsms.i18n import N_
 from sender.campaigns.campaign import (
     approve_campaign,
     cancel_campaign,
@@ -140,19 +141,19 @@ def approve(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
     approve_campaign(
         session=db, clock=context(request).clock, campaign_id=campaign_id, approver=view.actor
     )
-    return back_to(f"/ui/campaigns/{campaign_id}", "Approved.")
+    return back_to(f"/ui/campaigns/{campaign_id}", N_("Approved."))
 
 
 def send(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaign_id = path_id(request, "campaign")
     request_send(session=db, clock=context(request).clock, campaign_id=campaign_id)
-    return back_to(f"/ui/campaigns/{campaign_id}", "Sending requested.")
+    return back_to(f"/ui/campaigns/{campaign_id}", N_("Sending requested."))
 
 
 def cancel(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaign_id = path_id(request, "campaign")
     cancel_campaign(session=db, clock=context(request).clock, campaign_id=campaign_id)
-    return back_to(f"/ui/campaigns/{campaign_id}", "Cancelled.")
+    return back_to(f"/ui/campaigns/{campaign_id}", N_("Cancelled."))
 
 
 def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
@@ -169,7 +170,7 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
         campaign_id=campaign_id,
         phone=phone,
     )
-    return back_to(f"/ui/campaigns/{campaign_id}", "Test message queued.")
+    return back_to(f"/ui/campaigns/{campaign_id}", N_("Test message queued."))
 
 
 def _export(kind: str) -> Any:

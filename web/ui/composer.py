@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from landing_templates.pages import list_pages
 from richsms.errors import InvalidInput, RichsmsError
+from richsms.i18n import N_
 from sender.audience.custom_fields import known_fields
 from sender.audience.groups import list_groups
 from sender.audience.segments import list_segments
@@ -112,7 +113,7 @@ def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) ->
         return page(
             view, "compose.html", 422, form=form, problem=exc.told(view.gettext), **_choices(db)
         )
-    return back_to(f"/ui/campaigns/{campaign.id}", "Campaign created.")
+    return back_to(f"/ui/campaigns/{campaign.id}", N_("Campaign created."))
 
 
 def _diff(text: str, replacements: list[dict[str, Any]]) -> Markup:

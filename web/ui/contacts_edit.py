@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import RichsmsError
+from richsms.i18n import N_
 from sender.audience.contact_edit import ContactChanges, update_contact
 from sender.audience.contacts import get_contact
 from sender.audience.erasure import erase_contact
@@ -95,7 +96,7 @@ def edit(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
         db.expire(contact)
         return _edit_page(view, get_contact(session=db, contact_id=contact_id), form,
                           problem=exc.told(view.gettext))  # fmt: skip
-    return back_to(f"/ui/contacts/{contact_id}", "Contact saved.")
+    return back_to(f"/ui/contacts/{contact_id}", N_("Contact saved."))
 
 
 def erase_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
@@ -108,4 +109,4 @@ def erase(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> 
     if form.get("confirm") != "erase":  # the confirmation page's button, nothing else
         return back_to(f"/ui/contacts/{contact_id}/erase")
     erase_contact(session=db, contact_id=contact_id, clock=context(request).clock)
-    return back_to("/ui/contacts", "Contact erased.")
+    return back_to("/ui/contacts", N_("Contact erased."))

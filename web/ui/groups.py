@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import InvalidInput
+from richsms.i18n import N_
 from sender.audience.groups import (
     add_members,
     count_members,
@@ -38,7 +39,7 @@ def groups(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -
 def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
     name = form.get("name", "").strip()
     group = create_group(session=db, name=name, clock=context(request).clock)
-    return back_to(f"/ui/groups/{group.id}", "Group created.")
+    return back_to(f"/ui/groups/{group.id}", N_("Group created."))
 
 
 def _group_page(request: Request, db: Session, view: Viewer, **context: Any) -> Response:
@@ -56,7 +57,7 @@ def group(request: Request, db: Session, view: Viewer, _form: dict[str, str]) ->
 def rename(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
     group_id = path_id(request, "group")
     rename_group(session=db, group_id=group_id, name=form.get("name", "").strip())
-    return back_to(f"/ui/groups/{group_id}", "Group renamed.")
+    return back_to(f"/ui/groups/{group_id}", N_("Group renamed."))
 
 
 def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
@@ -88,4 +89,4 @@ def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -
     get_group(session=db, group_id=group_id)
     in_use = campaigns_using(session=db, group_id=group_id)
     delete_group(session=db, group_id=group_id, in_use=in_use)
-    return back_to("/ui/groups", "Group deleted.")
+    return back_to("/ui/groups", N_("Group deleted."))

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import RichsmsError
+from richsms.i18n import N_
 from sender.compose.library import (
     delete_message_template,
     list_message_templates,
@@ -54,9 +55,9 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
             form=form,
             problem=exc.told(view.gettext),
         )
-    return back_to("/ui/messages", "Message saved.")
+    return back_to("/ui/messages", N_("Message saved."))
 
 
 def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     delete_message_template(session=db, template_id=path_id(request, "saved message"))
-    return back_to("/ui/messages", "Message deleted.")
+    return back_to("/ui/messages", N_("Message deleted."))

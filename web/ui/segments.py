@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import RichsmsError
+from richsms.i18n import N_
 from sender.audience.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED
 from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact
@@ -165,7 +166,7 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     except RichsmsError as exc:
         db.rollback()
         return _builder(view, db, form, 422, problem=exc.told(view.gettext))
-    return back_to("/ui/segments", "Segment saved.")
+    return back_to("/ui/segments", N_("Segment saved."))
 
 
 def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
@@ -173,4 +174,4 @@ def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -
     get_segment(session=db, segment_id=segment_id)
     in_use = campaigns_using(session=db, segment_id=segment_id)
     delete_segment(session=db, segment_id=segment_id, in_use=in_use)
-    return back_to("/ui/segments", "Segment deleted.")
+    return back_to("/ui/segments", N_("Segment deleted."))

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from richsms.errors import RichsmsError
+from richsms.i18n import N_
 from sender.delivery.senders import MAX_RATE, create_sender, list_senders
 from web.context import context
 from web.ui.base import back_to
@@ -57,4 +58,4 @@ def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Re
     except RichsmsError as exc:  # shown beside the form, what was typed kept
         db.rollback()
         return _page(view, db, form, problem=exc.told(view.gettext))
-    return back_to("/ui/senders", "Sender number added.")
+    return back_to("/ui/senders", N_("Sender number added."))
