@@ -37,12 +37,12 @@ from web.ui.render import Viewer, page, svg
 
 # Dashboard sections, in the order a marketer looks for them.
 SECTIONS = (
-    ("Awaiting approval", ("awaiting_approval",)),
-    ("Sending", ("planning", "sending")),
-    ("Scheduled", ("approved", "scheduled")),
-    ("Drafts", ("draft",)),
-    ("Done", ("done",)),
-    ("Other", ("cancelled", "failed")),
+    (N_("Awaiting approval"), ("awaiting_approval",)),
+    (N_("Sending"), ("planning", "sending")),
+    (N_("Scheduled"), ("approved", "scheduled")),
+    (N_("Drafts"), ("draft",)),
+    (N_("Done"), ("done",)),
+    (N_("Other"), ("cancelled", "failed")),
 )
 
 

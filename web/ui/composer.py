@@ -32,7 +32,7 @@ from web.ui.base import back_to
 from web.ui.campaign_preview import sample_link
 from web.ui.render import Viewer, fragment, page
 
-TYPES = ("promotional", "informational", "administrative")
+TYPES = (N_("promotional"), N_("informational"), N_("administrative"))
 STANDARD = ("first_name", "last_name", "phone", "email")
 
 

@@ -20,7 +20,7 @@ from web.ui.base import back_to
 from web.ui.render import Viewer, page
 
 TEXTS = ("phone", "first_name", "last_name", "email", "language")
-CONSENT_TYPES = ("express", "implied")
+CONSENT_TYPES = (N_("express"), N_("implied"))
 FIELD_PREFIX = "field-"
 
 

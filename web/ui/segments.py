@@ -35,18 +35,18 @@ from web.ui.base import back_to
 from web.ui.render import Viewer, fragment, page
 
 OP_LABELS = {
-    "eq": "is",
-    "ne": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "contains": "contains",
-    "startswith": "starts with",
-    "gt": "greater than",
-    "gte": "at least",
-    "lt": "less than",
-    "lte": "at most",
-    "exists": "is filled in",
-    "not_exists": "is empty",
+    "eq": N_("is"),
+    "ne": N_("is not"),
+    "in": N_("is one of"),
+    "not_in": N_("is none of"),
+    "contains": N_("contains"),
+    "startswith": N_("starts with"),
+    "gt": N_("greater than"),
+    "gte": N_("at least"),
+    "lt": N_("less than"),
+    "lte": N_("at most"),
+    "exists": N_("is filled in"),
+    "not_exists": N_("is empty"),
 }
 
 

@@ -16,9 +16,9 @@ from web.ui.composer import TYPES
 from web.ui.render import Viewer, page
 
 KINDS = {
-    "short_code": "Short code",
-    "long_code": "Long number",
-    "alphanumeric": "Name (alphanumeric)",
+    "short_code": N_("Short code"),
+    "long_code": N_("Long number"),
+    "alphanumeric": N_("Name (alphanumeric)"),
 }
 
 
