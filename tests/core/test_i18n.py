@@ -77,7 +77,9 @@ AS_IS = {
 }
 _QUOTED = r"\"[^\"]*\"|'[^']*'"  # a string in an expression may hold }} or %}
 _JINJA = re.compile(
-    rf"\{{#.*?#\}}|\{{\{{(?:{_QUOTED}|[^\"'])*?\}}\}}|\{{%(?:{_QUOTED}|[^\"'])*?%\}}", re.S
+    r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}"  # a trans block is marked, words and all
+    rf"|\{{#.*?#\}}|\{{\{{(?:{_QUOTED}|[^\"'])*?\}}\}}|\{{%(?:{_QUOTED}|[^\"'])*?%\}}",
+    re.S,
 )
 _UNSHOWN = re.compile(r"<(style|script|svg)\b.*?</\1>", re.S)
 _SHOWN_ATTRIBUTE = re.compile(r'(?:aria-label|title|placeholder|alt)="([^"]*)"')
@@ -106,6 +108,7 @@ def test_an_unmarked_word_is_named() -> None:
     planted = '<label for="x" title="{{ _(\'Kept\') }}">{{ _("Name") }}</label> Time zone'
     assert unmarked(planted) == ["Time zone"]
     assert unmarked('<input aria-label="start">') == ["start"]
+    assert unmarked("<p>{% trans n=3 %}Marked {{ n }} times{% endtrans %}</p>") == []
 
 
 def test_the_catalogues_hold_the_same_strings_and_french_translates_each() -> None:
