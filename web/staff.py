@@ -1,16 +1,14 @@
 """`/r/{code}`: the staff redemption page a coupon's QR code opens on a staff phone.
 
-Until the web UI has sign-in, a staff member signs in once by typing an API token; the
-page keeps a signed session naming that token (never the token itself) in an HttpOnly
-cookie, checked against the token's revocation on every request. Every POST carries a
-signed per-form CSRF token bound to a random cookie, the coupon and the action; POSTs are
+A staff member signs in once by typing an API token; the page keeps a signed session
+naming that token (never the token itself) in a cookie (web/sessions.py, as the UI's),
+checked against the token's revocation on every request. Every POST carries a CSRF token
+bound to a random cookie, the coupon and the action, valid for FORM_SECONDS; POSTs are
 rate-limited per client. GET only reads: opening, previewing or scanning redeems nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
 from typing import Literal
@@ -30,9 +28,18 @@ from web.bodies import read_body
 from web.context import context
 from web.languages import preferred_language
 from web.openapi import RouteTable
+from web.sessions import (
+    CSRF_FIELD,
+    csrf_ok,
+    csrf_token,
+    decode_session,
+    encode_session,
+    set_cookie,
+)
 from web.staff_page import render
 
 SESSION_COOKIE = "richsms_staff"
+SESSION_PURPOSE = "staff-session"
 CSRF_COOKIE = "richsms_csrf"
 SESSION_SECONDS = 12 * 3600  # a working day at the till
 FORM_SECONDS = 2 * 3600
@@ -44,38 +51,6 @@ def post_limiter(settings: Settings, now: Callable[[], float]) -> Attempts:
     """A bucket per client address for this page's POSTs (sign-in guesses, bursts): 30,
     refilled at 30 a minute; shared through Redis when it is configured."""
     return attempt_limiter(settings, name="staff", capacity=30, per_second=30 / 60, now=now)
-
-
-def _sign(secret: str, *parts: str) -> str:
-    message = "\x1f".join(parts).encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def _session_value(secret: str, token_id: int, issued: int) -> str:
-    return f"{token_id}.{issued}.{_sign(secret, 'staff-session', str(token_id), str(issued))}"
-
-
-def _session_token_id(secret: str, value: str, now: int) -> int | None:
-    token_id, _, rest = value.partition(".")
-    issued, _, signature = rest.partition(".")
-    if not (token_id.isdigit() and issued.isdigit() and len(token_id) < 12):
-        return None
-    expected = _sign(secret, "staff-session", token_id, issued)
-    if not hmac.compare_digest(expected, signature) or not 0 <= now - int(issued) < SESSION_SECONDS:
-        return None
-    return int(token_id)
-
-
-def _form_token(secret: str, nonce: str, action: str, code: str, issued: int) -> str:
-    return f"{issued}.{_sign(secret, 'staff-form', nonce, action, code, str(issued))}"
-
-
-def _form_token_ok(secret: str, nonce: str, action: str, code: str, sent: str, now: int) -> bool:
-    issued, _, _ = sent.partition(".")
-    if not nonce or not issued.isdigit() or len(issued) > 12:
-        return False
-    expected = _form_token(secret, nonce, action, code, int(issued))
-    return hmac.compare_digest(expected, sent) and 0 <= now - int(issued) < FORM_SECONDS
 
 
 def language(request: Request) -> str:
@@ -124,12 +99,12 @@ class StaffPage:
             message=message,
             redeemed_now=redeemed_now,
             action=action,
-            form_token=_form_token(secret, nonce, action, code, now),
+            form_token=csrf_token(secret, nonce, action, code, issued=now),
             nonce=(style_nonce := secrets.token_urlsafe(12)),
         )
         response = HTMLResponse(html, status_code=status, headers=_headers(style_nonce))
         if request.cookies.get(CSRF_COOKIE) != nonce:
-            _set_cookie(request, response, CSRF_COOKIE, nonce, FORM_SECONDS * 6)
+            _set_cookie(request, response, CSRF_COOKIE, nonce, age=FORM_SECONDS * 6)
         return response
 
     async def _post(self, request: Request) -> Response:
@@ -145,8 +120,9 @@ class StaffPage:
         now = int(ctx.clock.now().timestamp())
         action = form.get("action", "")
         nonce = request.cookies.get(CSRF_COOKIE, "")
-        if action not in ("signin", "redeem") or not _form_token_ok(
-            secret, nonce, action, code, form.get("csrf", ""), now
+        sent = form.get(CSRF_FIELD, "")
+        if action not in ("signin", "redeem") or not csrf_ok(
+            secret, nonce, sent, action, code, now=now, lifetime=FORM_SECONDS
         ):
             return await self._page(request, status=403, message="forged")
         if action == "signin":
@@ -161,10 +137,8 @@ class StaffPage:
             return await self._page(request, status=401, message="bad_token")
         code: str = request.path_params["code"]
         response = RedirectResponse(f"/r/{quote(code, safe='')}", status_code=303)
-        _set_cookie(
-            request, response, SESSION_COOKIE, _session_value(secret, found.id, now),
-            SESSION_SECONDS,
-        )
+        session = encode_session(secret, SESSION_PURPOSE, found.id, now)
+        _set_cookie(request, response, SESSION_COOKIE, session, age=SESSION_SECONDS)
         return response
 
     async def _redeem(
@@ -212,25 +186,24 @@ def _parse_form(body: bytes) -> dict[str, str]:
 
 def _staff_name(session: Session, request: Request, secret: str, now: int) -> str | None:
     """Who is signed in on this browser: the name of a token that still works."""
-    token_id = _session_token_id(secret, request.cookies.get(SESSION_COOKIE, ""), now)
-    if token_id is None:
+    signed = decode_session(
+        secret,
+        SESSION_PURPOSE,
+        request.cookies.get(SESSION_COOKIE, ""),
+        now=now,
+        lifetime=SESSION_SECONDS,
+    )
+    if signed is None:
         return None
-    token = session.get(ApiToken, token_id)
+    token = session.get(ApiToken, signed.subject)
     if token is None or token.revoked_at is not None:
         return None
     return token.name
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=age,
-        path="/r/",
-        httponly=True,
-        samesite="lax",  # sent when a scanned QR opens the page; never on a cross-site POST
-        secure=request.url.scheme == "https",
-    )
+def _set_cookie(request: Request, response: Response, name: str, value: str, *, age: int) -> None:
+    """The page's cookies are sent to the page only."""
+    set_cookie(request, response, name, value, age=age, path="/r/")
 
 
 def _headers(style_nonce: str) -> dict[str, str]:

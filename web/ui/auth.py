@@ -1,4 +1,5 @@
-"""Sign-in, sign-out and the language switch."""
+"""Sign-in, sign-out and the language switch. Sign-in attempts are rate-limited per client
+address and per email address; the session is web/sessions.py's signed cookie."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from richsms.i18n import LANGUAGES
 from richsms.settings import Settings
 from web.attempt_limits import Attempts, attempt_limiter, client_of
 from web.context import context
+from web.sessions import encode_session, set_cookie
 from web.ui.base import read_form
 from web.ui.i18n import LANG_COOKIE
-from web.ui.render import page, viewer
-from web.ui.sessions import SESSION_COOKIE, SESSION_SECONDS, encode_session, set_cookie
+from web.ui.render import SESSION_COOKIE, SESSION_PURPOSE, SESSION_SECONDS, page, viewer
 
 
 def signin_limiter(settings: Settings, now: Callable[[], float]) -> Attempts:
@@ -56,11 +57,8 @@ async def signin(request: Request) -> Response:
             return page(view, "signin.html", 401, problem=problem, email=email)
         now = int(ctx.clock.now().timestamp())
         response = RedirectResponse("/ui/", status_code=303)
-        secret = ctx.settings.secret_key.reveal()
-        set_cookie(
-            request, response, SESSION_COOKIE, encode_session(secret, user.id, now),
-            SESSION_SECONDS,
-        )
+        session = encode_session(ctx.settings.secret_key.reveal(), SESSION_PURPOSE, user.id, now)
+        set_cookie(request, response, SESSION_COOKIE, session, age=SESSION_SECONDS)
         return response
 
     return await ctx.in_session(work)
@@ -89,7 +87,7 @@ async def switch_language(request: Request) -> Response:
     response = RedirectResponse(target, status_code=303)
     if language in LANGUAGES:
         # A preference, not an action on data: no CSRF check needed for a language.
-        set_cookie(request, response, LANG_COOKIE, language, 365 * 24 * 3600)
+        set_cookie(request, response, LANG_COOKIE, language, age=365 * 24 * 3600)
     return response
 
 

@@ -22,19 +22,23 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from richsms import i18n
 from richsms.accounts import AdminUser
 from web.context import context
-from web.ui.i18n import LANG_COOKIE, choose_language
-from web.ui.sessions import (
+from web.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
-    SESSION_COOKIE,
-    UiSession,
+    SignedSession,
     csrf_ok,
     csrf_token,
     decode_session,
     set_cookie,
 )
+from web.ui.i18n import LANG_COOKIE, choose_language
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "ui"
+# The UI's signed session (web/sessions.py): whose it is is checked against the user on
+# every request, so deleting a user signs them out everywhere.
+SESSION_COOKIE = "richsms_session"
+SESSION_PURPOSE = "ui-session"
+SESSION_SECONDS = 8 * 3600
 ANON_COOKIE = "richsms_anon"  # binds the sign-in form's CSRF token before a session exists
 
 _env = Environment(
@@ -51,10 +55,11 @@ class Viewer:
     """The request as the UI sees it."""
 
     request: Request
-    session: UiSession | None
+    session: SignedSession | None
     user: AdminUser | None
     language: str
     anonymous_nonce: str
+    now: int  # seconds since the epoch, on the app's clock
     fresh_nonce: bool = False  # the anonymous nonce was made for this request: set it
 
     @property
@@ -63,8 +68,14 @@ class Viewer:
         return secret
 
     @property
+    def nonce(self) -> str:
+        """What this viewer's CSRF tokens are bound to: the session's nonce, or before
+        sign-in the anonymous cookie's."""
+        return self.session.nonce if self.session is not None else self.anonymous_nonce
+
+    @property
     def csrf(self) -> str:
-        return csrf_token(self.secret, self.session, self.anonymous_nonce)
+        return csrf_token(self.secret, self.nonce, issued=self.now)
 
     @property
     def actor(self) -> int | None:
@@ -77,22 +88,28 @@ class Viewer:
 
     def csrf_ok(self, form: dict[str, str]) -> bool:
         sent = form.get(CSRF_FIELD) or self.request.headers.get(CSRF_HEADER, "")
-        return csrf_ok(self.secret, self.session, sent, self.anonymous_nonce)
+        return csrf_ok(self.secret, self.nonce, sent, now=self.now, lifetime=SESSION_SECONDS)
 
 
 def viewer(request: Request, db: Session) -> Viewer:
     settings = context(request).settings
     secret = settings.secret_key.reveal()
     now = int(context(request).clock.now().timestamp())
-    session = decode_session(secret, request.cookies.get(SESSION_COOKIE, ""), now)
-    user = db.get(AdminUser, session.user_id) if session is not None else None
+    session = decode_session(
+        secret,
+        SESSION_PURPOSE,
+        request.cookies.get(SESSION_COOKIE, ""),
+        now=now,
+        lifetime=SESSION_SECONDS,
+    )
+    user = db.get(AdminUser, session.subject) if session is not None else None
     if user is None:
         session = None
     nonce = request.cookies.get(ANON_COOKIE, "")
     fresh = not (16 <= len(nonce) <= 64)
     if fresh:
         nonce = secrets.token_urlsafe(16)
-    return Viewer(request, session, user, choose_language(request), nonce, fresh)
+    return Viewer(request, session, user, choose_language(request), nonce, now, fresh)
 
 
 def security_headers() -> dict[str, str]:
@@ -124,7 +141,7 @@ def page(view: Viewer, template: str, status: int = 200, **context: Any) -> HTML
     html = _env.get_template(template).render(**_context(view), **context)
     response = HTMLResponse(html, status_code=status, headers=security_headers())
     if view.session is None and view.fresh_nonce:
-        set_cookie(view.request, response, ANON_COOKIE, view.anonymous_nonce, 4 * 3600)
+        set_cookie(view.request, response, ANON_COOKIE, view.anonymous_nonce, age=4 * 3600)
     return response
 
 
