@@ -13,6 +13,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from richsms import i18n
+from sender.audience.contacts import CONSENT_TYPES, OPT_IN_EVENT, OPT_OUT_EVENT
+from sender.delivery.models import MESSAGE_STATES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,6 +124,17 @@ def test_the_catalogues_hold_the_same_strings_and_french_translates_each() -> No
     }
     assert [m.id for m in french if m.id and (not m.string or m.fuzzy)] == []
     assert [m.id for m in english if m.id and m.string] == []  # English is the msgids
+
+
+def test_every_state_a_contact_page_shows_has_its_french() -> None:
+    """The contact page names each message's state and consent event (data, translated by
+    pgettext): a new one without French would show in English."""
+    french = i18n.translations("fr")
+    shown = [("message state", s) for s in MESSAGE_STATES] + [
+        ("consent", kind) for kind in (*CONSENT_TYPES, OPT_OUT_EVENT, OPT_IN_EVENT)
+    ]
+    assert [(c, s) for c, s in shown if french.pgettext(c, s) == s] == []
+    assert french.pgettext("message state", "delivered") == "délivré"
 
 
 def test_gettext_in_each_language() -> None:
