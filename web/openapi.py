@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from inspect import iscoroutinefunction
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from richsms.types import ID_MAX
-from web import bodies  # noqa: F401  (bounds `{name:int}` before any declared route compiles)
+from web.bodies import read_model  # also bounds `{name:int}` before any route compiles
+from web.context import context
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -183,13 +186,38 @@ def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-Endpoint = TypeVar("Endpoint", bound=Callable[[Request], Any])
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def _use_case(
+    handler: Callable[..., Any], operation: Operation, reads: bool
+) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint of a synchronous use case (see `RouteTable.route`)."""
+    model = operation.request
+
+    async def endpoint(request: Request) -> Response:
+        body = None if model is None else await read_model(request, model)
+        ctx = context(request)
+
+        def work(session: Session) -> Any:
+            if body is None:
+                return handler(request, ctx, session)
+            return handler(request, ctx, session, body)
+
+        result = await (ctx.in_read_session(work) if reads else ctx.in_session(work))
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result, status_code=operation.status)
+
+    return endpoint
 
 
 class DocumentedRoute(Route):
     """A Starlette route that carries its OpenAPI operation (one method per route)."""
 
-    def __init__(self, operation: Operation, endpoint: Callable[[Request], Any]) -> None:
+    def __init__(
+        self, operation: Operation, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> None:
         super().__init__(operation.path, endpoint, methods=[operation.method])
         self.operation = operation
 
@@ -221,32 +249,42 @@ class RouteTable:
         self._public = public
 
     def route(
-        self, method: str, path: str, summary: str, **options: Any
-    ) -> Callable[[Endpoint], Endpoint]:
-        """Declares the decorated endpoint at `method path`; `options` are `Operation`'s,
-        the table's tags and publicity unless given."""
+        self, method: str, path: str, summary: str, *, reads: bool = False, **options: Any
+    ) -> Callable[[Handler], Handler]:
+        """Declares the decorated handler at `method path`; `options` are `Operation`'s,
+        the table's tags and publicity unless given.
+
+        An `async def` handler takes the request and answers it. A plain `def` handler is
+        a use case: it runs in the threadpool inside one unit of work (a read-only one
+        with `reads=True`) as `handler(request, ctx, session)`, plus the body read and
+        validated as the operation's `request` model when it declares one; what it returns
+        is answered as JSON with the operation's status (or as is, if it is a response).
+        """
         defaults: dict[str, Any] = {"tags": self._tags, "public": self._public}
         operation = Operation(method, path, summary, **{**defaults, **options})
 
-        def declare(endpoint: Endpoint) -> Endpoint:
+        def declare(handler: Handler) -> Handler:
+            endpoint: Callable[[Request], Awaitable[Response]] = (
+                handler if iscoroutinefunction(handler) else _use_case(handler, operation, reads)
+            )
             self.routes.append(DocumentedRoute(operation, endpoint))
-            return endpoint
+            return handler
 
         return declare
 
-    def get(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    def get(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("GET", path, summary, **options)
 
-    def post(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    def post(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("POST", path, summary, **options)
 
-    def put(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    def put(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("PUT", path, summary, **options)
 
-    def patch(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    def patch(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("PATCH", path, summary, **options)
 
-    def delete(self, path: str, summary: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    def delete(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, summary, **options)
 
     def mount(self, path: str, app: Any, summary: str, *, name: str, **options: Any) -> None:

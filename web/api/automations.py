@@ -14,8 +14,7 @@ from starlette.responses import JSONResponse
 from richsms.errors import NotFound
 from sender.campaigns.automations import create_automation, run_automations
 from sender.campaigns.models import Automation, AutomationRun
-from web.bodies import read_model
-from web.context import context
+from web.context import AppContext, context
 from web.openapi import RouteTable
 
 
@@ -54,17 +53,13 @@ api = RouteTable(tags=("automations",))
     errors=(400, 401, 404, 413, 415, 422),
     status=201,
 )
-async def create(request: Request) -> JSONResponse:
-    body = await read_model(request, AutomationIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        automation = create_automation(
-            session=session, clock=ctx.clock, settings=ctx.settings, **body.model_dump()
-        )
-        return AutomationOut.model_validate(automation, from_attributes=True).model_dump()
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+def create(
+    request: Request, ctx: AppContext, session: Session, body: AutomationIn
+) -> dict[str, Any]:
+    automation = create_automation(
+        session=session, clock=ctx.clock, settings=ctx.settings, **body.model_dump()
+    )
+    return AutomationOut.model_validate(automation, from_attributes=True).model_dump()
 
 
 @api.post("/automations/run", "Enqueue what automations owe today, now.", errors=(401,))
@@ -90,15 +85,10 @@ class AutomationList(BaseModel):
     response=AutomationList,
     errors=(401,),
 )
-async def list_all(request: Request) -> JSONResponse:
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        rows = session.exec(select(Automation).order_by(col(Automation.id))).all()
-        found = [AutomationOut.model_validate(a, from_attributes=True) for a in rows]
-        return AutomationList(automations=found).model_dump()
-
-    return JSONResponse(await ctx.in_session(work))
+def list_all(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+    rows = session.exec(select(Automation).order_by(col(Automation.id))).all()
+    found = [AutomationOut.model_validate(a, from_attributes=True) for a in rows]
+    return AutomationList(automations=found).model_dump()
 
 
 @api.delete(
@@ -106,19 +96,14 @@ async def list_all(request: Request) -> JSONResponse:
     "Delete an automation (the messages it sent stay).",
     errors=(401, 404),
 )
-async def delete(request: Request) -> JSONResponse:
+def delete(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     automation_id: int = request.path_params["automation_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        automation = session.get(Automation, automation_id)
-        if automation is None:
-            raise NotFound(f"no automation with id {automation_id}")
-        # Its runs only guarded against sending twice; its messages keep their history.
-        session.execute(
-            sql_delete(AutomationRun).where(col(AutomationRun.automation_id) == automation_id)
-        )
-        session.delete(automation)
-        return {"id": automation_id, "deleted": True}
-
-    return JSONResponse(await ctx.in_session(work))
+    automation = session.get(Automation, automation_id)
+    if automation is None:
+        raise NotFound(f"no automation with id {automation_id}")
+    # Its runs only guarded against sending twice; its messages keep their history.
+    session.execute(
+        sql_delete(AutomationRun).where(col(AutomationRun.automation_id) == automation_id)
+    )
+    session.delete(automation)
+    return {"id": automation_id, "deleted": True}

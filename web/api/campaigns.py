@@ -59,22 +59,16 @@ api = RouteTable(tags=_T)
     errors=_E,
     status=201,
 )
-async def create(request: Request) -> JSONResponse:
-    body = await read_model(request, CampaignIn)
-    ctx = context(request)
+def create(request: Request, ctx: AppContext, session: Session, body: CampaignIn) -> dict[str, Any]:
     spec = CampaignSpec(**body.model_dump())
-
-    def work(session: Session) -> dict[str, Any]:
-        campaign = create_campaign(
-            session=session,
-            clock=ctx.clock,
-            spec=spec,
-            created_by=_token(request),
-            settings=ctx.settings,
-        )
-        return campaign_out(campaign)
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+    campaign = create_campaign(
+        session=session,
+        clock=ctx.clock,
+        spec=spec,
+        created_by=_token(request),
+        settings=ctx.settings,
+    )
+    return campaign_out(campaign)
 
 
 @api.get(
@@ -82,16 +76,12 @@ async def create(request: Request) -> JSONResponse:
     "Campaigns, newest first; filter with ?status= (one of the campaign statuses).",
     response=CampaignList,
     errors=(401, 422),
+    reads=True,
 )
-async def index(request: Request) -> JSONResponse:
+def index(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     status = request.query_params.get("status")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        found = list_campaigns(session=session, status=status)
-        return {"campaigns": [campaign_out(c) for c in found]}
-
-    return JSONResponse(await ctx.in_read_session(work))
+    found = list_campaigns(session=session, status=status)
+    return {"campaigns": [campaign_out(c) for c in found]}
 
 
 @api.get(
@@ -99,15 +89,11 @@ async def index(request: Request) -> JSONResponse:
     "One campaign, with its planning progress.",
     response=CampaignOut,
     errors=(401, 404),
+    reads=True,
 )
-async def show(request: Request) -> JSONResponse:
+def show(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     campaign_id = path_id(request, "campaign")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return campaign_out(get_campaign(session=session, campaign_id=campaign_id))
-
-    return JSONResponse(await ctx.in_read_session(work))
+    return campaign_out(get_campaign(session=session, campaign_id=campaign_id))
 
 
 @api.post(
@@ -116,20 +102,15 @@ async def show(request: Request) -> JSONResponse:
     response=CampaignOut,
     errors=(401, 403, 404, 409),
 )
-async def approve(request: Request) -> JSONResponse:
+def approve(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     campaign_id = path_id(request, "campaign")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        campaign = approve_campaign(
-            session=session,
-            clock=ctx.clock,
-            campaign_id=campaign_id,
-            approver=_token(request),
-        )
-        return campaign_out(campaign)
-
-    return JSONResponse(await ctx.in_session(work))
+    campaign = approve_campaign(
+        session=session,
+        clock=ctx.clock,
+        campaign_id=campaign_id,
+        approver=_token(request),
+    )
+    return campaign_out(campaign)
 
 
 @api.post(
@@ -140,17 +121,12 @@ async def approve(request: Request) -> JSONResponse:
     errors=(401, 404, 409),
     status=202,
 )
-async def send(request: Request) -> JSONResponse:
+def send(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     """Records the decision and answers at once: a worker's chore loop plans the campaign
     (now, or just before it sends when its audience is to be refreshed then)."""
     campaign_id = path_id(request, "campaign")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        campaign = request_send(session=session, clock=ctx.clock, campaign_id=campaign_id)
-        return campaign_out(campaign)
-
-    return JSONResponse(await ctx.in_session(work), status_code=202)
+    campaign = request_send(session=session, clock=ctx.clock, campaign_id=campaign_id)
+    return campaign_out(campaign)
 
 
 @api.post(
@@ -159,17 +135,12 @@ async def send(request: Request) -> JSONResponse:
     response=CancelOut,
     errors=(401, 404, 409),
 )
-async def cancel(request: Request) -> JSONResponse:
+def cancel(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     campaign_id = path_id(request, "campaign")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        campaign, count = cancel_campaign(
-            session=session, clock=ctx.clock, campaign_id=campaign_id
-        )
-        return {"campaign": campaign_out(campaign), "cancelled_messages": count}
-
-    return JSONResponse(await ctx.in_session(work))
+    campaign, count = cancel_campaign(
+        session=session, clock=ctx.clock, campaign_id=campaign_id
+    )
+    return {"campaign": campaign_out(campaign), "cancelled_messages": count}
 
 
 @api.post(
@@ -212,26 +183,22 @@ async def queue_prepared(ctx: AppContext, send: PreparedSend) -> JSONResponse:
     "Messages, paged by ?after=&limit=.",
     response=MessagePage,
     errors=(401, 404, 422),
+    reads=True,
 )
-async def messages(request: Request) -> JSONResponse:
+def messages(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     campaign_id = path_id(request, "campaign")
     try:
         after = int(request.query_params.get("after", "0"))
         limit = int(request.query_params.get("limit", "100"))
     except ValueError:
         raise InvalidInput("after and limit must be integers") from None
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        page = campaign_messages(
-            session=session, campaign_id=campaign_id, after=after, limit=limit
-        )
-        return {
-            "messages": [message_out(m) for m in page],
-            "next_after": page[-1].id if len(page) == limit else None,
-        }
-
-    return JSONResponse(await ctx.in_read_session(work))
+    page = campaign_messages(
+        session=session, campaign_id=campaign_id, after=after, limit=limit
+    )
+    return {
+        "messages": [message_out(m) for m in page],
+        "next_after": page[-1].id if len(page) == limit else None,
+    }
 
 
 @api.post(
@@ -243,19 +210,15 @@ async def messages(request: Request) -> JSONResponse:
     tags=("senders",),
     status=201,
 )
-async def create_sender_number(request: Request) -> JSONResponse:
-    body = await read_model(request, SenderIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        sender = create_sender(
-            session=session,
-            clock=ctx.clock,
-            kind=body.kind,
-            value=body.value,
-            rate=body.rate,
-            allowed_types=list(body.allowed_types),
-        )
-        return SenderOut.model_validate(sender, from_attributes=True).model_dump()
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+def create_sender_number(
+    request: Request, ctx: AppContext, session: Session, body: SenderIn
+) -> dict[str, Any]:
+    sender = create_sender(
+        session=session,
+        clock=ctx.clock,
+        kind=body.kind,
+        value=body.value,
+        rate=body.rate,
+        allowed_types=list(body.allowed_types),
+    )
+    return SenderOut.model_validate(sender, from_attributes=True).model_dump()

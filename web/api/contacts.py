@@ -18,8 +18,8 @@ from sender.audience.contact_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY, 
 from sender.audience.csv_import import import_contacts
 from sender.audience.erasure import erase_contact
 from sender.audience.models import Contact
-from web.bodies import read_body, read_model
-from web.context import context
+from web.bodies import read_body
+from web.context import AppContext, context
 from web.errors import BadRequest
 from web.openapi import RouteTable
 
@@ -285,7 +285,7 @@ def query_ids(request: Request, name: str) -> list[int]:
     response=ContactPageOut,
     errors=(401, 404, 422),
 )
-async def search_contacts(request: Request) -> JSONResponse:
+def search_contacts(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     q = request.query_params.get("q", "")
     if len(q) > MAX_QUERY:
         raise BadRequest(422, f"q has at most {MAX_QUERY} characters", code="invalid_input")
@@ -293,24 +293,19 @@ async def search_contacts(request: Request) -> JSONResponse:
     segment_ids = query_ids(request, "segment")
     after = query_int(request, "after", 0, 0, ID_MAX)
     limit = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        page = list_contacts(
-            session=session,
-            region=ctx.settings.default_region,
-            q=q,
-            group_ids=group_ids,
-            segment_ids=segment_ids,
-            after=after,
-            limit=limit,
-        )
-        contacts = [_contact_data(c) for c in page.contacts]
-        return ContactPageOut.model_validate(
-            {"contacts": contacts, "next_after": page.next_after}
-        ).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    page = list_contacts(
+        session=session,
+        region=ctx.settings.default_region,
+        q=q,
+        group_ids=group_ids,
+        segment_ids=segment_ids,
+        after=after,
+        limit=limit,
+    )
+    contacts = [_contact_data(c) for c in page.contacts]
+    return ContactPageOut.model_validate(
+        {"contacts": contacts, "next_after": page.next_after}
+    ).model_dump(mode="json")
 
 
 @api.patch(
@@ -321,24 +316,20 @@ async def search_contacts(request: Request) -> JSONResponse:
     response=ContactSummary,
     errors=(400, 401, 404, 409, 413, 415, 422),
 )
-async def patch_contact(request: Request) -> JSONResponse:
+def patch_contact(
+    request: Request, ctx: AppContext, session: Session, body: ContactPatch
+) -> dict[str, Any]:
     contact_id: int = request.path_params["contact_id"]
-    body = await read_model(request, ContactPatch)
-    ctx = context(request)
     changes = ContactChanges(**body.model_dump())
-
-    def work(session: Session) -> dict[str, Any]:
-        contact = update_contact(
-            session=session,
-            contact_id=contact_id,
-            changes=changes,
-            region=ctx.settings.default_region,
-            clock=ctx.clock,
-        )
-        data = _contact_data(contact)
-        return ContactSummary.model_validate(data).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    contact = update_contact(
+        session=session,
+        contact_id=contact_id,
+        changes=changes,
+        region=ctx.settings.default_region,
+        clock=ctx.clock,
+    )
+    data = _contact_data(contact)
+    return ContactSummary.model_validate(data).model_dump(mode="json")
 
 
 @api.delete(
@@ -350,14 +341,9 @@ async def patch_contact(request: Request) -> JSONResponse:
     response=ErasureOut,
     errors=(401, 404),
 )
-async def delete_contact(request: Request) -> JSONResponse:
+def delete_contact(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     contact_id: int = request.path_params["contact_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        erasure = erase_contact(
-            session=session, contact_id=contact_id, clock=ctx.clock
-        )
-        return ErasureOut.model_validate(erasure.as_dict()).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    erasure = erase_contact(
+        session=session, contact_id=contact_id, clock=ctx.clock
+    )
+    return ErasureOut.model_validate(erasure.as_dict()).model_dump(mode="json")

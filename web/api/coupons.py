@@ -19,7 +19,7 @@ from landing_templates.coupons import (
     redeem_coupon,
 )
 from web.bodies import path_id, read_body, read_model
-from web.context import context
+from web.context import AppContext, context
 from web.errors import BadRequest
 from web.openapi import RouteTable
 
@@ -124,24 +124,19 @@ async def create_pool(request: Request) -> JSONResponse:
     response=PoolCountsOut,
     errors=(401, 404, 422),
 )
-async def show_pool(request: Request) -> JSONResponse:
+def show_pool(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     pool_id = path_id(request, "coupon pool")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        pool = get_pool(session=session, pool_id=pool_id)
-        counts = pool_counts(session=session, pool_id=pool_id)
-        return PoolCountsOut(
-            id=pool_id,
-            name=pool.name,
-            created_at=pool.created_at,
-            size=counts.size,
-            assigned=counts.assigned,
-            redeemed=counts.redeemed,
-            available=counts.available,
-        ).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    pool = get_pool(session=session, pool_id=pool_id)
+    counts = pool_counts(session=session, pool_id=pool_id)
+    return PoolCountsOut(
+        id=pool_id,
+        name=pool.name,
+        created_at=pool.created_at,
+        size=counts.size,
+        assigned=counts.assigned,
+        redeemed=counts.redeemed,
+        available=counts.available,
+    ).model_dump(mode="json")
 
 
 @api.post(
@@ -178,11 +173,6 @@ async def redeem(request: Request) -> JSONResponse:
     response=CouponOut,
     errors=(401, 404),
 )
-async def show(request: Request) -> JSONResponse:
+def show(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     code: str = request.path_params["code"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return _public(coupon_state(session=session, code=code))
-
-    return JSONResponse(await ctx.in_session(work))
+    return _public(coupon_state(session=session, code=code))

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from sender.audience.groups import (
     add_members,
@@ -21,8 +20,7 @@ from sender.audience.groups import (
     rename_group,
 )
 from sender.audience.selection import campaigns_using
-from web.bodies import read_model
-from web.context import context
+from web.context import AppContext
 from web.openapi import RouteTable
 
 
@@ -79,15 +77,9 @@ api = RouteTable(tags=("contacts",))
     errors=(*_E, 409),
     status=201,
 )
-async def new_group(request: Request) -> JSONResponse:
-    body = await read_model(request, GroupIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        group = create_group(session=session, name=body.name, clock=ctx.clock)
-        return GroupOut.model_validate(group.model_dump()).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+def new_group(request: Request, ctx: AppContext, session: Session, body: GroupIn) -> dict[str, Any]:
+    group = create_group(session=session, name=body.name, clock=ctx.clock)
+    return GroupOut.model_validate(group.model_dump()).model_dump(mode="json")
 
 
 @api.get(
@@ -96,17 +88,12 @@ async def new_group(request: Request) -> JSONResponse:
     response=GroupList,
     errors=(401,),
 )
-async def all_groups(request: Request) -> JSONResponse:
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        groups = [
-            {**g.group.model_dump(), "members": g.members}
-            for g in list_groups(session=session)
-        ]
-        return GroupList.model_validate({"groups": groups}).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+def all_groups(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+    groups = [
+        {**g.group.model_dump(), "members": g.members}
+        for g in list_groups(session=session)
+    ]
+    return GroupList.model_validate({"groups": groups}).model_dump(mode="json")
 
 
 @api.get(
@@ -115,17 +102,12 @@ async def all_groups(request: Request) -> JSONResponse:
     response=GroupOut,
     errors=(401, 404),
 )
-async def show_group(request: Request) -> JSONResponse:
+def show_group(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     group_id: int = request.path_params["group_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        group = get_group(session=session, group_id=group_id)
-        members = count_members(session=session, group_id=group_id)
-        data = {**group.model_dump(), "members": members}
-        return GroupOut.model_validate(data).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    group = get_group(session=session, group_id=group_id)
+    members = count_members(session=session, group_id=group_id)
+    data = {**group.model_dump(), "members": members}
+    return GroupOut.model_validate(data).model_dump(mode="json")
 
 
 @api.patch(
@@ -135,18 +117,14 @@ async def show_group(request: Request) -> JSONResponse:
     response=GroupOut,
     errors=(*_E, 404, 409),
 )
-async def patch_group(request: Request) -> JSONResponse:
+def patch_group(
+    request: Request, ctx: AppContext, session: Session, body: GroupIn
+) -> dict[str, Any]:
     group_id: int = request.path_params["group_id"]
-    body = await read_model(request, GroupIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        group = rename_group(session=session, group_id=group_id, name=body.name)
-        members = count_members(session=session, group_id=group_id)
-        data = {**group.model_dump(), "members": members}
-        return GroupOut.model_validate(data).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    group = rename_group(session=session, group_id=group_id, name=body.name)
+    members = count_members(session=session, group_id=group_id)
+    data = {**group.model_dump(), "members": members}
+    return GroupOut.model_validate(data).model_dump(mode="json")
 
 
 @api.delete(
@@ -156,17 +134,12 @@ async def patch_group(request: Request) -> JSONResponse:
     response=GroupDeletedOut,
     errors=(401, 404, 409),
 )
-async def remove_group(request: Request) -> JSONResponse:
+def remove_group(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     group_id: int = request.path_params["group_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        get_group(session=session, group_id=group_id)
-        in_use = campaigns_using(session=session, group_id=group_id)
-        delete_group(session=session, group_id=group_id, in_use=in_use)
-        return GroupDeletedOut(id=group_id).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    get_group(session=session, group_id=group_id)
+    in_use = campaigns_using(session=session, group_id=group_id)
+    delete_group(session=session, group_id=group_id, in_use=in_use)
+    return GroupDeletedOut(id=group_id).model_dump(mode="json")
 
 
 @api.post(
@@ -176,28 +149,24 @@ async def remove_group(request: Request) -> JSONResponse:
     response=MembersOut,
     errors=(*_E, 404),
 )
-async def add_group_members(request: Request) -> JSONResponse:
+def add_group_members(
+    request: Request, ctx: AppContext, session: Session, body: MembersIn
+) -> dict[str, Any]:
     group_id: int = request.path_params["group_id"]
-    body = await read_model(request, MembersIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        change = add_members(
-            session=session,
-            group_id=group_id,
-            clock=ctx.clock,
-            region=ctx.settings.default_region,
-            contact_ids=body.contact_ids,
-            phones=body.phones,
-        )
-        return MembersOut(
-            added=len(change.changed_ids),
-            already_members=change.unchanged,
-            unknown_contact_ids=list(change.unknown_contact_ids),
-            unknown_phones=list(change.unknown_phones),
-        ).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    change = add_members(
+        session=session,
+        group_id=group_id,
+        clock=ctx.clock,
+        region=ctx.settings.default_region,
+        contact_ids=body.contact_ids,
+        phones=body.phones,
+    )
+    return MembersOut(
+        added=len(change.changed_ids),
+        already_members=change.unchanged,
+        unknown_contact_ids=list(change.unknown_contact_ids),
+        unknown_phones=list(change.unknown_phones),
+    ).model_dump(mode="json")
 
 
 @api.post(
@@ -207,24 +176,20 @@ async def add_group_members(request: Request) -> JSONResponse:
     response=RemovedOut,
     errors=(*_E, 404),
 )
-async def remove_group_members(request: Request) -> JSONResponse:
+def remove_group_members(
+    request: Request, ctx: AppContext, session: Session, body: MembersIn
+) -> dict[str, Any]:
     group_id: int = request.path_params["group_id"]
-    body = await read_model(request, MembersIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        change = remove_members(
-            session=session,
-            group_id=group_id,
-            region=ctx.settings.default_region,
-            contact_ids=body.contact_ids,
-            phones=body.phones,
-        )
-        return RemovedOut(
-            removed=len(change.changed_ids),
-            not_members=change.unchanged,
-            unknown_contact_ids=list(change.unknown_contact_ids),
-            unknown_phones=list(change.unknown_phones),
-        ).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    change = remove_members(
+        session=session,
+        group_id=group_id,
+        region=ctx.settings.default_region,
+        contact_ids=body.contact_ids,
+        phones=body.phones,
+    )
+    return RemovedOut(
+        removed=len(change.changed_ids),
+        not_members=change.unchanged,
+        unknown_contact_ids=list(change.unknown_contact_ids),
+        unknown_phones=list(change.unknown_phones),
+    ).model_dump(mode="json")

@@ -7,11 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from sender.delivery.inbound import MAX_TEXT, handle_inbound
-from web.bodies import read_model
-from web.context import context
+from web.context import AppContext
 from web.openapi import RouteTable
 
 
@@ -58,19 +56,13 @@ api = RouteTable(tags=("inbound",))
     response=InboundOut,
     errors=(400, 401, 413, 415, 422),
 )
-async def receive(request: Request) -> JSONResponse:
-    body = await read_model(request, InboundIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        result = handle_inbound(
-            session=session,
-            phone=body.sender,
-            to=body.to,
-            text=body.text,
-            clock=ctx.clock,
-            settings=ctx.settings,
-        )
-        return InboundOut.model_validate(result.as_dict()).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+def receive(request: Request, ctx: AppContext, session: Session, body: InboundIn) -> dict[str, Any]:
+    result = handle_inbound(
+        session=session,
+        phone=body.sender,
+        to=body.to,
+        text=body.text,
+        clock=ctx.clock,
+        settings=ctx.settings,
+    )
+    return InboundOut.model_validate(result.as_dict()).model_dump(mode="json")

@@ -23,7 +23,7 @@ from shortener.links import create_link, create_links_in_chunks, disable_link, g
 from shortener.models import Link
 from shortener.stats import link_stats
 from web.bodies import read_model
-from web.context import context
+from web.context import AppContext, context
 from web.openapi import RouteTable
 
 # Ids per existence query: well under every backend's limit on bound parameters.
@@ -146,38 +146,32 @@ api = RouteTable(tags=("links",))
     errors=_E,
     status=201,
 )
-async def create(request: Request) -> JSONResponse:
-    body = await read_model(request, LinkIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        require_existing(session, [body.contact_id], body.campaign_id)
-        if body.page_id is not None:  # the recipient's page, one round trip from the tap
-            issued = issue_page_links(
-                session=session,
-                codes=ctx.codes,
-                clock=ctx.clock,
-                base_url=ctx.settings.base_url,
-                page_id=body.page_id,
-                contact_ids=[body.contact_id],
-                campaign_id=body.campaign_id,
-                expires_at=body.expires_at,
-            )
-            page_link = get_link(session=session, code=issued[0].code)
-            return _public(page_link, ctx.settings.short_url)
-        link = create_link(
+def create(request: Request, ctx: AppContext, session: Session, body: LinkIn) -> dict[str, Any]:
+    require_existing(session, [body.contact_id], body.campaign_id)
+    if body.page_id is not None:  # the recipient's page, one round trip from the tap
+        issued = issue_page_links(
             session=session,
             codes=ctx.codes,
             clock=ctx.clock,
-            url=_target_url(body),
-            contact_id=body.contact_id,
+            base_url=ctx.settings.base_url,
+            page_id=body.page_id,
+            contact_ids=[body.contact_id],
             campaign_id=body.campaign_id,
             expires_at=body.expires_at,
-            utm=_utm(body),
         )
-        return _public(link, ctx.settings.short_url)
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+        page_link = get_link(session=session, code=issued[0].code)
+        return _public(page_link, ctx.settings.short_url)
+    link = create_link(
+        session=session,
+        codes=ctx.codes,
+        clock=ctx.clock,
+        url=_target_url(body),
+        contact_id=body.contact_id,
+        campaign_id=body.campaign_id,
+        expires_at=body.expires_at,
+        utm=_utm(body),
+    )
+    return _public(link, ctx.settings.short_url)
 
 
 @api.post(
@@ -219,14 +213,9 @@ async def create_bulk(request: Request) -> JSONResponse:
 
 
 @api.get("/links/{code}", "A link's target and state.", response=LinkOut, errors=(401, 404))
-async def show(request: Request) -> JSONResponse:
+def show(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     code = request.path_params["code"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return _public(get_link(session=session, code=code), ctx.settings.short_url)
-
-    return JSONResponse(await ctx.in_session(work))
+    return _public(get_link(session=session, code=code), ctx.settings.short_url)
 
 
 @api.post(
@@ -235,15 +224,10 @@ async def show(request: Request) -> JSONResponse:
     response=LinkOut,
     errors=(401, 404),
 )
-async def disable(request: Request) -> JSONResponse:
+def disable(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     code = request.path_params["code"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        link = disable_link(session=session, code=code, clock=ctx.clock)
-        return _public(link, ctx.settings.short_url)
-
-    return JSONResponse(await ctx.in_session(work))
+    link = disable_link(session=session, code=code, clock=ctx.clock)
+    return _public(link, ctx.settings.short_url)
 
 
 @api.get(
@@ -252,14 +236,9 @@ async def disable(request: Request) -> JSONResponse:
     response=StatsOut,
     errors=(401, 404),
 )
-async def stats(request: Request) -> JSONResponse:
+def stats(request: Request, ctx: AppContext, session: Session) -> dict[str, object]:
     code = request.path_params["code"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, object]:
-        return link_stats(session=session, code=code).as_dict()
-
-    return JSONResponse(await ctx.in_session(work))
+    return link_stats(session=session, code=code).as_dict()
 
 
 @api.get(

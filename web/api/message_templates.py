@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from sender.compose.library import (
     MAX_NAME,
@@ -18,8 +17,7 @@ from sender.compose.library import (
     list_message_templates,
     save_message_template,
 )
-from web.bodies import read_model
-from web.context import context
+from web.context import AppContext
 from web.openapi import RouteTable
 
 
@@ -68,22 +66,18 @@ api = RouteTable(tags=("messages",))
     errors=(400, 401, 409, 413, 415, 422),
     status=201,
 )
-async def new_template(request: Request) -> JSONResponse:
-    body = await read_model(request, MessageTemplateIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        saved = save_message_template(
-            session=session,
-            clock=ctx.clock,
-            settings=ctx.settings,
-            name=body.name,
-            type=body.type,
-            text=body.text,
-        )
-        return _out(saved)
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+def new_template(
+    request: Request, ctx: AppContext, session: Session, body: MessageTemplateIn
+) -> dict[str, Any]:
+    saved = save_message_template(
+        session=session,
+        clock=ctx.clock,
+        settings=ctx.settings,
+        name=body.name,
+        type=body.type,
+        text=body.text,
+    )
+    return _out(saved)
 
 
 @api.get(
@@ -92,13 +86,8 @@ async def new_template(request: Request) -> JSONResponse:
     response=MessageTemplateList,
     errors=(401,),
 )
-async def all_templates(request: Request) -> JSONResponse:
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return {"message_templates": [_out(s) for s in list_message_templates(session=session)]}
-
-    return JSONResponse(await ctx.in_session(work))
+def all_templates(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+    return {"message_templates": [_out(s) for s in list_message_templates(session=session)]}
 
 
 @api.delete(
@@ -107,12 +96,7 @@ async def all_templates(request: Request) -> JSONResponse:
     response=MessageTemplateDeletedOut,
     errors=(401, 404),
 )
-async def remove_template(request: Request) -> JSONResponse:
+def remove_template(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     template_id: int = request.path_params["template_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        delete_message_template(session=session, template_id=template_id)
-        return MessageTemplateDeletedOut(id=template_id).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    delete_message_template(session=session, template_id=template_id)
+    return MessageTemplateDeletedOut(id=template_id).model_dump(mode="json")

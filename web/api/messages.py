@@ -14,7 +14,7 @@ from sender.campaigns.unitary import prepare_send
 from sender.delivery.models import Message
 from web.api.campaigns import MessageOut, message_out, queue_prepared
 from web.bodies import path_id, read_model
-from web.context import context
+from web.context import AppContext, context
 from web.openapi import RouteTable
 
 
@@ -68,15 +68,11 @@ async def create(request: Request) -> JSONResponse:
     "A message, its state and the time of each state.",
     response=MessageOut,
     errors=(401, 404),
+    reads=True,
 )
-async def show(request: Request) -> JSONResponse:
+def show(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     message_id = path_id(request, "message")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        message = session.get(Message, message_id)
-        if message is None:
-            raise NotFound(f"no message {message_id}")
-        return message_out(message)
-
-    return JSONResponse(await ctx.in_read_session(work))
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    return message_out(message)

@@ -22,7 +22,7 @@ from landing_templates.pages import (
 )
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_model
-from web.context import context
+from web.context import AppContext, context
 from web.errors import BadRequest
 from web.openapi import RouteTable
 from web.pages import page_headers
@@ -124,43 +124,32 @@ api = RouteTable(tags=("pages",))
     errors=_E,
     status=201,
 )
-async def create(request: Request) -> JSONResponse:
-    body = await read_model(request, PageIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        created = create_page(
-            session=session,
-            clock=ctx.clock,
-            name=body.name,
-            language=body.language,
-            theme=body.theme,
-            blocks=body.blocks,
-            custom_fields=_fields(session),
-        )
-        assert created.page.id is not None
-        return PageCreated(
-            id=created.page.id, version=created.draft.version, status=created.page.status
-        ).model_dump()
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+def create(request: Request, ctx: AppContext, session: Session, body: PageIn) -> dict[str, Any]:
+    created = create_page(
+        session=session,
+        clock=ctx.clock,
+        name=body.name,
+        language=body.language,
+        theme=body.theme,
+        blocks=body.blocks,
+        custom_fields=_fields(session),
+    )
+    assert created.page.id is not None
+    return PageCreated(
+        id=created.page.id, version=created.draft.version, status=created.page.status
+    ).model_dump()
 
 
 @api.get("/pages", "Pages in id order (`?after=&limit=`).", response=PageList, errors=(401, 422))
-async def index(request: Request) -> JSONResponse:
+def index(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     after = request.query_params.get("after", "0")
     limit = request.query_params.get("limit", "100")
     if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 500:
         raise BadRequest(422, "after is an id, limit 1 to 500", code="invalid_input")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        pages = list_pages(session=session, after=int(after), limit=int(limit))
-        return PageList(
-            pages=[PageSummary.model_validate(p, from_attributes=True) for p in pages]
-        ).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    pages = list_pages(session=session, after=int(after), limit=int(limit))
+    return PageList(
+        pages=[PageSummary.model_validate(p, from_attributes=True) for p in pages]
+    ).model_dump(mode="json")
 
 
 @api.get(
@@ -169,14 +158,9 @@ async def index(request: Request) -> JSONResponse:
     response=PageOut,
     errors=(401, 404, 422),
 )
-async def show(request: Request) -> JSONResponse:
+def show(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     page_id = path_id(request, "page")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return _out(get_page(session=session, page_id=page_id))
-
-    return JSONResponse(await ctx.in_session(work))
+    return _out(get_page(session=session, page_id=page_id))
 
 
 @api.put(
@@ -186,26 +170,22 @@ async def show(request: Request) -> JSONResponse:
     response=PageOut,
     errors=_E,
 )
-async def update(request: Request) -> JSONResponse:
+def update(
+    request: Request, ctx: AppContext, session: Session, body: PageUpdateIn
+) -> dict[str, Any]:
     page_id = path_id(request, "page")
-    body = await read_model(request, PageUpdateIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return _out(
-            update_page(
-                session=session,
-                clock=ctx.clock,
-                page_id=page_id,
-                name=body.name,
-                language=body.language,
-                theme=body.theme,
-                blocks=body.blocks,
-                custom_fields=_fields(session),
-            )
+    return _out(
+        update_page(
+            session=session,
+            clock=ctx.clock,
+            page_id=page_id,
+            name=body.name,
+            language=body.language,
+            theme=body.theme,
+            blocks=body.blocks,
+            custom_fields=_fields(session),
         )
-
-    return JSONResponse(await ctx.in_session(work))
+    )
 
 
 @api.post(
@@ -237,14 +217,9 @@ async def publish(request: Request) -> JSONResponse:
     response=PageOut,
     errors=(401, 404, 422),
 )
-async def unpublish(request: Request) -> JSONResponse:
+def unpublish(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     page_id = path_id(request, "page")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return _out(unpublish_page(session=session, clock=ctx.clock, page_id=page_id))
-
-    return JSONResponse(await ctx.in_session(work))
+    return _out(unpublish_page(session=session, clock=ctx.clock, page_id=page_id))
 
 
 @api.get(

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from sender.audience.segments import (
     MAX_CONDITIONS,
@@ -19,8 +18,7 @@ from sender.audience.segments import (
     update_segment,
 )
 from sender.audience.selection import audience_counts, campaigns_using
-from web.bodies import read_model
-from web.context import context
+from web.context import AppContext
 from web.openapi import RouteTable
 
 _FILTERS = (
@@ -89,27 +87,18 @@ api = RouteTable(tags=("contacts",))
     errors=(*_E, 409),
     status=201,
 )
-async def new_segment(request: Request) -> JSONResponse:
-    body = await read_model(request, SegmentIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        segment = create_segment(
-            session=session, name=body.name, filters=body.filters, clock=ctx.clock
-        )
-        return _out(segment)
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+def new_segment(
+    request: Request, ctx: AppContext, session: Session, body: SegmentIn
+) -> dict[str, Any]:
+    segment = create_segment(
+        session=session, name=body.name, filters=body.filters, clock=ctx.clock
+    )
+    return _out(segment)
 
 
 @api.get("/segments", "Every segment, by name.", response=SegmentList, errors=(401,))
-async def all_segments(request: Request) -> JSONResponse:
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return {"segments": [_out(s) for s in list_segments(session=session)]}
-
-    return JSONResponse(await ctx.in_session(work))
+def all_segments(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+    return {"segments": [_out(s) for s in list_segments(session=session)]}
 
 
 @api.get(
@@ -118,14 +107,9 @@ async def all_segments(request: Request) -> JSONResponse:
     response=SegmentOut,
     errors=(401, 404),
 )
-async def show_segment(request: Request) -> JSONResponse:
+def show_segment(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     segment_id: int = request.path_params["segment_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return _out(get_segment(session=session, segment_id=segment_id))
-
-    return JSONResponse(await ctx.in_session(work))
+    return _out(get_segment(session=session, segment_id=segment_id))
 
 
 @api.patch(
@@ -135,18 +119,14 @@ async def show_segment(request: Request) -> JSONResponse:
     response=SegmentOut,
     errors=(*_E, 404, 409),
 )
-async def patch_segment(request: Request) -> JSONResponse:
+def patch_segment(
+    request: Request, ctx: AppContext, session: Session, body: SegmentPatch
+) -> dict[str, Any]:
     segment_id: int = request.path_params["segment_id"]
-    body = await read_model(request, SegmentPatch)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        segment = update_segment(
-            session=session, segment_id=segment_id, name=body.name, filters=body.filters
-        )
-        return _out(segment)
-
-    return JSONResponse(await ctx.in_session(work))
+    segment = update_segment(
+        session=session, segment_id=segment_id, name=body.name, filters=body.filters
+    )
+    return _out(segment)
 
 
 @api.delete(
@@ -155,17 +135,12 @@ async def patch_segment(request: Request) -> JSONResponse:
     response=SegmentDeletedOut,
     errors=(401, 404, 409),
 )
-async def remove_segment(request: Request) -> JSONResponse:
+def remove_segment(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     segment_id: int = request.path_params["segment_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        get_segment(session=session, segment_id=segment_id)
-        in_use = campaigns_using(session=session, segment_id=segment_id)
-        delete_segment(session=session, segment_id=segment_id, in_use=in_use)
-        return SegmentDeletedOut(id=segment_id).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    get_segment(session=session, segment_id=segment_id)
+    in_use = campaigns_using(session=session, segment_id=segment_id)
+    delete_segment(session=session, segment_id=segment_id, in_use=in_use)
+    return SegmentDeletedOut(id=segment_id).model_dump(mode="json")
 
 
 @api.get(
@@ -175,19 +150,14 @@ async def remove_segment(request: Request) -> JSONResponse:
     response=CountOut,
     errors=(401, 404),
 )
-async def segment_count(request: Request) -> JSONResponse:
+def segment_count(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     segment_id: int = request.path_params["segment_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        get_segment(session=session, segment_id=segment_id)
-        counts = audience_counts(session=session, group_ids=(), segment_ids=[segment_id])
-        return CountOut(
-            id=segment_id,
-            contacts=counts.contacts,
-            subscribed=counts.subscribed,
-            unconsented=counts.unconsented,
-            opted_out=counts.opted_out,
-        ).model_dump()
-
-    return JSONResponse(await ctx.in_session(work))
+    get_segment(session=session, segment_id=segment_id)
+    counts = audience_counts(session=session, group_ids=(), segment_ids=[segment_id])
+    return CountOut(
+        id=segment_id,
+        contacts=counts.contacts,
+        subscribed=counts.subscribed,
+        unconsented=counts.unconsented,
+        opted_out=counts.opted_out,
+    ).model_dump()

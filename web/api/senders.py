@@ -8,13 +8,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from sender.delivery.models import SenderNumber
 from sender.delivery.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
 from web.api.campaigns import SenderOut
-from web.bodies import read_model
-from web.context import context
+from web.context import AppContext
 from web.openapi import RouteTable
 
 
@@ -48,24 +46,14 @@ api = RouteTable(tags=("senders",))
     response=SenderList,
     errors=(401,),
 )
-async def all_senders(request: Request) -> JSONResponse:
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return {"senders": [_out(s) for s in list_senders(session=session)]}
-
-    return JSONResponse(await ctx.in_session(work))
+def all_senders(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+    return {"senders": [_out(s) for s in list_senders(session=session)]}
 
 
 @api.get("/senders/{sender_id:int}", "A sender number.", response=SenderOut, errors=(401, 404))
-async def show_sender(request: Request) -> JSONResponse:
+def show_sender(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     sender_id: int = request.path_params["sender_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return _out(get_sender(session=session, sender_id=sender_id))
-
-    return JSONResponse(await ctx.in_session(work))
+    return _out(get_sender(session=session, sender_id=sender_id))
 
 
 @api.patch(
@@ -75,21 +63,17 @@ async def show_sender(request: Request) -> JSONResponse:
     response=SenderOut,
     errors=(400, 401, 404, 413, 415, 422),
 )
-async def patch_sender(request: Request) -> JSONResponse:
+def patch_sender(
+    request: Request, ctx: AppContext, session: Session, body: SenderPatch
+) -> dict[str, Any]:
     sender_id: int = request.path_params["sender_id"]
-    body = await read_model(request, SenderPatch)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        sender = update_sender(
-            session=session,
-            sender_id=sender_id,
-            rate=body.rate,
-            allowed_types=list(body.allowed_types) if body.allowed_types else None,
-        )
-        return _out(sender)
-
-    return JSONResponse(await ctx.in_session(work))
+    sender = update_sender(
+        session=session,
+        sender_id=sender_id,
+        rate=body.rate,
+        allowed_types=list(body.allowed_types) if body.allowed_types else None,
+    )
+    return _out(sender)
 
 
 @api.delete(
@@ -98,12 +82,7 @@ async def patch_sender(request: Request) -> JSONResponse:
     response=SenderDeletedOut,
     errors=(401, 404, 409),
 )
-async def remove_sender(request: Request) -> JSONResponse:
+def remove_sender(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     sender_id: int = request.path_params["sender_id"]
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        delete_sender(session=session, sender_id=sender_id)
-        return SenderDeletedOut(id=sender_id).model_dump(mode="json")
-
-    return JSONResponse(await ctx.in_session(work))
+    delete_sender(session=session, sender_id=sender_id)
+    return SenderDeletedOut(id=sender_id).model_dump(mode="json")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import StreamingResponse
 
 from richsms.errors import InvalidInput
 from richsms.types import storable_datetime
@@ -19,7 +19,7 @@ from sender.results.growth import subscriber_growth
 from sender.results.page_stats import page_report
 from sender.results.report_cache import current_report
 from web.bodies import path_id
-from web.context import context
+from web.context import AppContext, context
 from web.openapi import RouteTable
 
 _T = ("results",)
@@ -31,56 +31,44 @@ api = RouteTable(tags=_T)
     "Production, delivery, engagement, reading delay and clicks over time; "
     "`computed_at` says when (kept ready by the workers for campaigns still moving).",
     errors=(401, 404, 422),
+    reads=True,
 )
-async def campaign(request: Request) -> JSONResponse:
+def campaign(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     campaign_id = path_id(request, "campaign")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return current_report(
-            session=session,
-            campaign_id=campaign_id,
-            now=ctx.clock.now(),
-            price_per_segment=ctx.settings.price_per_segment,
-            currency=ctx.settings.currency,
-        )
-
-    return JSONResponse(await ctx.in_read_session(work))
+    return current_report(
+        session=session,
+        campaign_id=campaign_id,
+        now=ctx.clock.now(),
+        price_per_segment=ctx.settings.price_per_segment,
+        currency=ctx.settings.currency,
+    )
 
 
 @api.get(
     "/pages/{id}/stats",
     "A page's visitors, events (scratch, wheel, copy) and redemptions, every link included.",
     errors=(401, 404, 422),
+    reads=True,
 )
-async def page(request: Request) -> JSONResponse:
+def page(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     page_id = path_id(request, "page")
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return page_report(session=session, page_id=page_id)
-
-    return JSONResponse(await ctx.in_read_session(work))
+    return page_report(session=session, page_id=page_id)
 
 
 @api.get(
     "/stats/compare",
     "The same figures side by side for ?campaigns=1,2,3 (at most 10).",
     errors=(401, 404, 422),
+    reads=True,
 )
-async def compare(request: Request) -> JSONResponse:
+def compare(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     ids = parse_campaign_ids(request.query_params.get("campaigns", ""))
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return compare_campaigns(
-            session=session,
-            campaign_ids=ids,
-            price_per_segment=ctx.settings.price_per_segment,
-            currency=ctx.settings.currency,
-        )
-
-    return JSONResponse(await ctx.in_read_session(work))
+    return compare_campaigns(
+        session=session,
+        campaign_ids=ids,
+        price_per_segment=ctx.settings.price_per_segment,
+        currency=ctx.settings.currency,
+    )
 
 
 def _csv(name: str, lines: Iterator[str]) -> StreamingResponse:
@@ -121,19 +109,15 @@ def _moment(raw: str | None, default: datetime, name: str) -> datetime:
     "/stats/growth",
     "Opt-ins, opt-outs and net subscribers per ?period=day|week|month, by channel.",
     errors=(401, 422),
+    reads=True,
 )
-async def growth(request: Request) -> JSONResponse:
-    ctx = context(request)
+def growth(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     query = request.query_params
     now = ctx.clock.now()
     end = _moment(query.get("to"), now, "to")
     start = _moment(query.get("from"), end - timedelta(days=30), "from")
     period = query.get("period", "day")
-
-    def work(session: Session) -> dict[str, Any]:
-        return subscriber_growth(session=session, start=start, end=end, period=period)
-
-    return JSONResponse(await ctx.in_read_session(work))
+    return subscriber_growth(session=session, start=start, end=end, period=period)
 
 
 api.get(

@@ -8,12 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from richsms.events import Webhook
 from sender.webhooks.events import create_webhook, delete_webhook, list_webhooks
-from web.bodies import path_id, read_model
-from web.context import context
+from web.bodies import path_id
+from web.context import AppContext, context
 from web.openapi import RouteTable
 
 EventType = Literal["click", "redemption", "opt_out", "reply", "delivery"]
@@ -59,27 +59,16 @@ api = RouteTable(tags=_T)
     errors=(400, 401, 413, 415, 422),
     status=201,
 )
-async def create(request: Request) -> JSONResponse:
-    body = await read_model(request, WebhookIn)
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        webhook = create_webhook(
-            session=session, clock=ctx.clock, url=body.url, events=body.events
-        )
-        return _out(webhook, WebhookCreated)
-
-    return JSONResponse(await ctx.in_session(work), status_code=201)
+def create(request: Request, ctx: AppContext, session: Session, body: WebhookIn) -> dict[str, Any]:
+    webhook = create_webhook(
+        session=session, clock=ctx.clock, url=body.url, events=body.events
+    )
+    return _out(webhook, WebhookCreated)
 
 
-@api.get("/webhooks", "Registered webhooks.", response=WebhookList)
-async def index(request: Request) -> JSONResponse:
-    ctx = context(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        return {"webhooks": [_out(w) for w in list_webhooks(session=session)]}
-
-    return JSONResponse(await ctx.in_read_session(work))
+@api.get("/webhooks", "Registered webhooks.", response=WebhookList, reads=True)
+def index(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+    return {"webhooks": [_out(w) for w in list_webhooks(session=session)]}
 
 
 @api.delete("/webhooks/{id}", "Delete a webhook.", errors=(401, 404, 422))
