@@ -30,7 +30,8 @@ from web.health import health
 from web.hooks import hooks
 from web.openapi import Operation, document, operations
 from web.page_events import events
-from web.pages import PageServer, pages
+from web.page_server import PageServer
+from web.pages import pages
 from web.redirect import ShortLinks, miss_limiter
 from web.staff import post_limiter, staff
 from web.ui import routes as ui_routes

@@ -15,10 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from starlette.requests import Request
-
 from richsms.settings import Settings
-from web.context import context
 
 log = logging.getLogger("richsms.limits")
 
@@ -124,16 +121,6 @@ class RedisAttemptLimiter:
             log.warning("Redis unreachable (%s): attempt limits are per process for now", exc)
             return self._fallback.allow(*keys)
         return bool(int(allowed))
-
-
-def client_of(request: Request) -> str:
-    """The address a client's attempts are counted under: read through the proxies
-    `RICHSMS_TRUSTED_PROXIES` names (behind a proxy the peer is the proxy, and one bucket
-    for every client would let anybody lock everyone out)."""
-    addresses = context(request).client_address
-    peer = request.client.host if request.client else ""
-    headers = request.headers
-    return addresses.resolve(peer, headers.get("forwarded"), headers.get("x-forwarded-for"))
 
 
 def attempt_limiter(

@@ -21,7 +21,7 @@ from richsms.clock import Clock
 from richsms.db import read_session, session_scope
 from richsms.settings import Settings
 
-if TYPE_CHECKING:  # the modules below read their context through this one
+if TYPE_CHECKING:  # types only; none of these modules imports web.context (no cycle)
     from sender.delivery.worker import Worker
     from shortener.clicks import ClickWriter
     from shortener.codes import CodeMaker
@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the modules below read their context through this one
     from shortener.limits import MissLimiter
     from shortener.resolver import Resolver
     from web.attempt_limits import Attempts
-    from web.pages import PageServer
+    from web.page_server import PageServer
 
 T = TypeVar("T")
 
@@ -93,3 +93,13 @@ def context(connection: HTTPConnection) -> AppContext:
     if not isinstance(app, HasContext):
         raise TypeError(f"{type(app).__name__} is no richsms app: no context")
     return app.context
+
+
+def client_of(request: HTTPConnection) -> str:
+    """The address a client's attempts are counted under: read through the proxies
+    `RICHSMS_TRUSTED_PROXIES` names (behind a proxy the peer is the proxy, and one bucket
+    for every client would let anybody lock everyone out)."""
+    addresses = context(request).client_address
+    peer = request.client.host if request.client else ""
+    headers = request.headers
+    return addresses.resolve(peer, headers.get("forwarded"), headers.get("x-forwarded-for"))

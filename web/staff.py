@@ -23,9 +23,9 @@ from landing_templates.coupons import CouponState, coupon_state, redeem_coupon
 from richsms.accounts import ApiToken, verify_token
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
-from web.attempt_limits import Attempts, attempt_limiter, client_of
+from web.attempt_limits import Attempts, attempt_limiter
 from web.bodies import read_body
-from web.context import context
+from web.context import client_of, context
 from web.languages import preferred_language
 from web.openapi import RouteTable
 from web.sessions import (

@@ -25,7 +25,7 @@ from web.bodies import path_id, read_model
 from web.context import AppContext, context
 from web.errors import BadRequest
 from web.openapi import RouteTable
-from web.pages import page_headers
+from web.page_server import page_headers
 
 
 class PageIn(BaseModel):

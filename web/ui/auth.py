@@ -12,8 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from richsms.accounts import AdminUser, check_password
 from richsms.i18n import LANGUAGES
 from richsms.settings import Settings
-from web.attempt_limits import Attempts, attempt_limiter, client_of
-from web.context import context
+from web.attempt_limits import Attempts, attempt_limiter
+from web.context import client_of, context
 from web.sessions import encode_session, set_cookie
 from web.ui.base import read_form
 from web.ui.i18n import LANG_COOKIE
@@ -93,4 +93,3 @@ async def switch_language(request: Request) -> Response:
 
 def root(_request: Request) -> Response:
     return RedirectResponse("/ui/", status_code=307)
-
