@@ -8,6 +8,7 @@ import json
 import math
 import re
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 from starlette.convertors import Convertor, register_url_convertor
@@ -143,6 +144,18 @@ def query_int(
             422, f"{name} must be between {minimum} and {maximum}", code="invalid_input"
         )
     return value
+
+
+def parse_form(body: bytes, *, max_bytes: int, max_fields: int) -> dict[str, str]:
+    """A urlencoded form's fields (blank ones kept), or {} when the body is larger than
+    `max_bytes` or is not UTF-8: the UI and the staff page read their forms so."""
+    if len(body) > max_bytes:
+        return {}
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields))
 
 
 async def read_body(request: Request, limit: int | None = None) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Literal
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -24,7 +24,7 @@ from richsms.accounts import ApiToken, verify_token
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
 from web.attempt_limits import Attempts, attempt_limiter
-from web.bodies import read_body
+from web.bodies import parse_form, read_body
 from web.context import client_of, context
 from web.languages import preferred_language
 from web.openapi import RouteTable
@@ -115,7 +115,7 @@ class StaffPage:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:
             return await self._page(request, status=415, message="forged")
-        form = _parse_form(await read_body(request))
+        form = parse_form(await read_body(request), max_bytes=FORM_BYTES, max_fields=10)
         secret: str = ctx.settings.secret_key.reveal()
         now = int(ctx.clock.now().timestamp())
         action = form.get("action", "")
@@ -172,16 +172,6 @@ class StaffPage:
             return await self._page(request, redeemed_now=True)
         status = {"signed_out": 401, "already": 409, "unknown": 404, "forged": 422}[outcome]
         return await self._page(request, status=status, message=outcome)
-
-
-def _parse_form(body: bytes) -> dict[str, str]:
-    if len(body) > FORM_BYTES:
-        return {}
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return {}
-    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=10))
 
 
 def _staff_name(session: Session, request: Request, secret: str, now: int) -> str | None:

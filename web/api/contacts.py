@@ -149,23 +149,9 @@ class HistoryOut(BaseModel):
     coupons: list[CouponOut] = Field(default_factory=list, description="Coupons and their use.")
 
 
-class ContactOut(BaseModel):
-    id: int
-    phone: str
-    first_name: str
-    last_name: str
-    email: str
-    language: str
-    timezones: list[str]
-    fields: dict[str, Any]
-    status: str
-    consent_type: str | None
-    consent_source: str | None
-    consent_at: datetime | None
-    opted_out_at: datetime | None
-    opted_out_via: str | None
-    created_at: datetime
-    updated_at: datetime
+# A contact with their history: the summary's fields first (no docstring: it would
+# become the schema's description).
+class ContactOut(ContactSummary):
     consent_history: list[ConsentOut]
     messages: list[MessageOut]
     inbound: list[InboundOut]

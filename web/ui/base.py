@@ -4,14 +4,13 @@ a domain error into a page that says what went wrong."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl
 
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from richsms.errors import RichsmsError
-from web.bodies import read_body
+from web.bodies import parse_form, read_body
 from web.context import context
 from web.errors import STATUS_OF
 from web.ui.render import Viewer, page, viewer
@@ -26,14 +25,7 @@ async def read_form(request: Request) -> dict[str, str]:
     """A small urlencoded form (the UI posts nothing else), or {} for anything else."""
     if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
         return {}
-    body = await read_body(request)
-    if len(body) > FORM_BYTES:
-        return {}
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return {}
-    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=200))
+    return parse_form(await read_body(request), max_bytes=FORM_BYTES, max_fields=200)
 
 
 def signed_in(
