@@ -197,6 +197,12 @@ def test_no_module_imports_above_its_layer_or_outside_its_area_contract() -> Non
     assert wrong_imports(ROOT) == []
 
 
+def test_no_import_cycles() -> None:
+    """A type-only import counts too: two modules that need each other are one concept
+    cut in two, or a shared piece that belongs in a third module."""
+    assert cycles(ROOT) == []
+
+
 def test_every_area_is_in_the_contract_and_says_what_it_owns() -> None:
     areas = {p.parent.name for p in (ROOT / "sender").glob("*/__init__.py")}
     assert areas == set(AREAS)
