@@ -19,8 +19,9 @@ from sqlmodel import Session, col, select
 from richsms.errors import NotFound
 from richsms.merge_contact import contact_fields
 from sender.audience.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED
+from sender.audience.groups import delete_group
 from sender.audience.models import Contact, ContactGroup, GroupMember, Segment
-from sender.audience.segments import has_row, segment_condition
+from sender.audience.segments import delete_segment, has_row, segment_condition
 from sender.campaigns.models import Automation, Campaign
 
 BATCH_SIZE: Final = 5_000
@@ -222,3 +223,16 @@ def campaigns_using(
         ).all()
         users.extend(f"automation #{a.id} {a.name}" for a in automations)
     return users
+
+
+def delete_unused_group(*, session: Session, group_id: int) -> None:
+    """Delete a group and its memberships unless a campaign still to send or an
+    automation uses it (Conflict, naming them): what the API and the UI both do."""
+    in_use = campaigns_using(session=session, group_id=group_id)
+    delete_group(session=session, group_id=group_id, in_use=in_use)
+
+
+def delete_unused_segment(*, session: Session, segment_id: int) -> None:
+    """Delete a segment unless a campaign still to send uses it (Conflict, naming them)."""
+    in_use = campaigns_using(session=session, segment_id=segment_id)
+    delete_segment(session=session, segment_id=segment_id, in_use=in_use)

@@ -13,13 +13,12 @@ from sender.audience.groups import (
     add_members,
     count_members,
     create_group,
-    delete_group,
     get_group,
     list_groups,
     remove_members,
     rename_group,
 )
-from sender.audience.selection import campaigns_using
+from sender.audience.selection import delete_unused_group
 from web.context import AppContext
 from web.openapi import RouteTable
 
@@ -136,9 +135,7 @@ def patch_group(
 )
 def remove_group(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     group_id: int = request.path_params["group_id"]
-    get_group(session=session, group_id=group_id)
-    in_use = campaigns_using(session=session, group_id=group_id)
-    delete_group(session=session, group_id=group_id, in_use=in_use)
+    delete_unused_group(session=session, group_id=group_id)
     return GroupDeletedOut(id=group_id).model_dump(mode="json")
 
 

@@ -12,12 +12,11 @@ from starlette.requests import Request
 from sender.audience.segments import (
     MAX_CONDITIONS,
     create_segment,
-    delete_segment,
     get_segment,
     list_segments,
     update_segment,
 )
-from sender.audience.selection import audience_counts, campaigns_using
+from sender.audience.selection import audience_counts, delete_unused_segment
 from web.context import AppContext
 from web.openapi import RouteTable
 
@@ -137,9 +136,7 @@ def patch_segment(
 )
 def remove_segment(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     segment_id: int = request.path_params["segment_id"]
-    get_segment(session=session, segment_id=segment_id)
-    in_use = campaigns_using(session=session, segment_id=segment_id)
-    delete_segment(session=session, segment_id=segment_id, in_use=in_use)
+    delete_unused_segment(session=session, segment_id=segment_id)
     return SegmentDeletedOut(id=segment_id).model_dump(mode="json")
 
 

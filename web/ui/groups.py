@@ -16,12 +16,11 @@ from sender.audience.groups import (
     add_members,
     count_members,
     create_group,
-    delete_group,
     get_group,
     list_groups,
     rename_group,
 )
-from sender.audience.selection import campaigns_using
+from sender.audience.selection import delete_unused_group
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
@@ -86,7 +85,5 @@ def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Re
 
 def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     group_id = path_id(request, "group")
-    get_group(session=db, group_id=group_id)
-    in_use = campaigns_using(session=db, group_id=group_id)
-    delete_group(session=db, group_id=group_id, in_use=in_use)
+    delete_unused_group(session=db, group_id=group_id)
     return back_to("/ui/groups", N_("Group deleted."))

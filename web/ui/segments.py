@@ -22,13 +22,11 @@ from sender.audience.segments import (
     MAX_CONDITIONS,
     TEXT_OPS,
     create_segment,
-    delete_segment,
-    get_segment,
     list_segments,
     segment_condition,
     validate_filters,
 )
-from sender.audience.selection import campaigns_using
+from sender.audience.selection import delete_unused_segment
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
@@ -171,7 +169,5 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
 
 def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     segment_id = path_id(request, "segment")
-    get_segment(session=db, segment_id=segment_id)
-    in_use = campaigns_using(session=db, segment_id=segment_id)
-    delete_segment(session=db, segment_id=segment_id, in_use=in_use)
+    delete_unused_segment(session=db, segment_id=segment_id)
     return back_to("/ui/segments", N_("Segment deleted."))
