@@ -3,13 +3,13 @@
 Outside the /api bearer auth: each request is authenticated by its provider signature,
 checked by the provider's own webhook parser (a bad one raises Forbidden: 403, nothing
 stored). The URL signed is the public one, from RICHSMS_BASE_URL, so that a proxy in
-front does not break signatures. Receipts go through `record_receipt` (idempotent: a
-callback received twice counts once) and inbound messages through the keyword handler.
+front does not break signatures. What the parser read goes to the provider-events sink
+(`receive`, sender/delivery/provider_events.py), the one way in for receipts and inbound
+messages of every provider.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Protocol
 from urllib.parse import parse_qsl
 
@@ -17,10 +17,9 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sender.delivery.inbound import handle_inbound, keyword_of, opt_out_request
+from sender.delivery.provider_events import receive
 from sender.delivery.providers import webhooks_for
-from sender.delivery.providers.base import Inbound, WebhookRequest, WebhookResult
-from sender.delivery.receipts import record_receipt
+from sender.delivery.providers.base import WebhookRequest, WebhookResult
 from web.bodies import read_body
 from web.context import context
 from web.openapi import RouteTable
@@ -45,50 +44,24 @@ async def _webhook_request(request: Request, path: str) -> WebhookRequest:
 
 
 def _parser(request: Request) -> HttpWebhooks:
-    parser = webhooks_for("http", context(request).settings)
+    ctx = context(request)
+    parser = webhooks_for("http", ctx.settings, ctx.clock)
     assert parser is not None, "the http provider has webhooks"
     return parser  # type: ignore[return-value]
 
 
-def _text_of(message: Inbound) -> str:
-    """The text the keyword handler reads. When the network already classified the
-    message (Twilio's OptOutType) in a way our keywords do not see, its verdict wins."""
-    if message.opt_out_type in ("STOP", "START", "HELP"):
-        if keyword_of(message.text) is None and opt_out_request(message.text) is None:
-            return message.opt_out_type
-    return message.text
-
-
-async def _record(request: Request, result: WebhookResult) -> list[str]:
+async def _hand_over(request: Request, result: WebhookResult) -> list[str]:
+    """What each receipt and inbound message did, once committed."""
     ctx = context(request)
-    now = ctx.clock.now()
 
     def work(session: Session) -> list[str]:
-        outcomes: list[str] = []
-        for receipt in result.receipts:
-            receipt = replace(receipt, at=now)
-            outcomes.append(
-                record_receipt(
-                    session=session,
-                    provider=receipt.provider,
-                    provider_id=receipt.provider_id,
-                    state=receipt.state,
-                    at=receipt.at,
-                    error=receipt.error,
-                )
-            )
-        for message in result.inbound:
-            handled = handle_inbound(
-                session=session,
-                phone=message.phone,
-                to=message.to,
-                text=_text_of(message),
-                clock=ctx.clock,
-                settings=ctx.settings,
-                received_at=now,
-            )
-            outcomes.append(handled.action)
-        return outcomes
+        return receive(
+            session=session,
+            clock=ctx.clock,
+            settings=ctx.settings,
+            receipts=result.receipts,
+            inbound=result.inbound,
+        )
 
     return await ctx.in_session(work)
 
@@ -100,7 +73,7 @@ async def _record(request: Request, result: WebhookResult) -> list[str]:
 )
 async def status(request: Request) -> Response:
     result = _parser(request).status(await _webhook_request(request, STATUS_PATH))
-    outcomes = await _record(request, result)
+    outcomes = await _hand_over(request, result)
     # Twilio reads only the status code; the outcome ("applied", "duplicate") helps logs.
     return Response(" ".join(outcomes), media_type="text/plain")
 
@@ -112,6 +85,6 @@ async def status(request: Request) -> Response:
 )
 async def inbound(request: Request) -> Response:
     result = _parser(request).inbound(await _webhook_request(request, INBOUND_PATH))
-    await _record(request, result)
+    await _hand_over(request, result)
     return Response(result.reply_body, media_type=result.reply_type)
 

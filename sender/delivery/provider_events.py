@@ -1,8 +1,14 @@
-"""Where a running provider hands receipts and inbound messages: the database.
+"""Where every provider hands receipts and inbound messages: the database.
 
-`DatabaseEvents` implements `ProviderEvents`. Each call returns once the event is
-committed, so the provider may acknowledge it to the network afterwards. The database
-work runs in a thread, never on the event loop that carries the provider's traffic.
+The one way in, whatever carried them: `receive` handles what a provider read (each
+receipt through `store_receipts`, idempotent: one received twice counts once; each
+inbound message through `receive_inbound`: stored and acted on, or dropped and logged
+when it cannot be read, never refused). The HTTP provider's webhooks (web/hooks.py) call
+`receive` in the request's unit of work; a running provider (SMPP, console) calls
+`DatabaseEvents`, which implements `ProviderEvents` over the same functions. Each of its
+calls returns once the event is committed, so the provider may acknowledge it to the
+network afterwards. Its database work runs in a thread, never on the event loop that
+carries the provider's traffic.
 
 The database thread is the default executor's, or the one the worker gives (`run_on`):
 the thread recording its answers, so that a receipt and its answer never commit at the
@@ -25,6 +31,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from richsms.clock import Clock
 from richsms.db import session_scope
@@ -41,6 +48,8 @@ T = TypeVar("T")
 # them waits for the others (it is acknowledged to the network already, or repeated).
 RECEIPT_GROUP = 500
 RECEIPT_LINGER = 0.02
+# What `receive_inbound` answers for a message it could not read.
+DROPPED = "dropped"
 
 
 class DatabaseEvents:
@@ -105,26 +114,61 @@ class DatabaseEvents:
         await self._in_db(self._inbound, message)
 
     def _inbound(self, message: Inbound) -> None:
-        try:
-            with session_scope(self.engine) as session:
-                handle_inbound(
-                    session=session,
-                    phone=message.phone,
-                    to=message.to,
-                    text=text_of(message),
-                    clock=self.clock,
-                    settings=self.settings,
-                    received_at=message.at,
-                )
-        except InvalidInput as exc:
-            # Refusing it would only make the network hand it over again, forever.
-            log.warning("inbound message from %s dropped: %s", message.phone, exc.message)
+        with session_scope(self.engine) as session:
+            receive_inbound(
+                session=session, clock=self.clock, settings=self.settings, message=message
+            )
 
     def forget_pending(self, *, received_before: datetime) -> int:
         """Drop pending receipts older than `received_before` (no answer ever claimed
         them); returns how many."""
         with self.engine.begin() as conn:
             return forget_pending(conn, received_before=received_before)
+
+
+def receive(
+    *,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    receipts: Sequence[Receipt] = (),
+    inbound: Sequence[Inbound] = (),
+) -> list[str]:
+    """What a provider read, handled as every provider's events are (flushes only): what
+    each receipt did (`applied`, `duplicate`, `pending`, `ignored`), then what each inbound
+    message did (its action, or `dropped`)."""
+    outcomes: list[str] = []
+    if receipts:
+        session.flush()
+        outcomes += store_receipts(session.connection(), receipts, now=clock.now())
+    for message in inbound:
+        outcomes.append(
+            receive_inbound(session=session, clock=clock, settings=settings, message=message)
+        )
+    return outcomes
+
+
+def receive_inbound(
+    *, session: Session, clock: Clock, settings: Settings, message: Inbound
+) -> str:
+    """Store one inbound message and act on its keyword (flushes only); the action taken,
+    or `dropped` for a message that cannot be read (logged, and nothing of it kept)."""
+    try:
+        with session.begin_nested():
+            handled = handle_inbound(
+                session=session,
+                phone=message.phone,
+                to=message.to,
+                text=text_of(message),
+                clock=clock,
+                settings=settings,
+                received_at=message.at,
+            )
+    except InvalidInput as exc:
+        # Refusing it would only make the network hand it over again, forever.
+        log.warning("inbound message from %s dropped: %s", message.phone, exc.message)
+        return DROPPED
+    return handled.action
 
 
 def text_of(message: Inbound) -> str:

@@ -5,10 +5,10 @@ and a registry maps `RICHSMS_PROVIDER` to the provider that carries them.
 `sender.delivery.providers.http`, imported only when named (their client libraries are not
 loaded otherwise). Each of those modules exposes `from_settings(settings) -> Provider`
 and `webhooks`: None, or the provider's webhook parser (an object, or a callable that
-builds it from the settings), so that `web/` can parse a webhook without starting the
-provider. Other providers (the tests' `fault` provider, tests/sender/delivery/providers/
-fault.py, which the benchmarks borrow) are registered by whoever needs them, with
-`register_provider`.
+builds it from the settings and the clock that dates what it reads), so that `web/` can
+parse a webhook without starting the provider. Other providers (the tests' `fault`
+provider, tests/sender/delivery/providers/fault.py, which the benchmarks borrow) are
+registered by whoever needs them, with `register_provider`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from importlib import import_module
 from types import ModuleType
 from typing import cast
 
+from richsms.clock import Clock
 from richsms.settings import ConfigError, Settings
 from sender.delivery.providers.base import (
     Inbound,
@@ -85,9 +86,9 @@ def provider_from_settings(settings: Settings) -> Provider:
     return factory(settings)
 
 
-def webhooks_for(name: str, settings: Settings) -> object | None:
+def webhooks_for(name: str, settings: Settings, clock: Clock | None = None) -> object | None:
     """The webhook parser of provider `name` (None when it has no webhooks), without
-    starting the provider."""
+    starting the provider; what it reads is dated by `clock` (the system's by default)."""
     if name in _FACTORIES and name not in _MODULES:
         return None
     if name not in _MODULES:
@@ -96,8 +97,8 @@ def webhooks_for(name: str, settings: Settings) -> object | None:
         )
     webhooks: object = getattr(_module(name), "webhooks", None)
     if webhooks is not None and (inspect.isfunction(webhooks) or inspect.isclass(webhooks)):
-        factory = cast(Callable[[Settings], object], webhooks)
-        return factory(settings)
+        factory = cast(Callable[[Settings, Clock | None], object], webhooks)
+        return factory(settings, clock)
     return webhooks
 
 

@@ -94,5 +94,5 @@ class TwilioWebhooks:
         return self._clock.now()
 
 
-def webhooks(settings: Settings) -> TwilioWebhooks:
-    return TwilioWebhooks(settings.http_auth_token.reveal())
+def webhooks(settings: Settings, clock: Clock | None = None) -> TwilioWebhooks:
+    return TwilioWebhooks(settings.http_auth_token.reveal(), clock=clock)

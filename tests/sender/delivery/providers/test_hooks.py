@@ -135,3 +135,16 @@ def test_a_body_past_the_webhook_limit_gets_413_and_changes_nothing(
     with Session(engine) as session:
         message = session.get(Message, message_id)
         assert message is not None and message.state == "sent"
+
+
+def test_an_inbound_message_from_an_unreadable_number_is_dropped_as_smpp_drops_it(
+    hooks_client: TestClient, engine: Engine
+) -> None:
+    """Through the one provider-events sink: acknowledged (200) and dropped, as an SMPP
+    deliver_sm is, where the webhook used to refuse it with a 422 of its own."""
+    form = {"From": "Orange", "To": "+33700000000", "Body": "STOP", "MessageSid": "SM10"}
+    status, body = post(hooks_client, "/hooks/http/inbound", INBOUND_URL, form)
+    assert status == 200 and "<Response>" in body
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(InboundMessage)).one() == (0,)
+        assert session.exec(select(func.count()).select_from(Contact)).one() == (0,)
