@@ -1,10 +1,13 @@
 """One message to one recipient, now: transactional sends and campaign test sends. They go
 through the same outbox, the same consent rules and the same composition as campaigns.
 
-Each send is two steps, so that on SQLite nothing is rendered while the write lock is
-held: `prepare_*` reads and renders (and refuses a bad template or a message that is too
-long before anything is written); `write_send` then creates the contact and the link if
-needed and enqueues the message. Both only flush: the edge commits.
+`send_message` and `send_test` are the use cases every edge calls (the API's
+`POST /api/messages` and `POST /api/campaigns/{id}/test`, the UI's test button). Each
+is two steps, so that on SQLite nothing is rendered while the write lock is held:
+`prepare_*` reads and renders in the `reading` session (and refuses a bad template or a
+message that is too long before anything is written); `write_send` then creates the
+contact and the link if needed and enqueues the message in the `writing` session. An
+edge that holds one session for both passes it twice. Both only flush: the edge commits.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Final
 
 from sqlmodel import Session
 
+from landing_templates.links import issue_page_links
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.merge_contact import contact_fields
@@ -51,6 +55,7 @@ class PreparedSend:
     timezones: str = ""
     campaign_id: int | None = None
     is_test: bool = False
+    page_id: int | None = None  # the link leads to this page (a page campaign's test)
 
 
 def prepare_send(
@@ -127,6 +132,8 @@ def prepare_test(
         url=campaign.target_url if composer.uses_link else None,
         campaign_id=campaign_id,
         is_test=True,
+        # As its recipients' links do: to the published page, not to no link at all.
+        page_id=campaign.page_id if composer.uses_link else None,
     )
 
 
@@ -142,8 +149,18 @@ def write_send(
         contact_id = contact.id
     link = ""
     link_id = None
-    if send.url is not None:
-        # A test's link belongs to no campaign, so it stays out of the statistics.
+    # A test's link belongs to no campaign and no contact: it stays out of the statistics.
+    if send.page_id is not None:
+        [page_link] = issue_page_links(
+            session=session,
+            codes=codes,
+            clock=clock,
+            base_url=settings.base_url,
+            page_id=send.page_id,
+            contact_ids=[None if send.is_test else contact_id],
+        )
+        link, link_id = settings.short_url + page_link.code, page_link.id
+    elif send.url is not None:
         issued = create_link(
             session=session,
             codes=codes,
@@ -168,9 +185,10 @@ def write_send(
     )
 
 
-def send_one(
+def send_message(
     *,
-    session: Session,
+    reading: Session,
+    writing: Session,
     clock: Clock,
     settings: Settings,
     codes: CodeMaker,
@@ -182,10 +200,9 @@ def send_one(
     url: str | None = None,
     sender_id: int | None = None,
 ) -> Message:
-    """Prepare and write in one session (flushes only). The web edge uses the two steps
-    in two sessions, so that rendering holds no write lock."""
+    """A unitary send: rendered in `reading`, written in `writing` (flushes only)."""
     send = prepare_send(
-        session=session,
+        session=reading,
         settings=settings,
         type=type,
         contact_id=contact_id,
@@ -195,21 +212,22 @@ def send_one(
         url=url,
         sender_id=sender_id,
     )
-    return write_send(session=session, clock=clock, settings=settings, codes=codes, send=send)
+    return write_send(session=writing, clock=clock, settings=settings, codes=codes, send=send)
 
 
 def send_test(
     *,
-    session: Session,
+    reading: Session,
+    writing: Session,
     clock: Clock,
     settings: Settings,
     codes: CodeMaker,
     campaign_id: int,
     phone: str,
 ) -> Message:
-    """A campaign's test send in one session (flushes only)."""
-    send = prepare_test(session=session, settings=settings, campaign_id=campaign_id, phone=phone)
-    return write_send(session=session, clock=clock, settings=settings, codes=codes, send=send)
+    """A campaign's test send: rendered in `reading`, written in `writing` (flushes only)."""
+    send = prepare_test(session=reading, settings=settings, campaign_id=campaign_id, phone=phone)
+    return write_send(session=writing, clock=clock, settings=settings, codes=codes, send=send)
 
 
 def _recipient(

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from richsms.db import read_session
 from richsms.errors import InvalidInput
 from sender.campaigns.campaign import (
     CampaignSpec,
@@ -19,7 +20,7 @@ from sender.campaigns.campaign import (
     list_campaigns,
     request_send,
 )
-from sender.campaigns.unitary import PreparedSend, prepare_test, write_send
+from sender.campaigns.unitary import send_test
 from sender.delivery.senders import create_sender
 from web.api.campaign_bodies import (
     CampaignIn,
@@ -156,24 +157,20 @@ async def test(request: Request) -> JSONResponse:
     body = await read_model(request, TestIn)
     ctx = context(request)
 
-    # Rendered with no write lock held; then written in one short unit.
-    send = await ctx.in_read_session(
-        lambda session: prepare_test(
-            session=session, settings=ctx.settings, campaign_id=campaign_id, phone=body.phone
-        )
-    )
-    return await queue_prepared(ctx, send)
-
-
-async def queue_prepared(ctx: AppContext, send: PreparedSend) -> JSONResponse:
-    """Writes a prepared send (a test, a unitary message) in one short unit of work:
-    202 with the message."""
-
-    def work(session: Session) -> dict[str, Any]:
-        message = write_send(
-            session=session, clock=ctx.clock, settings=ctx.settings, codes=ctx.codes, send=send
-        )
-        return message_out(message)
+    def work(writing: Session) -> dict[str, Any]:
+        # Rendered in a read-only session; `writing` takes SQLite's write lock only when
+        # first used, for the write that follows the render.
+        with read_session(ctx.engine) as reading:
+            message = send_test(
+                reading=reading,
+                writing=writing,
+                clock=ctx.clock,
+                settings=ctx.settings,
+                codes=ctx.codes,
+                campaign_id=campaign_id,
+                phone=body.phone,
+            )
+            return message_out(message)
 
     return JSONResponse(await ctx.in_session(work), status_code=202)
 

@@ -9,10 +9,11 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from richsms.db import read_session
 from richsms.errors import NotFound
-from sender.campaigns.unitary import prepare_send
+from sender.campaigns.unitary import send_message
 from sender.delivery.models import Message
-from web.api.campaigns import MessageOut, message_out, queue_prepared
+from web.api.campaigns import MessageOut, message_out
 from web.bodies import path_id, read_model
 from web.context import AppContext, context
 from web.openapi import RouteTable
@@ -46,21 +47,27 @@ async def create(request: Request) -> JSONResponse:
     body = await read_model(request, MessageIn)
     ctx = context(request)
 
-    # Render and check first, with no write lock; then write in one short unit.
-    send = await ctx.in_read_session(
-        lambda session: prepare_send(
-            session=session,
-            settings=ctx.settings,
-            type=body.type,
-            contact_id=body.contact_id,
-            phone=body.phone,
-            text=body.text,
-            template=body.template,
-            url=body.url,
-            sender_id=body.sender_id,
-        )
-    )
-    return await queue_prepared(ctx, send)
+    def work(writing: Session) -> dict[str, Any]:
+        # Rendered in a read-only session; `writing` takes SQLite's write lock only when
+        # first used, for the write that follows the render.
+        with read_session(ctx.engine) as reading:
+            message = send_message(
+                reading=reading,
+                writing=writing,
+                clock=ctx.clock,
+                settings=ctx.settings,
+                codes=ctx.codes,
+                type=body.type,
+                contact_id=body.contact_id,
+                phone=body.phone,
+                text=body.text,
+                template=body.template,
+                url=body.url,
+                sender_id=body.sender_id,
+            )
+            return message_out(message)
+
+    return JSONResponse(await ctx.in_session(work), status_code=202)
 
 
 @api.get(

@@ -162,8 +162,9 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     if not phone:
         raise InvalidInput("give the phone number to send the test to")
     ctx = context(request)
-    send_test(
-        session=db,
+    send_test(  # one session: the page's own, which already holds the write lock
+        reading=db,
+        writing=db,
         clock=ctx.clock,
         settings=ctx.settings,
         codes=ctx.codes,
