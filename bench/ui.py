@@ -18,11 +18,11 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.db import make_engine
 from richsms.migrate import upgrade
 from richsms.settings import Settings
 from sender.demo import seed_demo
+from tests.clock import FrozenClock
 
 GOAL_MS = 100.0
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

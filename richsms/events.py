@@ -111,7 +111,7 @@ def wanted(session: Session | Connection, event: str) -> bool:
 def emit_events(
     *,
     session: Session | Connection,
-    clock: Clock,
+    now: datetime,
     event: str,
     payloads: Sequence[Mapping[str, Any]],
 ) -> int:
@@ -125,7 +125,6 @@ def emit_events(
     hooks = _subscribers(session, event)
     if not hooks:
         return 0
-    now = clock.now()
     rows = [
         {
             "webhook_id": hook,
@@ -148,7 +147,7 @@ def emit_events(
 def emit_event(
     *, session: Session, clock: Clock, event: str, payload: Mapping[str, Any]
 ) -> int:
-    return emit_events(session=session, clock=clock, event=event, payloads=[payload])
+    return emit_events(session=session, now=clock.now(), event=event, payloads=[payload])
 
 
 def erase_replies(*, session: Session, contact_id: int) -> int:

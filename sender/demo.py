@@ -22,7 +22,6 @@ from landing_templates.coupons import assign_coupon, redeem_coupon
 from landing_templates.page_events import SCRATCH_REVEALED, record_page_event
 from landing_templates.pages import create_page, publish_page
 from richsms.accounts import create_admin
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.csv_import import import_contacts
@@ -129,12 +128,26 @@ def _blocks(deadline: datetime) -> list[dict[str, object]]:
     ]
 
 
+class StoryClock:
+    """The demo's time: set three hours back, moved forward as the story goes, so that
+    what the use cases stamp reads as a campaign sent this morning."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
 def seed_demo(*, engine: Engine, settings: Settings, now: datetime) -> DemoReport | None:
     """Seed the demo on an empty database; None (and nothing changed) otherwise."""
     if not is_empty(engine):
         return None
     rng = random.Random(2026)
-    clock = FrozenClock(now - timedelta(hours=3))
+    clock = StoryClock(now - timedelta(hours=3))
     codes = CodeMaker(settings.secret_key.reveal())
     password = secrets.token_urlsafe(12)
     with session_scope(engine) as session:
@@ -222,7 +235,7 @@ def seed_demo(*, engine: Engine, settings: Settings, now: datetime) -> DemoRepor
 
 def _recipients_act(
     engine: Engine,
-    clock: FrozenClock,
+    clock: StoryClock,
     rng: random.Random,
     page_id: int,
     campaign_id: int,

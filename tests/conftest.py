@@ -16,10 +16,10 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token
-from richsms.clock import FrozenClock
 from richsms.db import make_engine, session_scope
 from richsms.migrate import upgrade
 from richsms.settings import Settings
+from tests.clock import FrozenClock
 
 # Timings are never pass/fail: a first call that imports a codec on a loaded machine
 # must not fail a property test on hypothesis' default 200 ms deadline.

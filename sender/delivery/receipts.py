@@ -32,7 +32,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from richsms.bare_many import BareMany
-from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from richsms.events import emit_events, wanted
 from sender.delivery.models import (
@@ -356,7 +355,7 @@ def _tell_webhooks(
         }
         for state, row in settled
     ]
-    emit_events(session=conn, clock=FrozenClock(latest), event="delivery", payloads=payloads)
+    emit_events(session=conn, now=latest, event="delivery", payloads=payloads)
 
 
 T = TypeVar("T")

@@ -155,7 +155,7 @@ def collect_events(*, session: Session, clock: Clock, batch: int = COLLECT_BATCH
             session.add(cursor)
         rows, last, found = _READERS[name](session, cursor.last_id, batch, settled)
         if found:
-            emit_events(session=session, clock=clock, event=event, payloads=rows)
+            emit_events(session=session, now=clock.now(), event=event, payloads=rows)
             read += found
             cursor.last_id = last
     session.flush()

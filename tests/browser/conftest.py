@@ -25,9 +25,9 @@ import uvicorn
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
-from richsms.clock import FrozenClock
 from richsms.db import make_engine, session_scope
 from richsms.settings import Settings
+from tests.clock import FrozenClock
 from tests.conftest import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, bindpar
 from sqlmodel import Session, SQLModel, col
 
 from richsms.bare_many import BareMany
-from richsms.clock import FrozenClock
 from sender.campaigns.planning_writes import RowInsert
 from sender.delivery.models import QUEUED, SENT, Message
+from tests.clock import FrozenClock
 from tests.sender.delivery.test_outbox import add, load
 
 AT = datetime(2026, 12, 1, 12, 0, 0, 123456, tzinfo=UTC)

@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
+from tests.clock import FrozenClock
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 

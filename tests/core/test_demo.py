@@ -13,12 +13,12 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.db import read_session
 from richsms.settings import Settings
 from sender.demo import DEMO_EMAIL, seed_demo
 from sender.results.campaign_stats import campaign_report
 from shortener.models import Click
+from tests.clock import FrozenClock
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 

@@ -6,9 +6,9 @@ from sqlalchemy import Engine, inspect, select
 from sqlmodel import SQLModel, col
 
 from richsms import models  # noqa: F401
-from richsms.clock import FrozenClock
 from richsms.migrate import downgrade, upgrade
 from sender.delivery.models import Message
+from tests.clock import FrozenClock
 from tests.sender.delivery.test_outbox import add
 
 

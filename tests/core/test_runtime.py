@@ -8,13 +8,13 @@ import threading
 import pytest
 from sqlalchemy import Engine
 
-from richsms.clock import FrozenClock
 from richsms.runtime import Runtime, Serving, server_runtime, worker_runtime
 from richsms.settings import Settings
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickStore, ClickWriter
 from shortener.limits import LocalMissLimiter
 from shortener.resolver import Resolver
+from tests.clock import FrozenClock
 
 NAMES = {"wal-checkpoint", "click-writer", "richsms-worker", "richsms-chores"}
 

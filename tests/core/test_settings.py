@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from richsms.clock import FrozenClock
 from richsms.db import make_engine
 from richsms.settings import DEFAULT_SECRET_KEY, ConfigError, Settings, documented_variables
 from sender.delivery.worker import worker_from_settings
+from tests.clock import FrozenClock
 
 
 def test_defaults_serve_sqlite_with_the_console_provider() -> None:

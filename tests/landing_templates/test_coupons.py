@@ -25,9 +25,9 @@ from landing_templates.coupons import (
     redeem_coupon,
     validate_pattern,
 )
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
+from tests.clock import FrozenClock
 
 
 def generated(engine: Engine, clock: FrozenClock, contact_id: int, **kw: Any) -> str:

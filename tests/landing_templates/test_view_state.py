@@ -12,8 +12,8 @@ from landing_templates.render import CompiledPage
 from landing_templates.serving import CompiledPages, open_version
 from landing_templates.view_state import CoreReader, SqliteReader, ViewState, read_view_state
 from landing_templates.view_writes import assigned_view_state, spin_wheel
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
+from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import add_contact, rich_blocks
 
 BASE = "https://pages.example/"

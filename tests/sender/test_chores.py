@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token
-from richsms.clock import Clock, FrozenClock, SystemClock
+from richsms.clock import Clock, SystemClock
 from richsms.db import session_scope
 from richsms.runtime import Runtime
 from richsms.settings import Settings
@@ -29,6 +29,7 @@ from sender.campaigns.planning_job import JobHooks
 from sender.chores import Chore, ChoreLoop, chores_from_settings
 from sender.delivery.models import Message
 from sender.delivery.worker import worker_from_settings
+from tests.clock import FrozenClock
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from richsms.clock import FrozenClock
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickEvent, ClickStore, ClickWriter
 from shortener.codes import CodeMaker
 from shortener.links import create_link
 from shortener.models import Click
+from tests.clock import FrozenClock
 
 
 def _link_id(engine: Engine, clock: FrozenClock) -> int:

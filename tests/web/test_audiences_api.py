@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from sender.campaigns.models import Campaign
+from tests.clock import FrozenClock
 
 CSV = {"Content-Type": "text/csv"}
 

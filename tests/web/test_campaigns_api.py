@@ -8,8 +8,8 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
+from tests.clock import FrozenClock
 
 CSV = (
     "phone;first_name;language;consent_type;consent_source;city\n"

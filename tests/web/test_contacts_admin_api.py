@@ -9,11 +9,11 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from sender.audience.models import ConsentEvent, Contact, GroupMember
 from sender.campaigns.models import Campaign
 from sender.delivery.models import InboundMessage, Message
 from shortener.models import Click, Link
+from tests.clock import FrozenClock
 
 CSV = {"Content-Type": "text/csv"}
 PEOPLE = (

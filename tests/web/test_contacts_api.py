@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.delivery.models import Message
 from sender.delivery.outbox import enqueue
+from tests.clock import FrozenClock
 
 CSV = {"Content-Type": "text/csv"}
 

@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from landing_templates.coupons import assign_coupon
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
+from tests.clock import FrozenClock
 
 
 def issue(engine: Engine, clock: FrozenClock, contact_id: int = 1) -> str:

@@ -15,12 +15,12 @@ import httpx
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from shortener.codes import CodeMaker
 from shortener.links import create_links
 from shortener.models import Click
+from tests.clock import FrozenClock
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 

@@ -15,12 +15,12 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.models import Contact
 from shortener.links import create_links_in_chunks
 from shortener.models import Click, Link
+from tests.clock import FrozenClock
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "

@@ -6,12 +6,12 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.models import Contact
 from sender.delivery.models import Message
 from shortener.models import Link
+from tests.clock import FrozenClock
 
 
 def counts(engine: Engine) -> tuple[int, int, int]:

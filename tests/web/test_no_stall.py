@@ -21,13 +21,13 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.models import Contact, ContactGroup, GroupMember
 from shortener.codes import CodeMaker
 from shortener.links import create_links
 from shortener.models import Click
+from tests.clock import FrozenClock
 from tests.web.test_crash_durability import free_port, start_server
 
 NESTED = "{% for a in 'x'*10000 %}{% for b in 'x'*10000 %}{% endfor %}{% endfor %}"

@@ -8,9 +8,9 @@ from starlette.testclient import TestClient
 
 from landing_templates.links import link_by_token
 from landing_templates.page_events import PageEvent
-from richsms.clock import FrozenClock
 from richsms.db import read_session
 from shortener.models import Link
+from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import add_contact, rich_blocks
 
 PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148 Safari/604.1"

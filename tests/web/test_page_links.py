@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 from landing_templates.coupon_models import Coupon
 from landing_templates.models import WheelSpin
 from landing_templates.page_events import PageEvent
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from shortener.models import Click, Link
+from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import add_contact, rich_blocks
 
 PHONE_UA = (

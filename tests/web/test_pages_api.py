@@ -6,8 +6,8 @@ from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from landing_templates.coupon_models import Coupon
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
+from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import add_contact, rich_blocks
 
 

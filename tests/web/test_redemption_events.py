@@ -13,11 +13,11 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from landing_templates.coupons import assign_coupon, redeem_coupon
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import Conflict
 from richsms.events import WebhookDelivery
 from sender.webhooks.events import create_webhook
+from tests.clock import FrozenClock
 from tests.web.test_staff_page import csrf, sign_in
 
 

@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.audience.models import Contact
+from tests.clock import FrozenClock
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "

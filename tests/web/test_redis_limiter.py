@@ -15,8 +15,8 @@ import redis
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.settings import Settings
+from tests.clock import FrozenClock
 from tests.web.test_ui import make_user, sign_in
 from web.redirect import redis_prefix
 

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.db import read_session, session_scope
 from sender.audience.contacts import create_contact, opt_in, opt_out, record_consent
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
+from tests.clock import FrozenClock
 from tests.sender.results.test_campaign_stats import seed
 
 

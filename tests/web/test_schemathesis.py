@@ -18,9 +18,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token
-from richsms.clock import FrozenClock
 from richsms.db import make_engine, session_scope
 from richsms.settings import Settings
+from tests.clock import FrozenClock
 from web.app import create_app
 from web.openapi import build_schema
 

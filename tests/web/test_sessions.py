@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.settings import Settings
+from tests.clock import FrozenClock
 from tests.web.test_staff_page import issue
 from web.sessions import csrf_ok, csrf_token, decode_session, encode_session
 

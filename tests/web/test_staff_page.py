@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 
 from landing_templates.coupons import assign_coupon
 from richsms.accounts import ApiToken
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
+from tests.clock import FrozenClock
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 

@@ -13,7 +13,6 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_admin
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
@@ -21,6 +20,7 @@ from sender.audience.groups import add_members, create_group
 from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
+from tests.clock import FrozenClock
 
 PASSWORD = "correct horse battery staple"
 

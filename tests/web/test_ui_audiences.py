@@ -10,12 +10,12 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.models import ContactGroup, Segment
 from sender.compose.library import MessageTemplate
 from sender.delivery.models import SenderNumber
+from tests.clock import FrozenClock
 from tests.web.test_ui import csrf, marketer  # noqa: F401  (the signed-in fixture)
 
 HTMX = {"HX-Request": "true"}

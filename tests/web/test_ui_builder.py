@@ -16,9 +16,9 @@ from starlette.testclient import TestClient
 from landing_templates.coupon_models import Coupon
 from landing_templates.models import Page, PageVersion
 from landing_templates.pages import get_page
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.audience.models import Contact
+from tests.clock import FrozenClock
 from tests.web.test_ui import audience, csrf, marketer  # noqa: F401  (the fixture)
 from web.ui.builder_forms import default_settings
 

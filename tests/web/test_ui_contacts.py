@@ -14,11 +14,11 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.csv_import import ImportReport, Rejection
 from sender.audience.models import ConsentEvent, Contact
+from tests.clock import FrozenClock
 from tests.web.test_ui import csrf, marketer  # noqa: F401  (the signed-in fixture)
 from web.ui.contacts_import import report_csv
 

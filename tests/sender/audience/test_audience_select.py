@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from richsms.clock import FrozenClock
 from richsms.errors import NotFound
 from sender.audience.contacts import create_contact, opt_out
 from sender.audience.groups import add_members, create_group
 from sender.audience.models import Contact
 from sender.audience.segments import create_segment
 from sender.audience.selection import audience_ids, count_audience, iter_audience
+from tests.clock import FrozenClock
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from richsms.clock import FrozenClock
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.merge_contact import contact_fields
 from sender.audience.contacts import (
@@ -21,6 +20,7 @@ from sender.audience.contacts import (
     opt_out,
     record_consent,
 )
+from tests.clock import FrozenClock
 
 
 def test_a_contact_from_a_national_number(engine: Engine, clock: FrozenClock) -> None:

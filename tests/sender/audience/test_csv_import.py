@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from sender.audience.contacts import consent_history, create_contact, find_by_phone, opt_out
 from sender.audience.csv_columns import custom_field_name, header_key
 from sender.audience.csv_import import ImportReport, import_contacts, parse_contacts_csv
 from sender.audience.csv_reading import decode, sniff_delimiter
 from sender.audience.models import ConsentEvent, Contact
+from tests.clock import FrozenClock
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

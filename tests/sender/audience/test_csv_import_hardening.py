@@ -13,13 +13,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 import sender.audience.csv_import
-from richsms.clock import FrozenClock
 from richsms.db import make_engine
 from richsms.errors import InvalidInput
 from sender.audience.contacts import find_by_phone
 from sender.audience.csv_columns import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS
 from sender.audience.csv_import import ImportReport, import_contacts, parse_contacts_csv
 from sender.audience.models import ConsentEvent, Contact
+from tests.clock import FrozenClock
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from sender.audience.contacts import create_contact
 from sender.audience.csv_import import import_contacts
@@ -18,6 +17,7 @@ from sender.audience.custom_fields import (
 )
 from sender.audience.models import Contact
 from sender.campaigns.campaign import known_custom_fields
+from tests.clock import FrozenClock
 
 
 def test_imports_and_new_contacts_make_their_fields_known(

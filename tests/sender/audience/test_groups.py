@@ -4,11 +4,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from richsms.clock import FrozenClock
 from richsms.errors import Conflict, InvalidInput, NotFound
 from sender.audience.contacts import create_contact
 from sender.audience.groups import add_members, create_group, remove_members
 from sender.audience.models import GroupMember
+from tests.clock import FrozenClock
 
 
 def test_members_by_id_and_by_phone_each_once(engine: Engine, clock: FrozenClock) -> None:

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from richsms.clock import FrozenClock
 from richsms.errors import Conflict, InvalidInput
 from sender.audience.contacts import create_contact, opt_out, record_consent
 from sender.audience.models import Contact
@@ -18,6 +17,7 @@ from sender.audience.segments import create_segment, segment_condition, validate
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
 from shortener.models import Click, Link
+from tests.clock import FrozenClock
 
 
 def message(contact: Contact, state: str, clock: FrozenClock, **extra: Any) -> Message:

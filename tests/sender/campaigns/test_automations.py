@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, opt_out, record_consent
@@ -16,6 +15,7 @@ from sender.audience.groups import add_members, create_group
 from sender.campaigns.automations import create_automation, run_automations
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
+from tests.clock import FrozenClock
 
 
 def run(engine: Engine, clock: FrozenClock, settings: Settings) -> int:

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import Conflict
 from sender.campaigns import states
 from sender.campaigns.models import Campaign
+from tests.clock import FrozenClock
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]

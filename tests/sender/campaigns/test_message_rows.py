@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session, SQLModel, col
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
@@ -20,6 +19,7 @@ from sender.campaigns.automations import create_automation, run_automations
 from sender.delivery.models import Message
 from sender.delivery.outbox import enqueue
 from shortener.codes import CodeMaker
+from tests.clock import FrozenClock
 from tests.sender.campaigns.test_planning_job import new_campaign, plan, seed, send
 
 # Everything but the row's own id: what the builder decides.

@@ -18,11 +18,11 @@ from landing_templates.pages import create_page, publish_page
 from landing_templates.serving import open_version
 from landing_templates.view_state import CoreReader
 from landing_templates.viewer import PageViewer
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.delivery.models import Message
 from shortener.models import Link
+from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import rich_blocks
 from tests.sender.campaigns.test_planning_job import (
     LEASE,

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Settings
 from shortener.codes import RANDOM_LENGTH, CodeMaker
 from shortener.links import create_links
 from shortener.models import Link
+from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import rich_blocks
 from tests.sender.campaigns.test_page_planning import page_campaign
 from tests.sender.campaigns.test_planning_job import new_campaign, plan, seed, send

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session, col
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import Conflict
 from richsms.settings import Settings
@@ -27,6 +26,7 @@ from sender.campaigns.planning_job import LEASE, JobHooks, run_planning
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
 from shortener.models import Link
+from tests.clock import FrozenClock
 
 
 def seed(engine: Engine, clock: FrozenClock, count: int, *, consent: bool = True) -> int:
@@ -149,7 +149,7 @@ def test_planning_goes_batch_by_batch_with_progress(
 KILL_SCRIPT = """
 import os, signal
 from datetime import UTC, datetime
-from richsms.clock import FrozenClock
+from tests.clock import FrozenClock
 from richsms.db import make_engine
 from richsms.settings import Settings
 from sender.campaigns.planning_job import JobHooks, run_planning

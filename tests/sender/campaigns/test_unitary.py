@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from richsms.clock import FrozenClock
 from richsms.db import read_session, session_scope
 from richsms.settings import Settings
 from sender.campaigns.unitary import send_test
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
 from shortener.models import Link
+from tests.clock import FrozenClock
 from tests.sender.campaigns.test_page_planning import page_campaign
 from tests.sender.campaigns.test_planning_job import plan, seed
 

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
@@ -18,6 +17,7 @@ from sender.campaigns.unitary import prepare_test
 from sender.compose.composition import TOO_MANY_SEGMENTS, Composer
 from sender.compose.templates import TemplateError
 from sender.delivery.senders import create_sender
+from tests.clock import FrozenClock
 
 SETTINGS = Settings.from_mapping(
     {"RICHSMS_SHORT_URL": "https://ex.co/", "RICHSMS_OPT_OUT_FR": "STOP au 36180"}

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from richsms.clock import FrozenClock
 from richsms.settings import Settings
 from sender.audience.contacts import consent_history, create_contact, find_by_phone
 from sender.audience.csv_import import import_contacts
@@ -25,6 +24,7 @@ from sender.delivery.inbound import (
     keyword_of,
 )
 from sender.delivery.models import InboundMessage, Message
+from tests.clock import FrozenClock
 
 LEA = "+33612345678"
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from richsms.clock import FrozenClock
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, find_by_phone
@@ -24,6 +23,7 @@ from sender.delivery.inbound import (
     handle_inbound,
 )
 from sender.delivery.models import InboundMessage, Message
+from tests.clock import FrozenClock
 
 LEA = "+33612345678"
 

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from sender.delivery import outbox
@@ -25,6 +24,7 @@ from sender.delivery.models import (
     MessagePart,
 )
 from sender.delivery.outbox import Outcome, enqueue
+from tests.clock import FrozenClock
 
 
 def add(engine: Engine, clock: FrozenClock, count: int = 1, **options: object) -> list[int]:

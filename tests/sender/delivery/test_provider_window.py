@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import ConfigError, Settings
 from sender.audience.models import Contact
@@ -24,6 +23,7 @@ from sender.campaigns.models import Campaign
 from sender.delivery.models import FAILED, QUEUED, SENDING, SENT, UNKNOWN, Message, SenderNumber
 from sender.delivery.providers import OutgoingMessage, Report, SubmitResult, provider_from_settings
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.clock import FrozenClock
 from tests.sender.delivery.providers import fault as fault_module
 from tests.sender.delivery.providers.fault import FaultProvider
 from tests.sender.delivery.test_outbox import add, load

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import col
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from sender.campaigns.models import Campaign
 from sender.delivery.models import QUEUED, SENT, Message, SenderNumber
 from sender.delivery.rate import Budget, Limit, capacity, lock_budget, refill
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.clock import FrozenClock
 from tests.sender.delivery.providers.fault import FaultProvider
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
@@ -30,6 +29,7 @@ from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Inbound, OutgoingMessage, Receipt
 from sender.delivery.receipts import apply_pending, record_receipt
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.clock import FrozenClock
 from tests.sender.delivery.providers.fault import FaultProvider
 
 LONG = "Soldes d'hiver : -20% sur tout le magasin. " * 9  # about 400 characters: 3 parts

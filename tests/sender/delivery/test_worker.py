@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import ConfigError, Settings
 from sender.audience.models import Contact
@@ -40,6 +39,7 @@ from sender.delivery.providers import (
 )
 from sender.delivery.providers.console import ConsoleProvider, read_log
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.clock import FrozenClock
 
 Answer = SubmitResult | Exception | Callable[[OutgoingMessage], SubmitResult]
 

@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import col
 
-from richsms.clock import FrozenClock
 from richsms.settings import Settings
 from sender.delivery.models import DELIVERED, QUEUED, SENDING, UNKNOWN, Message
 from sender.delivery.providers.console import ConsoleProvider, read_log
 from sender.delivery.worker import Worker, WorkerConfig
+from tests.clock import FrozenClock
 
 RICHSMS = str(Path(sys.executable).with_name("richsms"))
 DEADLINE = 60.0  # seconds: no wait in these tests is unbounded (generous: machines are busy)

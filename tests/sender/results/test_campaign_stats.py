@@ -13,7 +13,6 @@ from sqlalchemy import Engine, insert
 from landing_templates.coupon_models import Coupon
 from landing_templates.models import Page
 from landing_templates.page_events import record_page_event
-from richsms.clock import FrozenClock
 from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput, NotFound
 from sender.audience.models import Contact
@@ -22,6 +21,7 @@ from sender.delivery.models import InboundMessage, Message
 from sender.results.campaign_stats import campaign_report, compare_campaigns, parse_campaign_ids
 from sender.results.page_stats import page_report
 from shortener.models import Click, Link
+from tests.clock import FrozenClock
 
 # (state, segments, delivered after sending, first human click after reaching, error)
 PLAN: list[tuple[str, int, timedelta | None, timedelta | None, str | None]] = [

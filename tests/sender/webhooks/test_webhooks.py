@@ -22,7 +22,6 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from landing_templates.coupon_models import Coupon
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from richsms.events import DELIVERED, GAVE_UP, PENDING, WebhookDelivery, emit_event
@@ -37,6 +36,7 @@ from sender.webhooks.events import (
     sign,
     verify_signature,
 )
+from tests.clock import FrozenClock
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148 Safari/604.1"
 

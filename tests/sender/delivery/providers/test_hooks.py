@@ -12,12 +12,12 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Secret, Settings
 from sender.audience.contacts import create_contact
 from sender.audience.models import Contact
 from sender.delivery.models import InboundMessage, Message, MessagePart, PendingReceipt
+from tests.clock import FrozenClock
 
 TOKEN = "hooks-auth-token"
 STATUS_URL = "https://pages.ex.co/hooks/http/status"

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from twilio.request_validator import RequestValidator
 
-from richsms.clock import FrozenClock
 from richsms.errors import Forbidden
 from sender.delivery.providers.base import OutgoingMessage, SubmitResult, WebhookRequest
 from sender.delivery.providers.http import HttpConfig, HttpProvider
 from sender.delivery.providers.twilio_signature import signature
 from sender.delivery.providers.twilio_webhooks import TwilioWebhooks
+from tests.clock import FrozenClock
 from tests.sender.delivery.providers.peers import RecordingEvents, free_port
 from tests.sender.delivery.providers.twilio_server import SID, TOKEN, TwilioServer
 

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 import pytest
 from starlette.testclient import TestClient
 
-from richsms.clock import FrozenClock
 from richsms.settings import Secret, Settings
 from sender.delivery.providers.base import OutgoingMessage, SubmitResult
 from sender.delivery.providers.smpp import SmppConfig, SmppProvider
 from sender.delivery.providers.smpp_socket import open_descriptors
+from tests.clock import FrozenClock
 from tests.sender.delivery.providers.peers import RecordingEvents, Smsc
 
 CLOCK = FrozenClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))

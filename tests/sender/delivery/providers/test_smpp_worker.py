@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from richsms.clock import FrozenClock
 from richsms.db import session_scope
 from richsms.settings import Secret, Settings
 from sender.audience.groups import create_group
@@ -19,6 +18,7 @@ from sender.campaigns.campaign import CampaignSpec, create_campaign
 from sender.delivery.models import Message, MessagePart
 from sender.delivery.outbox import enqueue
 from sender.delivery.worker import worker_from_settings
+from tests.clock import FrozenClock
 from tests.sender.delivery.providers.peers import Smsc
 
 LONG = "Soldes d'hiver: -50% sur tout le magasin {jusqu'à dimanche} € " * 5
