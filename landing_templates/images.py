@@ -15,6 +15,7 @@ from richsms.errors import InvalidInput
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a decompression bomb stops here
+MAX_SIDE = 16_383  # WebP cannot encode a longer side (a taller image stays taller resized)
 WIDTHS = (360, 720, 1080)
 FORMATS = {"JPEG", "PNG", "WEBP"}
 
@@ -39,6 +40,8 @@ def store_image(*, session: Session, clock: Clock, data: bytes) -> StoredImage:
             raise InvalidInput("send a JPEG, PNG or WebP image")
         if size[0] * size[1] > MAX_PIXELS:
             raise InvalidInput("the image has too many pixels")
+        if max(size) > MAX_SIDE:
+            raise InvalidInput(f"an image's sides are at most {MAX_SIDE} pixels")
         with Image.open(io.BytesIO(data)) as source:
             source.load()
             image = ImageOps.exif_transpose(source)  # upright, whatever the camera said

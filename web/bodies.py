@@ -160,11 +160,18 @@ def parse_form(body: bytes, *, max_bytes: int, max_fields: int) -> dict[str, str
 
 async def read_body(request: Request, limit: int | None = None) -> bytes:
     """The whole body, refused with 413 as soon as it passes `limit` (the configured
-    one when not given): never read whole first."""
+    one when not given): never read whole first. Read once per request: a second read
+    (the UI's sign-in check reading a form after a route read its upload) gets it again
+    rather than Starlette's "Stream consumed"."""
     if limit is None:
         limit = int(context(request).settings.max_body_bytes)
     declared = request.headers.get("content-length", "")
     too_large = BadRequest(413, f"the body is larger than {limit} bytes")
+    already: bytes | None = getattr(request.state, "body", None)
+    if already is not None:
+        if len(already) > limit:
+            raise too_large
+        return already
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks, size = [], 0
@@ -173,7 +180,8 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
         if size > limit:
             raise too_large
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = request.state.body = b"".join(chunks)
+    return body
 
 
 def describe(exc: ValidationError) -> str:

@@ -5,7 +5,13 @@ mapping behind them) so that every route gets it, including routes added later."
 from __future__ import annotations
 
 import pytest
+from httpx import Response
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
+
+from tests.clock import FrozenClock
+from tests.web.test_ui import make_user, marketer, sign_in  # noqa: F401  (the fixture)
+from tests.web.test_ui_builder import new_page, token_of
 
 JSON = {"Content-Type": "application/json"}
 
@@ -152,3 +158,64 @@ def test_values_only_the_database_would_refuse_still_get_a_4xx(api: TestClient) 
         assert response.status_code < 500, (path, response.text)
         if response.status_code >= 400:
             assert response.json()["error"]["message"]
+
+
+def tall_png(width: int, height: int) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 60)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_image_side_past_what_webp_encodes_is_refused_with_its_limit(
+    api: TestClient,
+) -> None:
+    """WebP cannot encode a side over 16,383 px (`encoding error 5`, a 500 before): the
+    upload is refused from the image's header, through the API and the UI alike."""
+    png = {"Content-Type": "image/png"}
+    for size in ((8, 16_384), (16_384, 8)):
+        refused = api.post("/api/images", content=tall_png(*size), headers=png)
+        assert "16383" in error_of(refused, 413, 422)
+    kept = api.post("/api/images", content=tall_png(8, 16_383), headers=png)
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["height"] == 16_383
+
+
+def test_the_ui_upload_refuses_a_side_past_what_webp_encodes(
+    marketer: TestClient,  # noqa: F811
+) -> None:
+    page_id = new_page(marketer)
+    headers = {"HX-Request": "true", "X-CSRF-Token": token_of(marketer, page_id),
+               "Content-Type": "image/png"}
+    refused = marketer.post(f"/ui/pages/{page_id}/images", content=tall_png(8, 16_384),
+                            headers=headers)
+    assert refused.status_code in (413, 422) and "16383" in refused.text
+
+
+def test_an_image_upload_sent_as_a_form_is_a_4xx(client: TestClient, engine: Engine,
+                                                 clock: FrozenClock) -> None:
+    """A form where the UI expects the image's bytes ("Stream consumed", a 500 before,
+    even signed out): signed out it is the usual sign-in refusal, signed in a 422 that
+    says what an image upload is."""
+    def posts(page: str, token: str = "") -> list[Response]:
+        sent = {"X-CSRF-Token": token}  # as builder.js sends it
+        return [
+            client.post(f"/ui/pages/{page}/images", data={"image": "x"}, headers=sent,
+                        follow_redirects=False),
+            client.post(f"/ui/pages/{page}/images", data={"csrf": token}, headers=sent,
+                        files={"other": ("a.txt", b"text", "text/plain")},
+                        follow_redirects=False),
+        ]
+
+    for response in posts("1"):
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == "/ui/signin"
+    make_user(engine, clock, "anne@shop.example")
+    assert sign_in(client, "anne@shop.example").status_code == 303  # type: ignore[attr-defined]
+    page_id = new_page(client)
+    for response in posts(str(page_id), token_of(client, page_id)):
+        assert response.status_code == 422, response.text
+        assert "JPEG, PNG or WebP" in response.text
