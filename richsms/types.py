@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, Strict
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -85,8 +85,10 @@ def storable_datetime(value: datetime) -> datetime:
 
 
 # Pydantic types the API models share, so that every route gets the same bounds.
-Id = Annotated[int, Field(ge=1, le=ID_MAX)]
-"""A row id: 1 to 2**31 - 1."""
+Id = Annotated[int, Strict(), Field(ge=1, le=ID_MAX)]
+"""A row id: a JSON integer from 1 to 2**31 - 1 (strict: `false`, `1.0` or `"1"` are no id)."""
+Flag = Annotated[bool, Strict()]
+"""A JSON `true` or `false`: `0`, `1` or `"yes"` are no answer to a yes-or-no question."""
 Int32 = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
 Int64 = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX)]
 UtcDatetime = Annotated[datetime, AfterValidator(storable_datetime)]

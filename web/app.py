@@ -22,6 +22,7 @@ from shortener.clicks import ClickStore, ClickWriter
 from shortener.codes import CodeMaker
 from shortener.forwarded import ClientAddress
 from shortener.resolver import Resolver
+from web.allow import AllowedMethods
 from web.api import routes as api_routes
 from web.auth import BearerAuth
 from web.context import AppContext, HasContext, Limits
@@ -156,6 +157,7 @@ def create_app(
         limits=limits,
         sending=runtime.sending,
     )
+    api = api_routes()
     app = RichsmsApp(
         ShortLinks(
             resolver=resolver,
@@ -170,7 +172,11 @@ def create_app(
             *health.routes,
             *hooks.routes,  # signed by the provider, outside the /api bearer auth
             *document.routes,
-            Mount("/api", routes=api_routes(), middleware=[Middleware(BearerAuth)]),
+            Mount(
+                "/api",
+                routes=api,
+                middleware=[Middleware(AllowedMethods, routes=api), Middleware(BearerAuth)],
+            ),
             *pages.routes,
             *staff.routes,
             *events.routes,

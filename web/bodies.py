@@ -30,12 +30,19 @@ def _too_deep() -> BadRequest:
 
 
 
-async def read_model(request: Request, model: type[Model]) -> Model:
-    """The body as `model`: 400 for bad JSON, 415 for a wrong type, 422 for bad fields."""
+async def read_model(request: Request, model: type[Model], *, optional: bool = False) -> Model:
+    """The body as `model`: 400 for bad JSON or none at all, 415 for a wrong type, 422
+    for bad fields. An `optional` body (its operation says so) may be left out: empty, it
+    is `model()` with its defaults."""
+    raw = await read_body(request)
+    if not raw.strip():
+        if optional:
+            return model()
+        raise BadRequest(400, "a JSON body is required")
     content_type = request.headers.get("content-type", "application/json")
     if not content_type.split(";")[0].strip().lower().endswith(("/json", "+json")):
         raise BadRequest(415, "send the body as application/json")
-    data = parse_json(await read_body(request))
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise BadRequest(400, "the body must be a JSON object")
     try:

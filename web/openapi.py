@@ -53,6 +53,8 @@ class Operation:
     path: str
     summary: str
     request: type[BaseModel] | None = None
+    body_optional: bool = False
+    """The `request` body may be left out (read with `read_model(..., optional=True)`)."""
     response: type[BaseModel] | None = None
     errors: tuple[int, ...] = (401,)
     public: bool = False
@@ -93,7 +95,7 @@ def build_schema(operations: list[Operation]) -> dict[str, Any]:
             entry["parameters"] = parameters
         if op.request is not None:
             entry["requestBody"] = {
-                "required": True,
+                "required": not op.body_optional,
                 "content": {op.request_media: {"schema": _ref(op.request, components)}},
             }
         elif op.body is not None:
@@ -196,7 +198,10 @@ def _use_case(
     model = operation.request
 
     async def endpoint(request: Request) -> Response:
-        body = None if model is None else await read_model(request, model)
+        body = (
+            None if model is None
+            else await read_model(request, model, optional=operation.body_optional)
+        )
         ctx = context(request)
 
         def work(session: Session) -> Any:

@@ -4,6 +4,9 @@ mapping behind them) so that every route gets it, including routes added later."
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from httpx import Response
 from sqlalchemy import Engine
@@ -219,3 +222,107 @@ def test_an_image_upload_sent_as_a_form_is_a_4xx(client: TestClient, engine: Eng
     for response in posts(str(page_id), token_of(client, page_id)):
         assert response.status_code == 422, response.text
         assert "JPEG, PNG or WebP" in response.text
+
+
+def _documented(client: TestClient) -> dict[str, dict[str, Any]]:
+    paths: dict[str, dict[str, Any]] = client.get("/openapi.json").json()["paths"]
+    return {path: ops for path, ops in paths.items() if path.startswith("/api/")}
+
+
+def test_options_answers_every_method_a_path_serves(api: TestClient) -> None:
+    """Each method of a path is its own route: OPTIONS answered the first one's 405 (or
+    no Allow at all); now a 204 listing them all, for any API path, token or not."""
+    for path, ops in _documented(api).items():
+        concrete = re.sub(r"\{[^}]+\}", "1", path)
+        for client_headers in ({}, {"Authorization": ""}):
+            answer = api.options(concrete, headers=client_headers)
+            assert answer.status_code == 204, (path, answer.status_code, answer.text)
+            allowed = {m.strip() for m in answer.headers["allow"].split(",")}
+            assert {m.upper() for m in ops} | {"OPTIONS"} <= allowed, (path, allowed)
+    assert api.options("/api/no-such-thing").status_code == 404
+
+
+def test_a_json_body_is_required_where_the_operation_requires_one(api: TestClient) -> None:
+    """Every operation documenting a required JSON body refuses an empty one (400, never
+    read as `{}`); those whose body is optional (publish, redeem) take it empty."""
+    group = api.post("/api/groups", json={"name": "Clients"}).json()["id"]
+    api.post("/api/pages", json={"name": "S", "language": "en", "blocks": []})
+    for path, ops in _documented(api).items():
+        concrete = re.sub(r"\{[^}]+\}", str(group), path)
+        for method, op in ops.items():
+            body = op.get("requestBody", {})
+            if "application/json" not in body.get("content", {}):
+                continue
+            for headers in (JSON, {}):
+                answer = api.request(method, concrete, content=b"", headers=headers)
+                if body["required"]:
+                    assert answer.status_code == 400, (method, path, answer.text)
+                    assert answer.json()["error"]["message"] == "a JSON body is required"
+                else:
+                    assert answer.status_code < 500, (method, path, answer.text)
+                    assert "a JSON body" not in answer.text, (method, path)
+    published = api.post("/api/pages/1/publish", content=b"  ", headers=JSON)
+    assert published.status_code == 200, published.text
+
+
+def test_ids_of_zero_or_below_are_no_ids(api: TestClient) -> None:
+    """An id path parameter of 0, -1 or 00 matches no row: 404 or 422 on every route,
+    whatever the method, never an answer about row 0."""
+    for path, ops in _documented(api).items():
+        if not re.search(r"\{(id|\w+_id)\}", path):
+            continue
+        for raw in ("0", "00", "-1"):
+            concrete = re.sub(r"\{(id|\w+_id)\}", raw, path)
+            concrete = re.sub(r"\{[^}]+\}", "x", concrete)
+            for method in ops:
+                answer = api.request(method, concrete, json={})
+                assert answer.status_code in (404, 422), (method, concrete, answer.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/links", {"url": "https://a.example/", "contact_id": 0}, "contact_id"),
+        ("/api/links", {"url": "https://a.example/", "campaign_id": False}, "campaign_id"),
+        ("/api/links", {"url": "https://a.example/", "page_id": "1"}, "page_id"),
+        ("/api/links/bulk", {"url": "https://a.example/", "contact_ids": [True]}, "contact_ids"),
+        ("/api/messages", {"contact_id": False, "text": "Hi", "type": "informational"},
+         "contact_id"),
+        ("/api/messages", {"phone": "+33612345678", "text": "Hi", "type": "informational",
+                           "sender_id": 0}, "sender_id"),
+        ("/api/sms/analyze", {"text": "Hi", "sender_id": False}, "sender_id"),
+        ("/api/sms/analyze", {"text": "Hi", "audience": {"groups": [0]}}, "groups"),
+        ("/api/sms/analyze", {"text": "Hi", "audience": {"segments": [False]}}, "segments"),
+        ("/api/automations", {"name": "A", "kind": "group_join", "template": "Hi",
+                              "type": "informational", "group_id": False}, "group_id"),
+        ("/api/groups/1/members", {"contact_ids": [0]}, "contact_ids"),
+        ("/api/groups/1/members", {"contact_ids": [1.0]}, "contact_ids"),
+    ],
+)
+def test_zero_and_false_are_no_ids(
+    api: TestClient, path: str, body: dict[str, Any], field: str
+) -> None:
+    api.post("/api/groups", json={"name": "Clients"})
+    assert field in error_of(api.post(path, json=body), 422)
+
+
+def test_flags_are_json_booleans(api: TestClient) -> None:
+    """`0`, `1`, `"yes"` or `"true"` are no answer to a yes-or-no field."""
+    group = api.post("/api/groups", json={"name": "Clients"}).json()["id"]
+    imported = api.post("/api/contacts/import", content=b"phone\n0612345678\n",
+                        headers={"Content-Type": "text/csv"})
+    assert imported.status_code == 200, imported.text
+    api.post("/api/pages", json={"name": "S", "language": "en", "blocks": []})
+    campaign = {"name": "x", "type": "promotional", "template": "hi", "group_ids": [group]}
+    for value in (0, 1, "yes", "true", None):
+        for flag in ("one_per_phone", "refresh_audience", "requires_approval"):
+            refused = api.post("/api/campaigns", json=campaign | {flag: value})
+            assert flag in error_of(refused, 422)
+        refused = api.post("/api/pages/1/publish", json={"move_links": value})
+        assert "move_links" in error_of(refused, 422)
+        if value is not None:  # null leaves the contact's state as it is
+            patched = api.patch("/api/contacts/1", json={"opted_out": value})
+            assert "opted_out" in error_of(patched, 422)
+    for flag in ("one_per_phone", "refresh_audience", "requires_approval"):
+        assert api.post("/api/campaigns", json=campaign | {flag: True}).status_code == 201
+    assert api.post("/api/pages/1/publish", json={"move_links": True}).status_code == 200

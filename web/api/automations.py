@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from richsms.errors import NotFound
+from richsms.types import Id
 from sender.campaigns.automations import create_automation, run_automations
 from sender.campaigns.models import Automation, AutomationRun
 from web.context import AppContext, context
@@ -25,7 +26,7 @@ class AutomationIn(BaseModel):
     template: str = Field(max_length=5_000)
     type: Literal["promotional", "informational", "administrative"]
     date_field: str | None = Field(None, max_length=100)
-    group_id: int | None = None
+    group_id: Id | None = None
     target_url: str | None = Field(None, max_length=4096)
     local_time: str = "10:00"
     custom_fields: list[str] = Field(default_factory=list, max_length=500)

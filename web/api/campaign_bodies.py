@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from richsms.types import Flag, Id
 from sender.campaigns.campaign import MESSAGE_TIMES
 from sender.campaigns.models import Campaign
 from sender.campaigns.planner import Progress
@@ -21,9 +22,9 @@ class CampaignIn(BaseModel):
     type: MessageType
     template: str = Field(max_length=5_000)
     target_url: str | None = Field(None, max_length=4096)
-    group_ids: list[int] = Field(default_factory=list, max_length=1000)
-    segment_ids: list[int] = Field(default_factory=list, max_length=1000)
-    one_per_phone: bool = True
+    group_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    segment_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    one_per_phone: Flag = True
     schedule: Literal["now", "at", "local"] = "now"
     send_at: datetime | None = None
     local_date: str | None = None
@@ -31,11 +32,11 @@ class CampaignIn(BaseModel):
     window_start: str = "08:00"
     window_end: str = "21:00"
     rate: float = Field(10.0, gt=0, le=10_000)
-    sender_id: int | None = None
-    refresh_audience: bool = True
-    requires_approval: bool = False
+    sender_id: Id | None = None
+    refresh_audience: Flag = True
+    requires_approval: Flag = False
     custom_fields: list[str] = Field(default_factory=list, max_length=500)
-    page_id: int | None = Field(None, ge=1, le=2_147_483_647)
+    page_id: Id | None = None
 
 
 class ProgressOut(BaseModel):

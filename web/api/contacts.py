@@ -12,6 +12,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from richsms.types import Flag
 from sender.audience.contact_edit import ContactChanges, update_contact
 from sender.audience.contact_history import contact_history, state_times
 from sender.audience.contact_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY, list_contacts
@@ -106,7 +107,7 @@ class ContactPatch(BaseModel):
         max_length=200,
         description="Custom fields to set; null removes one.",
     )
-    opted_out: bool | None = Field(
+    opted_out: Flag | None = Field(
         None, description="true opts the contact out; only the contact can opt back in."
     )
     consent_type: str | None = Field(None, max_length=40)

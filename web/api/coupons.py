@@ -143,15 +143,13 @@ def show_pool(request: Request, ctx: AppContext, session: Session) -> dict[str, 
     "/coupons/{code}/redeem",
     "Redeem a coupon: succeeds once, 409 for every later attempt.",
     request=RedeemIn,
+    body_optional=True,
     response=CouponOut,
     errors=(400, 401, 404, 409, 415, 422),
 )
 async def redeem(request: Request) -> JSONResponse:
     code: str = request.path_params["code"]
-    if request.headers.get("content-length", "0") in ("", "0"):
-        body = RedeemIn()
-    else:
-        body = await read_model(request, RedeemIn)
+    body = await read_model(request, RedeemIn, optional=True)
     ctx = context(request)
 
     def work(session: Session) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 
+from richsms.types import Id
 from sender.audience.groups import (
     add_members,
     count_members,
@@ -41,7 +42,7 @@ class GroupList(BaseModel):
 
 class MembersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_ids: list[int] = Field(default_factory=list, max_length=1_000_000)
+    contact_ids: list[Id] = Field(default_factory=list, max_length=1_000_000)
     phones: list[str] = Field(default_factory=list, max_length=1_000_000)
 
 

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from richsms.db import read_session
 from richsms.errors import NotFound
+from richsms.types import Id
 from sender.campaigns.unitary import send_message
 from sender.delivery.models import Message
 from web.api.campaigns import MessageOut, message_out
@@ -21,13 +22,13 @@ from web.openapi import RouteTable
 
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_id: int | None = None
+    contact_id: Id | None = None
     phone: str | None = Field(None, max_length=40)
     text: str | None = Field(None, max_length=5_000)
     template: str | None = Field(None, max_length=5_000)
     url: str | None = Field(None, max_length=4096, description="Target of {{ link }}.")
     type: Literal["promotional", "informational", "administrative"]
-    sender_id: int | None = Field(
+    sender_id: Id | None = Field(
         None, description="The sender number to send from (default: the provider's)."
     )
 

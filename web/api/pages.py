@@ -20,6 +20,7 @@ from landing_templates.pages import (
     unpublish_page,
     update_page,
 )
+from richsms.types import Flag
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_model
 from web.context import AppContext, context
@@ -52,7 +53,7 @@ class PageUpdateIn(BaseModel):
 
 class PublishIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    move_links: bool = Field(
+    move_links: Flag = Field(
         False, description="Also move links already sent to this version (else they keep theirs)."
     )
 
@@ -193,13 +194,13 @@ def update(
     "Publish the newest version; new links get it, sent links keep theirs unless "
     "`move_links`.",
     request=PublishIn,
+    body_optional=True,
     response=PageOut,
     errors=_E,
 )
 async def publish(request: Request) -> JSONResponse:
     page_id = path_id(request, "page")
-    raw = await request.body()
-    body = await read_model(request, PublishIn) if raw.strip() else PublishIn()
+    body = await read_model(request, PublishIn, optional=True)
     ctx = context(request)
 
     def work(session: Session) -> dict[str, Any]:

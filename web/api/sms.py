@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from richsms.db import read_session
 from richsms.settings import Settings
+from richsms.types import Id
 from sender.audience.consent import refusal
 from sender.audience.custom_fields import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS, known_fields
 from sender.audience.selection import iter_audience
@@ -35,8 +36,8 @@ FieldLength = Annotated[int, Field(ge=0, le=MAX_FIELD_LENGTH)]
 
 class AudienceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    groups: list[int] = Field(default_factory=list, max_length=1000)
-    segments: list[int] = Field(default_factory=list, max_length=1000)
+    groups: list[Id] = Field(default_factory=list, max_length=1000)
+    segments: list[Id] = Field(default_factory=list, max_length=1000)
     contacts: list[dict[str, FieldValue]] = Field(
         default_factory=list,
         max_length=100_000,
@@ -58,7 +59,7 @@ class AnalyzeIn(BaseModel):
         description="Min and max length per field, for the estimate "
         f"(0 to {MAX_FIELD_LENGTH} characters).",
     )
-    sender_id: int | None = Field(
+    sender_id: Id | None = Field(
         None, description="The sender number the opt-out mention names (default: the provider's)."
     )
     audience: AudienceIn | None = None

@@ -41,8 +41,8 @@ def _ids(form: dict[str, str], prefix: str) -> list[int]:
     for key, value in form.items():
         if key.startswith(prefix) and value == "on":
             number = key[len(prefix) :]
-            if number.isascii() and number.isdigit() and len(number) < 10:
-                found.append(int(number))
+            if number.isascii() and number.isdigit() and len(number) < 10 and int(number):
+                found.append(int(number))  # 0 names no group or segment
     return sorted(found)
 
 
