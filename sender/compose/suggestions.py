@@ -3,7 +3,8 @@
 One curly apostrophe pasted from a word processor turns a whole message into UCS-2,
 cutting a segment from 160 characters to 70. `suggest_gsm7` lists, for every character
 (or letter with combining accents) that is not GSM, the closest GSM spelling when there
-is one, with where it is and why, so the composer can show them as a diff to accept.
+is one, with where it is and why, so the composer can show them as a diff to accept,
+with the encoding and segments before and after. Nothing is offered that changes neither.
 """
 
 from __future__ import annotations
@@ -164,7 +165,12 @@ def suggest_gsm7(text: str) -> Suggestions:
         replacements.append(Replacement(start, end, text[start:end], replacement, reason))
 
     suggested = _apply(text, replacements)
-    return Suggestions(tuple(replacements), suggested, before, analyze(suggested))
+    after = analyze(suggested)
+    if after.encoding == before.encoding and after.segments >= before.segments:
+        # Still UCS-2 (an emoji stays), no segment saved: accepting would only spoil the
+        # spelling ("Fête de Noël 🎁" is no cheaper as "Fete de Noel 🎁").
+        return Suggestions((), text, before, before)
+    return Suggestions(tuple(replacements), suggested, before, after)
 
 
 def _clusters(text: str) -> list[tuple[int, int]]:

@@ -170,6 +170,7 @@ def test_compose_with_the_live_analysis_then_create(
     html = analysis.text
     assert "UCS-2" in html  # the ellipsis forces it
     assert "<del>…</del><ins>...</ins>" in html  # the suggestion, as a diff
+    assert "UCS-2, 1 SMS → GSM-7, 1 SMS" in html  # and what it changes
     assert "2 destinataires" in html or "2 recipients" in html
     assert "Bonjour Zoé" in html and "https://ex.co/" in html and "STOP" in html
     created = marketer.post("/ui/campaigns/new", data=form, follow_redirects=False)

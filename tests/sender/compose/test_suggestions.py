@@ -154,19 +154,30 @@ def test_zero_width_characters_are_removed_with_exact_positions() -> None:
     assert result.after == analyze("promo")
 
 
-def test_emoji_has_no_equivalent_and_keeps_ucs2() -> None:
-    text = "Super 🎉 l’offre à 5€"
+def test_nothing_is_offered_when_an_emoji_keeps_the_message_ucs2_at_the_same_length() -> None:
+    """Accepting would spoil the spelling and save nothing: still UCS-2, still as many
+    segments."""
+    for text in ("Super 🎉 l’offre à 5€", "Fête de Noël 🎁 : -20 % sur tout le magasin"):
+        result = suggest_gsm7(text)
+        assert offered(text) == []
+        assert result.text == text
+        assert result.after == result.before == analyze(text)
+
+
+def test_with_an_emoji_a_replacement_that_saves_a_segment_is_offered() -> None:
+    text = "Super 🎉 l’offre\u200b" + "x" * 54  # 71 UCS-2 units: 2 segments
     result = suggest_gsm7(text)
-    assert offered(text) == [("’", "'", "curly quote")]
-    assert result.text == "Super 🎉 l'offre à 5€"
+    assert (result.before.segments, result.after.segments) == (2, 1)
     assert result.after.encoding == UCS2
     assert result.after.non_gsm == ("🎉",)
+    assert offered(text) == [("’", "'", "curly quote"), ("\u200b", "", "invisible character")]
 
 
 def test_joiner_inside_an_emoji_is_left_alone() -> None:
     family = "👨\u200d👩\u200d👧"
-    result = suggest_gsm7(f"{family} a\u200db")
-    assert offered(f"{family} a\u200db") == [("\u200d", "", "invisible character")]
+    text = f"{family} a\u200db" + "x" * 59  # 71 units: the stray joiner costs a segment
+    result = suggest_gsm7(text)
+    assert offered(text) == [("\u200d", "", "invisible character")]
     assert result.replacements[0].start == len(family) + 2
 
 
@@ -224,12 +235,27 @@ def test_replacements_rebuild_the_suggested_text(text: str) -> None:
 @given(suggestion_texts)
 def test_what_stays_non_gsm_has_no_equivalent(text: str) -> None:
     result = suggest_gsm7(text)
+    if not result.replacements:
+        return  # nothing offered: nothing to hold to (see the next property)
     for character in result.after.non_gsm:
         if character in "\u200c\u200d" or unicodedata.category(character).startswith("M"):
             continue  # kept because of their neighbours, checked above by example
         if all(_joined(result.text, at) for at in _positions(result.text, character)):
             continue  # a base that marks or joiners hold: a cluster is never split
         assert suggest_gsm7(character).replacements == ()
+
+
+@settings(max_examples=300)
+@given(suggestion_texts)
+def test_a_suggestion_is_offered_only_when_it_saves_something(text: str) -> None:
+    result = suggest_gsm7(text)
+    if result.replacements:
+        assert (
+            result.after.encoding != result.before.encoding
+            or result.after.segments < result.before.segments
+        )
+    else:
+        assert result.text == text and result.after == result.before
 
 
 def _positions(text: str, character: str) -> list[int]:
