@@ -11,9 +11,9 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from landing_templates.blocks.base import SpinView
+from landing_templates.blocks.base import CouponSpec, SpinView
 from landing_templates.blocks.wheel import WheelSettings
-from landing_templates.coupons import assign_coupon
+from landing_templates.coupons import Coupon, assign_coupon
 from landing_templates.models import WheelSpin
 from landing_templates.render import CompiledPage
 from landing_templates.serving import MissingCoupons, coupon_blocks
@@ -62,17 +62,29 @@ def assign_coupons(
 ) -> None:
     """The recipient's coupon for every block showing one on sight (those held are kept)."""
     for block_id, spec in coupon_blocks(page):
-        assign_coupon(
-            session=session,
-            clock=clock,
-            page_id=page.page_id,
-            block_id=block_id,
-            contact_id=contact_id,
-            source=spec.source,
-            pattern=spec.pattern,
-            pool_id=spec.pool_id,
-            campaign_id=campaign_id,
-        )
+        _assign(session, clock, page, block_id, spec, contact_id, campaign_id)
+
+
+def _assign(
+    session: Session,
+    clock: Clock,
+    page: CompiledPage,
+    block_id: str,
+    spec: CouponSpec,
+    contact_id: int,
+    campaign_id: int | None,
+) -> Coupon:
+    return assign_coupon(
+        session=session,
+        clock=clock,
+        page_id=page.page_id,
+        block_id=block_id,
+        contact_id=contact_id,
+        source=spec.source,
+        pattern=spec.pattern,
+        pool_id=spec.pool_id,
+        campaign_id=campaign_id,
+    )
 
 
 def spin_wheel(
@@ -100,17 +112,7 @@ def spin_wheel(
         if prize.coupon:
             spec = settings.coupon_settings
             assert spec is not None
-            code = assign_coupon(
-                session=session,
-                clock=clock,
-                page_id=page.page_id,
-                block_id=block_id,
-                contact_id=contact_id,
-                source=spec.source,
-                pattern=spec.pattern,
-                pool_id=spec.pool_id,
-                campaign_id=campaign_id,
-            ).code
+            code = _assign(session, clock, page, block_id, spec, contact_id, campaign_id).code
         try:
             with session.begin_nested():
                 existing = WheelSpin(

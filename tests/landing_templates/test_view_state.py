@@ -30,7 +30,10 @@ def published(engine: Engine, clock: FrozenClock) -> CompiledPage:
         ).compiled
 
 
-def first_view(engine: Engine, clock: FrozenClock, page: CompiledPage, contact: int) -> ViewState:
+def first_view(
+    engine: Engine, clock: FrozenClock, page: CompiledPage, contact: int | None
+) -> ViewState:
+    """The state through the write path (assigning what is missing, then reading)."""
     with session_scope(engine) as session:
         state = assigned_view_state(
             session=session,
@@ -64,18 +67,7 @@ def every_reader(
             inline.close()
     with engine.connect() as conn:
         states.append(read(CoreReader(conn)))
-    with session_scope(engine) as session:
-        states.append(
-            assigned_view_state(
-                session=session,
-                clock=clock,
-                page=page,
-                contact_id=contact,
-                campaign_id=None,
-                token="tok",
-                base_url=BASE,
-            )
-        )
+    states.append(first_view(engine, clock, page, contact))
     return states
 
 
