@@ -175,13 +175,15 @@ def handle_inbound(
     clock: Clock,
     settings: Settings,
     received_at: datetime | None = None,
+    provider_ref: str | None = None,
 ) -> InboundResult:
     """Store one inbound message and act on it (committed). `phone` is the sender: an
     international number ("+15145552420", as networks give them) is kept as it is; a
     number without a country code (typed in a test harness) is read in the region of
     our number `to` when it has one, else the default region, never as another
     country. `to` is our number it was sent to, from which any reply leaves.
-    `received_at` defaults to now."""
+    `received_at` defaults to now; `provider_ref` names the message for the provider
+    (unique: see `provider_events.receive_inbound`)."""
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"an inbound message has at most {MAX_TEXT} characters")
     parsed = _sender_number(phone, to, settings.default_region)
@@ -287,6 +289,7 @@ def handle_inbound(
         action=action,
         reply_message_id=reply_message.id if reply_message is not None else None,
         received_at=now,
+        provider_ref=provider_ref,
     )
     session.add(inbound)
     session.flush()
@@ -308,6 +311,18 @@ def _sender_number(phone: str, to: str, default_region: str) -> ParsedPhone:
         region = parse_international(to).region or default_region
     except InvalidInput:
         pass  # a short code or an alphanumeric id: no country of its own
+    try:
+        return parse_phone(phone, region=region)
+    except InvalidInput:
+        pass
+    # Many SMSCs give an international number without its + (type of number unknown):
+    # "15145550250" is no French number, but a valid Montréal one.
+    digits = phone.strip()
+    if digits.isdigit():
+        try:
+            return parse_international("+" + digits, strict=True)
+        except InvalidInput:
+            pass
     return parse_phone(phone, region=region, strict=False)
 
 

@@ -199,6 +199,9 @@ class RateBucket(SQLModel, table=True):
 
 class InboundMessage(SQLModel, table=True):
     __tablename__ = "inbound_message"
+    __table_args__ = (
+        UniqueConstraint("provider_ref", name="uq_inbound_message_provider_ref"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int | None = Field(
@@ -217,3 +220,9 @@ class InboundMessage(SQLModel, table=True):
     # The message queued back (a confirmation, help, a clarification question).
     reply_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The provider's id of the message ("twilio:SM…"), or a digest of what it carries when
+    # the provider gives none: a provider's retry, or a replayed request, acts once.
+    provider_ref: str | None = Field(
+        default=None,
+        sa_column=Column(String(120), nullable=True),
+    )

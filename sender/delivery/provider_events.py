@@ -24,20 +24,23 @@ provider reporting a batch delivered) costs a few transactions, not one each.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
 
 from richsms.clock import Clock
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.delivery.inbound import handle_inbound, keyword_of, opt_out_request
+from sender.delivery.models import InboundMessage
 from sender.delivery.providers.base import Inbound, Receipt
 from sender.delivery.receipts import forget_pending, store_receipts
 
@@ -48,8 +51,9 @@ T = TypeVar("T")
 # them waits for the others (it is acknowledged to the network already, or repeated).
 RECEIPT_GROUP = 500
 RECEIPT_LINGER = 0.02
-# What `receive_inbound` answers for a message it could not read.
+# What `receive_inbound` answers for a message it could not read, and for one it had.
 DROPPED = "dropped"
+DUPLICATE = "duplicate"
 
 
 class DatabaseEvents:
@@ -152,7 +156,12 @@ def receive_inbound(
     *, session: Session, clock: Clock, settings: Settings, message: Inbound
 ) -> str:
     """Store one inbound message and act on its keyword (flushes only); the action taken,
-    or `dropped` for a message that cannot be read (logged, and nothing of it kept)."""
+    `duplicate` for a message already received (a provider's retry, a replayed request:
+    it acts once), or `dropped` for a message that cannot be read (logged, and nothing of
+    it kept)."""
+    ref = inbound_ref(message)
+    if _received(session, ref):
+        return DUPLICATE
     try:
         with session.begin_nested():
             handled = handle_inbound(
@@ -163,12 +172,33 @@ def receive_inbound(
                 clock=clock,
                 settings=settings,
                 received_at=message.at,
+                provider_ref=ref,
             )
+    except IntegrityError:
+        if _received(session, ref):  # a copy handled at the same moment won the race
+            return DUPLICATE
+        raise
     except InvalidInput as exc:
         # Refusing it would only make the network hand it over again, forever.
         log.warning("inbound message from %s dropped: %s", message.phone, exc.message)
         return DROPPED
     return handled.action
+
+
+def inbound_ref(message: Inbound) -> str:
+    """What names an inbound message for its provider: the provider's own id, else a
+    digest of who sent what to which number, when (to the second)."""
+    if message.provider_id:
+        return f"{message.provider}:{message.provider_id}"[:120]
+    carried = "\x1f".join(
+        (message.phone, message.to, message.text, message.at.replace(microsecond=0).isoformat())
+    )
+    return f"{message.provider}#" + hashlib.sha256(carried.encode()).hexdigest()
+
+
+def _received(session: Session, ref: str) -> bool:
+    found = select(col(InboundMessage.id)).where(col(InboundMessage.provider_ref) == ref)
+    return session.execute(found).first() is not None
 
 
 def text_of(message: Inbound) -> str:

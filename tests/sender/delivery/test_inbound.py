@@ -223,3 +223,41 @@ def test_keywords_are_single_words() -> None:
     assert keyword_of("") is None
     assert keyword_of("STOPPED") is None
     assert keyword_of("ｓｔｏｐ") == "STOP"  # full-width letters fold too
+
+
+def test_an_international_number_without_its_plus_is_read_as_international(
+    session: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """Many SMSCs give the sender with type of number unknown: "15145550250" is no French
+    number (the default region), but a valid Montréal one; that recipient's ARRET counts,
+    through the sink every provider hands its messages to."""
+    from sender.delivery.provider_events import receive_inbound
+    from sender.delivery.providers.base import Inbound
+
+    create_contact(session=session, phone="+15145550250", clock=clock, region="CA")
+    session.commit()
+    arret = Inbound(provider="smpp", phone="15145550250", to="36180", text="ARRET", at=clock.now())
+    assert receive_inbound(session=session, clock=clock, settings=settings, message=arret) == (
+        "opt_out"
+    )
+    assert contact(session, "+15145550250").status == "opted_out"
+    # A national reading that is valid still wins: 0612345678 is Léa's, in France.
+    assert receive(session, clock, settings, "STOP", phone="0612345678").contact_id == (
+        contact(session).id
+    )
+
+
+def test_an_smpp_message_delivered_twice_acts_once(
+    session: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """No provider id: a digest of sender, number, text and time names it."""
+    from sender.delivery.provider_events import receive_inbound
+    from sender.delivery.providers.base import Inbound
+
+    help_ = Inbound(provider="smpp", phone=LEA, to="36180", text="AIDE", at=clock.now())
+    outcomes = [
+        receive_inbound(session=session, clock=clock, settings=settings, message=help_)
+        for _ in range(2)
+    ]
+    assert outcomes == ["help", "duplicate"]
+    assert len(queued(session)) == 1

@@ -148,3 +148,36 @@ def test_an_inbound_message_from_an_unreadable_number_is_dropped_as_smpp_drops_i
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(InboundMessage)).one() == (0,)
         assert session.exec(select(func.count()).select_from(Contact)).one() == (0,)
+
+
+def test_a_retried_inbound_request_acts_once(
+    hooks_client: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    """A provider retries a webhook it got no answer for: the same signed request twice
+    stores one message and sends one HELP answer."""
+    with session_scope(engine) as session:
+        create_contact(session=session, phone="+33612345678", clock=clock, region="FR")
+    form = {"From": "+33612345678", "To": "+33700000000", "Body": "AIDE", "MessageSid": "SM11"}
+    for _ in range(2):
+        assert post(hooks_client, "/hooks/http/inbound", INBOUND_URL, form)[0] == 200
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(InboundMessage)).one() == (1,)
+        assert session.exec(select(func.count()).select_from(Message)).one() == (1,)
+
+
+def test_a_captured_start_replayed_later_does_not_resubscribe(
+    hooks_client: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    with session_scope(engine) as session:
+        create_contact(session=session, phone="+33612345678", clock=clock, region="FR")
+    start = {"From": "+33612345678", "To": "+33700000000", "Body": "START", "MessageSid": "SM12"}
+    stop = {"From": "+33612345678", "To": "+33700000000", "Body": "STOP", "MessageSid": "SM13"}
+    assert post(hooks_client, "/hooks/http/inbound", INBOUND_URL, start)[0] == 200
+    clock.advance(timedelta(hours=1))
+    assert post(hooks_client, "/hooks/http/inbound", INBOUND_URL, stop)[0] == 200
+    clock.advance(timedelta(days=2))
+    assert post(hooks_client, "/hooks/http/inbound", INBOUND_URL, start)[0] == 200  # replayed
+    with Session(engine) as session:
+        assert session.exec(select(Contact)).one()[0].status == "opted_out"
+        actions = [row[0] for row in session.exec(select(InboundMessage.action)).all()]
+        assert sorted(actions) == ["opt_in", "opt_out"]
