@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
@@ -52,9 +53,7 @@ SETTLE = timedelta(seconds=10)
 # --- Subscriptions
 
 
-def create_webhook(
-    *, session: Session, clock: Clock, url: str, events: Sequence[str]
-) -> Webhook:
+def create_webhook(*, session: Session, clock: Clock, url: str, events: Sequence[str]) -> Webhook:
     """Register `url` for `events`; the returned webhook's secret is shown only now."""
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown or not events:
@@ -121,21 +120,106 @@ def verify_signature(
 # --- Events read after the fact
 
 
-# Sources read after the fact: (cursor name, event, table id column).
+def _click(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    i, at, bot, contact, code, campaign = row
+    return {
+        "id": f"click_{i}",
+        "at": at,
+        "human": not bot,
+        "contact_id": contact,
+        "link": code,
+        "campaign_id": campaign,
+    }
+
+
+def _opt_out(row: Row[*tuple[Any, ...]]) -> dict[str, Any] | None:
+    i, kind, contact, source, at = row
+    if kind != "opt_out":  # the consent log holds opt-ins too; they are read, not sent
+        return None
+    return {"id": f"optout_{i}", "at": at, "contact_id": contact, "via": source}
+
+
+def _reply(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    i, at, contact, campaign, keyword, text = row
+    return {
+        "id": f"reply_{i}",
+        "at": at,
+        "contact_id": contact,
+        "campaign_id": campaign,
+        "keyword": keyword,
+        "text": text,
+    }
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A log read after the fact: its cursor's name, the event it yields, the rows it reads
+    (the table's id first, the row's time at index `at`) and the payload of one row (None
+    for a row read but not sent)."""
+
+    name: str
+    event: str
+    id_column: Any
+    query: Select[*tuple[Any, ...]]
+    at: int
+    payload: Callable[[Row[*tuple[Any, ...]]], dict[str, Any] | None]
+
+
 _SOURCES = (
-    ("click", CLICK, col(Click.id)),
-    ("consent_event", OPT_OUT, col(ConsentEvent.id)),
-    ("inbound_message", REPLY, col(InboundMessage.id)),
+    _Source(
+        "click",
+        CLICK,
+        col(Click.id),
+        select(
+            col(Click.id),
+            col(Click.clicked_at),
+            col(Click.is_bot),
+            col(Click.contact_id),
+            col(Link.code),
+            col(Link.campaign_id),
+        ).join(Link, col(Link.id) == col(Click.link_id)),
+        1,
+        _click,
+    ),
+    _Source(
+        "consent_event",
+        OPT_OUT,
+        col(ConsentEvent.id),
+        select(
+            col(ConsentEvent.id),
+            col(ConsentEvent.kind),
+            col(ConsentEvent.contact_id),
+            col(ConsentEvent.source),
+            col(ConsentEvent.at),
+        ),
+        4,
+        _opt_out,
+    ),
+    _Source(
+        "inbound_message",
+        REPLY,
+        col(InboundMessage.id),
+        select(
+            col(InboundMessage.id),
+            col(InboundMessage.received_at),
+            col(InboundMessage.contact_id),
+            col(InboundMessage.campaign_id),
+            col(InboundMessage.keyword),
+            col(InboundMessage.text),
+        ),
+        1,
+        _reply,
+    ),
 )
 
 
 def _start_cursors_now(session: Session) -> None:
     """Cursors at the newest row, so a first webhook is not flooded with the past."""
-    for name, _event, id_column in _SOURCES:
-        cursor = session.get(EventCursor, name)
+    for source in _SOURCES:
+        cursor = session.get(EventCursor, source.name)
         if cursor is None:
-            newest = session.execute(select(func.max(id_column))).scalar_one()
-            session.add(EventCursor(source=name, last_id=int(newest or 0)))
+            newest = session.execute(select(func.max(source.id_column))).scalar_one()
+            session.add(EventCursor(source=source.name, last_id=int(newest or 0)))
 
 
 def collect_events(*, session: Session, clock: Clock, batch: int = COLLECT_BATCH) -> int:
@@ -148,16 +232,17 @@ def collect_events(*, session: Session, clock: Clock, batch: int = COLLECT_BATCH
     # Several processes append to these logs: a row may commit a moment after one with a
     # higher id. Rows younger than SETTLE are left for the next pass, so none is skipped.
     settled = clock.now() - SETTLE
-    for name, event, _id_column in _SOURCES:
-        cursor = session.get(EventCursor, name, with_for_update=True)
+    for source in _SOURCES:
+        cursor = session.get(EventCursor, source.name, with_for_update=True)
         if cursor is None:
-            cursor = EventCursor(source=name, last_id=0)
+            cursor = EventCursor(source=source.name, last_id=0)
             session.add(cursor)
-        rows, last, found = _READERS[name](session, cursor.last_id, batch, settled)
+        found = _read(session, source, cursor.last_id, batch, settled)
         if found:
-            emit_events(session=session, now=clock.now(), event=event, payloads=rows)
-            read += found
-            cursor.last_id = last
+            payloads = [p for p in map(source.payload, found) if p is not None]
+            emit_events(session=session, now=clock.now(), event=source.event, payloads=payloads)
+            read += len(found)
+            cursor.last_id = int(found[-1][0])
     session.flush()
     return read
 
@@ -170,89 +255,11 @@ def _settled(rows: Sequence[Any], at: int, settled: datetime) -> Sequence[Any]:
     return rows
 
 
-# (payloads, the last row id read, how many rows were read)
-_Read = tuple[list[dict[str, Any]], int, int]
-
-
-def _clicks(session: Session, after: int, batch: int, settled: datetime) -> _Read:
+def _read(
+    session: Session, source: _Source, after: int, batch: int, settled: datetime
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The source's next rows after `after`, in id order, up to the first not yet settled."""
     found = session.execute(
-        select(
-            col(Click.id),
-            col(Click.clicked_at),
-            col(Click.is_bot),
-            col(Click.contact_id),
-            col(Link.code),
-            col(Link.campaign_id),
-        )
-        .join(Link, col(Link.id) == col(Click.link_id))
-        .where(col(Click.id) > after)
-        .order_by(col(Click.id))
-        .limit(batch)
+        source.query.where(source.id_column > after).order_by(source.id_column).limit(batch)
     ).all()
-    found = _settled(found, 1, settled)
-    rows = [
-        {
-            "id": f"click_{i}",
-            "at": at,
-            "human": not bot,
-            "contact_id": contact,
-            "link": code,
-            "campaign_id": campaign,
-        }
-        for i, at, bot, contact, code, campaign in found
-    ]
-    return rows, int(found[-1][0]) if found else after, len(found)
-
-
-def _opt_outs(session: Session, after: int, batch: int, settled: datetime) -> _Read:
-    found = session.execute(
-        select(
-            col(ConsentEvent.id),
-            col(ConsentEvent.kind),
-            col(ConsentEvent.contact_id),
-            col(ConsentEvent.source),
-            col(ConsentEvent.at),
-        )
-        .where(col(ConsentEvent.id) > after)
-        .order_by(col(ConsentEvent.id))
-        .limit(batch)
-    ).all()
-    found = _settled(found, 4, settled)
-    rows = [
-        {"id": f"optout_{i}", "at": at, "contact_id": contact, "via": source}
-        for i, kind, contact, source, at in found
-        if kind == "opt_out"
-    ]
-    return rows, int(found[-1][0]) if found else after, len(found)
-
-
-def _replies(session: Session, after: int, batch: int, settled: datetime) -> _Read:
-    found = session.execute(
-        select(
-            col(InboundMessage.id),
-            col(InboundMessage.received_at),
-            col(InboundMessage.contact_id),
-            col(InboundMessage.campaign_id),
-            col(InboundMessage.keyword),
-            col(InboundMessage.text),
-        )
-        .where(col(InboundMessage.id) > after)
-        .order_by(col(InboundMessage.id))
-        .limit(batch)
-    ).all()
-    found = _settled(found, 1, settled)
-    rows = [
-        {
-            "id": f"reply_{i}",
-            "at": at,
-            "contact_id": contact,
-            "campaign_id": campaign,
-            "keyword": keyword,
-            "text": text,
-        }
-        for i, at, contact, campaign, keyword, text in found
-    ]
-    return rows, int(found[-1][0]) if found else after, len(found)
-
-
-_READERS = {"click": _clicks, "consent_event": _opt_outs, "inbound_message": _replies}
+    return _settled(found, source.at, settled)
