@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlmodel import col
+from sqlalchemy import Engine, Row, Select, func, select
+from sqlmodel import Session, col
 
 from landing_templates.coupon_models import Coupon
 from richsms.db import read_session
@@ -77,45 +77,57 @@ def campaign_messages_csv(*, engine: Engine, campaign_id: int) -> Iterator[str]:
     return _message_lines(engine, campaign_id)
 
 
-def _message_lines(engine: Engine, campaign_id: int) -> Iterator[str]:
-    yield _lines([MESSAGE_COLUMNS])
+def _keyset_pages(
+    engine: Engine,
+    query: Select[*tuple[Any, ...]],
+    id_column: Any,
+    to_rows: Callable[[Session, Sequence[Row[*tuple[Any, ...]]]], Sequence[Sequence[object]]],
+) -> Iterator[str]:
+    """`query`'s rows in `id_column` order (selected first), PAGE at a time, each page read
+    and turned into CSV rows by `to_rows` in its own short read session, closed before the
+    lines are yielded: a slow reader of the stream holds no transaction open."""
     after = 0
     while True:
         with read_session(engine) as session:
             page = session.execute(
-                select(
-                    col(Message.id),
-                    col(Message.contact_id),
-                    col(Message.phone),
-                    col(Message.state),
-                    col(Message.segments),
-                    col(Message.planned_at),
-                    col(Message.sent_at),
-                    col(Message.delivered_at),
-                    col(Message.error),
-                    col(Message.link_id),
-                )
-                .where(
-                    col(Message.campaign_id) == campaign_id,
-                    col(Message.is_test).is_(False),
-                    col(Message.id) > after,
-                )
-                .order_by(col(Message.id))
-                .limit(PAGE)
+                query.where(id_column > after).order_by(id_column).limit(PAGE)
             ).all()
             if not page:
                 return
-            clicks = _clicks_by_link(session, [r[9] for r in page if r[9] is not None])
-            coupons = _coupons_by_contact(
-                session, campaign_id, [r[1] for r in page if r[1] is not None]
-            )
+            rows = to_rows(session, page)
+        yield _lines(rows)
+        after = int(page[-1][0])
+
+
+def _message_lines(engine: Engine, campaign_id: int) -> Iterator[str]:
+    def with_clicks_and_coupons(
+        session: Session, page: Sequence[Row[*tuple[Any, ...]]]
+    ) -> list[list[Any]]:
+        clicks = _clicks_by_link(session, [r[9] for r in page if r[9] is not None])
+        coupons = _coupons_by_contact(
+            session, campaign_id, [r[1] for r in page if r[1] is not None]
+        )
         rows: list[list[Any]] = []
         for *message, link_id in page:
             count, first = clicks.get(link_id, (0, None))
             code, redeemed = coupons.get(message[1], (None, None))
             rows.append([*message, count, first, code, redeemed])
-        yield _lines(rows)
-        after = int(page[-1][0])
+        return rows
+
+    yield _lines([MESSAGE_COLUMNS])
+    query = select(
+        col(Message.id),
+        col(Message.contact_id),
+        col(Message.phone),
+        col(Message.state),
+        col(Message.segments),
+        col(Message.planned_at),
+        col(Message.sent_at),
+        col(Message.delivered_at),
+        col(Message.error),
+        col(Message.link_id),
+    ).where(col(Message.campaign_id) == campaign_id, col(Message.is_test).is_(False))
+    yield from _keyset_pages(engine, query, col(Message.id), with_clicks_and_coupons)
 
 
 def _clicks_by_link(session: Any, link_ids: list[int]) -> dict[int, tuple[int, Any]]:
@@ -149,26 +161,21 @@ def campaign_clicks_csv(*, engine: Engine, campaign_id: int) -> Iterator[str]:
 
 
 def _click_lines(engine: Engine, campaign_id: int) -> Iterator[str]:
+    def flagged(_session: Session, page: Sequence[Row[*tuple[Any, ...]]]) -> list[list[Any]]:
+        return [[*row[:4], bool(row[4]), *row[5:]] for row in page]
+
     yield _lines([CLICK_COLUMNS])
-    after = 0
-    while True:
-        with read_session(engine) as session:
-            page = session.execute(
-                select(
-                    col(Click.id),
-                    col(Click.clicked_at),
-                    col(Link.code),
-                    col(Click.contact_id),
-                    ~col(Click.is_bot),
-                    col(Click.user_agent),
-                    col(Click.referrer),
-                )
-                .join(Link, col(Link.id) == col(Click.link_id))
-                .where(col(Link.campaign_id) == campaign_id, col(Click.id) > after)
-                .order_by(col(Click.id))
-                .limit(PAGE)
-            ).all()
-        if not page:
-            return
-        yield _lines([[*row[:4], bool(row[4]), *row[5:]] for row in page])
-        after = int(page[-1][0])
+    query = (
+        select(
+            col(Click.id),
+            col(Click.clicked_at),
+            col(Link.code),
+            col(Click.contact_id),
+            ~col(Click.is_bot),
+            col(Click.user_agent),
+            col(Click.referrer),
+        )
+        .join(Link, col(Link.id) == col(Click.link_id))
+        .where(col(Link.campaign_id) == campaign_id)
+    )
+    yield from _keyset_pages(engine, query, col(Click.id), flagged)
