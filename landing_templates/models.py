@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     ForeignKey,
     Integer,
@@ -16,15 +15,11 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from richsms.types import UTCDateTime
+from richsms.types import UTCDateTime, json_column
 
 DRAFT = "draft"
 PUBLISHED = "published"
 LANGUAGES = ("fr", "en")
-
-
-def _json() -> Any:
-    return Column(JSON, nullable=False)
 
 
 class Page(SQLModel, table=True):
@@ -35,7 +30,7 @@ class Page(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(200), nullable=False))
     language: str = Field(sa_column=Column(String(8), nullable=False))
-    theme: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    theme: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     status: str = Field(default=DRAFT, sa_column=Column(String(16), nullable=False))
     published_version: int | None = Field(default=None, sa_column=Column(Integer))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -51,8 +46,8 @@ class PageVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     page_id: int = Field(sa_column=Column(Integer, ForeignKey("page.id"), nullable=False))
     version: int = Field(sa_column=Column(Integer, nullable=False))
-    theme: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
-    blocks: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json())
+    theme: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    blocks: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
@@ -86,9 +81,7 @@ class WheelSpin(SQLModel, table=True):
     """The outcome of a recipient's wheel: drawn once, then the same on every device."""
 
     __tablename__ = "wheel_spin"
-    __table_args__ = (
-        UniqueConstraint("page_id", "block_id", "contact_id", name="uq_wheel_spin"),
-    )
+    __table_args__ = (UniqueConstraint("page_id", "block_id", "contact_id", name="uq_wheel_spin"),)
 
     id: int | None = Field(default=None, primary_key=True)
     page_id: int = Field(sa_column=Column(Integer, ForeignKey("page.id"), nullable=False))

@@ -7,9 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, Strict
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, Column, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+
+def json_column() -> Any:
+    """A required JSON column (a list or mapping stored whole); a new Column each call,
+    as a table may not share one."""
+    return Column(JSON, nullable=False)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

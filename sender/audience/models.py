@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     ForeignKey,
     Integer,
@@ -15,11 +14,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from richsms.types import UTCDateTime
-
-
-def _json() -> Any:
-    return Column(JSON, nullable=False)
+from richsms.types import UTCDateTime, json_column
 
 
 class Contact(SQLModel, table=True):
@@ -33,7 +28,7 @@ class Contact(SQLModel, table=True):
     language: str = Field(default="en", sa_column=Column(String(8), nullable=False))
     # IANA zones, space-separated: a number may map to several; quiet hours use them all.
     timezones: str = Field(default="", sa_column=Column(String(500), nullable=False))
-    fields: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     status: str = Field(default="subscribed", sa_column=Column(String(16), nullable=False))
     consent_type: str | None = Field(default=None, sa_column=Column(String(16)))
     consent_source: str | None = Field(default=None, sa_column=Column(String(200)))
@@ -87,7 +82,7 @@ class Segment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
-    filters: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json())
+    filters: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -20,11 +18,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from richsms.types import UTCDateTime
-
-
-def _json() -> Any:
-    return Column(JSON, nullable=False)
+from richsms.types import UTCDateTime, json_column
 
 
 class Campaign(SQLModel, table=True):
@@ -39,8 +33,8 @@ class Campaign(SQLModel, table=True):
     template: str = Field(sa_column=Column(Text, nullable=False))
     target_url: str | None = Field(default=None, sa_column=Column(Text))
     page_id: int | None = Field(default=None, sa_column=Column(Integer))
-    group_ids: list[int] = Field(default_factory=list, sa_column=_json())
-    segment_ids: list[int] = Field(default_factory=list, sa_column=_json())
+    group_ids: list[int] = Field(default_factory=list, sa_column=json_column())
+    segment_ids: list[int] = Field(default_factory=list, sa_column=json_column())
     one_per_phone: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     schedule: str = Field(
         default="now", sa_column=Column(String(8), nullable=False)

@@ -4,10 +4,8 @@ part, rate buckets, inbound messages, sender numbers; and the states a message g
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -21,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from richsms.types import UTCDateTime
+from richsms.types import UTCDateTime, json_column
 
 # Message states, in the order a message normally goes through them.
 PLANNED = "planned"  # rendered, waiting for its due time
@@ -71,10 +69,6 @@ PENDING_STATES = (PLANNED, QUEUED, SENDING)
 MESSAGE_TYPES = ("promotional", "informational", "administrative")
 
 
-def _json() -> Any:
-    return Column(JSON, nullable=False)
-
-
 class SenderNumber(SQLModel, table=True):
     __tablename__ = "sender_number"
 
@@ -84,7 +78,7 @@ class SenderNumber(SQLModel, table=True):
     )  # short_code long_code alphanumeric
     value: str = Field(sa_column=Column(String(20), nullable=False, unique=True))
     rate: float = Field(sa_column=Column(Float, nullable=False))  # messages per second
-    allowed_types: list[str] = Field(default_factory=list, sa_column=_json())
+    allowed_types: list[str] = Field(default_factory=list, sa_column=json_column())
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
