@@ -19,13 +19,14 @@ class CouponSettings(BlockSettings, CouponSpec):
     label: str = ""
 
 
-def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
-    return {"coupon": recipient.coupons.get(settings.id)}
-
-
 def coupon_of(settings: BlockSettings, recipient: Recipient) -> CouponView | None:
-    """The block shows the same for the same code (its symbol is drawn once per code)."""
+    """The block shows the same for the same code (its symbol is drawn once per code).
+    The scratch card reveals its coupon the same way, so it uses this and `data` too."""
     return recipient.coupons.get(settings.id)
+
+
+def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
+    return {"coupon": coupon_of(settings, recipient)}
 
 
 BLOCK = BlockType(

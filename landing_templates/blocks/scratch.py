@@ -3,17 +3,12 @@ button, for keyboards and screen readers) reveals a message or the recipient's c
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from landing_templates.blocks.base import (
-    BlockSettings,
-    BlockType,
-    CouponSpec,
-    CouponView,
-    Recipient,
-)
+from landing_templates.blocks.base import BlockSettings, BlockType, CouponSpec
+from landing_templates.blocks.coupon import coupon_of, data
 
 
 class ScratchSettings(BlockSettings):
@@ -29,15 +24,6 @@ class ScratchSettings(BlockSettings):
         if self.prize == "text" and not self.text:
             raise ValueError("prize text needs a text")
         return self
-
-
-def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
-    return {"coupon": recipient.coupons.get(settings.id)}
-
-
-def coupon_of(settings: BlockSettings, recipient: Recipient) -> CouponView | None:
-    """The block shows the same for the same code (its symbol is drawn once per code)."""
-    return recipient.coupons.get(settings.id)
 
 
 BLOCK = BlockType(
