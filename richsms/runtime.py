@@ -8,7 +8,8 @@ only knows how to do its work until told to stop, and this module owns when:
 - the click writer (a thread committing batches for the event loop), the miss limiter and
   the link cache's poller (tasks on the event loop);
 - the sending worker (a thread with its own event loop) and the chore loop (a thread):
-  planning, finishing campaigns, automations, webhooks, reports.
+  planning, finishing campaigns, automations, reports; and the webhooks' loop (a thread of
+  their own, so that a slow receiver never holds planning up).
 
 Started in that order, stopped in the reverse one: nothing is sent once the web app stops
 taking clicks, every accepted click is committed before the checkpoints stop, and the
@@ -30,7 +31,7 @@ from sqlalchemy import Engine
 from richsms.clock import Clock
 from richsms.db import checkpoint_wal
 from richsms.settings import Settings
-from sender.chores import ChoreLoop, chores_from_settings
+from sender.chores import ChoreLoop, chores_from_settings, webhook_loop
 from sender.delivery.worker import Worker, worker_from_settings
 from shortener.clicks import ClickWriter
 from shortener.limits import MissLimiter
@@ -95,11 +96,13 @@ class Runtime:
         serving: Serving | None = None,
         sending: Worker | None = None,
         chores: ChoreLoop | None = None,
+        webhooks: ChoreLoop | None = None,
     ) -> None:
         self.engine = engine
         self.serving = serving
         self.sending = sending
         self.chores = chores
+        self.webhooks = webhooks
         self._checkpoints = (
             Background("wal-checkpoint", lambda stop: checkpoint_wal(engine, stop))
             if serving is not None and engine.dialect.name == "sqlite"
@@ -110,6 +113,10 @@ class Runtime:
             self._threads.append(Background("richsms-worker", sending.run_forever, sending.close))
         if chores is not None:
             self._threads.append(Background("richsms-chores", chores.run_forever, chores.close))
+        if webhooks is not None:  # a loop of their own: a slow receiver never holds planning
+            self._threads.append(
+                Background("richsms-webhooks", webhooks.run_forever, webhooks.close)
+            )
 
     async def start(self) -> int:
         """Start everything, in order, on the running event loop; returns how many links
@@ -185,6 +192,7 @@ def server_runtime(
         serving=serving,
         sending=worker_from_settings(engine, settings, clock) if run_worker else None,
         chores=chores_from_settings(engine, settings, clock) if run_worker else None,
+        webhooks=webhook_loop(engine, settings, clock) if run_worker else None,
     )
 
 
@@ -194,4 +202,5 @@ def worker_runtime(engine: Engine, settings: Settings, clock: Clock) -> Runtime:
         engine,
         sending=worker_from_settings(engine, settings, clock),
         chores=chores_from_settings(engine, settings, clock),
+        webhooks=webhook_loop(engine, settings, clock),
     )

@@ -204,6 +204,12 @@ class Settings:
     max_body_bytes: int = _setting(
         "RICHSMS_MAX_BODY_BYTES", 10_485_760, "Largest request body accepted (bytes)."
     )
+    webhooks_allow_private: bool = _setting(
+        "RICHSMS_WEBHOOKS_ALLOW_PRIVATE",
+        False,
+        "Let webhooks reach loopback, private, link-local and multicast addresses "
+        "(development only: `false` refuses them at registration and at each delivery).",
+    )
     demo: bool = _setting(
         "RICHSMS_DEMO",
         True,

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy import Engine
 
 from richsms.clock import Clock
@@ -25,7 +24,7 @@ from richsms.settings import Settings
 from sender.campaigns.campaign import finish_sent_campaigns
 from sender.campaigns.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
 from sender.results.report_cache import refresh_reports
-from sender.webhooks.delivery import new_client, run_webhooks
+from sender.webhooks.delivery import run_webhooks
 from shortener.codes import CodeMaker
 
 log = logging.getLogger("richsms.chores")
@@ -103,7 +102,6 @@ def chores_from_settings(
     planning_every: float = 1.0,
     finishing_every: float = 1.0,
     automations_every: float = 300.0,
-    webhooks_every: float = 2.0,
     reports_every: float = 30.0,
 ) -> ChoreLoop:
     """The chore loop of a worker process: planning, finishing campaigns, automations."""
@@ -132,13 +130,6 @@ def chores_from_settings(
             log.info("campaigns done (every message reached a final state): %s", done)
         return done
 
-    client: list[httpx.Client] = []  # made on first use, in the chore loop's thread
-
-    def notify(_stop: threading.Event) -> object:
-        if not client:
-            client.append(new_client())
-        return run_webhooks(engine=engine, clock=clock, client=client[0])
-
     def report(_stop: threading.Event) -> object:
         return refresh_reports(
             engine=engine,
@@ -155,15 +146,20 @@ def chores_from_settings(
             Chore("planning", planning_every, plan),
             Chore("finishing campaigns", finishing_every, finish),
             Chore("automations", automations_every, automate),
-            # Webhooks: events read after the fact and delivered from their own outbox.
-            Chore("webhooks", webhooks_every, notify),
             # Results of campaigns still moving, kept ready (sender/results/report_cache.py).
             Chore("campaign reports", reports_every, report),
         ],
-        closers=[lambda: _close_all(client)],
     )
 
 
-def _close_all(clients: list[httpx.Client]) -> None:
-    while clients:
-        clients.pop().close()
+def webhook_loop(
+    engine: Engine, settings: Settings, clock: Clock, *, every: float = 2.0
+) -> ChoreLoop:
+    """Webhooks in a loop (a thread) of their own: events read after the fact, delivered
+    from their own outbox; a slow receiver holds up this loop only, never planning."""
+
+    def notify(_stop: threading.Event) -> object:
+        allow_private = settings.webhooks_allow_private
+        return run_webhooks(engine=engine, clock=clock, allow_private=allow_private)
+
+    return ChoreLoop([Chore("webhooks", every, notify)])

@@ -39,6 +39,7 @@ from richsms.events import (
 )
 from sender.audience.models import ConsentEvent
 from sender.delivery.models import InboundMessage
+from sender.webhooks.addresses import destination
 from sender.webhooks.models import EventCursor
 from shortener.models import Click, Link
 from shortener.targets import build_target
@@ -53,8 +54,16 @@ SETTLE = timedelta(seconds=10)
 # --- Subscriptions
 
 
-def create_webhook(*, session: Session, clock: Clock, url: str, events: Sequence[str]) -> Webhook:
-    """Register `url` for `events`; the returned webhook's secret is shown only now."""
+def create_webhook(
+    *,
+    session: Session,
+    clock: Clock,
+    url: str,
+    events: Sequence[str],
+    allow_private: bool = False,
+) -> Webhook:
+    """Register `url` for `events`; the returned webhook's secret is shown only now. Its
+    host must resolve to public addresses only, unless `allow_private` (see `addresses`)."""
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown or not events:
         raise InvalidInput(
@@ -62,6 +71,7 @@ def create_webhook(*, session: Session, clock: Clock, url: str, events: Sequence
             + (f"; unknown: {', '.join(unknown)}" if unknown else "")
         )
     target = build_target(url)  # the same checks as a link's target: http(s), a real host
+    destination(target, allow_private=allow_private)
     count = session.execute(select(func.count()).select_from(Webhook)).scalar_one()
     if count >= MAX_WEBHOOKS:
         raise InvalidInput(f"at most {MAX_WEBHOOKS} webhooks; delete one first")

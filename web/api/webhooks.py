@@ -61,7 +61,11 @@ api = RouteTable(tags=_T)
 )
 def create(request: Request, ctx: AppContext, session: Session, body: WebhookIn) -> dict[str, Any]:
     webhook = create_webhook(
-        session=session, clock=ctx.clock, url=body.url, events=body.events
+        session=session,
+        clock=ctx.clock,
+        url=body.url,
+        events=body.events,
+        allow_private=ctx.settings.webhooks_allow_private,
     )
     return _out(webhook, WebhookCreated)
 

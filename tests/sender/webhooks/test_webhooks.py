@@ -4,13 +4,13 @@ loopback, retried with back-off, never replayable, and only what followed regist
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine, select
@@ -27,7 +27,7 @@ from richsms.errors import InvalidInput
 from richsms.events import DELIVERED, GAVE_UP, PENDING, WebhookDelivery, emit_event
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, opt_out
-from sender.chores import chores_from_settings
+from sender.chores import chores_from_settings, webhook_loop
 from sender.webhooks.delivery import MAX_ATTEMPTS, backoff, deliver_due
 from sender.webhooks.events import (
     SIGNATURE_HEADER,
@@ -72,12 +72,6 @@ def receiver() -> Iterator[Receiver]:
     thread.join(5)
 
 
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5) as client:
-        yield client
-
-
 def deliveries(engine: Engine) -> list[WebhookDelivery]:
     with Session(engine) as session:
         return list(session.execute(select(WebhookDelivery)).scalars())
@@ -85,7 +79,9 @@ def deliveries(engine: Engine) -> list[WebhookDelivery]:
 
 def register(engine: Engine, clock: FrozenClock, url: str, *events: str) -> str:
     with session_scope(engine) as session:
-        return create_webhook(session=session, clock=clock, url=url, events=events).secret
+        return create_webhook(
+            session=session, clock=clock, url=url, events=events, allow_private=True
+        ).secret
 
 
 def collect(engine: Engine, clock: FrozenClock) -> int:
@@ -94,7 +90,7 @@ def collect(engine: Engine, clock: FrozenClock) -> int:
 
 
 def test_a_click_reaches_the_receiver_signed(
-    api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
+    api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver
 ) -> None:
     secret = register(engine, clock, receiver.url, "click")
     code = api.post("/api/links", json={"url": "https://shop.example/"}).json()["code"]
@@ -103,7 +99,7 @@ def test_a_click_reaches_the_receiver_signed(
     assert collect(engine, clock) == 0  # too fresh: a row with a lower id may still commit
     clock.advance(timedelta(seconds=11))
     assert collect(engine, clock) == 1
-    assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (1, 0)
     [(headers, body)] = receiver.received
     event = json.loads(body)
     assert (event["type"], event["link"], event["human"]) == ("click", code, True)
@@ -125,19 +121,19 @@ def test_signatures_resist_forgery_and_replay(clock: FrozenClock) -> None:
 
 
 def test_a_failing_receiver_is_retried_with_back_off_then_given_up(
-    engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
+    engine: Engine, clock: FrozenClock, receiver: Receiver
 ) -> None:
     register(engine, clock, receiver.url, "opt_out")
     with session_scope(engine) as session:
         emit_event(session=session, clock=clock, event="opt_out", payload={"contact_id": 7})
     receiver.statuses = [500]
-    assert deliver_due(engine=engine, clock=clock, client=http) == (0, 1)
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (0, 1)
     [pending] = deliveries(engine)
     assert (pending.state, pending.attempts, pending.last_error) == (PENDING, 1, "HTTP 500")
     assert pending.next_attempt_at == clock.now() + timedelta(seconds=30)
-    assert deliver_due(engine=engine, clock=clock, client=http) == (0, 0)  # not yet due
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (0, 0)  # not yet due
     clock.advance(timedelta(seconds=30))
-    assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (1, 0)
     assert len(receiver.received) == 2
     assert receiver.received[0][1] == receiver.received[1][1]  # the same event, resent
 
@@ -145,19 +141,19 @@ def test_a_failing_receiver_is_retried_with_back_off_then_given_up(
         emit_event(session=session, clock=clock, event="opt_out", payload={"contact_id": 8})
     receiver.statuses = [503] * MAX_ATTEMPTS
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        assert deliver_due(engine=engine, clock=clock, client=http) == (0, 1)
+        assert deliver_due(engine=engine, clock=clock, allow_private=True) == (0, 1)
         clock.advance(backoff(attempt))
     last = max(deliveries(engine), key=lambda d: d.id or 0)
     assert (last.state, last.attempts) == (GAVE_UP, MAX_ATTEMPTS)
 
 
 def test_an_unreachable_receiver_is_an_error_kept_not_a_crash(
-    engine: Engine, clock: FrozenClock, http: httpx.Client
+    engine: Engine, clock: FrozenClock
 ) -> None:
     register(engine, clock, "http://127.0.0.1:9/nobody", "opt_out")
     with session_scope(engine) as session:
         emit_event(session=session, clock=clock, event="opt_out", payload={"contact_id": 1})
-    assert deliver_due(engine=engine, clock=clock, client=http) == (0, 1)
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (0, 1)
     [pending] = deliveries(engine)
     assert pending.state == PENDING and "ConnectError" in (pending.last_error or "")
 
@@ -200,7 +196,9 @@ def test_the_chore_loop_delivers_webhooks(
         contact = create_contact(session=session, clock=clock, phone="+33612345670", region="FR")
         opt_out(session=session, contact=contact, via="keyword:STOP", clock=clock)
     clock.advance(timedelta(seconds=11))
-    loop = chores_from_settings(engine, settings, clock)
+    assert "webhooks" not in {chore.name for chore in chores_from_settings(
+        engine, settings, clock).chores}  # a loop of their own: see the drip receiver below
+    loop = webhook_loop(engine, settings.replace(webhooks_allow_private=True), clock)
     try:
         loop.run_once(force=True)
     finally:
@@ -210,7 +208,7 @@ def test_the_chore_loop_delivers_webhooks(
 
 
 def test_a_redemption_is_told_in_the_same_transaction(
-    api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
+    api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver
 ) -> None:
     register(engine, clock, receiver.url, "redemption")
     with session_scope(engine) as session:
@@ -219,13 +217,13 @@ def test_a_redemption_is_told_in_the_same_transaction(
     assert api.post("/api/coupons/NOEL-123456/redeem", json={"by": "till 2"}).status_code == 200
     assert api.post("/api/coupons/NOEL-123456/redeem", json={}).status_code == 409
     assert [d.event for d in deliveries(engine)] == ["redemption"]  # the refused one: nothing
-    assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (1, 0)
     event = json.loads(receiver.received[0][1])
     assert (event["code"], event["by"], event["contact_id"]) == ("NOEL-123456", "till 2", 7)
 
 
 def test_a_receipt_is_told_as_a_delivery_event(
-    engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
+    engine: Engine, clock: FrozenClock, receiver: Receiver
 ) -> None:
     from sender.delivery.outbox import enqueue
     from sender.delivery.receipts import record_receipt
@@ -260,7 +258,7 @@ def test_a_receipt_is_told_as_a_delivery_event(
             state="delivered",
             at=clock.now(),
         )
-    assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (1, 0)
     event = json.loads(receiver.received[0][1])
     assert (event["type"], event["message_id"], event["state"]) == (
         "delivery",
@@ -270,7 +268,7 @@ def test_a_receipt_is_told_as_a_delivery_event(
 
 
 def test_erasing_a_contact_erases_their_replies_from_webhook_payloads(
-    api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver, http: httpx.Client
+    api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver
 ) -> None:
     secret = register(engine, clock, receiver.url, "reply")
     with session_scope(engine) as session:
@@ -284,7 +282,7 @@ def test_erasing_a_contact_erases_their_replies_from_webhook_payloads(
     reply("+33612345678", "Mon code d'entrée est 4512B")
     clock.advance(timedelta(seconds=11))
     assert collect(engine, clock) == 1
-    assert deliver_due(engine=engine, clock=clock, client=http) == (1, 0)  # told already
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (1, 0)  # told already
     reply("+33612345678", "Rappelez-moi au 06 12 34 56 78")
     reply("+33612345679", "Merci !")
     clock.advance(timedelta(seconds=11))
@@ -299,7 +297,7 @@ def test_erasing_a_contact_erases_their_replies_from_webhook_payloads(
         (lea_id, ""),
         (zoe_id, "Merci !"),
     ]
-    assert deliver_due(engine=engine, clock=clock, client=http) == (2, 0)
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (2, 0)
     sent = [(headers, json.loads(body), body) for headers, body in receiver.received[1:]]
     assert sorted((event["contact_id"], event["text"]) for _, event, _ in sent) == [
         (lea_id, ""),
@@ -308,3 +306,89 @@ def test_erasing_a_contact_erases_their_replies_from_webhook_payloads(
     for headers, _, body in sent:  # signed as they now are
         assert verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body, clock.now())
     assert api.delete(f"/api/contacts/{zoe_id}").json()["webhook_payloads"] == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://192.168.1.1/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://224.0.0.1/hook",
+    ],
+)
+def test_a_webhook_to_a_private_address_is_refused_at_registration(
+    engine: Engine, clock: FrozenClock, url: str
+) -> None:
+    with session_scope(engine) as session, pytest.raises(InvalidInput) as refused:
+        create_webhook(session=session, clock=clock, url=url, events=["click"])
+    assert "public internet only" in refused.value.message
+
+
+def test_a_webhook_that_turned_private_is_not_posted(
+    engine: Engine, clock: FrozenClock, receiver: Receiver
+) -> None:
+    """Registered while allowed (or while its name resolved elsewhere): each delivery
+    resolves and checks again, and connects to nothing private."""
+    register(engine, clock, receiver.url, "opt_out")
+    with session_scope(engine) as session:
+        contact = create_contact(session=session, clock=clock, phone="+33612345670", region="FR")
+        opt_out(session=session, contact=contact, via="keyword:STOP", clock=clock)
+    clock.advance(timedelta(seconds=11))
+    assert collect(engine, clock) == 1
+    assert deliver_due(engine=engine, clock=clock, allow_private=False) == (0, 1)
+    assert receiver.received == []
+    [delivery] = deliveries(engine)
+    assert delivery.state == PENDING and "public internet only" in (delivery.last_error or "")
+
+
+@pytest.fixture
+def drip() -> Iterator[str]:
+    """A receiver that accepts, then sends its answer one byte every 0.2 s, forever."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"H")
+                except OSError:
+                    return
+                stop.wait(0.2)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    stop.set()
+    listener.close()
+
+
+def test_a_dripping_receiver_is_cut_at_the_deadline_and_holds_no_other(
+    engine: Engine, clock: FrozenClock, receiver: Receiver, drip: str
+) -> None:
+    register(engine, clock, drip, "opt_out")
+    register(engine, clock, receiver.url, "opt_out")
+    with session_scope(engine) as session:
+        contact = create_contact(session=session, clock=clock, phone="+33612345670", region="FR")
+        opt_out(session=session, contact=contact, via="keyword:STOP", clock=clock)
+    clock.advance(timedelta(seconds=11))
+    assert collect(engine, clock) == 1  # one opt-out, a delivery to each
+    began = time.monotonic()
+    assert deliver_due(engine=engine, clock=clock, allow_private=True, deadline=1.0) == (1, 1)
+    assert time.monotonic() - began < 10  # an endless drip, cut at its deadline
+    assert len(receiver.received) == 1  # the other receiver was posted meanwhile
+    failed = [d for d in deliveries(engine) if d.state == PENDING]
+    assert [d.last_error for d in failed] == ["no complete answer within 1 s"]
