@@ -3,12 +3,8 @@ cancelling (through the state machine of sender/campaigns/states.py); their mess
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from sqlalchemy import and_, exists, select, update
-from sqlmodel import Session, col
+from sqlmodel import Field, Session, col
 
 from landing_templates.models import Page
 from landing_templates.pages import published_version
@@ -18,7 +14,7 @@ from richsms.settings import Settings
 from sender.audience.custom_fields import known_fields
 from sender.audience.models import ContactGroup, Segment
 from sender.campaigns import states
-from sender.campaigns.models import Campaign
+from sender.campaigns.models import Campaign, CampaignShape
 from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm, planning_time
 from sender.compose.composition import Composer, sender_number
 from sender.compose.templates import compile_template
@@ -34,27 +30,11 @@ from sender.delivery.models import (
 from shortener.targets import build_target
 
 
-@dataclass
-class CampaignSpec:
-    name: str
-    type: str
-    template: str
-    target_url: str | None = None
-    group_ids: Sequence[int] = ()
-    segment_ids: Sequence[int] = ()
-    one_per_phone: bool = True
-    schedule: str = "now"
-    send_at: datetime | None = None
-    local_date: str | None = None
-    local_time: str | None = None
-    window_start: str = "08:00"
-    window_end: str = "21:00"
-    rate: float = 10.0
-    sender_id: int | None = None
-    refresh_audience: bool = True
-    requires_approval: bool = False
-    custom_fields: Sequence[str] = field(default_factory=tuple)
-    page_id: int | None = None  # a landing page: each recipient's link leads to it
+class CampaignSpec(CampaignShape):
+    """What `create_campaign` takes: the campaign's shape (sender/campaigns/models.py),
+    and custom fields its template may name though no contact has them yet."""
+
+    custom_fields: list[str] = Field(default_factory=list)
 
 
 def known_custom_fields(session: Session) -> set[str]:
@@ -72,25 +52,13 @@ def create_campaign(
 ) -> Campaign:
     _validate(session, spec, settings)
     now = clock.now()
-    campaign = Campaign(
+    shape = spec.model_dump(exclude={"custom_fields"})
+    shape.update(
         name=spec.name.strip(),
-        type=spec.type,
-        template=spec.template,
         target_url=build_target(spec.target_url) if spec.target_url else None,
-        page_id=spec.page_id,
-        group_ids=list(spec.group_ids),
-        segment_ids=list(spec.segment_ids),
-        one_per_phone=spec.one_per_phone,
-        schedule=spec.schedule,
-        send_at=spec.send_at,
-        local_date=spec.local_date,
-        local_time=spec.local_time,
-        window_start=spec.window_start,
-        window_end=spec.window_end,
-        rate=spec.rate,
-        sender_id=spec.sender_id,
-        refresh_audience=spec.refresh_audience,
-        requires_approval=spec.requires_approval,
+    )
+    campaign = Campaign(
+        **shape,
         status=states.initial_status(requires_approval=spec.requires_approval),
         created_by=created_by,
         created_at=now,

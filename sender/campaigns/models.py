@@ -21,15 +21,13 @@ from sqlmodel import Field, SQLModel
 from richsms.types import UTCDateTime, json_column
 
 
-class Campaign(SQLModel, table=True):
-    __tablename__ = "campaign"
-    __table_args__ = (Index("ix_campaign_status", "status", "plan_at"),)
+class CampaignShape(SQLModel):
+    """A campaign as a marketer describes it: every field and its default, declared once.
+    `Campaign` stores it with what the system adds; `CampaignSpec` (what `create_campaign`
+    takes) and the API's body (web/api/campaign_bodies.py) are derived from it."""
 
-    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(200), nullable=False))
-    type: str = Field(sa_column=Column(String(16), nullable=False))
-    # See sender/campaign_states.py: the statuses and the moves between them.
-    status: str = Field(default="draft", sa_column=Column(String(20), nullable=False))
+    type: str = Field(sa_column=Column(String(16), nullable=False))  # MESSAGE_TYPES
     template: str = Field(sa_column=Column(Text, nullable=False))
     target_url: str | None = Field(default=None, sa_column=Column(Text))
     page_id: int | None = Field(default=None, sa_column=Column(Integer))
@@ -51,6 +49,15 @@ class Campaign(SQLModel, table=True):
     )
     refresh_audience: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     requires_approval: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+
+
+class Campaign(CampaignShape, table=True):
+    __tablename__ = "campaign"
+    __table_args__ = (Index("ix_campaign_status", "status", "plan_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # See sender/campaigns/states.py: the statuses and the moves between them.
+    status: str = Field(default="draft", sa_column=Column(String(20), nullable=False))
     created_by: int | None = Field(default=None, sa_column=Column(Integer))  # api_token.id
     approved_by: int | None = Field(default=None, sa_column=Column(Integer))
     approved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

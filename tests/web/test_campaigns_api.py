@@ -415,3 +415,20 @@ def test_cli_schedules_a_future_campaign_as_the_api_does(api: TestClient, settin
     shown = api.get(f"/api/campaigns/{created['id']}").json()
     assert shown["status"] == "scheduled"
     assert all_messages(api, created["id"]) == []
+
+
+def test_the_api_body_the_domains_spec_and_the_table_share_one_declared_shape() -> None:
+    from sender.campaigns.campaign import CampaignSpec
+    from sender.campaigns.models import Campaign, CampaignShape
+    from web.api.campaign_bodies import CampaignIn
+
+    spec, body = CampaignSpec.model_fields, CampaignIn.model_fields
+    assert list(body) == list(spec)
+    for name, field in spec.items():
+        assert body[name].get_default(call_default_factory=True) == field.get_default(
+            call_default_factory=True
+        ), name
+    columns = Campaign.__table__.columns  # type: ignore[attr-defined]
+    for name, field in CampaignShape.model_fields.items():
+        stored = Campaign.model_fields[name].get_default(call_default_factory=True)
+        assert name in columns and stored == field.get_default(call_default_factory=True)

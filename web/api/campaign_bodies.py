@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 
 from richsms.types import Flag, Id
-from sender.campaigns.campaign import MESSAGE_TIMES
+from sender.campaigns.campaign import MESSAGE_TIMES, CampaignSpec
 from sender.campaigns.models import Campaign
 from sender.campaigns.planner import Progress
 from sender.delivery.models import Message
@@ -16,27 +17,48 @@ from sender.delivery.models import Message
 MessageType = Literal["promotional", "informational", "administrative"]
 
 
-class CampaignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=200)
-    type: MessageType
-    template: str = Field(max_length=5_000)
-    target_url: str | None = Field(None, max_length=4096)
-    group_ids: list[Id] = Field(default_factory=list, max_length=1000)
-    segment_ids: list[Id] = Field(default_factory=list, max_length=1000)
-    one_per_phone: Flag = True
-    schedule: Literal["now", "at", "local"] = "now"
-    send_at: datetime | None = None
-    local_date: str | None = None
-    local_time: str | None = None
-    window_start: str = "08:00"
-    window_end: str = "21:00"
-    rate: float = Field(10.0, gt=0, le=10_000)
-    sender_id: Id | None = None
-    refresh_audience: Flag = True
-    requires_approval: Flag = False
-    custom_fields: list[str] = Field(default_factory=list, max_length=500)
-    page_id: Id | None = None
+# What the API adds to the campaign's shape (sender/campaigns/models.py): its enums where
+# the shape has strings, strict ids and yes-or-no flags (richsms/types.py), and bounds
+# checked before the domain sees a value (within what the database stores).
+_TYPES: dict[str, Any] = {
+    "type": MessageType,
+    "schedule": Literal["now", "at", "local"],
+    "group_ids": list[Id],
+    "segment_ids": list[Id],
+    "sender_id": Id | None,
+    "page_id": Id | None,
+    "one_per_phone": Flag,
+    "refresh_audience": Flag,
+    "requires_approval": Flag,
+}
+_LIMITS: dict[str, FieldInfo] = {
+    "name": Field(max_length=200),
+    "template": Field(max_length=5_000),
+    "target_url": Field(max_length=4096),
+    "group_ids": Field(max_length=1000),
+    "segment_ids": Field(max_length=1000),
+    "rate": Field(gt=0, le=10_000),
+    "custom_fields": Field(max_length=500),
+}
+
+
+def _body_of(shape: type[BaseModel], name: str) -> type[BaseModel]:
+    """`shape`'s fields with their defaults, each narrowed to what the API accepts."""
+    fields: dict[str, Any] = {}
+    for field_name, info in shape.model_fields.items():
+        limits = _LIMITS.get(field_name)
+        default = (
+            Field(default_factory=info.default_factory)
+            if info.default_factory is not None
+            else Field(info.default)
+        )
+        merged = FieldInfo.merge_field_infos(default, limits) if limits is not None else default
+        fields[field_name] = (_TYPES.get(field_name, info.annotation), merged)
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+# The body of POST /api/campaigns: CampaignSpec's fields and defaults, nothing else.
+CampaignIn = _body_of(CampaignSpec, "CampaignIn")
 
 
 class ProgressOut(BaseModel):
