@@ -19,6 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 from richsms.errors import InvalidInput
 
 
+class Unresolvable(InvalidInput):
+    """The host resolves to no address (yet): nothing to connect to, nothing to refuse."""
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
     """A webhook URL with its host resolved and checked: connect to `url` (the address),
@@ -36,12 +40,12 @@ def destination(url: str, *, allow_private: bool) -> Destination:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise InvalidInput(
+        raise Unresolvable(
             "the webhook's host {host} cannot be resolved", params={"host": host}
         ) from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     if not addresses:
-        raise InvalidInput(
+        raise Unresolvable(
             "the webhook's host {host} cannot be resolved", params={"host": host}
         ) from None
     if not allow_private:

@@ -39,7 +39,7 @@ from richsms.events import (
 )
 from sender.audience.models import ConsentEvent
 from sender.delivery.models import InboundMessage
-from sender.webhooks.addresses import destination
+from sender.webhooks.addresses import Unresolvable, destination
 from sender.webhooks.models import EventCursor
 from shortener.models import Click, Link
 from shortener.targets import build_target
@@ -71,7 +71,10 @@ def create_webhook(
             + (f"; unknown: {', '.join(unknown)}" if unknown else "")
         )
     target = build_target(url)  # the same checks as a link's target: http(s), a real host
-    destination(target, allow_private=allow_private)
+    try:
+        destination(target, allow_private=allow_private)
+    except Unresolvable:
+        pass  # no address yet (a name still to publish): each delivery resolves and checks
     count = session.execute(select(func.count()).select_from(Webhook)).scalar_one()
     if count >= MAX_WEBHOOKS:
         raise InvalidInput(f"at most {MAX_WEBHOOKS} webhooks; delete one first")

@@ -350,6 +350,7 @@ def test_a_webhook_that_turned_private_is_not_posted(
 def drip() -> Iterator[str]:
     """A receiver that accepts, then sends its answer one byte every 0.2 s, forever."""
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)  # accept() wakes up to see `stop`
     stop = threading.Event()
 
     def serve(conn: socket.socket) -> None:
@@ -366,13 +367,17 @@ def drip() -> Iterator[str]:
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
-    threading.Thread(target=accept, daemon=True).start()
+    accepting = threading.Thread(target=accept, daemon=True)
+    accepting.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
     stop.set()
+    accepting.join(5)
     listener.close()
 
 
@@ -392,3 +397,18 @@ def test_a_dripping_receiver_is_cut_at_the_deadline_and_holds_no_other(
     assert len(receiver.received) == 1  # the other receiver was posted meanwhile
     failed = [d for d in deliveries(engine) if d.state == PENDING]
     assert [d.last_error for d in failed] == ["no complete answer within 1 s"]
+
+
+def test_a_webhook_whose_host_does_not_resolve_yet_is_kept_and_checked_at_delivery(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    url = "https://hooks.invalid/in"  # .invalid never resolves (RFC 2606)
+    with session_scope(engine) as session:
+        create_webhook(session=session, clock=clock, url=url, events=["opt_out"])
+        contact = create_contact(session=session, clock=clock, phone="+33612345670", region="FR")
+        opt_out(session=session, contact=contact, via="keyword:STOP", clock=clock)
+    clock.advance(timedelta(seconds=11))
+    assert collect(engine, clock) == 1
+    assert deliver_due(engine=engine, clock=clock) == (0, 1)
+    [delivery] = deliveries(engine)
+    assert "cannot be resolved" in (delivery.last_error or "")
