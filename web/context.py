@@ -81,6 +81,18 @@ class AppContext:
         return await run_in_threadpool(work)
 
 
+    async def in_read_then_write(self, use: Callable[[Session, Session], T]) -> T:
+        """`use(reading, writing)` in the threadpool: compute in a read-only session (no
+        write lock on SQLite), then write in one unit of work, which takes the lock only
+        when first used and commits when `use` returns."""
+
+        def work() -> T:
+            with read_session(self.engine) as reading, session_scope(self.engine) as writing:
+                return use(reading, writing)
+
+        return await run_in_threadpool(work)
+
+
 class HasContext:
     """What `create_app` returns carries its context (see `web.app.RichsmsApp`)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from starlette.types import Scope, Send
@@ -47,15 +47,15 @@ TEXTS = (
 )
 
 
+@cache
 def _pages(language: str) -> Pages:
-    """The error pages, rendered once per language (the hot path sends bytes)."""
+    """The error pages, rendered on first use once per language (the hot path sends bytes;
+    importing this module renders nothing)."""
     return Pages(
         language.encode(),
         *(render_message(title, message, language).encode() for title, message in TEXTS),
     )
 
-
-ENGLISH, FRENCH = _pages("en"), _pages("fr")
 
 _HTML = (b"content-type", b"text/html; charset=utf-8")
 _NO_STORE = (b"cache-control", b"private, no-store")
@@ -65,7 +65,7 @@ _VARY = (b"vary", b"Accept-Language")
 @lru_cache(maxsize=1024)
 def pages_for(accept_language: bytes) -> Pages:
     """French when the client prefers French to English (`Accept-Language`), else English."""
-    return FRENCH if preferred_language(accept_language.decode("latin-1")) == "fr" else ENGLISH
+    return _pages("fr" if preferred_language(accept_language.decode("latin-1")) == "fr" else "en")
 
 
 # Answers a page link with the page (web.page_server): (scope, send, target, user agent).

@@ -9,7 +9,6 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from richsms.db import read_session
 from richsms.errors import InvalidInput
 from sender.campaigns.campaign import (
     CampaignSpec,
@@ -161,22 +160,19 @@ async def test(request: Request) -> JSONResponse:
     body = await read_model(request, TestIn)
     ctx = context(request)
 
-    def work(writing: Session) -> dict[str, Any]:
-        # Rendered in a read-only session; `writing` takes SQLite's write lock only when
-        # first used, for the write that follows the render.
-        with read_session(ctx.engine) as reading:
-            message = send_test(
-                reading=reading,
-                writing=writing,
-                clock=ctx.clock,
-                settings=ctx.settings,
-                codes=ctx.codes,
-                campaign_id=campaign_id,
-                phone=body.phone,
-            )
-            return message_out(message)
+    def work(reading: Session, writing: Session) -> dict[str, Any]:
+        message = send_test(
+            reading=reading,
+            writing=writing,
+            clock=ctx.clock,
+            settings=ctx.settings,
+            codes=ctx.codes,
+            campaign_id=campaign_id,
+            phone=body.phone,
+        )
+        return message_out(message)
 
-    return JSONResponse(await ctx.in_session(work), status_code=202)
+    return JSONResponse(await ctx.in_read_then_write(work), status_code=202)
 
 
 @api.get(

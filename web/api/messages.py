@@ -9,7 +9,6 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from richsms.db import read_session
 from richsms.errors import NotFound
 from richsms.types import Id
 from sender.campaigns.unitary import send_message
@@ -48,27 +47,24 @@ async def create(request: Request) -> JSONResponse:
     body = await read_model(request, MessageIn)
     ctx = context(request)
 
-    def work(writing: Session) -> dict[str, Any]:
-        # Rendered in a read-only session; `writing` takes SQLite's write lock only when
-        # first used, for the write that follows the render.
-        with read_session(ctx.engine) as reading:
-            message = send_message(
-                reading=reading,
-                writing=writing,
-                clock=ctx.clock,
-                settings=ctx.settings,
-                codes=ctx.codes,
-                type=body.type,
-                contact_id=body.contact_id,
-                phone=body.phone,
-                text=body.text,
-                template=body.template,
-                url=body.url,
-                sender_id=body.sender_id,
-            )
-            return message_out(message)
+    def work(reading: Session, writing: Session) -> dict[str, Any]:
+        message = send_message(
+            reading=reading,
+            writing=writing,
+            clock=ctx.clock,
+            settings=ctx.settings,
+            codes=ctx.codes,
+            type=body.type,
+            contact_id=body.contact_id,
+            phone=body.phone,
+            text=body.text,
+            template=body.template,
+            url=body.url,
+            sender_id=body.sender_id,
+        )
+        return message_out(message)
 
-    return JSONResponse(await ctx.in_session(work), status_code=202)
+    return JSONResponse(await ctx.in_read_then_write(work), status_code=202)
 
 
 @api.get(
