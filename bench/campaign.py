@@ -34,7 +34,7 @@ from sqlalchemy import Engine, insert, select, text
 from sqlmodel import Session
 
 from bench.databases import POSTGRES_URL, reset_postgres
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from landing_templates.pages import create_page, publish_page
 from richsms.clock import SystemClock
 from richsms.db import make_engine, normalize_url

@@ -103,7 +103,7 @@ async def _get(app: Any, path: str, gzip_ok: bool = True) -> tuple[int, bytes, i
 def prepare(contacts: int, planned: bool = False) -> tuple[str, list[str], list[str]]:
     """A SQLite database with `contacts` contacts, the published page, one page link and
     one plain link (a 302, the redirect floor) each."""
-    from landing_templates.coupon_bulk import assign_coupons_bulk
+    from landing_templates.coupons.bulk import assign_coupons_bulk
     from landing_templates.links import issue_page_links
     from landing_templates.pages import create_page, publish_page
     from shortener.codes import CodeMaker

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, insert, text
 from sqlmodel import Session
 
 from bench.databases import POSTGRES_URL, reset_postgres
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from richsms.db import make_engine, read_session
 from richsms.migrate import upgrade
 from sender.campaigns.models import Campaign

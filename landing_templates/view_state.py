@@ -28,7 +28,7 @@ from sqlmodel import col
 
 from landing_templates.blocks.base import CouponView, Recipient, SpinView
 from landing_templates.blocks.wheel import WheelSettings
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from landing_templates.models import PUBLISHED, Page, WheelSpin
 from landing_templates.render import CompiledPage
 from landing_templates.serving import MissingCoupons, coupon_blocks, coupon_view, sample_code

@@ -119,7 +119,7 @@ class PageViewer:
         """Ready this process for the first views (run at start, in a worker thread): the
         newest published versions compiled, the block templates and the barcode and QR
         libraries loaded, the view's read prepared. Returns how many versions compiled."""
-        from landing_templates.coupon_svg import barcode_svg, qr_svg
+        from landing_templates.coupons.svg import barcode_svg, qr_svg
         from landing_templates.models import PageVersion
 
         barcode_svg("WARM-UP", "code128")

@@ -5,8 +5,9 @@ architecture test knows it, and checks that every module defining a table is nam
 a new table module left out of this list fails the suite).
 """
 
-from landing_templates import coupon_models, page_events
 from landing_templates import models as landing_models
+from landing_templates import page_events
+from landing_templates.coupons import models as coupon_models
 from richsms import accounts, events
 from sender.audience import models as audience_models
 from sender.audience import suppression

@@ -35,7 +35,7 @@ class CouponSpec(BaseModel):
         if self.source == "generate":
             if not self.pattern:
                 raise ValueError("source generate needs a pattern, e.g. NOEL-######")
-            from landing_templates.coupon_codes import validate_pattern
+            from landing_templates.coupons.codes import validate_pattern
 
             try:
                 validate_pattern(self.pattern)
@@ -59,7 +59,7 @@ class CouponView:
 
     @property
     def svg(self) -> str:
-        from landing_templates.coupon_svg import barcode_svg, qr_svg
+        from landing_templates.coupons.svg import barcode_svg, qr_svg
 
         if self.symbology == "qr":
             return qr_svg(self.qr_data or self.code)

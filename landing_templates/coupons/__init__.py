@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from landing_templates.coupon_assign import PoolExhausted, assign_coupon, existing_pool, find_one
-from landing_templates.coupon_bulk import BulkAssignment, assign_coupons_bulk
-from landing_templates.coupon_codes import check_code, validate_pattern
-from landing_templates.coupon_models import Coupon, CouponPool
-from landing_templates.coupon_pools import PoolImportReport, import_pool
-from landing_templates.coupon_svg import barcode_svg, ean13_check_digit, qr_svg
+from landing_templates.coupons.assign import PoolExhausted, assign_coupon, existing_pool, find_one
+from landing_templates.coupons.bulk import BulkAssignment, assign_coupons_bulk
+from landing_templates.coupons.codes import check_code, validate_pattern
+from landing_templates.coupons.models import Coupon, CouponPool
+from landing_templates.coupons.pools import PoolImportReport, import_pool
+from landing_templates.coupons.svg import barcode_svg, ean13_check_digit, qr_svg
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.events import REDEMPTION, emit_event

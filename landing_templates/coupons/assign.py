@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
-from landing_templates.coupon_codes import Pattern, validate_pattern
-from landing_templates.coupon_models import Coupon, CouponPool
+from landing_templates.coupons.codes import Pattern, validate_pattern
+from landing_templates.coupons.models import Coupon, CouponPool
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
 

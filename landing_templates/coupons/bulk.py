@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from landing_templates.coupon_assign import (
+from landing_templates.coupons.assign import (
     ATTEMPTS,
     PoolExhausted,
     assign_coupon,
@@ -22,8 +22,8 @@ from landing_templates.coupon_assign import (
     free_codes,
     parse_source,
 )
-from landing_templates.coupon_codes import MAX_SHARE, Pattern
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.codes import MAX_SHARE, Pattern
+from landing_templates.coupons.models import Coupon
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput
 

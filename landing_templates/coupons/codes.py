@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from functools import cached_property
 
-from landing_templates.coupon_models import CODE_MAX_LENGTH
+from landing_templates.coupons.models import CODE_MAX_LENGTH
 from richsms.errors import InvalidInput
 
 DIGITS = "0123456789"

@@ -9,7 +9,7 @@ from typing import Final
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from sender.audience.contacts import consent_history, get_contact
 from sender.audience.models import ConsentEvent, Contact
 from sender.delivery.models import InboundMessage, Message

@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from landing_templates.blocks.base import CouponSpec
-from landing_templates.coupon_models import CouponPool
+from landing_templates.coupons.models import CouponPool
 from landing_templates.links import new_token
 from landing_templates.pages import published_version
 from landing_templates.serving import CompiledPages, coupon_blocks, open_version

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, Table
 from sqlmodel import Session
 
-from landing_templates.coupon_bulk import assign_coupons_bulk
+from landing_templates.coupons.bulk import assign_coupons_bulk
 from richsms.bare_many import BareMany
 from richsms.clock import Clock
 from sender.campaigns.planner import BatchPlanner, PlannedBatch

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Integer, case, distinct, func, select
 from sqlmodel import Session, col
 
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from landing_templates.page_events import EVENT_KINDS, PageEvent
 from richsms.errors import InvalidInput, NotFound
 from sender.campaigns.models import Campaign

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, Select, func, select
 from sqlmodel import Session, col
 
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from richsms.db import read_session
 from richsms.errors import NotFound
 from sender.campaigns.models import Campaign

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import col
 from starlette.testclient import TestClient
 
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from landing_templates.models import WheelSpin
 from landing_templates.page_events import PageEvent
 from richsms.db import session_scope

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from richsms.db import session_scope
 from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import add_contact, rich_blocks

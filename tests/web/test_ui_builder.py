@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from landing_templates.models import Page, PageVersion
 from landing_templates.pages import get_page
 from richsms.db import session_scope

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from landing_templates.blocks import BLOCK_TYPES
-from landing_templates.coupon_models import CouponPool
+from landing_templates.coupons.models import CouponPool
 from landing_templates.links import move_links
 from landing_templates.models import LANGUAGES, PageImage, PageVersion
 from landing_templates.pages import (

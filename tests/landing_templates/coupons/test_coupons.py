@@ -11,9 +11,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from landing_templates import coupon_codes
-from landing_templates.coupon_codes import LETTERS
-from landing_templates.coupon_svg import ean13_check_digit
 from landing_templates.coupons import (
     Coupon,
     PoolExhausted,
@@ -25,6 +22,9 @@ from landing_templates.coupons import (
     redeem_coupon,
     validate_pattern,
 )
+from landing_templates.coupons import codes as coupon_codes
+from landing_templates.coupons.codes import LETTERS
+from landing_templates.coupons.svg import ean13_check_digit
 from richsms.db import session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound
 from tests.clock import FrozenClock
@@ -378,7 +378,7 @@ def test_overlapping_bulk_assignments_at_once_give_each_contact_one_coupon(
 def test_a_pool_file_past_the_limit_is_refused(
     engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from landing_templates import coupon_pools
+    from landing_templates.coupons import pools as coupon_pools
 
     monkeypatch.setattr(coupon_pools, "MAX_POOL_CODES", 3)
     with session_scope(engine) as session, pytest.raises(InvalidInput, match="at most 3 codes"):

@@ -11,7 +11,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from landing_templates.coupon_svg import barcode_svg, ean13_check_digit, qr_svg
+from landing_templates.coupons.svg import barcode_svg, ean13_check_digit, qr_svg
 from richsms.errors import InvalidInput
 
 

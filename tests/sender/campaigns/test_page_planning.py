@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
-from landing_templates.coupon_models import Coupon
-from landing_templates.coupon_pools import import_pool
+from landing_templates.coupons.models import Coupon
+from landing_templates.coupons.pools import import_pool
 from landing_templates.pages import create_page, publish_page
 from landing_templates.serving import open_version
 from landing_templates.view_state import CoreReader

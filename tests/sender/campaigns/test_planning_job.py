@@ -386,7 +386,7 @@ def test_cancelling_mid_planning_stops_the_job_and_cancels_what_was_planned(
 def test_recipients_a_coupon_pool_cannot_serve_count_as_errors_in_the_progress(
     engine: Engine, clock: FrozenClock, settings: Settings
 ) -> None:
-    from landing_templates.coupon_pools import import_pool
+    from landing_templates.coupons.pools import import_pool
     from landing_templates.pages import create_page, publish_page
 
     with session_scope(engine) as session:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert
 
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from landing_templates.models import Page
 from landing_templates.page_events import record_page_event
 from richsms.db import read_session, session_scope

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from landing_templates.coupon_models import Coupon
+from landing_templates.coupons.models import Coupon
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from richsms.events import DELIVERED, GAVE_UP, PENDING, WebhookDelivery, emit_event
