@@ -20,7 +20,7 @@ from richsms.db import session_scope
 from sender.audience.models import Contact
 from tests.clock import FrozenClock
 from tests.web.test_ui import audience, csrf, marketer  # noqa: F401  (the fixture)
-from web.ui.builder_forms import default_settings
+from web.ui.builder.forms import default_settings
 
 HTMX = {"HX-Request": "true"}
 

@@ -7,9 +7,6 @@ from starlette.routing import Route
 
 from web.ui import (
     auth,
-    builder,
-    builder_blocks,
-    builder_preview,
     campaigns,
     compare,
     composer,
@@ -22,6 +19,9 @@ from web.ui import (
     senders,
 )
 from web.ui.base import signed_in
+from web.ui.builder import blocks as builder_blocks
+from web.ui.builder import preview as builder_preview
+from web.ui.builder import workspace as builder
 
 
 def routes() -> list[Route]:

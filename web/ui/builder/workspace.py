@@ -2,7 +2,7 @@
 their forms, its versions, beside it a live preview in a phone frame as any contact of a
 chosen audience), saving the page's name, language and theme, and publishing it.
 
-Editing the blocks is `web.ui.builder_blocks`, the preview `web.ui.builder_preview`.
+Editing the blocks is `web.ui.builder.blocks`, the preview `web.ui.builder.preview`.
 Every change goes through `update_page`, so the draft is always what was last done: the
 first change after a publication starts a new draft version, published ones never change.
 An htmx request gets the workspace back with a `page-changed` event (builder.js then
@@ -41,8 +41,8 @@ from web.bodies import path_id
 from web.context import context
 from web.errors import STATUS_OF
 from web.ui.base import back_to, signed_in
-from web.ui.builder_forms import TYPE_LABELS, fields_of, prize_rows, summary, values_of
-from web.ui.builder_preview import contacts_of_audience
+from web.ui.builder.forms import TYPE_LABELS, fields_of, prize_rows, summary, values_of
+from web.ui.builder.preview import contacts_of_audience
 from web.ui.render import Viewer, fragment, page
 
 STANDARD_FIELDS = ("first_name", "last_name", "phone", "email")

@@ -3,7 +3,7 @@ uploaded from the device), edit it (a small form per type, checked by the block'
 schema), delete it, and reorder the blocks (drag, or move up/down from the keyboard).
 
 Each change saves the whole draft through `update_page` and answers with the workspace
-(`web.ui.builder.answer`).
+(`web.ui.builder.workspace.answer`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id, read_body
 from web.context import context
 from web.ui.base import signed_in
-from web.ui.builder import answer
-from web.ui.builder_forms import check_settings, default_settings, settings_from_form
+from web.ui.builder.forms import check_settings, default_settings, settings_from_form
+from web.ui.builder.workspace import answer
 from web.ui.render import Viewer
 
 _BLOCK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
