@@ -37,6 +37,7 @@ def issue_page_links(
     contact_ids: Sequence[int | None],
     campaign_id: int | None = None,
     expires_at: datetime | None = None,
+    is_test: bool = False,
 ) -> list[IssuedLink]:
     """One short link per contact to the page's published version, set-based.
 
@@ -55,6 +56,7 @@ def issue_page_links(
         expires_at=expires_at,
         page_version=version,
         page_tokens=[new_token() for _ in contact_ids],
+        is_test=is_test,
     )
 
 

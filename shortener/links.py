@@ -37,6 +37,7 @@ class LinkRows:
     page_id: int | None = None
     page_version: int | None = None
     expires_at: datetime | None = None
+    is_test: bool = False
 
     def row(
         self, link_id: int, code: str, contact_id: int | None, page_token: str | None = None
@@ -51,6 +52,7 @@ class LinkRows:
             "page_token": page_token,
             "contact_id": contact_id,
             "campaign_id": self.campaign_id,
+            "is_test": self.is_test,
             "expires_at": self.expires_at,
             "disabled_at": None,
             "created_at": self.created_at,
@@ -75,6 +77,7 @@ def create_link(
     page_id: int | None = None,
     expires_at: datetime | None = None,
     utm: Mapping[str, str] | None = None,
+    is_test: bool = False,
 ) -> Link:
     issued = create_links(
         session=session,
@@ -86,6 +89,7 @@ def create_link(
         page_id=page_id,
         expires_at=expires_at,
         utm=utm,
+        is_test=is_test,
     )
     link = session.get(Link, issued[0].id)
     assert link is not None
@@ -105,6 +109,7 @@ def create_links(
     utm: Mapping[str, str] | None = None,
     page_version: int | None = None,
     page_tokens: Sequence[str] | None = None,
+    is_test: bool = False,
 ) -> list[IssuedLink]:
     """One link per entry of `contact_ids`, inserted set-based in one transaction.
     With `page_tokens` (one per contact) each link's target is `url` + its token."""
@@ -120,6 +125,7 @@ def create_links(
         page_id=page_id,
         page_version=page_version,
         expires_at=expires_at,
+        is_test=is_test,
     )
     ids = _reserve_ids(session, len(contact_ids))
     issued = [IssuedLink(i, codes.make(i), c) for i, c in zip(ids, contact_ids, strict=True)]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 from richsms.types import UTCDateTime
@@ -24,6 +34,10 @@ class Link(SQLModel, table=True):
     )
     contact_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
     campaign_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    # A campaign's test send: its clicks count in no figure (page, campaign, webhooks).
+    is_test: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

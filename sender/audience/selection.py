@@ -126,6 +126,26 @@ def count_audience(
     return int(session.exec(select(func.count()).select_from(Contact).where(condition)).one())
 
 
+def usual_language(
+    *, session: Session, group_ids: Sequence[int], segment_ids: Sequence[int]
+) -> str | None:
+    """The language most of the audience's subscribed contacts speak (one GROUP BY), or
+    None for an empty audience or when none has a language."""
+    if not group_ids and not segment_ids:
+        return None
+    condition = audience_condition(
+        session=session, group_ids=group_ids, segment_ids=segment_ids, subscribed_only=True
+    )
+    row = session.execute(
+        select_columns(col(Contact.language), func.count().label("n"))
+        .where(condition, col(Contact.language) != "")
+        .group_by(col(Contact.language))
+        .order_by(func.count().desc(), col(Contact.language))
+        .limit(1)
+    ).first()
+    return str(row[0]) if row is not None and row[0] else None
+
+
 def iter_audience(
     *,
     session: Session,

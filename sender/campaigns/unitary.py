@@ -12,9 +12,8 @@ edge that holds one session for both passes it twice. Both only flush: the edge 
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Final
 
 from sqlmodel import Session
@@ -29,7 +28,7 @@ from sender.audience.contacts import ERASED, arriving_status, ensure_contact, fi
 from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact
 from sender.audience.phones import parse_phone
-from sender.audience.selection import iter_audience
+from sender.audience.selection import usual_language
 from sender.campaigns.campaign import get_campaign
 from sender.compose.composition import Composer, Draft, sender_number
 from sender.delivery.models import Message
@@ -39,8 +38,6 @@ from shortener.links import create_link
 
 # Promotional messages wait for daytime; transactional ones (a code, a receipt) do not.
 PROMOTIONAL_WINDOW: Final = "08:00-21:00"
-# Recipients read to find the campaign's usual language for a test send.
-SAMPLE_SIZE: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,22 +105,29 @@ def prepare_send(
 
 
 def prepare_test(
-    *, session: Session, settings: Settings, campaign_id: int, phone: str
+    *,
+    session: Session,
+    settings: Settings,
+    campaign_id: int,
+    phone: str,
+    contact_id: int | None = None,
 ) -> PreparedSend:
-    """The campaign's message for a test send to `phone` (reads only): rendered for the
-    contact with that number, else for a sample recipient of the campaign in the
-    audience's usual language, so the test shows what recipients will get."""
+    """The campaign's message for a test send to `phone` (reads only): personalized for
+    the contact the marketer picked (`contact_id`), else for a sample person made up for
+    tests in the audience's usual language, never for whoever owns the number typed. The
+    message and its link are marked as tests: they count in no figure."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
     number = parse_phone(phone, region=settings.default_region).e164
     composer = Composer.for_campaign(session=session, campaign=campaign, settings=settings)
-    named = find_by_phone(session=session, phone=number)
-    language: str | None
-    if named is not None:
-        fields, language = contact_fields(named), named.language
+    if contact_id is not None:
+        chosen = _recipient(session, settings, contact_id, None)
+        assert isinstance(chosen, Contact)
+        fields, language = contact_fields(chosen), chosen.language
     else:
-        fields, language = _sample_recipient(session, campaign.group_ids, campaign.segment_ids)
-    if language is None:
-        language = parse_phone(number, region=settings.default_region).language
+        language = usual_language(
+            session=session, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
+        ) or parse_phone(number, region=settings.default_region).language
+        fields = sample_fields(composer.fields, phone=number, language=language)
     return PreparedSend(
         phone=number,
         contact_id=None,
@@ -135,6 +139,22 @@ def prepare_test(
         # As its recipients' links do: to the published page, not to no link at all.
         page_id=campaign.page_id if composer.uses_link else None,
     )
+
+
+# The person a test send is personalized for when the marketer picks no contact.
+SAMPLE_PERSON: Final = {
+    "first_name": "Camille",
+    "last_name": "Martin",
+    "email": "camille.martin@example.com",
+}
+
+
+def sample_fields(names: Sequence[str], *, phone: str, language: str) -> dict[str, object]:
+    """Merge fields made up for a test: the sample person, the test number, and each other
+    field the template reads shown as its name in brackets (`[city]`)."""
+    fields: dict[str, object] = {name: f"[{name}]" for name in names}
+    fields.update(SAMPLE_PERSON, phone=phone, language=language, timezone="")
+    return fields
 
 
 def write_send(
@@ -158,6 +178,7 @@ def write_send(
             base_url=settings.base_url,
             page_id=send.page_id,
             contact_ids=[None if send.is_test else contact_id],
+            is_test=send.is_test,
         )
         link, link_id = settings.short_url + page_link.code, page_link.id
     elif send.url is not None:
@@ -167,6 +188,7 @@ def write_send(
             clock=clock,
             url=send.url,
             contact_id=None if send.is_test else contact_id,
+            is_test=send.is_test,
         )
         link, link_id = settings.short_url + issued.code, issued.id
     composed = send.draft.finish(link)
@@ -224,9 +246,16 @@ def send_test(
     codes: CodeMaker,
     campaign_id: int,
     phone: str,
+    contact_id: int | None = None,
 ) -> Message:
     """A campaign's test send: rendered in `reading`, written in `writing` (flushes only)."""
-    send = prepare_test(session=reading, settings=settings, campaign_id=campaign_id, phone=phone)
+    send = prepare_test(
+        session=reading,
+        settings=settings,
+        campaign_id=campaign_id,
+        phone=phone,
+        contact_id=contact_id,
+    )
     return write_send(session=writing, clock=clock, settings=settings, codes=codes, send=send)
 
 
@@ -242,29 +271,3 @@ def _recipient(
     assert phone is not None
     number = parse_phone(phone, region=settings.default_region).e164
     return find_by_phone(session=session, phone=number) or number
-
-
-def _sample_recipient(
-    session: Session, group_ids: list[int], segment_ids: list[int]
-) -> tuple[dict[str, object], str | None]:
-    """A recipient of the audience speaking its most common language (among the first
-    SAMPLE_SIZE), with that language; no fields and None for an empty audience."""
-    if not group_ids and not segment_ids:
-        return {}, None
-    sample = [
-        fields
-        for _, fields in islice(
-            iter_audience(
-                session=session,
-                group_ids=group_ids,
-                segment_ids=segment_ids,
-                subscribed_only=True,
-            ),
-            SAMPLE_SIZE,
-        )
-    ]
-    if not sample:
-        return {}, None
-    language = Counter(str(fields.get("language") or "") for fields in sample).most_common(1)
-    usual = language[0][0]
-    return next(f for f in sample if str(f.get("language") or "") == usual), usual or None

@@ -28,7 +28,7 @@ def page_report(*, session: Session, page_id: int) -> dict[str, Any]:
         )
         .select_from(Link)
         .join(Click, col(Click.link_id) == col(Link.id))
-        .where(col(Link.page_id) == page_id)
+        .where(col(Link.page_id) == page_id, col(Link.is_test).is_(False))
     ).one()
     events = dict(
         session.execute(

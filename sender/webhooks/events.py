@@ -133,8 +133,10 @@ def verify_signature(
 # --- Events read after the fact
 
 
-def _click(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
-    i, at, bot, contact, code, campaign = row
+def _click(row: Row[*tuple[Any, ...]]) -> dict[str, Any] | None:
+    i, at, bot, contact, code, campaign, is_test = row
+    if is_test:  # a campaign's test send: read, not sent
+        return None
     return {
         "id": f"click_{i}",
         "at": at,
@@ -190,6 +192,7 @@ _SOURCES = (
             col(Click.contact_id),
             col(Link.code),
             col(Link.campaign_id),
+            col(Link.is_test),
         ).join(Link, col(Link.id) == col(Click.link_id)),
         1,
         _click,

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel import select
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token
-from richsms.db import session_scope
+from richsms.db import read_session, session_scope
+from richsms.settings import Settings
+from shortener.models import Link
 from tests.clock import FrozenClock
 
 CSV = (
@@ -262,8 +265,68 @@ def test_test_send_is_marked_and_kept_out_of_the_statistics(api: TestClient) -> 
     test = api.post(f"/api/campaigns/{created['id']}/test", json={"phone": "06 12 34 56 78"})
     assert test.status_code == 202, test.text
     assert test.json()["is_test"] is True
-    assert test.json()["text"].startswith("Bonjour Marie")
+    # The number typed is Marie's, yet the test is a sample made up for tests: a real
+    # customer's name never goes to whatever number is typed.
+    assert test.json()["text"].startswith("Bonjour Camille, -20% à [city] : ")
+    assert test.json()["contact_id"] is None
     stats = api.get(f"/api/campaigns/{created['id']}/stats").json()
+    assert stats["production"]["produced"] == 0
+
+
+def test_a_test_send_is_personalized_for_the_contact_the_marketer_picks(
+    api: TestClient,
+) -> None:
+    created = campaign(api)
+    [alice] = api.get("/api/contacts?q=Alice").json()["contacts"]
+    test = api.post(
+        f"/api/campaigns/{created['id']}/test",
+        json={"phone": "+33 7 81 00 00 01", "contact_id": alice["id"]},
+    )
+    assert test.status_code == 202, test.text
+    assert test.json()["text"].startswith("Bonjour Alice, -20% à New York : ")
+    assert test.json()["phone"] == "+33781000001"
+    missing = api.post(
+        f"/api/campaigns/{created['id']}/test", json={"phone": "+33781000001", "contact_id": 999}
+    )
+    assert missing.status_code == 404
+
+
+def test_a_page_campaigns_test_link_shows_the_page_and_counts_nowhere(
+    api: TestClient, client: TestClient, app: Any, settings: Settings
+) -> None:
+    audience = setup_audience(api)
+    page = api.post(
+        "/api/pages",
+        json={"name": "Noël", "language": "fr", "blocks": [{"type": "heading", "text": "Joyeux"}]},
+    ).json()
+    assert api.post(f"/api/pages/{page['id']}/publish").status_code == 200
+    created = api.post(
+        "/api/campaigns",
+        json={
+            "name": "Noël",
+            "type": "promotional",
+            "template": "Bonjour {{ contact.first_name }} : {{ link }}",
+            "page_id": page["id"],
+            "group_ids": audience["groups"],
+        },
+    ).json()
+    test = api.post(f"/api/campaigns/{created['id']}/test", json={"phone": "0612345678"})
+    assert test.status_code == 202, test.text
+    text = test.json()["text"]
+    code = text.split(settings.short_url, 1)[1].split()[0]
+    person = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile"}
+    shown = client.get(f"/{code}", headers=person)
+    assert shown.status_code == 200 and "Joyeux" in shown.text
+    # Marked as a test, clicked, and counted in no figure: not the page's, not the
+    # campaign's, not the link's campaign.
+    with read_session(app.context.engine) as session:
+        link = session.exec(select(Link).where(Link.code == code)).one()
+        assert (link.is_test, link.contact_id, link.campaign_id) == (True, None, None)
+    assert api.get(f"/api/links/{code}/stats").json()["clicks"] == 1  # stored, as any
+    page_stats = api.get(f"/api/pages/{page['id']}/stats").json()
+    assert (page_stats["clicks"], page_stats["human_clicks"]) == (0, 0)
+    stats = api.get(f"/api/campaigns/{created['id']}/stats").json()
+    assert stats["engagement"]["clicks"] == 0
     assert stats["production"]["produced"] == 0
 
 

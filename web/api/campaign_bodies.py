@@ -112,6 +112,11 @@ class CampaignList(BaseModel):
 class TestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     phone: str = Field(max_length=40)
+    contact_id: Id | None = Field(
+        None,
+        description="Personalize the test for this contact; by default, for a sample "
+        "person made up for tests (never for whoever owns `phone`).",
+    )
 
 
 class MessageOut(BaseModel):

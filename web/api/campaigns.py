@@ -149,7 +149,8 @@ def cancel(request: Request, ctx: AppContext, session: Session) -> dict[str, Any
 
 @api.post(
     "/campaigns/{id}/test",
-    "Send the message to one test number.",
+    "Send the message to one test number: personalized for a sample person made up for "
+    "tests, or for `contact_id`; marked as a test (message and link), counted nowhere.",
     request=TestIn,
     response=MessageOut,
     errors=_E,
@@ -169,6 +170,7 @@ async def test(request: Request) -> JSONResponse:
             codes=ctx.codes,
             campaign_id=campaign_id,
             phone=body.phone,
+            contact_id=body.contact_id,
         )
         return message_out(message)
 

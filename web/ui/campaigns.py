@@ -161,6 +161,9 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     phone = form.get("phone", "").strip()
     if not phone:
         raise InvalidInput("give the phone number to send the test to")
+    chosen = form.get("contact_id", "").strip()
+    if chosen and not chosen.isdigit():
+        raise InvalidInput("choose a contact from the list")
     ctx = context(request)
     send_test(  # one session: the page's own, which already holds the write lock
         reading=db,
@@ -170,6 +173,7 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
         codes=ctx.codes,
         campaign_id=campaign_id,
         phone=phone,
+        contact_id=int(chosen) if chosen else None,
     )
     return back_to(f"/ui/campaigns/{campaign_id}", N_("Test message queued."))
 

@@ -52,8 +52,11 @@ def test_a_page_campaigns_test_send_links_to_its_page_as_its_recipients_messages
     recipient, tester = links
     assert recipient is not None and tester is not None
     for message, link in ((sent, recipient), (tested, tester)):
-        assert message.text.startswith(f"Bonjour C1 : {settings.short_url}{link.code}")
+        name = "C1" if message is sent else "Camille"  # a test's sample, made up
+        assert message.text.startswith(f"Bonjour {name} : {settings.short_url}{link.code}")
         assert (link.page_id, link.page_version) == (page_id, 1)
         assert link.page_token and link.target_url.endswith("p/" + link.page_token)
-    # The test's link is nobody's and no campaign's: it stays out of the statistics.
-    assert (tester.contact_id, tester.campaign_id) == (None, None)
+    # The test's link is nobody's and no campaign's, and marked as a test: it stays out
+    # of the statistics.
+    assert (tester.contact_id, tester.campaign_id, tester.is_test) == (None, None, True)
+    assert not recipient.is_test
