@@ -21,6 +21,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
+from markupsafe import escape
 
 from richsms.render_budget import (
     BudgetExceeded,
@@ -90,6 +91,14 @@ class _BudgetCodeGenerator(CodeGenerator):
     """
 
     _repeating = 0
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        # In HTML (autoescape) the marketer's literal text is text too, never markup:
+        # `<b>{{ contact.first_name }}</b>` shows its tags, like a text without fields.
+        if self.environment.autoescape is True:
+            for data in node.find_all(nodes.TemplateData):
+                data.data = str(escape(data.data))
+        super().visit_Template(node, frame)
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         # Every loop steps through the budget, whether or not its body prints anything.

@@ -98,6 +98,25 @@ def test_a_merge_field_holding_script_renders_as_text(
     shoot(page, screenshots, "escaped-merge-field")
 
 
+def test_literal_markup_in_a_block_with_a_merge_field_renders_as_text(
+    live_server: LiveServer, phone: BrowserContext, screenshots: Path
+) -> None:
+    written = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2>Hi "
+    blocks = [
+        {"type": "heading", "text": written + "{{ contact.first_name }}"},
+        {"type": "text", "text": "<b onmouseover=window.pwned=3>{{ contact.first_name }}</b>"},
+    ]
+    url, _ = seed(live_server, blocks, first_name="Zoé")
+    page = phone.new_page()
+    page.goto(url)
+    expect(page.locator("h1")).to_have_text(written + "Zoé")
+    expect(page.locator("main")).to_contain_text("<b onmouseover=window.pwned=3>Zoé</b>")
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("main img[src=x]").count() == 0
+    assert page.locator("main b[onmouseover]").count() == 0
+    shoot(page, screenshots, "escaped-literal-text")
+
+
 def test_a_bot_gets_the_card_without_personal_data(
     live_server: LiveServer, phone: BrowserContext, screenshots: Path
 ) -> None:

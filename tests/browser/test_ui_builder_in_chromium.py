@@ -113,6 +113,12 @@ def test_build_a_page_with_the_live_phone_preview(
     page.select_option("#contact", index=1)
     frame = page.frame_locator("#preview-frame")
     expect(frame.locator("h1")).to_have_text("Bonjour Zoé")
+    # The preview is sandboxed: its scripts run in an origin of their own, away from the UI.
+    expect(page.locator("#preview-frame")).to_have_attribute("sandbox", "allow-scripts")
+    handle = page.locator("#preview-frame").element_handle()
+    preview = handle.content_frame() if handle is not None else None
+    assert preview is not None
+    assert preview.evaluate("() => window.origin") == "null"
     # The schema's error, next to its field.
     text.locator("textarea[name='text']").fill("")
     text.locator(".block-form button.primary").click()
@@ -137,8 +143,8 @@ def test_build_a_page_with_the_live_phone_preview(
         timeout=10_000,
     )
     expect(frame.locator("h1")).to_have_text("Bonjour Zoé")
-    order = page.evaluate(
-        "() => { const d = document.getElementById('preview-frame').contentDocument;"
+    order = preview.evaluate(
+        "() => { const d = document;"
         " const h = d.querySelector('h1'); const p = [...d.querySelectorAll('p')]"
         ".find(e => e.textContent.includes('-50')); return h && p ?"
         " (p.compareDocumentPosition(h) & Node.DOCUMENT_POSITION_FOLLOWING ? 'text-first'"
@@ -159,8 +165,8 @@ def test_build_a_page_with_the_live_phone_preview(
                         / 10)
     page.mouse.up()
     expect(page.locator("#blocks > li").nth(0).locator(".block-name strong")).to_have_text("Titre")
-    page.wait_for_function(
-        "() => { const d = document.getElementById('preview-frame').contentDocument;"
+    preview.wait_for_function(
+        "() => { const d = document;"
         " const h = d && d.querySelector('h1'); const p = d && [...d.querySelectorAll('p')]"
         ".find(e => e.textContent.includes('-50')); return h && p &&"
         " (h.compareDocumentPosition(p) & Node.DOCUMENT_POSITION_FOLLOWING); }"

@@ -265,3 +265,22 @@ def test_a_page_shows_what_changed_since_the_last_view(
     assert again.headers["content-encoding"] == "gzip"
     nonce = re.compile(r"nonce-?=?\"?[\w-]{16,}")
     assert nonce.sub("", plain.text) == nonce.sub("", again.text)
+
+
+def test_literal_markup_is_text_with_or_without_merge_fields(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    blocks = [
+        {"type": "heading", "text": "<script>alert(1)</script>Hi {{ contact.first_name }}"},
+        {"type": "text", "text": "<i>{% if contact.first_name %}x{% endif %}</i>"},
+        {"type": "footer", "text": "<script>alert(2)</script>"},
+    ]
+    assert api.post("/api/pages", json={"name": "x", "language": "en",
+                                        "blocks": blocks}).status_code == 201
+    assert api.post("/api/pages/1/publish").status_code == 200
+    contact = add_contact(engine, clock, first_name="<b>Ada</b>", phone="+33600000001")
+    tap = api.get(f"/{_page_link(api, contact)}", headers={"user-agent": PHONE_UA})
+    assert tap.status_code == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;Hi &lt;b&gt;Ada&lt;/b&gt;" in tap.text
+    assert "&lt;i&gt;x&lt;/i&gt;" in tap.text and "&lt;script&gt;alert(2)" in tap.text
+    assert "alert(1)</script>" not in tap.text and "<i>" not in tap.text

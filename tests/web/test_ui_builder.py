@@ -320,6 +320,7 @@ def test_preview_as_a_contact_of_an_audience_records_nothing(
     assert "Bonjour &lt;b&gt;Zoé&lt;/b&gt; !" in shown.text and "<b>Zoé" not in shown.text
     policy = shown.headers["content-security-policy"]
     assert "frame-ancestors 'self'" in policy and "script-src 'nonce-" in policy
+    assert policy.endswith("; sandbox allow-scripts")  # sandboxed however it is opened
     assert "unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Coupon)) == 0
@@ -329,6 +330,7 @@ def test_preview_as_a_contact_of_an_audience_records_nothing(
     assert marketer.get(f"/ui/pages/{page_id}/preview?contact_id=abc").status_code == 422
     builder = marketer.get(f"/ui/pages/{page_id}?audience=group-{group}&contact={zoe_id}").text
     assert f'src="/ui/pages/{page_id}/preview?contact_id={zoe_id}"' in builder
+    assert '<iframe id="preview-frame" sandbox="allow-scripts"' in builder
 
 
 def test_the_builder_speaks_english_too(marketer: TestClient) -> None:  # noqa: F811

@@ -145,7 +145,8 @@ def test_an_autoescaped_environment_shares_the_contract() -> None:
     html = render_budgeted(
         page, {"first_name": "<b>&"}, link="https://s.io/a?b&c", budget=RenderBudget(10_000, 1.0)
     )
-    assert html == "<p>&lt;b&gt;&amp; https://s.io/a?b&amp;c</p>"
+    # The marketer's literal text is text in HTML too: every tag shows, none runs.
+    assert html == "&lt;p&gt;&lt;b&gt;&amp; https://s.io/a?b&amp;c&lt;/p&gt;"
     assert STANDARD_FIELDS[0] == "first_name"
     assert ContactFields({"a": None}).a == ""
 

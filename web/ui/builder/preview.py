@@ -67,7 +67,12 @@ def preview(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
         db.rollback()
     nonce = _NONCE.search(html)
     headers = page_headers(nonce.group(1) if nonce else None)
-    headers["content-security-policy"] = headers["content-security-policy"].replace(
-        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    # Framed by the builder, and sandboxed however it is opened: its scripts run in an
+    # origin of their own, out of reach of the UI's session and pages.
+    headers["content-security-policy"] = (
+        headers["content-security-policy"].replace(
+            "frame-ancestors 'none'", "frame-ancestors 'self'"
+        )
+        + "; sandbox allow-scripts"
     )
     return HTMLResponse(html, headers=headers)
