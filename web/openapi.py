@@ -18,17 +18,18 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from inspect import iscoroutinefunction
+from inspect import Parameter, iscoroutinefunction, signature
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from richsms.types import ID_MAX
-from web.bodies import read_model  # also bounds `{name:int}` before any route compiles
+from web.bodies import path_id, read_model  # also bounds `{name:int}` before any route compiles
 from web.context import context
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -56,7 +57,9 @@ class Operation:
     body_optional: bool = False
     """The `request` body may be left out (read with `read_model(..., optional=True)`)."""
     response: type[BaseModel] | None = None
-    errors: tuple[int, ...] = (401,)
+    errors: tuple[int, ...] = ()
+    """Statuses the route answers besides those its shape implies, which the document adds:
+    401 unless public, 404 and 422 with a path parameter, 400, 413, 415 and 422 with a body."""
     public: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
     status: int = 200
@@ -188,6 +191,13 @@ def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+class Deleted(BaseModel):
+    # What a deletion answers (`RouteTable.deletion`); no docstring: it would become the
+    # description of each model made from it.
+    id: int
+    deleted: bool = True
+
+
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
@@ -196,25 +206,56 @@ def _use_case(
 ) -> Callable[[Request], Awaitable[Response]]:
     """The endpoint of a synchronous use case (see `RouteTable.route`)."""
     model = operation.request
+    parameters = signature(handler).parameters.values()
+    wants = {p.name for p in parameters if p.kind is not Parameter.VAR_KEYWORD}
+    if any(p.kind is Parameter.VAR_KEYWORD for p in parameters):  # `**ids`: every path one
+        wants |= {name for name, _ in _PATH_PARAMETER.findall(operation.path)}
+    ids = {
+        name: _what(operation.path, name)
+        for name, convertor in _PATH_PARAMETER.findall(operation.path)
+        if not convertor and (name == "id" or name.endswith("_id"))
+    }
+    if {"reading", "writing"} & wants:
+        unit = "read_then_write"
+    elif "session" in wants:
+        unit = "read" if reads else "write"
+    else:
+        unit = "none"
 
     async def endpoint(request: Request) -> Response:
-        body = (
-            None if model is None
-            else await read_model(request, model, optional=operation.body_optional)
-        )
         ctx = context(request)
+        given: dict[str, Any] = {"request": request, "ctx": ctx}
+        for name, value in request.path_params.items():
+            given[name] = path_id(request, ids[name], name) if name in ids else value
+        if model is not None:
+            given["body"] = await read_model(request, model, optional=operation.body_optional)
 
-        def work(session: Session) -> Any:
-            if body is None:
-                return handler(request, ctx, session)
-            return handler(request, ctx, session, body)
+        def run(**sessions: Session) -> Any:
+            available = {**given, **sessions}
+            return handler(**{name: available[name] for name in wants})
 
-        result = await (ctx.in_read_session(work) if reads else ctx.in_session(work))
+        result: Any
+        if unit == "read_then_write":
+            result = await ctx.in_read_then_write(
+                lambda reading, writing: run(reading=reading, writing=writing)
+            )
+        elif unit == "read":
+            result = await ctx.in_read_session(lambda session: run(session=session))
+        elif unit == "write":
+            result = await ctx.in_session(lambda session: run(session=session))
+        else:
+            result = await run_in_threadpool(run)
         if isinstance(result, Response):
             return result
         return JSONResponse(result, status_code=operation.status)
 
     return endpoint
+
+
+def _what(path: str, name: str) -> str:
+    """What an id names, for its errors: `/coupon-pools/{id}` → `coupon pool`."""
+    before = path.split("/{" + name + "}", 1)[0].rsplit("/", 1)[-1]
+    return before.removesuffix("s").replace("-", " ")
 
 
 class DocumentedRoute(Route):
@@ -260,10 +301,14 @@ class RouteTable:
         the table's tags and publicity unless given.
 
         An `async def` handler takes the request and answers it. A plain `def` handler is
-        a use case: it runs in the threadpool inside one unit of work (a read-only one
-        with `reads=True`) as `handler(request, ctx, session)`, plus the body read and
-        validated as the operation's `request` model when it declares one; what it returns
-        is answered as JSON with the operation's status (or as is, if it is a response).
+        a use case, run in the threadpool and given by name what its parameters ask for:
+        `request`, `ctx` (the `AppContext`), `body` (read and validated as the operation's
+        `request` model), each path parameter (an id as the document types it: `{id}` is
+        read with `path_id`, a 422 or 404 naming what it identifies), and its unit of work:
+        `session` (committed when it returns; read-only with `reads=True`), or `reading`
+        and `writing` (`AppContext.in_read_then_write`); none, it runs outside any. What it
+        returns is answered as JSON with the operation's status (or as is, if it is a
+        response).
         """
         defaults: dict[str, Any] = {"tags": self._tags, "public": self._public}
         operation = Operation(method, path, summary, **{**defaults, **options})
@@ -291,6 +336,21 @@ class RouteTable:
 
     def delete(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, summary, **options)
+
+    def deletion(
+        self, path: str, summary: str, remove: Callable[..., object], name: str, **options: Any
+    ) -> None:
+        """DELETE `path`: `remove(session=..., <path id>=...)` in one unit of work (a row
+        that is not there is its NotFound: 404), answered `{"id": ..., "deleted": true}`,
+        documented as the model `name`."""
+
+        def delete(session: Session, **ids: int) -> dict[str, Any]:
+            remove(session=session, **ids)
+            (deleted,) = ids.values()
+            return Deleted(id=deleted).model_dump(mode="json")
+
+        response = create_model(name, __base__=Deleted)
+        self.route("DELETE", path, summary, response=response, **options)(delete)
 
     def mount(self, path: str, app: Any, summary: str, *, name: str, **options: Any) -> None:
         """A mounted app serving GET under `path/{path}`, documented as one operation."""

@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from starlette.requests import Request
 
 from richsms.types import Id
 from sender.audience.groups import (
+    MembershipChange,
     add_members,
     count_members,
     create_group,
@@ -19,6 +19,7 @@ from sender.audience.groups import (
     remove_members,
     rename_group,
 )
+from sender.audience.models import ContactGroup
 from sender.audience.selection import delete_unused_group
 from web.context import AppContext
 from web.openapi import RouteTable
@@ -60,12 +61,22 @@ class RemovedOut(BaseModel):
     unknown_phones: list[str]
 
 
-class GroupDeletedOut(BaseModel):
-    id: int
-    deleted: bool = True
+def _out(group: ContactGroup, members: int) -> dict[str, Any]:
+    data = {**group.model_dump(), "members": members}
+    return GroupOut.model_validate(data).model_dump(mode="json")
 
 
-_E = (400, 401, 413, 415, 422)
+def _report(change: MembershipChange, done: str, unchanged: str) -> dict[str, Any]:
+    """A change of members as both routes answer it, under their own names for the
+    contacts changed and left as they were."""
+    return {
+        done: len(change.changed_ids),
+        unchanged: change.unchanged,
+        "unknown_contact_ids": list(change.unknown_contact_ids),
+        "unknown_phones": list(change.unknown_phones),
+    }
+
+
 api = RouteTable(tags=("contacts",))
 
 
@@ -74,70 +85,40 @@ api = RouteTable(tags=("contacts",))
     "Create a static group of contacts.",
     request=GroupIn,
     response=GroupOut,
-    errors=(*_E, 409),
+    errors=(409,),
     status=201,
 )
-def new_group(request: Request, ctx: AppContext, session: Session, body: GroupIn) -> dict[str, Any]:
-    group = create_group(session=session, name=body.name, clock=ctx.clock)
-    return GroupOut.model_validate(group.model_dump()).model_dump(mode="json")
+def new_group(ctx: AppContext, session: Session, body: GroupIn) -> dict[str, Any]:
+    return _out(create_group(session=session, name=body.name, clock=ctx.clock), 0)
 
 
-@api.get(
-    "/groups",
-    "Every group with its number of members, by name.",
-    response=GroupList,
-    errors=(401,),
-)
-def all_groups(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    groups = [
-        {**g.group.model_dump(), "members": g.members}
-        for g in list_groups(session=session)
-    ]
-    return GroupList.model_validate({"groups": groups}).model_dump(mode="json")
+@api.get("/groups", "Every group with its number of members, by name.", response=GroupList)
+def all_groups(session: Session) -> dict[str, Any]:
+    return {"groups": [_out(g.group, g.members) for g in list_groups(session=session)]}
 
 
-@api.get(
-    "/groups/{group_id:int}",
-    "A group and its number of members.",
-    response=GroupOut,
-    errors=(401, 404),
-)
-def show_group(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    group_id: int = request.path_params["group_id"]
+@api.get("/groups/{group_id:int}", "A group and its number of members.", response=GroupOut)
+def show_group(session: Session, group_id: int) -> dict[str, Any]:
     group = get_group(session=session, group_id=group_id)
-    members = count_members(session=session, group_id=group_id)
-    data = {**group.model_dump(), "members": members}
-    return GroupOut.model_validate(data).model_dump(mode="json")
+    return _out(group, count_members(session=session, group_id=group_id))
 
 
 @api.patch(
-    "/groups/{group_id:int}",
-    "Rename a group.",
-    request=GroupIn,
-    response=GroupOut,
-    errors=(*_E, 404, 409),
+    "/groups/{group_id:int}", "Rename a group.", request=GroupIn, response=GroupOut, errors=(409,)
 )
-def patch_group(
-    request: Request, ctx: AppContext, session: Session, body: GroupIn
-) -> dict[str, Any]:
-    group_id: int = request.path_params["group_id"]
+def patch_group(session: Session, body: GroupIn, group_id: int) -> dict[str, Any]:
     group = rename_group(session=session, group_id=group_id, name=body.name)
-    members = count_members(session=session, group_id=group_id)
-    data = {**group.model_dump(), "members": members}
-    return GroupOut.model_validate(data).model_dump(mode="json")
+    return _out(group, count_members(session=session, group_id=group_id))
 
 
-@api.delete(
+api.deletion(
     "/groups/{group_id:int}",
     "Delete a group and its memberships (the contacts stay); 409 while a campaign to "
     "send or an automation uses it.",
-    response=GroupDeletedOut,
-    errors=(401, 404, 409),
+    delete_unused_group,
+    "GroupDeletedOut",
+    errors=(409,),
 )
-def remove_group(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    group_id: int = request.path_params["group_id"]
-    delete_unused_group(session=session, group_id=group_id)
-    return GroupDeletedOut(id=group_id).model_dump(mode="json")
 
 
 @api.post(
@@ -145,26 +126,15 @@ def remove_group(request: Request, ctx: AppContext, session: Session) -> dict[st
     "Add contacts to a group by id or phone; unknown ones are listed, not created.",
     request=MembersIn,
     response=MembersOut,
-    errors=(*_E, 404),
 )
 def add_group_members(
-    request: Request, ctx: AppContext, session: Session, body: MembersIn
+    ctx: AppContext, session: Session, body: MembersIn, group_id: int
 ) -> dict[str, Any]:
-    group_id: int = request.path_params["group_id"]
+    region = ctx.settings.default_region
     change = add_members(
-        session=session,
-        group_id=group_id,
-        clock=ctx.clock,
-        region=ctx.settings.default_region,
-        contact_ids=body.contact_ids,
-        phones=body.phones,
+        session=session, group_id=group_id, clock=ctx.clock, region=region, **body.model_dump()
     )
-    return MembersOut(
-        added=len(change.changed_ids),
-        already_members=change.unchanged,
-        unknown_contact_ids=list(change.unknown_contact_ids),
-        unknown_phones=list(change.unknown_phones),
-    ).model_dump(mode="json")
+    return _report(change, "added", "already_members")
 
 
 @api.post(
@@ -172,22 +142,12 @@ def add_group_members(
     "Take contacts out of a group by id or phone (the contacts stay).",
     request=MembersIn,
     response=RemovedOut,
-    errors=(*_E, 404),
 )
 def remove_group_members(
-    request: Request, ctx: AppContext, session: Session, body: MembersIn
+    ctx: AppContext, session: Session, body: MembersIn, group_id: int
 ) -> dict[str, Any]:
-    group_id: int = request.path_params["group_id"]
+    region = ctx.settings.default_region
     change = remove_members(
-        session=session,
-        group_id=group_id,
-        region=ctx.settings.default_region,
-        contact_ids=body.contact_ids,
-        phones=body.phones,
+        session=session, group_id=group_id, region=region, **body.model_dump()
     )
-    return RemovedOut(
-        removed=len(change.changed_ids),
-        not_members=change.unchanged,
-        unknown_contact_ids=list(change.unknown_contact_ids),
-        unknown_phones=list(change.unknown_phones),
-    ).model_dump(mode="json")
+    return _report(change, "removed", "not_members")

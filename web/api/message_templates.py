@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from starlette.requests import Request
 
 from sender.compose.library import (
     MAX_NAME,
@@ -45,11 +44,6 @@ class MessageTemplateList(BaseModel):
     message_templates: list[MessageTemplateOut]
 
 
-class MessageTemplateDeletedOut(BaseModel):
-    id: int
-    deleted: bool = True
-
-
 def _out(saved: MessageTemplate) -> dict[str, Any]:
     return MessageTemplateOut.model_validate(saved.model_dump()).model_dump(mode="json")
 
@@ -63,40 +57,24 @@ api = RouteTable(tags=("messages",))
     "(known merge fields, within the segment limit); 409 when the name is taken.",
     request=MessageTemplateIn,
     response=MessageTemplateOut,
-    errors=(400, 401, 409, 413, 415, 422),
+    errors=(409,),
     status=201,
 )
-def new_template(
-    request: Request, ctx: AppContext, session: Session, body: MessageTemplateIn
-) -> dict[str, Any]:
-    saved = save_message_template(
-        session=session,
-        clock=ctx.clock,
-        settings=ctx.settings,
-        name=body.name,
-        type=body.type,
-        text=body.text,
+def new_template(ctx: AppContext, session: Session, body: MessageTemplateIn) -> dict[str, Any]:
+    fields = body.model_dump()
+    return _out(
+        save_message_template(session=session, clock=ctx.clock, settings=ctx.settings, **fields)
     )
-    return _out(saved)
 
 
-@api.get(
-    "/message-templates",
-    "Every saved message, by name.",
-    response=MessageTemplateList,
-    errors=(401,),
-)
-def all_templates(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+@api.get("/message-templates", "Every saved message, by name.", response=MessageTemplateList)
+def all_templates(session: Session) -> dict[str, Any]:
     return {"message_templates": [_out(s) for s in list_message_templates(session=session)]}
 
 
-@api.delete(
+api.deletion(
     "/message-templates/{template_id:int}",
     "Delete a saved message (campaigns started from it keep their own text).",
-    response=MessageTemplateDeletedOut,
-    errors=(401, 404),
+    delete_message_template,
+    "MessageTemplateDeletedOut",
 )
-def remove_template(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    template_id: int = request.path_params["template_id"]
-    delete_message_template(session=session, template_id=template_id)
-    return MessageTemplateDeletedOut(id=template_id).model_dump(mode="json")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from starlette.requests import Request
 
 from sender.audience.segments import (
     MAX_CONDITIONS,
@@ -64,16 +64,10 @@ class CountOut(BaseModel):
     opted_out: int
 
 
-class SegmentDeletedOut(BaseModel):
-    id: int
-    deleted: bool = True
-
-
 def _out(segment: Any) -> dict[str, Any]:
     return SegmentOut.model_validate(segment.model_dump()).model_dump(mode="json")
 
 
-_E = (400, 401, 413, 415, 422)
 api = RouteTable(tags=("contacts",))
 
 
@@ -83,31 +77,20 @@ api = RouteTable(tags=("contacts",))
     "clicks, validated now and evaluated each time the segment is used.",
     request=SegmentIn,
     response=SegmentOut,
-    errors=(*_E, 409),
+    errors=(409,),
     status=201,
 )
-def new_segment(
-    request: Request, ctx: AppContext, session: Session, body: SegmentIn
-) -> dict[str, Any]:
-    segment = create_segment(
-        session=session, name=body.name, filters=body.filters, clock=ctx.clock
-    )
-    return _out(segment)
+def new_segment(ctx: AppContext, session: Session, body: SegmentIn) -> dict[str, Any]:
+    return _out(create_segment(session=session, clock=ctx.clock, **body.model_dump()))
 
 
-@api.get("/segments", "Every segment, by name.", response=SegmentList, errors=(401,))
-def all_segments(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+@api.get("/segments", "Every segment, by name.", response=SegmentList)
+def all_segments(session: Session) -> dict[str, Any]:
     return {"segments": [_out(s) for s in list_segments(session=session)]}
 
 
-@api.get(
-    "/segments/{segment_id:int}",
-    "A segment and its filters.",
-    response=SegmentOut,
-    errors=(401, 404),
-)
-def show_segment(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    segment_id: int = request.path_params["segment_id"]
+@api.get("/segments/{segment_id:int}", "A segment and its filters.", response=SegmentOut)
+def show_segment(session: Session, segment_id: int) -> dict[str, Any]:
     return _out(get_segment(session=session, segment_id=segment_id))
 
 
@@ -116,28 +99,20 @@ def show_segment(request: Request, ctx: AppContext, session: Session) -> dict[st
     "Rename a segment or replace its filters (validated like new ones).",
     request=SegmentPatch,
     response=SegmentOut,
-    errors=(*_E, 404, 409),
+    errors=(409,),
 )
-def patch_segment(
-    request: Request, ctx: AppContext, session: Session, body: SegmentPatch
-) -> dict[str, Any]:
-    segment_id: int = request.path_params["segment_id"]
-    segment = update_segment(
-        session=session, segment_id=segment_id, name=body.name, filters=body.filters
-    )
-    return _out(segment)
+def patch_segment(session: Session, body: SegmentPatch, segment_id: int) -> dict[str, Any]:
+    changes = body.model_dump()
+    return _out(update_segment(session=session, segment_id=segment_id, **changes))
 
 
-@api.delete(
+api.deletion(
     "/segments/{segment_id:int}",
     "Delete a segment; 409 while a campaign still to send uses it.",
-    response=SegmentDeletedOut,
-    errors=(401, 404, 409),
+    delete_unused_segment,
+    "SegmentDeletedOut",
+    errors=(409,),
 )
-def remove_segment(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    segment_id: int = request.path_params["segment_id"]
-    delete_unused_segment(session=session, segment_id=segment_id)
-    return SegmentDeletedOut(id=segment_id).model_dump(mode="json")
 
 
 @api.get(
@@ -145,16 +120,8 @@ def remove_segment(request: Request, ctx: AppContext, session: Session) -> dict[
     "How many contacts match the segment now: subscribed with consent, subscribed "
     "without consent, opted out.",
     response=CountOut,
-    errors=(401, 404),
 )
-def segment_count(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    segment_id: int = request.path_params["segment_id"]
+def segment_count(session: Session, segment_id: int) -> dict[str, Any]:
     get_segment(session=session, segment_id=segment_id)
     counts = audience_counts(session=session, group_ids=(), segment_ids=[segment_id])
-    return CountOut(
-        id=segment_id,
-        contacts=counts.contacts,
-        subscribed=counts.subscribed,
-        unconsented=counts.unconsented,
-        opted_out=counts.opted_out,
-    ).model_dump()
+    return {"id": segment_id, **asdict(counts)}

@@ -7,12 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from starlette.requests import Request
 
 from sender.delivery.models import SenderNumber
 from sender.delivery.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
 from web.api.campaigns import SenderOut
-from web.context import AppContext
 from web.openapi import RouteTable
 
 
@@ -28,11 +26,6 @@ class SenderList(BaseModel):
     senders: list[SenderOut]
 
 
-class SenderDeletedOut(BaseModel):
-    id: int
-    deleted: bool = True
-
-
 def _out(sender: SenderNumber) -> dict[str, Any]:
     return SenderOut.model_validate(sender, from_attributes=True).model_dump(mode="json")
 
@@ -40,19 +33,13 @@ def _out(sender: SenderNumber) -> dict[str, Any]:
 api = RouteTable(tags=("senders",))
 
 
-@api.get(
-    "/senders",
-    "Every sender number, in the order registered.",
-    response=SenderList,
-    errors=(401,),
-)
-def all_senders(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+@api.get("/senders", "Every sender number, in the order registered.", response=SenderList)
+def all_senders(session: Session) -> dict[str, Any]:
     return {"senders": [_out(s) for s in list_senders(session=session)]}
 
 
-@api.get("/senders/{sender_id:int}", "A sender number.", response=SenderOut, errors=(401, 404))
-def show_sender(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    sender_id: int = request.path_params["sender_id"]
+@api.get("/senders/{sender_id:int}", "A sender number.", response=SenderOut)
+def show_sender(session: Session, sender_id: int) -> dict[str, Any]:
     return _out(get_sender(session=session, sender_id=sender_id))
 
 
@@ -61,28 +48,15 @@ def show_sender(request: Request, ctx: AppContext, session: Session) -> dict[str
     "Change a sender's rate or the message types it may carry.",
     request=SenderPatch,
     response=SenderOut,
-    errors=(400, 401, 404, 413, 415, 422),
 )
-def patch_sender(
-    request: Request, ctx: AppContext, session: Session, body: SenderPatch
-) -> dict[str, Any]:
-    sender_id: int = request.path_params["sender_id"]
-    sender = update_sender(
-        session=session,
-        sender_id=sender_id,
-        rate=body.rate,
-        allowed_types=list(body.allowed_types) if body.allowed_types else None,
-    )
-    return _out(sender)
+def patch_sender(session: Session, body: SenderPatch, sender_id: int) -> dict[str, Any]:
+    return _out(update_sender(session=session, sender_id=sender_id, **body.model_dump()))
 
 
-@api.delete(
+api.deletion(
     "/senders/{sender_id:int}",
     "Delete a sender number; 409 when a campaign was sent (or is to be sent) from it.",
-    response=SenderDeletedOut,
-    errors=(401, 404, 409),
+    delete_sender,
+    "SenderDeletedOut",
+    errors=(409,),
 )
-def remove_sender(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    sender_id: int = request.path_params["sender_id"]
-    delete_sender(session=session, sender_id=sender_id)
-    return SenderDeletedOut(id=sender_id).model_dump(mode="json")
