@@ -28,8 +28,20 @@ class StoredImage:
     widths: tuple[int, ...]
 
 
-def store_image(*, session: Session, clock: Clock, data: bytes) -> StoredImage:
-    """Check, resize and store an upload; InvalidInput when it is not a JPEG, PNG or WebP."""
+@dataclass(frozen=True, slots=True)
+class PreparedImage:
+    """An upload checked and re-encoded, ready to be stored: the work is done before any
+    transaction opens (see `prepare_image`)."""
+
+    width: int
+    height: int
+    renditions: tuple[tuple[int, int, bytes], ...]
+    """(width, height, WebP bytes) of each width served, smallest first."""
+
+
+def prepare_image(data: bytes) -> PreparedImage:
+    """Check and resize an upload, no database involved; InvalidInput when it is not a
+    JPEG, PNG or WebP."""
     if len(data) > MAX_BYTES:
         raise InvalidInput(f"an image is at most {MAX_BYTES // (1024 * 1024)} MB")
     try:
@@ -51,26 +63,28 @@ def store_image(*, session: Session, clock: Clock, data: bytes) -> StoredImage:
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     width, height = image.size
     widths = tuple(w for w in WIDTHS if w < width) + (min(width, WIDTHS[-1]),)
-    widths = tuple(sorted(set(widths)))
-    largest = widths[-1]
-    row = PageImage(width=largest, height=round(height * largest / width), created_at=clock.now())
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    for target in widths:
+    renditions = []
+    for target in sorted(set(widths)):
         scaled = image
         if target != width:
             size = (target, max(1, round(height * target / width)))
             scaled = image.resize(size, Image.Resampling.LANCZOS)
         out = io.BytesIO()
         scaled.save(out, "WEBP", quality=80, method=4)  # no exif= argument: nothing kept
-        session.add(
-            PageImageRendition(
-                image_id=row.id,
-                width=target,
-                height=scaled.size[1],
-                data=out.getvalue(),
-            )
-        )
+        renditions.append((target, scaled.size[1], out.getvalue()))
+    largest = renditions[-1][0]
+    return PreparedImage(largest, round(height * largest / width), tuple(renditions))
+
+
+def store_image(*, session: Session, clock: Clock, image: PreparedImage) -> StoredImage:
+    """Store a prepared image: its row and its renditions, nothing computed here."""
+    row = PageImage(width=image.width, height=image.height, created_at=clock.now())
+    session.add(row)
     session.flush()
-    return StoredImage(row.id, row.width, row.height, widths)
+    assert row.id is not None
+    session.add_all(
+        PageImageRendition(image_id=row.id, width=width, height=height, data=data)
+        for width, height, data in image.renditions
+    )
+    session.flush()
+    return StoredImage(row.id, row.width, row.height, tuple(w for w, _, _ in image.renditions))

@@ -12,6 +12,9 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session
 
+from richsms import write_watch
+from richsms.write_watch import WriteWatch
+
 log = logging.getLogger("richsms.db")
 
 
@@ -24,6 +27,8 @@ def normalize_url(url: str) -> URL:
 
 
 def make_engine(url: str, **options: Any) -> Engine:
+    """The engine of `url`; every write transaction it runs is measured (see
+    `richsms.write_watch`, whose budget `write_watch(engine).budget_ms` is)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -31,11 +36,14 @@ def make_engine(url: str, **options: Any) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True, **options)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True, **options)
+    write_watch.install(engine, WriteWatch())
+    return engine
 
 
 READ_ONLY = "richsms_read_only"
+LOCK_AT_FIRST_WRITE = "richsms_lock_at_first_write"
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -43,10 +51,29 @@ def _sqlite_begin(conn: Connection) -> None:
     # transaction that will write takes the write lock up front (no upgrade deadlocks),
     # while a read-only one takes no lock at all: in WAL mode readers never wait for the
     # writer, and a long read (a list, an export, an audience) never stalls the clicks.
-    if conn.get_execution_options().get(READ_ONLY):
+    # A unit of work that reads first (LOCK_AT_FIRST_WRITE) reads without a lock, and its
+    # first write ends that read and takes the lock in a new transaction (never an
+    # upgrade, which fails when another writer committed since the read began).
+    write_watch.forget(conn)
+    options = conn.get_execution_options()
+    if options.get(READ_ONLY):
         conn.exec_driver_sql("BEGIN")
+    elif options.get(LOCK_AT_FIRST_WRITE):
+        conn.exec_driver_sql("BEGIN")
+        conn.info[write_watch.UPGRADE] = _take_write_lock
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+        write_watch.started(conn)
+
+
+def _take_write_lock(conn: Connection) -> None:
+    conn.info.pop(write_watch.UPGRADE, None)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("COMMIT")  # the reads so far: nothing written, nothing to keep
+        cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -60,9 +87,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: committed when the block ends, rolled back if it raises."""
-    with Session(engine, expire_on_commit=False) as session:
+def session_scope(engine: Engine, *, lock_at_first_write: bool = False) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back if it raises.
+
+    On SQLite it holds the write lock from its start, so that what it reads cannot change
+    before it writes. With `lock_at_first_write` its transactions read without the lock
+    and take it at their first write (as on PostgreSQL, where a read never locks): what
+    was read before may have changed since, as under PostgreSQL's READ COMMITTED; a read
+    that must not change until the write is a `SELECT … FOR UPDATE`, which counts as the
+    first write. The edge's units of work (`AppContext.in_session`) are of this kind: a
+    request that only reads, or computes before it writes, never holds the lock meanwhile."""
+    bind = engine.execution_options(**{LOCK_AT_FIRST_WRITE: lock_at_first_write})
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

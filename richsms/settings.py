@@ -204,6 +204,12 @@ class Settings:
     max_body_bytes: int = _setting(
         "RICHSMS_MAX_BODY_BYTES", 10_485_760, "Largest request body accepted (bytes)."
     )
+    write_budget_ms: float = _setting(
+        "RICHSMS_WRITE_BUDGET_MS",
+        100.0,
+        "Longest a write transaction should hold the database (ms); a longer one is logged "
+        "with the statement that opened it.",
+    )
     webhooks_allow_private: bool = _setting(
         "RICHSMS_WEBHOOKS_ALLOW_PRIVATE",
         False,
@@ -258,6 +264,8 @@ class Settings:
             raise ConfigError("RICHSMS_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         if self.click_durability not in DURABILITIES:
             raise ConfigError(f"RICHSMS_CLICK_DURABILITY must be one of {', '.join(DURABILITIES)}")
+        if not self.write_budget_ms > 0:
+            raise ConfigError("RICHSMS_WRITE_BUDGET_MS must be a positive number of ms")
         if not 0 <= self.reply_window_days <= 3650:
             raise ConfigError("RICHSMS_REPLY_WINDOW_DAYS must be a number of days, 0 to 3650")
         if not 1 <= self.max_segments <= 255:

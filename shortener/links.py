@@ -204,8 +204,11 @@ def _reserve_ids(session: Session, count: int) -> list[int]:
             {"n": count},
         )
         return [int(r[0]) for r in rows]
-    # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so max(id) is ours.
-    top = session.execute(select(func.coalesce(func.max(col(Link.id)), 0))).scalar_one()
+    # SQLite: FOR UPDATE (not sent to SQLite) makes this read the transaction's first write:
+    # it takes the write lock first (`richsms.db`), so max(id) is ours.
+    top = session.execute(
+        select(func.coalesce(func.max(col(Link.id)), 0)).with_for_update()
+    ).scalar_one()
     return list(range(int(top) + 1, int(top) + 1 + count))
 
 

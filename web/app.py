@@ -17,6 +17,7 @@ from richsms.clock import Clock, SystemClock
 from richsms.db import make_engine
 from richsms.runtime import Serving, server_runtime
 from richsms.settings import Settings
+from richsms.write_watch import write_watch
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickStore, ClickWriter
 from shortener.codes import CodeMaker
@@ -102,6 +103,7 @@ def create_app(
     settings.validate()
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
+    write_watch(engine).budget_ms = settings.write_budget_ms
     secret = settings.secret_key.reveal()
     resolver = Resolver(engine, poll_interval=cache_poll_interval)
     writer = ClickWriter(

@@ -62,10 +62,12 @@ class AppContext:
 
     async def in_session(self, use: Callable[[Session], T]) -> T:
         """`use(session)` in the threadpool, in one unit of work: committed when it
-        returns, rolled back if it raises."""
+        returns, rolled back if it raises. It reads without the write lock and takes it at
+        its first write (`session_scope`'s `lock_at_first_write`): `use` reads and computes
+        first, then writes."""
 
         def work() -> T:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine, lock_at_first_write=True) as session:
                 return use(session)
 
         return await run_in_threadpool(work)

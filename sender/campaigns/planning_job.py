@@ -5,11 +5,14 @@ chore loop claims it (a row lock, SKIP LOCKED on PostgreSQL, then `claimed_by` w
 lease in `claimed_until`) and plans it batch by batch, each batch in three steps:
 
 1. read the next recipients after the cursor (the last contact id planned) and reserve
-   their link ids, without a write lock;
+   their link ids, without a write lock (on SQLite, ids above the highest one; when links
+   created meanwhile took some, the batch writes nothing and is planned again);
 2. compute the batch in memory (consent, text, links, messages): no transaction, so no
    SQLite write lock is held while rendering;
 3. one transaction that checks the job is still ours and still where we left it, writes
    the links and the messages together, and advances the cursor and the counters.
+
+Steps 2 and 3 go WRITE_SLICE recipients at a time, each transaction only writing.
 
 A worker killed mid-way loses at most the batch in hand, which left nothing behind; when
 its lease runs out another worker claims the job and goes on from the cursor.
@@ -49,6 +52,12 @@ log = logging.getLogger("richsms.planning")
 BATCH = 5_000
 LEASE = timedelta(minutes=5)
 ANALYZE_AFTER = 10_000
+# On SQLite a batch's link ids follow the highest one when it was read; when other links
+# took some meanwhile, the batch is planned again above a gap this wide (then wider).
+GAP = 1_000
+# Recipients written per transaction: a batch is read at once, then planned and written
+# this many at a time, so that no transaction holds the database long.
+WRITE_SLICE = 1_000
 
 Rows = list[tuple[Any, dict[str, object]]]
 
@@ -198,6 +207,7 @@ class PlanningJob:
         self._planner: BatchPlanner | None = None
         self._condition: Any = None
         self._inserts: dict[str, RowInsert] = {}
+        self._gap = 0  # link ids left free above the top one (SQLite; see `step`)
 
     def _bind(self, batch: PlannedBatch) -> dict[str, list[tuple[Any, ...]]]:
         """The batch's links and messages as the driver takes them."""
@@ -225,28 +235,46 @@ class PlanningJob:
         return False
 
     def step(self) -> str:
-        """One batch: "more", "finished", or "lost" (not ours any more, or cancelled)."""
+        """One batch, read at once, then planned and written WRITE_SLICE recipients at a
+        time: "more", "finished", or "lost" (not ours any more, or cancelled)."""
         now = self.clock.now()
         with collector_paused():
             read = self._read(now)
-            if read is None:
-                return "lost"
-            cursor, rows, top, total = read
-            planner = self._planner
-            assert planner is not None
+        if read is None:
+            return "lost"
+        cursor, rows, top, total = read
+        last_batch = len(rows) < self.batch_size
+        for start in range(0, max(len(rows), 1), WRITE_SLICE):
+            part = rows[start : start + WRITE_SLICE]
+            finishing = last_batch and start + WRITE_SLICE >= len(rows)
+            outcome, cursor, top = self._slice(now, cursor, part, top, total, finishing)
+            if outcome != "written":
+                return outcome
+        return "finished" if last_batch else "more"
+
+    def _slice(
+        self, now: datetime, cursor: int, rows: Rows, top: int | None, total: int, finishing: bool
+    ) -> tuple[str, int, int | None]:
+        """Plan `rows` (no transaction), then write them in one short transaction that
+        checks the job is still ours and where we left it, and advances the cursor:
+        ("written", the new cursor, the highest link id written), or "finished", "more"
+        (read again), "lost"."""
+        planner = self._planner
+        assert planner is not None
+        with collector_paused():
             link_ids = self._link_ids(planner, rows, top)
             batch = planner.plan(rows, link_ids)
             bound = self._bind(batch)  # all the CPU work done before the write lock is taken
         with session_scope(self.engine) as session:
             campaign = self._locked(session)
             if campaign is None or campaign.planning_cursor != cursor:
-                return "lost"
-            if self._moved_links(session, top):
-                # SQLite: someone created links since we read the top id: plan again
-                # with fresh ids, inside the lock (rare).
-                top = _top_link_id(session)
-                batch = planner.plan(rows, self._link_ids(planner, rows, top))
-                bound = self._bind(batch)
+                return "lost", cursor, top
+            if self._taken(session, link_ids):
+                # SQLite: links created since we read the top id took some of ours. Write
+                # nothing: the next step plans again outside the lock, leaving a gap
+                # (doubled each time) for the links created meanwhile.
+                self._gap = max(GAP, 2 * self._gap)
+                return "more", cursor, top
             unserved = assign_batch_coupons(
                 session=session, clock=self.clock, planner=planner, batch=batch
             )
@@ -256,8 +284,7 @@ class PlanningJob:
             if campaign.total_count is None:
                 campaign.total_count = total
             self._write(session, campaign, batch, bound, now)
-            finished = len(rows) < self.batch_size
-            if finished:
+            if finishing:
                 move(campaign, SENDING, now=now, planned_at=now, claimed_by=None)
                 campaign.claimed_until = None
             session.add(campaign)
@@ -268,11 +295,13 @@ class PlanningJob:
             progress = Progress.of(campaign)
         if self.hooks.after_batch is not None:
             self.hooks.after_batch(self.batches, progress)
-        if finished:
+        if finishing:
             self._analyze(progress)
             log.info("campaign %s planned: %s", self.campaign_id, progress.as_dict())
-            return "finished"
-        return "more"
+            return "finished", cursor, top
+        if top is not None and link_ids:  # SQLite: the next slice's ids follow ours
+            top = link_ids[-1]
+        return "written", batch.last_contact_id or cursor, top
 
     def _read(self, now: datetime) -> tuple[int, Rows, int | None, int] | None:
         """The next recipients after the cursor, read without any write lock."""
@@ -318,7 +347,8 @@ class PlanningJob:
         if count == 0:
             return []
         if top is not None:
-            return list(range(top + 1, top + 1 + count))
+            first = top + 1 + self._gap
+            return list(range(first, first + count))
         with self.engine.connect() as conn:  # a sequence hands out ids outside transactions
             result = conn.execute(
                 text(
@@ -331,8 +361,8 @@ class PlanningJob:
             conn.commit()
         return ids
 
-    def _moved_links(self, session: Session, top: int | None) -> bool:
-        return top is not None and _top_link_id(session) != top
+    def _taken(self, session: Session, link_ids: list[int]) -> bool:
+        return bool(link_ids) and self._predicts_link_ids and _top_link_id(session) >= link_ids[0]
 
     def _locked(self, session: Session) -> Campaign | None:
         """The campaign, locked, if it is still planning and ours."""

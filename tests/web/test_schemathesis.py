@@ -1,6 +1,7 @@
 """The API against its own OpenAPI document, with schemathesis: generated requests (valid
 and not) to every operation, on SQLite, through the ASGI app with a valid token. No
-request may get a server error, and every answer must match the documented schema."""
+request may get a server error, every answer must match the documented schema, and no
+request may hold the database in a write transaction past the budget (the lock watchdog)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from richsms.accounts import create_token
 from richsms.db import make_engine, session_scope
 from richsms.settings import Settings
 from tests.clock import FrozenClock
+from tests.lock_watchdog import LockWatchdog
 from web.app import create_app
 from web.openapi import build_schema
 
@@ -87,5 +89,7 @@ def send(client: TestClient, case: schemathesis.Case) -> Any:
 def test_no_server_error_and_every_answer_as_documented(
     fuzz_client: TestClient, case: schemathesis.Case
 ) -> None:
-    response = send(fuzz_client, case)
+    watchdog = LockWatchdog(Settings().write_budget_ms)
+    with watchdog.watching(fuzz_client.app.context.engine):  # type: ignore[attr-defined]
+        response = send(fuzz_client, case)
     case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])

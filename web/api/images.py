@@ -7,7 +7,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from landing_templates.images import MAX_BYTES, store_image
+from landing_templates.images import MAX_BYTES, prepare_image, store_image
 from web.context import context
 from web.errors import BadRequest
 from web.openapi import RouteTable
@@ -46,7 +46,8 @@ async def upload(request: Request) -> JSONResponse:
     ctx = context(request)
 
     def work(session: Session) -> ImageOut:
-        image = store_image(session=session, clock=ctx.clock, data=data)
+        prepared = prepare_image(data)  # resized before the transaction writes
+        image = store_image(session=session, clock=ctx.clock, image=prepared)
         return ImageOut(
             id=image.id,
             width=image.width,

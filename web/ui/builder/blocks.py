@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from landing_templates.blocks import BLOCK_TYPES
-from landing_templates.images import store_image
+from landing_templates.images import prepare_image, store_image
 from landing_templates.models import PageImage
 from landing_templates.pages import PageState, get_page, update_page
 from richsms.errors import InvalidInput, NotFound
@@ -142,9 +142,9 @@ def _add_uploaded(request: Request, db: Session, view: Viewer, _form: dict[str, 
     page_id = path_id(request, "page")
     state = get_page(session=db, page_id=page_id)
     try:
+        prepared = prepare_image(request.state.upload)  # resized before anything is written
         with db.begin_nested():
-            image = store_image(session=db, clock=context(request).clock,
-                                data=request.state.upload)
+            image = store_image(session=db, clock=context(request).clock, image=prepared)
             saved = _save_blocks(
                 request, db, page_id,
                 [*state.draft.blocks, {"type": "image", "image_id": image.id, "alt": ""}],
