@@ -23,29 +23,10 @@ from richsms.migrate import upgrade
 from richsms.settings import Settings
 from sender.demo import seed_demo
 from tests.clock import FrozenClock
+from tests.ui_screens import SCREENS
 
 GOAL_MS = 100.0
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-SCREENS = [
-    "/ui/signin",
-    "/ui/",
-    "/ui/campaigns/new",
-    "/ui/campaigns/{campaign}",
-    "/ui/campaigns/{draft}",
-    "/ui/contacts",
-    "/ui/contacts?q=Martin",
-    "/ui/contacts/1",
-    "/ui/contacts/import",
-    "/ui/groups",
-    "/ui/groups/1",
-    "/ui/segments",
-    "/ui/senders",
-    "/ui/messages",
-    "/ui/pages",
-    "/ui/pages/{page}",
-    "/ui/pages/{page}/preview",
-    "/ui/simulator",
-]
 
 
 def _time(client: TestClient, path: str, runs: int) -> float:

@@ -50,7 +50,7 @@ def check_text(source: str, *, custom_fields: Collection[str] | None, where: str
             _ENV, source, custom_fields=custom_fields, names=("contact", "link")
         )
     except merge_fields.TemplateError as exc:
-        raise InvalidInput(f"{where}: {exc.message}") from None
+        raise InvalidInput("{where}: {reason}", params={"where": where, "reason": exc}) from None
     except TemplateSyntaxError as exc:
         raise InvalidInput(f"{where}: line {exc.lineno}: {exc.message}") from None
     return MergeText(source, None, checked.jinja)

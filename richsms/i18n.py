@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -62,10 +63,19 @@ def gettext(language: str, text: str) -> str:
 
 def install(env: Environment) -> None:
     """Gives `env` gettext (`jinja2.ext.i18n`: `_()`, `{% trans %}`) and Babel's formats as
-    filters (`number`, `percent`, `money(currency)`, `when`), both in the language each
-    render names: its context holds `lang` and `jinja_context(lang)`."""
+    filters (`number`, `percent`, `money(currency)`, `when`, `day`, `duration`, `state`),
+    all in the language each render names: its context holds `lang` and
+    `jinja_context(lang)`, and `zone` (the account's time zone; UTC when absent)."""
     env.add_extension("jinja2.ext.i18n")
-    env.filters.update(when=_when, percent=_percent, number=_number, money=_money)
+    env.filters.update(
+        when=_when,
+        percent=_percent,
+        number=_number,
+        money=_money,
+        day=_day,
+        duration=_duration,
+        state=_state,
+    )
 
 
 @cache
@@ -108,19 +118,66 @@ def money(value: float | Decimal | str | None, currency: str, language: str) -> 
     return format_currency(value, currency, locale=locale_of(language))
 
 
-def when(moment: datetime | None, language: str) -> str:
-    """An instant in UTC, as the language writes a short date and time (07/12/2026 08:00
-    UTC in French)."""
+def when(moment: datetime | None, language: str, zone: str = "UTC") -> str:
+    """An instant as the language writes a short date and time in `zone`, the account's
+    time zone (07/12/2026 09:00 in Paris; 07/12/2026 08:00 UTC when the zone is UTC)."""
     if moment is None:
         return ""
     if moment.tzinfo is None:  # the database's instants are UTC
         moment = moment.replace(tzinfo=UTC)
-    return f"{format_datetime(moment, 'short', tzinfo=UTC, locale=locale_of(language))} UTC"
+    shown = format_datetime(moment, "short", tzinfo=ZoneInfo(zone), locale=locale_of(language))
+    return f"{shown} UTC" if zone == "UTC" else shown
+
+
+def day(value: date | str, language: str) -> str:
+    """A day without its year as the language writes it: 25/10 in French, 10/25 in
+    English (an ISO date string is read first)."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_skeleton("dM", value, locale=locale_of(language))
+
+
+def duration(seconds: float | int | None, language: str) -> str:
+    """A duration in hours, minutes and seconds (1 min 45 s; 2 h 05 min); a dash for none."""
+    if seconds is None:
+        return "–"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{number(hours, language)} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+STATE_CONTEXT = "campaign state"
+
+
+def state(status: str, language: str) -> str:
+    """A campaign's state (`sending`, `done`…) in the language: the API keeps the machine
+    word, a person reads this."""
+    return str(translations(language).pgettext(STATE_CONTEXT, status))
 
 
 @pass_context
 def _when(context: Context, moment: datetime | None) -> str:
-    return when(moment, context["lang"])
+    return when(moment, context["lang"], context.get("zone") or "UTC")
+
+
+@pass_context
+def _day(context: Context, value: date | str) -> str:
+    return day(value, context["lang"])
+
+
+@pass_context
+def _duration(context: Context, seconds: float | int | None) -> str:
+    return duration(seconds, context["lang"])
+
+
+@pass_context
+def _state(context: Context, status: str) -> str:
+    return state(status, context["lang"])
 
 
 @pass_context

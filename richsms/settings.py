@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -155,6 +156,11 @@ class Settings:
         "Price of one SMS segment, for cost estimates.",
     )
     currency: str = _setting("RICHSMS_CURRENCY", "EUR", "Currency of estimates.")
+    time_zone: str = _setting(
+        "RICHSMS_TIME_ZONE",
+        "Europe/Paris",
+        "The account's time zone (IANA name): the UI and exports show dates and times in it.",
+    )
     opt_out_en: str = _setting(
         "RICHSMS_OPT_OUT_EN",
         "Reply STOP to opt out",
@@ -268,6 +274,8 @@ class Settings:
             raise ConfigError("RICHSMS_WRITE_BUDGET_MS must be a positive number of ms")
         if not 0 <= self.reply_window_days <= 3650:
             raise ConfigError("RICHSMS_REPLY_WINDOW_DAYS must be a number of days, 0 to 3650")
+        if not _known_zone(self.time_zone):
+            raise ConfigError("RICHSMS_TIME_ZONE must be an IANA time zone, e.g. Europe/Paris")
         if not 1 <= self.max_segments <= 255:
             raise ConfigError("RICHSMS_MAX_SEGMENTS must be between 1 and 255")
         if not 1 <= self.worker_batch <= 5000:
@@ -343,3 +351,11 @@ def _cast(name: str, raw: str, kind: object) -> object:
             raise ConfigError(f"{name} must be true or false, got {raw!r}")
         return raw.strip().lower() in ("1", "true", "yes", "on")
     return raw
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

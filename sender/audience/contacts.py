@@ -48,6 +48,11 @@ _CONSENT_NAMES: Final = {
     "expresse": EXPRESS, "opt-in": EXPRESS, "optin": EXPRESS,
     "implied": IMPLIED, "implicit": IMPLIED, "implicite": IMPLIED, "tacite": IMPLIED,
 }  # fmt: skip
+_STATUS_NAMES: Final = {
+    "subscribed": SUBSCRIBED, "abonne": SUBSCRIBED, "abonnee": SUBSCRIBED, "inscrit": SUBSCRIBED,
+    "opted_out": OPTED_OUT, "opted out": OPTED_OUT, "desabonne": OPTED_OUT,
+    "desabonnee": OPTED_OUT, "desinscrit": OPTED_OUT,
+}  # fmt: skip
 
 
 def fold(text: str) -> str:
@@ -62,7 +67,9 @@ def normalize_language(value: str) -> str:
     base = key.replace("_", "-").split("-", 1)[0]
     language = _LANGUAGE_NAMES.get(key) or _LANGUAGE_NAMES.get(base)
     if language is None:
-        raise InvalidInput(f"unsupported language {value.strip()!r}: use fr or en")
+        raise InvalidInput(
+            "unsupported language {value}: use fr or en", params={"value": repr(value.strip())}
+        )
     return language
 
 
@@ -70,8 +77,22 @@ def normalize_consent_type(value: str) -> str:
     """ "express" or "implied", also from "explicite" / "implicite"."""
     kind = _CONSENT_NAMES.get(fold(value))
     if kind is None:
-        raise InvalidInput(f"unknown consent type {value.strip()!r}: use express or implied")
+        raise InvalidInput(
+            "unknown consent type {value}: use express or implied",
+            params={"value": repr(value.strip())},
+        )
     return kind
+
+
+def normalize_status(value: str) -> str:
+    """ "subscribed" or "opted_out", also from "abonné" / "désabonné"."""
+    status = _STATUS_NAMES.get(fold(value))
+    if status is None:
+        raise InvalidInput(
+            "{value} is not one of {allowed}",
+            params={"value": repr(value[:60]), "allowed": ", ".join(STATUSES)},
+        )
+    return status
 
 
 def check_length(name: str, value: str) -> str:

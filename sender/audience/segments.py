@@ -31,7 +31,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
-from sender.audience.contacts import STATUSES, normalize_consent_type, normalize_language
+from sender.audience.contacts import normalize_consent_type, normalize_language, normalize_status
 from sender.audience.models import Contact, Segment
 from sender.delivery.models import DELIVERED, SENT, Message
 from shortener.models import Click, Link
@@ -67,18 +67,12 @@ _NULLABLE: Final = frozenset({"consent_type"})
 _CANONICAL: Final[dict[str, Callable[[str], str]]] = {
     "language": normalize_language,
     "consent_type": normalize_consent_type,
-    "status": lambda v: _one_of(v, STATUSES),
+    "status": normalize_status,
 }
 _RECEIVED: Final = (SENT, DELIVERED)
 
 Filters = list[dict[str, Any]]
 _NAMED: Final = "a segment needs a name of 1 to {most} characters"
-
-
-def _one_of(value: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise InvalidInput(f"{_shown(value)} is not one of {', '.join(allowed)}")
-    return value
 
 
 # --- Validation ------------------------------------------------------------------------
@@ -90,7 +84,9 @@ def validate_filters(filters: object) -> Filters:
     if not isinstance(filters, list):
         raise InvalidInput("filters must be a list of conditions", code="invalid_filter")
     if len(filters) > MAX_CONDITIONS:
-        raise InvalidInput(f"at most {MAX_CONDITIONS} conditions", code="invalid_filter")
+        raise InvalidInput(
+            "at most {most} conditions", params={"most": MAX_CONDITIONS}, code="invalid_filter"
+        )
     checked: Filters = []
     values = 0
     for index, condition in enumerate(filters):
@@ -106,7 +102,8 @@ def validate_filters(filters: object) -> Filters:
         values += len(value) if isinstance(value, list) else 1
         if values > MAX_TOTAL_VALUES:
             raise InvalidInput(
-                f"a segment compares with at most {MAX_TOTAL_VALUES} values in all",
+                "a segment compares with at most {most} values in all",
+                params={"most": MAX_TOTAL_VALUES},
                 code="invalid_filter",
             )
     return checked
@@ -117,7 +114,7 @@ def _validate(condition: object) -> dict[str, Any]:
         raise InvalidInput('a condition is an object {"field", "op", "value"}')
     extra = set(condition) - {"field", "op", "value"}
     if extra:
-        raise InvalidInput(f"unexpected key {_shown(sorted(extra)[0])}")
+        raise InvalidInput("unexpected key {key}", params={"key": _shown(sorted(extra)[0])})
     name, op, value = condition.get("field"), condition.get("op"), condition.get("value")
     if not isinstance(name, str):
         raise InvalidInput("'field' is missing")
@@ -128,11 +125,15 @@ def _validate(condition: object) -> dict[str, Any]:
     if name.startswith(CUSTOM_PREFIX):
         custom = name[len(CUSTOM_PREFIX) :]
         if not _CUSTOM_NAME.fullmatch(custom):
-            raise InvalidInput(f"a custom field name is letters, digits and _: {_shown(name)}")
+            raise InvalidInput(
+                "a custom field name is letters, digits and _: {name}",
+                params={"name": _shown(name)},
+            )
         return {"field": name, "op": op, "value": _text_value(name, op, value)}
     if name not in FIELDS:
         raise InvalidInput(
-            f"unknown field {_shown(name)}: use {', '.join(FIELDS)} or fields.<custom field>"
+            "unknown field {name}: use {known} or fields.<custom field>",
+            params={"name": _shown(name), "known": ", ".join(FIELDS)},
         )
     if name == "created_at":
         _check_op(name, op, ORDER_OPS)
@@ -155,7 +156,10 @@ def _validate(condition: object) -> dict[str, Any]:
 
 def _check_op(name: str, op: str, allowed: Sequence[str]) -> None:
     if op not in allowed:
-        raise InvalidInput(f"unknown op {_shown(op)} for {name}: use {', '.join(allowed)}")
+        raise InvalidInput(
+            "unknown op {op} for {field}: use {allowed}",
+            params={"op": _shown(op), "field": name, "allowed": ", ".join(allowed)},
+        )
 
 
 def _text_value(name: str, op: str, value: object) -> object:
@@ -167,7 +171,10 @@ def _text_value(name: str, op: str, value: object) -> object:
         if custom and isinstance(item, int | float) and not isinstance(item, bool):
             item = str(item)  # custom fields are strings: 75001 means "75001"
         if not isinstance(item, str):
-            raise InvalidInput(f"{name} is compared with text, not {_shown(item)}")
+            raise InvalidInput(
+                "{field} is compared with text, not {value}",
+                params={"field": name, "value": _shown(item)},
+            )
         if len(item) > MAX_VALUE_LENGTH:
             raise InvalidInput(
                 "a value has at most {most} characters", params={"most": MAX_VALUE_LENGTH}
@@ -178,11 +185,13 @@ def _text_value(name: str, op: str, value: object) -> object:
 
     if op in ("exists", "not_exists"):
         if value is not None:
-            raise InvalidInput(f"{op} takes no value")
+            raise InvalidInput("{op} takes no value", params={"op": op})
         return None
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value or len(value) > MAX_VALUES:
-            raise InvalidInput(f"{op} takes a list of 1 to {MAX_VALUES} values")
+            raise InvalidInput(
+                "{op} takes a list of 1 to {most} values", params={"op": op, "most": MAX_VALUES}
+            )
         return [text(item) for item in value]
     checked = text(value)
     if op in ("contains", "startswith") and not checked:

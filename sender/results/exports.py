@@ -5,6 +5,12 @@ takes no write lock, so a long export never stalls the clicks). Every cell that 
 spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage
 return) is neutralized with a leading apostrophe, so an export cannot carry an attack
 to the marketer's spreadsheet: a phone number reads '+33612345678.
+
+Two formats: the plain CSV (`,`, UTF-8, machine column names, ISO times in UTC) that
+programs read, and "Excel (France)" (`EXCEL_FR`: `;`, UTF-8 with a byte-order mark so
+French Excel reads the accents, French column names, states, yes/no and dates in the
+account's time zone, and the contact's names) that a French marketer opens with a double
+click.
 """
 
 from __future__ import annotations
@@ -12,15 +18,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Row, Select, func, select
 from sqlmodel import Session, col
 
 from landing_templates.coupons.models import Coupon
+from richsms import i18n
 from richsms.db import read_session
 from richsms.errors import NotFound
+from richsms.i18n import N_
+from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
 from shortener.models import Click, Link
@@ -44,24 +55,83 @@ MESSAGE_COLUMNS = (
     "redeemed_at",
 )
 CLICK_COLUMNS = ("click_id", "clicked_at", "link", "contact_id", "human", "user_agent", "referrer")
+NAME_COLUMNS = ("first_name", "last_name")  # after contact_id, in the Excel (France) format
+# Each column as a person reads it (the Excel (France) format's header, in French).
+HEADERS = {
+    "message_id": N_("Message no."),
+    "contact_id": N_("Contact no."),
+    "first_name": N_("First name"),
+    "last_name": N_("Last name"),
+    "phone": N_("Phone"),
+    "state": N_("Message state"),
+    "segments": N_("Segments"),
+    "planned_at": N_("Planned at"),
+    "sent_at": N_("Sent at"),
+    "delivered_at": N_("Delivered at"),
+    "error": N_("Error"),
+    "human_clicks": N_("Clicks"),
+    "first_click_at": N_("First click at"),
+    "coupon": N_("Coupon"),
+    "redeemed_at": N_("Redeemed at"),
+    "click_id": N_("Click no."),
+    "clicked_at": N_("Clicked at"),
+    "link": N_("Short link"),
+    "human": N_("By a person"),
+    "user_agent": N_("Browser"),
+    "referrer": N_("Referrer"),
+}
 
 
-def neutralize(value: object) -> str:
+@dataclass(frozen=True)
+class CsvFormat:
+    """How an export writes its cells: `language` None is the plain, machine CSV."""
+
+    delimiter: str = ","
+    bom: bool = False
+    language: str | None = None
+    zone: str = "UTC"
+
+    @property
+    def for_people(self) -> bool:
+        return self.language is not None
+
+
+PLAIN = CsvFormat()
+
+
+def excel_france(zone: str) -> CsvFormat:
+    """The format French Excel opens as it is: `;`, a BOM, French, the account's zone."""
+    return CsvFormat(delimiter=";", bom=True, language="fr", zone=zone)
+
+
+def neutralize(value: object, fmt: CsvFormat = PLAIN) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
+        if fmt.language is not None:
+            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+            return moment.astimezone(ZoneInfo(fmt.zone)).strftime("%d/%m/%Y %H:%M:%S")
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, bool):
+        if fmt.language is not None:
+            return i18n.gettext(fmt.language, "yes" if value else "no")
         return "yes" if value else "no"
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _lines(rows: Sequence[Sequence[object]]) -> str:
+def _lines(rows: Sequence[Sequence[object]], fmt: CsvFormat = PLAIN) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows([[neutralize(v) for v in row] for row in rows])
+    writer = csv.writer(buffer, delimiter=fmt.delimiter, lineterminator="\r\n")
+    writer.writerows([[neutralize(v, fmt) for v in row] for row in rows])
     return buffer.getvalue()
+
+
+def _header(columns: Sequence[str], fmt: CsvFormat) -> str:
+    if fmt.language is None:
+        return _lines([columns])
+    names = [i18n.gettext(fmt.language, HEADERS[c]) for c in columns]
+    return ("\ufeff" if fmt.bom else "") + _lines([names], fmt)
 
 
 def _check(engine: Engine, campaign_id: int) -> None:
@@ -70,11 +140,14 @@ def _check(engine: Engine, campaign_id: int) -> None:
             raise NotFound(f"no campaign {campaign_id}")
 
 
-def campaign_messages_csv(*, engine: Engine, campaign_id: int) -> Iterator[str]:
+def campaign_messages_csv(
+    *, engine: Engine, campaign_id: int, fmt: CsvFormat = PLAIN
+) -> Iterator[str]:
     """The campaign's messages, one line each, with their clicks and coupon (call it
-    before streaming: an unknown campaign raises NotFound at once)."""
+    before streaming: an unknown campaign raises NotFound at once); for people (`fmt`),
+    with the contact's names and the state in their language."""
     _check(engine, campaign_id)
-    return _message_lines(engine, campaign_id)
+    return _message_lines(engine, campaign_id, fmt)
 
 
 def _keyset_pages(
@@ -82,6 +155,7 @@ def _keyset_pages(
     query: Select[*tuple[Any, ...]],
     id_column: Any,
     to_rows: Callable[[Session, Sequence[Row[*tuple[Any, ...]]]], Sequence[Sequence[object]]],
+    fmt: CsvFormat,
 ) -> Iterator[str]:
     """`query`'s rows in `id_column` order (selected first), PAGE at a time, each page read
     and turned into CSV rows by `to_rows` in its own short read session, closed before the
@@ -95,11 +169,11 @@ def _keyset_pages(
             if not page:
                 return
             rows = to_rows(session, page)
-        yield _lines(rows)
+        yield _lines(rows, fmt)
         after = int(page[-1][0])
 
 
-def _message_lines(engine: Engine, campaign_id: int) -> Iterator[str]:
+def _message_lines(engine: Engine, campaign_id: int, fmt: CsvFormat) -> Iterator[str]:
     def with_clicks_and_coupons(
         session: Session, page: Sequence[Row[*tuple[Any, ...]]]
     ) -> list[list[Any]]:
@@ -107,14 +181,22 @@ def _message_lines(engine: Engine, campaign_id: int) -> Iterator[str]:
         coupons = _coupons_by_contact(
             session, campaign_id, [r[1] for r in page if r[1] is not None]
         )
+        names = _names(session, [r[1] for r in page]) if fmt.for_people else {}
         rows: list[list[Any]] = []
         for *message, link_id in page:
             count, first = clicks.get(link_id, (0, None))
             code, redeemed = coupons.get(message[1], (None, None))
+            if fmt.language is not None:
+                state = i18n.translations(fmt.language).pgettext("message state", message[3])
+                message = [*message[:2], *names.get(message[1], ("", "")), *message[2:3],
+                           state, *message[4:]]  # fmt: skip
             rows.append([*message, count, first, code, redeemed])
         return rows
 
-    yield _lines([MESSAGE_COLUMNS])
+    columns: tuple[str, ...] = MESSAGE_COLUMNS
+    if fmt.for_people:
+        columns = (*MESSAGE_COLUMNS[:2], *NAME_COLUMNS, *MESSAGE_COLUMNS[2:])
+    yield _header(columns, fmt)
     query = select(
         col(Message.id),
         col(Message.contact_id),
@@ -127,7 +209,19 @@ def _message_lines(engine: Engine, campaign_id: int) -> Iterator[str]:
         col(Message.error),
         col(Message.link_id),
     ).where(col(Message.campaign_id) == campaign_id, col(Message.is_test).is_(False))
-    yield from _keyset_pages(engine, query, col(Message.id), with_clicks_and_coupons)
+    yield from _keyset_pages(engine, query, col(Message.id), with_clicks_and_coupons, fmt)
+
+
+def _names(session: Session, contact_ids: list[int | None]) -> dict[int, tuple[str, str]]:
+    wanted = sorted({c for c in contact_ids if c is not None})
+    if not wanted:
+        return {}
+    found = session.execute(
+        select(col(Contact.id), col(Contact.first_name), col(Contact.last_name)).where(
+            col(Contact.id).in_(wanted)
+        )
+    ).all()
+    return {int(contact): (first, last) for contact, first, last in found}
 
 
 def _clicks_by_link(session: Any, link_ids: list[int]) -> dict[int, tuple[int, Any]]:
@@ -154,17 +248,28 @@ def _coupons_by_contact(
     return {int(contact): (code, redeemed) for contact, code, redeemed in found}
 
 
-def campaign_clicks_csv(*, engine: Engine, campaign_id: int) -> Iterator[str]:
-    """Every click on the campaign's links, bots included (flagged)."""
+def campaign_clicks_csv(
+    *, engine: Engine, campaign_id: int, fmt: CsvFormat = PLAIN
+) -> Iterator[str]:
+    """Every click on the campaign's links, bots included (flagged); for people (`fmt`),
+    with the contact's names."""
     _check(engine, campaign_id)
-    return _click_lines(engine, campaign_id)
+    return _click_lines(engine, campaign_id, fmt)
 
 
-def _click_lines(engine: Engine, campaign_id: int) -> Iterator[str]:
-    def flagged(_session: Session, page: Sequence[Row[*tuple[Any, ...]]]) -> list[list[Any]]:
-        return [[*row[:4], bool(row[4]), *row[5:]] for row in page]
+def _click_lines(engine: Engine, campaign_id: int, fmt: CsvFormat) -> Iterator[str]:
+    def flagged(session: Session, page: Sequence[Row[*tuple[Any, ...]]]) -> list[list[Any]]:
+        if not fmt.for_people:
+            return [[*row[:4], bool(row[4]), *row[5:]] for row in page]
+        names = _names(session, [row[3] for row in page])
+        return [
+            [*row[:4], *names.get(row[3], ("", "")), bool(row[4]), *row[5:]] for row in page
+        ]
 
-    yield _lines([CLICK_COLUMNS])
+    columns: tuple[str, ...] = CLICK_COLUMNS
+    if fmt.for_people:
+        columns = (*CLICK_COLUMNS[:4], *NAME_COLUMNS, *CLICK_COLUMNS[4:])
+    yield _header(columns, fmt)
     query = (
         select(
             col(Click.id),
@@ -178,4 +283,4 @@ def _click_lines(engine: Engine, campaign_id: int) -> Iterator[str]:
         .join(Link, col(Link.id) == col(Click.link_id))
         .where(col(Link.campaign_id) == campaign_id)
     )
-    yield from _keyset_pages(engine, query, col(Click.id), flagged)
+    yield from _keyset_pages(engine, query, col(Click.id), flagged, fmt)

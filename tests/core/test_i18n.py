@@ -6,15 +6,23 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
 
 from richsms import i18n
+from richsms.settings import Settings
 from sender.audience.contacts import CONSENT_TYPES, OPT_IN_EVENT, OPT_OUT_EVENT
+from sender.campaigns.states import STATUSES as CAMPAIGN_STATES
 from sender.delivery.models import MESSAGE_STATES
+from sender.demo import seed_demo
+from tests.clock import FrozenClock
+from tests.ui_screens import SCREENS as UI_SCREENS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,3 +165,128 @@ def test_numbers_money_and_dates_in_the_viewers_locale() -> None:
     assert i18n.percent(0.125, "fr") == "12,5 %" and i18n.percent(1.0, "en") == "100.0 %"
     assert i18n.number(None, "fr") == i18n.percent(None, "en") == i18n.money(None, "EUR", "fr")
     assert i18n.when(None, "fr") == ""
+
+
+def test_times_in_the_accounts_zone_days_durations_and_states() -> None:
+    moment = datetime(2026, 7, 14, 8, 0, tzinfo=UTC)
+    assert i18n.when(moment, "fr", "Europe/Paris") == "14/07/2026 10:00"  # summer: UTC+2
+    assert i18n.when(moment, "fr", "America/Montreal") == "14/07/2026 04:00"
+    assert i18n.day("2026-10-25", "fr") == "25/10" and i18n.day("2026-10-25", "en") == "10/25"
+    assert [i18n.duration(s, "fr") for s in (45, 105.0, 120, 7500, None)] == [
+        "45 s", "1 min 45 s", "2 min", "2 h 05 min", "–",
+    ]  # fmt: skip
+    assert i18n.state("sending", "fr") == "en cours d'envoi"
+    assert i18n.state("sending", "en") == "sending"
+
+
+def test_every_campaign_state_has_its_french() -> None:
+    french = i18n.translations("fr")
+    assert [s for s in CAMPAIGN_STATES if french.pgettext(i18n.STATE_CONTEXT, s) == s] == []
+
+
+# --- The French UI as a French marketer sees it --------------------------------------
+
+# Words the French UI once showed in English (machine states, field names, English
+# formats): none may show again, whichever template or Python module writes it.
+ENGLISH = re.compile(
+    r"\b(draft|sending|done|cancelled|awaiting_approval|approved|scheduled|planning|failed"
+    r"|first_name|last_name|fields\.\w+|is not one of|Time zone|one message per phone number"
+    r"|UTC|EUR|\d+\.\d+ s|(?<!\d{4}-)(?:0[1-9]|1[0-2])-(?:[0-2]\d|3[01])(?! min| h))\b"
+)
+# Every screen bench/ui.py times, the simulator on a French contact's phone (an English
+# contact's SMS is rightly English), and the comparison with a campaign chosen.
+SCREENS = [
+    "/ui/simulator?phone=%2B33612345601" if screen == "/ui/simulator" else screen
+    for screen in (*UI_SCREENS, "/ui/compare?campaigns={campaign}", "/ui/contacts/1/edit")
+]
+
+
+class _Shown(HTMLParser):
+    """The text a person sees or hears on a page: text nodes and read-out attributes,
+    scripts and styles left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._hidden += tag in ("script", "style")
+        self.texts += [v for k, v in attrs if k in ("title", "aria-label", "placeholder") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._hidden -= tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden and data.strip():
+            self.texts.append(data.strip())
+
+
+def shown_texts(page: str) -> list[str]:
+    parser = _Shown()
+    parser.feed(page)
+    return parser.texts
+
+
+def english_in(texts: list[str]) -> list[str]:
+    """The texts that are English in a French page: an English msgid whose French differs,
+    shown untranslated, or a word of the ENGLISH list."""
+    french = i18n.translations("fr")
+    untranslated = [t for t in texts if french.gettext(t) != t]
+    # A merge template ({{ contact.first_name }}) is the marketer's own text, as written.
+    return untranslated + [t for t in texts if ENGLISH.search(t) and "{{" not in t]
+
+
+def test_a_shown_english_word_is_named() -> None:
+    page = '<p>Campagnes</p><span class="tag">sending</span><p title="Sign in">1.20 EUR</p>'
+    assert english_in(shown_texts(page)) == ["Sign in", "sending", "1.20 EUR"]
+
+
+def test_every_screen_of_the_demo_is_french_throughout(
+    client: TestClient, engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    """Each screen of the marketers' UI, as the demo fills it, rendered in French by the
+    real app: no English sentence of the catalogues, state, field name or English format
+    shows; nor does a segment or a block refused for a bad value."""
+    demo = seed_demo(engine=engine, settings=settings, now=clock.now())
+    assert demo is not None
+    client.headers["Accept-Language"] = "fr-FR,fr;q=0.9"
+    form = client.get("/ui/signin").text
+    signed = client.post(
+        "/ui/signin",
+        data={"csrf": _csrf(form), "email": demo.email, "password": demo.password},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    ids = {"campaign": demo.campaign_id, "draft": demo.campaign_id + 1, "page": demo.page_id}
+    found: dict[str, list[str]] = {}
+    for screen in SCREENS:
+        answer = client.get(screen.format(**ids))
+        assert answer.status_code == 200, screen
+        found[screen] = english_in(shown_texts(answer.text))
+    token = _csrf(client.get("/ui/segments").text)
+    refused = client.post(
+        "/ui/segments",
+        data={"csrf": token, "rows": "1", "name": "Abonnés", "field-0": "status",
+              "op-0": "eq", "value-0": "inconnu"},
+    )  # fmt: skip
+    found["refused segment"] = english_in(shown_texts(refused.text))
+    assert "statut inconnu" in refused.text
+    assert {screen: texts for screen, texts in found.items() if texts} == {}, [
+        (s, t) for s, t in found.items() if t
+    ]
+    dashboard = client.get("/ui/").text
+    latest = shown_texts(dashboard.split('id="latest-figures"')[1].split("</table>")[0])
+    # The last campaigns' figures lead: sent, delivered, human CTR, redemptions, opt-outs.
+    assert latest[latest.index("Soldes de Noël") :][:7] == [
+        "Soldes de Noël", "en cours d'envoi", "24", "24", "70,8 %", "4", "1",
+    ]  # fmt: skip
+    results = shown_texts(client.get(f"/ui/campaigns/{demo.campaign_id}").text)
+    assert {"1,20\u00a0€", "1 min 45 s", "Exporter les messages (Excel France)"} <= set(results)
+    assert dashboard.count('rel="icon" href="/static/favicon.svg"') == 1
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)

@@ -81,3 +81,10 @@ def test_the_worker_batch_is_bounded_and_given_to_the_worker(tmp_path: Path) -> 
         worker.close()
     finally:
         engine.dispose()
+
+
+def test_the_accounts_time_zone_is_a_known_one() -> None:
+    assert Settings.load({}, env_file=None).time_zone == "Europe/Paris"
+    assert Settings.load({"RICHSMS_TIME_ZONE": "America/Montreal"}, env_file=None).time_zone
+    with pytest.raises(ConfigError, match="RICHSMS_TIME_ZONE"):
+        Settings.load({"RICHSMS_TIME_ZONE": "Europe/Lutece"}, env_file=None)

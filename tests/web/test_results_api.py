@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from richsms.db import read_session, session_scope
 from sender.audience.contacts import create_contact, opt_in, opt_out, record_consent
+from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
 from tests.clock import FrozenClock
@@ -67,6 +68,43 @@ def test_the_messages_export_streams_every_row_with_cells_made_safe(
     assert first["redeemed_at"] == "2026-11-24T13:00:00Z"
     assert rows[8]["error"].startswith("'=HYPERLINK")
     assert api.get("/api/campaigns/999/export/messages.csv").status_code == 404
+
+
+def test_the_excel_france_export_beside_the_plain_csv(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    """Excel (France): `;`, UTF-8 with a BOM, French headers and states, the contact's
+    names, times in the account's zone (Paris: UTC+1 in November); the plain CSV as it was."""
+    campaign_id = seed(engine, clock)
+    with session_scope(engine) as session:
+        first = session.get(Message, 1)
+        assert first is not None and first.contact_id is not None
+        contact = session.get(Contact, first.contact_id)
+        assert contact is not None
+        contact.first_name, contact.last_name = "Zoé", "Martin"
+    plain = api.get(f"/api/campaigns/{campaign_id}/export/messages.csv").content
+    assert plain.startswith(b"message_id,contact_id,phone,state,segments,planned_at,")
+    response = api.get(f"/api/campaigns/{campaign_id}/export/excel-fr/messages.csv")
+    assert response.status_code == 200
+    assert "excel-fr" in response.headers["content-disposition"]
+    assert response.content.startswith(b"\xef\xbb\xbf")  # the BOM Excel reads UTF-8 by
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:6] == [
+        "N° de message", "N° de contact", "Prénom", "Nom de famille", "Téléphone",
+        "État du message",
+    ]  # fmt: skip
+    assert len(rows) == 10 and all(len(r) == 15 for r in rows)
+    assert rows[1][2:4] == ["Zoé", "Martin"] and rows[1][4].startswith("'+33")
+    by_header = dict(zip(rows[0], rows[1], strict=True))
+    assert (by_header["État du message"], by_header["Premier clic le"]) == (
+        "délivré",
+        "24/11/2026 13:00:35",
+    )
+    clicks = api.get(f"/api/campaigns/{campaign_id}/export/excel-fr/clicks.csv").content
+    rows = list(csv.reader(io.StringIO(clicks.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][4:7] == ["Prénom", "Nom de famille", "Par une personne"]
+    assert sorted(r[6] for r in rows[1:]) == ["non"] * 4 + ["oui"] * 8
+    assert api.get("/api/campaigns/999/export/excel-fr/clicks.csv").status_code == 404
 
 
 def test_the_clicks_export_flags_bots(api: TestClient, engine: Engine, clock: FrozenClock) -> None:

@@ -14,7 +14,12 @@ from starlette.responses import StreamingResponse
 from richsms.errors import InvalidInput
 from richsms.types import storable_datetime
 from sender.results.campaign_stats import compare_campaigns, parse_campaign_ids
-from sender.results.exports import campaign_clicks_csv, campaign_messages_csv
+from sender.results.exports import (
+    PLAIN,
+    campaign_clicks_csv,
+    campaign_messages_csv,
+    excel_france,
+)
 from sender.results.growth import subscriber_growth
 from sender.results.page_stats import page_report
 from sender.results.report_cache import current_report
@@ -83,13 +88,16 @@ def _csv(name: str, lines: Iterator[str]) -> StreamingResponse:
 
 
 def _export(
-    kind: str, make: Callable[..., Iterator[str]]
+    kind: str, make: Callable[..., Iterator[str]], excel: bool = False
 ) -> Callable[[Request], Any]:
     async def export(request: Request) -> StreamingResponse:
         campaign_id = path_id(request, "campaign")
         engine = context(request).engine
-        lines = await run_in_threadpool(lambda: make(engine=engine, campaign_id=campaign_id))
-        return _csv(f"campaign-{campaign_id}-{kind}.csv", lines)
+        fmt = excel_france(context(request).settings.time_zone) if excel else PLAIN
+        lines = await run_in_threadpool(
+            lambda: make(engine=engine, campaign_id=campaign_id, fmt=fmt)
+        )
+        return _csv(f"campaign-{campaign_id}-{kind}{'-excel-fr' if excel else ''}.csv", lines)
 
     return export
 
@@ -132,3 +140,14 @@ api.get(
     errors=(401, 404, 422),
 )(_export("clicks", campaign_clicks_csv))
 
+
+for kind, make, what in (
+    ("messages", campaign_messages_csv, "messages"),
+    ("clicks", campaign_clicks_csv, "clicks on its links"),
+):
+    api.get(
+        f"/campaigns/{{id}}/export/excel-fr/{kind}.csv",
+        f"The campaign's {what} as Excel (France) opens them: `;`, UTF-8 with a BOM, "
+        "French column names, the contacts' names, times in the account's time zone.",
+        errors=(401, 404, 422),
+    )(_export(kind, make, excel=True))

@@ -50,6 +50,16 @@ def routes() -> list[Route]:
         Route(
             "/ui/campaigns/{id}/export/clicks.csv", signed_in(campaigns.export_clicks), methods=get
         ),
+        Route(
+            "/ui/campaigns/{id}/export/excel-fr/messages.csv",
+            signed_in(campaigns.export_messages_excel),
+            methods=get,
+        ),
+        Route(
+            "/ui/campaigns/{id}/export/excel-fr/clicks.csv",
+            signed_in(campaigns.export_clicks_excel),
+            methods=get,
+        ),
         Route("/ui/contacts", signed_in(people.contacts), methods=get),
         *audience_routes(get, post),
         Route("/ui/contacts/{id}", signed_in(people.contact), methods=get),

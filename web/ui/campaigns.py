@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from richsms import i18n
 from richsms.errors import InvalidInput
 from richsms.i18n import N_
 from sender.campaigns.campaign import (
@@ -23,7 +24,12 @@ from sender.campaigns.campaign import (
 )
 from sender.campaigns.models import Campaign
 from sender.campaigns.unitary import send_test
-from sender.results.exports import campaign_clicks_csv, campaign_messages_csv
+from sender.results.exports import (
+    PLAIN,
+    campaign_clicks_csv,
+    campaign_messages_csv,
+    excel_france,
+)
 from sender.results.growth import subscriber_growth
 from sender.results.reading_delay import BUCKETS
 from sender.results.report_cache import current_report
@@ -45,6 +51,8 @@ SECTIONS = (
     (N_("Other"), ("cancelled", "failed")),
 )
 
+LATEST = 3  # campaigns whose figures lead the dashboard
+
 
 def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaigns = list_campaigns(session=db)
@@ -54,9 +62,11 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
         if found:
             groups.append((title, found))
     now = context(request).clock.now()
+    latest = [c for c in campaigns if c.status in ("sending", "done")][:LATEST]
+    figures = [(c, _report(request, db, c.id or 0)) for c in latest]
     clicks = _human_clicks(db, [c.id for c in campaigns if c.status in ("sending", "done")])
     growth = subscriber_growth(session=db, start=now - timedelta(days=30), end=now)
-    labels = [day["from"][5:] for day in growth["series"]]
+    labels = [i18n.day(day["from"], view.language) for day in growth["series"]]
     chart = line_chart(
         labels,
         [
@@ -72,6 +82,7 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
         "dashboard.html",
         live=any(c.status in ("planning", "sending", "scheduled") for c in campaigns),
         groups=groups,
+        figures=figures,
         clicks=clicks,
         growth_chart=svg(chart),
         notice=request.query_params.get("notice", ""),
@@ -178,17 +189,22 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     return back_to(f"/ui/campaigns/{campaign_id}", N_("Test message queued."))
 
 
-def _export(kind: str) -> Any:
+def _export(kind: str, excel: bool = False) -> Any:
+    """A campaign's messages or clicks as plain CSV, or as Excel (France) reads them."""
     make = campaign_messages_csv if kind == "messages" else campaign_clicks_csv
 
     def export(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
         campaign_id = path_id(request, "campaign")
-        lines: Iterator[str] = make(engine=context(request).engine, campaign_id=campaign_id)
+        fmt = excel_france(context(request).settings.time_zone) if excel else PLAIN
+        lines: Iterator[str] = make(
+            engine=context(request).engine, campaign_id=campaign_id, fmt=fmt
+        )
+        name = f"campaign-{campaign_id}-{kind}{'-excel-fr' if excel else ''}.csv"
         return StreamingResponse(
             lines,
             media_type="text/csv; charset=utf-8",
             headers={
-                "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-{kind}.csv"',
+                "Content-Disposition": f'attachment; filename="{name}"',
                 "Cache-Control": "private, no-store",
             },
         )
@@ -198,3 +214,5 @@ def _export(kind: str) -> Any:
 
 export_messages = _export("messages")
 export_clicks = _export("clicks")
+export_messages_excel = _export("messages", excel=True)
+export_clicks_excel = _export("clicks", excel=True)

@@ -132,6 +132,7 @@ def _context(view: Viewer) -> dict[str, Any]:
         "view": view,
         "user": view.user,
         "lang": view.language,
+        "zone": context(view.request).settings.time_zone,
         "csrf": view.csrf,
         **i18n.jinja_context(view.language),
     }

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from richsms import i18n
 from richsms.errors import Conflict, InvalidInput
 from sender.audience.contacts import create_contact, opt_out, record_consent
 from sender.audience.models import Contact
@@ -229,6 +230,31 @@ def test_every_mistake_names_its_condition(filters: object, message: str) -> Non
         validate_filters(filters)
     assert message in caught.value.message
     assert caught.value.code == "invalid_filter"
+
+
+def test_every_mistake_is_told_in_french_too() -> None:
+    """The UI tells each mistake in the marketer's language (the API keeps the English)."""
+    french = i18n.translations("fr").gettext
+    told = []
+    for filters in (
+        [{"field": "status", "op": "eq", "value": "perdu"}],
+        [{"field": "first_name", "op": "in", "value": []}],
+        [{"field": "first_name", "op": "eq", "value": 3}],
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            validate_filters(filters)
+        told.append(caught.value.told(french))
+    assert told == [
+        "condition 1 : statut inconnu 'perdu' : choisissez abonné ou désabonné",
+        "condition 1 : cet opérateur prend une liste de 1 à 1000 valeurs, séparées par des "
+        "virgules",
+        "condition 1 : ce champ se compare à un texte, pas à 3",
+    ]
+
+
+def test_a_status_written_in_french_is_understood() -> None:
+    written = [{"field": "status", "op": "in", "value": ["Abonné", "désabonnée"]}]
+    assert validate_filters(written)[0]["value"] == ["subscribed", "opted_out"]
 
 
 def test_campaign_messages_count_like_unitary_ones(session: Session, clock: FrozenClock) -> None:
