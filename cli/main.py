@@ -12,10 +12,9 @@ from rich.console import Console
 from cli import campaigns as campaigns_cli
 from cli import contacts as contacts_cli
 from cli import demo as demo_cli
-from cli.console import err, fail, load_settings
+from cli.console import err, load_settings, refusing_session
 from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
-from richsms.errors import RichsmsError
 
 app = typer.Typer(help="richsms: rich SMS campaigns with tracked links.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -45,12 +44,8 @@ def token_create(name: Annotated[str, typer.Argument(help="Who or what uses the 
     """Print a new API token. It is shown once; only its hash is stored."""
     from richsms.accounts import create_token
 
-    settings = load_settings()
-    with session_scope(make_engine(settings.database_url)) as session:
-        try:
-            token = create_token(session=session, name=name, clock=SystemClock())
-        except RichsmsError as exc:
-            raise fail(exc) from None
+    with refusing_session(load_settings()) as session:
+        token = create_token(session=session, name=name, clock=SystemClock())
     typer.echo(token)
 
 
@@ -84,12 +79,8 @@ def token_revoke(
     """Revoke an API token: requests carrying it are refused from now on."""
     from richsms.accounts import revoke_token
 
-    settings = load_settings()
-    with session_scope(make_engine(settings.database_url)) as session:
-        try:
-            token = revoke_token(session=session, token_id=token_id, clock=SystemClock())
-        except RichsmsError as exc:
-            raise fail(exc) from None
+    with refusing_session(load_settings()) as session:
+        token = revoke_token(session=session, token_id=token_id, clock=SystemClock())
         name = token.name
     err.print(f"token {token_id} ({name}) revoked")
 
@@ -104,13 +95,8 @@ def user_create(email: str) -> None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    with session_scope(make_engine(settings.database_url)) as session:
-        try:
-            user = create_admin(
-                session=session, email=email, password=password, clock=SystemClock()
-            )
-        except RichsmsError as exc:
-            raise fail(exc) from None
+    with refusing_session(settings) as session:
+        user = create_admin(session=session, email=email, password=password, clock=SystemClock())
     err.print(f"administrator {user.email} created")
 
 

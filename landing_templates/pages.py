@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 from landing_templates.models import DRAFT, LANGUAGES, PUBLISHED, Page, PageImage, PageVersion
 from landing_templates.validation import check_blocks, check_theme
 from richsms.clock import Clock
+from richsms.db import get_or_not_found
 from richsms.errors import Conflict, InvalidInput, NotFound
 
 
@@ -89,10 +91,7 @@ def update_page(
     page.name = name or page.name
     page.language = language or page.language
     page.theme = stored_theme
-    page.updated_at = now
-    session.add(page)
-    session.flush()
-    return PageState(page, draft)
+    return _changed(session, PageState(page, draft), now)
 
 
 def publish_page(*, session: Session, clock: Clock, page_id: int) -> PageState:
@@ -105,17 +104,19 @@ def publish_page(*, session: Session, clock: Clock, page_id: int) -> PageState:
         session.add(latest)
     page.published_version = latest.version
     page.status = PUBLISHED
-    page.updated_at = now
-    session.add(page)
-    session.flush()
-    return PageState(page, latest)
+    return _changed(session, PageState(page, latest), now)
 
 
 def unpublish_page(*, session: Session, clock: Clock, page_id: int) -> PageState:
     """Links already sent then answer a clear 'no longer available' page."""
     state = get_page(session=session, page_id=page_id, for_update=True)
     state.page.status = DRAFT
-    state.page.updated_at = clock.now()
+    return _changed(session, state, clock.now())
+
+
+def _changed(session: Session, state: PageState, now: datetime) -> PageState:
+    """Every change to a page stamps it `now`; flushes."""
+    state.page.updated_at = now
     session.add(state.page)
     session.flush()
     return state
@@ -149,9 +150,7 @@ def get_version(*, session: Session, page_id: int, version: int) -> PageVersion:
 
 def published_version(*, session: Session, page_id: int) -> tuple[Page, int]:
     """The page and the version new links get; Conflict when it is not published."""
-    page = session.get(Page, page_id)
-    if page is None:
-        raise NotFound(f"no page with id {page_id}")
+    page = get_or_not_found(session, Page, page_id, f"no page with id {page_id}")
     if page.status != PUBLISHED or page.published_version is None:
         raise Conflict(f"page {page_id} is not published: publish it before sending links to it")
     return page, page.published_version

@@ -24,6 +24,7 @@ from landing_templates.models import (
     PageVersion,
 )
 from landing_templates.render import CompiledPage, ImageInfo, compile_page
+from richsms.db import get_or_not_found
 from richsms.errors import NotFound
 
 
@@ -58,9 +59,7 @@ def open_version(
     *, session: Session, cache: CompiledPages, page_id: int, version: int | None
 ) -> PageView:
     """The page's `version` (None: the newest, draft or not) compiled, and its status."""
-    page = session.get(Page, page_id)
-    if page is None:
-        raise NotFound(f"no page with id {page_id}")
+    page = get_or_not_found(session, Page, page_id, f"no page with id {page_id}")
     published = page.status == PUBLISHED
     if version is not None:
         cached = cache.get((page_id, version))

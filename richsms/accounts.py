@@ -13,7 +13,8 @@ from sqlalchemy import Column, String
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.db import get_or_not_found
+from richsms.errors import Conflict, InvalidInput
 from richsms.types import UTCDateTime
 
 TOKEN_PREFIX = "rs_"
@@ -96,9 +97,7 @@ def list_tokens(*, session: Session) -> list[ApiToken]:
 def revoke_token(*, session: Session, token_id: int, clock: Clock) -> ApiToken:
     """Revoke a token now: every request carrying it is refused from the next one on.
     Revoking a revoked token keeps its first revocation time. Flushes only."""
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"no API token with id {token_id}")
+    token = get_or_not_found(session, ApiToken, token_id, f"no API token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         session.add(token)

@@ -6,13 +6,14 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session
 
 from richsms import write_watch
+from richsms.errors import NotFound
 from richsms.write_watch import WriteWatch
 
 log = logging.getLogger("richsms.db")
@@ -118,6 +119,20 @@ def read_session(engine: Engine) -> Iterator[Session]:
     # was read loaded: the objects can be used after the block.
     with Session(bind, expire_on_commit=False) as session:
         yield session
+
+
+_Row = TypeVar("_Row")
+
+
+def get_or_not_found(
+    session: Session, model: type[_Row], key: object, message: str, *, for_update: bool = False
+) -> _Row:
+    """The row of `model` whose primary key is `key` (locked `for_update`), or NotFound
+    saying `message`."""
+    row = session.get(model, key, with_for_update=True if for_update else None)
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def checkpoint_wal(engine: Engine, stop: threading.Event, interval: float = 1.0) -> None:

@@ -18,7 +18,8 @@ from sqlmodel import Session
 from landing_templates.coupons.codes import Pattern, validate_pattern
 from landing_templates.coupons.models import Coupon, CouponPool
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.db import get_or_not_found
+from richsms.errors import Conflict, InvalidInput
 
 SOURCES = ("generate", "pool")
 # A fresh random code collides with an existing one only when the pattern is filling up;
@@ -43,10 +44,7 @@ def parse_source(source: str, pattern: str | None, pool_id: int | None) -> Patte
 
 
 def existing_pool(session: Session, pool_id: int) -> CouponPool:
-    pool = session.get(CouponPool, pool_id)
-    if pool is None:
-        raise NotFound(f"no coupon pool {pool_id}")
-    return pool
+    return get_or_not_found(session, CouponPool, pool_id, f"no coupon pool {pool_id}")
 
 
 def _existing(session: Session, page_id: int, block_id: str, contact_id: int) -> Coupon | None:

@@ -14,7 +14,8 @@ from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.db import get_or_not_found
+from richsms.errors import Conflict, InvalidInput
 from sender.audience.contact_store import among
 from sender.audience.models import Contact, ContactGroup, GroupMember
 from sender.audience.phones import normalize_phone
@@ -57,10 +58,7 @@ def create_group(*, session: Session, name: str, clock: Clock) -> ContactGroup:
 
 
 def get_group(*, session: Session, group_id: int) -> ContactGroup:
-    group = session.get(ContactGroup, group_id)
-    if group is None:
-        raise NotFound(f"no group with id {group_id}")
-    return group
+    return get_or_not_found(session, ContactGroup, group_id, f"no group with id {group_id}")
 
 
 def add_members(

@@ -30,7 +30,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.db import get_or_not_found
+from richsms.errors import Conflict, InvalidInput
 from sender.audience.contacts import normalize_consent_type, normalize_language, normalize_status
 from sender.audience.models import Contact, Segment
 from sender.delivery.models import DELIVERED, SENT, Message
@@ -334,10 +335,7 @@ def create_segment(*, session: Session, name: str, filters: object, clock: Clock
 
 
 def get_segment(*, session: Session, segment_id: int) -> Segment:
-    segment = session.get(Segment, segment_id)
-    if segment is None:
-        raise NotFound(f"no segment with id {segment_id}")
-    return segment
+    return get_or_not_found(session, Segment, segment_id, f"no segment with id {segment_id}")
 
 
 def list_segments(*, session: Session) -> list[Segment]:

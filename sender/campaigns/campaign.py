@@ -9,6 +9,7 @@ from sqlmodel import Field, Session, col
 from landing_templates.models import Page
 from landing_templates.pages import published_version
 from richsms.clock import Clock
+from richsms.db import get_or_not_found
 from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from richsms.settings import Settings
 from sender.audience.custom_fields import known_fields
@@ -108,9 +109,9 @@ def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = 
     if not 0 < spec.rate <= 10_000:
         raise InvalidInput("rate must be between 0 and 10000 messages per second")
     if spec.sender_id is not None:
-        sender = session.get(SenderNumber, spec.sender_id)
-        if sender is None:
-            raise NotFound(f"no sender number {spec.sender_id}")
+        sender = get_or_not_found(
+            session, SenderNumber, spec.sender_id, f"no sender number {spec.sender_id}"
+        )
         if spec.type not in sender.allowed_types:
             raise InvalidInput(f"sender {sender.value} may not carry {spec.type} messages")
     if settings is not None:  # too long, or a runaway template: refused when saved
@@ -125,10 +126,7 @@ def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = 
 
 
 def get_campaign(*, session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}")
-    return campaign
+    return get_or_not_found(session, Campaign, campaign_id, f"no campaign {campaign_id}")
 
 
 def approve_campaign(
@@ -220,10 +218,9 @@ def finish_sent_campaigns(*, session: Session, clock: Clock) -> list[int]:
 
 
 def _locked(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id, with_for_update=True)
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}")
-    return campaign
+    return get_or_not_found(
+        session, Campaign, campaign_id, f"no campaign {campaign_id}", for_update=True
+    )
 
 
 MESSAGE_TIMES = (

@@ -11,7 +11,8 @@ from sqlalchemy import Column, String, Text, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.db import get_or_not_found
+from richsms.errors import Conflict, InvalidInput
 from richsms.settings import Settings
 from richsms.types import UTCDateTime
 from sender.audience.custom_fields import known_fields
@@ -89,10 +90,9 @@ def list_message_templates(*, session: Session) -> list[MessageTemplate]:
 
 
 def get_message_template(*, session: Session, template_id: int) -> MessageTemplate:
-    saved = session.get(MessageTemplate, template_id)
-    if saved is None:
-        raise NotFound(f"no saved message {template_id}")
-    return saved
+    return get_or_not_found(
+        session, MessageTemplate, template_id, f"no saved message {template_id}"
+    )
 
 
 def delete_message_template(*, session: Session, template_id: int) -> None:

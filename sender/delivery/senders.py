@@ -8,7 +8,8 @@ import re
 from sqlmodel import Session, col, select
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.db import get_or_not_found
+from richsms.errors import Conflict, InvalidInput
 from sender.campaigns.models import Campaign
 from sender.delivery.models import MESSAGE_TYPES, SenderNumber
 
@@ -63,10 +64,9 @@ def list_senders(*, session: Session) -> list[SenderNumber]:
 
 
 def get_sender(*, session: Session, sender_id: int) -> SenderNumber:
-    sender = session.get(SenderNumber, sender_id)
-    if sender is None:
-        raise NotFound(f"no sender number with id {sender_id}")
-    return sender
+    return get_or_not_found(
+        session, SenderNumber, sender_id, f"no sender number with id {sender_id}"
+    )
 
 
 def update_sender(

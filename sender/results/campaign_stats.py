@@ -21,7 +21,8 @@ from sqlmodel import Session, col
 
 from landing_templates.coupons.models import Coupon
 from landing_templates.page_events import EVENT_KINDS, PageEvent
-from richsms.errors import InvalidInput, NotFound
+from richsms.db import get_or_not_found
+from richsms.errors import InvalidInput
 from sender.campaigns.models import Campaign
 from sender.delivery.inbound import OPT_OUT_WORDS
 from sender.delivery.models import (
@@ -133,9 +134,7 @@ def campaign_report(
     *, session: Session, campaign_id: int, price_per_segment: Decimal, currency: str
 ) -> dict[str, Any]:
     """Every figure of one campaign (test sends left out)."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}")
+    campaign = get_or_not_found(session, Campaign, campaign_id, f"no campaign {campaign_id}")
     by_state, segments = _by_state(session, campaign_id)
     n = by_state.get
     produced = sum(v for k, v in by_state.items() if k != ERROR)

@@ -11,14 +11,12 @@ from sqlmodel import Session, col
 from landing_templates.coupons.models import Coupon
 from landing_templates.models import Page
 from landing_templates.page_events import EVENT_KINDS, PageEvent
-from richsms.errors import NotFound
+from richsms.db import get_or_not_found
 from shortener.models import Click, Link
 
 
 def page_report(*, session: Session, page_id: int) -> dict[str, Any]:
-    page = session.get(Page, page_id)
-    if page is None:
-        raise NotFound(f"no page {page_id}")
+    page = get_or_not_found(session, Page, page_id, f"no page {page_id}")
     human = case((col(Click.is_bot).is_(False), 1), else_=0)
     total, humans, visitors = session.execute(
         select(

@@ -27,7 +27,8 @@ from sqlalchemy import Row, Select, func, select
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
-from richsms.errors import InvalidInput, NotFound
+from richsms.db import get_or_not_found
+from richsms.errors import InvalidInput
 from richsms.events import (
     CLICK,
     EVENT_TYPES,
@@ -95,9 +96,7 @@ def list_webhooks(*, session: Session) -> list[Webhook]:
 
 
 def delete_webhook(*, session: Session, webhook_id: int) -> None:
-    webhook = session.get(Webhook, webhook_id)
-    if webhook is None:
-        raise NotFound(f"no webhook {webhook_id}")
+    webhook = get_or_not_found(session, Webhook, webhook_id, f"no webhook {webhook_id}")
     session.execute(
         WebhookDelivery.__table__.delete().where(  # type: ignore[attr-defined]
             col(WebhookDelivery.webhook_id) == webhook_id
