@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import AfterValidator, Field, Strict
 from sqlalchemy import JSON, Column, DateTime
@@ -99,3 +100,12 @@ Int32 = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
 Int64 = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX)]
 UtcDatetime = Annotated[datetime, AfterValidator(storable_datetime)]
 """An aware datetime the database can store, converted to UTC."""
+
+
+class AsDict:
+    """A dataclass whose JSON form is its fields (`as_dict`, nested dataclasses as dicts)."""
+
+    __slots__ = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(cast(Any, self))

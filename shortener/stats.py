@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import Integer, case, distinct, func, select
@@ -22,11 +22,7 @@ class LinkStats:
     last_click_at: datetime | None
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "clicks": self.clicks,
-            "unique_clicks": self.unique_clicks,
-            "human_clicks": self.human_clicks,
-            "bot_clicks": self.bot_clicks,
+        return asdict(self) | {
             "first_click_at": _iso(self.first_click_at),
             "last_click_at": _iso(self.last_click_at),
         }

@@ -33,6 +33,7 @@ from sqlmodel import Session, SQLModel
 
 from richsms.clock import Clock
 from richsms.events import erase_replies
+from richsms.types import AsDict
 from sender.audience.contacts import ERASED, OPTED_OUT, get_contact
 from sender.audience.suppression import suppress
 from sender.delivery.models import PLANNED, QUEUED, SKIPPED
@@ -41,7 +42,7 @@ SKIP_REASON: Final = "the contact was erased"
 
 
 @dataclass(frozen=True, slots=True)
-class Erasure:
+class Erasure(AsDict):
     """How many rows of each kind were erased or anonymized."""
 
     contact_id: int
@@ -51,17 +52,6 @@ class Erasure:
     memberships: int
     clicks: int
     webhook_payloads: int
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "contact_id": self.contact_id,
-            "messages": self.messages,
-            "inbound": self.inbound,
-            "consent_events": self.consent_events,
-            "memberships": self.memberships,
-            "clicks": self.clicks,
-            "webhook_payloads": self.webhook_payloads,
-        }
 
 
 def _count(result: Any) -> int:

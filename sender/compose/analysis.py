@@ -10,13 +10,14 @@ audience is streamed once, and only new combinations of values are rendered.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from math import inf
 from operator import itemgetter
 from time import monotonic
 from typing import Final
 
+from richsms.types import AsDict
 from sender.compose.encoding import analyze
 from sender.compose.estimate import (
     DEFAULT_FIELD_LENGTHS,
@@ -51,26 +52,20 @@ MAX_ERROR_SAMPLES: Final = 10
 
 
 @dataclass(frozen=True, slots=True)
-class SegmentGroup:
+class SegmentGroup(AsDict):
     """How many recipients get a message of this encoding and this many segments."""
 
     encoding: str
     segments: int
     recipients: int
 
-    def as_dict(self) -> dict[str, object]:
-        return {"encoding": self.encoding, "segments": self.segments, "recipients": self.recipients}
-
 
 @dataclass(frozen=True, slots=True)
-class RenderFailure:
+class RenderFailure(AsDict):
     """A contact whose message could not be rendered; `index` counts from 0 in the audience."""
 
     index: int
     reason: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"index": self.index, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +91,9 @@ class AudienceAnalysis:
     error_samples: tuple[RenderFailure, ...]
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "recipients": self.recipients,
+        return asdict(self) | {
             "distribution": [group.as_dict() for group in self.distribution],
-            "min_length": self.min_length,
-            "max_length": self.max_length,
-            "min_units": self.min_units,
-            "max_units": self.max_units,
-            "format": self.format,
-            "total_segments": self.total_segments,
             "estimated_cost": str(self.estimated_cost),
-            "errors": self.errors,
             "error_samples": [sample.as_dict() for sample in self.error_samples],
         }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Final, Literal, TypeVar
 
 Encoding = Literal["GSM-7", "UCS-2"]
@@ -98,14 +98,7 @@ class Analysis:
     non_gsm: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "encoding": self.encoding,
-            "characters": self.characters,
-            "units": self.units,
-            "segments": self.segments,
-            "remaining": self.remaining,
-            "non_gsm": list(self.non_gsm),
-        }
+        return asdict(self) | {"non_gsm": list(self.non_gsm)}
 
 
 def analyze(text: str) -> Analysis:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Final
 
@@ -61,18 +61,7 @@ class TemplateEstimate:
     assumes_gsm_fields: bool
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "min_length": self.min_length,
-            "max_length": self.max_length,
-            "min_units": self.min_units,
-            "max_units": self.max_units,
-            "min_segments": self.min_segments,
-            "max_segments": self.max_segments,
-            "min_cost": str(self.min_cost),
-            "max_cost": str(self.max_cost),
-            "encoding": self.encoding,
-            "assumes_gsm_fields": self.assumes_gsm_fields,
-        }
+        return asdict(self) | {"min_cost": str(self.min_cost), "max_cost": str(self.max_cost)}
 
 
 # Past this many combinations of candidate lengths, each field is optimised in turn.

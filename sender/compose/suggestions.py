@@ -12,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from richsms.types import AsDict
 from sender.compose.encoding import Analysis, analyze, is_gsm7
 
 # Replacements chosen by hand, keyed by reason. Letters with accents are not listed:
@@ -102,7 +103,7 @@ _JOINERS = frozenset("\u200c\u200d")
 
 
 @dataclass(frozen=True, slots=True)
-class Replacement:
+class Replacement(AsDict):
     """Replace `text[start:end]`, which is `original`, by `replacement`."""
 
     start: int
@@ -110,15 +111,6 @@ class Replacement:
     original: str
     replacement: str
     reason: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "start": self.start,
-            "end": self.end,
-            "original": self.original,
-            "replacement": self.replacement,
-            "reason": self.reason,
-        }
 
 
 @dataclass(frozen=True, slots=True)

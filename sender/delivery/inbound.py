@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Final
 
 from sqlmodel import Session, col, select
@@ -34,6 +35,7 @@ from sqlmodel import Session, col, select
 from richsms.clock import Clock
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
+from richsms.types import AsDict
 from sender.audience.contacts import (
     EXPRESS,
     OPTED_OUT,
@@ -116,7 +118,7 @@ _OPT_OUT_PHRASE: Final = re.compile(r"\bopt[^0-9a-z]*out\b")
 
 
 @dataclass(frozen=True, slots=True)
-class InboundResult:
+class InboundResult(AsDict):
     """What an inbound message did: `action` is opt_out, opt_in, help, clarify or reply;
     `reply` is the text queued back to the sender (None when nothing is sent back);
     `campaign_id` / `message_id` say what it answers."""
@@ -128,17 +130,6 @@ class InboundResult:
     contact_id: int | None
     campaign_id: int | None
     message_id: int | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "action": self.action,
-            "reply": self.reply,
-            "keyword": self.keyword,
-            "inbound_id": self.inbound_id,
-            "contact_id": self.contact_id,
-            "campaign_id": self.campaign_id,
-            "message_id": self.message_id,
-        }
 
 
 def keyword_of(text: str) -> str | None:
@@ -202,21 +193,19 @@ def handle_inbound(
     campaign_id = answered_message[0] if answered_message else None
     message_id = answered_message[1] if answered_message else None
     via = f"keyword:{keyword}"
+    # A number we did not know, become a contact by what it texted.
+    new_contact = partial(
+        create_contact, session=session, phone=parsed.e164, clock=clock,
+        region=settings.default_region, strict=False,
+    )  # fmt: skip
 
     reply: str | None = None
     if keyword in OPT_OUT_WORDS:
         action = OPT_OUT
         if contact is None:
             # Remember the refusal, so that a later import cannot message this number.
-            contact = create_contact(
-                session=session,
-                phone=parsed.e164,
-                clock=clock,
-                region=settings.default_region,
-                language=_language_of(keyword, parsed.language),
-                status=OPTED_OUT,
-                opted_out_via=via,
-                strict=False,
+            contact = new_contact(
+                language=_language_of(keyword, parsed.language), status=OPTED_OUT, opted_out_via=via
             )
             reply = OPT_OUT_REPLY[_reply_language(contact)]
         else:
@@ -231,13 +220,7 @@ def handle_inbound(
     elif keyword in OPT_IN_WORDS:
         action = OPT_IN
         if contact is None:
-            contact = create_contact(
-                session=session,
-                phone=parsed.e164,
-                clock=clock,
-                region=settings.default_region,
-                strict=False,
-            )
+            contact = new_contact()
         opt_in(session=session, contact=contact, via=via, clock=clock)
         if contact.consent_type is None:
             # Texting START is an express request: the only consent this contact has.
