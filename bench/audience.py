@@ -78,15 +78,10 @@ def typical_contacts(count: int, seed: int = 1) -> Iterator[dict[str, object]]:
 
 
 def distinct_contacts(count: int, seed: int = 2) -> Iterator[dict[str, object]]:
-    rng = random.Random(seed)
-    choice = rng.choice
-    for number in range(count):
-        yield {
-            "first_name": choice(FIRST_NAMES),
-            "city": choice(CITIES),
-            "language": choice(LANGUAGES),
-            "coupon": f"C{number * 7919 % 100_000_000:08d}",
-        }
+    """Typical contacts, each with a coupon of its own."""
+    for number, contact in enumerate(typical_contacts(count, seed)):
+        contact["coupon"] = f"C{number * 7919 % 100_000_000:08d}"
+        yield contact
 
 
 CASES: Final = {

@@ -188,22 +188,20 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
         proc.wait()
 
 
+def wrk_command(
+    url: str, lua: Path, args: argparse.Namespace, seconds: int, *options: str
+) -> list[str]:
+    """wrk on the client's core: one thread, `args.connections` connections, `seconds`."""
+    return [
+        "taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{args.connections}", f"-d{seconds}s",
+        *options, "-s", str(lua), url,
+    ]  # fmt: skip
+
+
 def wrk(url: str, lua: Path, args: argparse.Namespace, duration: int | None = None) -> Run:
-    base = [
-        "taskset",
-        "-c",
-        CLIENT_CORE,
-        "wrk",
-        "-t1",
-        f"-c{args.connections}",
-        "--latency",
-        "-s",
-        str(lua),
-        url,
-    ]
-    subprocess.run([*base[:5], "-d3s", *base[5:]], capture_output=True, check=True)  # warm-up
+    subprocess.run(wrk_command(url, lua, args, 3, "--latency"), capture_output=True, check=True)
     out = subprocess.run(
-        [*base[:5], f"-d{duration or args.duration}s", *base[5:]],
+        wrk_command(url, lua, args, duration or args.duration, "--latency"),
         capture_output=True,
         text=True,
         check=True,
@@ -234,20 +232,7 @@ def crash_test(url: str, codes_file: Path, work: Path, args: argparse.Namespace)
     lua.write_text(COUNT_LUA % {"codes": codes_file})
     server = start_richsms(url, 8812)
     client = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            CLIENT_CORE,
-            "wrk",
-            "-t1",
-            f"-c{args.connections}",
-            "-d6s",
-            "-s",
-            str(lua),
-            "http://127.0.0.1:8812/",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+        wrk_command("http://127.0.0.1:8812/", lua, args, 6), stdout=subprocess.PIPE, text=True
     )
     time.sleep(3)
     stop(server, signal.SIGKILL)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from landing_templates.blocks import BLOCK_TYPES
 from landing_templates.blocks.base import BlockSettings
 from landing_templates.merge import check_text
-from richsms.errors import InvalidInput
+from richsms.errors import InvalidInput, described
 
 MAX_BLOCKS = 60
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
@@ -38,7 +38,7 @@ def check_theme(theme: dict[str, Any] | None) -> dict[str, Any]:
     try:
         return Theme.model_validate(theme or {}).model_dump(exclude_none=True)
     except ValidationError as exc:
-        raise InvalidInput("theme: " + _describe(exc)) from None
+        raise InvalidInput("theme: " + described(exc, "settings")) from None
 
 
 def check_blocks(
@@ -82,7 +82,7 @@ def parse_block(index: int, raw: Any) -> BlockSettings:
     except ValidationError as exc:
         block_id = raw.get("id")
         name = f"blocks[{index}] ({kind}{', id ' + str(block_id) if block_id else ''})"
-        raise InvalidInput(f"{name}: {_describe(exc)}") from None
+        raise InvalidInput(f"{name}: {described(exc, 'settings')}") from None
 
 
 def _new_id(taken: Collection[str]) -> str:
@@ -90,11 +90,3 @@ def _new_id(taken: Collection[str]) -> str:
         candidate = "b" + secrets.token_hex(4)
         if candidate not in taken:
             return candidate
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for problem in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in problem["loc"]) or "settings"
-        parts.append(f"{where}: {problem['msg']}")
-    return "; ".join(parts)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class RichsmsError(Exception):
@@ -58,6 +62,16 @@ def _told(value: object, translate: Callable[[str], str]) -> object:
     if isinstance(value, str) and " " in value:  # a sentence; a name or a value stays
         return translate(value)
     return value
+
+
+def described(exc: ValidationError, whole: str) -> str:
+    """A pydantic validation error as one readable sentence per problem, `field.path:
+    message`; `whole` names the value itself when the problem has no field."""
+    parts = []
+    for problem in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in problem["loc"]) or whole
+        parts.append(f"{where}: {problem['msg']}")
+    return "; ".join(parts)
 
 
 class InvalidInput(RichsmsError):

@@ -12,7 +12,7 @@ built (see `richsms.render_budget`).
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -107,30 +107,24 @@ class _BudgetCodeGenerator(CodeGenerator):
                 nodes.EnvironmentAttribute("budget_iter"), [node.iter], [], None, None
             )
             node._budgeted = True  # type: ignore[attr-defined]
-        self._repeating += 1
-        try:
-            super().visit_For(node, frame)
-        finally:
-            self._repeating -= 1
+        self._repeated(super().visit_For, node, frame)
 
     def visit_Macro(self, node: nodes.Macro, frame: Frame) -> None:
-        self._repeating += 1
-        try:
-            super().visit_Macro(node, frame)
-        finally:
-            self._repeating -= 1
+        self._repeated(super().visit_Macro, node, frame)
 
     def visit_CallBlock(self, node: nodes.CallBlock, frame: Frame) -> None:
-        self._repeating += 1
-        try:
-            super().visit_CallBlock(node, frame)
-        finally:
-            self._repeating -= 1
+        self._repeated(super().visit_CallBlock, node, frame)
 
     def visit_Block(self, node: nodes.Block, frame: Frame) -> None:
+        self._repeated(super().visit_Block, node, frame)
+
+    def _repeated(
+        self, visit: Callable[[Any, Frame], None], node: nodes.Node, frame: Frame
+    ) -> None:
+        """Visit `node`, whose body may run many times: the output it compiles is charged."""
         self._repeating += 1
         try:
-            super().visit_Block(node, frame)
+            visit(node, frame)
         finally:
             self._repeating -= 1
 

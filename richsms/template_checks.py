@@ -218,24 +218,10 @@ def inspect_template(
             ):
                 problems.append(_private(lines, line, node.arg.value))
         elif isinstance(node, nodes.Filter) and node.name not in env.filters:
-            pattern = re.compile(rf"\|\s*({re.escape(node.name)})\b")
-            problems.append(
-                Problem(
-                    line,
-                    _column(lines, line, pattern, 1),
-                    "Unknown filter '{name}'",
-                    {"name": node.name},
-                )
-            )
+            problems.append(_unknown(lines, line, "Unknown filter '{name}'", r"\|\s*", node.name))
         elif isinstance(node, nodes.Test) and node.name not in env.tests:
-            pattern = re.compile(rf"\bis\s+(?:not\s+)?({re.escape(node.name)})\b")
             problems.append(
-                Problem(
-                    line,
-                    _column(lines, line, pattern, 1),
-                    "Unknown test '{name}'",
-                    {"name": node.name},
-                )
+                _unknown(lines, line, "Unknown test '{name}'", r"\bis\s+(?:not\s+)?", node.name)
             )
         elif isinstance(node, nodes.Extends | nodes.Include | nodes.Import | nodes.FromImport):
             tag = type(node).__name__.lower().replace("fromimport", "from")
@@ -263,6 +249,12 @@ def _undeclared_names(tree: nodes.Template) -> set[str]:
         bound = {name.name for name in tree.find_all(nodes.Name) if name.ctx != "load"}
         loaded = {name.name for name in tree.find_all(nodes.Name) if name.ctx == "load"}
         return loaded - bound - _IMPLICIT_NAMES
+
+
+def _unknown(lines: list[str], line: int, message: str, before: str, name: str) -> Problem:
+    """A filter or test the environment lacks, pointed at where `name` follows `before`."""
+    pattern = re.compile(rf"{before}({re.escape(name)})\b")
+    return Problem(line, _column(lines, line, pattern, 1), message, {"name": name})
 
 
 def _private(lines: list[str], line: int, attribute: str) -> Problem:

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from shortener.polling import Polling
+
 log = logging.getLogger("richsms.limits")
 
 CAPACITY = 20  # misses in a burst
@@ -141,7 +143,7 @@ class RedisMissLimiter:
         self._blocked: dict[str, float] = {}  # client → blocked until (wall clock)
         self._fallback = LocalMissLimiter(capacity, per_second)
         self._down_until = 0.0  # while Redis is failing, buckets are local
-        self._task: asyncio.Task[None] | None = None
+        self._polling = Polling(self._poll)
 
     def blocked(self, client: str) -> bool:
         until = self._blocked.get(client)
@@ -195,7 +197,7 @@ class RedisMissLimiter:
         await self._redis.zremrangebyscore(self._blocked_key, "-inf", now - 60)
 
     async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._poll())
+        self._polling.start()
 
     async def _poll(self) -> None:
         while True:
@@ -207,11 +209,5 @@ class RedisMissLimiter:
             await asyncio.sleep(self._refresh_interval)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._polling.stop()
         await self._redis.aclose()

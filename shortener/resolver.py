@@ -22,6 +22,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
 from shortener.models import Link, LinkChange
+from shortener.polling import Polling
 
 log = logging.getLogger("richsms.resolver")
 
@@ -95,7 +96,7 @@ class Resolver:
         self._misses: dict[str, float] = {}
         self._last_change = 0
         self._generation = 0  # bumped whenever changes drop entries
-        self._task: asyncio.Task[None] | None = None
+        self._polling = Polling(self._poll)
 
     def cached(self, code: str) -> Target | None | NotCached:
         """The cached target, None for a recent miss, NOT_CACHED when the cache cannot say."""
@@ -175,7 +176,7 @@ class Resolver:
             self._last_change = max(self._last_change, change_id)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._poll())
+        self._polling.start()
 
     async def _poll(self) -> None:
         loop = asyncio.get_running_loop()
@@ -187,13 +188,7 @@ class Resolver:
                 log.exception("could not read link changes; retrying")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._polling.stop()
 
 
 def _target(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
+from richsms.errors import described
 from richsms.types import BIGINT_MAX, BIGINT_MIN, ID_MAX
 from web.context import context
 from web.errors import BadRequest
@@ -48,7 +49,7 @@ async def read_model(request: Request, model: type[Model], *, optional: bool = F
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise BadRequest(422, describe(exc), code="invalid_input") from None
+        raise BadRequest(422, described(exc, "body"), code="invalid_input") from None
 
 
 def parse_json(raw: bytes) -> Any:
@@ -191,13 +192,6 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
     return body
 
 
-def describe(exc: ValidationError) -> str:
-    """One readable sentence per problem: `field.path: message`."""
-    parts = []
-    for problem in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in problem["loc"]) or "body"
-        parts.append(f"{where}: {problem['msg']}")
-    return "; ".join(parts)
 
 
 def _id_pattern(top: int) -> str:

@@ -29,12 +29,12 @@ def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
     return {"coupon": coupon_of(settings, recipient)}
 
 
-BLOCK = BlockType(
-    "coupon",
-    CouponSettings,
-    texts=("label",),
-    script=True,
-    personal=True,
-    data=data,
-    key=coupon_of,
-)
+def showing_coupon(name: str, settings: type[BlockSettings], text: str) -> BlockType:
+    """A block type that shows the recipient's coupon (the coupon block, the scratch card):
+    personal, with its script, rendered once per code."""
+    return BlockType(
+        name, settings, texts=(text,), script=True, personal=True, data=data, key=coupon_of
+    )
+
+
+BLOCK = showing_coupon("coupon", CouponSettings, "label")

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from landing_templates.blocks.base import BlockSettings, BlockType, CouponSpec
-from landing_templates.blocks.coupon import coupon_of, data
+from landing_templates.blocks.base import BlockSettings, CouponSpec
+from landing_templates.blocks.coupon import showing_coupon
 
 
 class ScratchSettings(BlockSettings):
@@ -26,12 +26,4 @@ class ScratchSettings(BlockSettings):
         return self
 
 
-BLOCK = BlockType(
-    "scratch",
-    ScratchSettings,
-    texts=("text",),
-    script=True,
-    personal=True,
-    data=data,
-    key=coupon_of,
-)
+BLOCK = showing_coupon("scratch", ScratchSettings, "text")

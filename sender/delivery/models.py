@@ -49,22 +49,12 @@ MESSAGE_STATES = (
     CANCELLED,
 )
 
-# Final: the outbox will never hand the message over again (a campaign whose messages are
-# all final is done). `sent` is final for sending, though a receipt may still turn it
-# `delivered` or `undelivered`.
-FINAL_STATES = (
-    SENT,
-    DELIVERED,
-    UNDELIVERED,
-    FAILED,
-    EXPIRED,
-    UNKNOWN,
-    ERROR,
-    SKIPPED,
-    CANCELLED,
-)
 # Not final: still waiting for its time, a worker or the provider's answer.
 PENDING_STATES = (PLANNED, QUEUED, SENDING)
+# Final, every other state: the outbox will never hand the message over again (a campaign
+# whose messages are all final is done). `sent` is final for sending, though a receipt may
+# still turn it `delivered` or `undelivered`.
+FINAL_STATES = tuple(s for s in MESSAGE_STATES if s not in PENDING_STATES)
 
 MESSAGE_TYPES = ("promotional", "informational", "administrative")
 

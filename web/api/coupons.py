@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -61,18 +61,12 @@ class RedeemIn(BaseModel):
     location: str | None = Field(None, max_length=200, description="Where (store, web shop).")
 
 
-class CouponOut(BaseModel):
-    code: str
-    state: str = Field(description="`valid` or `redeemed`.")
-    pool_id: int | None
-    page_id: int | None
-    block_id: str | None
-    contact_id: int | None
-    campaign_id: int | None
-    assigned_at: datetime | None
-    redeemed_at: datetime | None
-    redeemed_by: str | None
-    redeemed_location: str | None
+# A coupon as `coupon_state` reads it (CouponState), every field required.
+_COUPON_FIELDS: dict[str, Any] = {
+    name: (hint, Field(description="`valid` or `redeemed`.") if name == "state" else ...)
+    for name, hint in get_type_hints(CouponState).items()
+}
+CouponOut = create_model("CouponOut", **_COUPON_FIELDS)
 
 
 def _public(state: CouponState) -> dict[str, Any]:
