@@ -41,6 +41,20 @@ PROMOTIONAL_WINDOW: Final = "08:00-21:00"
 
 
 @dataclass(frozen=True, slots=True)
+class UnitaryMessage:
+    """What a unitary send asks for: exactly one of `contact_id` and `phone`, exactly one
+    of `text` and `template`, the `url` its {{ link }} leads to, the sender to send from."""
+
+    type: str
+    contact_id: int | None = None
+    phone: str | None = None
+    text: str | None = None
+    template: str | None = None
+    url: str | None = None
+    sender_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedSend:
     """A send checked and rendered, not yet written."""
 
@@ -55,34 +69,24 @@ class PreparedSend:
     page_id: int | None = None  # the link leads to this page (a page campaign's test)
 
 
-def prepare_send(
-    *,
-    session: Session,
-    settings: Settings,
-    type: str,
-    contact_id: int | None = None,
-    phone: str | None = None,
-    text: str | None = None,
-    template: str | None = None,
-    url: str | None = None,
-    sender_id: int | None = None,
-) -> PreparedSend:
+def prepare_send(*, session: Session, settings: Settings, message: UnitaryMessage) -> PreparedSend:
     """Check and render a unitary send (reads only)."""
-    if (contact_id is None) == (phone is None):
+    type, template, url = message.type, message.template, message.url
+    if (message.contact_id is None) == (message.phone is None):
         raise InvalidInput("give exactly one of contact_id or phone")
-    if (text is None) == (template is None):
+    if (message.text is None) == (template is None):
         raise InvalidInput("give exactly one of text or template")
     composer = Composer(
-        source=template if template is not None else text or "",
+        source=template if template is not None else message.text or "",
         is_template=template is not None,
         type=type,
-        sender=sender_number(session, sender_id),
+        sender=sender_number(session, message.sender_id),
         settings=settings,
         custom_fields=known_fields(session) if template is not None else (),
     )
     if composer.uses_link and not url:
         raise InvalidInput("the template has {{ link }}: give a url")
-    contact = _recipient(session, settings, contact_id, phone)
+    contact = _recipient(session, settings, message.contact_id, message.phone)
     if isinstance(contact, Contact):
         status, consent, fields = contact.status, contact.consent_type, contact_fields(contact)
         number, zones, language = contact.phone, contact.timezones, contact.language
@@ -214,26 +218,10 @@ def send_message(
     clock: Clock,
     settings: Settings,
     codes: CodeMaker,
-    type: str,
-    contact_id: int | None = None,
-    phone: str | None = None,
-    text: str | None = None,
-    template: str | None = None,
-    url: str | None = None,
-    sender_id: int | None = None,
+    message: UnitaryMessage,
 ) -> Message:
     """A unitary send: rendered in `reading`, written in `writing` (flushes only)."""
-    send = prepare_send(
-        session=reading,
-        settings=settings,
-        type=type,
-        contact_id=contact_id,
-        phone=phone,
-        text=text,
-        template=template,
-        url=url,
-        sender_id=sender_id,
-    )
+    send = prepare_send(session=reading, settings=settings, message=message)
     return write_send(session=writing, clock=clock, settings=settings, codes=codes, send=send)
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from richsms.errors import NotFound
 from richsms.types import Id
-from sender.campaigns.unitary import send_message
+from sender.campaigns.unitary import UnitaryMessage, send_message
 from sender.delivery.models import Message
 from web.api.campaigns import MessageOut, message_out
 from web.context import AppContext
@@ -47,7 +47,7 @@ def create(ctx: AppContext, reading: Session, writing: Session, body: MessageIn)
         clock=ctx.clock,
         settings=ctx.settings,
         codes=ctx.codes,
-        **body.model_dump(),
+        message=UnitaryMessage(**body.model_dump()),
     )
     return message_out(message)
 
