@@ -186,11 +186,12 @@ def test_every_campaign_state_has_its_french() -> None:
 
 # --- The French UI as a French marketer sees it --------------------------------------
 
-# Words the French UI once showed in English (machine states, field names, English
-# formats): none may show again, whichever template or Python module writes it.
+# Words the French UI once showed in English (machine states, a field's name as its label,
+# English formats): none may show again, whichever template or Python module writes it. A
+# field's name inside a sentence is how a template writes it ({{ contact.first_name }}).
 ENGLISH = re.compile(
     r"\b(draft|sending|done|cancelled|awaiting_approval|approved|scheduled|planning|failed"
-    r"|first_name|last_name|fields\.\w+|is not one of|Time zone|one message per phone number"
+    r"|^first_name$|^last_name$|fields\.\w+|is not one of|Time zone|one message per phone number"
     r"|UTC|EUR|\d+\.\d+ s|(?<!\d{4}-)(?:0[1-9]|1[0-2])-(?:[0-2]\d|3[01])(?! min| h))\b"
 )
 # Every screen bench/ui.py times, the simulator on a French contact's phone (an English
@@ -232,14 +233,15 @@ def english_in(texts: list[str]) -> list[str]:
     """The texts that are English in a French page: an English msgid whose French differs,
     shown untranslated, or a word of the ENGLISH list."""
     french = i18n.translations("fr")
-    untranslated = [t for t in texts if french.gettext(t) != t]
     # A merge template ({{ contact.first_name }}) is the marketer's own text, as written.
-    return untranslated + [t for t in texts if ENGLISH.search(t) and "{{" not in t]
+    return [t for t in texts if french.gettext(t) != t or (ENGLISH.search(t) and "{{" not in t)]
 
 
 def test_a_shown_english_word_is_named() -> None:
     page = '<p>Campagnes</p><span class="tag">sending</span><p title="Sign in">1.20 EUR</p>'
-    assert english_in(shown_texts(page)) == ["Sign in", "sending", "1.20 EUR"]
+    assert english_in(shown_texts(page)) == ["sending", "Sign in", "1.20 EUR"]
+    chips = "<button>first_name</button><p>Champs connus : first_name, city</p><i>10-25</i>"
+    assert english_in(shown_texts(chips)) == ["first_name", "10-25"]
 
 
 def test_every_screen_of_the_demo_is_french_throughout(
@@ -272,6 +274,18 @@ def test_every_screen_of_the_demo_is_french_throughout(
     )  # fmt: skip
     found["refused segment"] = english_in(shown_texts(refused.text))
     assert "statut inconnu" in refused.text
+    workspace = client.get(f"/ui/pages/{demo.page_id}").text
+    heading = re.findall(r"/blocks/(b[0-9a-f]+)", workspace)[0]
+    for text in ("Bonjour {{ contact.pointure }}", "Bonjour {{ contact.first_name "):
+        block = client.post(
+            f"/ui/pages/{demo.page_id}/blocks/{heading}",
+            data={"csrf": _csrf(workspace), "text": text, "level": "1"},
+            headers={"HX-Request": "true"},
+        )
+        assert block.status_code == 422
+        found[f"refused block: {text}"] = english_in(shown_texts(block.text))
+        told = [t for t in shown_texts(block.text) if "Champ inconnu" in t or "Erreur de" in t]
+        assert told, text  # the refusal is told, in French
     assert {screen: texts for screen, texts in found.items() if texts} == {}, [
         (s, t) for s, t in found.items() if t
     ]
