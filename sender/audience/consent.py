@@ -18,11 +18,11 @@ A status other than `subscribed` counts as opted out: when in doubt, nothing is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, case, null, or_, select
 from sqlmodel import col
 
 from sender.audience.models import Contact
@@ -32,15 +32,56 @@ OPTED_OUT: Final = "opted_out"
 CONSENT_TYPES: Final = ("express", "implied")
 
 
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """One reason a contact gets no message of some types, said twice side by side: for
+    one contact in memory (`applies`) and for every contact at once in SQL (`where`), so
+    that planning, the moment of sending and a send's summary apply the same rule.
+    `tests/sender/audience/test_consent.py` holds the two to agreement."""
+
+    code: str
+    reason: str
+    types: frozenset[str]
+    applies: Callable[[str, str | None], bool]
+    where: Callable[[], ColumnElement[bool]]
+
+
+# In order: a contact is excluded for the first that applies.
+EXCLUSIONS: Final = (
+    Exclusion(
+        "opted_out",
+        "the contact opted out",
+        frozenset({"promotional", "informational"}),
+        lambda status, _consent: status != SUBSCRIBED,
+        lambda: col(Contact.status) != SUBSCRIBED,
+    ),
+    Exclusion(
+        "no_consent",
+        "no consent to promotional messages (express or implied) is recorded",
+        frozenset({"promotional"}),
+        lambda _status, consent: consent not in CONSENT_TYPES,
+        lambda: or_(
+            col(Contact.consent_type).is_(None), col(Contact.consent_type).not_in(CONSENT_TYPES)
+        ),
+    ),
+)
+
+
 def refusal(status: str, consent_type: str | None, type: str) -> str | None:
     """Why a message of `type` may not go to a contact in this state, or None if it may."""
-    if type == "administrative":
-        return None
-    if status != SUBSCRIBED:
-        return "the contact opted out"
-    if type == "promotional" and consent_type not in CONSENT_TYPES:
-        return "no consent to promotional messages (express or implied) is recorded"
+    for exclusion in EXCLUSIONS:
+        if type in exclusion.types and exclusion.applies(status, consent_type):
+            return exclusion.reason
     return None
+
+
+def exclusion_code(type: str) -> ColumnElement[Any]:
+    """SQL over `contact`: the code of the exclusion that keeps a message of `type` from
+    the contact (the first that applies, as `refusal`), NULL when it may go."""
+    whens = [(e.where(), e.code) for e in EXCLUSIONS if type in e.types]
+    if not whens:
+        return null()
+    return case(*whens, else_=null())
 
 
 def message_refusal(

@@ -153,9 +153,11 @@ def iter_audience(
     segment_ids: Sequence[int] = (),
     batch_size: int = BATCH_SIZE,
     subscribed_only: bool = False,
+    where: ColumnElement[bool] | None = None,
 ) -> Iterator[tuple[Row[Any], dict[str, object]]]:
     """Each recipient once, in id order: the row of `COLUMNS` (attributes `id`, `phone`,
-    `language`, `timezones`, `status`...) and the merge fields its template sees.
+    `language`, `timezones`, `status`...) and the merge fields its template sees; only
+    those `where` also holds for, when given.
 
     Reads `batch_size` contacts per query, resuming after the last id seen; the
     groups and segments are checked (NotFound) before the first row is produced.
@@ -166,6 +168,8 @@ def iter_audience(
         segment_ids=segment_ids,
         subscribed_only=subscribed_only,
     )
+    if where is not None:
+        condition = and_(condition, where)
     return _pages(session, condition, batch_size)
 
 

@@ -25,7 +25,7 @@ from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.audience.consent import refusal
 from sender.campaigns.models import Campaign
-from sender.campaigns.scheduling import first_zone, local_instant, parse_day, parse_hhmm
+from sender.campaigns.scheduling import due_at, local_moment
 from sender.compose.composition import Composer
 from sender.delivery.models import ERROR
 from sender.delivery.outbox import message_row
@@ -128,13 +128,7 @@ class BatchPlanner:
         self.now = now
         self.prefix = settings.short_url
         self.window = f"{campaign.window_start}-{campaign.window_end}"
-        self.local: tuple[date, time] | None = None
-        if campaign.schedule == "local":
-            assert campaign.local_date is not None and campaign.local_time is not None
-            self.local = (
-                parse_day(campaign.local_date, "local_date"),
-                parse_hhmm(campaign.local_time, "local_time"),
-            )
+        self.local: tuple[date, time] | None = local_moment(campaign)
 
     @property
     def uses_link(self) -> bool:
@@ -216,11 +210,13 @@ class BatchPlanner:
         )
 
     def due(self, timezones: str) -> datetime:
-        if self.local is not None:
-            return local_instant(self.local[0], self.local[1], first_zone(timezones))
-        if self.schedule == "at" and self.send_at is not None:
-            return max(self.send_at, self.now)
-        return self.now
+        return due_at(
+            schedule=self.schedule,
+            send_at=self.send_at,
+            local=self.local,
+            timezones=timezones,
+            now=self.now,
+        )
 
     def _message(
         self,

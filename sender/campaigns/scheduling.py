@@ -63,6 +63,32 @@ def earliest_local_instant(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=UTC) - timedelta(hours=14)
 
 
+def local_moment(campaign: Campaign) -> tuple[date, time] | None:
+    """The day and wall time of a campaign sent at each recipient's local time."""
+    if campaign.schedule != "local" or not campaign.local_date or not campaign.local_time:
+        return None
+    return parse_day(campaign.local_date, "local_date"), parse_hhmm(
+        campaign.local_time, "local_time"
+    )
+
+
+def due_at(
+    *,
+    schedule: str,
+    send_at: datetime | None,
+    local: tuple[date, time] | None,
+    timezones: str,
+    now: datetime,
+) -> datetime:
+    """When a recipient's message is due (before quiet hours): at their local time, at the
+    campaign's instant, or now; what planning writes and a send's summary foresees."""
+    if local is not None:
+        return local_instant(local[0], local[1], first_zone(timezones))
+    if schedule == "at" and send_at is not None:
+        return max(send_at, now)
+    return now
+
+
 # Planning a large campaign takes a while: start it this long before the send time.
 PLANNING_LEAD = timedelta(minutes=5)
 

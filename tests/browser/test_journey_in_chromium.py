@@ -196,8 +196,11 @@ def test_a_new_marketer_sends_a_campaign_and_sees_the_click_from_the_phone(
     expect(page).to_have_url(re.compile(r"/ui/campaigns/1\?notice="))
     steps.shoot(page, "campaign-draft")
 
-    # Send, then the worker hands it over to the console provider.
-    page.click("form[action='/ui/campaigns/1/send'] button")
+    # Send: the summary first, then the confirmation; the worker hands it over to the
+    # console provider.
+    page.click("#send-campaign")
+    expect(page.locator("#summary-recipients")).to_have_text("3")
+    page.click("#confirm-send")
     expect(page.locator("h1 .tag")).not_to_have_text("draft")
     with ThreadPoolExecutor(1) as pool:  # its own event loop, away from Playwright's
         pool.submit(hand_over, live).result(timeout=60)

@@ -495,3 +495,49 @@ def test_the_api_body_the_domains_spec_and_the_table_share_one_declared_shape() 
     for name, field in CampaignShape.model_fields.items():
         stored = Campaign.model_fields[name].get_default(call_default_factory=True)
         assert name in columns and stored == field.get_default(call_default_factory=True)
+
+
+def test_the_send_summary_says_who_what_when_before_anything_leaves(
+    app: Any, api: TestClient, clock: FrozenClock
+) -> None:
+    created = campaign(api)  # Marie, François, Jean (no consent), Alice (New York)
+    stop = api.post("/api/inbound", json={"from": "+33698765432", "to": "36111", "text": "STOP"})
+    assert stop.status_code in (200, 202), stop.text
+    summary = api.get(f"/api/campaigns/{created['id']}/summary")
+    assert summary.status_code == 200, summary.text
+    s = summary.json()
+    assert (s["audience"], s["recipients"], s["excluded_total"]) == (4, 2, 2)
+    assert s["excluded"] == {"opted_out": 1, "no_consent": 1}
+    assert [(g["encoding"], g["recipients"]) for g in s["by_encoding"]] == [("GSM-7", 2)]
+    assert s["total_segments"] == sum(g["segments"] for g in s["by_encoding"]) == 2
+    assert s["window"] == "08:00-21:00" and s["errors"] == 0
+    # 12:00 UTC: 13:00 in Paris, sent at once; 07:00 in New York, held until 08:00 there.
+    d = s["departures"]
+    assert (d["first"]["at"], d["first"]["zone"], d["first"]["local"]) == (
+        "2026-11-24T12:00:00Z",
+        "Europe/Paris",
+        "2026-11-24T13:00",
+    )
+    assert (d["last"]["zone"], d["last"]["local"]) == ("America/New_York", "2026-11-24T08:00")
+    assert d["held"]["recipients"] == 1 and d["held"]["first"]["at"] == "2026-11-24T13:00:00Z"
+    assert set(s["opt_out"]) == {"fr", "en"} and "STOP" in s["opt_out"]["en"]
+    assert s["waiting"] is None
+    # Nothing left: the summary is a read.
+    assert api.get(f"/api/campaigns/{created['id']}").json()["status"] == "draft"
+    # Sent: the campaign says how many of its messages wait for the quiet hours, and until.
+    assert api.post(f"/api/campaigns/{created['id']}/send").status_code == 202
+    plan(app, clock)
+    after = api.get(f"/api/campaigns/{created['id']}/summary").json()
+    assert after["waiting"]["recipients"] == 1
+    assert after["waiting"]["first"]["local"] == "2026-11-24T08:00"
+    # The planner excluded the same two, for the same reasons.
+    progress = api.get(f"/api/campaigns/{created['id']}").json()["progress"]
+    assert (progress["planned"], progress["excluded"]) == (2, 2)
+    assert api.get("/api/campaigns/999/summary").status_code == 404
+
+
+def test_an_informational_summary_excludes_only_the_opted_out(api: TestClient) -> None:
+    created = campaign(api, type="informational")
+    s = api.get(f"/api/campaigns/{created['id']}/summary").json()
+    assert s["excluded"] == {"opted_out": 0} and s["recipients"] == 4
+    assert s["opt_out"] == {}

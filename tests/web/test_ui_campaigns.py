@@ -72,3 +72,82 @@ def test_a_test_send_is_a_made_up_sample_unless_a_contact_is_picked(
     assert bad.status_code == 422 and "choose a contact" in bad.text
     with Session(engine) as session:
         assert session.execute(select(Campaign.status)).scalar() == "draft"
+
+
+def status(engine: Engine) -> str:
+    with Session(engine) as session:
+        return str(session.execute(select(Campaign.status)).scalar())
+
+
+def test_send_opens_the_summary_and_only_the_confirmation_sends(
+    marketer: TestClient, engine: Engine, clock: FrozenClock  # noqa: F811
+) -> None:
+    group = audience(engine, clock)  # Zoé (fr) and Bob (en), both in France, consented
+    # 12:00 UTC is 13:00 in Paris: outside this campaign's hours, 14:00 to 21:00.
+    path = new_campaign(marketer, group, window_start="14:00")
+    screen = marketer.get(path).text
+    # "Send" is a link to the summary, not a form that sends.
+    assert f'id="send-campaign" href="{path}/send"' in screen
+    assert f'action="{path}/send"' not in screen
+    summary = marketer.get(path + "/send")
+    assert summary.status_code == 200
+    html = summary.text
+    assert 'id="summary-recipients">2<' in html and 'id="summary-excluded">0<' in html
+    assert 'data-reason="opted_out"' in html and 'data-reason="no_consent"' in html
+    assert "GSM-7" in html and "STOP" in html
+    assert 'id="summary-hold"' in html and "2 recipients are outside the quiet hours" in html
+    assert "(Europe/Paris)" in html
+    assert 'id="confirm-send"' in html and status(engine) == "draft"
+    token = csrf(html)
+    # A POST without the confirmation shows the summary again; nothing is sent.
+    unconfirmed = marketer.post(path + "/send", data={"csrf": token}, follow_redirects=False)
+    assert unconfirmed.status_code == 303 and unconfirmed.headers["location"] == path + "/send"
+    assert status(engine) == "draft"
+    sent = marketer.post(path + "/send", data={"csrf": token, "confirmed": "yes"})
+    assert sent.status_code == 200 and "Sending requested." in sent.text
+    assert status(engine) == "planning"
+    from tests.web.test_campaigns_api import plan
+
+    plan(marketer.app, clock)
+    screen = marketer.get(path).text
+    # The campaign says the two messages wait for 08:00 local time, and for how many.
+    assert 'id="campaign-waiting"' in screen
+    assert "2 messages wait for the quiet hours" in screen
+    french = marketer.get(path, headers={"Accept-Language": "fr-FR"}).text
+    assert "2 messages attendent la plage d&#39;envoi : ils partiront le 24/11/2026" in french
+    assert "24/11/2026 14:00 (Europe/Paris)" in french
+    # Sent: the summary has no confirmation any more.
+    assert 'id="confirm-send"' not in marketer.get(path + "/send").text
+
+
+def test_the_summary_is_in_french_for_a_french_marketer(
+    marketer: TestClient, engine: Engine, clock: FrozenClock  # noqa: F811
+) -> None:
+    group = audience(engine, clock)
+    path = new_campaign(marketer, group)
+    html = marketer.get(path + "/send", headers={"Accept-Language": "fr-FR"}).text
+    assert "Avant l&#39;envoi" in html and "Confirmer et envoyer" in html
+    assert "Sans consentement aux messages promotionnels" in html
+    assert "Premier départ (heure locale du destinataire)" in html
+
+
+def test_cancel_asks_for_confirmation(
+    marketer: TestClient, engine: Engine, clock: FrozenClock  # noqa: F811
+) -> None:
+    group = audience(engine, clock)
+    path = new_campaign(marketer, group)
+    screen = marketer.get(path).text
+    assert f'id="cancel-campaign" href="{path}/cancel"' in screen
+    asked = marketer.get(path + "/cancel")
+    assert asked.status_code == 200 and 'id="confirm-cancel"' in asked.text
+    assert 'id="keep-campaign"' in asked.text
+    token = csrf(asked.text)
+    again = marketer.post(path + "/cancel", data={"csrf": token}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == path + "/cancel"
+    assert status(engine) == "draft"
+    forged = marketer.post(path + "/cancel", data={"confirmed": "yes"})
+    assert forged.status_code == 403 and status(engine) == "draft"
+    done = marketer.post(path + "/cancel", data={"csrf": token, "confirmed": "yes"})
+    assert done.status_code == 200 and "Cancelled." in done.text
+    assert status(engine) == "cancelled"
+    assert "nothing to cancel" in marketer.get(path + "/cancel").text

@@ -140,6 +140,68 @@ class MessagePage(BaseModel):
     next_after: int | None
 
 
+class DepartureOut(BaseModel):
+    """An instant (UTC) and how it reads on the wall clock of a recipient's zone."""
+
+    at: datetime
+    zone: str
+    local: str = Field(description="Local date and time, YYYY-MM-DDTHH:MM, in `zone`.")
+
+
+class HoldOut(BaseModel):
+    """Recipients whose message waits (the quiet hours, or a time still ahead)."""
+
+    recipients: int
+    first: DepartureOut
+    last: DepartureOut
+
+
+class DeparturesOut(BaseModel):
+    first: DepartureOut | None
+    last: DepartureOut | None
+    held: HoldOut | None = Field(description="Held by the quiet hours when sent now.")
+
+
+class SegmentGroupOut(BaseModel):
+    encoding: str
+    segments: int
+    recipients: int
+
+
+class EncodingCostOut(BaseModel):
+    encoding: str
+    recipients: int
+    segments: int
+    cost: str
+
+
+class SummaryOut(BaseModel):
+    """What sending the campaign does, before anything leaves: the audience, who is
+    excluded and why (the rule planning applies), the messages' segments and cost per
+    encoding, first and last departure in recipients' local time, the quiet-hours hold,
+    the opt-out mention per language; for a campaign sent, what still waits."""
+
+    campaign_id: int
+    status: str
+    type: str
+    audience: int
+    excluded: dict[str, int] = Field(description="Recipients left out, by reason code.")
+    excluded_total: int
+    recipients: int
+    errors: int = Field(description="Recipients whose message cannot be composed.")
+    distribution: list[SegmentGroupOut]
+    by_encoding: list[EncodingCostOut]
+    total_segments: int
+    cost: str
+    currency: str
+    window: str
+    rate: float
+    sending_seconds: int
+    departures: DeparturesOut
+    opt_out: dict[str, str] = Field(description="The opt-out mention, by language.")
+    waiting: HoldOut | None
+
+
 class SenderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["short_code", "long_code", "alphanumeric"]

@@ -19,6 +19,7 @@ from sender.campaigns.campaign import (
     list_campaigns,
     request_send,
 )
+from sender.campaigns.send_summary import send_summary
 from sender.campaigns.unitary import send_test
 from sender.delivery.senders import create_sender
 from web.api.campaign_bodies import (
@@ -28,6 +29,7 @@ from web.api.campaign_bodies import (
     CancelOut,
     MessagePage,
     SenderIn,
+    SummaryOut,
     TestIn,
     campaign_out,
 )
@@ -100,6 +102,22 @@ def approve(request: Request, ctx: AppContext, session: Session, id: int) -> dic
     approver = _token(request)
     campaign = approve_campaign(session=session, clock=ctx.clock, campaign_id=id, approver=approver)
     return campaign_out(campaign)
+
+
+@api.get(
+    "/campaigns/{id}/summary",
+    "What sending the campaign will do, before anything leaves (the summary the UI asks "
+    "the marketer to confirm); for a campaign sent, what its messages still wait for.",
+    response=SummaryOut,
+    errors=(401, 404, 422),
+    reads=True,
+)
+def summary(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+    campaign_id = path_id(request, "campaign")
+    found = send_summary(
+        session=session, settings=ctx.settings, campaign_id=campaign_id, now=ctx.clock.now()
+    )
+    return SummaryOut.model_validate(found.as_dict()).model_dump(mode="json")
 
 
 @api.post(

@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from web.ui import (
     auth,
+    campaign_send,
     campaigns,
     compare,
     composer,
@@ -39,8 +40,10 @@ def routes() -> list[Route]:
         Route("/ui/analyze", signed_in(composer.analyze), methods=post),
         Route("/ui/campaigns/{id}", signed_in(campaigns.campaign_page), methods=get),
         Route("/ui/campaigns/{id}/approve", signed_in(campaigns.approve), methods=post),
-        Route("/ui/campaigns/{id}/send", signed_in(campaigns.send), methods=post),
-        Route("/ui/campaigns/{id}/cancel", signed_in(campaigns.cancel), methods=post),
+        Route("/ui/campaigns/{id}/send", signed_in(campaign_send.summary), methods=get),
+        Route("/ui/campaigns/{id}/send", signed_in(campaign_send.send), methods=post),
+        Route("/ui/campaigns/{id}/cancel", signed_in(campaign_send.cancel_form), methods=get),
+        Route("/ui/campaigns/{id}/cancel", signed_in(campaign_send.cancel), methods=post),
         Route("/ui/campaigns/{id}/test", signed_in(campaigns.test), methods=post),
         Route(
             "/ui/campaigns/{id}/export/messages.csv",

@@ -15,14 +15,9 @@ from starlette.responses import Response, StreamingResponse
 from richsms import i18n
 from richsms.errors import InvalidInput
 from richsms.i18n import N_
-from sender.campaigns.campaign import (
-    approve_campaign,
-    cancel_campaign,
-    get_campaign,
-    list_campaigns,
-    request_send,
-)
+from sender.campaigns.campaign import approve_campaign, get_campaign, list_campaigns
 from sender.campaigns.models import Campaign
+from sender.campaigns.send_summary import waiting_messages
 from sender.campaigns.unitary import send_test
 from sender.results.exports import (
     PLAIN,
@@ -39,6 +34,7 @@ from web.charts import Series, bar_chart, line_chart
 from web.context import context
 from web.ui.base import back_to
 from web.ui.campaign_preview import recipient_preview
+from web.ui.campaign_send import local_time
 from web.ui.render import Viewer, page, svg
 
 # Dashboard sections, in the order a marketer looks for them.
@@ -143,6 +139,10 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         clicks_chart=svg(clicks),
         buckets=BUCKETS,
         preview=recipient_preview(request, db, campaign, view.gettext),
+        waiting=waiting_messages(
+            session=db, campaign_id=campaign_id, now=context(request).clock.now()
+        ),
+        local=lambda d: local_time(d, view.language),
         notice=request.query_params.get("notice", ""),
     )
 
@@ -153,18 +153,6 @@ def approve(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
         session=db, clock=context(request).clock, campaign_id=campaign_id, approver=view.actor
     )
     return back_to(f"/ui/campaigns/{campaign_id}", N_("Approved."))
-
-
-def send(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
-    campaign_id = path_id(request, "campaign")
-    request_send(session=db, clock=context(request).clock, campaign_id=campaign_id)
-    return back_to(f"/ui/campaigns/{campaign_id}", N_("Sending requested."))
-
-
-def cancel(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
-    campaign_id = path_id(request, "campaign")
-    cancel_campaign(session=db, clock=context(request).clock, campaign_id=campaign_id)
-    return back_to(f"/ui/campaigns/{campaign_id}", N_("Cancelled."))
 
 
 def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:

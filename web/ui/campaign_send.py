@@ -1,0 +1,88 @@
+"""Sending and cancelling a campaign, each confirmed first: "Send" opens the summary of
+what will happen (`sender.campaigns.send_summary`, the one the API serves) with a form to
+confirm it; "Cancel campaign" asks the same. Plain forms: no script needed."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from richsms.i18n import N_, locale_of
+from sender.campaigns import states
+from sender.campaigns.campaign import cancel_campaign, get_campaign, request_send
+from sender.campaigns.send_summary import Departure, send_summary, waiting_messages
+from web.bodies import path_id
+from web.context import context
+from web.ui.base import back_to
+from web.ui.render import Viewer, page
+
+CONFIRMED = "confirmed"
+# What the summary calls each exclusion of `sender.audience.consent.EXCLUSIONS`.
+REASONS = {
+    "opted_out": N_("Opted out"),
+    "no_consent": N_("No consent to promotional messages"),
+}
+
+
+def local_time(departure: Departure | None, language: str) -> str:
+    """A departure as the recipients' clock reads it: "24/11/2026 08:00 (America/New_York)"."""
+    if departure is None:
+        return ""
+    shown = format_datetime(
+        departure.at, "short", tzinfo=ZoneInfo(departure.zone), locale=locale_of(language)
+    )
+    return f"{shown} ({departure.zone})"
+
+
+def summary(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    ctx = context(request)
+    found = send_summary(
+        session=db, settings=ctx.settings, campaign_id=campaign_id, now=ctx.clock.now()
+    )
+    campaign = get_campaign(session=db, campaign_id=campaign_id)
+    return page(
+        view,
+        "campaign_send.html",
+        campaign=campaign,
+        summary=found,
+        sendable=campaign.status in states.SENDABLE,
+        reasons={code: REASONS.get(code, code) for code in found.excluded},
+        local=lambda d: local_time(d, view.language),
+    )
+
+
+def send(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    """The confirmation: without it, the summary first."""
+    campaign_id = path_id(request, "campaign")
+    if form.get(CONFIRMED) != "yes":
+        return RedirectResponse(f"/ui/campaigns/{campaign_id}/send", status_code=303)
+    request_send(session=db, clock=context(request).clock, campaign_id=campaign_id)
+    return back_to(f"/ui/campaigns/{campaign_id}", N_("Sending requested."))
+
+
+def cancel_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    campaign = get_campaign(session=db, campaign_id=campaign_id)
+    waiting = waiting_messages(
+        session=db, campaign_id=campaign_id, now=context(request).clock.now()
+    )
+    return page(
+        view,
+        "campaign_cancel.html",
+        campaign=campaign,
+        cancellable=campaign.status not in states.FINISHED,
+        waiting=waiting,
+    )
+
+
+def cancel(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    if form.get(CONFIRMED) != "yes":
+        return RedirectResponse(f"/ui/campaigns/{campaign_id}/cancel", status_code=303)
+    cancel_campaign(session=db, clock=context(request).clock, campaign_id=campaign_id)
+    return back_to(f"/ui/campaigns/{campaign_id}", N_("Cancelled."))
