@@ -109,14 +109,12 @@ def approve(request: Request, ctx: AppContext, session: Session, id: int) -> dic
     "What sending the campaign will do, before anything leaves (the summary the UI asks "
     "the marketer to confirm); for a campaign sent, what its messages still wait for.",
     response=SummaryOut,
-    errors=(401, 404, 422),
+    errors=(422,),
     reads=True,
 )
-def summary(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    campaign_id = path_id(request, "campaign")
-    found = send_summary(
-        session=session, settings=ctx.settings, campaign_id=campaign_id, now=ctx.clock.now()
-    )
+def summary(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
+    now = ctx.clock.now()
+    found = send_summary(session=session, settings=ctx.settings, campaign_id=id, now=now)
     return SummaryOut.model_validate(found.as_dict()).model_dump(mode="json")
 
 

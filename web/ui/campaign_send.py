@@ -4,6 +4,7 @@ confirm it; "Cancel campaign" asks the same. Plain forms: no script needed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from richsms.clock import Clock
 from richsms.i18n import N_, locale_of
 from sender.campaigns import states
 from sender.campaigns.campaign import cancel_campaign, get_campaign, request_send
@@ -21,6 +23,7 @@ from web.ui.base import back_to
 from web.ui.render import Viewer, page
 
 CONFIRMED = "confirmed"
+Handler = Callable[[Request, Session, Viewer, dict[str, str]], Response]
 # What the summary calls each exclusion of `sender.audience.consent.EXCLUSIONS`.
 REASONS = {
     "opted_out": N_("Opted out"),
@@ -56,15 +59,6 @@ def summary(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
     )
 
 
-def send(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
-    """The confirmation: without it, the summary first."""
-    campaign_id = path_id(request, "campaign")
-    if form.get(CONFIRMED) != "yes":
-        return RedirectResponse(f"/ui/campaigns/{campaign_id}/send", status_code=303)
-    request_send(session=db, clock=context(request).clock, campaign_id=campaign_id)
-    return back_to(f"/ui/campaigns/{campaign_id}", N_("Sending requested."))
-
-
 def cancel_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaign_id = path_id(request, "campaign")
     campaign = get_campaign(session=db, campaign_id=campaign_id)
@@ -80,9 +74,24 @@ def cancel_form(request: Request, db: Session, view: Viewer, _form: dict[str, st
     )
 
 
-def cancel(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
-    campaign_id = path_id(request, "campaign")
-    if form.get(CONFIRMED) != "yes":
-        return RedirectResponse(f"/ui/campaigns/{campaign_id}/cancel", status_code=303)
-    cancel_campaign(session=db, clock=context(request).clock, campaign_id=campaign_id)
-    return back_to(f"/ui/campaigns/{campaign_id}", N_("Cancelled."))
+def _confirmed(action: Callable[[Session, Clock, int], object], done: str) -> Handler:
+    """The POST of a confirmation page: without its `confirmed` field, the page again."""
+
+    def post(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+        campaign_id = path_id(request, "campaign")
+        if form.get(CONFIRMED) != "yes":
+            return RedirectResponse(request.url.path, status_code=303)
+        action(db, context(request).clock, campaign_id)
+        return back_to(f"/ui/campaigns/{campaign_id}", done)
+
+    return post
+
+
+send = _confirmed(
+    lambda db, clock, cid: request_send(session=db, clock=clock, campaign_id=cid),
+    N_("Sending requested."),
+)
+cancel = _confirmed(
+    lambda db, clock, cid: cancel_campaign(session=db, clock=clock, campaign_id=cid),
+    N_("Cancelled."),
+)
