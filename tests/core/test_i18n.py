@@ -198,28 +198,42 @@ ENGLISH = re.compile(
 # contact's SMS is rightly English), and the comparison with a campaign chosen.
 SCREENS = [
     "/ui/simulator?phone=%2B33612345601" if screen == "/ui/simulator" else screen
-    for screen in (*UI_SCREENS, "/ui/compare?campaigns={campaign}", "/ui/contacts/1/edit")
+    for screen in (
+        *UI_SCREENS,
+        "/ui/compare?campaigns={campaign}",
+        "/ui/contacts/1/edit",
+        "/ui/campaigns/{draft}/send",
+        "/ui/campaigns/{campaign}/cancel",
+    )
 ]
 
 
 class _Shown(HTMLParser):
-    """The text a person sees or hears on a page: text nodes and read-out attributes,
-    scripts and styles left out."""
+    """The text a person sees or hears on a page in its language: text nodes and read-out
+    attributes; scripts, styles and what is marked as another language (an English
+    contact's opt-out mention, lang="en") left out."""
 
     def __init__(self) -> None:
         super().__init__()
         self.texts: list[str] = []
         self._hidden = 0
+        self._foreign: list[str] = []  # the open elements from one marked foreign, down
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._hidden += tag in ("script", "style")
+        lang = dict(attrs).get("lang") or ""
+        if self._foreign or (lang and not lang.startswith("fr") and tag != "html"):
+            self._foreign.append(tag)
+            return
         self.texts += [v for k, v in attrs if k in ("title", "aria-label", "placeholder") and v]
 
     def handle_endtag(self, tag: str) -> None:
         self._hidden -= tag in ("script", "style")
+        if tag in self._foreign:
+            del self._foreign[len(self._foreign) - self._foreign[::-1].index(tag) - 1 :]
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden and data.strip():
+        if not self._hidden and not self._foreign and data.strip():
             self.texts.append(data.strip())
 
 
@@ -240,6 +254,9 @@ def english_in(texts: list[str]) -> list[str]:
 def test_a_shown_english_word_is_named() -> None:
     page = '<p>Campagnes</p><span class="tag">sending</span><p title="Sign in">1.20 EUR</p>'
     assert english_in(shown_texts(page)) == ["sending", "Sign in", "1.20 EUR"]
+    assert shown_texts('<ul><li lang="en"><code>Reply STOP</code></li><li>STOP</li></ul>') == [
+        "STOP"
+    ]
     chips = "<button>first_name</button><p>Champs connus : first_name, city</p><i>10-25</i>"
     assert english_in(shown_texts(chips)) == ["first_name", "10-25"]
 
@@ -297,7 +314,12 @@ def test_every_screen_of_the_demo_is_french_throughout(
     ]  # fmt: skip
     results = shown_texts(client.get(f"/ui/campaigns/{demo.campaign_id}").text)
     assert {"1,20\u00a0€", "1 min 45 s", "Exporter les messages (Excel France)"} <= set(results)
+    # The favicon on the UI's pages and the recipients' (their page, here its preview).
     assert dashboard.count('rel="icon" href="/static/favicon.svg"') == 1
+    landing = client.get(f"/ui/pages/{demo.page_id}/preview").text
+    assert landing.count('rel="icon" href="/static/favicon.svg"') == 1
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg")
 
 
 def _csrf(page: str) -> str:
