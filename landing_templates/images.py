@@ -21,7 +21,9 @@ FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
 @dataclass(frozen=True, slots=True)
-class StoredImage:
+class ImageInfo:
+    """A stored image as pages show it: its size and the widths of its renditions."""
+
     id: int
     width: int
     height: int
@@ -76,7 +78,7 @@ def prepare_image(data: bytes) -> PreparedImage:
     return PreparedImage(largest, round(height * largest / width), tuple(renditions))
 
 
-def store_image(*, session: Session, clock: Clock, image: PreparedImage) -> StoredImage:
+def store_image(*, session: Session, clock: Clock, image: PreparedImage) -> ImageInfo:
     """Store a prepared image: its row and its renditions, nothing computed here."""
     row = PageImage(width=image.width, height=image.height, created_at=clock.now())
     session.add(row)
@@ -87,4 +89,4 @@ def store_image(*, session: Session, clock: Clock, image: PreparedImage) -> Stor
         for width, height, data in image.renditions
     )
     session.flush()
-    return StoredImage(row.id, row.width, row.height, tuple(w for w, _, _ in image.renditions))
+    return ImageInfo(row.id, row.width, row.height, tuple(w for w, _, _ in image.renditions))

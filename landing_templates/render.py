@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 
 from landing_templates.blocks import BLOCK_TYPES
 from landing_templates.blocks.base import BlockSettings, BlockType, Recipient, SpinView
+from landing_templates.images import ImageInfo
 from landing_templates.merge import MergeText, check_text, render_text
 from landing_templates.pieces import Piece, compressed, dynamic
 from landing_templates.validation import parse_block
@@ -56,14 +57,6 @@ NOTICES = {
     "unpublished": (N_("Page unavailable"), N_("This page is no longer available.")),
     "not_found": (N_("Page not found"), N_("This page does not exist. Check the link you got.")),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ImageInfo:
-    id: int
-    width: int
-    height: int
-    widths: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from landing_templates.blocks.base import CouponSpec, CouponView
 from landing_templates.blocks.coupon import CouponSettings
 from landing_templates.blocks.scratch import ScratchSettings
+from landing_templates.images import ImageInfo
 from landing_templates.models import (
     PUBLISHED,
     Page,
@@ -23,7 +24,7 @@ from landing_templates.models import (
     PageImageRendition,
     PageVersion,
 )
-from landing_templates.render import CompiledPage, ImageInfo, compile_page
+from landing_templates.render import CompiledPage, compile_page
 from richsms.db import get_or_not_found
 from richsms.errors import NotFound
 

@@ -10,6 +10,7 @@ These functions flush but do not commit: callers compose them in one unit of wor
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
@@ -64,35 +65,30 @@ def fold(text: str) -> str:
 def normalize_language(value: str) -> str:
     """ "fr" or "en" from what people write: "FR", "fr-CA", "Français", "english"..."""
     key = fold(value)
-    base = key.replace("_", "-").split("-", 1)[0]
-    language = _LANGUAGE_NAMES.get(key) or _LANGUAGE_NAMES.get(base)
-    if language is None:
-        raise InvalidInput(
-            "unsupported language {value}: use fr or en", params={"value": repr(value.strip())}
-        )
-    return language
+    if key not in _LANGUAGE_NAMES:  # "fr-CA", "en_GB": the language, not its region
+        key = key.replace("_", "-").split("-", 1)[0]
+    refusal = "unsupported language {value}: use fr or en"
+    return _named(_LANGUAGE_NAMES, key, refusal, value=repr(value.strip()))
 
 
 def normalize_consent_type(value: str) -> str:
     """ "express" or "implied", also from "explicite" / "implicite"."""
-    kind = _CONSENT_NAMES.get(fold(value))
-    if kind is None:
-        raise InvalidInput(
-            "unknown consent type {value}: use express or implied",
-            params={"value": repr(value.strip())},
-        )
-    return kind
+    refusal = "unknown consent type {value}: use express or implied"
+    return _named(_CONSENT_NAMES, fold(value), refusal, value=repr(value.strip()))
 
 
 def normalize_status(value: str) -> str:
     """ "subscribed" or "opted_out", also from "abonné" / "désabonné"."""
-    status = _STATUS_NAMES.get(fold(value))
-    if status is None:
-        raise InvalidInput(
-            "{value} is not one of {allowed}",
-            params={"value": repr(value[:60]), "allowed": ", ".join(STATUSES)},
-        )
-    return status
+    refusal, allowed = "{value} is not one of {allowed}", ", ".join(STATUSES)
+    return _named(_STATUS_NAMES, fold(value), refusal, value=repr(value[:60]), allowed=allowed)
+
+
+def _named(names: Mapping[str, str], key: str, refusal: str, **params: object) -> str:
+    """What `key` (a folded name, French or English) names; else InvalidInput(`refusal`)."""
+    found = names.get(key)
+    if found is None:
+        raise InvalidInput(refusal, params=params)
+    return found
 
 
 def check_length(name: str, value: str) -> str:
