@@ -65,13 +65,8 @@ def create_automation(
     if not name.strip():
         raise InvalidInput("an automation needs a name")
     parse_hhmm(local_time, "local_time")
-    composer = Composer(
-        source=template,
-        is_template=True,
-        type=type,
-        sender=None,
-        settings=settings,
-        custom_fields=known_fields(session) | set(custom_fields),
+    composer = Composer.saved(
+        session=session, template=template, type=type, settings=settings, declared=custom_fields
     )
     composer.check_at_save()
     if composer.uses_link and not target_url:

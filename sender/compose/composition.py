@@ -78,13 +78,34 @@ class Composer:
     def for_campaign(
         cls, *, session: Session, campaign: Campaign, settings: Settings
     ) -> Composer:
-        return cls(
-            source=campaign.template,
-            is_template=True,
+        return cls.saved(
+            session=session,
+            template=campaign.template,
             type=campaign.type,
-            sender=sender_number(session, campaign.sender_id),
             settings=settings,
-            custom_fields=known_fields(session),
+            sender_id=campaign.sender_id,
+        )
+
+    @classmethod
+    def saved(
+        cls,
+        *,
+        session: Session,
+        template: str,
+        type: str,
+        settings: Settings,
+        sender_id: int | None = None,
+        declared: Collection[str] = (),
+    ) -> Composer:
+        """A saved template's composer (a campaign's, an automation's, the library's): it
+        may use the custom fields contacts have and those it `declared`."""
+        return cls(
+            source=template,
+            is_template=True,
+            type=type,
+            sender=sender_number(session, sender_id),
+            settings=settings,
+            custom_fields=known_fields(session) | set(declared),
         )
 
     @property

@@ -15,7 +15,6 @@ from richsms.db import get_or_not_found
 from richsms.errors import Conflict, InvalidInput
 from richsms.settings import Settings
 from richsms.types import UTCDateTime
-from sender.audience.custom_fields import known_fields
 from sender.compose.composition import Composer
 from sender.delivery.models import MESSAGE_TYPES
 
@@ -44,14 +43,7 @@ def _checked(session: Session, settings: Settings, name: str, type: str, text: s
         raise InvalidInput(f"type must be one of {', '.join(MESSAGE_TYPES)}")
     if not text.strip() or len(text) > MAX_TEXT:
         raise InvalidInput(f"a saved message needs a text of 1 to {MAX_TEXT} characters")
-    Composer(
-        source=text,
-        is_template=True,
-        type=type,
-        sender=None,
-        settings=settings,
-        custom_fields=known_fields(session),
-    ).check_at_save()
+    Composer.saved(session=session, template=text, type=type, settings=settings).check_at_save()
     return name
 
 

@@ -15,10 +15,10 @@ from richsms.db import read_session
 from richsms.settings import Settings
 from richsms.types import Id
 from sender.audience.consent import refusal
-from sender.audience.custom_fields import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS, known_fields
+from sender.audience.custom_fields import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS
 from sender.audience.selection import iter_audience
 from sender.compose.analysis import analyze_audience, estimate_template
-from sender.compose.composition import Composer, sender_number
+from sender.compose.composition import Composer
 from sender.compose.encoding import analyze
 from sender.compose.estimate import MAX_FIELD_LENGTH
 from sender.compose.suggestions import suggest_gsm7
@@ -94,18 +94,11 @@ def _recipients(engine: Engine, audience: AudienceIn, type: str) -> Iterator[Map
 
 
 def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, Any]:
-    custom = set(body.custom_fields)
     with read_session(engine) as session:
-        custom |= known_fields(session)
-        sender = sender_number(session, body.sender_id)
-    composer = Composer(
-        source=body.text,
-        is_template=True,
-        type=body.type,
-        sender=sender,
-        settings=settings,
-        custom_fields=custom,
-    )
+        composer = Composer.saved(
+            session=session, template=body.text, type=body.type, settings=settings,
+            sender_id=body.sender_id, declared=body.custom_fields,
+        )  # fmt: skip
     template = composer.template
     assert template is not None
     link_length = len(settings.short_url) + settings.link_code_length

@@ -23,7 +23,7 @@ from sender.audience.groups import list_groups
 from sender.audience.segments import list_segments
 from sender.audience.selection import iter_audience
 from sender.campaigns.campaign import CampaignSpec, create_campaign
-from sender.compose.composition import Composer, sender_number
+from sender.compose.composition import Composer
 from sender.compose.library import get_message_template, list_message_templates
 from sender.delivery.models import SenderNumber
 from web.api.sms import AnalyzeIn, AudienceIn, _analysis
@@ -131,13 +131,12 @@ def _diff(text: str, replacements: list[dict[str, Any]]) -> Markup:
 def _preview(request: Request, db: Session, form: dict[str, str], audience: AudienceIn) -> str:
     settings = context(request).settings
     sender_id = int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None
-    composer = Composer(
-        source=form.get("template", ""),
-        is_template=True,
+    composer = Composer.saved(
+        session=db,
+        template=form.get("template", ""),
         type=form.get("type", "promotional"),
-        sender=sender_number(db, sender_id),
         settings=settings,
-        custom_fields=known_fields(db),
+        sender_id=sender_id,
     )
     sample: dict[str, object] = {"first_name": "Marie", "language": "fr"}
     if audience.groups or audience.segments:
