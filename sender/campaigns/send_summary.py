@@ -18,7 +18,7 @@ was sent is still waiting for: the one summary the UI's confirmation page and
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -102,12 +102,7 @@ class EncodingCost:
     cost: Decimal
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "encoding": self.encoding,
-            "recipients": self.recipients,
-            "segments": self.segments,
-            "cost": str(self.cost),
-        }
+        return asdict(self) | {"cost": str(self.cost)}
 
 
 @dataclass(frozen=True, slots=True)
