@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.groups import add_members, create_group
+from sender.audience.models import Contact
 from sender.campaigns.campaign import CampaignSpec, create_campaign
 from sender.campaigns.models import Campaign
 from sender.campaigns.unitary import prepare_test
@@ -200,13 +201,24 @@ def test_a_test_send_renders_a_sample_recipient_in_the_audiences_language(
         sample = prepare_test(
             session=session, settings=settings, campaign_id=campaign.id, phone="+33612345678"
         )
-        # The tester's phone is a contact: that contact, in their language.
-        named = prepare_test(
+        # The tester's phone belongs to a contact: still the sample, never that contact's
+        # name sent to whoever typed the number.
+        typed = prepare_test(
             session=session, settings=settings, campaign_id=campaign.id, phone="+14165550103"
         )
+        # The marketer picks a contact: that contact, in their language.
+        carol = session.exec(select(Contact).where(Contact.phone == "+14165550103")).one()
+        named = prepare_test(
+            session=session,
+            settings=settings,
+            campaign_id=campaign.id,
+            phone="+33612345678",
+            contact_id=carol.id,
+        )
 
-    assert sample.draft.finish("").text == f"Bonjour Amélie\n{settings.opt_out_fr}"
+    assert sample.draft.finish("").text == f"Bonjour Camille\n{settings.opt_out_fr}"
     assert sample.is_test
+    assert typed.draft.finish("").text == f"Bonjour Camille\n{settings.opt_out_fr}"
     assert named.draft.finish("").text == f"Bonjour Carol\n{settings.opt_out_en}"
 
 
