@@ -19,7 +19,7 @@ from landing_templates.coupons.codes import Pattern, validate_pattern
 from landing_templates.coupons.models import Coupon, CouponPool
 from richsms.clock import Clock
 from richsms.db import get_or_not_found
-from richsms.errors import Conflict, InvalidInput
+from richsms.errors import Conflict, InvalidInput, NotFound
 
 SOURCES = ("generate", "pool")
 # A fresh random code collides with an existing one only when the pattern is filling up;
@@ -44,7 +44,10 @@ def parse_source(source: str, pattern: str | None, pool_id: int | None) -> Patte
 
 
 def existing_pool(session: Session, pool_id: int) -> CouponPool:
-    return get_or_not_found(session, CouponPool, pool_id, f"no coupon pool {pool_id}")
+    pool = get_or_not_found(session, CouponPool, pool_id, f"no coupon pool {pool_id}")
+    if pool.filled_at is None:  # a pool still being imported is not one yet
+        raise NotFound(f"no coupon pool {pool_id}")
+    return pool
 
 
 def _existing(session: Session, page_id: int, block_id: str, contact_id: int) -> Coupon | None:

@@ -25,6 +25,9 @@ class CouponPool(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # When its import stored the last code: until then the pool is not shown anywhere
+    # (its codes go in over many short transactions; see `coupons.pools`).
+    filled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class Coupon(SQLModel, table=True):

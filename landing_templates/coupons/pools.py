@@ -2,6 +2,11 @@
 
 Rows that cannot be codes, and codes seen earlier in the file or already known, are
 reported with their row number; every other code is imported, in set-based batches.
+
+The file is read and checked before anything is written; then the pool's row and each
+batch of codes are committed one short transaction at a time, the pool hidden (no
+`filled_at`) until its last code is in: nobody sees or draws from a half-filled pool. An
+import that fails part-way removes what it stored.
 """
 
 from __future__ import annotations
@@ -11,19 +16,22 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from landing_templates.coupons.codes import check_code
 from landing_templates.coupons.models import Coupon, CouponPool
+from richsms.bare_many import BareMany
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput
 
 MAX_POOL_CODES = 1_000_000
 NAME_MAX = 200
-BATCH = 5000
+BATCH = 5000  # codes looked up per query
+WRITE_BATCH = 2000  # codes stored per transaction
 _T = Coupon.__table__  # type: ignore[attr-defined]
+_INSERT = BareMany.insert(_T, ("code", "pool_id", "created_at"))
 
 
 @dataclass
@@ -86,7 +94,9 @@ def _codes(text: str) -> Iterator[tuple[int, str]]:
 def import_pool(
     *, session: Session, clock: Clock, name: str, csv_bytes: bytes
 ) -> tuple[CouponPool, PoolImportReport]:
-    """A new pool holding the file's valid, new codes, and the report of the rest."""
+    """A new pool holding the file's valid, new codes, and the report of the rest,
+    committed on `session` batch by batch (see the module's docstring): it must hold
+    nothing uncommitted."""
     name = name.strip()
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise InvalidInput(f"a pool needs a name of 1 to {NAME_MAX} printable characters")
@@ -118,25 +128,64 @@ def import_pool(
             "none of the file's codes can be imported: "
             + "; ".join(f"row {row}: {reason}" for row, reason in report.rejected[:5])
         )
-    pool = CouponPool(name=name, created_at=clock.now())
-    session.add(pool)
-    session.flush()
     now = clock.now()
+    pool = CouponPool(name=name, created_at=now)  # not shown until filled
+    session.add(pool)
+    session.commit()
+    assert pool.id is not None
     codes = list(first_row)
+    dialect, pool_id = session.get_bind().dialect, pool.id
     try:
-        with session.begin_nested():
-            for start in range(0, len(codes), BATCH):
-                session.execute(
-                    insert(_T),
-                    [
-                        {"code": code, "pool_id": pool.id, "created_at": now}
-                        for code in codes[start : start + BATCH]
-                    ],
-                )
+        for start in range(0, len(codes), WRITE_BATCH):
+            rows = _INSERT.bind(
+                dialect,
+                [
+                    {"code": code, "pool_id": pool_id, "created_at": now}
+                    for code in codes[start : start + WRITE_BATCH]
+                ],
+            )
+            _INSERT.execute_bound(session.connection(), rows)
+            session.commit()
     except IntegrityError:
+        session.rollback()
+        _discard(session, pool_id)
         raise Conflict(
             "some of these codes were imported by another request at the same time; "
             "send the file again to import the rest"
         ) from None
+    except BaseException:
+        session.rollback()
+        _discard(session, pool_id)
+        raise
+    pool.filled_at = clock.now()
+    session.add(pool)
+    session.commit()  # shown from now on
     report.imported = len(codes)
     return pool, report
+
+
+def _discard(session: Session, pool_id: int) -> None:
+    """The codes an import stored before it failed, and its pool (never shown), removed
+    WRITE_BATCH at a time."""
+    while True:
+        ids = session.execute(
+            select(_T.c.id).where(_T.c.pool_id == pool_id).limit(WRITE_BATCH)
+        ).scalars().all()
+        if ids:
+            session.execute(delete(_T).where(_T.c.id.in_(ids)))
+        else:
+            session.execute(delete(CouponPool).where(col(CouponPool.id) == pool_id))
+        session.commit()
+        if not ids:
+            return
+
+
+def listed_pools(*, session: Session, limit: int) -> list[CouponPool]:
+    """The pools one can choose, oldest first: those whose import is over."""
+    query = (
+        select(CouponPool)
+        .where(col(CouponPool.filled_at).is_not(None))
+        .order_by(col(CouponPool.id))
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())

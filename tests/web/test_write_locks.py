@@ -209,3 +209,35 @@ def test_a_5000_recipient_batch_is_planned_before_its_transaction_while_links_ar
         links = session.execute(select(func.count()).select_from(Link)).scalar_one()
     assert tuple(messages) == (5_000, 5_000)
     assert links == 5_000 + len(made)
+
+
+def test_a_900k_code_pool_is_stored_in_short_transactions_and_shown_only_once_full(
+    api: TestClient, watchdog: LockWatchdog
+) -> None:
+    size = 900_000
+    data = ("code\n" + "\n".join(f"C{n:09d}" for n in range(size)) + "\n").encode()
+    assert 9_000_000 < len(data) < 10_485_760
+    done = threading.Event()
+    shown: list[tuple[int, int | None]] = []
+
+    def look() -> None:  # the pool (the first: id 1) is absent, or there with every code
+        while not done.is_set():
+            answer = api.get("/api/coupon-pools/1")
+            shown.append((answer.status_code, answer.json().get("size")))
+
+    looker = threading.Thread(target=look)
+    with watchdog.watching(app_engine(api), label="900k-code pool") as seen:
+        looker.start()
+        try:
+            made = api.post(
+                "/api/coupon-pools?name=Big", content=data, headers={"content-type": "text/csv"}
+            )
+        finally:
+            done.set()
+            looker.join()
+    assert made.status_code == 201, made.text[:300]
+    assert (made.json()["id"], made.json()["imported"], made.json()["size"]) == (1, size, size)
+    assert {s for s in shown if s[0] != 404} <= {(200, size)}
+    assert len(seen) > 400  # written in short transactions
+    counts = api.get("/api/coupon-pools/1").json()
+    assert (counts["size"], counts["available"]) == (size, size)

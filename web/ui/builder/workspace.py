@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from landing_templates.blocks import BLOCK_TYPES
-from landing_templates.coupons.models import CouponPool
+from landing_templates.coupons.pools import listed_pools
 from landing_templates.links import move_links
 from landing_templates.models import LANGUAGES, PageImage, PageVersion
 from landing_templates.pages import (
@@ -83,7 +83,7 @@ def new_page(request: Request, db: Session, view: Viewer, form: dict[str, str]) 
 
 def _choices(db: Session) -> dict[str, Any]:
     return {
-        "pools": list(db.exec(select(CouponPool).order_by(col(CouponPool.id)).limit(500))),
+        "pools": listed_pools(session=db, limit=500),
         "images": list(db.exec(select(PageImage).order_by(col(PageImage.id).desc()).limit(200))),
         "merge_fields": [*STANDARD_FIELDS, *sorted(known_custom_fields(db))],
     }
