@@ -13,7 +13,13 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from landing_templates.coupons.assign import PoolExhausted, assign_coupon, existing_pool, find_one
+from landing_templates.coupons.assign import (
+    PoolExhausted,
+    assign_coupon,
+    existing_pool,
+    find_one,
+    release_coupons,
+)
 from landing_templates.coupons.bulk import BulkAssignment, assign_coupons_bulk
 from landing_templates.coupons.codes import check_code, validate_pattern
 from landing_templates.coupons.models import Coupon, CouponPool
@@ -40,6 +46,7 @@ __all__ = [
     "pool_counts",
     "qr_svg",
     "redeem_coupon",
+    "release_coupons",
     "validate_pattern",
 ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
@@ -148,6 +148,28 @@ def assign_coupon(
         "the pattern is running out of codes; use a longer one",
         code="pattern_exhausted",
     )
+
+
+def release_coupons(
+    *, session: Session, campaign_id: int, contacts: Select[Any]
+) -> int:
+    """The campaign's coupons of `contacts` (a query of contact ids) that nobody redeemed
+    go back: a generated code is deleted, a pool's code is free again. A cancelled
+    campaign's recipients who never got their message then get a coupon of their own from
+    the next campaign with the page, never this one's. Returns how many; flushes."""
+    mine = and_(
+        _T.c.campaign_id == campaign_id,
+        _T.c.redeemed_at.is_(None),
+        _T.c.contact_id.in_(contacts.scalar_subquery()),
+    )
+    deleted = session.execute(delete(_T).where(mine, _T.c.pool_id.is_(None)))
+    freed = session.execute(
+        update(_T)
+        .where(mine, _T.c.pool_id.is_not(None))
+        .values(page_id=None, block_id=None, contact_id=None, campaign_id=None, assigned_at=None)
+    )
+    session.flush()
+    return sum(int(getattr(r, "rowcount", 0) or 0) for r in (deleted, freed))
 
 
 def _by_id(session: Session, coupon_id: int) -> Coupon:

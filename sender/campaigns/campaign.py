@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, select, update
 from sqlmodel import Field, Session, col
 
+from landing_templates.coupons import release_coupons
 from landing_templates.models import Page
 from landing_templates.pages import published_version
 from richsms.clock import Clock
@@ -197,6 +198,14 @@ def cancel_campaign(*, session: Session, clock: Clock, campaign_id: int) -> tupl
         .execution_options(synchronize_session=False)
     )
     session.flush()
+    # Coupons drawn at planning for messages that never left go back (issue 19: shown
+    # under the next campaign with the page, they were counted for this one).
+    never_sent = select(col(Message.contact_id)).where(
+        col(Message.campaign_id) == campaign_id,
+        col(Message.state) == CANCELLED,
+        col(Message.is_test).is_(False),
+    )
+    release_coupons(session=session, campaign_id=campaign_id, contacts=never_sent)
     return campaign, int(getattr(result, "rowcount", 0) or 0)
 
 

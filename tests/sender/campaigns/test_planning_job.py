@@ -406,3 +406,49 @@ def test_recipients_a_coupon_pool_cannot_serve_count_as_errors_in_the_progress(
         {"planned": 2, "excluded": 0, "errors": 1, "total": 5},
         {"planned": 2, "excluded": 0, "errors": 3, "total": 5},
     ]
+
+
+def test_a_cancelled_campaigns_unsent_coupons_go_back_for_the_next_campaign(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    """Issue 19: campaign A is planned (its coupons drawn) then cancelled before anything
+    left; campaign B with the same page gives the same recipients coupons of B's own, a
+    pool's codes drawn again, never A's."""
+    from landing_templates.coupons.models import Coupon
+    from landing_templates.coupons.pools import import_pool
+    from landing_templates.pages import create_page, publish_page
+
+    with session_scope(engine) as session:
+        pool, _ = import_pool(session=session, clock=clock, name="Lot", csv_bytes=b"L-1\nL-2\n")
+        blocks = [
+            {"id": "gen", "type": "coupon", "source": "generate", "pattern": "NOEL-######"},
+            {"id": "lot", "type": "coupon", "source": "pool", "pool_id": pool.id},
+        ]
+        page = create_page(session=session, clock=clock, name="P", language="fr", blocks=blocks)
+        page_id = page.page.id
+        assert page_id is not None
+        publish_page(session=session, clock=clock, page_id=page_id)
+    group = seed(engine, clock, 2)
+
+    def coupons() -> list[tuple[str, int | None, str | None]]:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(col(Coupon.block_id), col(Coupon.campaign_id), col(Coupon.code))
+                .where(col(Coupon.assigned_at).is_not(None))
+                .order_by(col(Coupon.block_id), col(Coupon.code))
+            ).all()
+        return [(block or "", campaign, code) for block, campaign, code in rows]
+
+    first = new_campaign(engine, clock, group, target_url=None, page_id=page_id)
+    send(engine, clock, first)
+    assert plan(engine, clock, settings, "w1") == [first]
+    assert {campaign for _, campaign, _ in coupons()} == {first} and len(coupons()) == 4
+    with session_scope(engine) as session:
+        cancel_campaign(session=session, clock=clock, campaign_id=first)
+    assert coupons() == []  # generated codes deleted, the pool's two codes free again
+    second = new_campaign(engine, clock, group, target_url=None, page_id=page_id)
+    send(engine, clock, second)
+    assert plan(engine, clock, settings, "w1") == [second]
+    drawn = coupons()
+    assert {campaign for _, campaign, _ in drawn} == {second}
+    assert sorted(code for block, _, code in drawn if block == "lot") == ["L-1", "L-2"]
