@@ -8,6 +8,7 @@ never markup.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,14 +57,50 @@ def check_text(source: str, *, custom_fields: Collection[str] | None, where: str
     return MergeText(source, None, checked.jinja)
 
 
-def render_text(text: MergeText, contact: Mapping[str, Any], *, link: str = "") -> Markup:
-    """The text for one contact, escaped; the contact's values are never markup."""
+class PageBudget:
+    """The time one page's whole render may take (`seconds`, from now): each text gets
+    what is left, at most its own BUDGET; once it is spent, the remaining texts with merge
+    fields show empty. `overrun` is the index of the block during which it ran out."""
+
+    __slots__ = ("_end", "overrun", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+        self.overrun: int | None = None
+
+    def left(self) -> merge_fields.RenderBudget | None:
+        left = self._end - time.monotonic()
+        if left <= 0:
+            return None
+        if left >= BUDGET.max_seconds:
+            return BUDGET
+        return merge_fields.RenderBudget(max_chars=BUDGET.max_chars, max_seconds=left)
+
+    def spent_at(self, block: int) -> None:
+        """Called after each personal block: notes the first one past the deadline."""
+        if self.overrun is None and time.monotonic() > self._end:
+            self.overrun = block
+
+
+def render_text(
+    text: MergeText,
+    contact: Mapping[str, Any],
+    *,
+    link: str = "",
+    page: PageBudget | None = None,
+) -> Markup:
+    """The text for one contact, escaped; the contact's values are never markup. Within
+    what is left of `page`'s budget when given (nothing left: empty)."""
     if text.literal is not None:
         return text.literal
     assert text.compiled is not None
+    budget = BUDGET if page is None else page.left()
+    if budget is None:
+        return Markup("")
     try:
         # Autoescaped: the output is already HTML-safe, the contact's values escaped.
-        html = merge_fields.render_budgeted(text.compiled, contact, link=link, budget=BUDGET)
+        html = merge_fields.render_budgeted(text.compiled, contact, link=link, budget=budget)
         return Markup(html)
     except merge_fields.TemplateError:
         # A contact whose data breaks a checked template sees the page without that text.

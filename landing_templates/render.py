@@ -26,11 +26,12 @@ from markupsafe import Markup, escape
 from landing_templates.blocks import BLOCK_TYPES
 from landing_templates.blocks.base import BlockSettings, BlockType, Recipient, SpinView
 from landing_templates.images import ImageInfo
-from landing_templates.merge import MergeText, check_text, render_text
+from landing_templates.merge import MergeText, PageBudget, check_text, render_text
 from landing_templates.pieces import Piece, compressed, dynamic
 from landing_templates.validation import parse_block
 from richsms import i18n
 from richsms.assets import STATIC
+from richsms.errors import InvalidInput
 from richsms.i18n import N_
 
 HERE = Path(__file__).resolve().parent
@@ -244,15 +245,18 @@ def render_pieces(
     *,
     nonce: str,
     fragments: FragmentCache | None = None,
+    budget: PageBudget | None = None,
 ) -> list[Piece]:
     """The page for one recipient: the compiled pieces with the personal parts filled in
-    (from and into `fragments` when given)."""
+    (from and into `fragments` when given), its texts within the page's `budget`."""
     words = i18n.jinja_context(page.language)
     out: list[Piece] = []
     pending: list[str] = []  # per-view text, sent as one piece
     for item in page.layout:
         if isinstance(item, CompiledBlock):
-            fragment = _personal_block(page, item, recipient, words, fragments)
+            fragment = _personal_block(page, item, recipient, words, fragments, budget)
+            if budget is not None:
+                budget.spent_at(item.index)
             if isinstance(fragment, str):
                 pending.append(fragment)
                 continue
@@ -270,8 +274,26 @@ def render_pieces(
     return out
 
 
-def render_page(page: CompiledPage, recipient: Recipient, *, nonce: str) -> str:
-    return b"".join(p.raw for p in render_pieces(page, recipient, nonce=nonce)).decode()
+def render_page(
+    page: CompiledPage, recipient: Recipient, *, nonce: str, budget: PageBudget | None = None
+) -> str:
+    pieces = render_pieces(page, recipient, nonce=nonce, budget=budget)
+    return b"".join(p.raw for p in pieces).decode()
+
+
+def check_render_time(page: CompiledPage, recipient: Recipient, *, seconds: float) -> None:
+    """Render `page` once for `recipient` (a sample) as a view would; InvalidInput naming
+    the block during which the whole render passed `seconds`: such a page would show its
+    later texts empty to everyone."""
+    budget = PageBudget(seconds)
+    render_pieces(page, recipient, nonce="", budget=budget)
+    if budget.overrun is not None:
+        block = page.blocks[budget.overrun]
+        raise InvalidInput(
+            "blocks[{index}] ({type}): the page takes longer than {seconds} s to render here: "
+            "simplify the merge fields of this block or of the ones before it",
+            params={"index": block.index, "type": block.kind.name, "seconds": seconds},
+        )
 
 
 def _personal_block(
@@ -280,9 +302,13 @@ def _personal_block(
     recipient: Recipient,
     words: Mapping[str, Any],
     fragments: FragmentCache | None,
+    budget: PageBudget | None,
 ) -> Piece | str:
     contact, link = recipient.contact, recipient.link
-    texts = {name: render_text(text, contact, link=link) for name, text in block.texts.items()}
+    texts = {
+        name: render_text(text, contact, link=link, page=budget)
+        for name, text in block.texts.items()
+    }
     key_of: Callable[[BlockSettings, Recipient], Hashable] | None = block.kind.key
     if fragments is None or (key_of is None and block.kind.personal):
         return str(_render_block(block, contact, recipient, page.images, words, link, texts))

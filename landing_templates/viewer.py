@@ -3,11 +3,14 @@ rendered to precompressed pieces (`landing_templates.pieces`). `web.pages` is th
 edge that calls it for `GET /{code}` and the /p/ routes.
 
 A view of a compiled (published, hence frozen) version whose recipient already holds
-their coupons only reads one row set (`view_state`): on SQLite the edge runs it right on
-the event loop through `read_view` (a local indexed read costs less than the hop to a
-worker thread), on PostgreSQL (a network round trip) in a worker thread through `view`.
-A first view that assigns coupons, or one that compiles the version, always runs in a
-worker thread.
+their coupons only reads one row set (`view_state`): on SQLite the edge runs that read
+right on the event loop through `read_state` (a local indexed read costs less than the hop
+to a worker thread), on PostgreSQL (a network round trip) in a worker thread through
+`view`. Rendering the recipient's personal blocks always runs in one of the viewer's own
+`renders` threads (never on the event loop, never in the pool the redirects use), within
+one budget for the whole page (`render_seconds`): a page that passes it for a sample
+contact is refused at publish (`check_publishable`). A first view that assigns coupons,
+or one that compiles the version, runs in those threads too.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import secrets
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -25,11 +29,14 @@ from sqlmodel import Session, col, select
 
 from landing_templates.blocks.wheel import WheelSettings, landing_angle
 from landing_templates.links import link_by_token
+from landing_templates.merge import PageBudget
 from landing_templates.pieces import Piece, compressed, raw_body
 from landing_templates.render import (
     FRAGMENTS,
+    CompiledBlock,
     CompiledPage,
     FragmentCache,
+    check_render_time,
     preload_templates,
     render_card,
     render_notice,
@@ -61,6 +68,20 @@ from shortener.resolver import Target, read_target
 
 log = logging.getLogger("richsms.pages")
 
+# How long one view's whole render may take (RICHSMS_PAGE_RENDER_SECONDS), and the threads
+# that render views: a few, so that views queue behind each other rather than behind the
+# redirects' own reads.
+RENDER_SECONDS = 0.5
+RENDER_THREADS = 4
+# Whom a page is rendered for when checked at publish: every standard field filled in.
+SAMPLE_CONTACT = {
+    "first_name": "Camille",
+    "last_name": "Martin",
+    "phone": "+33612345678",
+    "email": "camille.martin@example.com",
+    "timezone": "Europe/Paris",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
@@ -88,8 +109,17 @@ def _notice_view(status: int, kind: str, language: str) -> Rendered:
 class PageViewer:
     """Views, previews and spins of recipients' pages, with the caches they share."""
 
-    def __init__(self, *, engine: Engine, clock: Clock, base_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: Clock,
+        base_url: str,
+        render_seconds: float = RENDER_SECONDS,
+    ) -> None:
         self._engine = engine
+        self.render_seconds = render_seconds
+        self.renders = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="page-render")
         self._reader = engine.execution_options(**{READ_ONLY: True})
         self._inline: SqliteReader | None = None  # opened at the first view
         self._inline_checked = False
@@ -111,6 +141,7 @@ class PageViewer:
         return self._inline
 
     def close(self) -> None:
+        self.renders.shutdown(wait=False, cancel_futures=True)
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -204,7 +235,7 @@ class PageViewer:
                 token=link.page_token,
                 base_url=self._base_url,
             )
-        return self._answer(compiled, state, bot=False)
+        return self.answer(compiled, state, bot=False)
 
     def read_view(
         self,
@@ -216,19 +247,39 @@ class PageViewer:
     ) -> Rendered | None:
         """The view from one read; None when the recipient has coupons to be assigned."""
         try:
-            state = read_view_state(
-                reader,
-                page=compiled,
-                contact_id=None if bot else contact_id,  # a bot's view is never personal
-                token=token,
-                base_url=self._base_url,
-                now=self._clock.now(),
-            )
+            state = self.read_state(reader, compiled, contact_id, token, bot)
         except MissingCoupons:
             return None
-        return self._answer(compiled, state, bot)
+        return self.answer(compiled, state, bot)
 
-    def _answer(self, compiled: CompiledPage, state: ViewState | None, bot: bool) -> Rendered:
+    def read_state(
+        self,
+        reader: StateReader,
+        compiled: CompiledPage,
+        contact_id: int | None,
+        token: str | None,
+        bot: bool,
+    ) -> ViewState | None:
+        """What the view shows (None: no such recipient); MissingCoupons when the recipient
+        has coupons to be assigned first."""
+        return read_view_state(
+            reader,
+            page=compiled,
+            contact_id=None if bot else contact_id,  # a bot's view is never personal
+            token=token,
+            base_url=self._base_url,
+            now=self._clock.now(),
+        )
+
+    @staticmethod
+    def renders_per_view(compiled: CompiledPage, state: ViewState | None, bot: bool) -> bool:
+        """Whether `answer` renders anything for this recipient (else it only assembles
+        pieces compiled once: cheap enough for the event loop)."""
+        if bot or state is None or not state.published or state.recipient is None:
+            return False
+        return any(isinstance(item, CompiledBlock) for item in compiled.layout)
+
+    def answer(self, compiled: CompiledPage, state: ViewState | None, bot: bool) -> Rendered:
         if state is None:
             return _notice_view(404, "not_found", "en")
         if not state.published or state.recipient is None:
@@ -266,11 +317,41 @@ class PageViewer:
             now=self._clock.now(),
             preview=True,
         )
-        return render_page(page.compiled, recipient, nonce=secrets.token_urlsafe(16))
+        return render_page(
+            page.compiled,
+            recipient,
+            nonce=secrets.token_urlsafe(16),
+            budget=PageBudget(self.render_seconds),
+        )
+
+    def check_publishable(self, *, session: Session, page_id: int) -> None:
+        """The newest version rendered for a sample contact as a view would be; InvalidInput
+        naming the block at which its render passes `render_seconds` (run before publishing,
+        outside the write)."""
+        page = open_version(session=session, cache=self.cache, page_id=page_id, version=None)
+        compiled = page.compiled
+        recipient = build_recipient(
+            page=compiled,
+            contact={**SAMPLE_CONTACT, "language": compiled.language},
+            held={},
+            spins=(),
+            token=None,
+            base_url=self._base_url,
+            now=self._clock.now(),
+            link=f"{self._base_url}SAMPLE",
+            preview=True,
+        )
+        check_render_time(compiled, recipient, seconds=self.render_seconds)
 
     def _render(self, compiled: CompiledPage, recipient: Any) -> Rendered:
         nonce = secrets.token_urlsafe(16)
-        pieces = render_pieces(compiled, recipient, nonce=nonce, fragments=self.fragments)
+        pieces = render_pieces(
+            compiled,
+            recipient,
+            nonce=nonce,
+            fragments=self.fragments,
+            budget=PageBudget(self.render_seconds),
+        )
         return Rendered(200, pieces, nonce, compiled.language)
 
     def by_token(self, token: str, *, bot: bool) -> Rendered:

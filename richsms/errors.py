@@ -64,14 +64,23 @@ def _told(value: object, translate: Callable[[str], str]) -> object:
     return value
 
 
+# Problems a validation error lists (the first ones, then how many more): a body of
+# 700,000 wrong keys is told in a few lines, never in megabytes.
+MAX_PROBLEMS = 20
+
+
 def described(exc: ValidationError, whole: str) -> str:
     """A pydantic validation error as one readable sentence per problem, `field.path:
-    message`; `whole` names the value itself when the problem has no field."""
+    message`, for the first MAX_PROBLEMS of them, then how many more there are; `whole`
+    names the value itself when the problem has no field."""
     parts = []
-    for problem in exc.errors(include_url=False, include_input=False):
+    for problem in exc.errors(include_url=False, include_input=False)[:MAX_PROBLEMS]:
         where = ".".join(str(p) for p in problem["loc"]) or whole
-        parts.append(f"{where}: {problem['msg']}")
-    return "; ".join(parts)
+        if len(where) > 80:
+            where = where[:77] + "..."
+        parts.append(f"{where}: {problem['msg'][:200]}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more problems" if more > 0 else "")
 
 
 class InvalidInput(RichsmsError):

@@ -207,6 +207,13 @@ class Settings:
         "(SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off for clicks); "
         "`power`: until it would survive losing the host (fsync on every batch).",
     )
+    page_render_seconds: float = _setting(
+        "RICHSMS_PAGE_RENDER_SECONDS",
+        0.5,
+        "Longest one page view's whole render may take (seconds, in a worker thread): "
+        "later texts with merge fields show empty past it, and a page whose render for a "
+        "sample contact takes longer is refused at publish, naming the block.",
+    )
     max_body_bytes: int = _setting(
         "RICHSMS_MAX_BODY_BYTES", 10_485_760, "Largest request body accepted (bytes)."
     )
@@ -215,6 +222,13 @@ class Settings:
         100.0,
         "Longest a write transaction should hold the database (ms); a longer one is logged "
         "with the statement that opened it.",
+    )
+    import_reports_dir: str = _setting(
+        "RICHSMS_IMPORT_REPORTS_DIR",
+        "",
+        "Directory where contact imports write their rejected rows (one CSV file per "
+        "import, downloadable for 24 hours); empty: `richsms-import-reports` in the "
+        "system's temporary directory.",
     )
     webhooks_allow_private: bool = _setting(
         "RICHSMS_WEBHOOKS_ALLOW_PRIVATE",
@@ -280,6 +294,8 @@ class Settings:
             raise ConfigError("RICHSMS_MAX_SEGMENTS must be between 1 and 255")
         if not 1 <= self.worker_batch <= 5000:
             raise ConfigError("RICHSMS_WORKER_BATCH must be between 1 and 5000")
+        if not 0 < self.page_render_seconds <= 60:
+            raise ConfigError("RICHSMS_PAGE_RENDER_SECONDS must be more than 0 and at most 60")
         if not 0 < self.default_rate < float("inf"):
             raise ConfigError("RICHSMS_DEFAULT_RATE must be a positive number of messages/s")
         for name in ("base_url", "short_url"):
@@ -295,6 +311,11 @@ class Settings:
     @property
     def trusted_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.trusted_proxies)
+
+    @property
+    def import_reports(self) -> Path | None:
+        """The imports' reports directory; None: the default one (`sender.audience`'s)."""
+        return Path(self.import_reports_dir) if self.import_reports_dir else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
@@ -24,6 +25,9 @@ Model = TypeVar("Model", bound=BaseModel)
 # JSON nested deeper than this is no request richsms understands; refusing it early keeps
 # the parser and the validators far from Python's recursion limit.
 MAX_JSON_DEPTH = 32
+# No object richsms reads has more members (200 custom fields at most): a body of 700,000
+# keys is refused before any validator lists what is wrong with each.
+MAX_JSON_KEYS = 1_000
 
 
 def _too_deep() -> BadRequest:
@@ -43,6 +47,13 @@ async def read_model(request: Request, model: type[Model], *, optional: bool = F
     content_type = request.headers.get("content-type", "application/json")
     if not content_type.split(";")[0].strip().lower().endswith(("/json", "+json")):
         raise BadRequest(415, "send the body as application/json")
+    # Parsing and validating up to max_body_bytes is CPU work: never on the event loop.
+    return await run_in_threadpool(model_of, raw, model)
+
+
+def model_of(raw: bytes, model: type[Model]) -> Model:
+    """`raw` parsed and validated as `model`, or a clear 400/422 (its first problems
+    listed: `richsms.errors.described`)."""
     data = parse_json(raw)
     if not isinstance(data, dict):
         raise BadRequest(400, "the body must be a JSON object")
@@ -78,6 +89,13 @@ def _check_values(data: Any) -> None:
         if isinstance(value, dict):
             if depth > MAX_JSON_DEPTH:
                 raise _too_deep()
+            if len(value) > MAX_JSON_KEYS:
+                raise BadRequest(
+                    422,
+                    f"{_short(where)}: an object has at most {MAX_JSON_KEYS} members, "
+                    f"not {len(value)}",
+                    code="invalid_input",
+                )
             for key, item in value.items():
                 _check_text(key, where)
                 stack.append((item, depth + 1, f"{where}.{key}"))

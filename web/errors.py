@@ -36,9 +36,15 @@ _HTTP_CODES = {
 }
 
 
+# Longest error message an answer carries: whatever went wrong, an error stays small.
+MAX_MESSAGE = 4_000
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 1] + "…"
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers
     )

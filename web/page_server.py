@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from starlette.types import Scope, Send
 
 from landing_templates.pieces import gzip_body, raw_body
+from landing_templates.serving import MissingCoupons
 from landing_templates.viewer import PageViewer, Rendered
 from richsms.clock import Clock
 from richsms.settings import Settings
@@ -44,30 +45,45 @@ def page_headers(nonce: str | None) -> dict[str, str]:
 
 
 class PageServer(PageViewer):
-    """The page viewer as `ShortLinks` calls it for page links, after the click is stored."""
+    """The page viewer as `ShortLinks` calls it for page links, after the click is stored.
+
+    On SQLite the view's state is read on the event loop (one local indexed read); the
+    recipient's personal blocks are rendered in the viewer's render threads, never here."""
 
     def __init__(self, *, engine: Engine, clock: Clock, settings: Settings) -> None:
-        super().__init__(engine=engine, clock=clock, base_url=settings.base_url)
+        super().__init__(
+            engine=engine,
+            clock=clock,
+            base_url=settings.base_url,
+            render_seconds=settings.page_render_seconds,
+        )
 
     async def __call__(self, scope: Scope, send: Send, target: Target, user_agent: str) -> None:
         assert target.page_id is not None
         bot = is_bot(scope["method"], user_agent)
         rendered = None
         assign = False
+        loop = asyncio.get_running_loop()
         inline = self.inline_reader()
         if inline is not None and target.page_version is not None:
             compiled = self.cache.get((target.page_id, target.page_version))
             if compiled is not None:
                 try:
-                    rendered = self.read_view(
+                    state = self.read_state(
                         inline, compiled, target.contact_id, target.page_token, bot
                     )
-                    assign = rendered is None  # read: the recipient's coupons are due
+                    if self.renders_per_view(compiled, state, bot):
+                        work = functools.partial(self.answer, compiled, state, bot)
+                        rendered = await loop.run_in_executor(self.renders, work)
+                    else:
+                        rendered = self.answer(compiled, state, bot)
+                except MissingCoupons:  # read: the recipient's coupons are due
+                    assign = True
                 except sqlite3.OperationalError:  # busy: read from a worker thread instead
                     log.warning("page view read from a worker thread", exc_info=True)
         if rendered is None:
-            work = functools.partial(self.view, target, bot=bot, assign=assign)
-            rendered = await asyncio.get_running_loop().run_in_executor(None, work)
+            view = functools.partial(self.view, target, bot=bot, assign=assign)
+            rendered = await loop.run_in_executor(self.renders, view)
         await _send(scope, send, rendered)
 
 

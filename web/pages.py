@@ -59,8 +59,9 @@ def _response(request: Request, rendered: Rendered) -> Response:
 async def page_by_token(request: Request) -> Response:
     token: str = request.path_params["token"]
     bot = is_bot(request.method, request.headers.get("user-agent", ""))
-    work = functools.partial(context(request).pages.by_token, token, bot=bot)
-    rendered = await asyncio.get_running_loop().run_in_executor(None, work)
+    viewer = context(request).pages
+    work = functools.partial(viewer.by_token, token, bot=bot)
+    rendered = await asyncio.get_running_loop().run_in_executor(viewer.renders, work)
     return _response(request, rendered)
 
 

@@ -326,3 +326,17 @@ def test_flags_are_json_booleans(api: TestClient) -> None:
     for flag in ("one_per_phone", "refresh_audience", "requires_approval"):
         assert api.post("/api/campaigns", json=campaign | {flag: True}).status_code == 201
     assert api.post("/api/pages/1/publish", json={"move_links": True}).status_code == 200
+
+
+def test_a_body_of_many_keys_is_refused_with_a_small_error(api: TestClient) -> None:
+    # 700,000 keys in one object (8 MB): refused whole, never one problem per key.
+    many = "{" + ",".join(f'"{n:x}":0' for n in range(700_000)) + "}"
+    answer = api.post("/api/sms/analyze", content=many.encode(), headers=JSON)
+    message = error_of(answer, 422)
+    assert "at most 1000 members" in message and len(answer.content) < 1_000
+    # Within the cap, a body with many wrong fields lists the first 20 and counts the rest.
+    wrong = {"text": "hi", "type": "administrative", **{f"k{n}": n for n in range(900)}}
+    answer = api.post("/api/messages", json={"phone": "+33612345678", **wrong})
+    message = error_of(answer, 422)
+    assert message.count("Extra inputs are not permitted") == 20
+    assert message.endswith("and 880 more problems") and len(answer.content) < 4_000

@@ -10,12 +10,16 @@ they are still being sent.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import io
 import os
 import signal
 import threading
 from pathlib import Path
 
 import httpx
+import pytest
+from PIL import Image
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 from starlette.testclient import TestClient
@@ -166,3 +170,84 @@ def test_a_real_server_keeps_answering_links_while_clients_send_runaway_template
     with Session(engine) as session:
         stored = session.execute(select(func.count()).select_from(Click)).scalar_one()
     assert stored == redirects
+
+
+def held_in_worker(
+    monkeypatch: pytest.MonkeyPatch, module: str, name: str
+) -> tuple[threading.Event, threading.Event]:
+    """`module.name` made to wait, where it runs, until released: (entered, release)."""
+    entered, release = threading.Event(), threading.Event()
+    owner = importlib.import_module(module)
+    real = getattr(owner, name)
+
+    def hold(*args: object, **kwargs: object) -> object:
+        entered.set()
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, hold)
+    return entered, release
+
+
+def _png(side: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (side, side), (200, 30, 60)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("held", "request_of", "status"),
+    [
+        (("landing_templates.viewer", "render_pieces"), "page", 200),
+        (("web.bodies", "model_of"), "body", 200),
+        (("web.api.images", "store_image"), "image", 201),
+        (("web.api.contacts", "import_contacts"), "import", 200),
+    ],
+    ids=["page view", "json body", "image", "import"],
+)
+def test_the_heavy_work_of_a_request_runs_off_the_event_loop(
+    api: TestClient,
+    engine: Engine,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    held: tuple[str, str],
+    request_of: str,
+    status: int,
+) -> None:
+    """While a page's render, a body's parsing, an image's resizing or an import is held
+    in its worker thread, redirects and /healthz are answered: nothing of it is on the
+    event loop (no timing: the held request cannot finish before it is released)."""
+    link = api.post("/api/links", json={"url": "https://shop.example/sale"}).json()
+    blocks = [{"type": "heading", "text": "Hello {{ contact.first_name }}"}]
+    assert api.post("/api/pages", json={"name": "p", "language": "en", "blocks": blocks}
+                    ).status_code == 201
+    assert api.post("/api/pages/1/publish").status_code == 200
+    with session_scope(engine) as session:
+        contact = Contact(phone="+33600000001", first_name="Ada", created_at=clock.now(),
+                          updated_at=clock.now())
+        session.add(contact)
+        session.flush()
+        contact_id = contact.id
+    page = api.post("/api/links", json={"page_id": 1, "contact_id": contact_id}).json()
+    phone_ua = {"user-agent": "Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36"}
+    requests = {
+        "page": lambda: api.get(f"/{page['code']}", headers=phone_ua),
+        "body": lambda: api.post("/api/sms/analyze", json={"text": "Hello"}),
+        "image": lambda: api.post("/api/images", content=_png(64),
+                                  headers={"content-type": "image/png"}),
+        "import": lambda: api.post("/api/contacts/import", content=b"phone\n+33600000002\n",
+                                   headers={"content-type": "text/csv"}),
+    }
+    entered, release = held_in_worker(monkeypatch, *held)
+    answers: list[int] = []
+    slow = threading.Thread(target=lambda: answers.append(requests[request_of]().status_code))
+    slow.start()
+    try:
+        assert entered.wait(30), "the request never reached its worker"
+        assert api.get(f"/{link['code']}", follow_redirects=False).status_code == 302
+        assert api.get("/healthz").status_code == 200
+        assert answers == [] and slow.is_alive()  # answered while the heavy one is held
+    finally:
+        release.set()
+        slow.join(60)
+    assert answers == [status]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from landing_templates.coupons.models import Coupon
+from landing_templates.pages import publish_page
 from richsms.db import session_scope
+from richsms.settings import Settings
 from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import add_contact, rich_blocks
 
@@ -116,3 +120,42 @@ def test_images_are_resized_stripped_and_cached_long(api: TestClient) -> None:
     missing = api.post("/api/pages", json={"name": "S", "language": "en", "blocks": [
         {"type": "image", "image_id": 77, "alt": ""}]})
     assert missing.status_code == 422
+
+
+SLOW = "{% for a in 'x'*10000 %}{% for b in 'x'*10000 %}{% endfor %}{% endfor %}slow"
+
+
+def test_a_page_whose_whole_render_passes_its_budget_is_refused_at_publish(
+    settings: Settings, engine: Engine, clock: FrozenClock, token: str
+) -> None:
+    """Each text keeps within its own 50 ms, but six of them pass the page's 0.12 s: the
+    publish names the block where the render ran out; a view of such a page (published
+    before the limit) answers within it, its later texts empty."""
+    from web.app import create_app
+
+    app = create_app(settings.replace(page_render_seconds=0.12), clock=clock)
+    with TestClient(app) as api:
+        api.headers["Authorization"] = f"Bearer {token}"
+        slow = [{"type": "text", "text": SLOW} for _ in range(6)]
+        blocks = [{"type": "heading", "text": "Winter sale"}, *slow]
+        assert api.post("/api/pages", json={"name": "S", "language": "en", "blocks": blocks}
+                        ).status_code == 201
+        refused = api.post("/api/pages/1/publish")
+        assert refused.status_code == 422
+        named = re.match(r"blocks\[(\d)\] \(text\): the page takes longer than 0\.12 s",
+                         refused.json()["error"]["message"])
+        assert named is not None and 1 <= int(named.group(1)) <= 6
+        assert api.get("/api/pages/1").json()["status"] == "draft"
+        # One slow text is within the page's budget: it publishes.
+        assert api.put("/api/pages/1", json={"blocks": blocks[:2]}).status_code == 200
+        assert api.post("/api/pages/1/publish").status_code == 200
+
+        # A page published before the limit was lowered is served within it.
+        assert api.put("/api/pages/1", json={"blocks": blocks}).status_code == 200
+        with session_scope(engine) as session:
+            publish_page(session=session, clock=clock, page_id=1)
+        contact = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
+        code = api.post("/api/links", json={"page_id": 1, "contact_id": contact}).json()["code"]
+        view = api.get(f"/{code}", headers={"user-agent": "Mozilla/5.0 (Linux; Android 14)"})
+        assert view.status_code == 200 and "Winter sale" in view.text
+        assert view.text.count("slow") < 6

@@ -203,6 +203,11 @@ async def publish(request: Request) -> JSONResponse:
     body = await read_model(request, PublishIn, optional=True)
     ctx = context(request)
 
+    def check(session: Session) -> None:  # the render, before any write
+        ctx.pages.check_publishable(session=session, page_id=page_id)
+
+    await ctx.in_read_session(check)
+
     def work(session: Session) -> dict[str, Any]:
         published = publish_page(session=session, clock=ctx.clock, page_id=page_id)
         if body.move_links:

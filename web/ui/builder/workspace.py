@@ -246,7 +246,9 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
 
 
 def publish(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
-    page_id, clock = path_id(request, "page"), context(request).clock
+    page_id, ctx = path_id(request, "page"), context(request)
+    clock = ctx.clock
+    ctx.pages.check_publishable(session=db, page_id=page_id)  # the render, before any write
     published = publish_page(session=db, clock=clock, page_id=page_id)
     if form.get("move_links") == "on":
         move_links(session=db, clock=clock, page_id=page_id)
