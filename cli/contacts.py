@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import csv
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -69,6 +70,7 @@ def import_file(
                 tasks[stage] = progress.add_task(STAGES.get(stage, stage), total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
+        reports = Path(tempfile.mkdtemp(prefix="richsms-import-"))
         try:
             with session_scope(engine) as session:
                 result = import_contacts(
@@ -76,20 +78,24 @@ def import_file(
                     data=file.read_bytes(),
                     clock=SystemClock(),
                     region=region or settings.default_region,
+                    reports=reports,
                     source=f"import {file.name}",
                     progress=advance,
                 )
+            if report is not None and result.rejected_report is not None:
+                shutil.copyfile(reports / f"{result.rejected_report}.csv", report)
         except RichsmsError as exc:
             progress.stop()
             raise fail(exc) from None
         finally:
+            shutil.rmtree(reports, ignore_errors=True)
             engine.dispose()
 
     out = Console(highlight=False)
     out.print(
         f"{_count(result.rows, 'row')}: {_count(result.imported, 'new contact')}, "
         f"{result.updated} updated, {_count(result.duplicates, 'duplicate row')} merged, "
-        f"{len(result.rejected)} rejected",
+        f"{result.rejected_count} rejected",
         markup=False,
         soft_wrap=True,
     )
@@ -99,12 +105,8 @@ def import_file(
     for rejection in result.rejected[:SHOWN_REJECTIONS]:
         table.add_row(str(rejection.row), Text(rejection.reason))
     out.print(table)
-    hidden = len(result.rejected) - SHOWN_REJECTIONS
+    hidden = result.rejected_count - SHOWN_REJECTIONS
     if report is not None:
-        with report.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["row", "reason"])
-            writer.writerows((r.row, r.reason) for r in result.rejected)
         out.print(f"every rejected row is in {report}", markup=False, soft_wrap=True)
     elif hidden > 0:
         out.print(

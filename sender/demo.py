@@ -153,7 +153,14 @@ def seed_demo(*, engine: Engine, settings: Settings, now: datetime) -> DemoRepor
     with session_scope(engine) as session:
         create_admin(session=session, email=DEMO_EMAIL, password=password, clock=clock)
     with Session(engine) as session:
-        import_contacts(session=session, data=_csv(), clock=clock, region="FR", source="boutique")
+        import_contacts(
+            session=session,
+            data=_csv(),
+            clock=clock,
+            region="FR",
+            reports=settings.import_reports,
+            source="boutique",
+        )
     with session_scope(engine) as session:
         group = create_group(session=session, name="Clients fidèles", clock=clock)
         assert group.id is not None

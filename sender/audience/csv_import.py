@@ -5,6 +5,10 @@ are `sender.audience.csv_columns`. Each row is checked on its own: a bad row is 
 number (the header is row 1, so the first data row is row 2) and a reason, and every good
 row imports. Rows repeating a phone number are merged, later non-empty cells winning.
 
+Rejected rows are counted and streamed to a report file on disk as they are found
+(`sender.audience.import_rejects`): the report names the first SHOWN and its file; a file
+of millions of bad rows never becomes a list in memory.
+
 A file that cannot be read as CSV at all (no phone column, an unterminated quote, binary
 data, nothing in it, more custom columns than MAX_CUSTOM_FIELDS) is refused as a whole
 with InvalidInput.
@@ -25,17 +29,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from richsms.clock import Clock
-from richsms.errors import Conflict, InvalidInput, RichsmsError
+from richsms.errors import Conflict, InvalidInput
 from sender.audience.contact_store import ImportedContact, store_contacts
 from sender.audience.csv_columns import BadNumber, Columns
 from sender.audience.csv_reading import decode, read_records
 from sender.audience.custom_fields import record_custom_fields
+from sender.audience.import_rejects import RejectedRows, Rejection
 from sender.audience.phones import check_region, suggest_region
 
 # Called as progress(stage, done, total); stages are "read" then "save".
@@ -48,32 +54,19 @@ SAVE_CHUNK: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
-    row: int  # 1-based, the header being row 1
-    reason: str  # English, as the API and the error report say it
-    error: RichsmsError | None = None  # the reason, to be told in another language
-
-    @classmethod
-    def of(cls, row: int, error: RichsmsError) -> Rejection:
-        return cls(row, error.message, error)
-
-    def told(self, translate: Callable[[str], str]) -> str:
-        return self.error.told(translate) if self.error else translate(self.reason)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "reason": self.reason}
-
-
-@dataclass(frozen=True, slots=True)
 class ImportReport:
     """`imported` new contacts, `updated` existing ones, `duplicates` rows merged into an
-    earlier row of the same file, and every row `rejected` with its reason."""
+    earlier row of the same file; `rejected_count` rows rejected, the first SHOWN of them
+    in `rejected` with their reason, all of them in the report `rejected_report` (an id
+    in the reports' directory; None when nothing was rejected)."""
 
     rows: int
     imported: int
     updated: int
     duplicates: int
     rejected: tuple[Rejection, ...]
+    rejected_count: int = 0
+    rejected_report: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -82,13 +75,16 @@ class ImportReport:
             "updated": self.updated,
             "duplicates": self.duplicates,
             "rejected": [r.as_dict() for r in self.rejected],
+            "rejected_count": self.rejected_count,
         }
 
 
 @dataclass(slots=True)
 class ParsedFile:
     contacts: dict[str, ImportedContact] = field(default_factory=dict)  # by E.164 phone
-    rejected: list[Rejection] = field(default_factory=list)
+    rejected: tuple[Rejection, ...] = ()  # the first SHOWN
+    rejected_count: int = 0
+    rejected_report: str | None = None
     rows: int = 0
     duplicates: int = 0
     custom_fields: tuple[str, ...] = ()  # the custom fields the file's columns became
@@ -100,14 +96,22 @@ def import_contacts(
     data: bytes,
     clock: Clock,
     region: str,
+    reports: Path | None = None,
     source: str = DEFAULT_CONSENT_SOURCE,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Read `data` as a contacts CSV and merge it into the database, committed here
     chunk by chunk (see the module's docstring). `region` reads numbers written without
-    a country code. `session` must have no transaction open: parsing comes first."""
+    a country code; the rejected rows' report goes in the directory `reports` (None: the
+    default one). `session`
+    must have no transaction open: parsing comes first."""
     parsed = parse_contacts_csv(
-        data, region=check_region(region), now=clock.now(), source=source, progress=progress
+        data,
+        region=check_region(region),
+        now=clock.now(),
+        reports=reports,
+        source=source,
+        progress=progress,
     )
     contacts = list(parsed.contacts.values())
     if contacts:  # committed with the first chunk of contacts
@@ -135,7 +139,9 @@ def import_contacts(
         imported=imported,
         updated=updated,
         duplicates=parsed.duplicates,
-        rejected=tuple(parsed.rejected),
+        rejected=parsed.rejected,
+        rejected_count=parsed.rejected_count,
+        rejected_report=parsed.rejected_report,
     )
 
 
@@ -144,59 +150,71 @@ def parse_contacts_csv(
     *,
     region: str,
     now: datetime,
+    reports: Path | None = None,
     source: str = DEFAULT_CONSENT_SOURCE,
     progress: Progress | None = None,
 ) -> ParsedFile:
-    """Every row of the file, checked and merged by phone; no database involved."""
-    records = read_records(decode(data))
-    if not records or not any(cell.strip() for cell in records[0]):
+    """Every row of the file, checked and merged by phone; no database involved. The
+    rejected rows go to a report in `reports` as they are found."""
+    text = decode(data)
+    records = read_records(text)
+    header = next(records, None)
+    if header is None or not any(cell.strip() for cell in header):
         raise InvalidInput("the file has no header row")
-    columns = Columns(records[0])
+    columns = Columns(header)
     parsed = ParsedFile(custom_fields=tuple(name for _, name in columns.custom))
+    rejected = RejectedRows(reports)
     # Rows whose national number is not valid in `region`: once every row is read, the
     # countries the file's other numbers come from may suggest the right reading.
-    bad_numbers: list[tuple[int, str]] = []
     country_codes: set[int] = set()
-    total = len(records) - 1
+    # The data rows, for the progress only (a quoted cell may hold a line break).
+    total = max(1, text.count("\n") - text.endswith("\n"))
     step = max(1, total // 100)
-    for index, cells in enumerate(records[1:], start=2):
-        if progress is not None and index % step == 0:
-            progress("read", index - 1, total)
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line: not a row anyone meant
-        parsed.rows += 1
-        try:
-            contact, country_code = columns.read(cells, region=region, now=now, source=source)
-        except BadNumber as exc:
-            bad_numbers.append((len(parsed.rejected), exc.raw))
-            parsed.rejected.append(Rejection.of(index, exc))
-            continue
-        except InvalidInput as exc:
-            parsed.rejected.append(Rejection.of(index, exc))
-            continue
-        country_codes.add(country_code)
-        earlier = parsed.contacts.get(contact.phone)
-        if earlier is None:
-            parsed.contacts[contact.phone] = contact
-        else:
-            earlier.merge(contact)
-            parsed.duplicates += 1
-    for position, raw in bad_numbers:
-        hint = suggest_region(raw, region=region, country_codes=country_codes)
-        if hint is not None:
-            rejected = parsed.rejected[position]
-            hinted = InvalidInput(
-                "{reason} (numbers without a country code are read in {region}); did you "
-                "mean {number} ({country})? Write it with its country code.",
-                params={
-                    "reason": rejected.error,
-                    "region": region,
-                    "number": hint.e164,
-                    "country": hint.region,
-                },
-            )
-            parsed.rejected[position] = Rejection.of(rejected.row, hinted)
+    try:
+        for index, cells in enumerate(records, start=2):
+            if progress is not None and index % step == 0:
+                progress("read", min(index - 1, total), total)
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line: not a row anyone meant
+            parsed.rows += 1
+            try:
+                contact, country_code = columns.read(cells, region=region, now=now, source=source)
+            except BadNumber as exc:
+                rejected.add(Rejection.of(index, exc), exc.raw)
+                continue
+            except InvalidInput as exc:
+                rejected.add(Rejection.of(index, exc))
+                continue
+            country_codes.add(country_code)
+            earlier = parsed.contacts.get(contact.phone)
+            if earlier is None:
+                parsed.contacts[contact.phone] = contact
+            else:
+                earlier.merge(contact)
+                parsed.duplicates += 1
+    except BaseException:
+        rejected.close()
+        raise
+
+    def hint(rejection: Rejection, raw: str) -> Rejection | None:
+        found = suggest_region(raw, region=region, country_codes=country_codes)
+        if found is None:
+            return None
+        hinted = InvalidInput(
+            "{reason} (numbers without a country code are read in {region}); did you "
+            "mean {number} ({country})? Write it with its country code.",
+            params={
+                "reason": rejection.error or rejection.reason,
+                "region": region,
+                "number": found.e164,
+                "country": found.region,
+            },
+        )
+        return Rejection.of(rejection.row, hinted)
+
+    parsed.rejected_report = rejected.finish(hint)
+    parsed.rejected = tuple(rejected.first)
+    parsed.rejected_count = rejected.count
     if progress is not None:
         progress("read", total, total)
     return parsed
-

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
+from collections.abc import Iterator
 from typing import Final
 
 from richsms.errors import InvalidInput
@@ -31,7 +31,7 @@ def decode(data: bytes) -> str:
         text = _decode_8bit(data)
     if not text.strip():
         raise InvalidInput("the file is empty")
-    header = text.split("\n", 1)[0]
+    header = first_line(text)
     controls = len(_CONTROL.findall(text))
     if _CONTROL.search(header) or controls * 100 > len(text):
         raise InvalidInput("this is not a CSV file: it contains binary data")
@@ -59,20 +59,36 @@ def sniff_delimiter(header: str) -> str:
     return ";" if counts[";"] > counts[","] else ","
 
 
-def read_records(text: str) -> list[list[str]]:
-    header = text.split("\n", 1)[0]
-    delimiter = sniff_delimiter(header)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[list[str]] = []
+def first_line(text: str) -> str:
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
+# A line and its ending, whichever it is (what a file opened with newline="" gives).
+_LINE: Final = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines one by one: never a copy of the whole text (an io.StringIO holds
+    four bytes a character), never a list of every line."""
+    for match in _LINE.finditer(text):
+        yield match.group()
+
+
+def read_records(text: str) -> Iterator[list[str]]:
+    """The file's records one by one (never a list of them all); InvalidInput where the
+    CSV breaks, when that record is reached."""
+    delimiter = sniff_delimiter(first_line(text))
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
+    count = 0
     try:
         for cells in reader:
-            records.append(cells)
+            count += 1
+            yield cells
     except csv.Error as exc:
         # Rows are counted like a spreadsheet shows them: the header is row 1.
         raise InvalidInput(
             "malformed CSV at row {row} (line {line}): {reason}"
             + (" (a quote is left open)" if "end of data" in str(exc) else ""),
-            params={"row": len(records) + 1, "line": reader.line_num, "reason": str(exc)},
+            params={"row": count + 1, "line": reader.line_num, "reason": str(exc)},
         ) from None
-    return records
-

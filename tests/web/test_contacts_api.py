@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from richsms.accounts import create_token
 from richsms.db import session_scope
+from richsms.settings import Settings
 from sender.delivery.models import Message
 from sender.delivery.outbox import enqueue
 from tests.clock import FrozenClock
+from tests.web.test_crash_durability import free_port, start_server
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -32,13 +39,17 @@ def test_import_a_latin1_file_with_a_bad_row(api: TestClient) -> None:
         "+33 7 51 23 45 67;Zoé;Nîmes\n"
     ).encode("latin-1")
     body = import_csv(api, data)
+    url = body.pop("rejected_url")
     assert body == {
         "imported": 2,
         "updated": 0,
         "rejected": [{"row": 3, "reason": "not a valid number for FR: 12345"}],
+        "rejected_count": 1,
         "rows": 4,
         "duplicates": 1,
     }
+    assert isinstance(url, str) and url.startswith("/api/contacts/imports/")
+    assert api.get(url).text == "\ufeffrow,reason\r\n3,not a valid number for FR: 12345\r\n"
     again = import_csv(api, b"phone,ville\n0612345678,Paris\n")
     assert (again["imported"], again["updated"]) == (0, 1)
 
@@ -222,3 +233,91 @@ def test_a_file_with_thousands_of_columns_is_a_clear_422(api: TestClient) -> Non
     assert response.status_code == 422
     assert "at most 200 are kept per contact" in response.json()["error"]["message"]
     assert api.get("/api/contacts").json()["contacts"] == []
+
+
+def test_rejected_rows_are_counted_the_first_shown_and_all_downloadable(
+    api: TestClient,
+) -> None:
+    # 5,000 bad rows, then a Canadian number without +1 and one with it: its hint, found
+    # once the whole file is read, is in the file as it would be in the answer's rows.
+    rows = ["1"] * 5_000 + ["6045558762", "+1 514 555 2420"]
+    body = import_csv(api, ("phone\n" + "\n".join(rows) + "\n").encode())
+    assert (body["rows"], body["imported"], body["rejected_count"]) == (5_002, 1, 5_001)
+    shown = body["rejected"]
+    assert isinstance(shown, list) and len(shown) == 100
+    assert shown[0] == {"row": 2, "reason": "not a valid number for FR: 1"}
+    download = api.get(str(body["rejected_url"]))
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert download.headers["cache-control"] == "private, no-store"
+    lines = download.text.lstrip("\ufeff").splitlines()
+    assert len(lines) == 1 + 5_001 and lines[1] == "2,not a valid number for FR: 1"
+    assert lines[-1].startswith("5002,not a valid number for FR: 6045558762")
+    assert "did you mean +16045558762 (CA)?" in lines[-1]
+    # Without the token, or for a report that is not one: refused.
+    api.headers.pop("Authorization")
+    assert api.get(str(body["rejected_url"])).status_code == 401
+    api.headers["Authorization"] = "Bearer x"
+    missing = api.get("/api/contacts/imports/AAAAAAAAAAAAAAAAAAAAAA/rejected.csv")
+    assert missing.status_code in (401, 404)
+
+
+def _group_of(pid: int) -> list[int]:
+    """The processes of `pid`'s process group (the server and its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[2]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def test_a_10_mb_file_of_bad_rows_grows_the_server_by_less_than_100_mb(
+    settings: Settings,
+    engine: Engine,
+    clock: FrozenClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real `richsms serve`: its peak resident memory during the import, less what it
+    held before, stays under 100 MB; the answer is small and every rejected row is in the
+    report on disk."""
+    with session_scope(engine) as session:
+        token = create_token(session=session, name="importer", clock=clock)
+    monkeypatch.setenv("RICHSMS_IMPORT_REPORTS_DIR", str(tmp_path / "reports"))
+    row = "1," + "x" * 150 + "\n"
+    count = (10_000_000 - 11) // len(row)
+    data = ("phone,note\n" + row * count).encode()
+    port = free_port()
+    server = start_server(settings, port, tmp_path / "server.log")
+    try:
+        processes = _group_of(server.pid)
+        before = {pid: _kib(pid, "VmRSS") for pid in processes}
+        for pid in processes:  # the peak (VmHWM) counted from here
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600,
+                          headers={"Authorization": f"Bearer {token}"}) as http:
+            answer = http.post("/api/contacts/import", content=data,
+                               headers={"content-type": "text/csv"})
+            assert answer.status_code == 200, answer.text
+            growth = max(_kib(pid, "VmHWM") - before[pid] for pid in processes)
+            body = answer.json()
+            assert (body["rows"], body["imported"], body["rejected_count"]) == (count, 0, count)
+            assert len(body["rejected"]) == 100 and len(answer.content) < 50_000
+            report = http.get(body["rejected_url"])
+            assert report.text.count("\n") == count + 1
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert growth < 100 * 1024, f"the server grew by {growth // 1024} MB"

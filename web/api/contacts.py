@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from richsms.types import Flag
 from sender.audience.contact_edit import ContactChanges, update_contact
@@ -18,10 +18,12 @@ from sender.audience.contact_history import contact_history, state_times
 from sender.audience.contact_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY, list_contacts
 from sender.audience.csv_import import import_contacts
 from sender.audience.erasure import erase_contact
+from sender.audience.import_rejects import SHOWN
 from sender.audience.models import Contact
 from web.bodies import read_body
 from web.context import AppContext, context
 from web.errors import BadRequest
+from web.import_reports import REPORT_PATTERN, download, report_url
 from web.openapi import RouteTable
 
 # Largest id a row can have (PostgreSQL's integer); larger ones are simply not found.
@@ -39,7 +41,14 @@ class RejectedRow(BaseModel):
 class ImportOut(BaseModel):
     imported: int = Field(description="New contacts.")
     updated: int = Field(description="Existing contacts the file's rows were merged into.")
-    rejected: list[RejectedRow]
+    rejected: list[RejectedRow] = Field(
+        description=f"The first {SHOWN} rejected rows; `rejected_url` lists them all."
+    )
+    rejected_count: int = Field(description="Rows rejected, all told.")
+    rejected_url: str | None = Field(
+        description="Every rejected row as CSV (row, reason), kept 24 hours; null when "
+        "none was rejected."
+    )
     rows: int = Field(description="Data rows read (blank lines not counted).")
     duplicates: int = Field(description="Rows merged into an earlier row of the same phone.")
 
@@ -182,10 +191,31 @@ async def import_csv(request: Request) -> JSONResponse:
     region = request.query_params.get("region") or ctx.settings.default_region
 
     def work(session: Session) -> dict[str, Any]:
-        report = import_contacts(session=session, data=data, clock=ctx.clock, region=region)
-        return ImportOut.model_validate(report.as_dict()).model_dump(mode="json")
+        report = import_contacts(
+            session=session,
+            data=data,
+            clock=ctx.clock,
+            region=region,
+            reports=ctx.settings.import_reports,
+        )
+        url = report_url("/api/contacts/imports", report.rejected_report)
+        return ImportOut.model_validate({**report.as_dict(), "rejected_url": url}).model_dump(
+            mode="json"
+        )
 
     return JSONResponse(await ctx.in_session(work))
+
+
+@api.get(
+    "/contacts/imports/{report:str}/rejected.csv",
+    "Every row an import rejected, as CSV `row,reason` (its `rejected_url`; cells "
+    "neutralised against spreadsheet formulas), streamed; kept 24 hours.",
+    response_media="text/csv",
+    errors=(404,),
+    patterns=(REPORT_PATTERN,),
+)
+async def rejected_rows(request: Request) -> Response:
+    return download(context(request).settings.import_reports, request.path_params["report"])
 
 
 def _contact_data(contact: Contact) -> dict[str, Any]:

@@ -78,6 +78,11 @@ def audience_routes(get: list[str], post: list[str]) -> list[Route]:
     return [
         Route("/ui/contacts/import", signed_in(contacts_import.import_form), methods=get),
         Route("/ui/contacts/import", contacts_import.upload, methods=post),
+        Route(
+            "/ui/contacts/imports/{report}/rejected.csv",
+            signed_in(contacts_import.rejected_rows),
+            methods=get,
+        ),
         Route(one + "/edit", signed_in(contacts_edit.edit_form), methods=get),
         Route(one + "/edit", signed_in(contacts_edit.edit), methods=post),
         Route(one + "/erase", signed_in(contacts_edit.erase_form), methods=get),

@@ -1,14 +1,11 @@
 """Importing contacts from a CSV file in the browser: the same `import_contacts` as
 `POST /api/contacts/import`, sent as a multipart upload (htmx shows its progress), then
-the result: imported, updated, rejected, with each rejected row's reason on the page and
-as a CSV file to download (cells neutralised against spreadsheet formulas)."""
+the result: imported, updated, rejected, with the first rejected rows' reasons on the page
+and every one in the import's report to download (`web.import_reports`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
-from urllib.parse import quote
 
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
@@ -16,14 +13,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from richsms.errors import InvalidInput, RichsmsError
-from sender.audience.csv_import import ImportReport, import_contacts
-from sender.results.exports import neutralize
+from sender.audience.csv_import import import_contacts
 from web.context import context
 from web.errors import STATUS_OF
+from web.import_reports import download, report_url
 from web.ui.render import Viewer, fragment, page, viewer
-
-REPORT_COLUMNS = ("row", "reason")
-MAX_SHOWN = 500  # rejected rows listed on the page; the download has them all
 
 
 def import_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
@@ -31,19 +25,9 @@ def import_form(request: Request, db: Session, view: Viewer, _form: dict[str, st
     return page(view, "contacts_import.html", region=region, report=None)
 
 
-def report_csv(report: ImportReport) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(REPORT_COLUMNS)
-    for rejection in report.rejected:
-        writer.writerow([neutralize(rejection.row), neutralize(rejection.reason)])
-    return buffer.getvalue()
-
-
-def report_href(report: ImportReport) -> str:
-    """The error report as a `data:` link: it downloads from the page itself, so nothing
-    about the file is kept on the server."""
-    return "data:text/csv;charset=utf-8," + quote("\ufeff" + report_csv(report), safe="")
+def rejected_rows(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    """Every row an import rejected, as the CSV file its result page links to."""
+    return download(context(request).settings.import_reports, request.path_params["report"])
 
 
 async def upload(request: Request) -> Response:
@@ -89,7 +73,13 @@ async def upload(request: Request) -> Response:
         try:
             if not data:
                 raise InvalidInput("choose a CSV file to import")
-            report = import_contacts(session=db, data=data, clock=ctx.clock, region=region)
+            report = import_contacts(
+                session=db,
+                data=data,
+                clock=ctx.clock,
+                region=region,
+                reports=settings.import_reports,
+            )
         except RichsmsError as exc:
             db.rollback()
             status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
@@ -102,8 +92,8 @@ async def upload(request: Request) -> Response:
             )
         result: dict[str, Any] = {
             "report": report,
-            "shown": report.rejected[:MAX_SHOWN],
-            "href": report_href(report),
+            "shown": report.rejected,
+            "href": report_url("/ui/contacts/imports", report.rejected_report),
             "region": region,
         }
         if request.headers.get("hx-request"):
