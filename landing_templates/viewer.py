@@ -176,9 +176,9 @@ class PageViewer:
         inline = self.inline_reader()
         for page in compiled[:1]:  # SQL compiled and prepared once for each reader
             if inline is not None:
-                self.read_view(inline, page, None, None, bot=False)
+                self.answer(page, self.read_state(inline, page, None, None, bot=False), False)
             with self._reader.connect() as conn:
-                self.read_view(CoreReader(conn), page, None, None, bot=False)
+                self.read_state(CoreReader(conn), page, None, None, bot=False)
         with_coupons = next((page for page in compiled if coupon_blocks(page)), None)
         if with_coupons is not None:
             self._rehearse_assignment(with_coupons)
@@ -218,12 +218,14 @@ class PageViewer:
                 except NotFound:
                     return _notice_view(404, "not_found", "en")
         if not assign:
-            with self._reader.connect() as conn:
-                rendered = self.read_view(
-                    CoreReader(conn), compiled, contact_id, link.page_token, bot
-                )
-            if rendered is not None:
-                return rendered
+            try:
+                with self._reader.connect() as conn:
+                    state = self.read_state(
+                        CoreReader(conn), compiled, contact_id, link.page_token, bot
+                    )
+                return self.answer(compiled, state, bot)
+            except MissingCoupons:  # the recipient has coupons to be assigned
+                pass
         # The recipient's first view: their coupons are assigned (and kept) first.
         with session_scope(self._engine) as session:
             state = assigned_view_state(
@@ -236,21 +238,6 @@ class PageViewer:
                 base_url=self._base_url,
             )
         return self.answer(compiled, state, bot=False)
-
-    def read_view(
-        self,
-        reader: StateReader,
-        compiled: CompiledPage,
-        contact_id: int | None,
-        token: str | None,
-        bot: bool,
-    ) -> Rendered | None:
-        """The view from one read; None when the recipient has coupons to be assigned."""
-        try:
-            state = self.read_state(reader, compiled, contact_id, token, bot)
-        except MissingCoupons:
-            return None
-        return self.answer(compiled, state, bot)
 
     def read_state(
         self,

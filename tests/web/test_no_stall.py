@@ -200,7 +200,7 @@ def _png(side: int) -> bytes:
     [
         (("landing_templates.viewer", "render_pieces"), "page", 200),
         (("web.bodies", "model_of"), "body", 200),
-        (("web.api.images", "store_image"), "image", 201),
+        (("web.api.images", "prepare_image"), "image", 201),
         (("web.api.contacts", "import_contacts"), "import", 200),
     ],
     ids=["page view", "json body", "image", "import"],
