@@ -3,6 +3,10 @@ cancelling (through the state machine of sender/campaigns/states.py); their mess
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
 from sqlalchemy import and_, exists, select, update
 from sqlmodel import Field, Session, col
 
@@ -11,7 +15,7 @@ from landing_templates.models import Page
 from landing_templates.pages import published_version
 from richsms.clock import Clock
 from richsms.db import get_or_not_found
-from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound, described
 from richsms.settings import Settings
 from sender.audience.custom_fields import known_fields
 from sender.audience.models import ContactGroup, Segment
@@ -54,13 +58,8 @@ def create_campaign(
 ) -> Campaign:
     _validate(session, spec, settings)
     now = clock.now()
-    shape = spec.model_dump(exclude={"custom_fields"})
-    shape.update(
-        name=spec.name.strip(),
-        target_url=build_target(spec.target_url) if spec.target_url else None,
-    )
     campaign = Campaign(
-        **shape,
+        **_stored(spec),
         status=states.initial_status(requires_approval=spec.requires_approval),
         created_by=created_by,
         created_at=now,
@@ -69,6 +68,78 @@ def create_campaign(
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def _stored(spec: CampaignSpec) -> dict[str, Any]:
+    """The campaign's shape as stored: the name trimmed, the target URL built."""
+    shape = spec.model_dump(exclude={"custom_fields"})
+    shape.update(
+        name=spec.name.strip(),
+        target_url=build_target(spec.target_url) if spec.target_url else None,
+    )
+    return shape
+
+
+def campaign_spec(campaign: Campaign, **changes: Any) -> CampaignSpec:
+    """What the campaign is, as `create_campaign` takes it, with `changes` over it."""
+    shape = {name: getattr(campaign, name) for name in CampaignShape.model_fields}
+    try:
+        return CampaignSpec.model_validate({**shape, **changes})
+    except ValidationError as exc:
+        raise InvalidInput(described(exc, "the campaign")) from None
+
+
+def check_editable(campaign: Campaign) -> Campaign:
+    """The campaign if it may still be edited; Conflict once it is no longer a draft."""
+    if campaign.status not in states.EDITABLE:
+        raise Conflict(
+            "campaign {id} is {status}: only a draft can be edited (duplicate it instead)",
+            params={"id": campaign.id, "status": campaign.status},
+        )
+    return campaign
+
+
+def edit_campaign(
+    *,
+    session: Session,
+    clock: Clock,
+    campaign_id: int,
+    changes: Mapping[str, Any],
+    settings: Settings | None = None,
+) -> Campaign:
+    """Change a draft campaign's fields (those in `changes`; the others stay), checked as
+    at creation. Conflict for a campaign that is no longer a draft. Flushes."""
+    campaign = check_editable(_locked(session, campaign_id))
+    spec = campaign_spec(campaign, **changes)
+    _validate(session, spec, settings)
+    for name, value in _stored(spec).items():
+        setattr(campaign, name, value)
+    status = states.initial_status(requires_approval=spec.requires_approval)
+    if status != campaign.status:
+        states.move(campaign, status, now=clock.now())
+    campaign.updated_at = clock.now()
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def duplicate_campaign(
+    *,
+    session: Session,
+    clock: Clock,
+    campaign_id: int,
+    created_by: int | None,
+    name: str | None = None,
+    settings: Settings | None = None,
+) -> Campaign:
+    """A new draft with the campaign's fields, whatever its status (`name`, default the
+    original's followed by " (copy)"). Flushes."""
+    original = get_campaign(session=session, campaign_id=campaign_id)
+    copy_name = (name or f"{original.name} (copy)")[:200]
+    spec = campaign_spec(original, name=copy_name)
+    return create_campaign(
+        session=session, clock=clock, spec=spec, created_by=created_by, settings=settings
+    )
 
 
 def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = None) -> None:

@@ -58,8 +58,9 @@ TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
 # Statuses from which a send may be asked for (approval, when required, is checked apart).
 SENDABLE: Final = (DRAFT, APPROVED)
 FINISHED: Final = (DONE, CANCELLED, FAILED)
-# Statuses whose fields may still be changed.
-EDITABLE: Final = (DRAFT, AWAITING_APPROVAL, APPROVED)
+# Statuses whose fields may still be changed: a draft only (an edit after a request for
+# approval would send what no second marketer saw).
+EDITABLE: Final = (DRAFT,)
 
 
 def initial_status(*, requires_approval: bool) -> str:

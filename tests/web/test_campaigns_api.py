@@ -541,3 +541,39 @@ def test_an_informational_summary_excludes_only_the_opted_out(api: TestClient) -
     s = api.get(f"/api/campaigns/{created['id']}/summary").json()
     assert s["excluded"] == {"opted_out": 0} and s["recipients"] == 4
     assert s["opt_out"] == {}
+
+
+def test_a_draft_is_edited_field_by_field_and_a_sent_campaign_is_refused(
+    app: Any, api: TestClient, clock: FrozenClock
+) -> None:
+    created = campaign(api)
+    url = f"/api/campaigns/{created['id']}"
+    edited = api.patch(url, json={"name": "Soldes d'hiver", "rate": 5})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["name"], edited.json()["rate"]) == ("Soldes d'hiver", 5)
+    assert edited.json()["template"] == created["template"]  # untouched
+    assert edited.json()["status"] == "draft"
+    # Checked as at creation: an unknown field, no audience, a bad value.
+    unknown = api.patch(url, json={"template": "Hi {{ contact.nickname }}"})
+    assert unknown.status_code == 422 and "nickname" in unknown.text
+    assert api.patch(url, json={"group_ids": []}).status_code == 422
+    assert api.patch(url, json={"name": None}).status_code == 422
+    assert api.patch(url, json={"rate": 0}).status_code == 422
+    assert api.patch(url, json={"colour": "red"}).status_code == 422
+    assert api.patch("/api/campaigns/999", json={"name": "x"}).status_code == 404
+    assert api.get(url).json()["name"] == "Soldes d'hiver"
+    assert api.post(url + "/send").status_code == 202
+    refused = api.patch(url, json={"name": "Trop tard"})
+    assert refused.status_code == 409
+    assert "only a draft can be edited" in refused.json()["error"]["message"]
+    # Duplicated at any time: a new draft with the same fields.
+    copy = api.post(url + "/duplicate", json={})
+    assert copy.status_code == 201, copy.text
+    c = copy.json()
+    assert (c["name"], c["status"]) == ("Soldes d'hiver (copy)", "draft")
+    assert c["id"] != created["id"] and c["template"] == created["template"]
+    assert (c["group_ids"], c["rate"], c["progress"]["planned"]) == (created["group_ids"], 5, 0)
+    named = api.post(url + "/duplicate", json={"name": "Soldes de printemps"}).json()
+    assert named["name"] == "Soldes de printemps"
+    assert api.patch(f"/api/campaigns/{c['id']}", json={"name": "Copie"}).status_code == 200
+    assert api.post("/api/campaigns/999/duplicate", json={}).status_code == 404

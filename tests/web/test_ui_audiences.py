@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
-from sender.audience.models import ContactGroup, Segment
+from sender.audience.models import Contact, ContactGroup, Segment
 from sender.compose.library import MessageTemplate
 from sender.delivery.models import SenderNumber
 from tests.clock import FrozenClock
@@ -76,6 +76,46 @@ def test_groups_create_add_by_phone_rename_delete(
     assert "Group deleted." in deleted.text
     with Session(engine) as session:
         assert session.execute(select(ContactGroup)).first() is None
+
+
+def test_a_group_lists_searches_and_removes_its_members(
+    marketer: TestClient,  # noqa: F811
+    engine: Engine,
+    clock: FrozenClock,
+) -> None:
+    _contacts(engine, clock)
+    token = csrf(marketer.get("/ui/groups").text)
+    created = marketer.post("/ui/groups", data={"csrf": token, "name": "VIP"})
+    group_id = int(re.search(r"/ui/groups/(\d+)/members", created.text).group(1))  # type: ignore[union-attr]
+    assert "No member yet." in created.text
+    phones = "+33612345600\n+33612345601\n+33612345602"
+    marketer.post(f"/ui/groups/{group_id}/members", data={"csrf": token, "phones": phones})
+    shown = marketer.get(f"/ui/groups/{group_id}").text
+    assert 'id="group-members"' in shown
+    assert all(name in shown for name in ("Zoé", "Bob", "Léa"))
+    found = marketer.get(f"/ui/groups/{group_id}?q=zo").text
+    assert "Zoé" in found and "Bob" not in found and "Léa" not in found
+    by_number = marketer.get(f"/ui/groups/{group_id}?q=0612345601").text
+    assert "Bob" in by_number and "Zoé" not in by_number
+    assert "No member matches this search." in marketer.get(f"/ui/groups/{group_id}?q=zzz").text
+    with Session(engine) as session:
+        bob = session.execute(
+            select(col(Contact.id)).where(col(Contact.first_name) == "Bob")
+        ).scalar_one()
+    removed = marketer.post(
+        f"/ui/groups/{group_id}/members/remove", data={"csrf": token, "contact_id": str(bob)}
+    )
+    assert removed.status_code == 200 and "Removed from the group." in removed.text
+    assert "2 members" in removed.text and "Bob" not in removed.text
+    forged = marketer.post(f"/ui/groups/{group_id}/members/remove", data={"contact_id": "1"})
+    assert forged.status_code == 403
+    bad = marketer.post(
+        f"/ui/groups/{group_id}/members/remove", data={"csrf": token, "contact_id": "x"}
+    )
+    assert bad.status_code == 422
+    # The contact stays; only its membership went.
+    with Session(engine) as session:
+        assert session.get(Contact, bob) is not None
 
 
 def test_segment_builder_counts_live_then_saves(

@@ -151,3 +151,56 @@ def test_cancel_asks_for_confirmation(
     assert done.status_code == 200 and "Cancelled." in done.text
     assert status(engine) == "cancelled"
     assert "nothing to cancel" in marketer.get(path + "/cancel").text
+
+
+def test_a_draft_is_edited_in_the_composer_and_duplicated_at_any_time(
+    marketer: TestClient, engine: Engine, clock: FrozenClock  # noqa: F811
+) -> None:
+    group = audience(engine, clock)
+    path = new_campaign(marketer, group, window_start="09:30")
+    screen = marketer.get(path).text
+    assert f'id="edit-campaign" href="{path}/edit"' in screen
+    form = marketer.get(path + "/edit")
+    assert form.status_code == 200
+    html = form.text
+    # The composer, filled with what the campaign is, posting to its edit address.
+    assert f'action="{path}/edit"' in html and 'value="Noël"' in html
+    assert 'name="window_start" type="time" value="09:30"' in html
+    assert f'name="group-{group}" checked' in html
+    token = csrf(html)
+    fields = {
+        "csrf": token,
+        "name": "Noël en avance",
+        "type": "promotional",
+        "template": "Bonjour {{ contact.first_name }}, -30% {{ link }}",
+        "target_url": "https://shop.example/noel",
+        f"group-{group}": "on",
+        "schedule": "now",
+        "window_start": "09:30",
+        "rate": "5",
+    }
+    saved = marketer.post(path + "/edit", data=fields)
+    assert saved.status_code == 200 and "Campaign saved." in saved.text
+    with Session(engine) as session:
+        [stored] = session.execute(select(Campaign)).scalars().all()
+        assert (stored.name, stored.rate, stored.status) == ("Noël en avance", 5.0, "draft")
+        assert "-30%" in stored.template and stored.window_start == "09:30"
+    bad = marketer.post(path + "/edit", data={**fields, "template": "{{ contact.nope }}"})
+    assert bad.status_code == 422 and "nope" in bad.text and 'value="Noël en avance"' in bad.text
+    # Duplicated: a new draft, opened in the composer; the original, once sent, is not
+    # editable any more.
+    copied = marketer.post(path + "/duplicate", data={"csrf": token})
+    assert copied.status_code == 200 and "Campaign duplicated" in copied.text
+    assert 'value="Noël en avance (copy)"' in copied.text
+    marketer.post(path + "/send", data={"csrf": token, "confirmed": "yes"})
+    refused = marketer.get(path + "/edit")
+    assert refused.status_code == 409 and "only a draft can be edited" in refused.text
+    late = marketer.post(path + "/edit", data=fields)
+    assert late.status_code == 409 and "only a draft can be edited" in late.text
+    assert 'id="edit-campaign"' not in marketer.get(path).text
+    again = marketer.post(path + "/duplicate", data={"csrf": token}, follow_redirects=False)
+    assert again.status_code == 303
+    with Session(engine) as session:
+        listed = session.execute(select(Campaign).order_by(col(Campaign.id))).scalars()
+        names = [c.name for c in listed]
+    assert names == ["Noël en avance", "Noël en avance (copy)", "Noël en avance (copy)"]

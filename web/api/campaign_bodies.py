@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import datetime
 from typing import Any, Literal
 
@@ -59,6 +60,28 @@ def _body_of(shape: type[BaseModel], name: str) -> type[BaseModel]:
 
 # The body of POST /api/campaigns: CampaignSpec's fields and defaults, nothing else.
 CampaignIn = _body_of(CampaignSpec, "CampaignIn")
+
+
+def _patch_of(body: type[BaseModel], name: str) -> type[BaseModel]:
+    """`body`'s fields, each optional: those sent change, the others stay."""
+    fields: dict[str, Any] = {}
+    for field_name, info in body.model_fields.items():
+        annotation: Any = info.annotation
+        optional = copy(info)
+        optional.default, optional.default_factory = None, None
+        fields[field_name] = (annotation | None, optional)
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+# The body of PATCH /api/campaigns/{id}: any of CampaignIn's fields.
+CampaignPatch = _patch_of(CampaignIn, "CampaignPatch")
+
+
+class DuplicateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(
+        None, max_length=200, description="The copy's name (default: the original's + ' (copy)')."
+    )
 
 
 class ProgressOut(BaseModel):

@@ -15,6 +15,8 @@ from sender.campaigns.campaign import (
     campaign_messages,
     cancel_campaign,
     create_campaign,
+    duplicate_campaign,
+    edit_campaign,
     get_campaign,
     list_campaigns,
     request_send,
@@ -26,7 +28,9 @@ from web.api.campaign_bodies import (
     CampaignIn,
     CampaignList,
     CampaignOut,
+    CampaignPatch,
     CancelOut,
+    DuplicateIn,
     MessagePage,
     SenderIn,
     SummaryOut,
@@ -90,6 +94,45 @@ def index(request: Request, session: Session) -> dict[str, Any]:
 )
 def show(session: Session, id: int) -> dict[str, Any]:
     return campaign_out(get_campaign(session=session, campaign_id=id))
+
+
+@api.patch(
+    "/campaigns/{id}",
+    "Edit a draft campaign: the fields sent change, the others stay, checked as at "
+    "creation; 409 once it is no longer a draft (duplicate it instead).",
+    request=CampaignPatch,
+    response=CampaignOut,
+    errors=(404, 409),
+)
+def edit(ctx: AppContext, session: Session, body: BaseModel, id: int) -> dict[str, Any]:
+    # Validated as the declared `request=CampaignPatch` (campaign_bodies.py).
+    changes = body.model_dump(exclude_unset=True)
+    campaign = edit_campaign(
+        session=session, clock=ctx.clock, campaign_id=id, changes=changes, settings=ctx.settings
+    )
+    return campaign_out(campaign)
+
+
+@api.post(
+    "/campaigns/{id}/duplicate",
+    "A new draft with the campaign's fields, whatever its status.",
+    request=DuplicateIn,
+    response=CampaignOut,
+    errors=(404, 409),
+    status=201,
+)
+def duplicate(
+    request: Request, ctx: AppContext, session: Session, body: DuplicateIn, id: int
+) -> dict[str, Any]:
+    campaign = duplicate_campaign(
+        session=session,
+        clock=ctx.clock,
+        campaign_id=id,
+        created_by=_token(request),
+        name=body.name,
+        settings=ctx.settings,
+    )
+    return campaign_out(campaign)
 
 
 @api.post(

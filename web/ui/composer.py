@@ -5,6 +5,7 @@ mention and link in place), and GSM-7 suggestions shown as a diff to accept or n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,11 +23,20 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.groups import list_groups
 from sender.audience.segments import list_segments
 from sender.audience.selection import iter_audience
-from sender.campaigns.campaign import CampaignSpec, create_campaign
+from sender.campaigns.campaign import (
+    CampaignSpec,
+    check_editable,
+    create_campaign,
+    duplicate_campaign,
+    edit_campaign,
+    get_campaign,
+)
+from sender.campaigns.models import Campaign
 from sender.compose.composition import Composer
 from sender.compose.library import get_message_template, list_message_templates
 from sender.delivery.models import SenderNumber
 from web.api.sms import AnalyzeIn, AudienceIn, _analysis
+from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
 from web.ui.campaign_preview import sample_link
@@ -79,13 +89,14 @@ def _moment(form: dict[str, str]) -> datetime | None:
         raise InvalidInput("give the date, time and a valid time zone (Europe/Paris)") from None
 
 
-def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+def _spec(form: dict[str, str]) -> CampaignSpec:
+    """The campaign the composer's form describes."""
     try:
         rate = float(form.get("rate", "10") or "10")
     except ValueError:
         rate = -1.0
     local_at = form.get("local_at", "").strip()
-    spec = CampaignSpec(
+    return CampaignSpec(
         name=form.get("name", ""),
         type=form.get("type", "promotional"),
         template=form.get("template", ""),
@@ -104,16 +115,119 @@ def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) ->
         sender_id=int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None,
         requires_approval=form.get("requires_approval") == "on",
     )
+
+
+def _form_of(campaign: Campaign) -> dict[str, str]:
+    """The composer's form filled with what the campaign is (the inverse of `_spec`)."""
+    form = {
+        "name": campaign.name,
+        "type": campaign.type,
+        "template": campaign.template,
+        "target_url": campaign.target_url or "",
+        "page_id": str(campaign.page_id or ""),
+        "schedule": campaign.schedule,
+        "zone": "UTC",
+        "send_at": campaign.send_at.strftime("%Y-%m-%dT%H:%M") if campaign.send_at else "",
+        "local_at": f"{campaign.local_date}T{campaign.local_time}"
+        if campaign.local_date and campaign.local_time
+        else "",
+        "window_start": campaign.window_start,
+        "window_end": campaign.window_end,
+        "rate": f"{campaign.rate:g}",
+        "sender_id": str(campaign.sender_id or ""),
+    }
+    flags = {
+        "one_per_phone": campaign.one_per_phone,
+        "requires_approval": campaign.requires_approval,
+        **{f"group-{i}": True for i in campaign.group_ids},
+        **{f"segment-{i}": True for i in campaign.segment_ids},
+    }
+    form.update({name: "on" for name, on in flags.items() if on})
+    return form
+
+
+def _saved(
+    request: Request,
+    db: Session,
+    view: Viewer,
+    form: dict[str, str],
+    save: Callable[[CampaignSpec], Campaign],
+    done: str,
+    **shown: Any,
+) -> Response:
+    """Save the form's campaign with `save`, or show the form again with the problem."""
     try:
         with db.begin_nested():
-            campaign = create_campaign(
-                session=db, clock=context(request).clock, spec=spec, created_by=view.actor
-            )
+            campaign = save(_spec(form))
     except RichsmsError as exc:
+        problem = exc.told(view.gettext)
         return page(
-            view, "compose.html", 422, form=form, problem=exc.told(view.gettext), **_choices(db)
+            view, "compose.html", 422, form=form, problem=problem, **shown, **_choices(db)
         )
-    return back_to(f"/ui/campaigns/{campaign.id}", N_("Campaign created."))
+    return back_to(f"/ui/campaigns/{campaign.id}", done)
+
+
+def create(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    clock = context(request).clock
+    return _saved(
+        request,
+        db,
+        view,
+        form,
+        lambda spec: create_campaign(session=db, clock=clock, spec=spec, created_by=view.actor),
+        N_("Campaign created."),
+    )
+
+
+def edit_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    """A draft in the composer; a campaign past its draft says it can only be duplicated."""
+    campaign = get_campaign(session=db, campaign_id=path_id(request, "campaign"))
+    check_editable(campaign)
+    notice = request.query_params.get("notice", "")
+    return page(
+        view,
+        "compose.html",
+        form=_form_of(campaign),
+        editing=campaign,
+        notice=notice,
+        **_choices(db),
+    )
+
+
+def edit(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    campaign_id = path_id(request, "campaign")
+    ctx = context(request)
+    editing = check_editable(get_campaign(session=db, campaign_id=campaign_id))
+    return _saved(
+        request,
+        db,
+        view,
+        form,
+        lambda spec: edit_campaign(
+            session=db,
+            clock=ctx.clock,
+            campaign_id=campaign_id,
+            changes=spec.model_dump(exclude={"custom_fields"}),
+            settings=ctx.settings,
+        ),
+        N_("Campaign saved."),
+        editing=editing,
+    )
+
+
+def duplicate(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    """A new draft like the campaign, opened in the composer."""
+    original = get_campaign(session=db, campaign_id=path_id(request, "campaign"))
+    ctx = context(request)
+    copy = duplicate_campaign(
+        session=db,
+        clock=ctx.clock,
+        campaign_id=original.id or 0,
+        created_by=view.actor,
+        name=view.gettext("{name} (copy)").format(name=original.name),
+        settings=ctx.settings,
+    )
+    return back_to(f"/ui/campaigns/{copy.id}/edit", N_("Campaign duplicated: a new draft."))
 
 
 def _diff(text: str, replacements: list[dict[str, Any]]) -> Markup:
