@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,8 @@ from sender.delivery.worker import Worker, worker_from_settings
 from shortener.clicks import ClickWriter
 from shortener.limits import MissLimiter
 from shortener.resolver import Resolver
+
+SWITCH_INTERVAL = 0.001  # seconds (CPython's default: 0.005)
 
 log = logging.getLogger("richsms")
 
@@ -126,6 +129,9 @@ class Runtime:
         if self._checkpoints is not None:
             self._checkpoints.start()
         if (serving := self.serving) is not None:
+            # The event loop shares the interpreter with the threads that render pages and
+            # analyse audiences: it gets the lock back within 1 ms instead of 5.
+            sys.setswitchinterval(SWITCH_INTERVAL)
             serving.clicks.start()
             await serving.limiter.start()
             try:

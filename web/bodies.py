@@ -4,9 +4,13 @@ a bad input gets the same clear 4xx everywhere."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
+import multiprocessing
 import re
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -53,8 +57,8 @@ async def read_model(request: Request, model: type[Model], *, optional: bool = F
 
 def model_of(raw: bytes, model: type[Model]) -> Model:
     """`raw` parsed and validated as `model`, or a clear 400/422 (its first problems
-    listed: `richsms.errors.described`)."""
-    data = parse_json(raw)
+    listed: `richsms.errors.described`). A large body is parsed in another process."""
+    data = parse_json(raw) if len(raw) < PARSE_ELSEWHERE_BYTES else parse_elsewhere(raw)
     if not isinstance(data, dict):
         raise BadRequest(400, "the body must be a JSON object")
     try:
@@ -75,6 +79,38 @@ def parse_json(raw: bytes) -> Any:
         raise BadRequest(400, f"the body is not valid JSON: {exc}") from None
     _check_values(data)
     return data
+
+
+# Python's JSON parser holds the interpreter's lock for the whole document (seconds for
+# 8 MB on a loaded machine): a thread would not let the event loop run meanwhile. Bodies
+# from this size on are parsed by a process of their own, which sends back the values.
+PARSE_ELSEWHERE_BYTES = 256 * 1024
+_parsers: ProcessPoolExecutor | None = None
+_parsers_lock = threading.Lock()
+
+
+def parse_elsewhere(raw: bytes) -> Any:
+    """`parse_json(raw)` run in the parser process (started at first use)."""
+    global _parsers
+    with _parsers_lock:
+        if _parsers is None:
+            context = multiprocessing.get_context("forkserver")
+            _parsers = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            atexit.register(_parsers.shutdown, wait=False, cancel_futures=True)
+        parsers = _parsers
+    outcome = parsers.submit(_parse_outcome, raw).result()
+    if outcome[0] == "error":
+        _, status, message, code = outcome
+        raise BadRequest(status, message, code=code)
+    return outcome[1]
+
+
+def _parse_outcome(raw: bytes) -> tuple[Any, ...]:
+    """In the parser process: ("ok", values) or ("error", status, message, code)."""
+    try:
+        return ("ok", parse_json(raw))
+    except BadRequest as exc:
+        return ("error", exc.status_code, exc.detail, exc.code)
 
 
 def _no_constant(name: str) -> Any:

@@ -4,6 +4,7 @@ mapping behind them) so that every route gets it, including routes added later."
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -15,6 +16,7 @@ from starlette.testclient import TestClient
 from tests.clock import FrozenClock
 from tests.web.test_ui import make_user, marketer, sign_in  # noqa: F401  (the fixture)
 from tests.web.test_ui_builder import new_page, token_of
+from web.bodies import PARSE_ELSEWHERE_BYTES
 
 JSON = {"Content-Type": "application/json"}
 
@@ -340,3 +342,9 @@ def test_a_body_of_many_keys_is_refused_with_a_small_error(api: TestClient) -> N
     message = error_of(answer, 422)
     assert message.count("Extra inputs are not permitted") == 20
     assert message.endswith("and 880 more problems") and len(answer.content) < 4_000
+    # A large valid body (parsed by the parser process) reads as any other.
+    contacts = [{"first_name": "p" * 60, "language": "fr"} for _ in range(5_000)]
+    large = {"text": "Hi {{ contact.first_name }}", "audience": {"contacts": contacts}}
+    assert len(json.dumps(large)) > PARSE_ELSEWHERE_BYTES
+    analysed = api.post("/api/sms/analyze", json=large)
+    assert analysed.status_code == 200, analysed.text
