@@ -75,10 +75,14 @@ class Row:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--contacts", type=int, default=20_000)
-    parser.add_argument("--kinds", default="page,json,image,import,analyze,pool")
+    options: tuple[tuple[str, type, object], ...] = (
+        ("--backends", str, "sqlite,postgresql"),
+        ("--seconds", float, 15.0),
+        ("--contacts", int, 20_000),
+        ("--kinds", str, "page,json,image,import,analyze,pool"),
+    )
+    for name, kind, default in options:
+        parser.add_argument(name, type=kind, default=default)
     args = parser.parse_args()
     bodies = make_bodies()
     work = Path(tempfile.mkdtemp(prefix="richsms-attacks-"))
