@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
+from richsms.db import READ_ONLY
 from shortener.models import Link, LinkChange
 from shortener.polling import Polling
 
@@ -87,7 +88,9 @@ class Resolver:
         miss_ttl: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._engine = engine
+        # Every read here is a read: on SQLite it takes no write lock, so a redirect the
+        # cache cannot answer never waits for a writer (richsms.db.READ_ONLY).
+        self._engine = engine.execution_options(**{READ_ONLY: True})
         self._max_entries = max_entries
         self._poll_interval = poll_interval
         self._miss_ttl = miss_ttl

@@ -26,6 +26,7 @@ from sender.audience.models import Contact
 from sender.campaigns.planning_job import run_planning
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
+from shortener.links import create_links
 from shortener.models import Link
 from tests.clock import FrozenClock
 from tests.lock_watchdog import LockWatchdog
@@ -241,3 +242,22 @@ def test_a_900k_code_pool_is_stored_in_short_transactions_and_shown_only_once_fu
     assert len(seen) > 400  # written in short transactions
     counts = api.get("/api/coupon-pools/1").json()
     assert (counts["size"], counts["available"]) == (size, size)
+
+
+def test_a_redirect_the_cache_cannot_answer_reads_without_the_write_lock(
+    client: TestClient, engine: Engine, clock: FrozenClock, settings: Settings,
+    watchdog: LockWatchdog,
+) -> None:
+    with session_scope(engine) as session:  # after the cache was loaded: it is not in it
+        (link,) = create_links(
+            session=session,
+            codes=CodeMaker(settings.secret_key.reveal()),
+            clock=clock,
+            url="https://shop.example/",
+            contact_ids=[None],
+        )
+    with watchdog.watching(app_engine(client), label="redirects") as seen:
+        for code in (link.code, "nosuchcode"):
+            answer = client.get(f"/{code}", follow_redirects=False)
+            assert answer.status_code in (302, 404), answer.text
+    assert [t.opened_by for t in seen if "FROM link" in t.opened_by] == []
