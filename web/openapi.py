@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from inspect import Parameter, iscoroutinefunction, signature
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, get_type_hints, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlmodel import Session
@@ -247,6 +247,8 @@ def _use_case(
             result = await run_in_threadpool(run)
         if isinstance(result, Response):
             return result
+        if isinstance(result, BaseModel):
+            result = result.model_dump(mode="json")
         return JSONResponse(result, status_code=operation.status)
 
     return endpoint
@@ -307,17 +309,26 @@ class RouteTable:
         read with `path_id`, a 422 or 404 naming what it identifies), and its unit of work:
         `session` (committed when it returns; read-only with `reads=True`), or `reading`
         and `writing` (`AppContext.in_read_then_write`); none, it runs outside any. What it
-        returns is answered as JSON with the operation's status (or as is, if it is a
-        response).
+        returns is answered as JSON with the operation's status (a model dumped as JSON, a
+        response as is). Its types are the operation's unless `options` say otherwise: the
+        `body` parameter's model is the `request`, a returned model the `response`.
         """
         defaults: dict[str, Any] = {"tags": self._tags, "public": self._public}
-        operation = Operation(method, path, summary, **{**defaults, **options})
 
         def declare(handler: Handler) -> Handler:
-            endpoint: Callable[[Request], Awaitable[Response]] = (
-                handler if iscoroutinefunction(handler) else _use_case(handler, operation, reads)
-            )
-            self.routes.append(DocumentedRoute(operation, endpoint))
+            if iscoroutinefunction(handler):
+                operation = Operation(method, path, summary, **{**defaults, **options})
+                self.routes.append(DocumentedRoute(operation, handler))
+                return handler
+            hints = get_type_hints(handler)
+            declared = {"request": hints.get("body"), "response": hints.get("return")}
+            typed = {
+                option: model
+                for option, model in declared.items()
+                if isinstance(model, type) and issubclass(model, BaseModel)
+            }
+            operation = Operation(method, path, summary, **{**defaults, **typed, **options})
+            self.routes.append(DocumentedRoute(operation, _use_case(handler, operation, reads)))
             return handler
 
         return declare

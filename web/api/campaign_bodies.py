@@ -241,14 +241,14 @@ class SenderOut(BaseModel):
     allowed_types: list[str]
 
 
-def campaign_out(campaign: Campaign) -> dict[str, Any]:
+def campaign_out(campaign: Campaign) -> CampaignOut:
     names = [name for name in CampaignOut.model_fields if name != "progress"]
     data = {name: getattr(campaign, name) for name in names}
     data["progress"] = Progress.of(campaign).as_dict()
-    return CampaignOut.model_validate(data).model_dump(mode="json")
+    return CampaignOut.model_validate(data)
 
 
-def message_out(message: Message) -> dict[str, Any]:
+def message_out(message: Message) -> MessageOut:
     data = {name: getattr(message, name) for name in MessageOut.model_fields if name != "times"}
     data["times"] = {name: getattr(message, name) for name in MESSAGE_TIMES}
-    return MessageOut.model_validate(data).model_dump(mode="json")
+    return MessageOut.model_validate(data)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.requests import Request
@@ -58,11 +56,10 @@ api = RouteTable(tags=("campaigns",))
     "/campaigns",
     "Create a campaign (draft, or awaiting approval).",
     request=CampaignIn,
-    response=CampaignOut,
     errors=(404, 409),
     status=201,
 )
-def create(request: Request, ctx: AppContext, session: Session, body: BaseModel) -> dict[str, Any]:
+def create(request: Request, ctx: AppContext, session: Session, body: BaseModel) -> CampaignOut:
     # The route table reads and validates the body as the declared `request=CampaignIn`,
     # which is derived from the campaign's shape at import (campaign_bodies.py): a type
     # checker knows it only as a model.
@@ -80,19 +77,16 @@ def create(request: Request, ctx: AppContext, session: Session, body: BaseModel)
 @api.get(
     "/campaigns",
     "Campaigns, newest first; filter with ?status= (one of the campaign statuses).",
-    response=CampaignList,
     errors=(422,),
     reads=True,
 )
-def index(request: Request, session: Session) -> dict[str, Any]:
+def index(request: Request, session: Session) -> CampaignList:
     found = list_campaigns(session=session, status=request.query_params.get("status"))
-    return {"campaigns": [campaign_out(c) for c in found]}
+    return CampaignList(campaigns=[campaign_out(c) for c in found])
 
 
-@api.get(
-    "/campaigns/{id}", "One campaign, with its planning progress.", response=CampaignOut, reads=True
-)
-def show(session: Session, id: int) -> dict[str, Any]:
+@api.get("/campaigns/{id}", "One campaign, with its planning progress.", reads=True)
+def show(session: Session, id: int) -> CampaignOut:
     return campaign_out(get_campaign(session=session, campaign_id=id))
 
 
@@ -101,10 +95,9 @@ def show(session: Session, id: int) -> dict[str, Any]:
     "Edit a draft campaign: the fields sent change, the others stay, checked as at "
     "creation; 409 once it is no longer a draft (duplicate it instead).",
     request=CampaignPatch,
-    response=CampaignOut,
-    errors=(404, 409),
+    errors=(409,),
 )
-def edit(ctx: AppContext, session: Session, body: BaseModel, id: int) -> dict[str, Any]:
+def edit(ctx: AppContext, session: Session, body: BaseModel, id: int) -> CampaignOut:
     # Validated as the declared `request=CampaignPatch` (campaign_bodies.py).
     changes = body.model_dump(exclude_unset=True)
     campaign = edit_campaign(
@@ -116,14 +109,12 @@ def edit(ctx: AppContext, session: Session, body: BaseModel, id: int) -> dict[st
 @api.post(
     "/campaigns/{id}/duplicate",
     "A new draft with the campaign's fields, whatever its status.",
-    request=DuplicateIn,
-    response=CampaignOut,
-    errors=(404, 409),
+    errors=(409,),
     status=201,
 )
 def duplicate(
     request: Request, ctx: AppContext, session: Session, body: DuplicateIn, id: int
-) -> dict[str, Any]:
+) -> CampaignOut:
     campaign = duplicate_campaign(
         session=session,
         clock=ctx.clock,
@@ -135,13 +126,8 @@ def duplicate(
     return campaign_out(campaign)
 
 
-@api.post(
-    "/campaigns/{id}/approve",
-    "Approval by a second marketer.",
-    response=CampaignOut,
-    errors=(403, 409),
-)
-def approve(request: Request, ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
+@api.post("/campaigns/{id}/approve", "Approval by a second marketer.", errors=(403, 409))
+def approve(request: Request, ctx: AppContext, session: Session, id: int) -> CampaignOut:
     approver = _token(request)
     campaign = approve_campaign(session=session, clock=ctx.clock, campaign_id=id, approver=approver)
     return campaign_out(campaign)
@@ -165,11 +151,10 @@ def summary(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
     "/campaigns/{id}/send",
     "Send the campaign: answers at once (202) with its planning progress; a worker "
     "plans it now, or just before it sends when its audience is to be refreshed then.",
-    response=CampaignOut,
     errors=(409,),
     status=202,
 )
-def send(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
+def send(ctx: AppContext, session: Session, id: int) -> CampaignOut:
     """Records the decision and answers at once: a worker's chore loop plans the campaign
     (now, or just before it sends when its audience is to be refreshed then)."""
     return campaign_out(request_send(session=session, clock=ctx.clock, campaign_id=id))
@@ -178,26 +163,21 @@ def send(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
 @api.post(
     "/campaigns/{id}/cancel",
     "Stop the campaign: planning stops; messages not yet handed over are cancelled.",
-    response=CancelOut,
     errors=(409,),
 )
-def cancel(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
+def cancel(ctx: AppContext, session: Session, id: int) -> CancelOut:
     campaign, count = cancel_campaign(session=session, clock=ctx.clock, campaign_id=id)
-    return {"campaign": campaign_out(campaign), "cancelled_messages": count}
+    return CancelOut(campaign=campaign_out(campaign), cancelled_messages=count)
 
 
 @api.post(
     "/campaigns/{id}/test",
     "Send the message to one test number: personalized for a sample person made up for "
     "tests, or for `contact_id`; marked as a test (message and link), counted nowhere.",
-    request=TestIn,
-    response=MessageOut,
     errors=(409,),
     status=202,
 )
-def test(
-    ctx: AppContext, reading: Session, writing: Session, body: TestIn, id: int
-) -> dict[str, Any]:
+def test(ctx: AppContext, reading: Session, writing: Session, body: TestIn, id: int) -> MessageOut:
     message = send_test(
         reading=reading,
         writing=writing,
@@ -210,34 +190,25 @@ def test(
     return message_out(message)
 
 
-@api.get(
-    "/campaigns/{id}/messages",
-    "Messages, paged by ?after=&limit=.",
-    response=MessagePage,
-    reads=True,
-)
-def messages(request: Request, session: Session, id: int) -> dict[str, Any]:
+@api.get("/campaigns/{id}/messages", "Messages, paged by ?after=&limit=.", reads=True)
+def messages(request: Request, session: Session, id: int) -> MessagePage:
     try:
         after = int(request.query_params.get("after", "0"))
         limit = int(request.query_params.get("limit", "100"))
     except ValueError:
         raise InvalidInput("after and limit must be integers") from None
     page = campaign_messages(session=session, campaign_id=id, after=after, limit=limit)
-    return {
-        "messages": [message_out(m) for m in page],
-        "next_after": page[-1].id if len(page) == limit else None,
-    }
+    next_after = page[-1].id if len(page) == limit else None
+    return MessagePage(messages=[message_out(m) for m in page], next_after=next_after)
 
 
 @api.post(
     "/senders",
     "Register a sender number or alphanumeric id.",
-    request=SenderIn,
-    response=SenderOut,
     errors=(404, 409),
     tags=("senders",),
     status=201,
 )
-def create_sender_number(ctx: AppContext, session: Session, body: SenderIn) -> dict[str, Any]:
+def create_sender_number(ctx: AppContext, session: Session, body: SenderIn) -> SenderOut:
     sender = create_sender(session=session, clock=ctx.clock, **body.model_dump())
-    return SenderOut.model_validate(sender, from_attributes=True).model_dump()
+    return SenderOut.model_validate(sender, from_attributes=True)

@@ -3,16 +3,17 @@ history. Groups, segments and sender numbers have their own modules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from richsms.types import Flag
+from richsms.types import ID_MAX, Flag
 from sender.audience.contact_edit import ContactChanges, update_contact
 from sender.audience.contact_history import contact_history, state_times
 from sender.audience.contact_search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY, list_contacts
@@ -20,17 +21,11 @@ from sender.audience.csv_import import import_contacts
 from sender.audience.erasure import erase_contact
 from sender.audience.import_rejects import SHOWN
 from sender.audience.models import Contact
-from web.bodies import read_body
+from web.bodies import read_csv
 from web.context import AppContext, context
 from web.errors import BadRequest
 from web.import_reports import REPORT_PATTERN, download, report_url
 from web.openapi import RouteTable
-
-# Largest id a row can have (PostgreSQL's integer); larger ones are simply not found.
-ID_MAX = 2_147_483_647
-
-# What browsers and tools send for a .csv file.
-CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 
 class RejectedRow(BaseModel):
@@ -167,6 +162,7 @@ class ContactOut(ContactSummary):
     inbound: list[InboundOut]
 
 
+Shown = TypeVar("Shown", bound=BaseModel)
 api = RouteTable(tags=("contacts",))
 
 
@@ -179,14 +175,11 @@ api = RouteTable(tags=("contacts",))
     "columns of 64 characters. Bad rows are reported with their row number (the header "
     "is row 1) while the others import.",
     response=ImportOut,
-    errors=(401, 409, 413, 415, 422),
+    errors=(409,),
     body="text/csv",
 )
 async def import_csv(request: Request) -> JSONResponse:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in CSV_TYPES:
-        raise BadRequest(415, "send the file as text/csv")
-    data = await read_body(request)
+    data = await read_csv(request, "send the file as text/csv")
     ctx = context(request)
     region = request.query_params.get("region") or ctx.settings.default_region
 
@@ -224,46 +217,38 @@ def _contact_data(contact: Contact) -> dict[str, Any]:
     return data
 
 
-async def _history(request: Request, model: type[BaseModel]) -> dict[str, Any]:
-    contact_id: int = request.path_params["contact_id"]
-    ctx = context(request)
+def _history(model: type[Shown]) -> Callable[[Session, int], Shown]:
+    """A contact's history, as `model` shows it."""
 
-    def work(session: Session) -> dict[str, Any]:
+    def show(session: Session, contact_id: int) -> Shown:
         history = contact_history(session=session, contact_id=contact_id)
         data = _contact_data(history.contact)
         data["consent_history"] = [e.model_dump() for e in history.consents]
-        data["messages"] = [
-            {**m.model_dump(), "times": state_times(m)} for m in history.messages
-        ]
+        data["messages"] = [{**m.model_dump(), "times": state_times(m)} for m in history.messages]
         data["inbound"] = [i.model_dump() for i in history.inbound]
         data["clicks"] = [asdict(c) for c in history.clicks]
         data["coupons"] = [asdict(c) for c in history.coupons]
-        result: dict[str, Any] = model.model_validate(data).model_dump(mode="json")
-        return result
+        return model.model_validate(data)
 
-    return await ctx.in_session(work)
-
-
-@api.get(
-    "/contacts/{contact_id:int}",
-    "A contact with its consent history, the messages sent to it (each state's time) "
-    "and the messages received from it.",
-    response=ContactOut,
-    errors=(401, 404),
-)
-async def show_contact(request: Request) -> JSONResponse:
-    return JSONResponse(await _history(request, ContactOut))
+    return show
 
 
-@api.get(
-    "/contacts/{contact_id:int}/history",
-    "Everything that happened with a contact: consent events, messages sent to it with "
-    "each state's time, messages received from it.",
-    response=HistoryOut,
-    errors=(401, 404),
-)
-async def show_history(request: Request) -> JSONResponse:
-    return JSONResponse(await _history(request, HistoryOut))
+# One history, two views of it: the contact with its history, and the history alone.
+for path, model, summary in (
+    (
+        "/contacts/{contact_id:int}",
+        ContactOut,
+        "A contact with its consent history, the messages sent to it (each state's time) "
+        "and the messages received from it.",
+    ),
+    (
+        "/contacts/{contact_id:int}/history",
+        HistoryOut,
+        "Everything that happened with a contact: consent events, messages sent to it with "
+        "each state's time, messages received from it.",
+    ),
+):
+    api.get(path, summary, response=model)(_history(model))
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -299,54 +284,39 @@ def query_ids(request: Request, name: str) -> list[int]:
     "email; `group` and `segment` (ids, repeatable) restrict to an audience; `after` "
     f"is the previous page's `next_after`; `limit` 1 to {MAX_LIMIT} "
     f"(default {DEFAULT_LIMIT}).",
-    response=ContactPageOut,
-    errors=(401, 404, 422),
+    errors=(404, 422),
 )
-def search_contacts(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
+def search_contacts(request: Request, ctx: AppContext, session: Session) -> ContactPageOut:
     q = request.query_params.get("q", "")
     if len(q) > MAX_QUERY:
         raise BadRequest(422, f"q has at most {MAX_QUERY} characters", code="invalid_input")
-    group_ids = query_ids(request, "group")
-    segment_ids = query_ids(request, "segment")
-    after = query_int(request, "after", 0, 0, ID_MAX)
-    limit = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     page = list_contacts(
         session=session,
         region=ctx.settings.default_region,
         q=q,
-        group_ids=group_ids,
-        segment_ids=segment_ids,
-        after=after,
-        limit=limit,
+        group_ids=query_ids(request, "group"),
+        segment_ids=query_ids(request, "segment"),
+        after=query_int(request, "after", 0, 0, ID_MAX),
+        limit=query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
     )
     contacts = [_contact_data(c) for c in page.contacts]
-    return ContactPageOut.model_validate(
-        {"contacts": contacts, "next_after": page.next_after}
-    ).model_dump(mode="json")
+    return ContactPageOut.model_validate({"contacts": contacts, "next_after": page.next_after})
 
 
 @api.patch(
     "/contacts/{contact_id:int}",
     "Correct a contact: each field checked like an import's, the phone normalized "
     "again (409 if another contact has it); `opted_out: true` opts out.",
-    request=ContactPatch,
-    response=ContactSummary,
-    errors=(400, 401, 404, 409, 413, 415, 422),
+    errors=(409,),
 )
 def patch_contact(
-    request: Request, ctx: AppContext, session: Session, body: ContactPatch
-) -> dict[str, Any]:
-    contact_id: int = request.path_params["contact_id"]
-    changes = ContactChanges(**body.model_dump())
+    ctx: AppContext, session: Session, body: ContactPatch, contact_id: int
+) -> ContactSummary:
+    region, changes = ctx.settings.default_region, ContactChanges(**body.model_dump())
     contact = update_contact(
-        session=session,
-        contact_id=contact_id,
-        changes=changes,
-        region=ctx.settings.default_region,
-        clock=ctx.clock,
+        session=session, contact_id=contact_id, changes=changes, region=region, clock=ctx.clock
     )
-    data = _contact_data(contact)
-    return ContactSummary.model_validate(data).model_dump(mode="json")
+    return ContactSummary.model_validate(_contact_data(contact))
 
 
 @api.delete(
@@ -355,12 +325,7 @@ def patch_contact(
     "consent history and memberships are deleted; its messages, replies and clicks keep "
     "only what statistics count (phone, text, IP, user agent erased), so campaign "
     "figures stay right. The contact is then gone (404) and never messaged.",
-    response=ErasureOut,
-    errors=(401, 404),
 )
-def delete_contact(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    contact_id: int = request.path_params["contact_id"]
-    erasure = erase_contact(
-        session=session, contact_id=contact_id, clock=ctx.clock
-    )
-    return ErasureOut.model_validate(erasure.as_dict()).model_dump(mode="json")
+def delete_contact(ctx: AppContext, session: Session, contact_id: int) -> ErasureOut:
+    erasure = erase_contact(session=session, contact_id=contact_id, clock=ctx.clock)
+    return ErasureOut.model_validate(erasure.as_dict())

@@ -28,7 +28,6 @@ api = RouteTable(tags=("pages",))
     "/images",
     "Upload an image (the raw JPEG, PNG or WebP bytes as the body); answers 201.",
     response=ImageOut,
-    errors=(401, 413, 422),
     status=201,
     body="application/octet-stream",
 )

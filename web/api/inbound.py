@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from starlette.requests import Request
 
 from sender.delivery.inbound import MAX_TEXT, handle_inbound
 from web.context import AppContext
@@ -15,7 +12,7 @@ from web.openapi import RouteTable
 
 class InboundIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    sender: str = Field(
+    phone: str = Field(
         alias="from",
         min_length=1,
         max_length=32,
@@ -52,17 +49,9 @@ api = RouteTable(tags=("inbound",))
     "désabonner') opt out, START/UNSTOP/YES opt back in, HELP/AIDE/INFO get help (each "
     "confirmed by SMS once); other text is kept as a reply to the campaign or message "
     "last received within RICHSMS_REPLY_WINDOW_DAYS.",
-    request=InboundIn,
-    response=InboundOut,
-    errors=(400, 401, 413, 415, 422),
 )
-def receive(request: Request, ctx: AppContext, session: Session, body: InboundIn) -> dict[str, Any]:
+def receive(ctx: AppContext, session: Session, body: InboundIn) -> InboundOut:
     result = handle_inbound(
-        session=session,
-        phone=body.sender,
-        to=body.to,
-        text=body.text,
-        clock=ctx.clock,
-        settings=ctx.settings,
+        session=session, clock=ctx.clock, settings=ctx.settings, **body.model_dump()
     )
-    return InboundOut.model_validate(result.as_dict()).model_dump(mode="json")
+    return InboundOut.model_validate(result.as_dict())

@@ -53,6 +53,18 @@ class LinkTargetIn(BaseModel):
             raise ValueError("give exactly one of url or page_id")
         return self
 
+    def target(self) -> dict[str, Any]:
+        """Where a link to a URL leads, as `create_link` and `create_links_in_chunks` take it."""
+        if self.url is None:
+            raise InvalidInput("landing pages are not available yet: give a url")
+        utm = None if self.utm is None else {k: v for k, v in self.utm.model_dump().items() if v}
+        return {
+            "url": self.url,
+            "campaign_id": self.campaign_id,
+            "expires_at": self.expires_at,
+            "utm": utm,
+        }
+
 
 class LinkIn(LinkTargetIn):
     contact_id: Id | None = None
@@ -91,19 +103,7 @@ class StatsOut(BaseModel):
     last_click_at: str | None
 
 
-def _target_url(body: LinkTargetIn) -> str:
-    if body.url is None:
-        raise InvalidInput("landing pages are not available yet: give a url")
-    return body.url
-
-
-def _utm(body: LinkTargetIn) -> dict[str, str] | None:
-    if body.utm is None:
-        return None
-    return {k: v for k, v in body.utm.model_dump().items() if v}
-
-
-def _public(link: Link, short_url: str) -> dict[str, Any]:
+def _public(link: Link, short_url: str) -> LinkOut:
     return LinkOut(
         code=link.code,
         short_url=short_url + link.code,
@@ -112,7 +112,7 @@ def _public(link: Link, short_url: str) -> dict[str, Any]:
         campaign_id=link.campaign_id,
         expires_at=link.expires_at,
         disabled_at=link.disabled_at,
-    ).model_dump(mode="json")
+    )
 
 
 def require_existing(
@@ -134,19 +134,16 @@ def require_existing(
         raise NotFound(f"no contact with id {shown}" + ("…" if len(missing) > 5 else ""))
 
 
-_E = (400, 401, 404, 413, 415, 422)
 api = RouteTable(tags=("links",))
 
 
 @api.post(
     "/links",
     "Issue a short link to a URL, optionally for one contact.",
-    request=LinkIn,
-    response=LinkOut,
-    errors=_E,
+    errors=(404,),
     status=201,
 )
-def create(request: Request, ctx: AppContext, session: Session, body: LinkIn) -> dict[str, Any]:
+def create(ctx: AppContext, session: Session, body: LinkIn) -> LinkOut:
     require_existing(session, [body.contact_id], body.campaign_id)
     if body.page_id is not None:  # the recipient's page, one round trip from the tap
         issued = issue_page_links(
@@ -161,15 +158,9 @@ def create(request: Request, ctx: AppContext, session: Session, body: LinkIn) ->
         )
         page_link = get_link(session=session, code=issued[0].code)
         return _public(page_link, ctx.settings.short_url)
+    target = body.target()
     link = create_link(
-        session=session,
-        codes=ctx.codes,
-        clock=ctx.clock,
-        url=_target_url(body),
-        contact_id=body.contact_id,
-        campaign_id=body.campaign_id,
-        expires_at=body.expires_at,
-        utm=_utm(body),
+        session=session, codes=ctx.codes, clock=ctx.clock, contact_id=body.contact_id, **target
     )
     return _public(link, ctx.settings.short_url)
 
@@ -179,7 +170,7 @@ def create(request: Request, ctx: AppContext, session: Session, body: LinkIn) ->
     "Issue one short link per contact, set-based.",
     request=BulkLinksIn,
     response=BulkLinksOut,
-    errors=_E,
+    errors=(404,),
     status=201,
 )
 async def create_bulk(request: Request) -> JSONResponse:
@@ -196,11 +187,8 @@ async def create_bulk(request: Request) -> JSONResponse:
             engine=ctx.engine,
             codes=ctx.codes,
             clock=ctx.clock,
-            url=_target_url(body),
             contact_ids=body.contact_ids,
-            campaign_id=body.campaign_id,
-            expires_at=body.expires_at,
-            utm=_utm(body),
+            **body.target(),
         )
         return {
             "links": [
@@ -212,63 +200,43 @@ async def create_bulk(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
 
-@api.get("/links/{code}", "A link's target and state.", response=LinkOut, errors=(401, 404))
-def show(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    code = request.path_params["code"]
+@api.get("/links/{code}", "A link's target and state.")
+def show(ctx: AppContext, session: Session, code: str) -> LinkOut:
     return _public(get_link(session=session, code=code), ctx.settings.short_url)
 
 
-@api.post(
-    "/links/{code}/disable",
-    "Disable a link everywhere within seconds.",
-    response=LinkOut,
-    errors=(401, 404),
-)
-def disable(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    code = request.path_params["code"]
+@api.post("/links/{code}/disable", "Disable a link everywhere within seconds.")
+def disable(ctx: AppContext, session: Session, code: str) -> LinkOut:
     link = disable_link(session=session, code=code, clock=ctx.clock)
     return _public(link, ctx.settings.short_url)
 
 
-@api.get(
-    "/links/{code}/stats",
-    "Total, unique, human and bot clicks.",
-    response=StatsOut,
-    errors=(401, 404),
-)
-def stats(request: Request, ctx: AppContext, session: Session) -> dict[str, object]:
-    code = request.path_params["code"]
+@api.get("/links/{code}/stats", "Total, unique, human and bot clicks.", response=StatsOut)
+def stats(session: Session, code: str) -> dict[str, object]:
     return link_stats(session=session, code=code).as_dict()
 
 
 @api.get(
     "/links/{code}/qr.svg",
     "The QR code of the short link, as SVG.",
-    errors=(401, 404),
     response_media="image/svg+xml",
 )
-async def qr(request: Request) -> Response:
-    code = request.path_params["code"]
-    ctx = context(request)
-
-    def work(session: Session) -> bytes:
-        link = get_link(session=session, code=code)
-        out = io.BytesIO()
-        # Upper-case letters and digits would allow QR's compact alphanumeric mode, but codes
-        # are case-sensitive; byte mode at error level M stays small for ~30-character URLs.
-        segno.make(ctx.settings.short_url + link.code, error="m", micro=False).save(
-            out,
-            kind="svg",
-            scale=4,
-            border=2,
-            xmldecl=False,
-            svgns=True,
-            title=f"QR code for {ctx.settings.short_url + link.code}",
-        )
-        return out.getvalue()
-
+def qr(ctx: AppContext, session: Session, code: str) -> Response:
+    link = get_link(session=session, code=code)
+    out = io.BytesIO()
+    # Upper-case letters and digits would allow QR's compact alphanumeric mode, but codes
+    # are case-sensitive; byte mode at error level M stays small for ~30-character URLs.
+    segno.make(ctx.settings.short_url + link.code, error="m", micro=False).save(
+        out,
+        kind="svg",
+        scale=4,
+        border=2,
+        xmldecl=False,
+        svgns=True,
+        title=f"QR code for {ctx.settings.short_url + link.code}",
+    )
     return Response(
-        await ctx.in_session(work),
+        out.getvalue(),
         media_type="image/svg+xml",
         headers={"Cache-Control": "private, max-age=3600"},
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -44,8 +44,8 @@ class MessageTemplateList(BaseModel):
     message_templates: list[MessageTemplateOut]
 
 
-def _out(saved: MessageTemplate) -> dict[str, Any]:
-    return MessageTemplateOut.model_validate(saved.model_dump()).model_dump(mode="json")
+def _out(saved: MessageTemplate) -> MessageTemplateOut:
+    return MessageTemplateOut.model_validate(saved.model_dump())
 
 
 api = RouteTable(tags=("messages",))
@@ -55,21 +55,20 @@ api = RouteTable(tags=("messages",))
     "/message-templates",
     "Save a message to the library: its text is checked like a campaign's template "
     "(known merge fields, within the segment limit); 409 when the name is taken.",
-    request=MessageTemplateIn,
-    response=MessageTemplateOut,
     errors=(409,),
     status=201,
 )
-def new_template(ctx: AppContext, session: Session, body: MessageTemplateIn) -> dict[str, Any]:
+def new_template(ctx: AppContext, session: Session, body: MessageTemplateIn) -> MessageTemplateOut:
     fields = body.model_dump()
     return _out(
         save_message_template(session=session, clock=ctx.clock, settings=ctx.settings, **fields)
     )
 
 
-@api.get("/message-templates", "Every saved message, by name.", response=MessageTemplateList)
-def all_templates(session: Session) -> dict[str, Any]:
-    return {"message_templates": [_out(s) for s in list_message_templates(session=session)]}
+@api.get("/message-templates", "Every saved message, by name.")
+def all_templates(session: Session) -> MessageTemplateList:
+    saved = list_message_templates(session=session)
+    return MessageTemplateList(message_templates=[_out(s) for s in saved])
 
 
 api.deletion(

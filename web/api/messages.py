@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -35,12 +35,10 @@ api = RouteTable(tags=("messages",))
 @api.post(
     "/messages",
     "Send one message to one contact or phone, now.",
-    request=MessageIn,
-    response=MessageOut,
     errors=(404, 409),
     status=202,
 )
-def create(ctx: AppContext, reading: Session, writing: Session, body: MessageIn) -> dict[str, Any]:
+def create(ctx: AppContext, reading: Session, writing: Session, body: MessageIn) -> MessageOut:
     message = send_message(
         reading=reading,
         writing=writing,
@@ -52,13 +50,8 @@ def create(ctx: AppContext, reading: Session, writing: Session, body: MessageIn)
     return message_out(message)
 
 
-@api.get(
-    "/messages/{id}",
-    "A message, its state and the time of each state.",
-    response=MessageOut,
-    reads=True,
-)
-def show(session: Session, id: int) -> dict[str, Any]:
+@api.get("/messages/{id}", "A message, its state and the time of each state.", reads=True)
+def show(session: Session, id: int) -> MessageOut:
     message = session.get(Message, id)
     if message is None:
         raise NotFound(f"no message {id}")

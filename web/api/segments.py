@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from sender.audience.models import Segment
 from sender.audience.segments import (
     MAX_CONDITIONS,
     create_segment,
@@ -64,8 +65,8 @@ class CountOut(BaseModel):
     opted_out: int
 
 
-def _out(segment: Any) -> dict[str, Any]:
-    return SegmentOut.model_validate(segment.model_dump()).model_dump(mode="json")
+def _out(segment: Segment) -> SegmentOut:
+    return SegmentOut.model_validate(segment.model_dump())
 
 
 api = RouteTable(tags=("contacts",))
@@ -75,33 +76,29 @@ api = RouteTable(tags=("contacts",))
     "/segments",
     "Create a segment: filters on fields, language, consent, messages received and "
     "clicks, validated now and evaluated each time the segment is used.",
-    request=SegmentIn,
-    response=SegmentOut,
     errors=(409,),
     status=201,
 )
-def new_segment(ctx: AppContext, session: Session, body: SegmentIn) -> dict[str, Any]:
+def new_segment(ctx: AppContext, session: Session, body: SegmentIn) -> SegmentOut:
     return _out(create_segment(session=session, clock=ctx.clock, **body.model_dump()))
 
 
-@api.get("/segments", "Every segment, by name.", response=SegmentList)
-def all_segments(session: Session) -> dict[str, Any]:
-    return {"segments": [_out(s) for s in list_segments(session=session)]}
+@api.get("/segments", "Every segment, by name.")
+def all_segments(session: Session) -> SegmentList:
+    return SegmentList(segments=[_out(s) for s in list_segments(session=session)])
 
 
-@api.get("/segments/{segment_id:int}", "A segment and its filters.", response=SegmentOut)
-def show_segment(session: Session, segment_id: int) -> dict[str, Any]:
+@api.get("/segments/{segment_id:int}", "A segment and its filters.")
+def show_segment(session: Session, segment_id: int) -> SegmentOut:
     return _out(get_segment(session=session, segment_id=segment_id))
 
 
 @api.patch(
     "/segments/{segment_id:int}",
     "Rename a segment or replace its filters (validated like new ones).",
-    request=SegmentPatch,
-    response=SegmentOut,
     errors=(409,),
 )
-def patch_segment(session: Session, body: SegmentPatch, segment_id: int) -> dict[str, Any]:
+def patch_segment(session: Session, body: SegmentPatch, segment_id: int) -> SegmentOut:
     changes = body.model_dump()
     return _out(update_segment(session=session, segment_id=segment_id, **changes))
 
@@ -119,9 +116,8 @@ api.deletion(
     "/segments/{segment_id:int}/count",
     "How many contacts match the segment now: subscribed with consent, subscribed "
     "without consent, opted out.",
-    response=CountOut,
 )
-def segment_count(session: Session, segment_id: int) -> dict[str, Any]:
+def segment_count(session: Session, segment_id: int) -> CountOut:
     get_segment(session=session, segment_id=segment_id)
     counts = audience_counts(session=session, group_ids=(), segment_ids=[segment_id])
-    return {"id": segment_id, **asdict(counts)}
+    return CountOut(id=segment_id, **asdict(counts))

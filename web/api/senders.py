@@ -3,7 +3,7 @@ registers one, lives with the campaigns)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -26,30 +26,25 @@ class SenderList(BaseModel):
     senders: list[SenderOut]
 
 
-def _out(sender: SenderNumber) -> dict[str, Any]:
-    return SenderOut.model_validate(sender, from_attributes=True).model_dump(mode="json")
+def _out(sender: SenderNumber) -> SenderOut:
+    return SenderOut.model_validate(sender, from_attributes=True)
 
 
 api = RouteTable(tags=("senders",))
 
 
-@api.get("/senders", "Every sender number, in the order registered.", response=SenderList)
-def all_senders(session: Session) -> dict[str, Any]:
-    return {"senders": [_out(s) for s in list_senders(session=session)]}
+@api.get("/senders", "Every sender number, in the order registered.")
+def all_senders(session: Session) -> SenderList:
+    return SenderList(senders=[_out(s) for s in list_senders(session=session)])
 
 
-@api.get("/senders/{sender_id:int}", "A sender number.", response=SenderOut)
-def show_sender(session: Session, sender_id: int) -> dict[str, Any]:
+@api.get("/senders/{sender_id:int}", "A sender number.")
+def show_sender(session: Session, sender_id: int) -> SenderOut:
     return _out(get_sender(session=session, sender_id=sender_id))
 
 
-@api.patch(
-    "/senders/{sender_id:int}",
-    "Change a sender's rate or the message types it may carry.",
-    request=SenderPatch,
-    response=SenderOut,
-)
-def patch_sender(session: Session, body: SenderPatch, sender_id: int) -> dict[str, Any]:
+@api.patch("/senders/{sender_id:int}", "Change a sender's rate or the message types it may carry.")
+def patch_sender(session: Session, body: SenderPatch, sender_id: int) -> SenderOut:
     return _out(update_sender(session=session, sender_id=sender_id, **body.model_dump()))
 
 

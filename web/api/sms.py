@@ -7,9 +7,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from richsms.db import read_session
 from richsms.settings import Settings
@@ -22,8 +19,7 @@ from sender.compose.composition import Composer
 from sender.compose.encoding import analyze
 from sender.compose.estimate import MAX_FIELD_LENGTH
 from sender.compose.suggestions import suggest_gsm7
-from web.bodies import read_model
-from web.context import context
+from web.context import AppContext
 from web.openapi import RouteTable
 
 FieldValue = str | int | float | bool | None
@@ -133,12 +129,7 @@ api = RouteTable(tags=("sms",))
 @api.post(
     "/sms/analyze",
     "Encoding, length, segments and cost of a message or template, with GSM-7 suggestions.",
-    request=AnalyzeIn,
-    response=AnalyzeOut,
-    errors=(400, 401, 404, 413, 415, 422),
+    errors=(404,),
 )
-async def analyze_sms(request: Request) -> JSONResponse:
-    body = await read_model(request, AnalyzeIn)
-    ctx = context(request)
-    result = await run_in_threadpool(_analysis, body, ctx.settings, ctx.engine)
-    return JSONResponse(AnalyzeOut.model_validate(result).model_dump(mode="json"))
+def analyze_sms(ctx: AppContext, body: AnalyzeIn) -> AnalyzeOut:
+    return AnalyzeOut.model_validate(_analysis(body, ctx.settings, ctx.engine))

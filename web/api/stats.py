@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
@@ -23,26 +22,22 @@ from sender.results.exports import (
 from sender.results.growth import subscriber_growth
 from sender.results.page_stats import page_report
 from sender.results.report_cache import current_report
-from web.bodies import path_id
-from web.context import AppContext, context
+from web.context import AppContext
 from web.openapi import RouteTable
 
-_T = ("results",)
-api = RouteTable(tags=_T)
+api = RouteTable(tags=("results",))
 
 
 @api.get(
     "/campaigns/{id}/stats",
     "Production, delivery, engagement, reading delay and clicks over time; "
     "`computed_at` says when (kept ready by the workers for campaigns still moving).",
-    errors=(401, 404, 422),
     reads=True,
 )
-def campaign(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    campaign_id = path_id(request, "campaign")
+def campaign(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
     return current_report(
         session=session,
-        campaign_id=campaign_id,
+        campaign_id=id,
         now=ctx.clock.now(),
         price_per_segment=ctx.settings.price_per_segment,
         currency=ctx.settings.currency,
@@ -52,18 +47,16 @@ def campaign(request: Request, ctx: AppContext, session: Session) -> dict[str, A
 @api.get(
     "/pages/{id}/stats",
     "A page's visitors, events (scratch, wheel, copy) and redemptions, every link included.",
-    errors=(401, 404, 422),
     reads=True,
 )
-def page(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    page_id = path_id(request, "page")
-    return page_report(session=session, page_id=page_id)
+def page(session: Session, id: int) -> dict[str, Any]:
+    return page_report(session=session, page_id=id)
 
 
 @api.get(
     "/stats/compare",
     "The same figures side by side for ?campaigns=1,2,3 (at most 10).",
-    errors=(401, 404, 422),
+    errors=(404, 422),
     reads=True,
 )
 def compare(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
@@ -89,15 +82,11 @@ def _csv(name: str, lines: Iterator[str]) -> StreamingResponse:
 
 def _export(
     kind: str, make: Callable[..., Iterator[str]], excel: bool = False
-) -> Callable[[Request], Any]:
-    async def export(request: Request) -> StreamingResponse:
-        campaign_id = path_id(request, "campaign")
-        engine = context(request).engine
-        fmt = excel_france(context(request).settings.time_zone) if excel else PLAIN
-        lines = await run_in_threadpool(
-            lambda: make(engine=engine, campaign_id=campaign_id, fmt=fmt)
-        )
-        return _csv(f"campaign-{campaign_id}-{kind}{'-excel-fr' if excel else ''}.csv", lines)
+) -> Callable[..., StreamingResponse]:
+    def export(ctx: AppContext, id: int) -> StreamingResponse:
+        fmt = excel_france(ctx.settings.time_zone) if excel else PLAIN
+        lines = make(engine=ctx.engine, campaign_id=id, fmt=fmt)
+        return _csv(f"campaign-{id}-{kind}{'-excel-fr' if excel else ''}.csv", lines)
 
     return export
 
@@ -116,7 +105,7 @@ def _moment(raw: str | None, default: datetime, name: str) -> datetime:
 @api.get(
     "/stats/growth",
     "Opt-ins, opt-outs and net subscribers per ?period=day|week|month, by channel.",
-    errors=(401, 422),
+    errors=(422,),
     reads=True,
 )
 def growth(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
@@ -131,13 +120,11 @@ def growth(request: Request, ctx: AppContext, session: Session) -> dict[str, Any
 api.get(
     "/campaigns/{id}/export/messages.csv",
     "The campaign's messages as CSV (state, times, clicks, coupon), streamed.",
-    errors=(401, 404, 422),
 )(_export("messages", campaign_messages_csv))
 
 api.get(
     "/campaigns/{id}/export/clicks.csv",
     "Every click on the campaign's links as CSV, streamed.",
-    errors=(401, 404, 422),
 )(_export("clicks", campaign_clicks_csv))
 
 
@@ -149,5 +136,4 @@ for kind, make, what in (
         f"/campaigns/{{id}}/export/excel-fr/{kind}.csv",
         f"The campaign's {what} as Excel (France) opens them: `;`, UTF-8 with a BOM, "
         "French column names, the contacts' names, times in the account's time zone.",
-        errors=(401, 404, 422),
     )(_export(kind, make, excel=True))

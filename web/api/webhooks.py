@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from starlette.requests import Request
 from starlette.responses import Response
 
-from richsms.events import Webhook
 from sender.webhooks.events import create_webhook, delete_webhook, list_webhooks
-from web.bodies import path_id
-from web.context import AppContext, context
+from web.context import AppContext
 from web.openapi import RouteTable
 
 EventType = Literal["click", "redemption", "opt_out", "reply", "delivery"]
@@ -43,23 +40,15 @@ class WebhookList(BaseModel):
     webhooks: list[WebhookOut]
 
 
-def _out(webhook: Webhook, model: type[WebhookOut] = WebhookOut) -> dict[str, Any]:
-    return model.model_validate(webhook, from_attributes=True).model_dump(mode="json")
-
-
-_T = ("webhooks",)
-api = RouteTable(tags=_T)
+api = RouteTable(tags=("webhooks",))
 
 
 @api.post(
     "/webhooks",
     "Register a URL for click, redemption, opt_out, reply or delivery events.",
-    request=WebhookIn,
-    response=WebhookCreated,
-    errors=(400, 401, 413, 415, 422),
     status=201,
 )
-def create(request: Request, ctx: AppContext, session: Session, body: WebhookIn) -> dict[str, Any]:
+def create(ctx: AppContext, session: Session, body: WebhookIn) -> WebhookCreated:
     webhook = create_webhook(
         session=session,
         clock=ctx.clock,
@@ -67,21 +56,16 @@ def create(request: Request, ctx: AppContext, session: Session, body: WebhookIn)
         events=body.events,
         allow_private=ctx.settings.webhooks_allow_private,
     )
-    return _out(webhook, WebhookCreated)
+    return WebhookCreated.model_validate(webhook, from_attributes=True)
 
 
-@api.get("/webhooks", "Registered webhooks.", response=WebhookList, reads=True)
-def index(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
-    return {"webhooks": [_out(w) for w in list_webhooks(session=session)]}
+@api.get("/webhooks", "Registered webhooks.", reads=True)
+def index(session: Session) -> WebhookList:
+    webhooks = list_webhooks(session=session)
+    return WebhookList.model_validate({"webhooks": webhooks}, from_attributes=True)
 
 
-@api.delete("/webhooks/{id}", "Delete a webhook.", errors=(401, 404, 422))
-async def delete(request: Request) -> Response:
-    webhook_id = path_id(request, "webhook")
-    ctx = context(request)
-
-    def work(session: Session) -> None:
-        delete_webhook(session=session, webhook_id=webhook_id)
-
-    await ctx.in_session(work)
+@api.delete("/webhooks/{id}", "Delete a webhook.")
+def delete(session: Session, id: int) -> Response:
+    delete_webhook(session=session, webhook_id=id)
     return Response(status_code=204)
