@@ -58,10 +58,14 @@ class BadRequest(HTTPException):
         self.code = code or _HTTP_CODES.get(status_code, "error")
 
 
+def status_of(exc: RichsmsError) -> int:
+    """The HTTP status a domain error answers, in the API and the UI alike."""
+    return next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
+
+
 async def domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RichsmsError)
-    status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
-    return error_response(status, exc.code, exc.message)
+    return error_response(status_of(exc), exc.code, exc.message)
 
 
 async def http_error(_request: Request, exc: Exception) -> Response:

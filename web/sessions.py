@@ -22,7 +22,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from web.context import context
@@ -67,6 +67,24 @@ def decode_session(
     if not 0 <= now - int(issued) < lifetime:
         return None
     return SignedSession(int(subject), int(issued), nonce)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKind:
+    """One kind of signed session: the cookie it travels in, the purpose it is signed for
+    and how long it lasts."""
+
+    cookie: str
+    purpose: str
+    lifetime: int
+
+    def issue(self, secret: str, subject: int, now: int) -> str:
+        return encode_session(secret, self.purpose, subject, now)
+
+    def read(self, secret: str, request: HTTPConnection, now: int) -> SignedSession | None:
+        """The session of this kind the request carries, if it is valid at `now`."""
+        value = request.cookies.get(self.cookie, "")
+        return decode_session(secret, self.purpose, value, now=now, lifetime=self.lifetime)
 
 
 def csrf_token(secret: str, nonce: str, *bound: str, issued: int) -> str:

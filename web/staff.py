@@ -30,18 +30,16 @@ from web.languages import preferred_language
 from web.openapi import RouteTable
 from web.sessions import (
     CSRF_FIELD,
+    SessionKind,
     csrf_ok,
     csrf_token,
-    decode_session,
-    encode_session,
     set_cookie,
 )
 from web.staff_page import render
 
-SESSION_COOKIE = "richsms_staff"
-SESSION_PURPOSE = "staff-session"
+# A working day at the till.
+SESSION = SessionKind(cookie="richsms_staff", purpose="staff-session", lifetime=12 * 3600)
 CSRF_COOKIE = "richsms_csrf"
-SESSION_SECONDS = 12 * 3600  # a working day at the till
 FORM_SECONDS = 2 * 3600
 FORM_BYTES = 4096
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -137,8 +135,8 @@ class StaffPage:
             return await self._page(request, status=401, message="bad_token")
         code: str = request.path_params["code"]
         response = RedirectResponse(f"/r/{quote(code, safe='')}", status_code=303)
-        session = encode_session(secret, SESSION_PURPOSE, found.id, now)
-        _set_cookie(request, response, SESSION_COOKIE, session, age=SESSION_SECONDS)
+        session = SESSION.issue(secret, found.id, now)
+        _set_cookie(request, response, SESSION.cookie, session, age=SESSION.lifetime)
         return response
 
     async def _redeem(
@@ -176,13 +174,7 @@ class StaffPage:
 
 def _staff_name(session: Session, request: Request, secret: str, now: int) -> str | None:
     """Who is signed in on this browser: the name of a token that still works."""
-    signed = decode_session(
-        secret,
-        SESSION_PURPOSE,
-        request.cookies.get(SESSION_COOKIE, ""),
-        now=now,
-        lifetime=SESSION_SECONDS,
-    )
+    signed = SESSION.read(secret, request, now)
     if signed is None:
         return None
     token = session.get(ApiToken, signed.subject)

@@ -14,10 +14,10 @@ from richsms.i18n import LANGUAGES
 from richsms.settings import Settings
 from web.attempt_limits import Attempts, attempt_limiter
 from web.context import client_of, context
-from web.sessions import encode_session, set_cookie
+from web.sessions import set_cookie
 from web.ui.base import read_form
 from web.ui.i18n import LANG_COOKIE
-from web.ui.render import SESSION_COOKIE, SESSION_PURPOSE, SESSION_SECONDS, page, viewer
+from web.ui.render import SESSION, page, viewer
 
 
 def signin_limiter(settings: Settings, now: Callable[[], float]) -> Attempts:
@@ -57,8 +57,8 @@ async def signin(request: Request) -> Response:
             return page(view, "signin.html", 401, problem=problem, email=email)
         now = int(ctx.clock.now().timestamp())
         response = RedirectResponse("/ui/", status_code=303)
-        session = encode_session(ctx.settings.secret_key.reveal(), SESSION_PURPOSE, user.id, now)
-        set_cookie(request, response, SESSION_COOKIE, session, age=SESSION_SECONDS)
+        session = SESSION.issue(ctx.settings.secret_key.reveal(), user.id, now)
+        set_cookie(request, response, SESSION.cookie, session, age=SESSION.lifetime)
         return response
 
     return await ctx.in_session(work)
@@ -72,7 +72,7 @@ async def signout(request: Request) -> Response:
         if view.user is not None and not view.csrf_ok(form):
             return Response("The form expired: reload and try again.", status_code=403)
         response = RedirectResponse("/ui/signin", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(SESSION.cookie, path="/")
         return response
 
     return await context(request).in_session(work)

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from richsms.errors import RichsmsError
 from web.bodies import parse_form, read_body
 from web.context import context
-from web.errors import STATUS_OF
+from web.errors import status_of
 from web.ui.render import Viewer, page, viewer
 
 FORM_BYTES = 64 * 1024
@@ -53,7 +53,7 @@ def signed_in(
                 return handler(request, db, view, form)
             except RichsmsError as exc:
                 db.rollback()  # nothing half-done is committed
-                status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
+                status = status_of(exc)
                 return page(view, "problem.html", status=status, problem=exc.told(view.gettext))
 
         return await context(request).in_session(work)

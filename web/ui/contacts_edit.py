@@ -4,6 +4,8 @@ asks for a confirmation first (it cannot be undone)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,12 +62,10 @@ def _changes(contact: Contact, form: dict[str, str]) -> ContactChanges:
     return changes
 
 
-def _edit_page(view: Viewer, contact: Contact, form: dict[str, str], **context: object) -> Response:
-    status = 422 if context.get("problem") else 200
+def _edit_page(view: Viewer, contact: Contact, form: dict[str, str], **context: Any) -> Response:
     return page(
         view,
         "contacts_edit.html",
-        status,
         contact=contact,
         form=form,
         consent_types=CONSENT_TYPES,

@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from richsms.errors import InvalidInput, RichsmsError
 from sender.audience.csv_import import import_contacts
 from web.context import context
-from web.errors import STATUS_OF
+from web.errors import status_of
 from web.import_reports import download, report_url
 from web.ui.render import Viewer, fragment, page, viewer
 
@@ -82,7 +82,7 @@ async def upload(request: Request) -> Response:
             )
         except RichsmsError as exc:
             db.rollback()
-            status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
+            status = status_of(exc)
             if request.headers.get("hx-request"):
                 return fragment(
                     view, template, report=None, problem=exc.told(view.gettext), inline_problem=True

@@ -25,10 +25,10 @@ from web.context import context
 from web.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
+    SessionKind,
     SignedSession,
     csrf_ok,
     csrf_token,
-    decode_session,
     set_cookie,
 )
 from web.ui.i18n import LANG_COOKIE, choose_language
@@ -36,9 +36,7 @@ from web.ui.i18n import LANG_COOKIE, choose_language
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "ui"
 # The UI's signed session (web/sessions.py): whose it is is checked against the user on
 # every request, so deleting a user signs them out everywhere.
-SESSION_COOKIE = "richsms_session"
-SESSION_PURPOSE = "ui-session"
-SESSION_SECONDS = 8 * 3600
+SESSION = SessionKind(cookie="richsms_session", purpose="ui-session", lifetime=8 * 3600)
 ANON_COOKIE = "richsms_anon"  # binds the sign-in form's CSRF token before a session exists
 
 _env = Environment(
@@ -88,20 +86,14 @@ class Viewer:
 
     def csrf_ok(self, form: dict[str, str]) -> bool:
         sent = form.get(CSRF_FIELD) or self.request.headers.get(CSRF_HEADER, "")
-        return csrf_ok(self.secret, self.nonce, sent, now=self.now, lifetime=SESSION_SECONDS)
+        return csrf_ok(self.secret, self.nonce, sent, now=self.now, lifetime=SESSION.lifetime)
 
 
 def viewer(request: Request, db: Session) -> Viewer:
     settings = context(request).settings
     secret = settings.secret_key.reveal()
     now = int(context(request).clock.now().timestamp())
-    session = decode_session(
-        secret,
-        SESSION_PURPOSE,
-        request.cookies.get(SESSION_COOKIE, ""),
-        now=now,
-        lifetime=SESSION_SECONDS,
-    )
+    session = SESSION.read(secret, request, now)
     user = db.get(AdminUser, session.subject) if session is not None else None
     if user is None:
         session = None
@@ -138,7 +130,11 @@ def _context(view: Viewer) -> dict[str, Any]:
     }
 
 
-def page(view: Viewer, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(view: Viewer, template: str, status: int | None = None, **context: Any) -> HTMLResponse:
+    """`template` rendered for `view`; unless told, the status says whether the page shows
+    a `problem` (422: what was typed is refused) or not (200)."""
+    if status is None:
+        status = 422 if context.get("problem") else 200
     html = _env.get_template(template).render(**_context(view), **context)
     response = HTMLResponse(html, status_code=status, headers=security_headers())
     if view.session is None and view.fresh_nonce:

@@ -3,6 +3,8 @@ allowed message types), through the same `create_sender` as `POST /api/senders`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,12 +24,10 @@ KINDS = {
 }
 
 
-def _page(view: Viewer, db: Session, form: dict[str, str], **context: object) -> Response:
-    status = 422 if context.get("problem") else 200
+def _page(view: Viewer, db: Session, form: dict[str, str], **context: Any) -> Response:
     return page(
         view,
         "senders.html",
-        status,
         senders=list_senders(session=db),
         kinds=KINDS,
         types=TYPES,

@@ -39,7 +39,7 @@ from sender.audience.segments import list_segments
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import path_id
 from web.context import context
-from web.errors import STATUS_OF
+from web.errors import status_of
 from web.ui.base import back_to, signed_in
 from web.ui.builder.forms import TYPE_LABELS, fields_of, prize_rows, summary, values_of
 from web.ui.builder.preview import contacts_of_audience
@@ -216,7 +216,7 @@ def in_workspace(
                 raise
             db.rollback()
             state = get_page(session=db, page_id=path_id(request, "page"))
-            status = next((s for c, s in STATUS_OF.items() if isinstance(exc, c)), 400)
+            status = status_of(exc)
             return answer(request, db, view, state, status=status, problem=exc.told(view.gettext))
 
     return run
