@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,16 +13,11 @@ from starlette.responses import StreamingResponse
 from richsms.errors import InvalidInput
 from richsms.types import storable_datetime
 from sender.results.campaign_stats import compare_campaigns, parse_campaign_ids
-from sender.results.exports import (
-    PLAIN,
-    campaign_clicks_csv,
-    campaign_messages_csv,
-    excel_france,
-)
 from sender.results.growth import subscriber_growth
 from sender.results.page_stats import page_report
 from sender.results.report_cache import current_report
 from web.context import AppContext
+from web.exports import campaign_export
 from web.openapi import RouteTable
 
 api = RouteTable(tags=("results",))
@@ -69,24 +64,9 @@ def compare(request: Request, ctx: AppContext, session: Session) -> dict[str, An
     )
 
 
-def _csv(name: str, lines: Iterator[str]) -> StreamingResponse:
-    return StreamingResponse(
-        lines,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
-def _export(
-    kind: str, make: Callable[..., Iterator[str]], excel: bool = False
-) -> Callable[..., StreamingResponse]:
+def _export(kind: str, excel: bool = False) -> Callable[..., StreamingResponse]:
     def export(ctx: AppContext, id: int) -> StreamingResponse:
-        fmt = excel_france(ctx.settings.time_zone) if excel else PLAIN
-        lines = make(engine=ctx.engine, campaign_id=id, fmt=fmt)
-        return _csv(f"campaign-{id}-{kind}{'-excel-fr' if excel else ''}.csv", lines)
+        return campaign_export(ctx, id, kind, excel)
 
     return export
 
@@ -120,20 +100,17 @@ def growth(request: Request, ctx: AppContext, session: Session) -> dict[str, Any
 api.get(
     "/campaigns/{id}/export/messages.csv",
     "The campaign's messages as CSV (state, times, clicks, coupon), streamed.",
-)(_export("messages", campaign_messages_csv))
+)(_export("messages"))
 
 api.get(
     "/campaigns/{id}/export/clicks.csv",
     "Every click on the campaign's links as CSV, streamed.",
-)(_export("clicks", campaign_clicks_csv))
+)(_export("clicks"))
 
 
-for kind, make, what in (
-    ("messages", campaign_messages_csv, "messages"),
-    ("clicks", campaign_clicks_csv, "clicks on its links"),
-):
+for kind, what in (("messages", "messages"), ("clicks", "clicks on its links")):
     api.get(
         f"/campaigns/{{id}}/export/excel-fr/{kind}.csv",
         f"The campaign's {what} as Excel (France) opens them: `;`, UTF-8 with a BOM, "
         "French column names, the contacts' names, times in the account's time zone.",
-    )(_export(kind, make, excel=True))
+    )(_export(kind, excel=True))

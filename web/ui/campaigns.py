@@ -3,14 +3,13 @@ with its charts, and its actions (approve, send, cancel, test)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from richsms import i18n
 from richsms.errors import InvalidInput
@@ -19,12 +18,6 @@ from sender.campaigns.campaign import approve_campaign, get_campaign, list_campa
 from sender.campaigns.models import Campaign
 from sender.campaigns.send_summary import waiting_messages
 from sender.campaigns.unitary import send_test
-from sender.results.exports import (
-    PLAIN,
-    campaign_clicks_csv,
-    campaign_messages_csv,
-    excel_france,
-)
 from sender.results.growth import subscriber_growth
 from sender.results.reading_delay import BUCKETS
 from sender.results.report_cache import current_report
@@ -32,6 +25,7 @@ from shortener.models import Click, Link
 from web.bodies import path_id
 from web.charts import Series, bar_chart, line_chart
 from web.context import context
+from web.exports import campaign_export
 from web.ui.base import back_to
 from web.ui.campaign_preview import recipient_preview
 from web.ui.campaign_send import local_time
@@ -179,23 +173,9 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
 
 def _export(kind: str, excel: bool = False) -> Any:
     """A campaign's messages or clicks as plain CSV, or as Excel (France) reads them."""
-    make = campaign_messages_csv if kind == "messages" else campaign_clicks_csv
 
     def export(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
-        campaign_id = path_id(request, "campaign")
-        fmt = excel_france(context(request).settings.time_zone) if excel else PLAIN
-        lines: Iterator[str] = make(
-            engine=context(request).engine, campaign_id=campaign_id, fmt=fmt
-        )
-        name = f"campaign-{campaign_id}-{kind}{'-excel-fr' if excel else ''}.csv"
-        return StreamingResponse(
-            lines,
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}"',
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return campaign_export(context(request), path_id(request, "campaign"), kind, excel)
 
     return export
 
