@@ -137,14 +137,12 @@ def approve(request: Request, ctx: AppContext, session: Session, id: int) -> Cam
     "/campaigns/{id}/summary",
     "What sending the campaign will do, before anything leaves (the summary the UI asks "
     "the marketer to confirm); for a campaign sent, what its messages still wait for.",
-    response=SummaryOut,
-    errors=(422,),
     reads=True,
 )
-def summary(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
+def summary(ctx: AppContext, session: Session, id: int) -> SummaryOut:
     now = ctx.clock.now()
     found = send_summary(session=session, settings=ctx.settings, campaign_id=id, now=now)
-    return SummaryOut.model_validate(found.as_dict()).model_dump(mode="json")
+    return SummaryOut.model_validate(found.as_dict())
 
 
 @api.post(
