@@ -72,11 +72,12 @@ class CompiledBlock:
 
 
 class _Slot:
-    """Where the response's script nonce goes in a compiled page's layout."""
+    """Where something of the response goes in a compiled page's layout."""
 
 
-NONCE = _Slot()
-# Layout items: a piece sent as is, a personal block rendered per view, or the nonce.
+NONCE = _Slot()  # the script nonce
+EVENTS = _Slot()  # where the page's scripts report events (`/p/{token}/events/`), if anywhere
+# Layout items: a piece sent as is, a personal block rendered per view, or a slot.
 LayoutItem = Piece | CompiledBlock | _Slot
 
 
@@ -163,6 +164,8 @@ def compile_page(
     types = list(dict.fromkeys(b.kind.name for b in compiled))
     css = _asset("page.css") + "".join(_asset(f"{t}.css") for t in types if BLOCK_TYPES[t].style)
     scripts = tuple(_asset(f"{t}.js") for t in types if BLOCK_TYPES[t].script)
+    if scripts:  # the blocks' scripts report what happens through it (`rsEvent`)
+        scripts = (_asset("events.js"), *scripts)
     logo = theme.get("logo_image_id")
     first_image = next((b.settings for b in compiled if b.kind.name == "image"), None)
     card_id = getattr(first_image, "image_id", None) or logo
@@ -194,7 +197,9 @@ def _layout(
     scripts: tuple[str, ...],
 ) -> tuple[LayoutItem, ...]:
     """The page as static pieces (compressed once) around its personal blocks and nonces."""
-    body_mark, nonce_mark = (f"\ue000{secrets.token_hex(8)}\ue000" for _ in range(2))
+    body_mark, nonce_mark, events_mark = (
+        f"\ue000{secrets.token_hex(8)}\ue000" for _ in range(3)
+    )
     logo_id = theme.get("logo_image_id")
     shell = _page_template().render(
         lang=language,
@@ -206,13 +211,17 @@ def _layout(
         body=Markup(body_mark),
         scripts=scripts,
         nonce=Markup(nonce_mark),
+        events=Markup(events_mark),
     )
+    marks = "|".join(re.escape(mark) for mark in (body_mark, nonce_mark, events_mark))
     items: list[str | CompiledBlock | _Slot] = []
-    for part in re.split(f"({re.escape(body_mark)}|{re.escape(nonce_mark)})", shell):
+    for part in re.split(f"({marks})", shell):
         if part == body_mark:
             items.extend(b.html if b.html is not None else b for b in blocks)
         elif part == nonce_mark:
             items.append(NONCE)
+        elif part == events_mark:
+            items.append(EVENTS)
         elif part:
             items.append(part)
     layout: list[LayoutItem] = []
@@ -252,6 +261,8 @@ def render_pieces(
     words = i18n.jinja_context(page.language)
     out: list[Piece] = []
     pending: list[str] = []  # per-view text, sent as one piece
+    # Previews (no token) and link-less views report nothing.
+    events = f"/p/{recipient.token}/events/" if recipient.token else ""
     for item in page.layout:
         if isinstance(item, CompiledBlock):
             fragment = _personal_block(page, item, recipient, words, fragments, budget)
@@ -261,7 +272,7 @@ def render_pieces(
                 pending.append(fragment)
                 continue
         elif isinstance(item, _Slot):
-            pending.append(nonce)
+            pending.append(nonce if item is NONCE else str(escape(events)))
             continue
         else:
             fragment = item

@@ -123,16 +123,18 @@ def coupon_blocks(page: CompiledPage) -> list[tuple[str, CouponSpec]]:
     return found
 
 
-def coupon_view(code: str, symbology: str, *, base_url: str, redeemed: bool = False) -> CouponView:
-    """The code with its symbol: a barcode carries the bare code for checkout scanners,
+def coupon_view(
+    code: str, spec: CouponSpec, *, base_url: str, redeemed: bool = False
+) -> CouponView:
+    """The code with its symbols: a barcode carries the bare code for checkout scanners,
     a QR the staff redemption address for a staff phone's camera."""
-    qr_data = f"{base_url}r/{code}" if symbology == "qr" else ""
-    return CouponView(code, symbology, redeemed, qr_data)
+    qr_data = f"{base_url}r/{code}" if "qr" in spec.symbols else ""
+    return CouponView(code, spec.symbols, redeemed, qr_data)
 
 
 def sample_code(spec: CouponSpec) -> str:
     """What a preview shows instead of assigning a real code."""
-    if spec.symbology == "ean13":
+    if "ean13" in spec.symbols:
         return "400638133393"
     if spec.source == "pool" or not spec.pattern:
         return "SAMPLE-0000"

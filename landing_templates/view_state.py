@@ -1,6 +1,6 @@
 """What a page view reads, in one query: the page's status, the contact's merge fields and
-the coupons the recipient already holds on it (plus one for wheel outcomes when the page
-has a wheel).
+the coupons the recipient already holds on it (plus one for what they did when the page
+has a wheel or a scratch card: the wheel's outcome, the cards revealed).
 
 This is the read of nearly every view: the recipient's coupons were assigned at planning
 or on their first view (`view_writes.assigned_view_state`, which then reads through this
@@ -23,13 +23,24 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Connection, Engine, and_, bindparam, select
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlmodel import col
 
 from landing_templates.blocks.base import CouponView, Recipient, SpinView
 from landing_templates.blocks.wheel import WheelSettings
 from landing_templates.coupons.models import Coupon
 from landing_templates.models import PUBLISHED, Page, WheelSpin
+from landing_templates.page_events import SCRATCH_REVEALED, PageEvent
 from landing_templates.render import CompiledPage
 from landing_templates.serving import MissingCoupons, coupon_blocks, coupon_view, sample_code
 from richsms.merge_contact import CONTACT_SOURCE as Contact
@@ -64,13 +75,26 @@ _STATE = (
     .where(col(Page.id) == bindparam("page_id"))
 )
 
-_SPINS = select(
-    col(WheelSpin.block_id), col(WheelSpin.prize_index), col(WheelSpin.label),
-    col(WheelSpin.coupon_code),
-).where(
-    col(WheelSpin.page_id) == bindparam("page_id"),
-    col(WheelSpin.block_id).in_(bindparam("blocks", expanding=True)),
-    col(WheelSpin.contact_id) == bindparam("contact_id"),
+# What the recipient did that the page keeps showing: their wheels' outcomes, and (rows
+# with no prize) the scratch cards they revealed. One probe per block on each unique index.
+_DONE: CompoundSelect[Any] = union_all(
+    select(
+        col(WheelSpin.block_id), col(WheelSpin.prize_index), col(WheelSpin.label),
+        col(WheelSpin.coupon_code),
+    ).where(
+        col(WheelSpin.page_id) == bindparam("page_id"),
+        col(WheelSpin.block_id).in_(bindparam("blocks", expanding=True)),
+        col(WheelSpin.contact_id) == bindparam("contact_id"),
+    ),
+    select(
+        col(PageEvent.block_id), null().label("prize_index"), null().label("label"),
+        null().label("coupon_code"),
+    ).where(
+        col(PageEvent.page_id) == bindparam("page_id"),
+        col(PageEvent.block_id).in_(bindparam("blocks", expanding=True)),
+        col(PageEvent.contact_id) == bindparam("contact_id"),
+        col(PageEvent.kind) == literal_column(f"'{SCRATCH_REVEALED}'"),  # a constant
+    ),
 )
 
 
@@ -90,15 +114,17 @@ class StateRow(NamedTuple):
 
 
 class SpinRow(NamedTuple):
+    """A wheel's outcome; with no prize index, a revealed scratch card."""
+
     block_id: str
-    prize_index: int
-    label: str
+    prize_index: int | None
+    label: str | None
     coupon_code: str | None
 
 
 class StateReader(Protocol):
     def state(self, page_id: int, contact_id: int | None, blocks: list[str]) -> list[Any]: ...
-    def spins(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]: ...
+    def done(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]: ...
 
 
 class CoreReader:
@@ -111,9 +137,9 @@ class CoreReader:
         params = {"page_id": page_id, "contact_id": contact_id, "blocks": blocks}
         return list(self._conn.execute(_STATE, params).all())
 
-    def spins(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]:
+    def done(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]:
         params = {"page_id": page_id, "contact_id": contact_id, "blocks": blocks}
-        return list(self._conn.execute(_SPINS, params).all())
+        return list(self._conn.execute(_DONE, params).all())
 
 
 @cache
@@ -169,8 +195,8 @@ class SqliteReader:
     def state(self, page_id: int, contact_id: int | None, blocks: list[str]) -> list[Any]:
         return [StateRow(*row) for row in self._rows(_STATE, page_id, contact_id, blocks)]
 
-    def spins(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]:
-        return [SpinRow(*row) for row in self._rows(_SPINS, page_id, contact_id, blocks)]
+    def done(self, page_id: int, contact_id: int, blocks: list[str]) -> list[Any]:
+        return [SpinRow(*row) for row in self._rows(_DONE, page_id, contact_id, blocks)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,14 +234,18 @@ def read_view_state(
     }
     fields: Mapping[str, Any] = {}
     spins: Sequence[Any] = ()
+    revealed: frozenset[str] = frozenset()
+    cards = [b.settings.id for b in page.blocks_of("scratch")]
     if known:
         if isinstance(first.fields, str):
             first = first._replace(fields=json.loads(first.fields))
         fields = contact_fields(first)
         if any(block_id not in held for block_id, _spec in wanted):
             raise MissingCoupons()
-        if wheels and contact_id is not None:
-            spins = reader.spins(page.page_id, contact_id, list(wheels))
+        if (wheels or cards) and contact_id is not None:
+            done = reader.done(page.page_id, contact_id, [*wheels, *cards])
+            spins = [row for row in done if row.prize_index is not None]
+            revealed = frozenset(row.block_id for row in done if row.prize_index is None)
     recipient = build_recipient(
         page=page,
         contact=fields,
@@ -225,6 +255,7 @@ def read_view_state(
         base_url=base_url,
         now=now,
         link=link,
+        revealed=revealed,
     )
     return ViewState(True, first.language if known else None, recipient)
 
@@ -240,19 +271,19 @@ def build_recipient(
     now: datetime,
     link: str = "",
     preview: bool = False,
+    revealed: frozenset[str] = frozenset(),
 ) -> Recipient:
     """The one builder of a page's recipient, for views (from `read_view_state`) and
     previews alike: `held` is the recipient's coupons by block (code, redeemed), `spins`
-    their wheel outcomes (`SpinRow`s). A preview shows sample codes and posts nothing."""
+    their wheel outcomes (`SpinRow`s), `revealed` the scratch cards they revealed. A
+    preview shows sample codes and posts nothing."""
     coupons: dict[str, CouponView] = {}
     for block_id, spec in coupon_blocks(page):
         if block_id in held:
             code, redeemed = held[block_id]
-            coupons[block_id] = coupon_view(
-                code, spec.symbology, base_url=base_url, redeemed=redeemed
-            )
+            coupons[block_id] = coupon_view(code, spec, base_url=base_url, redeemed=redeemed)
         elif preview:
-            coupons[block_id] = coupon_view(sample_code(spec), spec.symbology, base_url=base_url)
+            coupons[block_id] = coupon_view(sample_code(spec), spec, base_url=base_url)
     wheels = {b.settings.id: b.settings for b in page.blocks_of("wheel")}
     views: dict[str, SpinView] = {}
     for spin in spins:
@@ -266,6 +297,7 @@ def build_recipient(
         token=None if preview else token,
         coupons=coupons,
         spins=views,
+        revealed=revealed,
     )
 
 
@@ -274,13 +306,14 @@ def spin_view(
 ) -> SpinView:
     """A wheel outcome (a `SpinRow` or a `WheelSpin`) as the page shows it; `held` is the
     recipient's coupon on the wheel's block (code, redeemed), if any."""
+    index = min(spin.prize_index, len(settings.prizes) - 1)
+    spec = settings.prize_coupon(index) or settings.coupon_settings
     coupon: CouponView | None = None
-    if spin.coupon_code and settings.coupon_settings is not None:
+    if spin.coupon_code and spec is not None:
         coupon = coupon_view(
             spin.coupon_code,
-            settings.coupon_settings.symbology,
+            spec,
             base_url=base_url,
             redeemed=held is not None and held == (spin.coupon_code, True),
         )
-    index = min(spin.prize_index, len(settings.prizes) - 1)
-    return SpinView(index, spin.label, coupon)
+    return SpinView(index, spin.label, coupon, settings.prizes[index].text)

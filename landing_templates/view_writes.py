@@ -109,9 +109,8 @@ def spin_wheel(
         index = _random.choices(range(len(weights)), weights=weights)[0]
         prize = settings.prizes[index]
         code = None
-        if prize.coupon:
-            spec = settings.coupon_settings
-            assert spec is not None
+        spec = settings.prize_coupon(index)
+        if spec is not None:
             code = _assign(session, clock, page, block_id, spec, contact_id, campaign_id).code
         try:
             with session.begin_nested():

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from landing_templates.blocks.wheel import WheelSettings, landing_angle
 from landing_templates.links import link_by_token
 from landing_templates.merge import PageBudget
+from landing_templates.page_events import WHEEL_SPUN, record_link_event
 from landing_templates.pieces import Piece, compressed, raw_body
 from landing_templates.render import (
     FRAGMENTS,
@@ -384,6 +385,9 @@ class PageViewer:
                 contact_id=link.contact_id,
                 campaign_id=link.campaign_id,
                 base_url=self._base_url,
+            )
+            record_link_event(
+                session=session, clock=self._clock, link=link, block_id=block_id, kind=WHEEL_SPUN
             )
         settings = next(
             b.settings for b in page.compiled.blocks_of("wheel") if b.settings.id == block_id

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+    from pydantic_core import ErrorDetails
 
 
 class RichsmsError(Exception):
@@ -69,17 +70,41 @@ def _told(value: object, translate: Callable[[str], str]) -> object:
 MAX_PROBLEMS = 20
 
 
+def problems(
+    exc: ValidationError, limit: int | None = None
+) -> list[tuple[str, ErrorDetails]]:
+    """A pydantic validation error's problems (the first `limit` of them) with the field
+    path each is about ("" for the value itself). A field that takes a value or settings
+    (a wheel slice's `coupon`, true or its own coupon) names the field, not pydantic's
+    union branches; a list too short only because one of its items failed is left to
+    that item's problem."""
+    found = []
+    errors = exc.errors(include_url=False, include_input=False)[:limit]
+    for problem in errors:
+        loc = [str(p) for p in problem["loc"]]
+        if "bool" in loc and len(errors) > 1:
+            continue  # the `true | false` branch of settings given as an object
+        loc = [p for p in loc if "[" not in p and p != "CouponSpec"]
+        found.append((".".join(loc), problem))
+    return [
+        (where, problem)
+        for where, problem in found
+        if problem["type"] != "too_short"
+        or not any(other.startswith(where + ".") for other, _ in found)
+    ]
+
+
 def described(exc: ValidationError, whole: str) -> str:
     """A pydantic validation error as one readable sentence per problem, `field.path:
     message`, for the first MAX_PROBLEMS of them, then how many more there are; `whole`
     names the value itself when the problem has no field."""
     parts = []
-    for problem in exc.errors(include_url=False, include_input=False)[:MAX_PROBLEMS]:
-        where = ".".join(str(p) for p in problem["loc"]) or whole
+    for where, problem in problems(exc, MAX_PROBLEMS):
+        where = where or whole
         if len(where) > 80:
             where = where[:77] + "..."
         parts.append(f"{where}: {problem['msg'][:200]}")
-    more = exc.error_count() - len(parts)
+    more = exc.error_count() - MAX_PROBLEMS
     return "; ".join(parts) + (f"; and {more} more problems" if more > 0 else "")
 
 

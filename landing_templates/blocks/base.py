@@ -21,14 +21,29 @@ class BlockSettings(BaseModel):
     type: str
 
 
+Symbology = Literal["code128", "ean13", "qr"]
+BARCODES = ("code128", "ean13")
+
+
 class CouponSpec(BaseModel):
-    """Where a recipient's code comes from and how it is drawn."""
+    """Where a recipient's code comes from, how it is drawn and how it is shown: one
+    symbology, `both` (a Code 128 barcode and a QR code), or a list of them (at most one
+    barcode): every symbol shows the same code."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     source: Literal["generate", "pool"]
     pattern: str | None = Field(None, max_length=64)
     pool_id: int | None = None
-    symbology: Literal["code128", "ean13", "qr"] = "code128"
+    symbology: Symbology | Literal["both"] | tuple[Symbology, ...] = "code128"
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The symbols a code is shown as, barcode first."""
+        if self.symbology == "both":
+            return ("code128", "qr")
+        if isinstance(self.symbology, str):
+            return (self.symbology,)
+        return tuple(sorted(set(self.symbology), key=("code128", "ean13", "qr").index))
 
     @model_validator(mode="after")
     def _source_settings(self) -> CouponSpec:
@@ -43,27 +58,36 @@ class CouponSpec(BaseModel):
                 raise ValueError(exc.message) from None
         elif self.pool_id is None:
             raise ValueError("source pool needs a pool_id")
+        if isinstance(self.symbology, tuple):
+            if not self.symbology:
+                raise ValueError("symbology lists at least one of code128, ean13, qr")
+            if sum(1 for s in set(self.symbology) if s in BARCODES) > 1:
+                raise ValueError("symbology shows at most one barcode (code128 or ean13)")
         return self
 
 
 @dataclass(frozen=True, slots=True)
 class CouponView:
-    """A recipient's code as a block shows it: the text and its symbol. A barcode carries
-    the bare code for checkout scanners, a QR `qr_data` (the staff redemption address).
-    The SVG is drawn only when a block renders it (a block's output is cached per code)."""
+    """A recipient's code as a block shows it: the text and its symbols (one code, drawn
+    once per symbology). A barcode carries the bare code for checkout scanners, a QR
+    `qr_data` (the staff redemption address). The SVGs are drawn only when a block renders
+    them (a block's output is cached per code)."""
 
     code: str
-    symbology: str
+    symbols: tuple[str, ...]
     redeemed: bool = False
     qr_data: str = ""
 
     @property
-    def svg(self) -> str:
+    def svgs(self) -> list[tuple[str, str]]:
+        """(symbology, SVG) of each symbol, in the order shown."""
         from landing_templates.coupons.svg import barcode_svg, qr_svg
 
-        if self.symbology == "qr":
-            return qr_svg(self.qr_data or self.code)
-        return barcode_svg(self.code, self.symbology)
+        return [
+            (symbol, qr_svg(self.qr_data or self.code) if symbol == "qr"
+             else barcode_svg(self.code, symbol))
+            for symbol in self.symbols
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +95,7 @@ class SpinView:
     prize_index: int
     label: str
     coupon: CouponView | None = None
+    text: str = ""  # what the slice says instead of "You won: {label}" (a losing slice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +108,7 @@ class Recipient:
     token: str | None = None  # the page's /p/{token}; None in previews (nothing to post to)
     coupons: Mapping[str, CouponView] = field(default_factory=dict)
     spins: Mapping[str, SpinView] = field(default_factory=dict)
+    revealed: frozenset[str] = frozenset()  # the scratch cards they revealed, by block id
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""`button` {label, href}: a call to action to an https page, a phone call or an SMS."""
+"""`button` {label, href}: a call to action to an https page, a phone call or an SMS; a tap
+is a page event (its script reports it)."""
 
 from __future__ import annotations
 
@@ -30,4 +31,4 @@ class ButtonSettings(BlockSettings):
         return href
 
 
-BLOCK = BlockType("button", ButtonSettings, texts=("label",), style=False)
+BLOCK = BlockType("button", ButtonSettings, texts=("label",), script=True, style=False)

@@ -29,12 +29,12 @@ def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
     return {"coupon": coupon_of(settings, recipient)}
 
 
-def showing_coupon(name: str, settings: type[BlockSettings], text: str) -> BlockType:
+def showing_coupon(
+    name: str, settings: type[BlockSettings], text: str, *, data: Any = data, key: Any = coupon_of
+) -> BlockType:
     """A block type that shows the recipient's coupon (the coupon block, the scratch card):
-    personal, with its script, rendered once per code."""
-    return BlockType(
-        name, settings, texts=(text,), script=True, personal=True, data=data, key=coupon_of
-    )
+    personal, with its script, rendered once per code (and per what else `key` says)."""
+    return BlockType(name, settings, texts=(text,), script=True, personal=True, data=data, key=key)
 
 
 BLOCK = showing_coupon("coupon", CouponSettings, "label")

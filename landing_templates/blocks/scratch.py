@@ -1,14 +1,16 @@
 """`scratch` {prize: coupon | text, text}: a layer scratched away by finger or mouse (or a
-button, for keyboards and screen readers) reveals a message or the recipient's coupon."""
+button, for keyboards and screen readers) reveals a message or the recipient's coupon.
+A card its recipient revealed stays revealed (the reveal is a page event)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Hashable
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from landing_templates.blocks.base import BlockSettings, CouponSpec
-from landing_templates.blocks.coupon import showing_coupon
+from landing_templates.blocks.base import BlockSettings, CouponSpec, Recipient
+from landing_templates.blocks.coupon import coupon_of, showing_coupon
 
 
 class ScratchSettings(BlockSettings):
@@ -26,4 +28,16 @@ class ScratchSettings(BlockSettings):
         return self
 
 
-BLOCK = showing_coupon("scratch", ScratchSettings, "text")
+def key(settings: BlockSettings, recipient: Recipient) -> Hashable:
+    """The card shows the same for the same coupon, scratched or not."""
+    return coupon_of(settings, recipient), settings.id in recipient.revealed
+
+
+def data(settings: BlockSettings, recipient: Recipient) -> dict[str, Any]:
+    return {
+        "coupon": coupon_of(settings, recipient),
+        "revealed": settings.id in recipient.revealed,
+    }
+
+
+BLOCK = showing_coupon("scratch", ScratchSettings, "text", data=data, key=key)

@@ -1,5 +1,10 @@
-"""`wheel` {prizes: [{label, weight, coupon}]}: spun once per recipient; the server draws
-the outcome at the first spin and every later view shows that same prize."""
+"""`wheel` {prizes: [{label, weight, coupon, text}], coupon}: spun once per recipient; the
+server draws the outcome at the first spin and every later view shows that same prize.
+
+Each slice says what it wins: `coupon` is false (nothing), true (the wheel's own `coupon`
+settings) or the slice's own coupon settings (its pattern or pool, its symbology); `text`
+is what the page says when the wheel stops there instead of "You won: {label}" (what a
+losing slice says)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ class Prize(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     label: str = Field(min_length=1, max_length=40)
     weight: float = Field(gt=0, le=1_000_000)
-    coupon: bool = False
+    coupon: bool | CouponSpec = False
+    text: str = Field("", max_length=200)
 
 
 class WheelSettings(BlockSettings):
@@ -29,9 +35,16 @@ class WheelSettings(BlockSettings):
 
     @model_validator(mode="after")
     def _coupon(self) -> WheelSettings:
-        if any(p.coupon for p in self.prizes) and self.coupon_settings is None:
+        if any(p.coupon is True for p in self.prizes) and self.coupon_settings is None:
             raise ValueError("a prize with coupon: true needs coupon settings on the wheel")
         return self
+
+    def prize_coupon(self, index: int) -> CouponSpec | None:
+        """What slice `index` wins: its own coupon settings, the wheel's, or None."""
+        coupon = self.prizes[index].coupon
+        if isinstance(coupon, CouponSpec):
+            return coupon
+        return self.coupon_settings if coupon else None
 
 
 def sectors(settings: WheelSettings) -> list[dict[str, Any]]:

@@ -120,14 +120,21 @@ def _replies(session: Session, campaign_id: int) -> tuple[int, int]:
     return int(replies), int(opt_outs)
 
 
-def _page_events(session: Session, campaign_id: int) -> dict[str, int]:
+def page_event_counts(session: Session, *where: Any) -> dict[str, int]:
+    """People who did each kind of page event (once each, however many blocks), among
+    the events `where` selects (a campaign's, a page's)."""
     rows = session.execute(
-        select(col(PageEvent.kind), func.count())
-        .where(col(PageEvent.campaign_id) == campaign_id)
+        select(col(PageEvent.kind), func.count(distinct(col(PageEvent.contact_id))))
+        .where(*where)
         .group_by(col(PageEvent.kind))
     ).all()
     found = {str(kind): int(n) for kind, n in rows}
     return {kind: found.get(kind, 0) for kind in EVENT_KINDS}
+
+
+def page_event_rates(counts: dict[str, int], visitors: int) -> dict[str, float | None]:
+    """Each kind's people over the people who opened the page (unique human clickers)."""
+    return {kind: _rate(n, visitors) for kind, n in counts.items()}
 
 
 def campaign_report(
@@ -146,6 +153,7 @@ def campaign_report(
     replies, opt_outs = _replies(session, campaign_id)
     basis = "delivered" if with_receipt else "sent"
     reached = delivered if with_receipt else sent
+    page_events = page_event_counts(session, col(PageEvent.campaign_id) == campaign_id)
     return {
         "campaign_id": campaign_id,
         "name": campaign.name,
@@ -183,7 +191,8 @@ def campaign_report(
             "unique_clicks": clicks["unique"],
             "click_through_rate": _rate(clicks["unique"], reached),
             "ctr_basis": basis,
-            "page_events": _page_events(session, campaign_id),
+            "page_events": page_events,
+            "page_event_rates": page_event_rates(page_events, clicks["unique"]),
             "coupons_issued": issued,
             "redemptions": redeemed,
             "redemption_rate": _rate(redeemed, issued),

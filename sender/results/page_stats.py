@@ -10,8 +10,9 @@ from sqlmodel import Session, col
 
 from landing_templates.coupons.models import Coupon
 from landing_templates.models import Page
-from landing_templates.page_events import EVENT_KINDS, PageEvent
+from landing_templates.page_events import PageEvent
 from richsms.db import get_or_not_found
+from sender.results.campaign_stats import page_event_counts, page_event_rates
 from shortener.models import Click, Link
 
 
@@ -28,13 +29,7 @@ def page_report(*, session: Session, page_id: int) -> dict[str, Any]:
         .join(Click, col(Click.link_id) == col(Link.id))
         .where(col(Link.page_id) == page_id, col(Link.is_test).is_(False))
     ).one()
-    events = dict(
-        session.execute(
-            select(col(PageEvent.kind), func.count())
-            .where(col(PageEvent.page_id) == page_id)
-            .group_by(col(PageEvent.kind))
-        ).all()
-    )
+    events = page_event_counts(session, col(PageEvent.page_id) == page_id)
     issued, redeemed = session.execute(
         select(func.count(), func.count(col(Coupon.redeemed_at))).where(
             col(Coupon.page_id) == page_id, col(Coupon.contact_id).is_not(None)
@@ -46,7 +41,8 @@ def page_report(*, session: Session, page_id: int) -> dict[str, Any]:
         "clicks": int(total),
         "human_clicks": int(humans),
         "unique_visitors": int(visitors),
-        "page_events": {kind: int(events.get(kind, 0)) for kind in EVENT_KINDS},
+        "page_events": events,
+        "page_event_rates": page_event_rates(events, int(visitors)),
         "coupons_issued": int(issued),
         "redemptions": int(redeemed),
         "redemption_rate": None if not issued else round(int(redeemed) / int(issued), 4),

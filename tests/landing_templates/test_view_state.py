@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from landing_templates.coupons import redeem_coupon
+from landing_templates.page_events import SCRATCH_REVEALED, record_page_event
 from landing_templates.pages import create_page, publish_page
 from landing_templates.render import CompiledPage
 from landing_templates.serving import CompiledPages, open_version
@@ -93,18 +94,22 @@ def test_the_fast_reader_the_core_reader_and_the_first_view_agree(
         assert spin.coupon is not None
         for code in (spin.coupon.code, assigned.recipient.coupons["cp"].code):
             redeem_coupon(session=session, clock=clock, code=code, by=None, location=None)
+        record_page_event(session=session, clock=clock, page_id=page.page_id, block_id="sc",
+                          contact_id=ada, kind=SCRATCH_REVEALED)
     states = every_reader(engine, clock, page, ada)
     assert all(state == states[0] for state in states)
     recipient = states[0].recipient if states[0] is not None else None
     assert recipient is not None
     assert recipient.spins["wh"].coupon is not None and recipient.spins["wh"].coupon.redeemed
     assert recipient.coupons["cp"].redeemed and not recipient.coupons["qr"].redeemed
+    assert recipient.revealed == {"sc"}  # the card stays scratched
     # Nobody (a bot's view) and a contact that does not exist: nothing personal, alike.
     for nobody in (None, 999):
         states = every_reader(engine, clock, page, nobody)
         assert all(state == states[0] for state in states)
         assert states[0] is not None and states[0].recipient is not None
         assert not states[0].recipient.coupons and not states[0].recipient.spins
+        assert not states[0].recipient.revealed
 
 
 def test_what_the_first_view_shows_is_what_every_later_view_reads(
@@ -114,3 +119,54 @@ def test_what_the_first_view_shows_is_what_every_later_view_reads(
     ada = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
     first = first_view(engine, clock, page, ada)
     assert all(state == first for state in every_reader(engine, clock, page, ada))
+
+
+def test_each_wheel_slice_wins_its_own_coupon_or_says_its_own_text(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """A slice's own coupon settings (pattern, symbols) or the wheel's; a losing slice's
+    text instead of "You won: {label}"; one coupon block shows its code as both symbols."""
+    from landing_templates.render import render_spin_result
+
+    slices = [
+        {"label": "-20 %", "weight": 1, "coupon": {"source": "generate", "pattern": "VINGT-######",
+                                                   "symbology": ["qr", "code128"]}},
+        {"label": "Café", "weight": 1, "coupon": True},
+        {"label": "Perdu", "weight": 1, "text": "Pas de chance !"},
+    ]
+    blocks = [{"id": "cp", "type": "coupon", "source": "generate", "pattern": "NOEL-######",
+               "symbology": "both"}]
+    pages = []
+    with session_scope(engine) as session:
+        for n in range(3):  # one page per slice that certainly wins
+            weighted = [s | {"weight": 1_000_000 if i == n else 0.000001}
+                        for i, s in enumerate(slices)]
+            page = create_page(
+                session=session, clock=clock, name=f"Roue {n}", language="fr",
+                blocks=[*blocks, {"id": "wh", "type": "wheel", "prizes": weighted,
+                                  "coupon": {"source": "generate", "pattern": "CAFE-######"}}],
+            )
+            assert page.page.id is not None
+            publish_page(session=session, clock=clock, page_id=page.page.id)
+            pages.append(open_version(session=session, cache=CompiledPages(),
+                                      page_id=page.page.id, version=1).compiled)
+    ada = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
+    with session_scope(engine) as session:
+        spins = [spin_wheel(session=session, clock=clock, page=page, block_id="wh",
+                            contact_id=ada, campaign_id=None, base_url=BASE) for page in pages]
+    own, default, lost = spins
+    assert own.coupon is not None and own.coupon.code.startswith("VINGT-")
+    assert own.coupon.symbols == ("code128", "qr")
+    assert own.coupon.qr_data == f"{BASE}r/{own.coupon.code}"
+    assert default.coupon is not None and default.coupon.code.startswith("CAFE-")
+    assert default.coupon.symbols == ("code128",)
+    assert lost.coupon is None and lost.text == "Pas de chance !"
+    result = render_spin_result(pages[2], lost)
+    assert "Pas de chance !" in result and "gagné" not in result
+    assert "Vous avez gagné" in render_spin_result(pages[0], own)
+    state = first_view(engine, clock, pages[0], ada)
+    assert state.recipient is not None
+    coupon = state.recipient.coupons["cp"]
+    assert coupon.symbols == ("code128", "qr")
+    assert [symbol for symbol, _svg in coupon.svgs] == ["code128", "qr"]
+    assert all(coupon.code in svg for _symbol, svg in coupon.svgs)

@@ -429,3 +429,59 @@ def test_a_new_block_starts_in_the_pages_language() -> None:
     english = default_settings("wheel", "en", now)
     assert [p["label"] for p in english["prizes"]] == ["-10 %", "Try again"]
     assert default_settings("heading", "de", now)["text"] == "New heading"
+
+
+def test_a_coupon_shown_both_ways_and_wheel_slices_that_each_say_what_they_win(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    page_id = new_page(marketer)
+    token = token_of(marketer, page_id)
+    coupon, wheel = add(marketer, page_id, "coupon", token), add(marketer, page_id, "wheel", token)
+    form = marketer.get(f"/ui/pages/{page_id}").text
+    assert '<option value="both">Code-barres et QR code, un seul code</option>' in form
+    assert 'name="prizes.0.coupon.pattern"' in form and 'name="prizes.0.text"' in form
+    saved = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{coupon}",
+        data={"csrf": token, "source": "generate", "pattern": "NOEL-######",
+              "symbology": "both"},
+        headers=HTMX,
+    )
+    assert saved.status_code == 200, saved.text
+    assert blocks(engine, page_id)[0]["symbology"] == "both"
+    saved = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{wheel}",
+        data={
+            "csrf": token,
+            "prizes.0.label": "-20 %", "prizes.0.weight": "1",
+            "prizes.0.coupon.pattern": "VINGT-######",
+            "prizes.1.label": "Café", "prizes.1.weight": "2",
+            "prizes.1.coupon.pool_id": "", "prizes.1.coupon": "on",
+            "prizes.2.label": "Perdu", "prizes.2.weight": "4",
+            "prizes.2.text": "Pas de chance !",
+            "coupon.source": "generate", "coupon.pattern": "CAFE-######",
+            "coupon.symbology": "ean13+qr",
+        },
+        headers=HTMX,
+    )
+    assert saved.status_code == 200, saved.text
+    stored = blocks(engine, page_id)[1]
+    assert stored["prizes"] == [
+        {"label": "-20 %", "weight": 1.0, "text": "",
+         "coupon": {"source": "generate", "pattern": "VINGT-######",
+                    "symbology": ["ean13", "qr"]}},
+        {"label": "Café", "weight": 2.0, "coupon": True, "text": ""},
+        {"label": "Perdu", "weight": 4.0, "coupon": False, "text": "Pas de chance !"},
+    ]
+    assert stored["coupon"]["pattern"] == "CAFE-######"
+    form = marketer.get(f"/ui/pages/{page_id}").text  # what was saved is what the form shows
+    assert re.search(r'name="prizes.0.coupon.pattern" value="VINGT-######"', form)
+    assert re.search(r'<option value="ean13\+qr" selected>', form)
+    weak = marketer.post(
+        f"/ui/pages/{page_id}/blocks/{wheel}",
+        data={"csrf": token, "prizes.0.label": "-20 %", "prizes.0.weight": "1",
+              "prizes.0.coupon.pattern": "X-##", "prizes.1.label": "Perdu",
+              "prizes.1.weight": "4"},
+        headers=HTMX,
+    )
+    assert weak.status_code == 422
+    assert re.search(f'id="f-{wheel}-prizes-0-coupon-error">[^<]*1[  ]?000[  ]?000', weak.text)

@@ -43,6 +43,14 @@ SECTIONS = (
 
 LATEST = 3  # campaigns whose figures lead the dashboard
 
+# The page events a campaign's results show, by kind (`landing_templates.page_events`).
+PAGE_EVENT_LABELS = (
+    ("scratch_revealed", N_("Cards scratched")),
+    ("wheel_spun", N_("Wheels spun")),
+    ("coupon_copied", N_("Codes copied")),
+    ("button_tapped", N_("Buttons tapped")),
+)
+
 
 def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaigns = list_campaigns(session=db)
@@ -132,6 +140,7 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         delay_chart=svg(delay),
         clicks_chart=svg(clicks),
         buckets=BUCKETS,
+        page_event_labels=PAGE_EVENT_LABELS,
         preview=recipient_preview(request, db, campaign, view.gettext),
         waiting=waiting_messages(
             session=db, campaign_id=campaign_id, now=context(request).clock.now()

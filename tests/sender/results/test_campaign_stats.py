@@ -188,6 +188,14 @@ def test_engagement_counts_people_not_taps_nor_bots(engine: Engine, clock: Froze
         "scratch_revealed": 3,
         "wheel_spun": 0,
         "coupon_copied": 0,
+        "button_tapped": 0,
+    }
+    # People who did it over the people who opened the page (4 unique human clickers).
+    assert engagement["page_event_rates"] == {
+        "scratch_revealed": 0.75,
+        "wheel_spun": 0.0,
+        "coupon_copied": 0.0,
+        "button_tapped": 0.0,
     }
     assert engagement["redemption_rate"] == pytest.approx(1 / 3, abs=1e-4)
     assert (engagement["replies"], engagement["opt_outs"], engagement["opt_out_rate"]) == (
@@ -282,4 +290,5 @@ def test_a_page_report_counts_visitors_events_and_redemptions(
             page_report(session=session, page_id=2)
     assert (page["clicks"], page["human_clicks"], page["unique_visitors"]) == (12, 8, 4)
     assert page["page_events"]["scratch_revealed"] == 3
+    assert page["page_event_rates"]["scratch_revealed"] == 0.75
     assert (page["coupons_issued"], page["redemptions"]) == (3, 1)

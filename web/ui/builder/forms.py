@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from landing_templates.blocks import BLOCK_TYPES
 from richsms import i18n
+from richsms.errors import problems
 from richsms.i18n import N_
 from web.ui.field_errors import field_message
 
@@ -49,6 +50,8 @@ SYMBOLOGIES = (
     ("code128", N_("Barcode (Code 128)")),
     ("ean13", N_("Barcode (EAN-13)")),
     ("qr", N_("QR code")),
+    ("both", N_("Barcode and QR code, one code")),
+    ("ean13+qr", N_("EAN-13 barcode and QR code, one code")),
 )
 
 
@@ -107,7 +110,10 @@ def fields_of(kind: str, prize_rows: int = 0) -> list[FormField]:
             prizes += [
                 FormField(f"prizes.{i}.label", N_("Label")),
                 FormField(f"prizes.{i}.weight", N_("Weight"), "number"),
-                FormField(f"prizes.{i}.coupon", N_("Wins a coupon"), "checkbox"),
+                FormField(f"prizes.{i}.coupon", N_("Wins the wheel's coupon"), "checkbox"),
+                FormField(f"prizes.{i}.coupon.pattern", N_("Or its own code pattern")),
+                FormField(f"prizes.{i}.coupon.pool_id", N_("Or its own pool"), "pool"),
+                FormField(f"prizes.{i}.text", N_("Text when the wheel stops here")),
             ]
         return [*prizes, *_coupon("coupon.")]
     return []
@@ -160,6 +166,10 @@ def values_of(block: dict[str, Any]) -> dict[str, str]:
             values[prefix[:-1]] = str(value)
 
     walk("", block)
+    for key in [k for k in values if k.endswith("symbology.0")]:  # a list of symbologies
+        name = key[: -len(".0")]
+        shown = [values.pop(f"{name}.{i}") for i in range(3) if f"{name}.{i}" in values]
+        values[name] = "both" if shown == ["code128", "qr"] else "+".join(shown)
     if block.get("type") == "countdown" and values.get("deadline"):
         try:
             moment = datetime.fromisoformat(values["deadline"]).astimezone(ZoneInfo(DEFAULT_ZONE))
@@ -175,9 +185,10 @@ def prize_rows(values: dict[str, str]) -> int:
 
 
 def _coupon_from(form: dict[str, str], prefix: str) -> dict[str, Any]:
+    symbology = form.get(prefix + "symbology", "code128")
     spec: dict[str, Any] = {
         "source": form.get(prefix + "source", "generate"),
-        "symbology": form.get(prefix + "symbology", "code128"),
+        "symbology": symbology.split("+") if "+" in symbology else symbology,
     }
     if form.get(prefix + "pattern", "").strip():
         spec["pattern"] = form[prefix + "pattern"].strip()
@@ -229,15 +240,24 @@ def settings_from_form(kind: str, block_id: str, form: dict[str, str]) -> dict[s
             label = text(f"prizes.{i}.label", "").strip()
             if not label:
                 continue
-            prizes.append(
-                {
-                    "label": label,
-                    "weight": text(f"prizes.{i}.weight", "").strip() or "1",
-                    "coupon": text(f"prizes.{i}.coupon") == "on",
-                }
-            )
+            prize: dict[str, Any] = {
+                "label": label,
+                "weight": text(f"prizes.{i}.weight", "").strip() or "1",
+                "coupon": text(f"prizes.{i}.coupon") == "on",
+                "text": text(f"prizes.{i}.text", "").strip(),
+            }
+            own = f"prizes.{i}.coupon."
+            if text(own + "pattern", "").strip() or text(own + "pool_id", "").strip():
+                # The slice's own code, shown as the wheel's coupon is.
+                source = "pool" if text(own + "pool_id", "").strip() else "generate"
+                prize["coupon"] = _coupon_from(
+                    {**form, own + "source": source,
+                     own + "symbology": text("coupon.symbology", "code128")},
+                    own,
+                )
+            prizes.append(prize)
         raw["prizes"] = prizes
-        if any(p["coupon"] for p in prizes):
+        if any(p["coupon"] is True for p in prizes):
             raw["coupon"] = _coupon_from(form, "coupon.")
     return raw
 
@@ -252,8 +272,7 @@ def check_settings(
         settings = block_type.settings.model_validate(raw)
     except ValidationError as exc:
         errors: dict[str, str] = {}
-        for problem in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(p) for p in problem["loc"])
+        for where, problem in problems(exc):
             message = field_message(problem, t)
             errors[where] = f"{errors[where]} {message}" if where in errors else message
         return None, errors

@@ -103,7 +103,10 @@ def _workspace(
     for block in state.draft.blocks:
         values = failed["values"] if failed.get("id") == block["id"] else values_of(block)
         fields = fields_of(block["type"], prize_rows(values))
-        prizes = [f for f in fields if f.name.startswith("prizes.")]  # label, weight, coupon
+        prizes: dict[str, list[Any]] = {}  # each slice's fields, by its index
+        for f in fields:
+            if f.name.startswith("prizes."):
+                prizes.setdefault(f.name.split(".")[1], []).append(f)
         blocks.append(
             {
                 "id": block["id"],
@@ -111,7 +114,7 @@ def _workspace(
                 "summary": summary(block),
                 "values": values,
                 "fields": [f for f in fields if not f.name.startswith("prizes.")],
-                "prizes": [prizes[i : i + 3] for i in range(0, len(prizes), 3)],
+                "prizes": list(prizes.values()),
                 "errors": failed["errors"] if failed.get("id") == block["id"] else {},
                 "open": block["id"] in (open_block, failed.get("id")),
             }

@@ -1,0 +1,1 @@
+(function(){document.addEventListener("click",function(e){var a=e.target.closest&&e.target.closest("a.btn[data-block]");if(a)rsEvent("button_tapped",a)})})();
