@@ -1,4 +1,7 @@
-"""`/r/{code}`: the staff redemption page a coupon's QR code opens on a staff phone.
+"""`/r/{code}`: the staff redemption page a coupon's QR code opens on a staff phone; `/r/`
+the same page with no code yet. Signed in, it tells the coupon's state, the offer it is
+for and the campaign that gave it, and has a box for the next code: typed, or scanned with
+the phone's camera where the browser has `BarcodeDetector` (`static/staff/scan.js`).
 
 A staff member signs in once by typing an API token; the page keeps a signed session
 naming that token (never the token itself) in a cookie (web/sessions.py, as the UI's),
@@ -19,10 +22,11 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from landing_templates.coupons import CouponState, coupon_state, redeem_coupon
+from landing_templates.coupons import redeem_coupon
 from richsms.accounts import ApiToken, verify_token
 from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
+from sender.results.coupon_card import CouponCard, coupon_card
 from web.attempt_limits import Attempts, attempt_limiter
 from web.bodies import parse_form, read_body
 from web.context import client_of, context
@@ -56,10 +60,18 @@ def language(request: Request) -> str:
     return preferred_language(request.headers.get("accept-language", ""))
 
 
+def _code(request: Request) -> str:
+    """The page's coupon code; "" on `/r/`, the page with no code yet."""
+    return str(request.path_params.get("code", ""))
+
+
 class StaffPage:
     async def handle(self, request: Request) -> Response:
         if request.method == "POST":
             return await self._post(request)
+        typed = request.query_params.get("code")
+        if typed is not None and typed.strip() and not _code(request):  # the code box
+            return RedirectResponse(f"/r/{quote(typed.strip()[:80], safe='')}", status_code=303)
         return await self._page(request)
 
     async def _page(
@@ -70,30 +82,30 @@ class StaffPage:
         message: str | None = None,
         redeemed_now: bool = False,
     ) -> Response:
-        code: str = request.path_params["code"]
+        code = _code(request)
         ctx = context(request)
         nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(18)
         secret: str = ctx.settings.secret_key.reveal()
         now = int(ctx.clock.now().timestamp())
 
-        def read(session: Session) -> tuple[str | None, CouponState | None]:
+        def read(session: Session) -> tuple[str | None, CouponCard | None]:
             staff = _staff_name(session, request, secret, now)
-            if staff is None:
-                return None, None
+            if staff is None or not code:
+                return staff, None
             try:
-                return staff, coupon_state(session=session, code=code)
+                return staff, coupon_card(session=session, code=code)
             except NotFound:
                 return staff, None
 
-        staff, coupon = await ctx.in_read_session(read)
-        if staff is not None and coupon is None and status == 200:
+        staff, card = await ctx.in_read_session(read)
+        if staff is not None and card is None and code and status == 200:
             status = 404
         action = "redeem" if staff is not None else "signin"
         html = render(
             lang=language(request),
             code=code,
             staff=staff,
-            coupon=coupon,
+            card=card,
             message=message,
             redeemed_now=redeemed_now,
             action=action,
@@ -106,7 +118,7 @@ class StaffPage:
         return response
 
     async def _post(self, request: Request) -> Response:
-        code: str = request.path_params["code"]
+        code = _code(request)
         ctx = context(request)
         if not ctx.limits.staff.allow(client_of(request)):
             return await self._page(request, status=429, message="slow_down")
@@ -119,7 +131,7 @@ class StaffPage:
         action = form.get("action", "")
         nonce = request.cookies.get(CSRF_COOKIE, "")
         sent = form.get(CSRF_FIELD, "")
-        if action not in ("signin", "redeem") or not csrf_ok(
+        if action not in ("signin", "redeem") or (action == "redeem" and not code) or not csrf_ok(
             secret, nonce, sent, action, code, now=now, lifetime=FORM_SECONDS
         ):
             return await self._page(request, status=403, message="forged")
@@ -133,8 +145,7 @@ class StaffPage:
         )
         if found is None or found.id is None:
             return await self._page(request, status=401, message="bad_token")
-        code: str = request.path_params["code"]
-        response = RedirectResponse(f"/r/{quote(code, safe='')}", status_code=303)
+        response = RedirectResponse(f"/r/{quote(_code(request), safe='')}", status_code=303)
         session = SESSION.issue(secret, found.id, now)
         _set_cookie(request, response, SESSION.cookie, session, age=SESSION.lifetime)
         return response
@@ -142,7 +153,7 @@ class StaffPage:
     async def _redeem(
         self, request: Request, location: str | None, secret: str, now: int
     ) -> Response:
-        code: str = request.path_params["code"]
+        code = _code(request)
         ctx = context(request)
 
         def work(session: Session) -> str:
@@ -188,12 +199,14 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, *, 
     set_cookie(request, response, name, value, age=age, path="/r/")
 
 
-def _headers(style_nonce: str) -> dict[str, str]:
+def _headers(nonce: str) -> dict[str, str]:
+    """Its one stylesheet and its one script (the camera scan) by nonce."""
     return {
         "Cache-Control": "no-store",
         "Content-Security-Policy": (
-            f"default-src 'none'; style-src 'nonce-{style_nonce}'; img-src 'self' data:; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+            "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'"
         ),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
@@ -215,9 +228,29 @@ _PAGE = "text/html"
 _STAFF_PAGE = StaffPage()
 staff = RouteTable(public=True, tags=("coupons",))
 staff.get(
+    "/r/",
+    "The staff page with no code yet: once signed in, a box to type or scan a coupon's "
+    "code (`?code=` answers a 303 to that code's page), else the sign-in form.",
+    response_media=_PAGE,
+    error_media=_PAGE,
+    redirect=303,
+)(_STAFF_PAGE.handle)
+staff.post(
+    "/r/",
+    "Sign in from the staff page with no code yet (a 303 back to it), with the form's "
+    "CSRF token; limited per client.",
+    request=StaffForm,
+    request_media="application/x-www-form-urlencoded",
+    response_media=_PAGE,
+    error_media=_PAGE,
+    redirect=303,
+    errors=(401, 403, 415, 422, 429),
+)(_STAFF_PAGE.handle)
+staff.get(
     "/r/{code}",
-    "The staff redemption page a coupon's QR code opens: the coupon's state once signed "
-    "in with an API token, else the sign-in form. Redeems nothing.",
+    "The staff redemption page a coupon's QR code opens: the coupon's state, the offer it "
+    "is for and its campaign once signed in with an API token, else the sign-in form; a "
+    "box for the next code. Redeems nothing.",
     response_media=_PAGE,
     error_media=_PAGE,
     errors=(404,),

@@ -1,15 +1,19 @@
-"""The staff redemption page's HTML, in French or English: mobile first, no script, one
-inline stylesheet allowed by a CSP nonce (`web/templates/staff/coupon.html`)."""
+"""The staff redemption page's HTML, in French or English: mobile first, one inline
+stylesheet and one inline script (the camera scan, `static/staff/scan.js`: without it the
+code is typed) allowed by a CSP nonce (`web/templates/staff/coupon.html`)."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 
-from landing_templates.coupons import CouponState
 from richsms import i18n
+from richsms.assets import STATIC
 from richsms.i18n import N_
+from sender.results.coupon_card import CouponCard
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "staff"
 
@@ -32,7 +36,7 @@ def render(
     lang: str,
     code: str,
     staff: str | None,
-    coupon: CouponState | None,
+    card: CouponCard | None,
     message: str | None,
     redeemed_now: bool,
     action: str,
@@ -44,10 +48,17 @@ def render(
         **i18n.jinja_context(lang),
         code=code[:80],
         staff=staff,
-        coupon=coupon,
+        card=card,
+        coupon=card.coupon if card is not None else None,
+        scan=_scan_script(),
         message=MESSAGES[message] if message else None,
         redeemed_now=redeemed_now,
         action=action,
         form_token=form_token,
         nonce=nonce,
     )
+
+
+@cache
+def _scan_script() -> Markup:
+    return Markup((STATIC / "staff" / "scan.js").read_text(encoding="utf-8").strip())

@@ -196,3 +196,62 @@ def test_posts_are_rate_limited_per_client(
     ]
     assert statuses[:30] == [401] * 30 and statuses[30] == 429
     assert "Too many attempts" in client.post(f"/r/{code}", data={}).text
+
+
+def test_the_staff_page_says_what_a_code_is_for_and_takes_the_next_code(
+    client: TestClient, engine: Engine, clock: FrozenClock, token: str
+) -> None:
+    """The offer (the coupon block's label, the wheel's prize won), the page, the campaign
+    and the state; a box for the next code, typed (or scanned: its script, by nonce)."""
+    from landing_templates.models import WheelSpin
+    from landing_templates.page_events import PageEvent  # noqa: F401  (the tables exist)
+    from landing_templates.pages import create_page, publish_page
+    from sender.campaigns.models import Campaign
+
+    now = clock.now()
+    with session_scope(engine) as session:
+        page = create_page(session=session, clock=clock, name="Noël en boutique", language="fr",
+                           blocks=[
+                               {"id": "coupon", "type": "coupon", "source": "generate",
+                                "pattern": "SHOP-######", "label": "-20 % sur tout"},
+                               {"id": "wh", "type": "wheel", "prizes": [
+                                   {"label": "Café offert", "weight": 1, "coupon": True},
+                                   {"label": "Perdu", "weight": 1, "text": "Dommage"}],
+                                "coupon": {"source": "generate", "pattern": "CAFE-######"}},
+                           ])
+        publish_page(session=session, clock=clock, page_id=1)
+        session.add(Campaign(name="Soldes de Noël", type="promotional", status="done",
+                             template="x", page_id=1, created_at=now, updated_at=now))
+    with session_scope(engine) as session:
+        code = assign_coupon(session=session, clock=clock, page_id=1, block_id="coupon",
+                             contact_id=1, source="generate", pattern="SHOP-######",
+                             pool_id=None, campaign_id=1).code
+        won = assign_coupon(session=session, clock=clock, page_id=1, block_id="wh",
+                            contact_id=1, source="generate", pattern="CAFE-######",
+                            pool_id=None).code
+        session.add(WheelSpin(page_id=1, block_id="wh", contact_id=1, prize_index=0,
+                              label="Café offert", coupon_code=won, spun_at=now))
+    assert page.page.id == 1
+    home = client.get("/r/")
+    assert home.status_code == 200 and "Staff sign-in" in home.text
+    signed = client.post("/r/", data={"action": "signin", "csrf": csrf(home.text),
+                                      "token": token}, follow_redirects=False)
+    assert signed.status_code == 303 and signed.headers["location"] == "/r/"
+    home = client.get("/r/")
+    assert "Check a coupon" in home.text and 'id="code-box"' in home.text
+    assert "Valid" not in home.text and "Unknown coupon" not in home.text
+    typed = client.get("/r/", params={"code": f"  {code} "}, follow_redirects=False)
+    assert typed.status_code == 303 and typed.headers["location"] == f"/r/{code}"
+    shown = client.get(typed.headers["location"])
+    offer = shown.text.split('id="offer"', 1)[1].split("</dl>", 1)[0]
+    assert "-20 % sur tout" in offer and "Noël en boutique" in offer
+    assert "Soldes de Noël" in offer
+    assert "Valid — not redeemed yet" in shown.text and 'action="/r/"' in shown.text
+    nonce = re.search(r"script-src 'nonce-([^']+)'", shown.headers["content-security-policy"])
+    assert nonce is not None and f'<script nonce="{nonce.group(1)}">' in shown.text
+    assert "BarcodeDetector" in shown.text
+    prize = client.get(f"/r/{won}").text.split('id="offer"', 1)[1].split("</dl>", 1)[0]
+    assert "Café offert" in prize and "No campaign" in prize
+    assert client.get("/r/", params={"code": "NOPE-000000"}).status_code == 404
+    redeem = client.post("/r/", data={"action": "redeem", "csrf": "1.x"})
+    assert redeem.status_code == 403  # there is nothing to redeem on the page with no code
