@@ -170,6 +170,21 @@ def touch_drag(page: Page, points: list[tuple[float, float]]) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
+def scratch_card(page: Page) -> None:
+    """A finger zig-zag over the whole of the page's scratch card."""
+    layer = page.locator(".sc-layer")
+    layer.scroll_into_view_if_needed()
+    box = layer.bounding_box()
+    assert box is not None
+    assert layer.evaluate("e => getComputedStyle(e).touchAction") == "none"
+    points = []
+    for row in range(6):
+        y = box["y"] + 12 + row * (box["height"] - 24) / 5
+        xs = [box["x"] + 10 + i * (box["width"] - 20) / 12 for i in range(13)]
+        points += [(x, y) for x in (xs if row % 2 == 0 else xs[::-1])]
+    touch_drag(page, points)
+
+
 def seed(live: LiveServer, blocks: list[dict[str, Any]], *, first_name: str,
          language: str = "fr") -> tuple[str, int]:
     """A published page and one contact with a link to it: (short link URL, contact id)."""

@@ -21,7 +21,7 @@ from richsms.accounts import create_admin, create_token
 from richsms.db import session_scope
 from sender.campaigns.models import Campaign
 from shortener.codes import CodeMaker
-from tests.browser.conftest import LiveServer, shoot, sign_in, touch_drag
+from tests.browser.conftest import LiveServer, scratch_card, shoot, sign_in
 from tests.conftest import TEST_SECRET
 from tests.landing_templates.pagekit import add_contact
 
@@ -68,16 +68,7 @@ def seed_campaign(live: LiveServer) -> tuple[int, list[str]]:
 
 
 def scratch(page: Page) -> None:
-    layer = page.locator(".sc-layer")
-    layer.scroll_into_view_if_needed()
-    box = layer.bounding_box()
-    assert box is not None
-    points = []
-    for row in range(6):
-        y = box["y"] + 12 + row * (box["height"] - 24) / 5
-        xs = [box["x"] + 10 + i * (box["width"] - 20) / 12 for i in range(13)]
-        points += [(x, y) for x in (xs if row % 2 == 0 else xs[::-1])]
-    touch_drag(page, points)
+    scratch_card(page)
     expect(page.locator(".sc")).to_have_class("blk sc done")
 
 

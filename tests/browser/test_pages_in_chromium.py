@@ -11,7 +11,7 @@ from playwright.sync_api import BrowserContext, expect
 from sqlmodel import Session, select
 
 from landing_templates.models import WheelSpin
-from tests.browser.conftest import LiveServer, seed, shoot, touch_drag
+from tests.browser.conftest import LiveServer, scratch_card, seed, shoot
 from tests.landing_templates.pagekit import rich_blocks
 
 WHATSAPP_UA = "WhatsApp/2.23.20.0 A"
@@ -46,17 +46,7 @@ def test_a_touch_scratch_reveals_the_coupon(
     page = phone.new_page()
     page.goto(url)
     shoot(page, screenshots, "rich-page")
-    layer = page.locator(".sc-layer")
-    layer.scroll_into_view_if_needed()
-    box = layer.bounding_box()
-    assert box is not None
-    assert layer.evaluate("e => getComputedStyle(e).touchAction") == "none"
-    points = []
-    for row in range(6):
-        y = box["y"] + 12 + row * (box["height"] - 24) / 5
-        xs = [box["x"] + 10 + i * (box["width"] - 20) / 12 for i in range(13)]
-        points += [(x, y) for x in (xs if row % 2 == 0 else xs[::-1])]
-    touch_drag(page, points)
+    scratch_card(page)
     expect(page.locator(".sc")).to_have_class("blk sc done")
     prize = page.locator(".sc-prize")
     expect(prize).not_to_have_attribute("aria-hidden", "true")
