@@ -52,6 +52,28 @@ def create_page(
     return PageState(page, version)
 
 
+def duplicate_page(
+    *,
+    session: Session,
+    clock: Clock,
+    page_id: int,
+    name: str | None = None,
+    custom_fields: Collection[str] = (),
+) -> PageState:
+    """A new page (version 1, a draft) with the newest version's blocks and theme (`name`,
+    default the original's followed by " (copy)"). Flushes."""
+    original = get_page(session=session, page_id=page_id)
+    return create_page(
+        session=session,
+        clock=clock,
+        name=(name or f"{original.page.name} (copy)")[:200],
+        language=original.page.language,
+        blocks=original.draft.blocks,
+        theme=original.draft.theme,
+        custom_fields=custom_fields,
+    )
+
+
 def update_page(
     *,
     session: Session,

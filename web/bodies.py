@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -290,3 +290,12 @@ assert re.fullmatch(BoundedIntConvertor.regex, str(ID_MAX))
 assert not re.fullmatch(BoundedIntConvertor.regex, str(ID_MAX + 1))
 # Routes compile their paths when built: `web.api` imports this module before any of them.
 register_url_convertor("int", BoundedIntConvertor())
+
+
+class DuplicateIn(BaseModel):
+    """The body of a `POST .../duplicate`: the copy's name, if not the default."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(
+        None, max_length=200, description="The copy's name (default: the original's + ' (copy)')."
+    )

@@ -369,6 +369,16 @@ def update_segment(
     return segment
 
 
+def duplicate_segment(
+    *, session: Session, segment_id: int, clock: Clock, name: str | None = None
+) -> Segment:
+    """A new segment with the same filters (`name`, default the original's followed by
+    " (copy)"); committed as `create_segment` is. Conflict if the name is taken."""
+    original = get_segment(session=session, segment_id=segment_id)
+    copy_name = (name or f"{original.name} (copy)")[:MAX_NAME]
+    return create_segment(session=session, name=copy_name, filters=original.filters, clock=clock)
+
+
 def delete_segment(*, session: Session, segment_id: int, in_use: Sequence[str]) -> None:
     """Delete a segment; Conflict while `in_use` names campaigns still to send to it."""
     segment = get_segment(session=session, segment_id=segment_id)

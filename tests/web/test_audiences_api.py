@@ -249,3 +249,16 @@ def test_listed_values_are_text_whatever_they_hold(api: TestClient) -> None:
     filters = [{"field": "last_name", "op": "not_in", "value": values[:2]}]
     other = api.post("/api/segments", json={"name": "rest", "filters": filters}).json()
     assert api.get(f"/api/segments/{other['id']}/count").json()["contacts"] == 1
+
+
+def test_a_segment_is_duplicated_with_its_filters(api: TestClient) -> None:
+    paris = api.post("/api/segments", json={"name": "Paris", "filters": PARIS}).json()
+    copy = api.post(f"/api/segments/{paris['id']}/duplicate", json={})
+    assert copy.status_code == 201, copy.text
+    assert (copy.json()["name"], copy.json()["filters"]) == ("Paris (copy)", PARIS)
+    assert copy.json()["id"] != paris["id"]
+    named = api.post(f"/api/segments/{paris['id']}/duplicate", json={"name": "Paris 2"})
+    assert named.status_code == 201 and named.json()["name"] == "Paris 2"
+    taken = api.post(f"/api/segments/{paris['id']}/duplicate", json={"name": "Paris 2"})
+    assert taken.status_code == 409
+    assert api.post("/api/segments/999/duplicate", json={}).status_code == 404

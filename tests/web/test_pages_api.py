@@ -159,3 +159,19 @@ def test_a_page_whose_whole_render_passes_its_budget_is_refused_at_publish(
         view = api.get(f"/{code}", headers={"user-agent": "Mozilla/5.0 (Linux; Android 14)"})
         assert view.status_code == 200 and "Winter sale" in view.text
         assert view.text.count("slow") < 6
+
+
+def test_a_page_is_duplicated_as_a_new_draft(api: TestClient, clock: FrozenClock) -> None:
+    blocks = rich_blocks(clock.now())
+    api.post("/api/pages", json={"name": "Sale", "language": "fr", "blocks": blocks})
+    assert api.post("/api/pages/1/publish").status_code == 200
+    copy = api.post("/api/pages/1/duplicate", json={})
+    assert copy.status_code == 201, copy.text
+    assert copy.json() == {"id": 2, "version": 1, "status": "draft"}
+    original, duplicate = api.get("/api/pages/1").json(), api.get("/api/pages/2").json()
+    assert duplicate["name"] == "Sale (copy)" and duplicate["language"] == "fr"
+    assert [b["type"] for b in duplicate["blocks"]] == [b["type"] for b in original["blocks"]]
+    named = api.post("/api/pages/1/duplicate", json={"name": "Soldes 2"})
+    assert api.get(f"/api/pages/{named.json()['id']}").json()["name"] == "Soldes 2"
+    assert api.post("/api/pages/999/duplicate", json={}).status_code == 404
+    assert api.post("/api/pages/1/duplicate", json={"name": "x" * 201}).status_code == 422

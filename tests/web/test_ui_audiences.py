@@ -161,6 +161,53 @@ def test_segment_builder_counts_live_then_saves(
     assert "Segment deleted." in deleted.text and "French Zoé" not in deleted.text
 
 
+def test_a_segment_is_edited_in_the_builder_and_duplicated(
+    marketer: TestClient,  # noqa: F811
+    engine: Engine,
+    clock: FrozenClock,
+) -> None:
+    _contacts(engine, clock)
+    token = csrf(marketer.get("/ui/segments").text)
+    rows = {"csrf": token, "rows": "1", "action": "save", "field-0": "language", "op-0": "in"}
+    marketer.post("/ui/segments", data={**rows, "name": "Francophones", "value-0": "fr, en"})
+    with Session(engine) as session:
+        segment_id = session.execute(select(col(Segment.id))).scalar_one()
+    listing = marketer.get("/ui/segments").text
+    assert f'href="/ui/segments/{segment_id}"' in listing
+    form = marketer.get(f"/ui/segments/{segment_id}").text
+    assert f'action="/ui/segments/{segment_id}"' in form and "Edit the segment" in form
+    assert 'value="Francophones"' in form and 'value="fr, en"' in form
+    saved = marketer.post(
+        f"/ui/segments/{segment_id}", data={**rows, "name": "Français", "value-0": "fr"}
+    )
+    assert saved.status_code == 200 and "Segment saved." in saved.text
+    with Session(engine) as session:
+        segment = session.get(Segment, segment_id)
+        assert segment is not None and segment.name == "Français"
+        assert segment.filters == [{"field": "language", "op": "in", "value": ["fr"]}]
+    bad = marketer.post(f"/ui/segments/{segment_id}", data={**rows, "name": "", "value-0": "fr"})
+    assert bad.status_code == 422
+    copied = marketer.post(f"/ui/segments/{segment_id}/duplicate", data={"csrf": token})
+    assert copied.status_code == 200 and "Segment duplicated." in copied.text
+    assert 'value="Français (copy)"' in copied.text
+    with Session(engine) as session:
+        assert len(session.execute(select(Segment)).all()) == 2
+
+
+def test_a_page_is_duplicated_from_the_list(
+    marketer: TestClient,  # noqa: F811
+    engine: Engine,
+    clock: FrozenClock,
+) -> None:
+    token = csrf(marketer.get("/ui/pages").text)
+    marketer.post("/ui/pages", data={"csrf": token, "name": "Noël", "language": "fr"})
+    listing = marketer.get("/ui/pages").text
+    assert 'action="/ui/pages/1/duplicate"' in listing
+    copied = marketer.post("/ui/pages/1/duplicate", data={"csrf": token}, follow_redirects=False)
+    assert copied.status_code == 303 and copied.headers["location"] == "/ui/pages/2"
+    assert "Noël (copy)" in marketer.get("/ui/pages").text
+
+
 def test_segment_problems_in_french(
     marketer: TestClient,  # noqa: F811
 ) -> None:

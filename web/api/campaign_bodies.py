@@ -77,13 +77,6 @@ def _patch_of(body: type[BaseModel], name: str) -> type[BaseModel]:
 CampaignPatch = _patch_of(CampaignIn, "CampaignPatch")
 
 
-class DuplicateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(
-        None, max_length=200, description="The copy's name (default: the original's + ' (copy)')."
-    )
-
-
 class ProgressOut(BaseModel):
     """The planning job's counters: recipients planned, left out (opted out or no
     consent), failed to render; `total` is the audience, null until counted."""

@@ -28,7 +28,6 @@ from web.api.campaign_bodies import (
     CampaignOut,
     CampaignPatch,
     CancelOut,
-    DuplicateIn,
     MessagePage,
     SenderIn,
     SummaryOut,
@@ -40,6 +39,7 @@ from web.api.campaign_bodies import (
 from web.api.campaign_bodies import MessageOut as MessageOut
 from web.api.campaign_bodies import SenderOut as SenderOut
 from web.api.campaign_bodies import message_out as message_out
+from web.bodies import DuplicateIn
 from web.context import AppContext
 from web.openapi import RouteTable
 

@@ -14,6 +14,7 @@ from landing_templates.links import move_links
 from landing_templates.pages import (
     PageState,
     create_page,
+    duplicate_page,
     get_page,
     list_pages,
     publish_page,
@@ -22,6 +23,7 @@ from landing_templates.pages import (
 )
 from richsms.types import Flag
 from sender.campaigns.campaign import known_custom_fields
+from web.bodies import DuplicateIn
 from web.context import AppContext
 from web.errors import BadRequest
 from web.openapi import RouteTable
@@ -124,6 +126,22 @@ api = RouteTable(tags=("pages",))
 def create(ctx: AppContext, session: Session, body: PageIn) -> PageCreated:
     page = body.model_dump() | {"custom_fields": _fields(session)}
     created = create_page(session=session, clock=ctx.clock, **page)
+    assert created.page.id is not None
+    return PageCreated(
+        id=created.page.id, version=created.draft.version, status=created.page.status
+    )
+
+
+@api.post(
+    "/pages/{id}/duplicate",
+    "A new page (version 1, a draft) with the newest version's blocks and theme.",
+    errors=(422,),
+    status=201,
+)
+def duplicate(ctx: AppContext, session: Session, body: DuplicateIn, id: int) -> PageCreated:
+    created = duplicate_page(
+        session=session, clock=ctx.clock, page_id=id, name=body.name, custom_fields=_fields(session)
+    )
     assert created.page.id is not None
     return PageCreated(
         id=created.page.id, version=created.draft.version, status=created.page.status

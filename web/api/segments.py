@@ -13,11 +13,13 @@ from sender.audience.models import Segment
 from sender.audience.segments import (
     MAX_CONDITIONS,
     create_segment,
+    duplicate_segment,
     get_segment,
     list_segments,
     update_segment,
 )
 from sender.audience.selection import audience_counts, delete_unused_segment
+from web.bodies import DuplicateIn
 from web.context import AppContext
 from web.openapi import RouteTable
 
@@ -101,6 +103,23 @@ def show_segment(session: Session, segment_id: int) -> SegmentOut:
 def patch_segment(session: Session, body: SegmentPatch, segment_id: int) -> SegmentOut:
     changes = body.model_dump()
     return _out(update_segment(session=session, segment_id=segment_id, **changes))
+
+
+@api.post(
+    "/segments/{segment_id:int}/duplicate",
+    "A new segment with the same filters (`name`, default the original's + ' (copy)').",
+    request=DuplicateIn,
+    response=SegmentOut,
+    errors=(409,),
+    status=201,
+)
+def copy_segment(
+    ctx: AppContext, session: Session, body: DuplicateIn, segment_id: int
+) -> dict[str, Any]:
+    segment = duplicate_segment(
+        session=session, segment_id=segment_id, clock=ctx.clock, name=body.name
+    )
+    return _out(segment)
 
 
 api.deletion(

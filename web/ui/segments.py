@@ -16,14 +16,17 @@ from richsms.errors import RichsmsError
 from richsms.i18n import N_
 from sender.audience.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED
 from sender.audience.custom_fields import known_fields
-from sender.audience.models import Contact
+from sender.audience.models import Contact, Segment
 from sender.audience.segments import (
     FIELDS,
     MAX_CONDITIONS,
     TEXT_OPS,
     create_segment,
+    duplicate_segment,
+    get_segment,
     list_segments,
     segment_condition,
+    update_segment,
     validate_filters,
 )
 from sender.audience.selection import delete_unused_segment
@@ -165,6 +168,60 @@ def save(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
         db.rollback()
         return _builder(view, db, form, 422, problem=exc.told(view.gettext))
     return back_to("/ui/segments", N_("Segment saved."))
+
+
+def _form_of(segment: Segment) -> dict[str, str]:
+    """The builder's form filled with the segment's conditions (the inverse of
+    `filters_of`): a list is written with commas, no value as nothing."""
+    form = {"name": segment.name, "rows": str(len(segment.filters))}
+    for i, condition in enumerate(segment.filters):
+        value = condition.get("value")
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        form |= {
+            f"field-{i}": str(condition.get("field", "")),
+            f"op-{i}": str(condition.get("op", "eq")),
+            f"value-{i}": "" if value is None else str(value),
+        }
+    return form
+
+
+def edit_form(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    segment = get_segment(session=db, segment_id=path_id(request, "segment"))
+    notice = request.query_params.get("notice", "")
+    return _builder(view, db, _form_of(segment), editing=segment, notice=notice)
+
+
+def edit(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    """The builder's form for a saved segment: "save" replaces its name and conditions."""
+    segment = get_segment(session=db, segment_id=path_id(request, "segment"))
+    if form.get("action", "save") != "save":
+        return _builder(view, db, form, editing=segment)
+    try:
+        update_segment(
+            session=db,
+            segment_id=segment.id or 0,
+            name=form.get("name", ""),
+            filters=filters_of(form),
+        )
+    except RichsmsError as exc:
+        db.rollback()
+        problem = exc.told(view.gettext)
+        return _builder(view, db, form, 422, problem=problem, editing=segment)
+    return back_to("/ui/segments", N_("Segment saved."))
+
+
+def duplicate(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    original = get_segment(session=db, segment_id=path_id(request, "segment"))
+    copy = duplicate_segment(
+        session=db,
+        segment_id=original.id or 0,
+        clock=context(request).clock,
+        name=view.gettext("{name} (copy)").format(name=original.name),
+    )
+    return back_to(f"/ui/segments/{copy.id}", N_("Segment duplicated."))
 
 
 def delete(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:

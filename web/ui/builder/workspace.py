@@ -26,6 +26,7 @@ from landing_templates.models import LANGUAGES, PageImage, PageVersion
 from landing_templates.pages import (
     PageState,
     create_page,
+    duplicate_page,
     get_page,
     list_pages,
     publish_page,
@@ -74,6 +75,19 @@ def new_page(request: Request, db: Session, view: Viewer, form: dict[str, str]) 
         name=form.get("name", "").strip(),
         language=language if language in LANGUAGES else "fr",
         blocks=[],
+    )
+    return back_to(f"/ui/pages/{created.page.id}")
+
+
+def duplicate(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    """A new draft page like this one, opened in the builder."""
+    original = get_page(session=db, page_id=path_id(request, "page"))
+    created = duplicate_page(
+        session=db,
+        clock=context(request).clock,
+        page_id=original.page.id or 0,
+        name=view.gettext("{name} (copy)").format(name=original.page.name),
+        custom_fields=known_custom_fields(db),
     )
     return back_to(f"/ui/pages/{created.page.id}")
 
