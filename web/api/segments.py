@@ -108,14 +108,12 @@ def patch_segment(session: Session, body: SegmentPatch, segment_id: int) -> Segm
 @api.post(
     "/segments/{segment_id:int}/duplicate",
     "A new segment with the same filters (`name`, default the original's + ' (copy)').",
-    request=DuplicateIn,
-    response=SegmentOut,
     errors=(409,),
     status=201,
 )
 def copy_segment(
     ctx: AppContext, session: Session, body: DuplicateIn, segment_id: int
-) -> dict[str, Any]:
+) -> SegmentOut:
     segment = duplicate_segment(
         session=session, segment_id=segment_id, clock=ctx.clock, name=body.name
     )
