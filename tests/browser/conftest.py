@@ -16,17 +16,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
 
 from richsms.db import make_engine, session_scope
 from richsms.settings import Settings
+from sender.chores import chores_from_settings
+from sender.delivery.providers.console import ConsoleProvider
+from sender.delivery.worker import Worker, WorkerConfig
+from shortener.models import Click
 from tests.clock import FrozenClock
 from tests.conftest import TEST_SECRET
 
@@ -62,17 +67,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+@contextmanager
+def serve(database_url: str) -> Iterator[LiveServer]:
+    """The app under uvicorn in a thread on a free loopback port, on `database_url` (a
+    migrated, empty database), with a frozen clock."""
     from web.app import create_app
 
-    path = tmp_path / "richsms.db"
-    shutil.copyfile(sqlite_template, path)
     port = _free_port()
     base = f"http://127.0.0.1:{port}/"
     settings = Settings.from_mapping(
         {
-            "RICHSMS_DATABASE_URL": f"sqlite:///{path}",
+            "RICHSMS_DATABASE_URL": database_url,
             "RICHSMS_SECRET_KEY": TEST_SECRET,
             "RICHSMS_SHORT_URL": base,
             "RICHSMS_BASE_URL": base,
@@ -97,6 +102,23 @@ def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(timeout=20)
         engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+    """The live server on a fresh SQLite database."""
+    path = tmp_path / "richsms.db"
+    shutil.copyfile(sqlite_template, path)
+    with serve(f"sqlite:///{path}") as live:
+        yield live
+
+
+@pytest.fixture
+def live_server_each_backend(database_url: str) -> Iterator[LiveServer]:
+    """The live server on SQLite, and on PostgreSQL when RICHSMS_TEST_POSTGRES_URL is set
+    (each a fresh, empty schema)."""
+    with serve(database_url) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")
@@ -224,3 +246,59 @@ def settled(page: Page) -> None:
     """Wait until htmx has settled what it swapped in: until then (20 ms) the new forms
     are not yet its own, and a key pressed on one submits it as a plain form."""
     page.wait_for_function("() => !document.querySelector('.htmx-added, .htmx-settling')")
+
+
+def watch(page: Page, errors: list[str]) -> None:
+    """Keep the page's console errors (a refused script, a missing file)."""
+    page.on("console", lambda m: errors.append(f"{page.url}: {m.text} {m.location}")
+            if m.type == "error" and "favicon.ico" not in str(m.location) else None)
+
+
+def figure(page: Page, term: str) -> str:
+    """The value shown beside a figure's name in the results."""
+    return page.locator(f"dl.figures div:has(dt:text-is('{term}')) dd").inner_text().strip()
+
+
+def hand_over(live: LiveServer) -> None:
+    """What `richsms worker` does, one turn at a time on the server's clock: the chore
+    loop plans the campaign, the worker hands its messages to the console provider (time
+    passing as it sends), and the chore loop then marks the campaign done."""
+    chores = chores_from_settings(live.engine, live.settings, live.clock, worker_id="journey")
+    worker = Worker(
+        live.engine,
+        ConsoleProvider(),
+        live.clock,
+        WorkerConfig(worker_id="journey", default_rate=1000),
+    )
+    try:
+        chores.run_once(force=True)
+        for _ in range(10):
+            live.clock.advance(timedelta(seconds=2))
+            if not worker.run_once():
+                break
+        chores.run_once(force=True)
+    finally:
+        worker.close()
+        chores.close()
+
+
+def wait_for_click(live: LiveServer) -> None:
+    """The redirect stores clicks from a background writer: wait until it has."""
+    page_clicks = select(func.count()).select_from(Click)
+    for _ in range(200):
+        with Session(live.engine) as session:
+            if session.execute(page_clicks).scalar_one() > 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the tap on the link was never stored as a click")
+
+
+def import_csv(page: Page, live: LiveServer, csv: str, imported: int) -> None:
+    """Contacts from a CSV file through the import screen, until its report shows."""
+    page.goto(live.url + "ui/contacts/import")
+    page.set_input_files("#file", {"name": "clients.csv", "mimeType": "text/csv",
+                                   "buffer": csv.encode()})
+    with page.expect_response(lambda r: r.url.endswith("/ui/contacts/import")
+                              and r.request.method == "POST"):
+        page.click("form[action='/ui/contacts/import'] button.primary")
+    expect(page.locator("#import-outcome dl.figures")).to_contain_text(str(imported))

@@ -12,24 +12,26 @@ the landing page. A screenshot of each step: tests/artifacts/browser/journey-NN-
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
-from sqlalchemy import func, select
-from sqlmodel import Session
 
 from richsms.accounts import create_admin
 from richsms.db import session_scope
-from sender.chores import chores_from_settings
-from sender.delivery.providers.console import ConsoleProvider
-from sender.delivery.worker import Worker, WorkerConfig
-from shortener.models import Click
-from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, sign_in
+from tests.browser.conftest import (
+    LiveServer,
+    desktop_and_phone,
+    figure,
+    hand_over,
+    import_csv,
+    shoot,
+    sign_in,
+    wait_for_click,
+    watch,
+)
 
 EMAIL = "nina@shop.example"
 PASSWORD = "correct horse battery staple"
@@ -63,51 +65,6 @@ class Steps:
         shoot(page, self.folder, f"journey-{self.count:02d}-{name}")
 
 
-def watch(page: Page, errors: list[str]) -> None:
-    """Keep the page's console errors (a refused script, a missing file)."""
-    page.on("console", lambda m: errors.append(f"{page.url}: {m.text} {m.location}")
-            if m.type == "error" and "favicon.ico" not in str(m.location) else None)
-
-
-def figure(page: Page, term: str) -> str:
-    """The value shown beside a figure's name in the results."""
-    return page.locator(f"dl.figures div:has(dt:text-is('{term}')) dd").inner_text().strip()
-
-
-def hand_over(live: LiveServer) -> None:
-    """What `richsms worker` does, one turn at a time on the server's clock: the chore
-    loop plans the campaign, the worker hands its messages to the console provider (time
-    passing as it sends), and the chore loop then marks the campaign done."""
-    chores = chores_from_settings(live.engine, live.settings, live.clock, worker_id="journey")
-    worker = Worker(
-        live.engine,
-        ConsoleProvider(),
-        live.clock,
-        WorkerConfig(worker_id="journey", default_rate=1000),
-    )
-    try:
-        chores.run_once(force=True)
-        for _ in range(10):
-            live.clock.advance(timedelta(seconds=2))
-            if not worker.run_once():
-                break
-        chores.run_once(force=True)
-    finally:
-        worker.close()
-        chores.close()
-
-
-def wait_for_click(live: LiveServer) -> None:
-    """The redirect stores clicks from a background writer: wait until it has."""
-    page_clicks = select(func.count()).select_from(Click)
-    for _ in range(200):
-        with Session(live.engine) as session:
-            if session.execute(page_clicks).scalar_one() > 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError("the tap on the link was never stored as a click")
-
-
 def test_a_new_marketer_sends_a_campaign_and_sees_the_click_from_the_phone(
     live_server: LiveServer,
     windows: tuple[BrowserContext, BrowserContext],
@@ -134,13 +91,7 @@ def test_a_new_marketer_sends_a_campaign_and_sees_the_click_from_the_phone(
     steps.shoot(page, "empty-dashboard")
 
     # Contacts: a CSV upload and its report.
-    page.goto(live.url + "ui/contacts/import")
-    page.set_input_files("#file", {"name": "clients.csv", "mimeType": "text/csv",
-                                   "buffer": CSV.encode()})
-    with page.expect_response(lambda r: r.url.endswith("/ui/contacts/import")
-                              and r.request.method == "POST"):
-        page.click("form[action='/ui/contacts/import'] button.primary")
-    expect(page.locator("#import-outcome dl.figures")).to_contain_text("3")
+    import_csv(page, live, CSV, 3)
     steps.shoot(page, "contacts-imported")
     page.goto(live.url + "ui/contacts")
     expect(page.locator("main")).to_contain_text("Zoé")
