@@ -111,6 +111,7 @@ class StaffPage:
             action=action,
             form_token=csrf_token(secret, nonce, action, code, issued=now),
             nonce=(style_nonce := secrets.token_urlsafe(12)),
+            zone=ctx.settings.time_zone,
         )
         response = HTMLResponse(html, status_code=status, headers=_headers(style_nonce))
         if request.cookies.get(CSRF_COOKIE) != nonce:

@@ -42,9 +42,12 @@ def render(
     action: str,
     form_token: str,
     nonce: str,
+    zone: str = "UTC",
 ) -> str:
+    """The staff page; its times in `zone`, the account's time zone."""
     return _ENV.get_template("coupon.html").render(
         lang=lang,
+        zone=zone,
         **i18n.jinja_context(lang),
         code=code[:80],
         staff=staff,

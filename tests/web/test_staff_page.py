@@ -97,6 +97,7 @@ def test_sign_in_then_one_button_redeems_once(
     assert done.status_code == 200
     assert "Redeemed — give the customer their offer" in done.text
     assert "by tests at Till 3" in done.text
+    assert "11/24/26, 1:00\u202fPM" in done.text  # 12:00 UTC, in the account's Paris time
     again = client.post(f"/r/{code}", data={"action": "redeem", "csrf": form_token})
     assert again.status_code == 409
     assert "Refused: this coupon was already redeemed." in again.text
