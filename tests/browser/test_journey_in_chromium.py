@@ -27,6 +27,7 @@ from tests.browser.conftest import (
     figure,
     hand_over,
     import_csv,
+    settled,
     shoot,
     sign_in,
     wait_for_click,
@@ -114,12 +115,17 @@ def test_a_new_marketer_sends_a_campaign_and_sees_the_click_from_the_phone(
     expect(page.locator("#page-title")).to_have_text("Soldes d'hiver")
     page.click(".add-block summary")
     page.click(".add-block button[value='heading']")
+    expect(page.locator("#blocks > li")).to_have_count(1)
+    settled(page)
     heading = page.locator("#blocks > li").nth(0)
     heading.locator("input[name='text']").fill("Hello {{ contact.first_name }}")
-    heading.locator(".block-form button.primary").click()
-    expect(page.locator(".ws-status")).not_to_be_empty()
+    with page.expect_response(lambda r: r.request.method == "POST" and "/blocks/" in r.url):
+        heading.locator(".block-form button.primary").click()
+    settled(page)  # the saved block swapped in: the add menu is the new one
     page.click(".add-block summary")
     page.click(".add-block button[value='text']")
+    expect(page.locator("#blocks > li")).to_have_count(2)
+    settled(page)
     text = page.locator("#blocks > li").nth(1)
     text.locator("textarea[name='text']").fill("Everything at -50 % this weekend.")
     text.locator(".block-form button.primary").click()
