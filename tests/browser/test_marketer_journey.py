@@ -3,12 +3,13 @@ database, on SQLite and PostgreSQL: import ten French and Québec contacts (one 
 consent), put them in a group, build a page with every block (heading, text, countdown,
 coupon, scratch card, wheel, button, footer, an uploaded image) and publish it; campaign A
 is sent at 06:00 in Paris, so its summary says the quiet hours hold all of it, the chore
-loop plans it, and it is cancelled (with its confirmation); campaign B leaves at 15:00 and
-the in-process worker hands it to the console provider. On a phone: Zoé opens B's link from
-the simulator, scratches the card, spins the wheel and copies her code; Hugo opens his and
-scratches; the cashier types Zoé's code on the staff page and redeems it; Hugo replies STOP.
-The results screen and the stats API then show B's exact figures (sent, clicks, one
-redemption, one opt-out, the page events per kind) and A's zeros.
+loop plans it, and it is cancelled (with its confirmation); campaign B, A duplicated and
+renamed, leaves at 15:00 and the in-process worker hands it to the console provider. On a
+phone: Zoé opens B's link from the simulator, scratches the card, spins the wheel and copies
+her code; Hugo opens his and scratches; the cashier types Zoé's code on the staff page and
+redeems it; Hugo replies STOP. The results screen, the dashboard and the stats API then show
+B's exact figures (sent, clicks, one redemption, one opt-out, the page events per kind) and
+A's zeros.
 
 Time is the server's frozen clock, moved by the test; the worker and the chore loop run one
 turn at a time in the test (tests/browser/conftest.py `hand_over`). Screenshots:
@@ -220,10 +221,20 @@ def test_the_marketers_journey_counts_every_figure_on_the_right_campaign(
     expect(page.locator("h1 .tag")).to_have_text("annulée")
     steps.shoot(page, "a-cancelled")
 
-    # Campaign B at 15:00 in Paris: it leaves at once, and is done.
+    # Campaign B at 15:00 in Paris, A duplicated and renamed: it leaves at once, and is done.
     live.clock.set(B_SENT_AT)
     sign_in(page, live, EMAIL, PASSWORD)  # nine hours later: the 8-hour session has ended
-    campaign_b = compose(page, live, "Soldes B")
+    page.goto(f"{live.url}ui/campaigns/{campaign_a}")
+    page.click("#duplicate-campaign")
+    expect(page).to_have_url(re.compile(r"/ui/campaigns/\d+/edit"))
+    expect(page.locator("#template")).to_have_value(re.compile("-20 % à Noël"))
+    page.fill("#name", "Soldes B")
+    page.click("#composer button[type='submit']")
+    expect(page).to_have_url(re.compile(r"/ui/campaigns/\d+\?notice="))
+    expect(page.locator("h1")).to_contain_text("Soldes B")
+    found = re.search(r"/ui/campaigns/(\d+)", page.url)
+    assert found is not None
+    campaign_b = int(found.group(1))
     said = summary_then_send(page, live, campaign_b)
     assert (said["audience"], said["excluded"], said["recipients"], said["hold"]) == (
         "10", "1", "9", "",
