@@ -12,14 +12,18 @@ from rich.console import Console
 from cli import campaigns as campaigns_cli
 from cli import contacts as contacts_cli
 from cli import demo as demo_cli
-from cli.console import err, load_settings, refusing_session
+from cli.console import err, fail, load_settings, refusing_session
 from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
+from richsms.errors import RichsmsError
 
 app = typer.Typer(help="richsms: rich SMS campaigns with tracked links.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-user_app = typer.Typer(help="Web UI administrators.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Web UI users and their roles (admin, marketer, approver, cashier, viewer).",
+    no_args_is_help=True,
+)
 sms_app = typer.Typer(help="SMS text tools.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
@@ -40,12 +44,19 @@ def db_upgrade() -> None:
 
 
 @token_app.command("create")
-def token_create(name: Annotated[str, typer.Argument(help="Who or what uses the token.")]) -> None:
-    """Print a new API token. It is shown once; only its hash is stored."""
+def token_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the token.")],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", metavar="EMAIL", help="The user whose token it is (their role)."),
+    ] = None,
+) -> None:
+    """Print a new API token: an administrator's, or with --user that user's, carrying
+    their role (a cashier holds none). It is shown once; only its hash is stored."""
     from richsms.accounts import create_token
 
     with refusing_session(load_settings()) as session:
-        token = create_token(session=session, name=name, clock=SystemClock())
+        token = create_token(session=session, name=name, clock=SystemClock(), user_email=user)
     typer.echo(token)
 
 
@@ -85,19 +96,80 @@ def token_revoke(
     err.print(f"token {token_id} ({name}) revoked")
 
 
+_ROLE_HELP = "admin, marketer, approver, cashier or viewer."
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 @user_app.command("create")
-def user_create(email: str) -> None:
-    """Create a web UI administrator; the password is read from stdin."""
+def user_create(
+    email: str,
+    role: Annotated[str, typer.Option("--role", help=_ROLE_HELP)] = "admin",
+) -> None:
+    """Create a web UI user (an administrator unless --role says otherwise); the password
+    is read from stdin."""
     from richsms.accounts import create_admin
+    from richsms.roles import parse_role
+
+    try:
+        chosen = parse_role(role)  # before the password is asked for
+    except RichsmsError as exc:
+        raise fail(exc) from None
+    password = _read_password()
+    with refusing_session(load_settings()) as session:
+        user = create_admin(
+            session=session, email=email, password=password, clock=SystemClock(), role=chosen
+        )
+    err.print(f"{user.role} {user.email} created")
+
+
+@user_app.command("role")
+def user_role(email: str, role: Annotated[str, typer.Argument(help=_ROLE_HELP)]) -> None:
+    """Give a user another role: it holds from their next request, their tokens' too."""
+    from richsms.accounts import set_role
+
+    with refusing_session(load_settings()) as session:
+        user = set_role(session=session, email=email, role=role)
+        shown = f"{user.email} is now {user.role}"
+    err.print(shown)
+
+
+@user_app.command("password")
+def user_password(email: str) -> None:
+    """Set a user's password (read from stdin): every session they have open ends."""
+    from richsms.accounts import change_password, hash_password
 
     settings = load_settings()
-    if sys.stdin.isatty():
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        hashed = hash_password(_read_password())  # slow on purpose: before the transaction
+    except RichsmsError as exc:
+        raise fail(exc) from None
     with refusing_session(settings) as session:
-        user = create_admin(session=session, email=email, password=password, clock=SystemClock())
-    err.print(f"administrator {user.email} created")
+        user = change_password(
+            session=session, email=email, password_hash=hashed, clock=SystemClock()
+        )
+        shown = f"password of {user.email} changed; their sessions ended"
+    err.print(shown)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users: email, role, when created."""
+    from rich.table import Table
+
+    from richsms.accounts import list_users
+
+    with refusing_session(load_settings()) as session:
+        users = [(u.email, u.role, u.created_at) for u in list_users(session=session)]
+    table = Table("email", "role", "created")
+    for email, role, created in users:
+        table.add_row(email, role, created.isoformat(timespec="seconds"))
+    Console(highlight=False, width=200).print(table)
 
 
 @sms_app.command("analyze")

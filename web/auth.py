@@ -1,14 +1,22 @@
-"""Bearer-token authentication for everything mounted under /api."""
+"""Bearer-token authentication for everything mounted under /api: who the token speaks
+for (`Principal`: its user's role) is left in the request's state, where each route's
+declared permission is checked (web/openapi.py)."""
 
 from __future__ import annotations
 
-from sqlmodel import Session
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from richsms.accounts import verify_token
+from richsms.accounts import Principal, principal
 from web.context import context
 from web.errors import error_response
+
+PRINCIPAL = "principal"
+
+
+def principal_of(scope: Scope) -> Principal | None:
+    found = scope.get("state", {}).get(PRINCIPAL)
+    return found if isinstance(found, Principal) else None
 
 
 class BearerAuth:
@@ -25,7 +33,7 @@ class BearerAuth:
         found = None
         if token is not None:
             found = await context(HTTPConnection(scope)).in_read_session(
-                lambda session: _token_id(session, token)
+                lambda session: principal(session=session, token=token)
             )
         if found is None:
             message = "missing bearer token" if token is None else "invalid or revoked token"
@@ -34,7 +42,7 @@ class BearerAuth:
             )
             await response(scope, receive, send)
             return
-        scope.setdefault("state", {})["token_id"] = found
+        scope.setdefault("state", {})[PRINCIPAL] = found
         await self.app(scope, receive, send)
 
 
@@ -47,8 +55,3 @@ def _bearer(scope: Scope) -> str | None:
                 return credentials.strip()
             return None
     return None
-
-
-def _token_id(session: Session, token: str) -> int | None:
-    found = verify_token(session=session, token=token)
-    return found.id if found is not None else None

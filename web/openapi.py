@@ -10,6 +10,10 @@ The document tells the truth a client can rely on: each operation's success stat
 route returns it (`status`), every path parameter declared (ids are integers in the
 database's range), raw bodies such as a CSV import declared with their media type, and
 each component schema defined once (two models of one name get distinct names).
+
+Every route behind the bearer token declares the permission it needs (`needs=`, one of
+richsms.roles.Permission): a route declared without one does not load, and a token whose
+role lacks it is refused (403, saying which) before the route reads anything.
 """
 
 from __future__ import annotations
@@ -27,10 +31,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
 
+from richsms.roles import Permission, refusal
 from richsms.types import ID_MAX
+from web.auth import principal_of
 from web.bodies import path_id, read_model  # also bounds `{name:int}` before any route compiles
 from web.context import context
+from web.errors import error_response
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -78,6 +86,9 @@ class Operation:
     """(name, regex) of string path parameters narrower than any short string."""
     examples: tuple[tuple[str, str], ...] = ()
     """(name, value) of path parameters whose example a client cannot guess (a file)."""
+    needs: Permission | None = None
+    """The permission a token's role must grant (richsms.roles); every non-public route
+    declares one."""
 
 
 def build_schema(operations: list[Operation]) -> dict[str, Any]:
@@ -123,7 +134,7 @@ def build_schema(operations: list[Operation]) -> dict[str, Any]:
         if parameters:
             errors.update((404, 422))
         if not op.public:
-            errors.add(401)
+            errors.update((401, 403))
         error_content: dict[str, Any] = (
             {op.error_media: {"schema": {"type": "string"}}}
             if op.error_media is not None
@@ -269,6 +280,21 @@ class DocumentedRoute(Route):
         super().__init__(operation.path, endpoint, methods=[operation.method])
         self.operation = operation
 
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        needs = self.operation.needs
+        if needs is not None:
+            who = principal_of(scope)
+            if who is None or not who.can(needs):
+                message = (
+                    "no API token carries this request"
+                    if who is None
+                    else refusal(who.role, needs)
+                    + ("; a cashier holds no API token" if who.role == "cashier" else "")
+                )
+                await error_response(403, "forbidden", message)(scope, receive, send)
+                return
+        await super().handle(scope, receive, send)
+
 
 class DocumentedMount(Mount):
     """A mounted app (static files) with the one operation that describes what it serves
@@ -314,6 +340,8 @@ class RouteTable:
         `body` parameter's model is the `request`, a returned model the `response`.
         """
         defaults: dict[str, Any] = {"tags": self._tags, "public": self._public}
+        if not options.get("public", self._public) and options.get("needs") is None:
+            raise TypeError(f"{method} {path} declares no permission: add needs=Permission...")
 
         def declare(handler: Handler) -> Handler:
             if iscoroutinefunction(handler):

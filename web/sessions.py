@@ -78,8 +78,8 @@ class SessionKind:
     purpose: str
     lifetime: int
 
-    def issue(self, secret: str, subject: int, now: int) -> str:
-        return encode_session(secret, self.purpose, subject, now)
+    def issue(self, secret: str, subject: int, now: int, nonce: str | None = None) -> str:
+        return encode_session(secret, self.purpose, subject, now, nonce)
 
     def read(self, secret: str, request: HTTPConnection, now: int) -> SignedSession | None:
         """The session of this kind the request carries, if it is valid at `now`."""
@@ -100,10 +100,14 @@ def csrf_ok(secret: str, nonce: str, sent: str, *bound: str, now: int, lifetime:
     return hmac.compare_digest(expected, sent) and 0 <= now - int(issued) < lifetime
 
 
+def secure(request: Request) -> bool:
+    """Cookies are Secure everywhere but in development over plain http."""
+    return context(request).settings.env != "development" or request.url.scheme == "https"
+
+
 def set_cookie(
     request: Request, response: Response, name: str, value: str, *, age: int, path: str = "/"
 ) -> None:
-    settings = context(request).settings
     response.set_cookie(
         name,
         value,
@@ -111,5 +115,10 @@ def set_cookie(
         path=path,
         httponly=True,
         samesite="lax",  # sent when a link or a scanned QR opens a page; never on a cross-site POST
-        secure=settings.env != "development" or request.url.scheme == "https",
+        secure=secure(request),
     )
+
+
+def delete_cookie(request: Request, response: Response, name: str, *, path: str = "/") -> None:
+    """Forget a cookie, with the attributes it was set with (Secure included)."""
+    response.delete_cookie(name, path=path, httponly=True, samesite="lax", secure=secure(request))

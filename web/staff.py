@@ -3,11 +3,14 @@ the same page with no code yet. Signed in, it tells the coupon's state, the offe
 for and the campaign that gave it, and has a box for the next code: typed, or scanned with
 the phone's camera where the browser has `BarcodeDetector` (`static/staff/scan.js`).
 
-A staff member signs in once by typing an API token; the page keeps a signed session
-naming that token (never the token itself) in a cookie (web/sessions.py, as the UI's),
-checked against the token's revocation on every request. Every POST carries a CSRF token
-bound to a random cookie, the coupon and the action, valid for FORM_SECONDS; POSTs are
-rate-limited per client. GET only reads: opening, previewing or scanning redeems nothing.
+A cashier signs in through the UI (`/ui/signin?next=/r/{code}`): their UI session, whose
+role must allow redeeming (richsms/roles.py), is theirs here too. Or a staff member
+signs in once by typing an API token whose role allows it; the page keeps a signed
+session naming that token (never the token itself) in a cookie (web/sessions.py, as the
+UI's), checked against the token's revocation and role on every request. Every POST
+carries a CSRF token bound to a random cookie, the coupon and the action, valid for
+FORM_SECONDS; POSTs are rate-limited per client. GET only reads: opening, previewing or
+scanning redeems nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from landing_templates.coupons import redeem_coupon
-from richsms.accounts import ApiToken, verify_token
+from richsms.accounts import ApiToken, principal, principal_for
 from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.roles import Permission
 from richsms.settings import Settings
 from sender.results.coupon_card import CouponCard, coupon_card
 from web.attempt_limits import Attempts, attempt_limiter
@@ -40,6 +44,7 @@ from web.sessions import (
     set_cookie,
 )
 from web.staff_page import render
+from web.ui.render import viewer
 
 # A working day at the till.
 SESSION = SessionKind(cookie="richsms_staff", purpose="staff-session", lifetime=12 * 3600)
@@ -141,13 +146,13 @@ class StaffPage:
         return await self._redeem(request, form.get("location"), secret, now)
 
     async def _sign_in(self, request: Request, token: str, secret: str, now: int) -> Response:
-        found = await context(request).in_read_session(
-            lambda session: verify_token(session=session, token=token.strip())
+        who = await context(request).in_read_session(
+            lambda session: principal(session=session, token=token.strip())
         )
-        if found is None or found.id is None:
+        if who is None or not who.can(Permission.REDEEM):
             return await self._page(request, status=401, message="bad_token")
         response = RedirectResponse(f"/r/{quote(_code(request), safe='')}", status_code=303)
-        session = SESSION.issue(secret, found.id, now)
+        session = SESSION.issue(secret, who.token_id, now)
         _set_cookie(request, response, SESSION.cookie, session, age=SESSION.lifetime)
         return response
 
@@ -185,14 +190,19 @@ class StaffPage:
 
 
 def _staff_name(session: Session, request: Request, secret: str, now: int) -> str | None:
-    """Who is signed in on this browser: the name of a token that still works."""
+    """Who is signed in on this browser and may redeem: a UI user (their email), or the
+    name of a token that still works."""
+    view = viewer(request, session)
+    if view.user is not None and view.can(Permission.REDEEM):
+        return view.user.email
     signed = SESSION.read(secret, request, now)
     if signed is None:
         return None
     token = session.get(ApiToken, signed.subject)
     if token is None or token.revoked_at is not None:
         return None
-    return token.name
+    who = principal_for(session, token)
+    return token.name if who is not None and who.can(Permission.REDEEM) else None
 
 
 def _set_cookie(request: Request, response: Response, name: str, value: str, *, age: int) -> None:

@@ -1,7 +1,10 @@
 """Inbound messages: keywords (STOP, START, HELP in French and English) and replies.
 
 Every inbound message is stored, with the campaign (or unitary message) it answers: the
-last message the contact received within RICHSMS_REPLY_WINDOW_DAYS.
+last message the contact received within RICHSMS_REPLY_WINDOW_DAYS. One from a number
+that cannot be read is kept for review all the same (`never_refuse`), never dropped;
+when that number, its digits alone, is a contact's, the message acts for that contact
+(an opt-out is honoured).
 
 What counts as an opt-out (FCC rules since 2025: a reply using "stop", "quit", "end",
 "revoke", "opt out", "cancel" or "unsubscribe" revokes consent by reasonable means; in
@@ -24,6 +27,7 @@ other message.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +53,8 @@ from sender.audience.models import Contact
 from sender.audience.phones import ParsedPhone, parse_international, parse_phone
 from sender.delivery.models import InboundMessage, Message
 from sender.delivery.outbox import enqueue
+
+log = logging.getLogger("richsms.inbound")
 
 OPT_OUT_WORDS: Final = frozenset(
     {
@@ -110,6 +116,7 @@ OPT_IN: Final = "opt_in"
 HELP: Final = "help"
 CLARIFY: Final = "clarify"
 REPLY: Final = "reply"
+UNREADABLE: Final = "unreadable"
 # opted_out_via of a contact held until they answer the clarification.
 CLARIFY_VIA: Final = "clarify"
 MAX_TEXT: Final = 2_000
@@ -167,6 +174,7 @@ def handle_inbound(
     settings: Settings,
     received_at: datetime | None = None,
     provider_ref: str | None = None,
+    never_refuse: bool = False,
 ) -> InboundResult:
     """Store one inbound message and act on it (committed). `phone` is the sender: an
     international number ("+15145552420", as networks give them) is kept as it is; a
@@ -174,10 +182,28 @@ def handle_inbound(
     our number `to` when it has one, else the default region, never as another
     country. `to` is our number it was sent to, from which any reply leaves.
     `received_at` defaults to now; `provider_ref` names the message for the provider
-    (unique: see `provider_events.receive_inbound`)."""
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(f"an inbound message has at most {MAX_TEXT} characters")
-    parsed = _sender_number(phone, to, settings.default_region)
+    (unique: see `provider_events.receive_inbound`).
+
+    A message that cannot be read (its sender's number, a text too long) is refused
+    (InvalidInput), unless `never_refuse` (a provider's: refusing it would only have the
+    network hand it over again): then it is kept for review, saying why. When its number,
+    its digits alone, is a contact's, it acts for them as any message of theirs (a STOP
+    opts them out); otherwise it does nothing, `unreadable` (flushes only)."""
+    review = None
+    try:
+        if len(text) > MAX_TEXT:
+            raise InvalidInput(f"an inbound message has at most {MAX_TEXT} characters")
+        parsed = _sender_number(phone, to, settings.default_region)
+    except InvalidInput as exc:
+        if not never_refuse:
+            raise
+        log.warning("inbound message from %s kept for review: %s", phone, exc.message)
+        text, review = text[:MAX_TEXT], f"{exc.message} (sent as {phone.strip()[:40]!r})"[:200]
+        known = _contact_of(session, phone, to, settings.default_region)
+        if known is None:
+            return _unreadable(session, phone, to, text, review, received_at or clock.now(),
+                               provider_ref)
+        parsed = parse_international(known.phone)
     to = to.strip()[:20]
     contact = find_by_phone(session=session, phone=parsed.e164)
     now = received_at or clock.now()
@@ -273,6 +299,7 @@ def handle_inbound(
         reply_message_id=reply_message.id if reply_message is not None else None,
         received_at=now,
         provider_ref=provider_ref,
+        review=review,
     )
     session.add(inbound)
     session.flush()
@@ -282,6 +309,51 @@ def handle_inbound(
     )
     session.commit()
     return result
+
+
+def _unreadable(
+    session: Session,
+    phone: str,
+    to: str,
+    text: str,
+    review: str,
+    at: datetime,
+    provider_ref: str | None,
+) -> InboundResult:
+    """Keep a message whose number is nobody's we can tell, for review; it does nothing."""
+    keyword = keyword_of(text)
+    inbound = InboundMessage(
+        phone=phone.strip()[:20], to=to.strip()[:20], text=text, keyword=keyword,
+        action=UNREADABLE, received_at=at, provider_ref=provider_ref, review=review,
+    )
+    session.add(inbound)
+    session.flush()
+    assert inbound.id is not None
+    return InboundResult(UNREADABLE, None, keyword, inbound.id, None, None)
+
+
+def _contact_of(session: Session, phone: str, to: str, default_region: str) -> Contact | None:
+    """The one contact whose number `phone` is: read as usual if it can be, else by its
+    digits alone (`0033…` or `33…` as `+33…`)."""
+    digits = "".join(c for c in phone if c.isdigit())
+    candidates = {"+" + digits, "+" + digits.removeprefix("00")} if len(digits) >= 6 else set()
+    try:
+        candidates.add(_sender_number(phone, to, default_region).e164)
+    except InvalidInput:
+        pass
+    if not candidates:
+        return None
+    found = session.exec(select(Contact).where(col(Contact.phone).in_(candidates))).all()
+    return found[0] if len(found) == 1 else None
+
+
+def review_queue(*, session: Session, after: int = 0, limit: int = 100) -> list[InboundMessage]:
+    """Inbound messages kept for review (their number could not be read), newest first,
+    paged by id (`after`: the last id of the previous page, 0 for the first)."""
+    query = select(InboundMessage).where(col(InboundMessage.review).is_not(None))
+    if after:
+        query = query.where(col(InboundMessage.id) < after)
+    return list(session.exec(query.order_by(col(InboundMessage.id).desc()).limit(limit)))
 
 
 def _sender_number(phone: str, to: str, default_region: str) -> ParsedPhone:

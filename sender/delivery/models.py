@@ -210,3 +210,6 @@ class InboundMessage(SQLModel, table=True):
         default=None,
         sa_column=Column(String(120), nullable=True),
     )
+    # Why it awaits review: its sender's number could not be read (the raw one is said);
+    # None for a message read as usual.
+    review: str | None = Field(default=None, sa_column=Column(String(200), index=True))

@@ -2,8 +2,8 @@
 
 The one way in, whatever carried them: `receive` handles what a provider read (each
 receipt through `store_receipts`, idempotent: one received twice counts once; each
-inbound message through `receive_inbound`: stored and acted on, or dropped and logged
-when it cannot be read, never refused). The HTTP provider's webhooks (web/hooks.py) call
+inbound message through `receive_inbound`: stored and acted on, or kept for review when
+it cannot be read, never dropped, never refused). The HTTP provider's webhooks (web/hooks.py) call
 `receive` in the request's unit of work; a running provider (SMPP, console) calls
 `DatabaseEvents`, which implements `ProviderEvents` over the same functions. Each of its
 calls returns once the event is committed, so the provider may acknowledge it to the
@@ -37,7 +37,6 @@ from sqlmodel import Session, col
 
 from richsms.clock import Clock
 from richsms.db import session_scope
-from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.delivery.inbound import handle_inbound, keyword_of, opt_out_request
 from sender.delivery.models import InboundMessage
@@ -51,8 +50,7 @@ T = TypeVar("T")
 # them waits for the others (it is acknowledged to the network already, or repeated).
 RECEIPT_GROUP = 500
 RECEIPT_LINGER = 0.02
-# What `receive_inbound` answers for a message it could not read, and for one it had.
-DROPPED = "dropped"
+# What `receive_inbound` answers for a message it had already.
 DUPLICATE = "duplicate"
 
 
@@ -140,7 +138,7 @@ def receive(
 ) -> list[str]:
     """What a provider read, handled as every provider's events are (flushes only): what
     each receipt did (`applied`, `duplicate`, `pending`, `ignored`), then what each inbound
-    message did (its action, or `dropped`)."""
+    message did (its action: `unreadable` for one kept for review)."""
     outcomes: list[str] = []
     if receipts:
         session.flush()
@@ -157,8 +155,8 @@ def receive_inbound(
 ) -> str:
     """Store one inbound message and act on its keyword (flushes only); the action taken,
     `duplicate` for a message already received (a provider's retry, a replayed request:
-    it acts once), or `dropped` for a message that cannot be read (logged, and nothing of
-    it kept)."""
+    it acts once). A message that cannot be read is kept for review (`unreadable`), and
+    acts for the contact whose number it is, if any (sender.delivery.inbound)."""
     ref = inbound_ref(message)
     if _received(session, ref):
         return DUPLICATE
@@ -173,15 +171,12 @@ def receive_inbound(
                 settings=settings,
                 received_at=message.at,
                 provider_ref=ref,
+                never_refuse=True,  # it would only be handed over again, forever
             )
     except IntegrityError:
         if _received(session, ref):  # a copy handled at the same moment won the race
             return DUPLICATE
         raise
-    except InvalidInput as exc:
-        # Refusing it would only make the network hand it over again, forever.
-        log.warning("inbound message from %s dropped: %s", message.phone, exc.message)
-        return DROPPED
     return handled.action
 
 

@@ -124,3 +124,40 @@ def test_tokens_are_listed_and_revoked(
     assert "active" not in ci and "active" in zapier
     missing = run(["token", "revoke", "99"], settings)
     assert missing.returncode == 1 and "no API token with id 99" in missing.stderr
+
+
+def test_users_get_roles_and_their_own_tokens_carry_them(
+    settings: Settings, client: TestClient
+) -> None:
+    password = "correct horse battery\n"
+    made = run(["user", "create", "vera@example.com", "--role", "viewer"], settings, password)
+    assert made.returncode == 0 and "viewer vera@example.com created" in made.stderr
+    bad = run(["user", "create", "x@example.com", "--role", "boss"], settings, password)
+    assert bad.returncode == 1 and "unknown role 'boss'" in bad.stderr
+    token = run(["token", "create", "vera's", "--user", "vera@example.com"], settings).stdout
+    headers = {"Authorization": f"Bearer {token.strip()}"}
+    assert client.get("/api/campaigns", headers=headers).status_code == 200
+    refused = client.post("/api/sms/analyze", json={"text": "hi"}, headers=headers)
+    assert refused.status_code == 403
+    assert "the viewer role may not do this" in refused.json()["error"]["message"]
+    promoted = run(["user", "role", "vera@example.com", "marketer"], settings)
+    assert promoted.returncode == 0 and "vera@example.com is now marketer" in promoted.stderr
+    assert client.post("/api/sms/analyze", json={"text": "hi"}, headers=headers).status_code == 200
+    # A cashier holds no API token: none is made, and theirs stop working.
+    assert run(["user", "role", "vera@example.com", "cashier"], settings).returncode == 0
+    assert client.get("/api/campaigns", headers=headers).status_code == 403
+    none = run(["token", "create", "till", "--user", "vera@example.com"], settings)
+    assert none.returncode == 1 and "a cashier holds no API token" in none.stderr
+    missing = run(["token", "create", "x", "--user", "nobody@example.com"], settings)
+    assert missing.returncode == 1 and "no user nobody@example.com" in missing.stderr
+    listed = run(["user", "list"], settings)
+    assert "vera@example.com" in listed.stdout and "cashier" in listed.stdout
+
+
+def test_user_password_sets_a_new_one(settings: Settings) -> None:
+    made = run(["user", "create", "ops@example.com"], settings, "correct horse battery\n")
+    assert made.returncode == 0
+    changed = run(["user", "password", "ops@example.com"], settings, "another long passphrase\n")
+    assert changed.returncode == 0 and "their sessions ended" in changed.stderr
+    short = run(["user", "password", "ops@example.com"], settings, "short\n")
+    assert short.returncode == 1 and "12 characters" in short.stderr

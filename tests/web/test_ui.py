@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -14,6 +13,7 @@ from starlette.testclient import TestClient
 
 from richsms.accounts import create_admin
 from richsms.db import session_scope
+from richsms.roles import Role
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.groups import add_members, create_group
@@ -25,9 +25,11 @@ from tests.clock import FrozenClock
 PASSWORD = "correct horse battery staple"
 
 
-def make_user(engine: Engine, clock: FrozenClock, email: str) -> None:
+def make_user(
+    engine: Engine, clock: FrozenClock, email: str, role: Role = Role.ADMIN
+) -> None:
     with session_scope(engine) as session:
-        create_admin(session=session, email=email, password=PASSWORD, clock=clock)
+        create_admin(session=session, email=email, password=PASSWORD, clock=clock, role=role)
 
 
 def csrf(html: str) -> str:
@@ -111,16 +113,6 @@ def test_sign_in_sets_a_safe_cookie_and_wrong_passwords_say_so(
     assert client.get("/ui/", follow_redirects=False).status_code == 303
 
 
-def test_sign_in_is_rate_limited(client: TestClient, engine: Engine, clock: FrozenClock) -> None:
-    make_user(engine, clock, "anne@shop.example")
-    statuses = [sign_in(client, "anne@shop.example", "guess").status_code for _ in range(12)]  # type: ignore[attr-defined]
-    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
-    # Even the right password waits: the guesser cannot tell.
-    assert sign_in(client, "anne@shop.example").status_code == 429  # type: ignore[attr-defined]
-    clock.advance(timedelta(minutes=10))
-    assert sign_in(client, "anne@shop.example").status_code == 303  # type: ignore[attr-defined]
-
-
 def test_behind_a_proxy_each_client_has_its_own_sign_in_budget(
     settings: Settings, engine: Engine, clock: FrozenClock
 ) -> None:
@@ -130,8 +122,8 @@ def test_behind_a_proxy_each_client_has_its_own_sign_in_budget(
     behind = settings.replace(trusted_proxies="10.0.0.0/8")
     with TestClient(create_app(behind, clock=clock), client=("10.0.0.2", 41000)) as proxied:
         proxied.headers["X-Forwarded-For"] = "203.0.113.7"
-        guesses = [sign_in(proxied, f"user{n}@shop.example", "guess") for n in range(11)]
-        assert [g.status_code for g in guesses] == [401] * 10 + [429]  # type: ignore[attr-defined]
+        guesses = [sign_in(proxied, f"user{n}@shop.example", "guess") for n in range(31)]
+        assert [g.status_code for g in guesses] == [401] * 30 + [429]  # type: ignore[attr-defined]
         # Everyone else comes through the same proxy, and is not locked out with them.
         proxied.headers["X-Forwarded-For"] = "198.51.100.4"
         assert sign_in(proxied, "anne@shop.example").status_code == 303  # type: ignore[attr-defined]

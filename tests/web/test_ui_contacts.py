@@ -14,6 +14,7 @@ from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
 from richsms.db import session_scope
+from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.models import ConsentEvent, Contact
 from tests.clock import FrozenClock
@@ -234,3 +235,23 @@ def test_a_french_marketer_reads_why_rows_were_rejected_in_french(
     # The file itself: no phone column.
     refused = _upload(marketer, token, b"nom,ville\nLea,Lyon\n")
     assert "le fichier n&#39;a pas de colonne de numéro" in refused.text  # type: ignore[attr-defined]
+
+
+def test_messages_from_unreadable_numbers_are_listed_for_review(
+    marketer: TestClient, engine: Engine, clock: FrozenClock, settings: Settings  # noqa: F811
+) -> None:
+    from sender.delivery.provider_events import receive_inbound
+    from sender.delivery.providers.base import Inbound
+
+    with session_scope(engine) as session:
+        create_contact(session=session, phone="+33612345678", clock=clock, region="FR")
+        for phone, provider_id in (("Orange", "a"), ("+0033612345678", "b")):
+            message = Inbound(
+                provider="smpp", phone=phone, to="36180", text="STOP", at=clock.now(),
+                provider_id=provider_id,
+            )
+            receive_inbound(session=session, clock=clock, settings=settings, message=message)
+    assert "/ui/inbound/review" in marketer.get("/ui/contacts").text
+    shown = html.unescape(marketer.get("/ui/inbound/review").text)
+    assert "Orange" in shown and "unreadable" in shown
+    assert "+33612345678" in shown and "'+0033612345678'" in shown and "opt_out" in shown

@@ -9,6 +9,7 @@ from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col, select
 
 from richsms.errors import NotFound
+from richsms.roles import Permission
 from richsms.types import Id
 from sender.campaigns.automations import create_automation, run_automations
 from sender.campaigns.models import Automation, AutomationRun
@@ -44,7 +45,8 @@ api = RouteTable(tags=("automations",))
 
 
 @api.post(
-    "/automations", "Create a date-field or group-join automation.", errors=(404,), status=201
+    "/automations", "Create a date-field or group-join automation.", errors=(404,), status=201,
+    needs=Permission.BUILD,
 )
 def create(ctx: AppContext, session: Session, body: AutomationIn) -> AutomationOut:
     automation = create_automation(
@@ -53,7 +55,7 @@ def create(ctx: AppContext, session: Session, body: AutomationIn) -> AutomationO
     return AutomationOut.model_validate(automation, from_attributes=True)
 
 
-@api.post("/automations/run", "Enqueue what automations owe today, now.")
+@api.post("/automations/run", "Enqueue what automations owe today, now.", needs=Permission.BUILD)
 def run(ctx: AppContext) -> dict[str, Any]:
     sent = run_automations(
         engine=ctx.engine, clock=ctx.clock, settings=ctx.settings, codes=ctx.codes
@@ -65,14 +67,17 @@ class AutomationList(BaseModel):
     automations: list[AutomationOut]
 
 
-@api.get("/automations", "Every automation, in the order created.")
+@api.get("/automations", "Every automation, in the order created.", needs=Permission.BUILD)
 def list_all(session: Session) -> AutomationList:
     rows = session.exec(select(Automation).order_by(col(Automation.id))).all()
     found = [AutomationOut.model_validate(a, from_attributes=True) for a in rows]
     return AutomationList(automations=found)
 
 
-@api.delete("/automations/{automation_id:int}", "Delete an automation (the messages it sent stay).")
+@api.delete(
+    "/automations/{automation_id:int}", "Delete an automation (the messages it sent stay).",
+    needs=Permission.BUILD,
+)
 def delete(session: Session, automation_id: int) -> dict[str, Any]:
     automation = session.get(Automation, automation_id)
     if automation is None:

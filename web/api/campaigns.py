@@ -7,6 +7,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 
 from richsms.errors import InvalidInput
+from richsms.roles import Permission
 from sender.campaigns.campaign import (
     CampaignSpec,
     approve_campaign,
@@ -39,14 +40,18 @@ from web.api.campaign_bodies import (
 from web.api.campaign_bodies import MessageOut as MessageOut
 from web.api.campaign_bodies import SenderOut as SenderOut
 from web.api.campaign_bodies import message_out as message_out
+from web.auth import principal_of
 from web.bodies import DuplicateIn
 from web.context import AppContext
 from web.openapi import RouteTable
 
 
-def _token(request: Request) -> int | None:
-    token: int | None = request.scope.get("state", {}).get("token_id")
-    return token
+def _actor(request: Request) -> int | None:
+    """Who asks, as campaigns record authors and approvers (richsms.accounts): a token of
+    a user's is that user, so that creating in the UI and approving with one's own token
+    are the same person."""
+    who = principal_of(request.scope)
+    return who.actor if who is not None else None
 
 
 api = RouteTable(tags=("campaigns",))
@@ -57,7 +62,7 @@ api = RouteTable(tags=("campaigns",))
     "Create a campaign (draft, or awaiting approval).",
     request=CampaignIn,
     errors=(404, 409),
-    status=201,
+    status=201, needs=Permission.BUILD,
 )
 def create(request: Request, ctx: AppContext, session: Session, body: BaseModel) -> CampaignOut:
     # The route table reads and validates the body as the declared `request=CampaignIn`,
@@ -68,7 +73,7 @@ def create(request: Request, ctx: AppContext, session: Session, body: BaseModel)
         session=session,
         clock=ctx.clock,
         spec=spec,
-        created_by=_token(request),
+        created_by=_actor(request),
         settings=ctx.settings,
     )
     return campaign_out(campaign)
@@ -78,14 +83,17 @@ def create(request: Request, ctx: AppContext, session: Session, body: BaseModel)
     "/campaigns",
     "Campaigns, newest first; filter with ?status= (one of the campaign statuses).",
     errors=(422,),
-    reads=True,
+    reads=True, needs=Permission.RESULTS,
 )
 def index(request: Request, session: Session) -> CampaignList:
     found = list_campaigns(session=session, status=request.query_params.get("status"))
     return CampaignList(campaigns=[campaign_out(c) for c in found])
 
 
-@api.get("/campaigns/{id}", "One campaign, with its planning progress.", reads=True)
+@api.get(
+    "/campaigns/{id}", "One campaign, with its planning progress.", reads=True,
+    needs=Permission.RESULTS,
+)
 def show(session: Session, id: int) -> CampaignOut:
     return campaign_out(get_campaign(session=session, campaign_id=id))
 
@@ -95,7 +103,7 @@ def show(session: Session, id: int) -> CampaignOut:
     "Edit a draft campaign: the fields sent change, the others stay, checked as at "
     "creation; 409 once it is no longer a draft (duplicate it instead).",
     request=CampaignPatch,
-    errors=(409,),
+    errors=(409,), needs=Permission.BUILD,
 )
 def edit(ctx: AppContext, session: Session, body: BaseModel, id: int) -> CampaignOut:
     # Validated as the declared `request=CampaignPatch` (campaign_bodies.py).
@@ -110,7 +118,7 @@ def edit(ctx: AppContext, session: Session, body: BaseModel, id: int) -> Campaig
     "/campaigns/{id}/duplicate",
     "A new draft with the campaign's fields, whatever its status.",
     errors=(409,),
-    status=201,
+    status=201, needs=Permission.BUILD,
 )
 def duplicate(
     request: Request, ctx: AppContext, session: Session, body: DuplicateIn, id: int
@@ -119,16 +127,19 @@ def duplicate(
         session=session,
         clock=ctx.clock,
         campaign_id=id,
-        created_by=_token(request),
+        created_by=_actor(request),
         name=body.name,
         settings=ctx.settings,
     )
     return campaign_out(campaign)
 
 
-@api.post("/campaigns/{id}/approve", "Approval by a second marketer.", errors=(403, 409))
+@api.post(
+    "/campaigns/{id}/approve", "Approval by a second marketer.", errors=(403, 409),
+    needs=Permission.APPROVE,
+)
 def approve(request: Request, ctx: AppContext, session: Session, id: int) -> CampaignOut:
-    approver = _token(request)
+    approver = _actor(request)
     campaign = approve_campaign(session=session, clock=ctx.clock, campaign_id=id, approver=approver)
     return campaign_out(campaign)
 
@@ -137,7 +148,7 @@ def approve(request: Request, ctx: AppContext, session: Session, id: int) -> Cam
     "/campaigns/{id}/summary",
     "What sending the campaign will do, before anything leaves (the summary the UI asks "
     "the marketer to confirm); for a campaign sent, what its messages still wait for.",
-    reads=True,
+    reads=True, needs=Permission.RESULTS,
 )
 def summary(ctx: AppContext, session: Session, id: int) -> SummaryOut:
     now = ctx.clock.now()
@@ -150,7 +161,7 @@ def summary(ctx: AppContext, session: Session, id: int) -> SummaryOut:
     "Send the campaign: answers at once (202) with its planning progress; a worker "
     "plans it now, or just before it sends when its audience is to be refreshed then.",
     errors=(409,),
-    status=202,
+    status=202, needs=Permission.BUILD,
 )
 def send(ctx: AppContext, session: Session, id: int) -> CampaignOut:
     """Records the decision and answers at once: a worker's chore loop plans the campaign
@@ -161,7 +172,7 @@ def send(ctx: AppContext, session: Session, id: int) -> CampaignOut:
 @api.post(
     "/campaigns/{id}/cancel",
     "Stop the campaign: planning stops; messages not yet handed over are cancelled.",
-    errors=(409,),
+    errors=(409,), needs=Permission.BUILD,
 )
 def cancel(ctx: AppContext, session: Session, id: int) -> CancelOut:
     campaign, count = cancel_campaign(session=session, clock=ctx.clock, campaign_id=id)
@@ -173,7 +184,7 @@ def cancel(ctx: AppContext, session: Session, id: int) -> CancelOut:
     "Send the message to one test number: personalized for a sample person made up for "
     "tests, or for `contact_id`; marked as a test (message and link), counted nowhere.",
     errors=(409,),
-    status=202,
+    status=202, needs=Permission.BUILD,
 )
 def test(ctx: AppContext, reading: Session, writing: Session, body: TestIn, id: int) -> MessageOut:
     message = send_test(
@@ -188,7 +199,10 @@ def test(ctx: AppContext, reading: Session, writing: Session, body: TestIn, id: 
     return message_out(message)
 
 
-@api.get("/campaigns/{id}/messages", "Messages, paged by ?after=&limit=.", reads=True)
+@api.get(
+    "/campaigns/{id}/messages", "Messages, paged by ?after=&limit=.", reads=True,
+    needs=Permission.RESULTS,
+)
 def messages(request: Request, session: Session, id: int) -> MessagePage:
     try:
         after = int(request.query_params.get("after", "0"))
@@ -205,7 +219,7 @@ def messages(request: Request, session: Session, id: int) -> MessagePage:
     "Register a sender number or alphanumeric id.",
     errors=(404, 409),
     tags=("senders",),
-    status=201,
+    status=201, needs=Permission.ADMINISTER,
 )
 def create_sender_number(ctx: AppContext, session: Session, body: SenderIn) -> SenderOut:
     sender = create_sender(session=session, clock=ctx.clock, **body.model_dump())

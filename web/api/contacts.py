@@ -13,6 +13,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from richsms.roles import Permission
 from richsms.types import ID_MAX, Flag
 from sender.audience.contact_edit import ContactChanges, update_contact
 from sender.audience.contact_history import contact_history, state_times
@@ -176,7 +177,7 @@ api = RouteTable(tags=("contacts",))
     "is row 1) while the others import.",
     response=ImportOut,
     errors=(409,),
-    body="text/csv",
+    body="text/csv", needs=Permission.AUDIENCE,
 )
 async def import_csv(request: Request) -> JSONResponse:
     data = await read_csv(request, "send the file as text/csv")
@@ -205,7 +206,7 @@ async def import_csv(request: Request) -> JSONResponse:
     "neutralised against spreadsheet formulas), streamed; kept 24 hours.",
     response_media="text/csv",
     errors=(404,),
-    patterns=(REPORT_PATTERN,),
+    patterns=(REPORT_PATTERN,), needs=Permission.AUDIENCE,
 )
 async def rejected_rows(request: Request) -> Response:
     return download(context(request).settings.import_reports, request.path_params["report"])
@@ -248,7 +249,7 @@ for path, model, summary in (
         "each state's time, messages received from it.",
     ),
 ):
-    api.get(path, summary, response=model)(_history(model))
+    api.get(path, summary, response=model, needs=Permission.AUDIENCE)(_history(model))
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -284,7 +285,7 @@ def query_ids(request: Request, name: str) -> list[int]:
     "email; `group` and `segment` (ids, repeatable) restrict to an audience; `after` "
     f"is the previous page's `next_after`; `limit` 1 to {MAX_LIMIT} "
     f"(default {DEFAULT_LIMIT}).",
-    errors=(404, 422),
+    errors=(404, 422), needs=Permission.AUDIENCE,
 )
 def search_contacts(request: Request, ctx: AppContext, session: Session) -> ContactPageOut:
     q = request.query_params.get("q", "")
@@ -307,7 +308,7 @@ def search_contacts(request: Request, ctx: AppContext, session: Session) -> Cont
     "/contacts/{contact_id:int}",
     "Correct a contact: each field checked like an import's, the phone normalized "
     "again (409 if another contact has it); `opted_out: true` opts out.",
-    errors=(409,),
+    errors=(409,), needs=Permission.AUDIENCE,
 )
 def patch_contact(
     ctx: AppContext, session: Session, body: ContactPatch, contact_id: int
@@ -325,6 +326,7 @@ def patch_contact(
     "consent history and memberships are deleted; its messages, replies and clicks keep "
     "only what statistics count (phone, text, IP, user agent erased), so campaign "
     "figures stay right. The contact is then gone (404) and never messaged.",
+    needs=Permission.AUDIENCE,
 )
 def delete_contact(ctx: AppContext, session: Session, contact_id: int) -> ErasureOut:
     erasure = erase_contact(session=session, contact_id=contact_id, clock=ctx.clock)

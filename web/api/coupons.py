@@ -19,6 +19,7 @@ from landing_templates.coupons import (
     pool_counts,
     redeem_coupon,
 )
+from richsms.roles import Permission
 from web.bodies import read_csv
 from web.context import AppContext, context
 from web.openapi import RouteTable
@@ -81,7 +82,7 @@ api = RouteTable(tags=("coupons",))
     response=PoolOut,
     errors=(409,),
     status=201,
-    body="text/csv",
+    body="text/csv", needs=Permission.BUILD,
 )
 async def create_pool(request: Request) -> JSONResponse:
     data = await read_csv(request, "send the codes as text/csv: one per line, or a `code` column")
@@ -108,7 +109,7 @@ async def create_pool(request: Request) -> JSONResponse:
 
 @api.get(
     "/coupon-pools/{id}",
-    "A pool's size and how many of its codes were drawn and redeemed.",
+    "A pool's size and how many of its codes were drawn and redeemed.", needs=Permission.BUILD,
 )
 def show_pool(session: Session, id: int) -> PoolCountsOut:
     pool = get_pool(session=session, pool_id=id)
@@ -120,13 +121,16 @@ def show_pool(session: Session, id: int) -> PoolCountsOut:
     "/coupons/{code}/redeem",
     "Redeem a coupon: succeeds once, 409 for every later attempt.",
     body_optional=True,
-    errors=(409,),
+    errors=(409,), needs=Permission.REDEEM,
 )
 def redeem(ctx: AppContext, session: Session, body: RedeemIn, code: str) -> CouponOut:
     redeem_coupon(session=session, clock=ctx.clock, code=code, **body.model_dump())
     return _public(coupon_state(session=session, code=code))
 
 
-@api.get("/coupons/{code}", "A coupon's state: valid or redeemed (when, by whom, where).")
+@api.get(
+    "/coupons/{code}", "A coupon's state: valid or redeemed (when, by whom, where).",
+    needs=Permission.REDEEM,
+)
 def show(session: Session, code: str) -> CouponOut:
     return _public(coupon_state(session=session, code=code))

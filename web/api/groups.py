@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from richsms.roles import Permission
 from richsms.types import Id
 from sender.audience.groups import (
     MembershipChange,
@@ -79,23 +80,26 @@ def _report(change: MembershipChange, done: str, unchanged: str) -> dict[str, An
 api = RouteTable(tags=("contacts",))
 
 
-@api.post("/groups", "Create a static group of contacts.", errors=(409,), status=201)
+@api.post(
+    "/groups", "Create a static group of contacts.", errors=(409,), status=201,
+    needs=Permission.AUDIENCE,
+)
 def new_group(ctx: AppContext, session: Session, body: GroupIn) -> GroupOut:
     return _out(create_group(session=session, name=body.name, clock=ctx.clock), 0)
 
 
-@api.get("/groups", "Every group with its number of members, by name.")
+@api.get("/groups", "Every group with its number of members, by name.", needs=Permission.AUDIENCE)
 def all_groups(session: Session) -> GroupList:
     return GroupList(groups=[_out(g.group, g.members) for g in list_groups(session=session)])
 
 
-@api.get("/groups/{group_id:int}", "A group and its number of members.")
+@api.get("/groups/{group_id:int}", "A group and its number of members.", needs=Permission.AUDIENCE)
 def show_group(session: Session, group_id: int) -> GroupOut:
     group = get_group(session=session, group_id=group_id)
     return _out(group, count_members(session=session, group_id=group_id))
 
 
-@api.patch("/groups/{group_id:int}", "Rename a group.", errors=(409,))
+@api.patch("/groups/{group_id:int}", "Rename a group.", errors=(409,), needs=Permission.AUDIENCE)
 def patch_group(session: Session, body: GroupIn, group_id: int) -> GroupOut:
     group = rename_group(session=session, group_id=group_id, name=body.name)
     return _out(group, count_members(session=session, group_id=group_id))
@@ -107,14 +111,14 @@ api.deletion(
     "send or an automation uses it.",
     delete_unused_group,
     "GroupDeletedOut",
-    errors=(409,),
+    errors=(409,), needs=Permission.AUDIENCE,
 )
 
 
 @api.post(
     "/groups/{group_id:int}/members",
     "Add contacts to a group by id or phone; unknown ones are listed, not created.",
-    response=MembersOut,
+    response=MembersOut, needs=Permission.AUDIENCE,
 )
 def add_group_members(
     ctx: AppContext, session: Session, body: MembersIn, group_id: int
@@ -129,7 +133,7 @@ def add_group_members(
 @api.post(
     "/groups/{group_id:int}/members/remove",
     "Take contacts out of a group by id or phone (the contacts stay).",
-    response=RemovedOut,
+    response=RemovedOut, needs=Permission.AUDIENCE,
 )
 def remove_group_members(
     ctx: AppContext, session: Session, body: MembersIn, group_id: int

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from landing_templates.images import MAX_BYTES, prepare_image, store_image
+from richsms.roles import Permission
 from web.context import context
 from web.errors import BadRequest
 from web.openapi import RouteTable
@@ -29,7 +30,7 @@ api = RouteTable(tags=("pages",))
     "Upload an image (the raw JPEG, PNG or WebP bytes as the body); answers 201.",
     response=ImageOut,
     status=201,
-    body="application/octet-stream",
+    body="application/octet-stream", needs=Permission.BUILD,
 )
 async def upload(request: Request) -> JSONResponse:
     declared = request.headers.get("content-length", "")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
+from starlette.requests import Request
 
-from sender.delivery.inbound import MAX_TEXT, handle_inbound
+from richsms.roles import Permission
+from sender.delivery.inbound import MAX_TEXT, handle_inbound, review_queue
+from web.bodies import query_int
 from web.context import AppContext
 from web.openapi import RouteTable
 
@@ -48,10 +53,48 @@ api = RouteTable(tags=("inbound",))
     "Receive an SMS: STOP/ARRET... (also in several words: 'stop please', 'je veux me "
     "désabonner') opt out, START/UNSTOP/YES opt back in, HELP/AIDE/INFO get help (each "
     "confirmed by SMS once); other text is kept as a reply to the campaign or message "
-    "last received within RICHSMS_REPLY_WINDOW_DAYS.",
+    "last received within RICHSMS_REPLY_WINDOW_DAYS.", needs=Permission.ADMINISTER,
 )
 def receive(ctx: AppContext, session: Session, body: InboundIn) -> InboundOut:
     result = handle_inbound(
         session=session, clock=ctx.clock, settings=ctx.settings, **body.model_dump()
     )
     return InboundOut.model_validate(result.as_dict())
+
+
+class ReviewedOut(BaseModel):
+    id: int
+    phone: str = Field(description="The number as received (or the contact's it matched).")
+    to: str
+    text: str
+    keyword: str | None
+    action: str | None = Field(
+        description="unreadable (kept, nothing done), or what it did for the contact whose "
+        "number it matched (opt_out...)."
+    )
+    contact_id: int | None
+    received_at: datetime
+    review: str = Field(description="Why it is kept for review, with the number as sent.")
+
+
+class ReviewPage(BaseModel):
+    messages: list[ReviewedOut]
+    next_after: int | None = Field(description="Pass as ?after= for the next page.")
+
+
+@api.get(
+    "/inbound/review",
+    "Inbound messages from a number that could not be read, kept for review (never "
+    "dropped), newest first; paged by ?after=&limit=.",
+    errors=(422,),
+    reads=True,
+    needs=Permission.AUDIENCE,
+)
+def review(request: Request, session: Session) -> ReviewPage:
+    after = query_int(request, "after", 0)
+    limit = query_int(request, "limit", 100, minimum=1, maximum=1000)
+    found = review_queue(session=session, after=after, limit=limit)
+    return ReviewPage(
+        messages=[ReviewedOut.model_validate(m, from_attributes=True) for m in found],
+        next_after=found[-1].id if len(found) == limit else None,
+    )

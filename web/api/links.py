@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from landing_templates.links import issue_page_links
 from richsms.errors import InvalidInput, NotFound
+from richsms.roles import Permission
 from richsms.types import Id, UtcDatetime
 from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
@@ -141,7 +142,7 @@ api = RouteTable(tags=("links",))
     "/links",
     "Issue a short link to a URL, optionally for one contact.",
     errors=(404,),
-    status=201,
+    status=201, needs=Permission.BUILD,
 )
 def create(ctx: AppContext, session: Session, body: LinkIn) -> LinkOut:
     require_existing(session, [body.contact_id], body.campaign_id)
@@ -171,7 +172,7 @@ def create(ctx: AppContext, session: Session, body: LinkIn) -> LinkOut:
     request=BulkLinksIn,
     response=BulkLinksOut,
     errors=(404,),
-    status=201,
+    status=201, needs=Permission.BUILD,
 )
 async def create_bulk(request: Request) -> JSONResponse:
     body = await read_model(request, BulkLinksIn)
@@ -200,18 +201,24 @@ async def create_bulk(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
 
-@api.get("/links/{code}", "A link's target and state.")
+@api.get("/links/{code}", "A link's target and state.", needs=Permission.RESULTS)
 def show(ctx: AppContext, session: Session, code: str) -> LinkOut:
     return _public(get_link(session=session, code=code), ctx.settings.short_url)
 
 
-@api.post("/links/{code}/disable", "Disable a link everywhere within seconds.")
+@api.post(
+    "/links/{code}/disable", "Disable a link everywhere within seconds.",
+    needs=Permission.BUILD,
+)
 def disable(ctx: AppContext, session: Session, code: str) -> LinkOut:
     link = disable_link(session=session, code=code, clock=ctx.clock)
     return _public(link, ctx.settings.short_url)
 
 
-@api.get("/links/{code}/stats", "Total, unique, human and bot clicks.", response=StatsOut)
+@api.get(
+    "/links/{code}/stats", "Total, unique, human and bot clicks.", response=StatsOut,
+    needs=Permission.RESULTS,
+)
 def stats(session: Session, code: str) -> dict[str, object]:
     return link_stats(session=session, code=code).as_dict()
 
@@ -219,7 +226,7 @@ def stats(session: Session, code: str) -> dict[str, object]:
 @api.get(
     "/links/{code}/qr.svg",
     "The QR code of the short link, as SVG.",
-    response_media="image/svg+xml",
+    response_media="image/svg+xml", needs=Permission.RESULTS,
 )
 def qr(ctx: AppContext, session: Session, code: str) -> Response:
     link = get_link(session=session, code=code)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from richsms.roles import Permission
 from sender.compose.library import (
     MAX_NAME,
     MAX_TEXT,
@@ -56,7 +57,7 @@ api = RouteTable(tags=("messages",))
     "Save a message to the library: its text is checked like a campaign's template "
     "(known merge fields, within the segment limit); 409 when the name is taken.",
     errors=(409,),
-    status=201,
+    status=201, needs=Permission.BUILD,
 )
 def new_template(ctx: AppContext, session: Session, body: MessageTemplateIn) -> MessageTemplateOut:
     fields = body.model_dump()
@@ -65,7 +66,7 @@ def new_template(ctx: AppContext, session: Session, body: MessageTemplateIn) -> 
     )
 
 
-@api.get("/message-templates", "Every saved message, by name.")
+@api.get("/message-templates", "Every saved message, by name.", needs=Permission.BUILD)
 def all_templates(session: Session) -> MessageTemplateList:
     saved = list_message_templates(session=session)
     return MessageTemplateList(message_templates=[_out(s) for s in saved])
@@ -75,5 +76,5 @@ api.deletion(
     "/message-templates/{template_id:int}",
     "Delete a saved message (campaigns started from it keep their own text).",
     delete_message_template,
-    "MessageTemplateDeletedOut",
+    "MessageTemplateDeletedOut", needs=Permission.BUILD,
 )

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from richsms.errors import NotFound
+from richsms.roles import Permission
 from richsms.types import Id
 from sender.campaigns.unitary import UnitaryMessage, send_message
 from sender.delivery.models import Message
@@ -36,7 +37,7 @@ api = RouteTable(tags=("messages",))
     "/messages",
     "Send one message to one contact or phone, now.",
     errors=(404, 409),
-    status=202,
+    status=202, needs=Permission.BUILD,
 )
 def create(ctx: AppContext, reading: Session, writing: Session, body: MessageIn) -> MessageOut:
     message = send_message(
@@ -50,7 +51,10 @@ def create(ctx: AppContext, reading: Session, writing: Session, body: MessageIn)
     return message_out(message)
 
 
-@api.get("/messages/{id}", "A message, its state and the time of each state.", reads=True)
+@api.get(
+    "/messages/{id}", "A message, its state and the time of each state.", reads=True,
+    needs=Permission.RESULTS,
+)
 def show(session: Session, id: int) -> MessageOut:
     message = session.get(Message, id)
     if message is None:

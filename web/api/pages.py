@@ -21,6 +21,7 @@ from landing_templates.pages import (
     unpublish_page,
     update_page,
 )
+from richsms.roles import Permission
 from richsms.types import Flag
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import DuplicateIn
@@ -121,7 +122,7 @@ api = RouteTable(tags=("pages",))
     "/pages",
     "Create a page (version 1, a draft); answers 201.",
     errors=(404, 409),
-    status=201,
+    status=201, needs=Permission.BUILD,
 )
 def create(ctx: AppContext, session: Session, body: PageIn) -> PageCreated:
     page = body.model_dump() | {"custom_fields": _fields(session)}
@@ -137,6 +138,7 @@ def create(ctx: AppContext, session: Session, body: PageIn) -> PageCreated:
     "A new page (version 1, a draft) with the newest version's blocks and theme.",
     errors=(422,),
     status=201,
+    needs=Permission.BUILD,
 )
 def duplicate(ctx: AppContext, session: Session, body: DuplicateIn, id: int) -> PageCreated:
     created = duplicate_page(
@@ -148,7 +150,9 @@ def duplicate(ctx: AppContext, session: Session, body: DuplicateIn, id: int) -> 
     )
 
 
-@api.get("/pages", "Pages in id order (`?after=&limit=`).", errors=(422,))
+@api.get(
+    "/pages", "Pages in id order (`?after=&limit=`).", errors=(422,), needs=Permission.BUILD
+)
 def index(request: Request, session: Session) -> PageList:
     after = request.query_params.get("after", "0")
     limit = request.query_params.get("limit", "100")
@@ -158,12 +162,15 @@ def index(request: Request, session: Session) -> PageList:
     return PageList(pages=[PageSummary.model_validate(p, from_attributes=True) for p in pages])
 
 
-@api.get("/pages/{id}", "A page with its newest version's blocks.")
+@api.get("/pages/{id}", "A page with its newest version's blocks.", needs=Permission.BUILD)
 def show(session: Session, id: int) -> PageOut:
     return _out(get_page(session=session, page_id=id))
 
 
-@api.put("/pages/{id}", "Edit the page: the changes form a new draft version.", errors=(409,))
+@api.put(
+    "/pages/{id}", "Edit the page: the changes form a new draft version.", errors=(409,),
+    needs=Permission.BUILD,
+)
 def update(ctx: AppContext, session: Session, body: PageUpdateIn, id: int) -> PageOut:
     changes = body.model_dump() | {"custom_fields": _fields(session)}
     return _out(update_page(session=session, clock=ctx.clock, page_id=id, **changes))
@@ -174,7 +181,7 @@ def update(ctx: AppContext, session: Session, body: PageUpdateIn, id: int) -> Pa
     "Publish the newest version; new links get it, sent links keep theirs unless "
     "`move_links`.",
     body_optional=True,
-    errors=(409,),
+    errors=(409,), needs=Permission.BUILD,
 )
 def publish(
     ctx: AppContext, reading: Session, writing: Session, body: PublishIn, id: int
@@ -187,7 +194,8 @@ def publish(
 
 
 @api.post(
-    "/pages/{id}/unpublish", "Take the page down: its links answer a 'no longer available' page."
+    "/pages/{id}/unpublish", "Take the page down: its links answer a 'no longer available' page.",
+    needs=Permission.BUILD,
 )
 def unpublish(ctx: AppContext, session: Session, id: int) -> PageOut:
     return _out(unpublish_page(session=session, clock=ctx.clock, page_id=id))
@@ -197,7 +205,7 @@ def unpublish(ctx: AppContext, session: Session, id: int) -> PageOut:
     "/pages/{id}/preview",
     "The newest version as HTML, as `?contact_id=` would see it; nothing is "
     "recorded or assigned.",
-    reads=True,
+    reads=True, needs=Permission.BUILD,
 )
 def preview(request: Request, ctx: AppContext, session: Session, id: int) -> Response:
     raw_contact = request.query_params.get("contact_id")

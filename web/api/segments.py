@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from richsms.roles import Permission
 from sender.audience.models import Segment
 from sender.audience.segments import (
     MAX_CONDITIONS,
@@ -79,18 +80,18 @@ api = RouteTable(tags=("contacts",))
     "Create a segment: filters on fields, language, consent, messages received and "
     "clicks, validated now and evaluated each time the segment is used.",
     errors=(409,),
-    status=201,
+    status=201, needs=Permission.AUDIENCE,
 )
 def new_segment(ctx: AppContext, session: Session, body: SegmentIn) -> SegmentOut:
     return _out(create_segment(session=session, clock=ctx.clock, **body.model_dump()))
 
 
-@api.get("/segments", "Every segment, by name.")
+@api.get("/segments", "Every segment, by name.", needs=Permission.AUDIENCE)
 def all_segments(session: Session) -> SegmentList:
     return SegmentList(segments=[_out(s) for s in list_segments(session=session)])
 
 
-@api.get("/segments/{segment_id:int}", "A segment and its filters.")
+@api.get("/segments/{segment_id:int}", "A segment and its filters.", needs=Permission.AUDIENCE)
 def show_segment(session: Session, segment_id: int) -> SegmentOut:
     return _out(get_segment(session=session, segment_id=segment_id))
 
@@ -98,7 +99,7 @@ def show_segment(session: Session, segment_id: int) -> SegmentOut:
 @api.patch(
     "/segments/{segment_id:int}",
     "Rename a segment or replace its filters (validated like new ones).",
-    errors=(409,),
+    errors=(409,), needs=Permission.AUDIENCE,
 )
 def patch_segment(session: Session, body: SegmentPatch, segment_id: int) -> SegmentOut:
     changes = body.model_dump()
@@ -125,14 +126,14 @@ api.deletion(
     "Delete a segment; 409 while a campaign still to send uses it.",
     delete_unused_segment,
     "SegmentDeletedOut",
-    errors=(409,),
+    errors=(409,), needs=Permission.AUDIENCE,
 )
 
 
 @api.get(
     "/segments/{segment_id:int}/count",
     "How many contacts match the segment now: subscribed with consent, subscribed "
-    "without consent, opted out.",
+    "without consent, opted out.", needs=Permission.AUDIENCE,
 )
 def segment_count(session: Session, segment_id: int) -> CountOut:
     get_segment(session=session, segment_id=segment_id)

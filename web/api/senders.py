@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from richsms.roles import Permission
 from sender.delivery.models import SenderNumber
 from sender.delivery.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
 from web.api.campaigns import SenderOut
@@ -33,17 +34,20 @@ def _out(sender: SenderNumber) -> SenderOut:
 api = RouteTable(tags=("senders",))
 
 
-@api.get("/senders", "Every sender number, in the order registered.")
+@api.get("/senders", "Every sender number, in the order registered.", needs=Permission.BUILD)
 def all_senders(session: Session) -> SenderList:
     return SenderList(senders=[_out(s) for s in list_senders(session=session)])
 
 
-@api.get("/senders/{sender_id:int}", "A sender number.")
+@api.get("/senders/{sender_id:int}", "A sender number.", needs=Permission.BUILD)
 def show_sender(session: Session, sender_id: int) -> SenderOut:
     return _out(get_sender(session=session, sender_id=sender_id))
 
 
-@api.patch("/senders/{sender_id:int}", "Change a sender's rate or the message types it may carry.")
+@api.patch(
+    "/senders/{sender_id:int}", "Change a sender's rate or the message types it may carry.",
+    needs=Permission.ADMINISTER,
+)
 def patch_sender(session: Session, body: SenderPatch, sender_id: int) -> SenderOut:
     return _out(update_sender(session=session, sender_id=sender_id, **body.model_dump()))
 
@@ -53,5 +57,5 @@ api.deletion(
     "Delete a sender number; 409 when a campaign was sent (or is to be sent) from it.",
     delete_sender,
     "SenderDeletedOut",
-    errors=(409,),
+    errors=(409,), needs=Permission.ADMINISTER,
 )

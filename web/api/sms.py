@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine
 
 from richsms.db import read_session
+from richsms.roles import Permission
 from richsms.settings import Settings
 from richsms.types import Id
 from sender.audience.consent import refusal
@@ -129,7 +130,7 @@ api = RouteTable(tags=("sms",))
 @api.post(
     "/sms/analyze",
     "Encoding, length, segments and cost of a message or template, with GSM-7 suggestions.",
-    errors=(404,),
+    errors=(404,), needs=Permission.BUILD,
 )
 def analyze_sms(ctx: AppContext, body: AnalyzeIn) -> AnalyzeOut:
     return AnalyzeOut.model_validate(_analysis(body, ctx.settings, ctx.engine))

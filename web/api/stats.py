@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from richsms.errors import InvalidInput
+from richsms.roles import Permission
 from richsms.types import storable_datetime
 from sender.results.campaign_stats import compare_campaigns, parse_campaign_ids
 from sender.results.growth import subscriber_growth
@@ -27,7 +28,7 @@ api = RouteTable(tags=("results",))
     "/campaigns/{id}/stats",
     "Production, delivery, engagement, reading delay and clicks over time; "
     "`computed_at` says when (kept ready by the workers for campaigns still moving).",
-    reads=True,
+    reads=True, needs=Permission.RESULTS,
 )
 def campaign(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
     return current_report(
@@ -42,7 +43,7 @@ def campaign(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
 @api.get(
     "/pages/{id}/stats",
     "A page's visitors, events (scratch, wheel, copy) and redemptions, every link included.",
-    reads=True,
+    reads=True, needs=Permission.RESULTS,
 )
 def page(session: Session, id: int) -> dict[str, Any]:
     return page_report(session=session, page_id=id)
@@ -52,7 +53,7 @@ def page(session: Session, id: int) -> dict[str, Any]:
     "/stats/compare",
     "The same figures side by side for ?campaigns=1,2,3 (at most 10).",
     errors=(404, 422),
-    reads=True,
+    reads=True, needs=Permission.RESULTS,
 )
 def compare(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     ids = parse_campaign_ids(request.query_params.get("campaigns", ""))
@@ -86,7 +87,7 @@ def _moment(raw: str | None, default: datetime, name: str) -> datetime:
     "/stats/growth",
     "Opt-ins, opt-outs and net subscribers per ?period=day|week|month, by channel.",
     errors=(422,),
-    reads=True,
+    reads=True, needs=Permission.RESULTS,
 )
 def growth(request: Request, ctx: AppContext, session: Session) -> dict[str, Any]:
     query = request.query_params
@@ -100,11 +101,12 @@ def growth(request: Request, ctx: AppContext, session: Session) -> dict[str, Any
 api.get(
     "/campaigns/{id}/export/messages.csv",
     "The campaign's messages as CSV (state, times, clicks, coupon), streamed.",
+    needs=Permission.RESULTS,
 )(_export("messages"))
 
 api.get(
     "/campaigns/{id}/export/clicks.csv",
-    "Every click on the campaign's links as CSV, streamed.",
+    "Every click on the campaign's links as CSV, streamed.", needs=Permission.RESULTS,
 )(_export("clicks"))
 
 
@@ -113,4 +115,5 @@ for kind, what in (("messages", "messages"), ("clicks", "clicks on its links")):
         f"/campaigns/{{id}}/export/excel-fr/{kind}.csv",
         f"The campaign's {what} as Excel (France) opens them: `;`, UTF-8 with a BOM, "
         "French column names, the contacts' names, times in the account's time zone.",
+        needs=Permission.RESULTS,
     )(_export(kind, excel=True))

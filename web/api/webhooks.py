@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.responses import Response
 
+from richsms.roles import Permission
 from sender.webhooks.events import create_webhook, delete_webhook, list_webhooks
 from web.context import AppContext
 from web.openapi import RouteTable
@@ -46,7 +47,7 @@ api = RouteTable(tags=("webhooks",))
 @api.post(
     "/webhooks",
     "Register a URL for click, redemption, opt_out, reply or delivery events.",
-    status=201,
+    status=201, needs=Permission.ADMINISTER,
 )
 def create(ctx: AppContext, session: Session, body: WebhookIn) -> WebhookCreated:
     webhook = create_webhook(
@@ -59,13 +60,13 @@ def create(ctx: AppContext, session: Session, body: WebhookIn) -> WebhookCreated
     return WebhookCreated.model_validate(webhook, from_attributes=True)
 
 
-@api.get("/webhooks", "Registered webhooks.", reads=True)
+@api.get("/webhooks", "Registered webhooks.", reads=True, needs=Permission.ADMINISTER)
 def index(session: Session) -> WebhookList:
     webhooks = list_webhooks(session=session)
     return WebhookList.model_validate({"webhooks": webhooks}, from_attributes=True)
 
 
-@api.delete("/webhooks/{id}", "Delete a webhook.")
+@api.delete("/webhooks/{id}", "Delete a webhook.", needs=Permission.ADMINISTER)
 def delete(session: Session, id: int) -> Response:
     delete_webhook(session=session, webhook_id=id)
     return Response(status_code=204)

@@ -1,5 +1,9 @@
-"""What every UI route does: open a session, know who asks, refuse a forged POST, turn
-a domain error into a page that says what went wrong."""
+"""What every UI route does: open a session, know who asks, refuse what their role may
+not do and a forged POST, turn a domain error into a page that says what went wrong.
+
+Each UI route declares the permission it needs where it is declared (`UiRoute`, in
+web/ui/__init__.py), from the one matrix of richsms/roles.py; `signed_in` refuses (403) a
+user whose role lacks it, and a route declared public that would still need a user."""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ from collections.abc import Awaitable, Callable
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from richsms.errors import RichsmsError
+from richsms.roles import Permission
 from web.bodies import parse_form, read_body
 from web.context import context
 from web.errors import status_of
@@ -19,6 +26,35 @@ FORM_BYTES = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 Work = Callable[[Session, Viewer], Response]
+NEEDS = "richsms.needs"
+
+
+class UiRoute(Route):
+    """A UI route with the permission it needs (None: open to anyone, signed in or not)."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[[Request], Awaitable[Response]] | Callable[[Request], Response],
+        method: str,
+        needs: Permission | None,
+    ) -> None:
+        super().__init__(path, endpoint, methods=[method])
+        self.needs = needs
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[NEEDS] = self.needs
+        await super().handle(scope, receive, send)
+
+
+def refused(view: Viewer) -> Response | None:
+    """The 403 page for a signed-in user whose role lacks what this route needs, or None
+    when they may go on."""
+    needs = view.request.scope.get(NEEDS)
+    if isinstance(needs, Permission) and view.can(needs):
+        return None
+    problem = view.gettext("Your role ({role}) may not do this.").format(role=view.role)
+    return page(view, "problem.html", status=403, problem=problem)
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -43,6 +79,8 @@ def signed_in(
                 if request.headers.get("hx-request"):
                     return Response(status_code=401, headers={"HX-Redirect": "/ui/signin"})
                 return RedirectResponse("/ui/signin", status_code=303)
+            if (refusal := refused(view)) is not None:
+                return refusal
             if request.method == "POST" and not view.csrf_ok(form):
                 return Response(
                     "The form expired or did not come from this site: reload and try again.",

@@ -17,6 +17,7 @@ from sender.audience.csv_import import import_contacts
 from web.context import context
 from web.errors import status_of
 from web.import_reports import download, report_url
+from web.ui.base import refused
 from web.ui.render import Viewer, fragment, page, viewer
 
 
@@ -59,6 +60,8 @@ async def upload(request: Request) -> Response:
         view = viewer(request, db)
         if view.user is None:
             return RedirectResponse("/ui/signin", status_code=303)
+        if (refusal := refused(view)) is not None:
+            return refusal
         if not view.csrf_ok(fields):
             return PlainTextResponse(
                 "The form expired or did not come from this site: reload and try again.",

@@ -21,6 +21,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from richsms import i18n
 from richsms.accounts import AdminUser
+from richsms.roles import Permission, Role, allows
+from richsms.user_sessions import session_open
 from web.context import context
 from web.sessions import (
     CSRF_FIELD,
@@ -34,8 +36,9 @@ from web.sessions import (
 from web.ui.i18n import LANG_COOKIE, choose_language
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "ui"
-# The UI's signed session (web/sessions.py): whose it is is checked against the user on
-# every request, so deleting a user signs them out everywhere.
+# The UI's signed session (web/sessions.py): it is worth something only while its row in
+# the database is open (richsms/user_sessions.py), so signing out or changing the
+# password ends it on the server, whatever a copy of the cookie says.
 SESSION = SessionKind(cookie="richsms_session", purpose="ui-session", lifetime=8 * 3600)
 ANON_COOKIE = "richsms_anon"  # binds the sign-in form's CSRF token before a session exists
 
@@ -81,6 +84,14 @@ class Viewer:
         UI users negative ones, so "not your own campaign" holds across both."""
         return None if self.user is None or self.user.id is None else -self.user.id
 
+    @property
+    def role(self) -> Role | None:
+        return None if self.user is None else Role(self.user.role)
+
+    def can(self, needs: Permission | str) -> bool:
+        """May the signed-in user do what `needs` names (templates ask `view.can('build')`)?"""
+        return self.role is not None and allows(self.role, Permission(needs))
+
     def gettext(self, text: str) -> str:
         return i18n.gettext(self.language, text)
 
@@ -94,7 +105,11 @@ def viewer(request: Request, db: Session) -> Viewer:
     secret = settings.secret_key.reveal()
     now = int(context(request).clock.now().timestamp())
     session = SESSION.read(secret, request, now)
-    user = db.get(AdminUser, session.subject) if session is not None else None
+    user = None
+    if session is not None and session_open(
+        session=db, user_id=session.subject, nonce=session.nonce
+    ):
+        user = db.get(AdminUser, session.subject)
     if user is None:
         session = None
     nonce = request.cookies.get(ANON_COOKIE, "")

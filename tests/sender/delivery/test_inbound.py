@@ -261,3 +261,49 @@ def test_an_smpp_message_delivered_twice_acts_once(
     ]
     assert outcomes == ["help", "duplicate"]
     assert len(queued(session)) == 1
+
+
+def test_a_message_from_an_unreadable_number_is_kept_for_review(
+    session: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """Never dropped: kept, and shown for review; it creates no contact and sends nothing."""
+    from sender.delivery.inbound import review_queue
+    from sender.delivery.provider_events import receive_inbound
+    from sender.delivery.providers.base import Inbound
+
+    stop = Inbound(provider="smpp", phone="Orange", to="36180", text="STOP", at=clock.now())
+    assert receive_inbound(session=session, clock=clock, settings=settings, message=stop) == (
+        "unreadable"
+    )
+    session.commit()
+    (kept,) = review_queue(session=session)
+    assert (kept.phone, kept.text, kept.keyword) == ("Orange", "STOP", "STOP")
+    assert kept.contact_id is None
+    assert kept.review is not None and "'Orange'" in kept.review
+    assert find_by_phone(session=session, phone="Orange") is None
+    assert session.exec(select(Message)).all() == []
+    # A retry of it is the same message: kept once.
+    assert receive_inbound(session=session, clock=clock, settings=settings, message=stop) == (
+        "duplicate"
+    )
+
+
+@pytest.mark.parametrize("raw", ["+0033612345678", "+33612345678#"])
+def test_an_opt_out_from_an_unreadable_number_that_is_a_contacts_is_honoured(
+    session: Session, clock: FrozenClock, settings: Settings, raw: str
+) -> None:
+    from sender.delivery.inbound import review_queue
+    from sender.delivery.provider_events import receive_inbound
+    from sender.delivery.providers.base import Inbound
+
+    arret = Inbound(provider="smpp", phone=raw, to="36180", text="ARRET", at=clock.now())
+    assert receive_inbound(session=session, clock=clock, settings=settings, message=arret) == (
+        "opt_out"
+    )
+    session.commit()
+    assert contact(session).status == "opted_out"
+    (kept,) = review_queue(session=session)
+    assert kept.contact_id == contact(session).id and kept.action == "opt_out"
+    assert kept.review is not None and repr(raw) in kept.review
+    (confirmation,) = session.exec(select(Message)).all()
+    assert confirmation.phone == LEA and confirmation.text == OPT_OUT_REPLY["fr"]

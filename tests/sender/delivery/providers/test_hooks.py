@@ -137,17 +137,23 @@ def test_a_body_past_the_webhook_limit_gets_413_and_changes_nothing(
         assert message is not None and message.state == "sent"
 
 
-def test_an_inbound_message_from_an_unreadable_number_is_dropped_as_smpp_drops_it(
-    hooks_client: TestClient, engine: Engine
+def test_an_inbound_message_from_an_unreadable_number_is_kept_for_review(
+    hooks_client: TestClient, engine: Engine, token: str
 ) -> None:
-    """Through the one provider-events sink: acknowledged (200) and dropped, as an SMPP
-    deliver_sm is, where the webhook used to refuse it with a 422 of its own."""
+    """Through the one provider-events sink: acknowledged (200), never refused nor dropped:
+    kept for review, shown by the API, and nothing else done (no contact made)."""
     form = {"From": "Orange", "To": "+33700000000", "Body": "STOP", "MessageSid": "SM10"}
     status, body = post(hooks_client, "/hooks/http/inbound", INBOUND_URL, form)
     assert status == 200 and "<Response>" in body
     with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(InboundMessage)).one() == (0,)
+        assert session.exec(select(func.count()).select_from(InboundMessage)).one() == (1,)
         assert session.exec(select(func.count()).select_from(Contact)).one() == (0,)
+    listed = hooks_client.get(
+        "/api/inbound/review", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    (kept,) = listed["messages"]
+    assert (kept["phone"], kept["text"], kept["action"]) == ("Orange", "STOP", "unreadable")
+    assert "'Orange'" in kept["review"] and listed["next_after"] is None
 
 
 def test_a_retried_inbound_request_acts_once(
