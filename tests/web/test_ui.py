@@ -209,13 +209,10 @@ def test_a_french_marketer_reads_the_composer_problems_in_french(
     assert "(line 2, column 12)" in english.text
 
 
-def test_nobody_approves_their_own_campaign(
-    client: TestClient, engine: Engine, clock: FrozenClock
-) -> None:
-    make_user(engine, clock, "anne@shop.example")
-    make_user(engine, clock, "paul@shop.example")
+def create_awaiting_approval(client: TestClient, engine: Engine, clock: FrozenClock) -> str:
+    """A campaign needing approval, created through the composer by whoever is signed in:
+    its page's path."""
     group = audience(engine, clock)
-    sign_in(client, "anne@shop.example")
     token = csrf(client.get("/ui/campaigns/new").text)
     created = client.post(
         "/ui/campaigns/new",
@@ -223,8 +220,19 @@ def test_nobody_approves_their_own_campaign(
               f"group-{group}": "on", "requires_approval": "on"},
         follow_redirects=False,
     )
-    path = created.headers["location"].split("?")[0]
-    own = client.post(path + "/approve", data={"csrf": token})
+    assert created.status_code == 303, created.text
+    path: str = created.headers["location"].split("?")[0]
+    return path
+
+
+def test_nobody_approves_their_own_campaign(
+    client: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    make_user(engine, clock, "anne@shop.example")
+    make_user(engine, clock, "paul@shop.example")
+    sign_in(client, "anne@shop.example")
+    path = create_awaiting_approval(client, engine, clock)
+    own = client.post(path + "/approve", data={"csrf": csrf(client.get(path).text)})
     assert own.status_code == 403
     sign_in(client, "paul@shop.example")
     token = csrf(client.get(path).text)

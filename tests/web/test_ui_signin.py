@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from richsms.accounts import change_password, hash_password
 from richsms.db import session_scope
+from richsms.roles import Role
 from richsms.settings import Settings
 from tests.clock import FrozenClock
 from tests.web.test_staff_page import issue
@@ -38,7 +39,7 @@ def test_a_password_change_ends_every_session_of_that_user(
     client: TestClient, engine: Engine, clock: FrozenClock
 ) -> None:
     make_user(engine, clock, "anne@shop.example")
-    make_user(engine, clock, "paul@shop.example")
+    make_user(engine, clock, "paul@shop.example", Role.VIEWER)
     sign_in(client, "paul@shop.example")
     pauls = client.cookies["richsms_session"]
     client.cookies.clear()
