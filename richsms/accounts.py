@@ -144,12 +144,12 @@ def create_admin(
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise InvalidInput(f"not an email address: {email!r}")
-    _check_password_length(password)
+    password_hash = hash_password(password)  # slow on purpose: before the first query
     if session.exec(select(AdminUser).where(AdminUser.email == email)).first() is not None:
         raise Conflict(f"a user {email} already exists")
     user = AdminUser(
         email=email,
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         created_at=clock.now(),
         role=Role(role).value,
     )

@@ -35,8 +35,6 @@ from web.ui.render import SESSION, Viewer, page, viewer
 
 LIFETIME = timedelta(seconds=SESSION.lifetime)
 
-LIFETIME = timedelta(seconds=SESSION_SECONDS)
-
 
 def signin_limiter(settings: Settings, now: Callable[[], float]) -> Attempts:
     """Thirty attempts per address, whatever the accounts, one more every twenty seconds:
