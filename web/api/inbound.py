@@ -87,8 +87,7 @@ class ReviewPage(BaseModel):
     "Inbound messages from a number that could not be read, kept for review (never "
     "dropped), newest first; paged by ?after=&limit=.",
     errors=(422,),
-    reads=True,
-    needs=Permission.AUDIENCE,
+    reads=True, needs=Permission.AUDIENCE,
 )
 def review(request: Request, session: Session) -> ReviewPage:
     after = query_int(request, "after", 0)

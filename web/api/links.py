@@ -207,8 +207,7 @@ def show(ctx: AppContext, session: Session, code: str) -> LinkOut:
 
 
 @api.post(
-    "/links/{code}/disable", "Disable a link everywhere within seconds.",
-    needs=Permission.BUILD,
+    "/links/{code}/disable", "Disable a link everywhere within seconds.", needs=Permission.BUILD,
 )
 def disable(ctx: AppContext, session: Session, code: str) -> LinkOut:
     link = disable_link(session=session, code=code, clock=ctx.clock)

@@ -137,8 +137,7 @@ def create(ctx: AppContext, session: Session, body: PageIn) -> PageCreated:
     "/pages/{id}/duplicate",
     "A new page (version 1, a draft) with the newest version's blocks and theme.",
     errors=(422,),
-    status=201,
-    needs=Permission.BUILD,
+    status=201, needs=Permission.BUILD,
 )
 def duplicate(ctx: AppContext, session: Session, body: DuplicateIn, id: int) -> PageCreated:
     created = duplicate_page(

@@ -110,7 +110,7 @@ def patch_segment(session: Session, body: SegmentPatch, segment_id: int) -> Segm
     "/segments/{segment_id:int}/duplicate",
     "A new segment with the same filters (`name`, default the original's + ' (copy)').",
     errors=(409,),
-    status=201,
+    status=201, needs=Permission.AUDIENCE,
 )
 def copy_segment(
     ctx: AppContext, session: Session, body: DuplicateIn, segment_id: int
