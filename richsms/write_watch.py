@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -60,6 +60,19 @@ class WriteWatch:
         self.budget_ms = budget_ms
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
+        self._exempt = 0
+
+    @contextmanager
+    def exempt(self) -> Iterator[None]:
+        """Within the block, no transaction is held to the budget: a migration's DDL is no
+        request, runs before any is served, and takes as long as the schema change takes."""
+        with self._lock:
+            self._exempt += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._exempt -= 1
 
     @contextmanager
     def listen(self, listener: Listener) -> Iterator[None]:
@@ -73,7 +86,7 @@ class WriteWatch:
                 self._listeners = [x for x in self._listeners if x is not listener]
 
     def ended(self, transaction: WriteTransaction) -> None:
-        if transaction.over(self.budget_ms):
+        if not self._exempt and transaction.over(self.budget_ms):
             log.warning(
                 "a write transaction held the database %.0f ms (%.0f ms CPU; budget %.0f ms),"
                 " opened by %s",
@@ -92,6 +105,13 @@ _WATCHES: WeakKeyDictionary[Engine, WriteWatch] = WeakKeyDictionary()
 def write_watch(engine: Engine) -> WriteWatch:
     """The watch `make_engine` installed on `engine`."""
     return _WATCHES[engine]
+
+
+def exempt(engine: Engine) -> AbstractContextManager[None]:
+    """`engine`'s watch exempted for a block (`WriteWatch.exempt`); nothing to exempt on an
+    engine `make_engine` did not make."""
+    watch = _WATCHES.get(engine)
+    return watch.exempt() if watch is not None else nullcontext()
 
 
 def is_write(statement: str, context: Any) -> bool:
