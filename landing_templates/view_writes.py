@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from landing_templates.blocks.base import CouponSpec, SpinView
 from landing_templates.blocks.wheel import WheelSettings
-from landing_templates.coupons import Coupon, assign_coupon
+from landing_templates.coupons import Coupon, CouponSlot, assign_to
 from landing_templates.models import WheelSpin
 from landing_templates.render import CompiledPage
 from landing_templates.serving import MissingCoupons, coupon_blocks
@@ -74,17 +74,10 @@ def _assign(
     contact_id: int,
     campaign_id: int | None,
 ) -> Coupon:
-    return assign_coupon(
-        session=session,
-        clock=clock,
-        page_id=page.page_id,
-        block_id=block_id,
-        contact_id=contact_id,
-        source=spec.source,
-        pattern=spec.pattern,
-        pool_id=spec.pool_id,
-        campaign_id=campaign_id,
+    slot = CouponSlot(
+        page.page_id, block_id, spec.source, spec.pattern, spec.pool_id, campaign_id
     )
+    return assign_to(session=session, clock=clock, slot=slot, contact_id=contact_id)
 
 
 def spin_wheel(

@@ -14,8 +14,10 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from landing_templates.coupons.assign import (
+    CouponSlot,
     PoolExhausted,
     assign_coupon,
+    assign_to,
     existing_pool,
     find_one,
     release_coupons,
@@ -33,12 +35,14 @@ __all__ = [
     "BulkAssignment",
     "Coupon",
     "CouponPool",
+    "CouponSlot",
     "CouponState",
     "PoolCounts",
     "PoolExhausted",
     "PoolImportReport",
     "assign_coupon",
     "assign_coupons_bulk",
+    "assign_to",
     "barcode_svg",
     "coupon_state",
     "get_pool",

@@ -8,6 +8,7 @@ take the session keyword-only and only flush; the edge commits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, select, update
@@ -94,6 +95,19 @@ def assignment_values(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class CouponSlot:
+    """A page's coupon block as assigning sees it: where its codes come from (`source`,
+    `pattern` or `pool_id`) and the campaign its coupons count for."""
+
+    page_id: int
+    block_id: str
+    source: str
+    pattern: str | None
+    pool_id: int | None
+    campaign_id: int | None = None
+
+
 def assign_coupon(
     *,
     session: Session,
@@ -108,10 +122,18 @@ def assign_coupon(
 ) -> Coupon:
     """The recipient's coupon for this block of this page: the one they already have, or
     a new one. Raises PoolExhausted when the pool has no code left."""
+    slot = CouponSlot(page_id, block_id, source, pattern, pool_id, campaign_id)
+    return assign_to(session=session, clock=clock, slot=slot, contact_id=contact_id)
+
+
+def assign_to(*, session: Session, clock: Clock, slot: CouponSlot, contact_id: int) -> Coupon:
+    """`assign_coupon` for a caller holding the block's `CouponSlot`."""
+    page_id, block_id, campaign_id = slot.page_id, slot.block_id, slot.campaign_id
+    pattern, pool_id = slot.pattern, slot.pool_id
     existing = _existing(session, page_id, block_id, contact_id)
     if existing is not None:
         return existing
-    parsed = parse_source(source, pattern, pool_id)
+    parsed = parse_source(slot.source, pattern, pool_id)
     if parsed is None:
         assert pool_id is not None
         existing_pool(session, pool_id)

@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 from landing_templates.coupons.assign import (
     ATTEMPTS,
+    CouponSlot,
     PoolExhausted,
-    assign_coupon,
+    assign_to,
     assignment_values,
     existing_pool,
     free_codes,
@@ -106,9 +107,8 @@ def assign_coupons_bulk(
             # A concurrent request assigned some of these meanwhile: settle them one by one
             # (the codes this batch drew went back to the pool with its savepoint).
             drawn_up_to[0] = 0
-            served = _assign_each(
-                session, clock, page_id, block_id, todo, source, pattern, pool_id, campaign_id
-            )
+            slot = CouponSlot(page_id, block_id, source, pattern, pool_id, campaign_id)
+            served = _assign_each(session, clock, slot, todo)
         result.update(served)
         missing = [c for c in todo if c not in served]
         if missing:
@@ -182,30 +182,12 @@ def _generate_many(
 
 
 def _assign_each(
-    session: Session,
-    clock: Clock,
-    page_id: int,
-    block_id: str,
-    contacts: list[int],
-    source: str,
-    pattern: str | None,
-    pool_id: int | None,
-    campaign_id: int | None,
+    session: Session, clock: Clock, slot: CouponSlot, contacts: list[int]
 ) -> dict[int, str]:
     served: dict[int, str] = {}
     for contact in contacts:
         try:
-            coupon = assign_coupon(
-                session=session,
-                clock=clock,
-                page_id=page_id,
-                block_id=block_id,
-                contact_id=contact,
-                source=source,
-                pattern=pattern,
-                pool_id=pool_id,
-                campaign_id=campaign_id,
-            )
+            coupon = assign_to(session=session, clock=clock, slot=slot, contact_id=contact)
         except PoolExhausted:
             break
         served[contact] = coupon.code
