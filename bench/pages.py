@@ -103,7 +103,7 @@ async def _get(app: Any, path: str, gzip_ok: bool = True) -> tuple[int, bytes, i
 def prepare(contacts: int, planned: bool = False) -> tuple[str, list[str], list[str]]:
     """A SQLite database with `contacts` contacts, the published page, one page link and
     one plain link (a 302, the redirect floor) each."""
-    from landing_templates.coupons.bulk import assign_coupons_bulk
+    from landing_templates.coupons import CouponSlot, assign_coupons_bulk
     from landing_templates.links import issue_page_links
     from landing_templates.pages import create_page, publish_page
     from shortener.codes import CodeMaker
@@ -135,10 +135,9 @@ def prepare(contacts: int, planned: bool = False) -> tuple[str, list[str], list[
         if planned:  # as campaign planning does: every coupon assigned before any view
             for block_id, pattern in (("cp", "NOEL-######"), ("qr", "QR-######"),
                                       ("sc", "SCR-######")):
-                assign_coupons_bulk(
-                    session=session, clock=clock, page_id=page.page.id, block_id=block_id,
-                    contact_ids=range(1, contacts + 1), source="generate", pattern=pattern,
-                    pool_id=None)
+                slot = CouponSlot(page.page.id, block_id, "generate", pattern, None)
+                assign_coupons_bulk(session=session, clock=clock, slot=slot,
+                                    contact_ids=range(1, contacts + 1))
     engine.dispose()
     return url, codes, plain
 

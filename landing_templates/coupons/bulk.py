@@ -51,20 +51,16 @@ def assign_coupons_bulk(
     *,
     session: Session,
     clock: Clock,
-    page_id: int,
-    block_id: str,
+    slot: CouponSlot,
     contact_ids: Iterable[int],
-    source: str,
-    pattern: str | None,
-    pool_id: int | None,
-    campaign_id: int | None = None,
 ) -> BulkAssignment:
     """Coupons for many recipients at once (planning), in set-based batches: contacts who
     already have one keep it; when a pool runs out, the contacts left are listed in
     `unserved` rather than given anything."""
     # Ascending ids: concurrent planners lock recipients in the same order, never in a cycle.
     ids = sorted(set(contact_ids))
-    parsed = parse_source(source, pattern, pool_id)
+    page_id, block_id, pool_id = slot.page_id, slot.block_id, slot.pool_id
+    parsed = parse_source(slot.source, slot.pattern, pool_id)
     if parsed is None:
         assert pool_id is not None
         existing_pool(session, pool_id)
@@ -95,7 +91,7 @@ def assign_coupons_bulk(
         if exhausted:
             result.unserved.extend(todo)
             continue
-        values = assignment_values(clock, page_id, block_id, 0, campaign_id)
+        values = assignment_values(clock, page_id, block_id, 0, slot.campaign_id)
         try:
             with session.begin_nested():
                 if parsed is None:
@@ -107,7 +103,6 @@ def assign_coupons_bulk(
             # A concurrent request assigned some of these meanwhile: settle them one by one
             # (the codes this batch drew went back to the pool with its savepoint).
             drawn_up_to[0] = 0
-            slot = CouponSlot(page_id, block_id, source, pattern, pool_id, campaign_id)
             served = _assign_each(session, clock, slot, todo)
         result.update(served)
         missing = [c for c in todo if c not in served]

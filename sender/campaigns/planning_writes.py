@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, Table
 from sqlmodel import Session
 
-from landing_templates.coupons.bulk import assign_coupons_bulk
+from landing_templates.coupons import CouponSlot, assign_coupons_bulk
 from richsms.bare_many import BareMany
 from richsms.clock import Clock
 from sender.campaigns.planner import BatchPlanner, PlannedBatch
@@ -61,17 +61,10 @@ def assign_batch_coupons(
         wanted = [c for c in contacts if c not in unserved]
         if not wanted:
             break
-        assigned = assign_coupons_bulk(
-            session=session,
-            clock=clock,
-            page_id=planner.page_id,
-            block_id=block_id,
-            contact_ids=wanted,
-            source=spec.source,
-            pattern=spec.pattern,
-            pool_id=spec.pool_id,
-            campaign_id=planner.campaign_id,
+        slot = CouponSlot(
+            planner.page_id, block_id, spec.source, spec.pattern, spec.pool_id, planner.campaign_id
         )
+        assigned = assign_coupons_bulk(session=session, clock=clock, slot=slot, contact_ids=wanted)
         for contact in assigned.unserved:
             unserved[contact] = shortage
     return unserved

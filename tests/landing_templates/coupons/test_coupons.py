@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from landing_templates.coupons import (
     Coupon,
+    CouponSlot,
     PoolExhausted,
     assign_coupon,
     assign_coupons_bulk,
@@ -238,13 +239,8 @@ def test_bulk_generation_is_unique_and_keeps_existing_coupons(
         assigned = assign_coupons_bulk(
             session=session,
             clock=clock,
-            page_id=1,
-            block_id="coupon-1",
+            slot=CouponSlot(1, "coupon-1", "generate", "NOEL-######", None, 3),
             contact_ids=[*contacts, 5, 6],
-            source="generate",
-            pattern="NOEL-######",
-            pool_id=None,
-            campaign_id=3,
         )
     assert set(assigned) == set(contacts) and assigned.unserved == []
     assert assigned[5] == kept
@@ -265,12 +261,8 @@ def test_bulk_from_a_small_pool_reports_who_got_nothing(
             return assign_coupons_bulk(
                 session=session,
                 clock=clock,
-                page_id=1,
-                block_id="coupon-1",
+                slot=CouponSlot(1, "coupon-1", "pool", None, pool_id),
                 contact_ids=range(1, 9),
-                source="pool",
-                pattern=None,
-                pool_id=pool_id,
             )
 
     first = plan()
@@ -287,12 +279,8 @@ def test_bulk_refuses_a_pattern_too_small_for_the_audience(
         assign_coupons_bulk(
             session=session,
             clock=clock,
-            page_id=1,
-            block_id="b",
+            slot=CouponSlot(1, "b", "generate", "######", None),
             contact_ids=range(100_001),
-            source="generate",
-            pattern="######",
-            pool_id=None,
         )
 
 
@@ -360,12 +348,8 @@ def test_overlapping_bulk_assignments_at_once_give_each_contact_one_coupon(
             return assign_coupons_bulk(
                 session=session,
                 clock=clock,
-                page_id=1,
-                block_id="coupon-1",
+                slot=CouponSlot(1, "coupon-1", "generate", "NOEL-########", None),
                 contact_ids=range(1 + 700 * i, 1501 + 700 * i),
-                source="generate",
-                pattern="NOEL-########",
-                pool_id=None,
             )
 
     first, second = run_threads(2, plan)
