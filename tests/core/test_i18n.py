@@ -134,6 +134,17 @@ def test_the_catalogues_hold_the_same_strings_and_french_translates_each() -> No
     assert [m.id for m in english if m.id and m.string] == []  # English is the msgids
 
 
+def test_each_string_is_in_each_catalogue_once_with_its_translation() -> None:
+    """Babel reads a repeated msgid, or one left without its msgstr, with a warning only: the
+    second entry silently wins, so a French string added twice may lose its translation."""
+    for language in i18n.LANGUAGES:
+        text = i18n.catalogue_path(language).read_text(encoding="utf-8")
+        entries = re.split(r"\n\s*\n", text.strip())
+        ids = [entry.split("msgstr", 1)[0] for entry in entries if "msgid" in entry]
+        assert [entry for entry in entries if "msgid" in entry and "msgstr" not in entry] == []
+        assert sorted(i for i in set(ids) if ids.count(i) > 1) == [], language
+
+
 def test_every_state_a_contact_page_shows_has_its_french() -> None:
     """The contact page names each message's state and consent event (data, translated by
     pgettext): a new one without French would show in English."""
