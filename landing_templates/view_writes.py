@@ -20,29 +20,25 @@ from landing_templates.serving import MissingCoupons, coupon_blocks
 from landing_templates.view_state import CoreReader, ViewState, read_view_state, spin_view
 from richsms.clock import Clock
 from richsms.errors import InvalidInput, NotFound
+from shortener.resolver import Target
 
 _random = secrets.SystemRandom()
 
 
 def assigned_view_state(
-    *,
-    session: Session,
-    clock: Clock,
-    page: CompiledPage,
-    contact_id: int | None,
-    campaign_id: int | None,
-    token: str | None,
-    base_url: str,
+    *, session: Session, clock: Clock, page: CompiledPage, link: Target, base_url: str
 ) -> ViewState | None:
-    """The view's state (`read_view_state`), the recipient's missing coupons assigned
-    first, counted for `campaign_id`. Flushes; the caller commits."""
+    """The view's state (`read_view_state`) for the page link's recipient and token, the
+    recipient's missing coupons assigned first, counted for the link's campaign. Flushes;
+    the caller commits."""
+    contact_id = link.contact_id
 
     def read() -> ViewState | None:
         return read_view_state(
             CoreReader(session.connection()),
             page=page,
             contact_id=contact_id,
-            token=token,
+            token=link.page_token,
             base_url=base_url,
             now=clock.now(),
         )
@@ -52,7 +48,11 @@ def assigned_view_state(
     except MissingCoupons:  # raised only for a contact that exists
         assert contact_id is not None
         assign_coupons(
-            session=session, clock=clock, page=page, contact_id=contact_id, campaign_id=campaign_id
+            session=session,
+            clock=clock,
+            page=page,
+            contact_id=contact_id,
+            campaign_id=link.campaign_id,
         )
     return read()
 
@@ -86,11 +86,13 @@ def spin_wheel(
     clock: Clock,
     page: CompiledPage,
     block_id: str,
-    contact_id: int,
-    campaign_id: int | None,
+    link: Target,
     base_url: str,
 ) -> SpinView:
-    """The recipient's wheel outcome: drawn by weight at the first spin, then the same."""
+    """The page link's recipient's wheel outcome: drawn by weight at the first spin, then
+    the same; its coupon counted for the link's campaign."""
+    contact_id, campaign_id = link.contact_id, link.campaign_id
+    assert contact_id is not None  # the caller refuses a link with no recipient
     block = next((b for b in page.blocks_of("wheel") if b.settings.id == block_id), None)
     if block is None:
         raise NotFound(f"no wheel {block_id!r} on this page")

@@ -230,12 +230,7 @@ class PageViewer:
         # The recipient's first view: their coupons are assigned (and kept) first.
         with session_scope(self._engine) as session:
             state = assigned_view_state(
-                session=session,
-                clock=self._clock,
-                page=compiled,
-                contact_id=contact_id,
-                campaign_id=link.campaign_id,
-                token=link.page_token,
+                session=session, clock=self._clock, page=compiled, link=link,
                 base_url=self._base_url,
             )
         return self.answer(compiled, state, bot=False)
@@ -382,8 +377,7 @@ class PageViewer:
                 clock=self._clock,
                 page=page.compiled,
                 block_id=block_id,
-                contact_id=link.contact_id,
-                campaign_id=link.campaign_id,
+                link=link,
                 base_url=self._base_url,
             )
             record_link_event(

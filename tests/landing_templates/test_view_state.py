@@ -14,6 +14,7 @@ from landing_templates.serving import CompiledPages, open_version
 from landing_templates.view_state import CoreReader, SqliteReader, ViewState, read_view_state
 from landing_templates.view_writes import assigned_view_state, spin_wheel
 from richsms.db import session_scope
+from shortener.resolver import Target
 from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import add_contact, rich_blocks
 
@@ -31,6 +32,12 @@ def published(engine: Engine, clock: FrozenClock) -> CompiledPage:
         ).compiled
 
 
+def page_link(page: CompiledPage, contact: int | None) -> Target:
+    """A live page link to `page` for `contact`, with no campaign, at token "tok"."""
+    return Target(link_id=1, contact_id=contact, url=BASE, expires_at=None, disabled=False,
+                  page_id=page.page_id, page_version=1, page_token="tok")
+
+
 def first_view(
     engine: Engine, clock: FrozenClock, page: CompiledPage, contact: int | None
 ) -> ViewState:
@@ -40,9 +47,7 @@ def first_view(
             session=session,
             clock=clock,
             page=page,
-            contact_id=contact,
-            campaign_id=None,
-            token="tok",
+            link=page_link(page, contact),
             base_url=BASE,
         )
     assert state is not None
@@ -85,8 +90,8 @@ def test_the_fast_reader_the_core_reader_and_the_first_view_agree(
     with session_scope(engine) as session:
         for _ in range(30):  # each spin is drawn once per recipient: move to new ones
             spin = spin_wheel(
-                session=session, clock=clock, page=page, block_id="wh", contact_id=ada,
-                campaign_id=None, base_url=BASE,
+                session=session, clock=clock, page=page, block_id="wh",
+                link=page_link(page, ada), base_url=BASE,
             )
             if spin.coupon is not None:
                 break
@@ -153,7 +158,7 @@ def test_each_wheel_slice_wins_its_own_coupon_or_says_its_own_text(
     ada = add_contact(engine, clock, first_name="Ada", phone="+33600000001")
     with session_scope(engine) as session:
         spins = [spin_wheel(session=session, clock=clock, page=page, block_id="wh",
-                            contact_id=ada, campaign_id=None, base_url=BASE) for page in pages]
+                            link=page_link(page, ada), base_url=BASE) for page in pages]
     own, default, lost = spins
     assert own.coupon is not None and own.coupon.code.startswith("VINGT-")
     assert own.coupon.symbols == ("code128", "qr")
