@@ -18,7 +18,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, Protocol
@@ -246,37 +246,39 @@ def read_view_state(
             done = reader.done(page.page_id, contact_id, [*wheels, *cards])
             spins = [row for row in done if row.prize_index is not None]
             revealed = frozenset(row.block_id for row in done if row.prize_index is None)
+    holds = Holdings(fields, held, spins, revealed)
     recipient = build_recipient(
-        page=page,
-        contact=fields,
-        held=held,
-        spins=spins,
-        token=token,
-        base_url=base_url,
-        now=now,
-        link=link,
-        revealed=revealed,
+        page=page, holds=holds, token=token, base_url=base_url, now=now, link=link
     )
     return ViewState(True, first.language if known else None, recipient)
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """What the database holds for a page's recipient: their contact's fields, their
+    coupons by block (code, redeemed), their wheel outcomes (`SpinRow`s) and the scratch
+    cards they revealed. A preview holds only a contact."""
+
+    contact: Mapping[str, Any]
+    held: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+    spins: Sequence[Any] = ()
+    revealed: frozenset[str] = frozenset()
 
 
 def build_recipient(
     *,
     page: CompiledPage,
-    contact: Mapping[str, Any],
-    held: Mapping[str, tuple[str, bool]],
-    spins: Sequence[Any],
+    holds: Holdings,
     token: str | None,
     base_url: str,
     now: datetime,
     link: str = "",
     preview: bool = False,
-    revealed: frozenset[str] = frozenset(),
 ) -> Recipient:
     """The one builder of a page's recipient, for views (from `read_view_state`) and
-    previews alike: `held` is the recipient's coupons by block (code, redeemed), `spins`
-    their wheel outcomes (`SpinRow`s), `revealed` the scratch cards they revealed. A
-    preview shows sample codes and posts nothing."""
+    previews alike, from what the recipient `holds`. A preview shows sample codes and
+    posts nothing."""
+    held = holds.held
     coupons: dict[str, CouponView] = {}
     for block_id, spec in coupon_blocks(page):
         if block_id in held:
@@ -286,18 +288,18 @@ def build_recipient(
             coupons[block_id] = coupon_view(sample_code(spec), spec, base_url=base_url)
     wheels = {b.settings.id: b.settings for b in page.blocks_of("wheel")}
     views: dict[str, SpinView] = {}
-    for spin in spins:
+    for spin in holds.spins:
         settings = wheels[spin.block_id]
         assert isinstance(settings, WheelSettings)
         views[spin.block_id] = spin_view(spin, settings, held.get(spin.block_id), base_url)
     return Recipient(
-        contact=contact,
+        contact=holds.contact,
         now=now,
         link=link,
         token=None if preview else token,
         coupons=coupons,
         spins=views,
-        revealed=revealed,
+        revealed=holds.revealed,
     )
 
 

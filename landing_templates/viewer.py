@@ -53,6 +53,7 @@ from landing_templates.serving import (
 )
 from landing_templates.view_state import (
     CoreReader,
+    Holdings,
     SqliteReader,
     StateReader,
     ViewState,
@@ -292,9 +293,7 @@ class PageViewer:
             fields = contact_fields(contact)
         recipient = build_recipient(
             page=page.compiled,
-            contact=fields,
-            held={},
-            spins=(),
+            holds=Holdings(fields),
             token=None,
             base_url=self._base_url,
             now=self._clock.now(),
@@ -315,9 +314,7 @@ class PageViewer:
         compiled = page.compiled
         recipient = build_recipient(
             page=compiled,
-            contact={**SAMPLE_CONTACT, "language": compiled.language},
-            held={},
-            spins=(),
+            holds=Holdings({**SAMPLE_CONTACT, "language": compiled.language}),
             token=None,
             base_url=self._base_url,
             now=self._clock.now(),
