@@ -72,6 +72,20 @@ class JobHooks:
     before_commit: Callable[[int, PlannedBatch], None] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PlanningSetup:
+    """What every job a `run_planning` call claims is planned with."""
+
+    engine: Engine
+    clock: Clock
+    settings: Settings
+    codes: CodeMaker
+    worker_id: str
+    lease: timedelta
+    batch_size: int
+    hooks: JobHooks
+
+
 def worker_name() -> str:
     """host:pid:random, unique among live workers (and within 64 characters)."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{os.urandom(3).hex()}"
@@ -145,6 +159,9 @@ def run_planning(
     """Claim and plan jobs until none is left (or only `campaign_id`'s); returns the ids
     of the campaigns this call finished planning."""
     finished: list[int] = []
+    setup = PlanningSetup(
+        engine, clock, settings, codes, worker_id, lease, batch_size, hooks or JobHooks()
+    )
     while stop is None or not stop.is_set():
         with session_scope(engine) as session:
             claimed = claim_planning(
@@ -157,18 +174,7 @@ def run_planning(
             claimed_id = claimed.id if claimed is not None else None
         if claimed_id is None:
             break
-        job = PlanningJob(
-            engine=engine,
-            clock=clock,
-            settings=settings,
-            codes=codes,
-            worker_id=worker_id,
-            campaign_id=claimed_id,
-            lease=lease,
-            batch_size=batch_size,
-            hooks=hooks or JobHooks(),
-        )
-        if job.run(stop):
+        if PlanningJob(setup, claimed_id).run(stop):
             finished.append(claimed_id)
         elif stop is not None and stop.is_set():
             with session_scope(engine) as session:
@@ -181,28 +187,9 @@ def run_planning(
 class PlanningJob:
     """One claimed campaign, planned batch by batch (see the module docstring)."""
 
-    def __init__(
-        self,
-        *,
-        engine: Engine,
-        clock: Clock,
-        settings: Settings,
-        codes: CodeMaker,
-        worker_id: str,
-        campaign_id: int,
-        lease: timedelta,
-        batch_size: int,
-        hooks: JobHooks,
-    ) -> None:
-        self.engine = engine
-        self.clock = clock
-        self.settings = settings
-        self.codes = codes
-        self.worker_id = worker_id
+    def __init__(self, setup: PlanningSetup, campaign_id: int) -> None:
+        self.setup = setup
         self.campaign_id = campaign_id
-        self.lease = lease
-        self.batch_size = batch_size
-        self.hooks = hooks
         self.batches = 0
         self._planner: BatchPlanner | None = None
         self._condition: Any = None
@@ -217,7 +204,7 @@ class PlanningJob:
                 continue
             if table not in self._inserts:
                 self._inserts[table] = RowInsert(
-                    SQLModel.metadata.tables[table], list(rows[0]), self.engine
+                    SQLModel.metadata.tables[table], list(rows[0]), self.setup.engine
                 )
             bound[table] = self._inserts[table].bind(rows)
         return bound
@@ -237,13 +224,13 @@ class PlanningJob:
     def step(self) -> str:
         """One batch, read at once, then planned and written WRITE_SLICE recipients at a
         time: "more", "finished", or "lost" (not ours any more, or cancelled)."""
-        now = self.clock.now()
+        now = self.setup.clock.now()
         with collector_paused():
             read = self._read(now)
         if read is None:
             return "lost"
         cursor, rows, top, total = read
-        last_batch = len(rows) < self.batch_size
+        last_batch = len(rows) < self.setup.batch_size
         for start in range(0, max(len(rows), 1), WRITE_SLICE):
             part = rows[start : start + WRITE_SLICE]
             finishing = last_batch and start + WRITE_SLICE >= len(rows)
@@ -265,7 +252,7 @@ class PlanningJob:
             link_ids = self._link_ids(planner, rows, top)
             batch = planner.plan(rows, link_ids)
             bound = self._bind(batch)  # all the CPU work done before the write lock is taken
-        with session_scope(self.engine) as session:
+        with session_scope(self.setup.engine) as session:
             campaign = self._locked(session)
             if campaign is None or campaign.planning_cursor != cursor:
                 return "lost", cursor, top
@@ -276,7 +263,7 @@ class PlanningJob:
                 self._gap = max(GAP, 2 * self._gap)
                 return "more", cursor, top
             unserved = assign_batch_coupons(
-                session=session, clock=self.clock, planner=planner, batch=batch
+                session=session, clock=self.setup.clock, planner=planner, batch=batch
             )
             if unserved:  # a pool ran out: those recipients' messages are errors
                 planner.unserved(batch, unserved)
@@ -290,11 +277,11 @@ class PlanningJob:
             session.add(campaign)
             session.flush()
             self.batches += 1
-            if self.hooks.before_commit is not None:
-                self.hooks.before_commit(self.batches, batch)
+            if self.setup.hooks.before_commit is not None:
+                self.setup.hooks.before_commit(self.batches, batch)
             progress = Progress.of(campaign)
-        if self.hooks.after_batch is not None:
-            self.hooks.after_batch(self.batches, progress)
+        if self.setup.hooks.after_batch is not None:
+            self.setup.hooks.after_batch(self.batches, progress)
         if finishing:
             self._analyze(progress)
             log.info("campaign %s planned: %s", self.campaign_id, progress.as_dict())
@@ -305,7 +292,7 @@ class PlanningJob:
 
     def _read(self, now: datetime) -> tuple[int, Rows, int | None, int] | None:
         """The next recipients after the cursor, read without any write lock."""
-        with read_session(self.engine) as session:
+        with read_session(self.setup.engine) as session:
             campaign = session.get(Campaign, self.campaign_id)
             if campaign is None or not self._ours(campaign):
                 return None
@@ -313,8 +300,8 @@ class PlanningJob:
                 self._planner = BatchPlanner(
                     session=session,
                     campaign=campaign,
-                    settings=self.settings,
-                    codes=self.codes,
+                    settings=self.setup.settings,
+                    codes=self.setup.codes,
                     now=now,
                 )
                 self._condition = audience_condition(
@@ -330,7 +317,7 @@ class PlanningJob:
                 select_columns(*COLUMNS)
                 .where(col(Contact.id) > cursor, self._condition)
                 .order_by(col(Contact.id))
-                .limit(self.batch_size)
+                .limit(self.setup.batch_size)
             ).all()
             rows: Rows = [(row, contact_fields(row)) for row in result]
             top = _top_link_id(session) if self._predicts_link_ids else None
@@ -338,7 +325,7 @@ class PlanningJob:
 
     @property
     def _predicts_link_ids(self) -> bool:
-        return self.engine.dialect.name != "postgresql"
+        return self.setup.engine.dialect.name != "postgresql"
 
     def _link_ids(self, planner: BatchPlanner, rows: Rows, top: int | None) -> list[int]:
         if not planner.uses_link:
@@ -349,7 +336,7 @@ class PlanningJob:
         if top is not None:
             first = top + 1 + self._gap
             return list(range(first, first + count))
-        with self.engine.connect() as conn:  # a sequence hands out ids outside transactions
+        with self.setup.engine.connect() as conn:  # a sequence hands out ids outside transactions
             result = conn.execute(
                 text(
                     "SELECT nextval(pg_get_serial_sequence('link', 'id')) "
@@ -370,7 +357,7 @@ class PlanningJob:
         return campaign if campaign is not None and self._ours(campaign) else None
 
     def _ours(self, campaign: Campaign) -> bool:
-        return campaign.status == PLANNING and campaign.claimed_by == self.worker_id
+        return campaign.status == PLANNING and campaign.claimed_by == self.setup.worker_id
 
     def _write(
         self,
@@ -388,24 +375,24 @@ class PlanningJob:
         campaign.planned_count += batch.counts.planned
         campaign.excluded_count += batch.counts.excluded
         campaign.error_count += batch.counts.errors
-        campaign.claimed_until = now + self.lease
+        campaign.claimed_until = now + self.setup.lease
 
     def _analyze(self, progress: Progress) -> None:
-        if progress.planned >= ANALYZE_AFTER and self.engine.dialect.name == "postgresql":
+        if progress.planned >= ANALYZE_AFTER and self.setup.engine.dialect.name == "postgresql":
             # Fresh statistics now, not when autovacuum gets to it: with stale ones the
             # workers' claim query sorts the whole outbox instead of reading its index.
-            with self.engine.begin() as conn:
+            with self.setup.engine.begin() as conn:
                 conn.execute(text("ANALYZE message"))
 
     def _fail(self, reason: str) -> None:
         log.warning("planning campaign %s failed: %s", self.campaign_id, reason)
-        with session_scope(self.engine) as session:
+        with session_scope(self.setup.engine) as session:
             campaign = self._locked(session)
             if campaign is not None:
                 move(
                     campaign,
                     FAILED,
-                    now=self.clock.now(),
+                    now=self.setup.clock.now(),
                     failure=reason,
                     claimed_by=None,
                     claimed_until=None,
