@@ -20,13 +20,22 @@ from web.ui import (
     segments,
     senders,
 )
-from web.ui.base import UiRoute, signed_in
+from web.ui.base import Handler, UiRoute, signed_in
 from web.ui.builder import blocks as builder_blocks
 from web.ui.builder import preview as builder_preview
 from web.ui.builder import workspace as builder
 
 RESULTS, AUDIENCE, BUILD = Permission.RESULTS, Permission.AUDIENCE, Permission.BUILD
 GET, POST = "GET", "POST"
+
+
+def form(path: str, show: Handler, submit: Handler, needs: Permission) -> list[UiRoute]:
+    """A signed-in form: its page (GET) and its submission (POST) on one path, one
+    permission."""
+    return [
+        UiRoute(path, signed_in(show), GET, needs),
+        UiRoute(path, signed_in(submit), POST, needs),
+    ]
 
 
 def routes() -> list[UiRoute]:
@@ -40,18 +49,14 @@ def routes() -> list[UiRoute]:
         UiRoute("/ui/lang", auth.switch_language, POST, None),
         UiRoute("/ui/", signed_in(campaigns.dashboard), GET, RESULTS),
         UiRoute("/ui/compare", signed_in(compare.compare), GET, RESULTS),
-        UiRoute("/ui/campaigns/new", signed_in(composer.new_campaign), GET, BUILD),
-        UiRoute("/ui/campaigns/new", signed_in(composer.create), POST, BUILD),
+        *form("/ui/campaigns/new", composer.new_campaign, composer.create, BUILD),
         UiRoute("/ui/analyze", signed_in(composer.analyze), POST, BUILD),
         UiRoute(one, signed_in(campaigns.campaign_page), GET, RESULTS),
-        UiRoute(one + "/edit", signed_in(composer.edit_form), GET, BUILD),
-        UiRoute(one + "/edit", signed_in(composer.edit), POST, BUILD),
+        *form(one + "/edit", composer.edit_form, composer.edit, BUILD),
         UiRoute(one + "/duplicate", signed_in(composer.duplicate), POST, BUILD),
         UiRoute(one + "/approve", signed_in(campaigns.approve), POST, Permission.APPROVE),
-        UiRoute(one + "/send", signed_in(campaign_send.summary), GET, BUILD),
-        UiRoute(one + "/send", signed_in(campaign_send.send), POST, BUILD),
-        UiRoute(one + "/cancel", signed_in(campaign_send.cancel_form), GET, BUILD),
-        UiRoute(one + "/cancel", signed_in(campaign_send.cancel), POST, BUILD),
+        *form(one + "/send", campaign_send.summary, campaign_send.send, BUILD),
+        *form(one + "/cancel", campaign_send.cancel_form, campaign_send.cancel, BUILD),
         UiRoute(one + "/test", signed_in(campaigns.test), POST, BUILD),
         UiRoute(export + "/messages.csv", signed_in(campaigns.export_messages), GET, RESULTS),
         UiRoute(export + "/clicks.csv", signed_in(campaigns.export_clicks), GET, RESULTS),
@@ -86,28 +91,22 @@ def audience_routes() -> list[UiRoute]:
             GET,
             AUDIENCE,
         ),
-        UiRoute(one + "/edit", signed_in(contacts_edit.edit_form), GET, AUDIENCE),
-        UiRoute(one + "/edit", signed_in(contacts_edit.edit), POST, AUDIENCE),
-        UiRoute(one + "/erase", signed_in(contacts_edit.erase_form), GET, AUDIENCE),
-        UiRoute(one + "/erase", signed_in(contacts_edit.erase), POST, AUDIENCE),
-        UiRoute("/ui/groups", signed_in(groups.groups), GET, AUDIENCE),
-        UiRoute("/ui/groups", signed_in(groups.create), POST, AUDIENCE),
+        *form(one + "/edit", contacts_edit.edit_form, contacts_edit.edit, AUDIENCE),
+        *form(one + "/erase", contacts_edit.erase_form, contacts_edit.erase, AUDIENCE),
+        *form("/ui/groups", groups.groups, groups.create, AUDIENCE),
         UiRoute("/ui/groups/{id}", signed_in(groups.group), GET, AUDIENCE),
         UiRoute("/ui/groups/{id}/rename", signed_in(groups.rename), POST, AUDIENCE),
         UiRoute("/ui/groups/{id}/members", signed_in(groups.add), POST, AUDIENCE),
         UiRoute("/ui/groups/{id}/members/remove", signed_in(groups.remove), POST, AUDIENCE),
         UiRoute("/ui/groups/{id}/delete", signed_in(groups.delete), POST, AUDIENCE),
-        UiRoute("/ui/segments", signed_in(segments.segments), GET, AUDIENCE),
-        UiRoute("/ui/segments", signed_in(segments.save), POST, AUDIENCE),
+        *form("/ui/segments", segments.segments, segments.save, AUDIENCE),
         UiRoute("/ui/segments/count", signed_in(segments.count), POST, AUDIENCE),
-        UiRoute("/ui/segments/{id}", signed_in(segments.edit_form), GET, AUDIENCE),
-        UiRoute("/ui/segments/{id}", signed_in(segments.edit), POST, AUDIENCE),
+        *form("/ui/segments/{id}", segments.edit_form, segments.edit, AUDIENCE),
         UiRoute("/ui/segments/{id}/duplicate", signed_in(segments.duplicate), POST, AUDIENCE),
         UiRoute("/ui/segments/{id}/delete", signed_in(segments.delete), POST, AUDIENCE),
         UiRoute("/ui/senders", signed_in(senders.senders), GET, BUILD),
         UiRoute("/ui/senders", signed_in(senders.add), POST, Permission.ADMINISTER),
-        UiRoute("/ui/messages", signed_in(library.library), GET, BUILD),
-        UiRoute("/ui/messages", signed_in(library.save), POST, BUILD),
+        *form("/ui/messages", library.library, library.save, BUILD),
         UiRoute("/ui/messages/{id}/delete", signed_in(library.delete), POST, BUILD),
     ]
 
@@ -117,8 +116,7 @@ def builder_routes() -> list[UiRoute]:
     block = page + "/blocks/{block}"
     change = builder.change_route
     return [
-        UiRoute("/ui/pages", signed_in(builder.pages), GET, BUILD),
-        UiRoute("/ui/pages", signed_in(builder.new_page), POST, BUILD),
+        *form("/ui/pages", builder.pages, builder.new_page, BUILD),
         UiRoute(page, signed_in(builder.builder), GET, BUILD),
         UiRoute(page + "/blocks", change(builder_blocks.add_block), POST, BUILD),
         UiRoute(page + "/images", builder_blocks.upload_image, POST, BUILD),

@@ -64,9 +64,11 @@ async def read_form(request: Request) -> dict[str, str]:
     return parse_form(await read_body(request), max_bytes=FORM_BYTES, max_fields=200)
 
 
-def signed_in(
-    handler: Callable[[Request, Session, Viewer, dict[str, str]], Response],
-) -> Callable[[Request], Awaitable[Response]]:
+Handler = Callable[[Request, Session, Viewer, dict[str, str]], Response]
+"""A signed-in page's handler: the request, its session, the viewer, the posted form."""
+
+
+def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """A route for signed-in users: others are sent to the sign-in page; a POST without
     the session's CSRF token is refused (403) and changes nothing."""
 
