@@ -1,13 +1,14 @@
 """One message to one recipient, now: transactional sends and campaign test sends. They go
 through the same outbox, the same consent rules and the same composition as campaigns.
 
-`send_message` and `send_test` are the use cases every edge calls (the API's
-`POST /api/messages` and `POST /api/campaigns/{id}/test`, the UI's test button). Each
-is two steps, so that on SQLite nothing is rendered while the write lock is held:
-`prepare_*` reads and renders in the `reading` session (and refuses a bad template or a
-message that is too long before anything is written); `write_send` then creates the
-contact and the link if needed and enqueues the message in the `writing` session. An
-edge that holds one session for both passes it twice. Both only flush: the edge commits.
+`send_unitary` is the use case every edge calls (the API's `POST /api/messages` with a
+`UnitaryMessage`, `POST /api/campaigns/{id}/test` and the UI's test button with a
+`CampaignTestSend`). It is two steps, so that on SQLite nothing is rendered while the
+write lock is held: `prepare_*` reads and renders in the `reading` session (and refuses
+a bad template or a message that is too long before anything is written); `write_send`
+then creates the contact and the link if needed and enqueues the message in the
+`writing` session. An edge that holds one session for both passes it twice. Both only
+flush: the edge commits.
 """
 
 from __future__ import annotations
@@ -211,39 +212,37 @@ def write_send(
     )
 
 
-def send_message(
-    *,
+@dataclass(frozen=True, slots=True)
+class CampaignTestSend:
+    """What a campaign's test send asks for: the number to send to, and the contact to
+    personalize for (None: a sample person made up for tests)."""
+
+    campaign_id: int
+    phone: str
+    contact_id: int | None = None
+
+
+def send_unitary(
     reading: Session,
     writing: Session,
+    request: UnitaryMessage | CampaignTestSend,
+    *,
     clock: Clock,
     settings: Settings,
     codes: CodeMaker,
-    message: UnitaryMessage,
 ) -> Message:
-    """A unitary send: rendered in `reading`, written in `writing` (flushes only)."""
-    send = prepare_send(session=reading, settings=settings, message=message)
-    return write_send(session=writing, clock=clock, settings=settings, codes=codes, send=send)
-
-
-def send_test(
-    *,
-    reading: Session,
-    writing: Session,
-    clock: Clock,
-    settings: Settings,
-    codes: CodeMaker,
-    campaign_id: int,
-    phone: str,
-    contact_id: int | None = None,
-) -> Message:
-    """A campaign's test send: rendered in `reading`, written in `writing` (flushes only)."""
-    send = prepare_test(
-        session=reading,
-        settings=settings,
-        campaign_id=campaign_id,
-        phone=phone,
-        contact_id=contact_id,
-    )
+    """A unitary send or a campaign's test send: rendered in `reading`, written in
+    `writing` (flushes only)."""
+    if isinstance(request, CampaignTestSend):
+        send = prepare_test(
+            session=reading,
+            settings=settings,
+            campaign_id=request.campaign_id,
+            phone=request.phone,
+            contact_id=request.contact_id,
+        )
+    else:
+        send = prepare_send(session=reading, settings=settings, message=request)
     return write_send(session=writing, clock=clock, settings=settings, codes=codes, send=send)
 
 

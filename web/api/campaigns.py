@@ -21,7 +21,7 @@ from sender.campaigns.campaign import (
     request_send,
 )
 from sender.campaigns.send_summary import send_summary
-from sender.campaigns.unitary import send_test
+from sender.campaigns.unitary import CampaignTestSend, UnitaryMessage, send_unitary
 from sender.delivery.senders import create_sender
 from web.api.campaign_bodies import (
     CampaignIn,
@@ -187,14 +187,17 @@ def cancel(ctx: AppContext, session: Session, id: int) -> CancelOut:
     status=202, needs=Permission.BUILD,
 )
 def test(ctx: AppContext, reading: Session, writing: Session, body: TestIn, id: int) -> MessageOut:
-    message = send_test(
-        reading=reading,
-        writing=writing,
-        clock=ctx.clock,
-        settings=ctx.settings,
-        codes=ctx.codes,
-        campaign_id=id,
-        **body.model_dump(),
+    request = CampaignTestSend(campaign_id=id, phone=body.phone, contact_id=body.contact_id)
+    return sent(ctx, reading, writing, request)
+
+
+def sent(
+    ctx: AppContext, reading: Session, writing: Session, request: UnitaryMessage | CampaignTestSend
+) -> MessageOut:
+    """A unitary send or a campaign's test send (`POST /messages`, `POST /campaigns/{id}/
+    test`), answered as the message it queued."""
+    message = send_unitary(
+        reading, writing, request, clock=ctx.clock, settings=ctx.settings, codes=ctx.codes
     )
     return message_out(message)
 

@@ -10,9 +10,9 @@ from sqlmodel import Session
 from richsms.errors import NotFound
 from richsms.roles import Permission
 from richsms.types import Id
-from sender.campaigns.unitary import UnitaryMessage, send_message
+from sender.campaigns.unitary import UnitaryMessage
 from sender.delivery.models import Message
-from web.api.campaigns import MessageOut, message_out
+from web.api.campaigns import MessageOut, message_out, sent
 from web.context import AppContext
 from web.openapi import RouteTable
 
@@ -40,15 +40,7 @@ api = RouteTable(tags=("messages",))
     status=202, needs=Permission.BUILD,
 )
 def create(ctx: AppContext, reading: Session, writing: Session, body: MessageIn) -> MessageOut:
-    message = send_message(
-        reading=reading,
-        writing=writing,
-        clock=ctx.clock,
-        settings=ctx.settings,
-        codes=ctx.codes,
-        message=UnitaryMessage(**body.model_dump()),
-    )
-    return message_out(message)
+    return sent(ctx, reading, writing, UnitaryMessage(**body.model_dump()))
 
 
 @api.get(

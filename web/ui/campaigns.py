@@ -17,7 +17,7 @@ from richsms.i18n import N_
 from sender.campaigns.campaign import approve_campaign, get_campaign, list_campaigns
 from sender.campaigns.models import Campaign
 from sender.campaigns.send_summary import waiting_messages
-from sender.campaigns.unitary import send_test
+from sender.campaigns.unitary import CampaignTestSend, send_unitary
 from sender.results.growth import subscriber_growth
 from sender.results.reading_delay import BUCKETS
 from sender.results.report_cache import current_report
@@ -166,17 +166,10 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     chosen = form.get("contact_id", "").strip()
     if chosen and not chosen.isdigit():
         raise InvalidInput("choose a contact from the list")
+    test = CampaignTestSend(campaign_id, phone, int(chosen) if chosen else None)
     ctx = context(request)
-    send_test(  # one session: the page's own, which already holds the write lock
-        reading=db,
-        writing=db,
-        clock=ctx.clock,
-        settings=ctx.settings,
-        codes=ctx.codes,
-        campaign_id=campaign_id,
-        phone=phone,
-        contact_id=int(chosen) if chosen else None,
-    )
+    # one session for both: the page's own, which already holds the write lock
+    send_unitary(db, db, test, clock=ctx.clock, settings=ctx.settings, codes=ctx.codes)
     return back_to(f"/ui/campaigns/{campaign_id}", N_("Test message queued."))
 
 

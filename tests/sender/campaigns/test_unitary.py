@@ -7,7 +7,7 @@ from sqlmodel import Session, col
 
 from richsms.db import read_session, session_scope
 from richsms.settings import Settings
-from sender.campaigns.unitary import send_test
+from sender.campaigns.unitary import CampaignTestSend, send_unitary
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
 from shortener.models import Link
@@ -26,14 +26,13 @@ def test_a_page_campaigns_test_send_links_to_its_page_as_its_recipients_messages
         engine, clock, group, [{"type": "heading", "text": "Bonjour"}]
     )
     with read_session(engine) as reading, session_scope(engine) as writing:
-        test = send_test(
-            reading=reading,
-            writing=writing,
+        test = send_unitary(
+            reading,
+            writing,
+            CampaignTestSend(campaign_id=campaign_id, phone="+33698765432"),
             clock=clock,
             settings=settings,
             codes=CodeMaker(settings.secret_key.reveal()),
-            campaign_id=campaign_id,
-            phone="+33698765432",
         )
         test_id = test.id
     assert plan(engine, clock, settings, "w1") == [campaign_id]
