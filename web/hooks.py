@@ -10,6 +10,7 @@ messages of every provider.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import parse_qsl
 
@@ -66,25 +67,41 @@ async def _hand_over(request: Request, result: WebhookResult) -> list[str]:
     return await ctx.in_session(work)
 
 
-@hooks.post(
-    "/" + STATUS_PATH,
-    "A Twilio status callback (form fields, X-Twilio-Signature).",
-    errors=(403, 413, 422),
-)
-async def status(request: Request) -> Response:
-    result = _parser(request).status(await _webhook_request(request, STATUS_PATH))
-    outcomes = await _hand_over(request, result)
+def _webhook(
+    path: str,
+    summary: str,
+    read: Callable[[HttpWebhooks, WebhookRequest], WebhookResult],
+    answer: Callable[[WebhookResult, list[str]], Response],
+) -> None:
+    """Declares the webhook posted at `path`: signed and read by the provider's parser
+    (`read`), handed over, then answered from what it held and what each of its receipts
+    and inbound messages did."""
+
+    async def receive_webhook(request: Request) -> Response:
+        result = read(_parser(request), await _webhook_request(request, path))
+        return answer(result, await _hand_over(request, result))
+
+    hooks.post("/" + path, summary, errors=(403, 413, 422))(receive_webhook)
+
+
+def _outcomes(_result: WebhookResult, outcomes: list[str]) -> Response:
     # Twilio reads only the status code; the outcome ("applied", "duplicate") helps logs.
     return Response(" ".join(outcomes), media_type="text/plain")
 
 
-@hooks.post(
-    "/" + INBOUND_PATH,
-    "An inbound SMS from Twilio (form fields, X-Twilio-Signature); answers TwiML.",
-    errors=(403, 413, 422),
-)
-async def inbound(request: Request) -> Response:
-    result = _parser(request).inbound(await _webhook_request(request, INBOUND_PATH))
-    await _hand_over(request, result)
+def _reply(result: WebhookResult, _outcomes: list[str]) -> Response:
     return Response(result.reply_body, media_type=result.reply_type)
 
+
+_webhook(
+    STATUS_PATH,
+    "A Twilio status callback (form fields, X-Twilio-Signature).",
+    lambda parser, request: parser.status(request),
+    _outcomes,
+)
+_webhook(
+    INBOUND_PATH,
+    "An inbound SMS from Twilio (form fields, X-Twilio-Signature); answers TwiML.",
+    lambda parser, request: parser.inbound(request),
+    _reply,
+)
