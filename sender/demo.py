@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session, col
 
-from landing_templates.coupons import assign_coupon, redeem_coupon
+from landing_templates.coupons import CouponSlot, assign_to, redeem_coupon
 from landing_templates.page_events import SCRATCH_REVEALED, record_page_event
 from landing_templates.pages import create_page, publish_page
 from richsms.accounts import create_admin
@@ -274,18 +274,9 @@ def _recipients_act(
     with session_scope(engine) as session:
         if clicks:
             session.execute(insert(Click), clicks)
+        bon = CouponSlot(page_id, "bon", "generate", "NOEL-######", None, campaign_id)
         for index, contact_id in enumerate(clickers):
-            coupon = assign_coupon(
-                session=session,
-                clock=clock,
-                page_id=page_id,
-                block_id="bon",
-                contact_id=contact_id,
-                source="generate",
-                pattern="NOEL-######",
-                pool_id=None,
-                campaign_id=campaign_id,
-            )
+            coupon = assign_to(session=session, clock=clock, slot=bon, contact_id=contact_id)
             if index % 2 == 0:
                 record_page_event(
                     session=session,
