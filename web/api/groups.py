@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,10 @@ def _out(group: ContactGroup, members: int) -> GroupOut:
     return GroupOut.model_validate({**group.model_dump(), "members": members})
 
 
+Answer = tuple[str, str]
+"""A members route's names for the contacts changed and those left as they were."""
+
+
 def _report(change: MembershipChange, done: str, unchanged: str) -> dict[str, Any]:
     """A change of members as both routes answer it, under their own names for the
     contacts changed and left as they were."""
@@ -115,31 +120,40 @@ api.deletion(
 )
 
 
-@api.post(
+ChangeMembers = Callable[[AppContext, Session, int, MembersIn], MembershipChange]
+
+
+def _members_route(
+    path: str, summary: str, response: type[BaseModel], change: ChangeMembers, answer: Answer
+) -> None:
+    """Declares `POST path`: `change` the group's members, answered with the contacts
+    changed and left as they were under the route's own names (`answer`)."""
+
+    def change_members(
+        ctx: AppContext, session: Session, body: MembersIn, group_id: int
+    ) -> dict[str, Any]:
+        return _report(change(ctx, session, group_id, body), *answer)
+
+    api.post(path, summary, response=response, needs=Permission.AUDIENCE)(change_members)
+
+
+_members_route(
     "/groups/{group_id:int}/members",
     "Add contacts to a group by id or phone; unknown ones are listed, not created.",
-    response=MembersOut, needs=Permission.AUDIENCE,
+    MembersOut,
+    lambda ctx, session, group_id, body: add_members(
+        session=session, group_id=group_id, clock=ctx.clock,
+        region=ctx.settings.default_region, **body.model_dump(),
+    ),
+    ("added", "already_members"),
 )
-def add_group_members(
-    ctx: AppContext, session: Session, body: MembersIn, group_id: int
-) -> dict[str, Any]:
-    region = ctx.settings.default_region
-    change = add_members(
-        session=session, group_id=group_id, clock=ctx.clock, region=region, **body.model_dump()
-    )
-    return _report(change, "added", "already_members")
-
-
-@api.post(
+_members_route(
     "/groups/{group_id:int}/members/remove",
     "Take contacts out of a group by id or phone (the contacts stay).",
-    response=RemovedOut, needs=Permission.AUDIENCE,
+    RemovedOut,
+    lambda ctx, session, group_id, body: remove_members(
+        session=session, group_id=group_id, region=ctx.settings.default_region,
+        **body.model_dump(),
+    ),
+    ("removed", "not_members"),
 )
-def remove_group_members(
-    ctx: AppContext, session: Session, body: MembersIn, group_id: int
-) -> dict[str, Any]:
-    region = ctx.settings.default_region
-    change = remove_members(
-        session=session, group_id=group_id, region=region, **body.model_dump()
-    )
-    return _report(change, "removed", "not_members")
