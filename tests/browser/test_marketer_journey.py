@@ -34,6 +34,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from richsms.accounts import create_admin, create_token
 from richsms.db import session_scope
+from richsms.roles import Role
 from tests.browser.conftest import (
     LiveServer,
     desktop_and_phone,
@@ -48,6 +49,7 @@ from tests.browser.conftest import (
 )
 
 EMAIL = "claire@boutique.example"
+CASHIER = "caisse@boutique.example"
 PASSWORD = "correct horse battery staple"
 # Ten rows: seven in France, three in Québec; Jules gave no consent (excluded from a
 # promotional campaign).
@@ -163,7 +165,7 @@ def test_the_marketers_journey_counts_every_figure_on_the_right_campaign(
     live.clock.set(A_SENT_AT)
     with session_scope(live.engine) as session:  # `richsms user create`, `richsms token create`
         create_admin(session=session, email=EMAIL, password=PASSWORD, clock=live.clock)
-        token = create_token(session=session, name="Caisse 1", clock=live.clock)
+        token = create_token(session=session, name="Rapports", clock=live.clock)
     errors: list[str] = []
     page = desktop.new_page()
     watch(page, errors)
@@ -276,23 +278,30 @@ def test_the_marketers_journey_counts_every_figure_on_the_right_campaign(
         landing.close()
     assert codes[ZOE] != codes[HUGO]
 
-    # The cashier types Zoé's code on the staff page and redeems it.
+    # Hugo replies STOP.
+    mobile.goto(f"{live.url}ui/simulator?phone={HUGO.replace('+', '%2B')}")
+    mobile.fill("#reply-text", "STOP")
+    mobile.click("form.reply button")
+    expect(mobile.locator(".bubble.mine")).to_contain_text("STOP")
+
+    # The till's phone: the cashier signs in (their role reaches the staff page only),
+    # types Zoé's code and redeems it.
+    with session_scope(live.engine) as session:  # `richsms user create --role cashier`
+        create_admin(session=session, email=CASHIER, password=PASSWORD, clock=live.clock,
+                     role=Role.CASHIER)
+    phone.clear_cookies()
     staff = phone.new_page()
-    staff.goto(f"{live.url}r/")
-    staff.get_by_label("Jeton du personnel").fill(token)
-    staff.get_by_role("button", name="Se connecter").tap()
+    staff.goto(f"{live.url}ui/signin?next=/r/")
+    staff.fill("#email", CASHIER)
+    staff.fill("#password", PASSWORD)
+    staff.click("form[action^='/ui/signin'] button")
+    expect(staff).to_have_url(f"{live.url}r/")
     staff.get_by_label("Code du coupon").fill(codes[ZOE])
     staff.get_by_role("button", name="Vérifier ce code").tap()
     expect(staff.locator("#offer")).to_contain_text("Soldes B")
     staff.get_by_role("button", name="Valider ce coupon").tap()
     expect(staff.locator("#state")).to_contain_text("Validé")
     steps.shoot(staff, "staff-redeemed")
-
-    # Hugo replies STOP.
-    mobile.goto(f"{live.url}ui/simulator?phone={HUGO.replace('+', '%2B')}")
-    mobile.fill("#reply-text", "STOP")
-    mobile.click("form.reply button")
-    expect(mobile.locator(".bubble.mine")).to_contain_text("STOP")
 
     # The stats API: B's exact figures, A's zeros.
     b = stats_once_landed(live, token, campaign_b)
