@@ -114,7 +114,7 @@ def user_create(
     """Create a web UI user (an administrator unless --role says otherwise); the password
     is read from stdin."""
     from richsms.accounts import create_admin
-    from richsms.roles import parse_role
+    from richsms.accounts.roles import parse_role
 
     try:
         chosen = parse_role(role)  # before the password is asked for

@@ -8,7 +8,8 @@ a new table module left out of this list fails the suite).
 from landing_templates import models as landing_models
 from landing_templates import page_events
 from landing_templates.coupons import models as coupon_models
-from richsms import accounts, events, signin_delays, user_sessions
+from richsms import accounts, events
+from richsms.accounts import sessions, signin_delays
 from sender.audience import models as audience_models
 from sender.audience import suppression
 from sender.campaigns import models as campaign_models
@@ -20,7 +21,7 @@ from shortener import models as shortener_models
 
 TABLE_MODULES = (
     accounts,
-    user_sessions,
+    sessions,
     signin_delays,
     events,
     audience_models,

@@ -12,7 +12,7 @@ database's range), raw bodies such as a CSV import declared with their media typ
 each component schema defined once (two models of one name get distinct names).
 
 Every route behind the bearer token declares the permission it needs (`needs=`, one of
-richsms.roles.Permission): a route declared without one does not load, and a token whose
+richsms.accounts.roles.Permission): a route declared without one does not load, and a token whose
 role lacks it is refused (403, saying which) before the route reads anything.
 """
 
@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from richsms.roles import Permission, refusal
+from richsms.accounts.roles import Permission, refusal
 from richsms.types import ID_MAX
 from web.auth import principal_of
 from web.bodies import path_id, read_model  # also bounds `{name:int}` before any route compiles
@@ -87,7 +87,7 @@ class Operation:
     examples: tuple[tuple[str, str], ...] = ()
     """(name, value) of path parameters whose example a client cannot guess (a file)."""
     needs: Permission | None = None
-    """The permission a token's role must grant (richsms.roles); every non-public route
+    """The permission a token's role must grant (richsms.accounts.roles); every non-public route
     declares one."""
 
 

@@ -4,7 +4,7 @@ for and the campaign that gave it, and has a box for the next code: typed, or sc
 the phone's camera where the browser has `BarcodeDetector` (`static/staff/scan.js`).
 
 A cashier signs in through the UI (`/ui/signin?next=/r/{code}`): their UI session, whose
-role must allow redeeming (richsms/roles.py), is theirs here too. Or a staff member
+role must allow redeeming (richsms/accounts/roles.py), is theirs here too. Or a staff member
 signs in once by typing an API token whose role allows it; the page keeps a signed
 session naming that token (never the token itself) in a cookie (web/sessions.py, as the
 UI's), checked against the token's revocation and role on every request. Every POST
@@ -27,8 +27,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from landing_templates.coupons import redeem_coupon
 from richsms.accounts import ApiToken, principal, principal_for
+from richsms.accounts.roles import Permission
 from richsms.errors import Conflict, InvalidInput, NotFound
-from richsms.roles import Permission
 from richsms.settings import Settings
 from sender.results.coupon_card import CouponCard, coupon_card
 from web.attempt_limits import Attempts, attempt_limiter

@@ -33,8 +33,8 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 
 from richsms.accounts import create_admin, create_token
+from richsms.accounts.roles import Role
 from richsms.db import session_scope
-from richsms.roles import Role
 from tests.browser.conftest import (
     LiveServer,
     desktop_and_phone,

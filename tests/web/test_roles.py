@@ -1,4 +1,4 @@
-"""Roles (richsms/roles.py): every declared API route and UI route, for every role,
+"""Roles (richsms/accounts/roles.py): every declared API route and UI route, for every role,
 answers as the one matrix says (refused: 403 saying which role lacks what); a cashier has
 the staff page only and no API token; nobody approves a campaign they created, whichever
 edges they create and approve through."""
@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_token, set_role
+from richsms.accounts.roles import MATRIX, Permission, Role, allows
 from richsms.db import session_scope
 from richsms.errors import Forbidden
-from richsms.roles import MATRIX, Permission, Role, allows
 from tests.clock import FrozenClock
 from tests.web.test_staff_page import issue
 from tests.web.test_ui import audience, create_awaiting_approval, csrf, make_user, sign_in

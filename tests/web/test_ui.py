@@ -12,8 +12,8 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from richsms.accounts import create_admin
+from richsms.accounts.roles import Role
 from richsms.db import session_scope
-from richsms.roles import Role
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.groups import add_members, create_group

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from richsms.accounts import change_password, hash_password
+from richsms.accounts.roles import Role
 from richsms.db import session_scope
-from richsms.roles import Role
 from richsms.settings import Settings
 from tests.clock import FrozenClock
 from tests.web.test_staff_page import issue

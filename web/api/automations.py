@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col, select
 
+from richsms.accounts.roles import Permission
 from richsms.errors import NotFound
-from richsms.roles import Permission
 from richsms.types import Id
 from sender.campaigns.automations import create_automation, run_automations
 from sender.campaigns.models import Automation, AutomationRun

@@ -6,8 +6,8 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.requests import Request
 
+from richsms.accounts.roles import Permission
 from richsms.errors import InvalidInput
-from richsms.roles import Permission
 from sender.campaigns.campaign import (
     CampaignSpec,
     approve_campaign,

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from richsms.types import ID_MAX, Flag
 from sender.audience.contact_edit import ContactChanges, update_contact
 from sender.audience.contact_history import contact_history, state_times

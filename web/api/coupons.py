@@ -19,7 +19,7 @@ from landing_templates.coupons import (
     pool_counts,
     redeem_coupon,
 )
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from web.bodies import read_csv
 from web.context import AppContext, context
 from web.openapi import RouteTable

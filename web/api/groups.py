@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from richsms.types import Id
 from sender.audience.groups import (
     MembershipChange,

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from landing_templates.images import MAX_BYTES, prepare_image, store_image
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from web.context import context
 from web.errors import BadRequest
 from web.openapi import RouteTable

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.requests import Request
 
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from sender.delivery.inbound import MAX_TEXT, handle_inbound, review_queue
 from web.bodies import query_int
 from web.context import AppContext

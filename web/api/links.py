@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from landing_templates.links import issue_page_links
+from richsms.accounts.roles import Permission
 from richsms.errors import InvalidInput, NotFound
-from richsms.roles import Permission
 from richsms.types import Id, UtcDatetime
 from sender.audience.models import Contact
 from sender.campaigns.models import Campaign

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from sender.compose.library import (
     MAX_NAME,
     MAX_TEXT,

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from richsms.accounts.roles import Permission
 from richsms.errors import NotFound
-from richsms.roles import Permission
 from richsms.types import Id
 from sender.campaigns.unitary import UnitaryMessage
 from sender.delivery.models import Message

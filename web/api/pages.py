@@ -21,7 +21,7 @@ from landing_templates.pages import (
     unpublish_page,
     update_page,
 )
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from richsms.types import Flag
 from sender.campaigns.campaign import known_custom_fields
 from web.bodies import DuplicateIn

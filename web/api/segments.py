@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from sender.audience.models import Segment
 from sender.audience.segments import (
     MAX_CONDITIONS,

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from sender.delivery.models import SenderNumber
 from sender.delivery.senders import MAX_RATE, delete_sender, get_sender, list_senders, update_sender
 from web.api.campaigns import SenderOut

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine
 
+from richsms.accounts.roles import Permission
 from richsms.db import read_session
-from richsms.roles import Permission
 from richsms.settings import Settings
 from richsms.types import Id
 from sender.audience.consent import refusal

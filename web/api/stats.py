@@ -10,8 +10,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from richsms.accounts.roles import Permission
 from richsms.errors import InvalidInput
-from richsms.roles import Permission
 from richsms.types import storable_datetime
 from sender.results.campaign_stats import compare_campaigns, parse_campaign_ids
 from sender.results.growth import subscriber_growth

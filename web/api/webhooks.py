@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.responses import Response
 
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from sender.webhooks.events import create_webhook, delete_webhook, list_webhooks
 from web.context import AppContext
 from web.openapi import RouteTable

@@ -1,10 +1,10 @@
 """The marketers' web UI at `/ui/`: server-rendered pages over the same use cases as the
 API, signed in with a session cookie, every form CSRF-protected. Each route is declared
-with the permission it needs (richsms/roles.py; None: open to anyone)."""
+with the permission it needs (richsms/accounts/roles.py; None: open to anyone)."""
 
 from __future__ import annotations
 
-from richsms.roles import Permission
+from richsms.accounts.roles import Permission
 from web.ui import (
     auth,
     campaign_send,

@@ -2,11 +2,11 @@
 
 Sign-in: a bucket of attempts per client address (shared through Redis when configured,
 web/attempt_limits.py) against one address trying many accounts, and growing delays per
-account and address after wrong passwords, in the database (richsms/signin_delays.py):
+account and address after wrong passwords, in the database (richsms/accounts/signin_delays.py):
 the owner, from an address that never failed, waits a minute at most. The password is
 checked outside any transaction; the database is written only to count a failure or to
 open the session. The session is web/sessions.py's signed cookie, worth something only
-while its row is open (richsms/user_sessions.py): signing out ends it on the server.
+while its row is open (richsms/accounts/sessions.py): signing out ends it on the server.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from richsms.accounts import AdminUser, check_password
+from richsms.accounts.roles import Permission
+from richsms.accounts.sessions import end_session, start_session
+from richsms.accounts.signin_delays import record_failure, record_success, wait_seconds
 from richsms.i18n import LANGUAGES
-from richsms.roles import Permission
 from richsms.settings import Settings
-from richsms.signin_delays import record_failure, record_success, wait_seconds
-from richsms.user_sessions import end_session, start_session
 from web.attempt_limits import Attempts, attempt_limiter
 from web.context import client_of, context
 from web.sessions import delete_cookie, set_cookie

@@ -2,7 +2,7 @@
 not do and a forged POST, turn a domain error into a page that says what went wrong.
 
 Each UI route declares the permission it needs where it is declared (`UiRoute`, in
-web/ui/__init__.py), from the one matrix of richsms/roles.py; `signed_in` refuses (403) a
+web/ui/__init__.py), from the one matrix of richsms/accounts/roles.py; `signed_in` refuses (403) a
 user whose role lacks it, and a route declared public that would still need a user."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from richsms.accounts.roles import Permission
 from richsms.errors import RichsmsError
-from richsms.roles import Permission
 from web.bodies import parse_form, read_body
 from web.context import context
 from web.errors import status_of

@@ -21,8 +21,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from richsms import i18n
 from richsms.accounts import AdminUser
-from richsms.roles import Permission, Role, allows
-from richsms.user_sessions import session_open
+from richsms.accounts.roles import Permission, Role, allows
+from richsms.accounts.sessions import session_open
 from web.context import context
 from web.sessions import (
     CSRF_FIELD,
@@ -37,7 +37,7 @@ from web.ui.i18n import LANG_COOKIE, choose_language
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "ui"
 # The UI's signed session (web/sessions.py): it is worth something only while its row in
-# the database is open (richsms/user_sessions.py), so signing out or changing the
+# the database is open (richsms/accounts/sessions.py), so signing out or changing the
 # password ends it on the server, whatever a copy of the cookie says.
 SESSION = SessionKind(cookie="richsms_session", purpose="ui-session", lifetime=8 * 3600)
 ANON_COOKIE = "richsms_anon"  # binds the sign-in form's CSRF token before a session exists

@@ -1,6 +1,9 @@
-"""API tokens and web UI users, each user with one role (richsms/roles.py): only hashes of
-their secrets are stored. A token belongs to a user and carries their role; one that
-belongs to nobody (`richsms token create NAME`) is an administrator's.
+"""Accounts: API tokens and web UI users, each user with one role (`roles`, the one
+matrix): only hashes of their secrets are stored. The package also holds the UI's
+server-side sessions (`sessions`) and the sign-in delays (`signin_delays`).
+
+A token belongs to a user and carries their role; one that belongs to nobody
+(`richsms token create NAME`) is an administrator's.
 
 Who did something (a campaign's author, its approver) is recorded as an actor id: a user
 is their negative id, whatever edge they came through (the UI, or their own token), and a
@@ -19,12 +22,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from richsms.accounts.roles import API_ROLES, Permission, Role, allows, parse_role
+from richsms.accounts.sessions import end_all_sessions
 from richsms.clock import Clock
 from richsms.db import get_or_not_found
 from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound
-from richsms.roles import API_ROLES, Permission, Role, allows, parse_role
 from richsms.types import UTCDateTime
-from richsms.user_sessions import end_all_sessions
 
 TOKEN_PREFIX = "rs_"
 _hasher = PasswordHasher()
