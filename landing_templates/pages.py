@@ -58,18 +58,50 @@ def duplicate_page(
     clock: Clock,
     page_id: int,
     name: str | None = None,
+    language: str | None = None,
     custom_fields: Collection[str] = (),
 ) -> PageState:
     """A new page (version 1, a draft) with the newest version's blocks and theme (`name`,
-    default the original's followed by " (copy)"). Flushes."""
+    default the original's followed by " (copy)"), in `language` (default the original's).
+    Flushes."""
     original = get_page(session=session, page_id=page_id)
     return create_page(
         session=session,
         clock=clock,
         name=(name or f"{original.page.name} (copy)")[:200],
-        language=original.page.language,
+        language=language or original.page.language,
         blocks=original.draft.blocks,
         theme=original.draft.theme,
+        custom_fields=custom_fields,
+    )
+
+
+def translate_page(
+    *,
+    session: Session,
+    clock: Clock,
+    page_id: int,
+    language: str,
+    name: str | None = None,
+    custom_fields: Collection[str] = (),
+) -> PageState:
+    """The page duplicated into another `language`, for its texts to be translated: a new
+    draft (`name`, default the original's followed by the language, "Soldes (en)") that a
+    campaign's translation then names. A page is never translated into its own language.
+    Flushes."""
+    original = get_page(session=session, page_id=page_id).page
+    if language not in LANGUAGES:
+        raise InvalidInput(f"language: one of {', '.join(LANGUAGES)}")
+    if language == original.language:
+        raise InvalidInput(
+            "language: the page is already in {language}", params={"language": language}
+        )
+    return duplicate_page(
+        session=session,
+        clock=clock,
+        page_id=page_id,
+        name=name or f"{original.name} ({language})",
+        language=language,
         custom_fields=custom_fields,
     )
 

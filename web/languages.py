@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from richsms.i18n import N_
+
 LANGUAGES = ("fr", "en")
+NAMES = {"fr": N_("French (fr)"), "en": N_("English (en)")}  # each language's name, to translate
+INTO = {"fr": N_("Translate into French"), "en": N_("Translate into English")}
 
 
 @lru_cache(maxsize=1024)

@@ -175,3 +175,29 @@ def test_a_page_is_duplicated_as_a_new_draft(api: TestClient, clock: FrozenClock
     assert api.get(f"/api/pages/{named.json()['id']}").json()["name"] == "Soldes 2"
     assert api.post("/api/pages/999/duplicate", json={}).status_code == 404
     assert api.post("/api/pages/1/duplicate", json={"name": "x" * 201}).status_code == 422
+
+
+def test_a_page_is_translated_into_a_copy_in_the_other_language(
+    api: TestClient, clock: FrozenClock
+) -> None:
+    blocks = rich_blocks(clock.now())
+    api.post("/api/pages", json={"name": "Soldes", "language": "fr", "blocks": blocks})
+    assert api.post("/api/pages/1/publish").status_code == 200
+    copy = api.post("/api/pages/1/translate", json={"language": "en"})
+    assert copy.status_code == 201, copy.text
+    assert copy.json() == {"id": 2, "version": 1, "status": "draft", "language": "en"}
+    original, english = api.get("/api/pages/1").json(), api.get("/api/pages/2").json()
+    assert english["name"] == "Soldes (en)" and english["language"] == "en"
+    assert english["draft"] and english["published_version"] is None  # to translate, then publish
+    assert [b["type"] for b in english["blocks"]] == [b["type"] for b in original["blocks"]]
+    assert english["theme"] == original["theme"]
+    assert original["language"] == "fr" and original["status"] == "published"  # untouched
+    named = api.post("/api/pages/1/translate", json={"language": "en", "name": "Sale"})
+    assert api.get(f"/api/pages/{named.json()['id']}").json()["name"] == "Sale"
+    # Into its own language, an unknown one, or from a page that is not there: refused.
+    same = api.post("/api/pages/1/translate", json={"language": "fr"})
+    assert same.status_code == 422 and "language" in same.json()["error"]["message"]
+    unknown = api.post("/api/pages/1/translate", json={"language": "de"})
+    assert unknown.status_code == 422 and "language" in unknown.text
+    assert api.post("/api/pages/1/translate", json={}).status_code == 422
+    assert api.post("/api/pages/999/translate", json={"language": "en"}).status_code == 404

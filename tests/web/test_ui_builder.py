@@ -486,3 +486,36 @@ def test_a_coupon_shown_both_ways_and_wheel_slices_that_each_say_what_they_win(
     assert weak.status_code == 422
     assert re.search(f'id="f-{wheel}-prizes-0-coupon-error">[^<]*1,000,000', weak.text)
     assert "At least 2 items" not in weak.text  # the slice's own error says it all
+
+
+def test_a_page_is_translated_in_one_click_and_the_copy_opens_in_the_builder(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    page_id = new_page(marketer, "Soldes d'hiver", "fr")
+    token = token_of(marketer, page_id)
+    add(marketer, page_id, "heading", token)
+    builder = marketer.get(f"/ui/pages/{page_id}").text
+    assert "Translate into English" in builder and "Translate into French" not in builder
+    listing = marketer.get("/ui/pages").text
+    assert f'action="/ui/pages/{page_id}/translate"' in listing
+    translated = marketer.post(
+        f"/ui/pages/{page_id}/translate",
+        data={"csrf": token, "language": "en"},
+        follow_redirects=False,
+    )
+    assert translated.status_code == 303, translated.text
+    found = re.fullmatch(r"/ui/pages/(\d+)\?notice=.*", translated.headers["location"])
+    assert found is not None and int(found.group(1)) != page_id
+    copy_id = int(found.group(1))
+    opened = marketer.get(translated.headers["location"]).text
+    assert "A copy to translate" in opened  # the builder says what to do next
+    assert html.unescape("Soldes d&#39;hiver (en)") in html.unescape(opened)
+    assert "Translate into French" in opened  # the copy is English: back to French is offered
+    assert [b["type"] for b in blocks(engine, copy_id)] == ["heading"]
+    with Session(engine) as session:
+        assert session.get(Page, copy_id).language == "en"  # type: ignore[union-attr]
+    # In French, the same words in French; into its own language, refused with the reason.
+    marketer.post("/ui/lang", data={"lang": "fr", "next": "/ui/"})
+    assert "Traduire en anglais" in marketer.get(f"/ui/pages/{page_id}").text
+    same = marketer.post(f"/ui/pages/{page_id}/translate", data={"csrf": token, "language": "fr"})
+    assert same.status_code == 422 and "déjà en fr" in same.text

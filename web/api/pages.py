@@ -18,6 +18,7 @@ from landing_templates.pages import (
     get_page,
     list_pages,
     publish_page,
+    translate_page,
     unpublish_page,
     update_page,
 )
@@ -60,10 +61,22 @@ class PublishIn(BaseModel):
     )
 
 
+class TranslateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    language: Literal["fr", "en"] = Field(description="The copy's language (not the page's).")
+    name: str | None = Field(
+        None, max_length=200, description="The copy's name (default: the original's + ' (en)')."
+    )
+
+
 class PageCreated(BaseModel):
     id: int
     version: int
     status: str
+
+
+class PageTranslated(PageCreated):
+    language: str
 
 
 class PageOut(BaseModel):
@@ -146,6 +159,32 @@ def duplicate(ctx: AppContext, session: Session, body: DuplicateIn, id: int) -> 
     assert created.page.id is not None
     return PageCreated(
         id=created.page.id, version=created.draft.version, status=created.page.status
+    )
+
+
+@api.post(
+    "/pages/{id}/translate",
+    "The page duplicated into another language (version 1, a draft, blocks and theme as "
+    "the newest version's) for its texts to be translated; a campaign's translation then "
+    "names it.",
+    errors=(422,),
+    status=201, needs=Permission.BUILD,
+)
+def translate(ctx: AppContext, session: Session, body: TranslateIn, id: int) -> PageTranslated:
+    created = translate_page(
+        session=session,
+        clock=ctx.clock,
+        page_id=id,
+        language=body.language,
+        name=body.name,
+        custom_fields=_fields(session),
+    )
+    assert created.page.id is not None
+    return PageTranslated(
+        id=created.page.id,
+        version=created.draft.version,
+        status=created.page.status,
+        language=created.page.language,
     )
 
 

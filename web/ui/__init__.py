@@ -126,6 +126,7 @@ def builder_routes() -> list[UiRoute]:
         UiRoute(page + "/order", change(builder_blocks.reorder), POST, BUILD),
         UiRoute(page + "/save", change(builder.save), POST, BUILD),
         UiRoute(page + "/duplicate", signed_in(builder.duplicate), POST, BUILD),
+        UiRoute(page + "/translate", signed_in(builder.translate), POST, BUILD),
         UiRoute(page + "/publish", change(builder.publish), POST, BUILD),
         UiRoute(page + "/contacts", signed_in(builder_preview.audience_contacts), GET, BUILD),
         UiRoute(page + "/preview", signed_in(builder_preview.preview), GET, BUILD),

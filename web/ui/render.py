@@ -24,6 +24,7 @@ from richsms.accounts import AdminUser
 from richsms.accounts.roles import Permission, Role, allows
 from richsms.accounts.sessions import session_open
 from web.context import context
+from web.languages import INTO, NAMES
 from web.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -49,6 +50,8 @@ _env = Environment(
     lstrip_blocks=True,
 )
 i18n.install(_env)
+_env.globals["language_names"] = NAMES  # a language's name: _(language_names[code])
+_env.globals["translate_into"] = INTO  # "Translate into English": _(translate_into[code])
 
 
 @dataclass

@@ -30,6 +30,7 @@ from landing_templates.pages import (
     get_page,
     list_pages,
     publish_page,
+    translate_page,
     update_page,
 )
 from landing_templates.validation import Theme
@@ -90,6 +91,25 @@ def duplicate(request: Request, db: Session, view: Viewer, _form: dict[str, str]
         custom_fields=known_custom_fields(db),
     )
     return back_to(f"/ui/pages/{created.page.id}")
+
+
+def translate(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    """A copy of the page in another language, opened in the builder for its texts to be
+    translated."""
+    created = translate_page(
+        session=db,
+        clock=context(request).clock,
+        page_id=path_id(request, "page"),
+        language=form.get("language", ""),
+        custom_fields=known_custom_fields(db),
+    )
+    return back_to(f"/ui/pages/{created.page.id}", TRANSLATE_NOTICE)
+
+
+TRANSLATE_NOTICE = N_(
+    "A copy to translate: its texts are still in the original's language. Translate each "
+    "block, then publish it and name it in the campaign's translation."
+)
 
 
 # ---- the builder --------------------------------------------------------------------------
