@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -236,6 +237,42 @@ def serve(
         workers=workers,
         log_access=False,
     ).serve()
+
+
+@app.command()
+def backup(
+    target: Annotated[Path, typer.Argument(help="The file the copy is written to.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Copy the SQLite database while the service runs (SQLite's online backup: clicks
+    keep being recorded). For PostgreSQL, prints the pg_dump command to use instead."""
+    from richsms.backup import backup_sqlite
+
+    settings = load_settings()
+    try:
+        result = backup_sqlite(settings.database_url, target, overwrite=force)
+    except RichsmsError as exc:
+        raise fail(exc) from None
+    err.print(
+        f"backed up to {result.target}: {result.bytes:,} bytes in {result.seconds:.2f} s, "
+        f"schema {result.revision or 'not migrated'}",
+        highlight=False,
+    )
+
+
+@app.command()
+def doctor(
+    timeout: Annotated[float, typer.Option(help="Seconds each check may take.")] = 10.0,
+) -> None:
+    """Check the settings, the database and its migrations, Redis, the provider (bind and
+    unbind), the public URL and the clock: one line each; exit 1 if any is wrong."""
+    from sender.doctor import examine
+
+    findings = examine(timeout=timeout)
+    for finding in findings:
+        typer.echo(finding.line())
+    if not all(finding.ok for finding in findings):
+        raise typer.Exit(1)
 
 
 @app.command()

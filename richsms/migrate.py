@@ -28,6 +28,16 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def head_revision() -> str:
+    """The revision this code's migrations end at: a database elsewhere is current when
+    its `current_revision` is this one."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None  # the chain is linear and never empty
+    return head
+
+
 def upgrade(engine: Engine, revision: str = "head") -> list[str]:
     """Apply the pending migrations up to `revision`; their names, oldest first."""
     config = alembic_config(engine)

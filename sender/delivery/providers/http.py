@@ -102,6 +102,23 @@ class HttpProvider:
     def health(self) -> ProviderHealth:
         return self._health
 
+    async def verify(self) -> ProviderHealth:
+        """Whether the API accepts our credentials, without sending anything: the account
+        resource answers 200 to its owner (`richsms doctor`)."""
+        assert self._client is not None, "start() first"
+        url = f"{self.config.base_url}/2010-04-01/Accounts/{self.config.account_sid}.json"
+        try:
+            answer = await self._client.get(url)
+        except httpx.HTTPError as exc:
+            return ProviderHealth(False, f"{self.config.base_url} unreachable: {exc!r}")
+        if answer.status_code in (401, 403):
+            return ProviderHealth(
+                False, f"{self.config.base_url} refused the account sid and auth token"
+            )
+        if answer.status_code != 200:
+            return ProviderHealth(False, f"{url} answered {answer.status_code}")
+        return ProviderHealth(True, f"account {self.config.account_sid} at {self.config.base_url}")
+
     async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
         async with asyncio.TaskGroup() as group:
             for message in messages:

@@ -40,7 +40,8 @@ class TwilioServer:
             routes=[
                 Route(
                     "/2010-04-01/Accounts/{sid}/Messages.json", self.messages, methods=["POST"]
-                )
+                ),
+                Route("/2010-04-01/Accounts/{sid}.json", self.account, methods=["GET"]),
             ]
         )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
@@ -64,10 +65,18 @@ class TwilioServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
-    async def messages(self, request: Request) -> Response:
+    def refused(self, request: Request) -> Response | None:
         expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
         if request.headers.get("authorization") != expected or request.path_params["sid"] != SID:
             return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        return None
+
+    async def account(self, request: Request) -> Response:
+        return self.refused(request) or JSONResponse({"sid": SID, "status": "active"})
+
+    async def messages(self, request: Request) -> Response:
+        if (refused := self.refused(request)) is not None:
+            return refused
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         self.requests.append(form)
         to = form["To"]
