@@ -9,7 +9,7 @@ from landing_templates import models as landing_models
 from landing_templates import page_events
 from landing_templates.coupons import models as coupon_models
 from richsms import accounts, events
-from richsms.accounts import sessions, signin_delays
+from richsms.accounts import profile, sessions, signin_delays
 from sender.audience import models as audience_models
 from sender.audience import suppression
 from sender.campaigns import models as campaign_models
@@ -21,6 +21,7 @@ from shortener import models as shortener_models
 
 TABLE_MODULES = (
     accounts,
+    profile,
     sessions,
     signin_delays,
     events,

@@ -18,6 +18,7 @@ SCREENS = [
     "/ui/groups/1",
     "/ui/segments",
     "/ui/senders",
+    "/ui/settings",
     "/ui/messages",
     "/ui/pages",
     "/ui/pages/{page}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from web.api import (
+    account,
     automations,
     campaigns,
     contacts,
@@ -40,6 +41,7 @@ _MODULES = (
     webhooks,
     pages,
     images,
+    account,
 )
 
 

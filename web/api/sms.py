@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine
 
+from richsms.accounts.profile import brand_name
 from richsms.accounts.roles import Permission
 from richsms.db import read_session
 from richsms.settings import Settings
@@ -19,6 +20,7 @@ from sender.compose.analysis import analyze_audience, estimate_template
 from sender.compose.composition import Composer
 from sender.compose.encoding import analyze
 from sender.compose.estimate import MAX_FIELD_LENGTH
+from sender.compose.identification import identification_warning
 from sender.compose.suggestions import suggest_gsm7
 from web.context import AppContext
 from web.openapi import RouteTable
@@ -62,6 +64,11 @@ class AnalyzeIn(BaseModel):
     audience: AudienceIn | None = None
 
 
+class WarningOut(BaseModel):
+    code: str = Field(description="`brand_missing`: a promotional text without the brand.")
+    message: str
+
+
 class AnalyzeOut(BaseModel):
     encoding: Literal["GSM-7", "UCS-2"]
     characters: int
@@ -71,6 +78,12 @@ class AnalyzeOut(BaseModel):
     non_gsm: list[str]
     suggestions: dict[str, Any]
     template: dict[str, Any]
+    warnings: list[WarningOut] = Field(
+        default_factory=list,
+        description="What to fix before sending: a promotional text that does not contain "
+        "the account's brand name (Canada's anti-spam law requires the sender to be "
+        "identified in every commercial message).",
+    )
     estimate: dict[str, Any] | None = None
     audience: dict[str, Any] | None = None
 
@@ -96,12 +109,15 @@ def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, 
             session=session, template=body.text, type=body.type, settings=settings,
             sender_id=body.sender_id, declared=body.custom_fields,
         )  # fmt: skip
+        brand = brand_name(session)
     template = composer.template
     assert template is not None
     link_length = len(settings.short_url) + settings.link_code_length
     result: dict[str, Any] = analyze(body.text).as_dict()
     result["suggestions"] = suggest_gsm7(body.text).as_dict()
     result["template"] = {"fields": list(template.fields), "uses_link": template.uses_link}
+    warning = identification_warning(body.text, type=body.type, brand=brand)
+    result["warnings"] = [warning] if warning is not None else []  # AnalysisWarning
     if body.audience is None:
         result["estimate"] = estimate_template(
             template,
@@ -133,4 +149,6 @@ api = RouteTable(tags=("sms",))
     errors=(404,), needs=Permission.BUILD,
 )
 def analyze_sms(ctx: AppContext, body: AnalyzeIn) -> AnalyzeOut:
-    return AnalyzeOut.model_validate(_analysis(body, ctx.settings, ctx.engine))
+    result = _analysis(body, ctx.settings, ctx.engine)
+    warnings = [warning.as_dict() for warning in result["warnings"]]
+    return AnalyzeOut.model_validate(result | {"warnings": warnings})

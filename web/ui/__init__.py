@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from richsms.accounts.roles import Permission
 from web.ui import (
+    account,
     auth,
     campaign_send,
     campaigns,
@@ -106,6 +107,8 @@ def audience_routes() -> list[UiRoute]:
         UiRoute("/ui/segments/{id}/delete", signed_in(segments.delete), POST, AUDIENCE),
         UiRoute("/ui/senders", signed_in(senders.senders), GET, BUILD),
         UiRoute("/ui/senders", signed_in(senders.add), POST, Permission.ADMINISTER),
+        UiRoute("/ui/settings", signed_in(account.settings), GET, BUILD),
+        UiRoute("/ui/settings", signed_in(account.save), POST, Permission.ADMINISTER),
         *form("/ui/messages", library.library, library.save, BUILD),
         UiRoute("/ui/messages/{id}/delete", signed_in(library.delete), POST, BUILD),
     ]

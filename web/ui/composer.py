@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from landing_templates.pages import list_pages
+from richsms.accounts.profile import brand_name
 from richsms.errors import InvalidInput, RichsmsError
 from richsms.i18n import N_
 from sender.audience.custom_fields import known_fields
@@ -65,6 +66,7 @@ def _choices(db: Session) -> dict[str, Any]:
         "types": TYPES,
         "library": list_message_templates(session=db),
         "pages": [p for p in list_pages(session=db) if p.published_version is not None],
+        "brand": brand_name(db),
     }
 
 
@@ -282,4 +284,7 @@ def analyze(request: Request, db: Session, view: Viewer, form: dict[str, str]) -
         return fragment(view, "_analysis.html", problem=problem, result=None)
     suggestions = result["suggestions"]
     diff = _diff(text, suggestions["replacements"]) if suggestions["replacements"] else None
-    return fragment(view, "_analysis.html", result=result, preview=preview, diff=diff)
+    warnings = [warning.told(view.gettext) for warning in result["warnings"]]
+    return fragment(
+        view, "_analysis.html", result=result, preview=preview, diff=diff, warnings=warnings
+    )
