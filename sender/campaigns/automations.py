@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from functools import partial
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +25,7 @@ from sender.campaigns.scheduling import first_zone, local_instant, parse_hhmm, z
 from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Composer, Draft
 from sender.delivery.models import ERROR, MESSAGE_TYPES, Message
-from sender.delivery.outbox import enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
 from shortener.links import create_link
 from shortener.targets import build_target
@@ -293,18 +292,20 @@ def _enqueue(
     item: DueMessage,
     now: datetime,
 ) -> Message:
-    add = partial(
-        enqueue,
-        session=session,
+    message = NewMessage(
         phone=item.phone,
         type=automation.type,
-        now=now,
         due_at=item.due_at,
         contact_id=item.contact_id,
         automation_id=automation.id,
         timezones=item.timezones,
         window=PROMOTIONAL_WINDOW if automation.type == "promotional" else "",
     )
+
+    def add(text: str, error: str | None = None, link_id: int | None = None) -> Message:
+        outcome = replace(message, text=text, error=error, link_id=link_id)
+        return enqueue(session=session, message=outcome, now=now)
+
     if item.draft is None:
         return add(text="", error=f"template failed for this contact: {item.error}")
     link, link_id = "", None

@@ -28,7 +28,7 @@ from sender.campaigns.models import Campaign
 from sender.campaigns.scheduling import due_at, local_moment
 from sender.compose.composition import Composer
 from sender.delivery.models import ERROR
-from sender.delivery.outbox import message_row
+from sender.delivery.outbox import NewMessage, message_row
 from shortener.codes import CodeMaker
 from shortener.links import LinkRows
 from shortener.targets import build_target
@@ -250,8 +250,7 @@ class BatchPlanner:
         self, contact_id: int, phone: str, timezones: str, due: datetime, **outcome: Any
     ) -> dict[str, Any]:
         """The outbox's one row builder, with what this campaign gives every message."""
-        return message_row(
-            now=self.now,
+        message = NewMessage(
             phone=phone,
             type=self.type,
             due_at=due,
@@ -261,6 +260,7 @@ class BatchPlanner:
             timezones=timezones,
             **outcome,
         )
+        return message_row(message, now=self.now)
 
 
 def _shortage(session: Session, block_id: str, spec: CouponSpec) -> str:

@@ -33,7 +33,7 @@ from sender.audience.selection import usual_language
 from sender.campaigns.campaign import get_campaign
 from sender.compose.composition import Composer, Draft, sender_number
 from sender.delivery.models import Message
-from sender.delivery.outbox import enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
 from shortener.links import create_link
 
@@ -197,12 +197,10 @@ def write_send(
         )
         link, link_id = settings.short_url + issued.code, issued.id
     composed = send.draft.finish(link)
-    return enqueue(
-        session=session,
+    message = NewMessage(
         phone=send.phone,
         text=composed.text,
         type=send.type,
-        now=clock.now(),
         contact_id=contact_id,
         campaign_id=send.campaign_id,
         link_id=link_id,
@@ -210,6 +208,7 @@ def write_send(
         window=PROMOTIONAL_WINDOW if send.type == "promotional" and not send.is_test else "",
         is_test=send.is_test,
     )
+    return enqueue(session=session, message=message, now=clock.now())
 
 
 @dataclass(frozen=True, slots=True)

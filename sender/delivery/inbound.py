@@ -52,7 +52,7 @@ from sender.audience.contacts import (
 from sender.audience.models import Contact
 from sender.audience.phones import ParsedPhone, parse_international, parse_phone
 from sender.delivery.models import InboundMessage, Message
-from sender.delivery.outbox import enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 
 log = logging.getLogger("richsms.inbound")
 
@@ -277,15 +277,10 @@ def handle_inbound(
     contact_id = contact.id if contact is not None else None
     reply_message = None
     if reply is not None:
-        reply_message = enqueue(
-            session=session,
-            phone=parsed.e164,
-            text=reply,
-            type="administrative",
-            now=now,
-            contact_id=contact_id,
-            sender=to,
+        answer = NewMessage(
+            phone=parsed.e164, text=reply, type="administrative", contact_id=contact_id, sender=to
         )
+        reply_message = enqueue(session=session, message=answer, now=now)
         session.flush()
     inbound = InboundMessage(
         contact_id=contact_id,

@@ -16,7 +16,7 @@ from richsms.accounts import create_token
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.delivery.models import Message
-from sender.delivery.outbox import enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 from tests.clock import FrozenClock
 from tests.web.test_crash_durability import free_port, start_server
 
@@ -98,10 +98,8 @@ def test_a_contact_with_its_history(api: TestClient, engine: Engine, clock: Froz
     clock.advance(timedelta(minutes=1))
     assert api.post("/api/inbound", json={"from": "0612345678", "text": "STOP"}).status_code == 200
     with session_scope(engine) as session:
-        sent = enqueue(
-            session=session, phone="+33612345678", text="Promo", type="promotional",
-            now=clock.now(), contact_id=1,
-        )  # fmt: skip
+        promo = NewMessage(phone="+33612345678", text="Promo", type="promotional", contact_id=1)
+        sent = enqueue(session=session, message=promo, now=clock.now())
         message: Message | None = session.get(Message, sent.id)
         assert message is not None
         message.state, message.sent_at = "sent", clock.now() + timedelta(seconds=2)

@@ -17,7 +17,7 @@ from sender.audience.custom_fields import record_custom_fields
 from sender.audience.models import Contact
 from sender.campaigns.automations import create_automation, run_automations
 from sender.delivery.models import Message
-from sender.delivery.outbox import enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
 from tests.clock import FrozenClock
 from tests.sender.campaigns.test_planning_job import new_campaign, plan, seed, send
@@ -37,12 +37,10 @@ def rows(engine: Engine, campaign_id: int) -> list[dict[str, Any]]:
 def enqueued_again(engine: Engine, planned: dict[str, Any]) -> dict[str, Any]:
     """The same message's facts through `enqueue` (the ORM path), read back."""
     with session_scope(engine) as session:
-        message = enqueue(
-            session=session,
+        new = NewMessage(
             phone=planned["phone"],
             text=planned["text"],
             type=planned["type"],
-            now=planned["planned_at"],
             due_at=planned["due_at"],
             error=planned["error"],
             contact_id=planned["contact_id"],
@@ -51,6 +49,7 @@ def enqueued_again(engine: Engine, planned: dict[str, Any]) -> dict[str, Any]:
             window=planned["window"],
             timezones=planned["timezones"],
         )
+        message = enqueue(session=session, message=new, now=planned["planned_at"])
         message_id = message.id
     with Session(engine) as session:
         again = session.get(Message, message_id)

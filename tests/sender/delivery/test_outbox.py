@@ -23,7 +23,7 @@ from sender.delivery.models import (
     Message,
     MessagePart,
 )
-from sender.delivery.outbox import Outcome, enqueue
+from sender.delivery.outbox import NewMessage, Outcome, enqueue
 from tests.clock import FrozenClock
 
 
@@ -31,14 +31,13 @@ def add(engine: Engine, clock: FrozenClock, count: int = 1, **options: object) -
     with session_scope(engine) as session:
         ids = []
         for n in range(count):
-            message = enqueue(
-                session=session,
+            new = NewMessage(
                 phone=f"+3361000{n:04d}",
                 text=f"message {n}",
                 type="informational",
-                now=clock.now(),
                 **options,  # type: ignore[arg-type]
             )
+            message = enqueue(session=session, message=new, now=clock.now())
             assert message.id is not None
             ids.append(message.id)
         return ids
@@ -63,11 +62,11 @@ def test_enqueue_due_now_is_queued_and_later_is_planned(engine: Engine, clock: F
 def test_enqueue_refuses_bad_input(engine: Engine, clock: FrozenClock) -> None:
     with Session(engine) as session:
         with pytest.raises(InvalidInput, match="unknown message type"):
-            enqueue(session=session, phone="+33610000000", text="x", type="spam", now=clock.now())
+            spam = NewMessage(phone="+33610000000", text="x", type="spam")
+            enqueue(session=session, message=spam, now=clock.now())
         with pytest.raises(InvalidInput, match="empty"):
-            enqueue(
-                session=session, phone="+33610000000", text="", type="promotional", now=clock.now()
-            )
+            empty = NewMessage(phone="+33610000000", text="", type="promotional")
+            enqueue(session=session, message=empty, now=clock.now())
 
 
 def test_planned_messages_are_promoted_when_due(engine: Engine, clock: FrozenClock) -> None:

@@ -24,7 +24,7 @@ from sender.delivery.models import (
     MessagePart,
     PendingReceipt,
 )
-from sender.delivery.outbox import Outcome, enqueue, mark_sending, record
+from sender.delivery.outbox import NewMessage, Outcome, enqueue, mark_sending, record
 from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Inbound, OutgoingMessage, Receipt
 from sender.delivery.receipts import apply_pending, record_receipt
@@ -37,14 +37,13 @@ LONG = "Soldes d'hiver : -20% sur tout le magasin. " * 9  # about 400 characters
 
 def add_message(engine: Engine, clock: FrozenClock, text: str = "Hello", **options: object) -> int:
     with session_scope(engine) as session:
-        message = enqueue(
-            session=session,
+        new = NewMessage(
             phone=str(options.pop("phone", "+33612345678")),
             text=text,
             type="informational",
-            now=clock.now(),
             **options,  # type: ignore[arg-type]
         )
+        message = enqueue(session=session, message=new, now=clock.now())
         assert message.id is not None
         return message.id
 

@@ -27,7 +27,7 @@ from sender.delivery.models import (
     Message,
     SenderNumber,
 )
-from sender.delivery.outbox import enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 from sender.delivery.providers import (
     OutgoingMessage,
     ProviderEvents,
@@ -115,7 +115,8 @@ def add_message(engine: Engine, clock: FrozenClock, **options: object) -> int:
     values: dict[str, object] = {"phone": "+33612345678", "text": "Hello", "type": "informational"}
     values.update(options)
     with session_scope(engine) as session:
-        message = enqueue(session=session, now=clock.now(), **values)  # type: ignore[arg-type]
+        new = NewMessage(**values)  # type: ignore[arg-type]
+        message = enqueue(session=session, message=new, now=clock.now())
         assert message.id is not None
         return message.id
 

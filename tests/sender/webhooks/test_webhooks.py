@@ -225,16 +225,15 @@ def test_a_redemption_is_told_in_the_same_transaction(
 def test_a_receipt_is_told_as_a_delivery_event(
     engine: Engine, clock: FrozenClock, receiver: Receiver
 ) -> None:
-    from sender.delivery.outbox import enqueue
+    from sender.delivery.outbox import NewMessage, enqueue
     from sender.delivery.receipts import record_receipt
     from sender.delivery.worker import Worker, WorkerConfig
     from tests.sender.delivery.providers.fault import FaultProvider
 
     register(engine, clock, receiver.url, "delivery")
     with session_scope(engine) as session:
-        message = enqueue(
-            session=session, phone="+33612345678", text="Hi", type="informational", now=clock.now()
-        )
+        new = NewMessage(phone="+33612345678", text="Hi", type="informational")
+        message = enqueue(session=session, message=new, now=clock.now())
         message_id = message.id
     worker = Worker(
         engine, FaultProvider(latency=0), clock, WorkerConfig(worker_id="w", default_rate=100)

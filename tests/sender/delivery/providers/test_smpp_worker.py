@@ -16,7 +16,7 @@ from sender.audience.groups import create_group
 from sender.audience.models import Contact
 from sender.campaigns.campaign import CampaignSpec, create_campaign
 from sender.delivery.models import Message, MessagePart
-from sender.delivery.outbox import enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 from sender.delivery.worker import worker_from_settings
 from tests.clock import FrozenClock
 from tests.sender.delivery.providers.peers import Smsc
@@ -55,9 +55,10 @@ def test_a_campaign_is_delivered_through_the_worker_and_arret_opts_out(
                               updated_at=clock.now())
             session.add(contact)
             session.flush()
-            enqueue(session=session, now=clock.now(), phone=phone, contact_id=contact.id,
-                    campaign_id=campaign.id, type="informational",
-                    text=LONG if index == 0 else f"Bonjour {index}, -20% ce week-end")
+            message = NewMessage(phone=phone, contact_id=contact.id, campaign_id=campaign.id,
+                                 type="informational",
+                                 text=LONG if index == 0 else f"Bonjour {index}, -20% ce week-end")
+            enqueue(session=session, message=message, now=clock.now())
         campaign_id = campaign.id
 
     def states() -> list[str]:
