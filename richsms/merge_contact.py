@@ -39,7 +39,7 @@ class ContactLike(Protocol):
     @property
     def email(self) -> str: ...
     @property
-    def language(self) -> str: ...
+    def language(self) -> str | None: ...
     @property
     def timezones(self) -> str: ...
     @property
@@ -54,6 +54,6 @@ def contact_fields(contact: ContactLike) -> dict[str, object]:
     merged["last_name"] = contact.last_name
     merged["phone"] = contact.phone
     merged["email"] = contact.email
-    merged["language"] = contact.language
+    merged["language"] = contact.language or ""
     merged["timezone"] = (contact.timezones or "").split(" ", 1)[0]
     return merged

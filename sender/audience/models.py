@@ -25,7 +25,9 @@ class Contact(SQLModel, table=True):
     first_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     last_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     email: str = Field(default="", sa_column=Column(String(320), nullable=False))
-    language: str = Field(default="en", sa_column=Column(String(8), nullable=False))
+    # fr or en; None: not said, read from the number when needed
+    # (sender/audience/recipient_locale.py).
+    language: str | None = Field(default=None, sa_column=Column(String(8)))
     # IANA zones, space-separated: a number may map to several; quiet hours use them all.
     timezones: str = Field(default="", sa_column=Column(String(500), nullable=False))
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())

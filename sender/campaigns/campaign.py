@@ -3,8 +3,9 @@ cancelling (through the state machine of sender/campaigns/states.py); their mess
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import and_, exists, select, update
@@ -15,14 +16,22 @@ from landing_templates.models import Page
 from landing_templates.pages import published_version
 from richsms.clock import Clock
 from richsms.db import get_or_not_found
-from richsms.errors import Conflict, Forbidden, InvalidInput, NotFound, described
+from richsms.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RichsmsError,
+    described,
+)
 from richsms.settings import Settings
 from sender.audience.custom_fields import known_fields
 from sender.audience.models import ContactGroup, Segment
+from sender.audience.recipient_locale import LANGUAGES
 from sender.campaigns import states
 from sender.campaigns.models import Campaign, CampaignShape
 from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm, planning_time
-from sender.compose.composition import Composer, sender_number
+from sender.campaigns.variants import CampaignVariants, translation_fields
 from sender.compose.templates import compile_template
 from sender.delivery.models import (
     CANCELLED,
@@ -34,6 +43,8 @@ from sender.delivery.models import (
     SenderNumber,
 )
 from shortener.targets import build_target
+
+_T = TypeVar("_T")
 
 
 class CampaignSpec(CampaignShape):
@@ -71,17 +82,29 @@ def create_campaign(
 
 
 def _stored(spec: CampaignSpec) -> dict[str, Any]:
-    """The campaign's shape as stored: the name trimmed, the target URL built."""
+    """The campaign's shape as stored: the name trimmed, the target URL built, its
+    numbers a list whose first is `sender_id`."""
     shape = spec.model_dump(exclude={"custom_fields"})
+    sender_ids = list(dict.fromkeys(spec.sender_ids))
+    if not sender_ids and spec.sender_id is not None:
+        sender_ids = [spec.sender_id]
     shape.update(
         name=spec.name.strip(),
         target_url=build_target(spec.target_url) if spec.target_url else None,
+        translations=translation_fields(spec.translations),
+        sender_ids=sender_ids,
+        sender_id=sender_ids[0] if sender_ids else None,
     )
     return shape
 
 
 def campaign_spec(campaign: Campaign, **changes: Any) -> CampaignSpec:
-    """What the campaign is, as `create_campaign` takes it, with `changes` over it."""
+    """What the campaign is, as `create_campaign` takes it, with `changes` over it. A
+    change of `sender_id` alone is a one-number list; of `sender_ids`, its first."""
+    if "sender_id" in changes and "sender_ids" not in changes:
+        changes["sender_ids"] = [] if changes["sender_id"] is None else [changes["sender_id"]]
+    elif "sender_ids" in changes and "sender_id" not in changes:
+        changes["sender_id"] = (changes["sender_ids"] or [None])[0]
     shape = {name: getattr(campaign, name) for name in CampaignShape.model_fields}
     try:
         return CampaignSpec.model_validate({**shape, **changes})
@@ -147,14 +170,28 @@ def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = 
         raise InvalidInput("a campaign needs a name")
     if spec.type not in MESSAGE_TYPES:
         raise InvalidInput(f"type must be one of {', '.join(MESSAGE_TYPES)}")
+    if spec.language not in LANGUAGES:
+        raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}")
     fields = known_custom_fields(session) | set(spec.custom_fields)
-    template = compile_template(spec.template, custom_fields=fields)
-    if template.uses_link and not spec.target_url and spec.page_id is None:
-        raise InvalidInput(
-            "the template has {{ link }}: give the campaign a target_url or a page_id"
+    texts = [("", spec.template, spec.page_id)]
+    for language, translation in sorted(translation_fields(spec.translations).items()):
+        where = f"translations.{language}"
+        if language not in LANGUAGES:
+            raise InvalidInput(f"{where}: a translation is in one of {', '.join(LANGUAGES)}")
+        if language == spec.language:
+            raise InvalidInput(f"{where}: {language} is the campaign's main language")
+        texts.append((where, translation["template"], translation["page_id"] or spec.page_id))
+    for where, source, page_id in texts:
+        template = _checked(
+            where and f"{where}.template", partial(compile_template, source, custom_fields=fields)
         )
-    if spec.page_id is not None and session.get(Page, spec.page_id) is None:
-        raise NotFound(f"no page {spec.page_id}")
+        if template.uses_link and not spec.target_url and page_id is None:
+            raise InvalidInput(
+                (f"{where}: " if where else "")
+                + "the template has {{ link }}: give the campaign a target_url or a page_id"
+            )
+        if page_id is not None and session.get(Page, page_id) is None:
+            raise NotFound((f"{where}.page_id: " if where else "") + f"no page {page_id}")
     if not spec.group_ids and not spec.segment_ids:
         raise InvalidInput("choose an audience: at least one group or segment")
     for model, ids, what in (
@@ -180,21 +217,38 @@ def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = 
         raise InvalidInput("the sending window is empty: window_start equals window_end")
     if not 0 < spec.rate <= 10_000:
         raise InvalidInput("rate must be between 0 and 10000 messages per second")
-    if spec.sender_id is not None:
+    named = [*spec.sender_ids, spec.sender_id, spec.default_sender_id]
+    for sender_id in dict.fromkeys(i for i in named if i is not None):
         sender = get_or_not_found(
-            session, SenderNumber, spec.sender_id, f"no sender number {spec.sender_id}"
+            session, SenderNumber, sender_id, f"no sender number {sender_id}"
         )
         if spec.type not in sender.allowed_types:
             raise InvalidInput(f"sender {sender.value} may not carry {spec.type} messages")
     if settings is not None:  # too long, or a runaway template: refused when saved
-        Composer(
-            source=spec.template,
-            is_template=True,
-            type=spec.type,
-            sender=sender_number(session, spec.sender_id),
+        variants = CampaignVariants(
+            session=session,
+            campaign=CampaignShape.model_validate(_stored(spec)),
             settings=settings,
             custom_fields=fields,
-        ).check_at_save()
+        )
+        for variant in variants.variants():
+            language = variant.language
+            main = language == spec.language
+            where = "" if main else f"translations.{language}.template"
+            _checked(where, variant.composer.check_at_save)
+
+
+def _checked(where: str, check: Callable[[], _T]) -> _T:
+    """`check()`, its refusal naming the field it is about (`translations.en.template`)."""
+    if not where:
+        return check()
+    try:
+        return check()
+    except RichsmsError as exc:
+        exc.message = f"{where}: {exc.message}"
+        exc.template, exc.params = exc.message, {}
+        exc.args = (exc.message,)
+        raise
 
 
 def get_campaign(*, session: Session, campaign_id: int) -> Campaign:

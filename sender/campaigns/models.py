@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -29,6 +30,15 @@ class CampaignShape(SQLModel):
     name: str = Field(sa_column=Column(String(200), nullable=False))
     type: str = Field(sa_column=Column(String(16), nullable=False))  # MESSAGE_TYPES
     template: str = Field(sa_column=Column(Text, nullable=False))
+    # The language of `template` and `page_id`, and the translations of the message:
+    # {"en": {"template": "...", "page_id": 12}} (page_id optional: else the main page).
+    # Each recipient gets their language's translation, else the main one.
+    language: str = Field(
+        default="fr", sa_column=Column(String(8), nullable=False, server_default="fr")
+    )
+    translations: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, sa_column=json_column()
+    )
     target_url: str | None = Field(default=None, sa_column=Column(Text))
     page_id: int | None = Field(default=None, sa_column=Column(Integer))
     group_ids: list[int] = Field(default_factory=list, sa_column=json_column())
@@ -45,6 +55,14 @@ class CampaignShape(SQLModel):
     window_end: str = Field(default="21:00", sa_column=Column(String(5), nullable=False))
     rate: float = Field(default=10.0, sa_column=Column(Float, nullable=False))
     sender_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("sender_number.id"))
+    )
+    # The numbers it sends from: each recipient from the one of their number's country
+    # (one without a country serves any); `sender_id` is the first (a one-number list).
+    sender_ids: list[int] = Field(default_factory=list, sa_column=json_column())
+    # Who a recipient with no number of their country gets their message from; without
+    # it, they are left out ("no sender number for XX").
+    default_sender_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("sender_number.id"))
     )
     refresh_audience: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
@@ -75,6 +93,8 @@ class Campaign(CampaignShape, table=True):
     excluded_count: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
+    # Those excluded at planning, by reason ("no sender number for BE": 3).
+    exclusions: dict[str, int] = Field(default_factory=dict, sa_column=json_column())
     error_count: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )

@@ -26,7 +26,7 @@ from richsms.settings import Settings
 from sender.audience.consent import refusal
 from sender.campaigns.models import Campaign
 from sender.campaigns.scheduling import due_at, local_moment
-from sender.compose.composition import Composer
+from sender.campaigns.variants import CampaignVariants, Variant
 from sender.delivery.models import ERROR
 from sender.delivery.outbox import NewMessage, message_row
 from shortener.codes import CodeMaker
@@ -67,16 +67,38 @@ class Progress:
 
 @dataclass
 class PlannedBatch:
-    """What one batch writes: its links and messages, and what it adds to the counters."""
+    """What one batch writes: its links and messages, and what it adds to the counters
+    (and to the exclusions by reason)."""
 
     last_contact_id: int
     links: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     counts: Progress = field(default_factory=Progress)
+    exclusions: dict[str, int] = field(default_factory=dict)
+    # The page each recipient's link shows (contact id → page id).
+    page_of: dict[int, int] = field(default_factory=dict)
 
-    def served(self) -> list[int]:
-        """The contacts whose message will be sent (not excluded, not in error)."""
-        return [m["contact_id"] for m in self.messages if m["state"] != ERROR]
+    def served(self, page_id: int | None = None) -> list[int]:
+        """The contacts whose message will be sent (not excluded, not in error); with
+        `page_id`, those whose link shows that page."""
+        shows = self.page_of.get
+        return [
+            m["contact_id"]
+            for m in self.messages
+            if m["state"] != ERROR and (page_id is None or shows(m["contact_id"]) == page_id)
+        ]
+
+
+@dataclass
+class PageTarget:
+    """A page recipients' links show: its published version, and its blocks showing a
+    coupon on sight (assigned at planning, in the batch's transaction, so that the
+    recipient's first view only reads; a wheel's coupon is drawn at the spin): block id
+    → (settings, what a lack of codes is called)."""
+
+    page_id: int
+    version: int
+    coupons: dict[str, tuple[CouponSpec, str]] = field(default_factory=dict)
 
 
 class BatchPlanner:
@@ -96,34 +118,34 @@ class BatchPlanner:
         self.type = campaign.type
         self.schedule = campaign.schedule
         self.send_at = campaign.send_at
-        # The one composition path: template, merge fields, link, the opt-out mention
-        # naming the campaign's sender number, analysis, the segment limit.
-        self.composer = Composer.for_campaign(session=session, campaign=campaign, settings=settings)
-        self.target: str | None = None
-        # A page campaign's links lead each recipient to the page's published version
+        # Each recipient's variant (sender/campaigns/variants.py): the text and page of
+        # their language, from the number of their country, composed by the one
+        # composition path (template, merge fields, link, that number's opt-out
+        # mention, analysis, the segment limit).
+        self.variants = CampaignVariants(session=session, campaign=campaign, settings=settings)
+        # A page campaign's links lead each recipient to their page's published version
         # under a token of their own (/p/{token}); others', to the campaign's target.
-        self.page_id: int | None = None
-        self.page_version: int | None = None
-        # The page's blocks showing a coupon on sight: assigned at planning, in the batch's
-        # transaction, so that the recipient's first view only reads (a wheel's coupon is
-        # drawn at the spin). Block id → (settings, what a lack of codes is called).
-        self.coupons: dict[str, tuple[CouponSpec, str]] = {}
-        if self.composer.uses_link and campaign.page_id is not None:
-            _page, self.page_version = published_version(
-                session=session, page_id=campaign.page_id
-            )
-            self.page_id = campaign.page_id
-            self.target = build_target(settings.base_url + "p/")
+        self.pages: dict[int, PageTarget] = {}
+        self.page_target: str | None = None
+        self.url_target: str | None = None
+        cache = CompiledPages()
+        for text in self.variants.texts.values():
+            if not self.variants.composer(text, None).uses_link:
+                continue
+            if text.page_id is None:
+                if campaign.target_url:
+                    self.url_target = build_target(campaign.target_url)
+                continue
+            if text.page_id in self.pages:
+                continue
+            _page, version = published_version(session=session, page_id=text.page_id)
+            self.page_target = build_target(settings.base_url + "p/")
+            target = self.pages[text.page_id] = PageTarget(text.page_id, version)
             compiled = open_version(
-                session=session,
-                cache=CompiledPages(),
-                page_id=campaign.page_id,
-                version=self.page_version,
+                session=session, cache=cache, page_id=text.page_id, version=version
             ).compiled
             for block_id, spec in coupon_blocks(compiled):
-                self.coupons[block_id] = (spec, _shortage(session, block_id, spec))
-        elif self.composer.uses_link and campaign.target_url:
-            self.target = build_target(campaign.target_url)
+                target.coupons[block_id] = (spec, _shortage(session, block_id, spec))
         self.codes = codes
         self.now = now
         self.prefix = settings.short_url
@@ -132,14 +154,24 @@ class BatchPlanner:
 
     @property
     def uses_link(self) -> bool:
-        return self.target is not None
+        return self.page_target is not None or self.url_target is not None
+
+    @property
+    def coupons(self) -> bool:
+        """Whether any page of the campaign shows a coupon on sight."""
+        return any(page.coupons for page in self.pages.values())
+
+    def _choose(self, row: Any) -> Variant | str:
+        return self.variants.choose(row.language, row.phone)
 
     def eligible(self, rows: Sequence[tuple[Any, Mapping[str, object]]]) -> list[int]:
-        """Indexes of the rows the consent rule lets this campaign reach."""
+        """Indexes of the rows the consent rule lets this campaign reach, and a sender
+        number of the campaign can."""
         return [
             i
             for i, (row, _) in enumerate(rows)
             if refusal(row.status, row.consent_type, self.type) is None
+            and not isinstance(self._choose(row), str)
         ]
 
     def plan(
@@ -148,24 +180,34 @@ class BatchPlanner:
         link_ids: Sequence[int],
     ) -> PlannedBatch:
         """The batch's links and messages. `link_ids` holds one reserved link id per
-        eligible row (see `eligible`) when the template has a link, else nothing."""
+        eligible row (see `eligible`) when the campaign has links, else nothing."""
         batch = PlannedBatch(last_contact_id=int(rows[-1][0].id) if rows else 0)
-        eligible = self.eligible(rows)
-        batch.counts.excluded = len(rows) - len(eligible)
         ids = iter(link_ids)
-        codes = iter(self.codes.make_many(link_ids) if self.target is not None else ())
-        for index in eligible:
-            row, fields = rows[index]
+        codes = iter(self.codes.make_many(link_ids) if self.uses_link else ())
+        for row, fields in rows:
+            if refusal(row.status, row.consent_type, self.type) is not None:
+                batch.counts.excluded += 1
+                continue
+            variant = self._choose(row)
+            if isinstance(variant, str):
+                batch.counts.excluded += 1
+                batch.exclusions[variant] = batch.exclusions.get(variant, 0) + 1
+                continue
             link_id: int | None = None
             short_url = ""
-            if self.target is not None:
-                link_id = next(ids)
-                code = next(codes)
-                short_url = self.prefix + code
-                batch.links.append(self._link(link_id, code, row.id))
-            message = self._message(row, fields, link_id, short_url, batch.counts)
+            if self.uses_link:
+                link_id, code = next(ids), next(codes)
+                if variant.composer.uses_link:
+                    short_url = self.prefix + code
+                    batch.links.append(self._link(link_id, code, row.id, variant))
+                    if variant.page_id in self.pages:
+                        batch.page_of[row.id] = variant.page_id
+                else:
+                    link_id = None
+            message = self._message(row, fields, variant, link_id, short_url, batch.counts)
             if link_id is not None and message["state"] == ERROR:
                 batch.links.pop()  # not produced: not sent, so no link (as in `unserved`)
+                batch.page_of.pop(row.id, None)
             batch.messages.append(message)
         return batch
 
@@ -186,6 +228,8 @@ class BatchPlanner:
                     message["timezones"],
                     message["due_at"],
                     error=reason,
+                    language=message["language"],
+                    sender=message["sender"],
                 )
             )
             batch.counts.planned -= 1
@@ -193,21 +237,34 @@ class BatchPlanner:
         if dropped:
             batch.links = [link for link in batch.links if link["id"] not in dropped]
 
-    def _link(self, link_id: int, code: str, contact_id: int) -> dict[str, Any]:
-        token = new_token() if self.page_id is not None else None
-        return self._link_rows.row(link_id, code, contact_id, token)
+    def _link(
+        self, link_id: int, code: str, contact_id: int, variant: Variant
+    ) -> dict[str, Any]:
+        page = self.pages.get(variant.page_id) if variant.page_id is not None else None
+        if page is None:
+            return self._link_rows(None).row(link_id, code, contact_id, None)
+        return self._link_rows(page).row(link_id, code, contact_id, new_token())
+
+    def _link_rows(self, page: PageTarget | None) -> LinkRows:
+        """The campaign's links to `page` (None: to its target URL), built as
+        `create_links` builds any link."""
+        key = page.page_id if page is not None else None
+        found = self._link_builders.get(key)
+        if found is None:
+            target = self.page_target if page is not None else self.url_target
+            assert target is not None
+            found = self._link_builders[key] = LinkRows(
+                target=target,
+                created_at=self.now,
+                campaign_id=self.campaign_id,
+                page_id=page.page_id if page is not None else None,
+                page_version=page.version if page is not None else None,
+            )
+        return found
 
     @cached_property
-    def _link_rows(self) -> LinkRows:
-        """The campaign's links built as `create_links` builds any link."""
-        assert self.target is not None
-        return LinkRows(
-            target=self.target,
-            created_at=self.now,
-            campaign_id=self.campaign_id,
-            page_id=self.page_id,
-            page_version=self.page_version,
-        )
+    def _link_builders(self) -> dict[int | None, LinkRows]:
+        return {}
 
     def due(self, timezones: str) -> datetime:
         return due_at(
@@ -222,13 +279,17 @@ class BatchPlanner:
         self,
         row: Any,
         fields: Mapping[str, object],
+        variant: Variant,
         link_id: int | None,
         short_url: str,
         counts: Progress,
     ) -> dict[str, Any]:
         due = self.due(row.timezones)
+        sent_as = {"language": variant.language, "sender": variant.sender_value}
         try:
-            composed = self.composer.compose(fields, language=row.language, link=short_url)
+            composed = variant.composer.compose(
+                fields, language=variant.recipient_language, link=short_url
+            )
             message = self._row(
                 row.id,
                 row.phone,
@@ -238,11 +299,12 @@ class BatchPlanner:
                 text=composed.text,
                 encoding=composed.encoding,
                 segments=composed.segments,
+                **sent_as,
             )
         except InvalidInput as exc:  # the template failed, or too long, for this recipient
             counts.errors += 1
             error = f"template failed for this contact: {exc.message}"
-            return self._row(row.id, row.phone, row.timezones, due, error=error)
+            return self._row(row.id, row.phone, row.timezones, due, error=error, **sent_as)
         counts.planned += 1
         return message
 

@@ -374,6 +374,11 @@ class PlanningJob:
             campaign.planning_cursor = batch.last_contact_id
         campaign.planned_count += batch.counts.planned
         campaign.excluded_count += batch.counts.excluded
+        if batch.exclusions:
+            exclusions = dict(campaign.exclusions or {})
+            for reason, count in batch.exclusions.items():
+                exclusions[reason] = exclusions.get(reason, 0) + count
+            campaign.exclusions = exclusions
         campaign.error_count += batch.counts.errors
         campaign.claimed_until = now + self.setup.lease
 

@@ -53,18 +53,20 @@ def assign_batch_coupons(
 ) -> dict[int, str]:
     """Every coupon the batch's recipients see on their page, assigned in the batch's
     transaction (flushes only); contact id → reason for those a pool could not serve."""
-    if not planner.coupons or planner.page_id is None:
-        return {}
-    contacts = batch.served()
     unserved: dict[int, str] = {}
-    for block_id, (spec, shortage) in planner.coupons.items():
-        wanted = [c for c in contacts if c not in unserved]
-        if not wanted:
-            break
-        slot = CouponSlot(
-            planner.page_id, block_id, spec.source, spec.pattern, spec.pool_id, planner.campaign_id
-        )
-        assigned = assign_coupons_bulk(session=session, clock=clock, slot=slot, contact_ids=wanted)
-        for contact in assigned.unserved:
-            unserved[contact] = shortage
+    for page in planner.pages.values():
+        contacts = batch.served(page.page_id) if page.coupons else []
+        for block_id, (spec, shortage) in page.coupons.items():
+            wanted = [c for c in contacts if c not in unserved]
+            if not wanted:
+                break
+            slot = CouponSlot(
+                page.page_id, block_id, spec.source, spec.pattern, spec.pool_id,
+                planner.campaign_id,
+            )  # fmt: skip
+            assigned = assign_coupons_bulk(
+                session=session, clock=clock, slot=slot, contact_ids=wanted
+            )
+            for contact in assigned.unserved:
+                unserved[contact] = shortage
     return unserved

@@ -54,9 +54,12 @@ class Composer:
         settings: Settings,
         custom_fields: Collection[str] = (),
         budget: RenderBudget = SMS_BUDGET,
+        mentions: OptOutTexts | None = None,
     ) -> None:
         """`source` is a template (`is_template`) or literal text; `sender` the number the
-        message goes out from (None: the provider's default, named by the settings)."""
+        message goes out from (None: the provider's default, named by the settings);
+        `mentions` the opt-out mentions of that number (`optout_mention.sender_mentions`;
+        None: the configured ones)."""
         if type not in MESSAGE_TYPES:
             raise InvalidInput(f"type must be one of {', '.join(MESSAGE_TYPES)}")
         self.source = source
@@ -68,7 +71,7 @@ class Composer:
             compile_template(source, custom_fields=custom_fields) if is_template else None
         )
         self.opt_out: OptOutTexts | None = (
-            OptOutTexts(en=settings.opt_out_en, fr=settings.opt_out_fr).naming(sender)
+            (mentions or configured_mentions(settings)).naming(sender)
             if type in TYPES_WITH_OPT_OUT
             else None
         )
@@ -204,6 +207,11 @@ class Draft:
             return self.composer._measure(self.with_marker.replace(self.marker, link))
         # The template transforms the link: render again now that it exists.
         return self.composer.compose(self.fields, language=self.language, link=link)
+
+
+def configured_mentions(settings: Settings) -> OptOutTexts:
+    """The opt-out mentions the settings configure (RICHSMS_OPT_OUT_EN, _FR)."""
+    return OptOutTexts(en=settings.opt_out_en, fr=settings.opt_out_fr)
 
 
 def sender_number(session: Session, sender_id: int | None) -> str | None:

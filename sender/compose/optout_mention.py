@@ -10,6 +10,7 @@ either says where with `{sender}`, or names a number that is replaced by the sen
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -42,6 +43,25 @@ class OptOutTexts:
         """The mentions naming `sender`, the number the message is sent from (None: the
         provider's default number, which the configured mentions already name)."""
         return OptOutTexts(en=name_sender(self.en, sender), fr=name_sender(self.fr, sender))
+
+
+# The mention a sender number of these countries carries when it has none of its own:
+# North American carriers expect the words; a French short code is named.
+COUNTRY_MENTIONS: Final = {
+    "CA": OptOutTexts(en="Reply STOP to opt out", fr="Répondez STOP pour vous désabonner"),
+    "US": OptOutTexts(en="Reply STOP to opt out", fr="Répondez STOP pour vous désabonner"),
+    "FR": OptOutTexts(en="STOP au {sender}", fr="STOP au {sender}"),
+}
+
+
+def sender_mentions(
+    *, country: str | None, own: Mapping[str, str], defaults: OptOutTexts
+) -> OptOutTexts:
+    """The mentions a sender number's messages carry: its own for a language, else its
+    country's (COUNTRY_MENTIONS), else `defaults` (the configured ones); not yet naming
+    the number (see `OptOutTexts.naming`)."""
+    base = COUNTRY_MENTIONS.get(country or "", defaults)
+    return OptOutTexts(en=own.get("en") or base.en, fr=own.get("fr") or base.fr)
 
 
 def name_sender(mention: str, sender: str | None) -> str:

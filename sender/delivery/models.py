@@ -69,6 +69,11 @@ class SenderNumber(SQLModel, table=True):
     value: str = Field(sa_column=Column(String(20), nullable=False, unique=True))
     rate: float = Field(sa_column=Column(Float, nullable=False))  # messages per second
     allowed_types: list[str] = Field(default_factory=list, sa_column=json_column())
+    # The country it sends to (ISO 3166 alpha-2, "CA"); None: any country.
+    country: str | None = Field(default=None, sa_column=Column(String(2)))
+    # Its own opt-out mention per language ({"fr": "...", "en": "..."}), over the
+    # defaults of its country (sender/compose/optout_mention.py).
+    opt_out: dict[str, str] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -101,6 +106,8 @@ class Message(SQLModel, table=True):
     sender: str = Field(default="", sa_column=Column(String(20), nullable=False))
     type: str = Field(sa_column=Column(String(16), nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
+    # The language of its text (the campaign's translation it got); None: not said.
+    language: str | None = Field(default=None, sa_column=Column(String(8)))
     encoding: str = Field(default="GSM-7", sa_column=Column(String(8), nullable=False))
     segments: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     link_id: int | None = Field(default=None, sa_column=Column(Integer))

@@ -74,6 +74,7 @@ class NewMessage:
     window: str = ""
     timezones: str = ""
     is_test: bool = False
+    language: str | None = None  # the language of its text, when it was chosen by it
 
 
 def message_row(message: NewMessage, *, now: datetime) -> dict[str, Any]:
@@ -104,6 +105,7 @@ def message_row(message: NewMessage, *, now: datetime) -> dict[str, Any]:
         "sender": message.sender,
         "type": message.type,
         "text": message.text,
+        "language": message.language,
         "encoding": message.encoding,
         "segments": message.segments,
         "link_id": message.link_id,

@@ -16,6 +16,20 @@ from sender.campaigns.planner import Progress
 from sender.delivery.models import Message
 
 MessageType = Literal["promotional", "informational", "administrative"]
+Language = Literal["fr", "en"]
+
+
+class TranslationIn(BaseModel):
+    """A campaign's message in another language; without `page_id`, the main page."""
+
+    model_config = ConfigDict(extra="forbid")
+    template: str = Field(max_length=5_000)
+    page_id: Id | None = None
+
+
+class TranslationOut(BaseModel):
+    template: str
+    page_id: int | None
 
 
 # What the API adds to the campaign's shape (sender/campaigns/models.py): its enums where
@@ -27,6 +41,10 @@ _TYPES: dict[str, Any] = {
     "group_ids": list[Id],
     "segment_ids": list[Id],
     "sender_id": Id | None,
+    "sender_ids": list[Id],
+    "default_sender_id": Id | None,
+    "language": Language,
+    "translations": dict[Language, TranslationIn],
     "page_id": Id | None,
     "one_per_phone": Flag,
     "refresh_audience": Flag,
@@ -40,6 +58,7 @@ _LIMITS: dict[str, FieldInfo] = {
     "segment_ids": Field(max_length=1000),
     "rate": Field(gt=0, le=10_000),
     "custom_fields": Field(max_length=500),
+    "sender_ids": Field(max_length=100),
 }
 
 
@@ -93,6 +112,8 @@ class CampaignOut(BaseModel):
     type: str
     status: str
     template: str
+    language: str
+    translations: dict[str, TranslationOut]
     target_url: str | None
     page_id: int | None
     group_ids: list[int]
@@ -105,6 +126,8 @@ class CampaignOut(BaseModel):
     window_end: str
     rate: float
     sender_id: int | None
+    sender_ids: list[int]
+    default_sender_id: int | None
     requires_approval: bool
     approved_at: datetime | None
     plan_at: datetime | None
@@ -224,6 +247,15 @@ class SenderIn(BaseModel):
     value: str = Field(max_length=20)
     rate: float = Field(gt=0, le=10_000)
     allowed_types: list[MessageType] = Field(min_length=1)
+    country: str | None = Field(
+        None, max_length=2, description="ISO 3166 alpha-2 code of its recipients' country."
+    )
+    opt_out: dict[Language, str] = Field(
+        default_factory=dict,
+        description="Its own opt-out mention per language (else its country's: CA and US "
+        "'Reply STOP to opt out' / 'Répondez STOP pour vous désabonner', FR 'STOP au "
+        "{sender}').",
+    )
 
 
 class SenderOut(BaseModel):
@@ -232,6 +264,8 @@ class SenderOut(BaseModel):
     value: str
     rate: float
     allowed_types: list[str]
+    country: str | None
+    opt_out: dict[str, str]
 
 
 def campaign_out(campaign: Campaign) -> CampaignOut:

@@ -21,6 +21,12 @@ class SenderPatch(BaseModel):
     allowed_types: list[Literal["promotional", "informational", "administrative"]] | None = (
         Field(None, min_length=1, max_length=3)
     )
+    country: str | None = Field(
+        None, max_length=2, description="ISO 3166 alpha-2 code of its recipients' country."
+    )
+    opt_out: dict[Literal["fr", "en"], str] | None = Field(
+        None, description="Its own opt-out mention per language (else its country's)."
+    )
 
 
 class SenderList(BaseModel):
@@ -45,7 +51,9 @@ def show_sender(session: Session, sender_id: int) -> SenderOut:
 
 
 @api.patch(
-    "/senders/{sender_id:int}", "Change a sender's rate or the message types it may carry.",
+    "/senders/{sender_id:int}",
+    "Change a sender's rate, the message types it may carry, its country or its own "
+    "opt-out mentions.",
     needs=Permission.ADMINISTER,
 )
 def patch_sender(session: Session, body: SenderPatch, sender_id: int) -> SenderOut:

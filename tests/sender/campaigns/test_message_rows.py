@@ -48,6 +48,7 @@ def enqueued_again(engine: Engine, planned: dict[str, Any]) -> dict[str, Any]:
             link_id=planned["link_id"],
             window=planned["window"],
             timezones=planned["timezones"],
+            language=planned["language"],
         )
         message = enqueue(session=session, message=new, now=planned["planned_at"])
         message_id = message.id

@@ -1,0 +1,87 @@
+"""Where a recipient is: the country of their number and the language to address them
+in. The one rule planning, the send summary, the analysis and the replies to inbound
+messages all ask.
+
+A contact's language is their own; without one it is read from their number: the Québec
+area codes French, other North American numbers English, France (and the other
+French-speaking countries of `phones.FRENCH_REGIONS`) French, any other number the
+language of the default region. A number's country is read from its country code (and,
+for North America, its area code), cached per prefix: planning asks for each recipient.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Final
+
+import phonenumbers
+
+from sender.audience.phones import FRENCH_REGIONS, QUEBEC_AREA_CODES, default_language
+
+LANGUAGES: Final = ("fr", "en")
+
+
+def recipient_language(language: str | None, phone: str, default_region: str) -> str:
+    """The language a recipient gets their messages in (see the module docstring)."""
+    if language:
+        return language
+    if phone.startswith("+1"):
+        return "fr" if phone[2:5] in QUEBEC_AREA_CODES else "en"
+    if recipient_country(phone) in FRENCH_REGIONS:
+        return "fr"
+    return default_language(default_region)
+
+
+def recipient_country(phone: str) -> str | None:
+    """The ISO 3166 code of an E.164 number's country ("+15145550100" → "CA"), None when
+    it names none."""
+    if not phone.startswith("+"):
+        return None
+    # North America shares +1: the area code tells the country. Elsewhere the country
+    # code alone does, but for the few shared codes (+7, +44, +262...) the whole number.
+    key = phone[:5] if phone.startswith("+1") else phone[:4]
+    return _country_of_prefix(key, phone)
+
+
+def _country_of_prefix(key: str, phone: str) -> str | None:
+    if key.startswith("+1"):
+        return _nanp_country(key)
+    found = _single_country(key)
+    if found is not None:
+        return found
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        return None
+    return region if region and region != phonenumbers.UNKNOWN_REGION else None
+
+
+@lru_cache(maxsize=1024)
+def _nanp_country(key: str) -> str | None:
+    """The country of a North American area code ("+1514" → "CA")."""
+    for line in ("5550100", "2345678", "2000000"):
+        try:
+            number = phonenumbers.parse(key + line)
+        except phonenumbers.NumberParseException:
+            continue
+        region = phonenumbers.region_code_for_number(number)
+        if region and region != phonenumbers.UNKNOWN_REGION:
+            return str(region)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _single_country(key: str) -> str | None:
+    """The one country a number starting with `key` (the + and up to 3 digits) is in,
+    when its country code is only one country's."""
+    digits = key[1:]
+    for length in (1, 2, 3):
+        code = digits[:length]
+        if not code.isdigit():
+            return None
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(code))
+        if regions:
+            if len(regions) == 1 and regions[0] != phonenumbers.UNKNOWN_REGION:
+                return str(regions[0])
+            return None
+    return None
