@@ -276,11 +276,19 @@ def doctor(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics on this port (/metrics), off if not given."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface of the metrics port.")] = (
+        "127.0.0.1"
+    ),
+) -> None:
     """Run a sending worker only (run several against PostgreSQL)."""
     from cli.worker import run
 
-    run()
+    run(metrics_port, metrics_host)
 
 
 def main() -> None:

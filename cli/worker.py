@@ -16,18 +16,24 @@ from types import FrameType
 
 from richsms.clock import SystemClock
 from richsms.db import make_engine
+from richsms.logs import configure_logging
+from richsms.metrics import serve_metrics
 from richsms.runtime import worker_runtime
 from richsms.settings import ConfigError, Settings
+from sender.results.operations import DatabaseFigures
 
 
-def run() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def run(metrics_port: int | None = None, metrics_host: str = "127.0.0.1") -> None:
     try:
         settings = Settings.load()
-        runtime = worker_runtime(make_engine(settings.database_url), settings, SystemClock())
+        configure_logging(settings)
+        engine = make_engine(settings.database_url)
+        runtime = worker_runtime(engine, settings, SystemClock())
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if metrics_port is not None:
+        serve_metrics(metrics_host, metrics_port, DatabaseFigures(engine, SystemClock()))
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

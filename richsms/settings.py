@@ -21,6 +21,7 @@ PROVIDERS = ("console", "smpp", "http")
 ENVIRONMENTS = ("development", "production")
 IP_MODES = ("truncate", "hash")
 DURABILITIES = ("crash", "power")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -194,6 +195,18 @@ class Settings:
         "of richsms: only their `Forwarded` / `X-Forwarded-For` headers are believed for "
         "the client address of clicks and limits (empty: the socket's peer, headers ignored).",
     )
+    log_format: str = _setting(
+        "RICHSMS_LOG_FORMAT",
+        "text",
+        "`text` (a line per event) or `json` (one JSON object per line: time, level, "
+        "logger, message, and the exception's traceback when there is one).",
+    )
+    metrics_networks: str = _setting(
+        "RICHSMS_METRICS_NETWORKS",
+        "127.0.0.0/8,::1/128",
+        "Addresses or CIDR blocks allowed to read `/metrics` directly (a request relayed by "
+        "a proxy never is); anyone else needs an administrator's API token.",
+    )
     redis_url: str = _setting(
         "RICHSMS_REDIS_URL",
         "",
@@ -276,12 +289,18 @@ class Settings:
             raise ConfigError(f"RICHSMS_PROVIDER must be one of {', '.join(PROVIDERS)}")
         if self.ip_anonymization not in IP_MODES:
             raise ConfigError(f"RICHSMS_IP_ANONYMIZATION must be one of {', '.join(IP_MODES)}")
-        try:
-            parse_networks(self.trusted_proxies)
-        except ValueError as exc:
-            raise ConfigError(f"RICHSMS_TRUSTED_PROXIES: {exc}") from None
+        for variable, networks in (
+            ("RICHSMS_TRUSTED_PROXIES", self.trusted_proxies),
+            ("RICHSMS_METRICS_NETWORKS", self.metrics_networks),
+        ):
+            try:
+                parse_networks(networks)
+            except ValueError as exc:
+                raise ConfigError(f"{variable}: {exc}") from None
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("RICHSMS_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"RICHSMS_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
         if self.click_durability not in DURABILITIES:
             raise ConfigError(f"RICHSMS_CLICK_DURABILITY must be one of {', '.join(DURABILITIES)}")
         if not self.write_budget_ms > 0:

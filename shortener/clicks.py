@@ -158,11 +158,17 @@ class ClickWriter:
         self._pending: list[ClickEvent] = []
         self._pending_done: asyncio.Future[None] | None = None
         self._in_flight = False
+        self._writing = 0  # clicks of the batch being committed
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._idle: asyncio.Event | None = None
         self.batches = 0
         self.written = 0
+
+    @property
+    def waiting(self) -> int:
+        """Clicks accepted and not committed yet: their redirects are waiting."""
+        return len(self._pending) + self._writing
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -191,6 +197,7 @@ class ClickWriter:
         batch, done = self._pending, self._pending_done
         self._pending, self._pending_done = [], None
         self._in_flight = True
+        self._writing = len(batch)
         self._jobs.put((batch, done))
 
     def _run(self) -> None:
@@ -216,6 +223,7 @@ class ClickWriter:
         self, done: asyncio.Future[None], count: int, error: BaseException | None
     ) -> None:
         self._in_flight = False
+        self._writing = 0
         self.batches += 1
         if error is None:
             self.written += count

@@ -6,15 +6,17 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
+from time import perf_counter
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from richsms.clock import Clock, SystemClock
 from richsms.db import make_engine
+from richsms.metrics import REDIRECT_SECONDS, REDIRECTS, watch_clicks
 from richsms.runtime import Serving, server_runtime
 from richsms.settings import Settings
 from richsms.write_watch import write_watch
@@ -30,6 +32,7 @@ from web.context import AppContext, HasContext, Limits
 from web.errors import HANDLERS
 from web.health import health
 from web.hooks import hooks
+from web.metrics import metrics
 from web.openapi import Operation, document, operations
 from web.page_events import events
 from web.page_server import PageServer
@@ -87,8 +90,29 @@ class RichsmsApp(Starlette, HasContext):
         code = self.short_links.code_of(scope)
         if code is None:
             await super().__call__(scope, receive, send)
-        else:
-            await self.short_links(scope, send, code)
+            return
+        started = perf_counter()
+        answer = _Status(send)
+        try:
+            await self.short_links(scope, answer, code)
+        finally:
+            REDIRECT_SECONDS.observe(perf_counter() - started)
+            REDIRECTS.labels(answer.status).inc()
+
+
+class _Status:
+    """The `send` of a short-link request, noting the status it answers (for /metrics)."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = "none"  # the client went away before an answer
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = str(message["status"])
+        await self.send(message)
 
 
 def create_app(
@@ -113,6 +137,7 @@ def create_app(
             durability=settings.click_durability,
         )
     )
+    watch_clicks(writer)
     limiter = miss_limiter(settings)
     running: Clock = clock
 
@@ -172,6 +197,7 @@ def create_app(
         context,
         documented=[
             *health.routes,
+            *metrics.routes,
             *hooks.routes,  # signed by the provider, outside the /api bearer auth
             *document.routes,
             Mount(

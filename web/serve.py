@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 from starlette.applications import Starlette
 
+from richsms.logs import configure_logging
 from richsms.settings import Settings
 from web.app import create_app
 
@@ -15,5 +15,6 @@ RUN_WORKER_FLAG = "_RICHSMS_SERVE_RUN_WORKER"
 
 
 def app_from_environment() -> Starlette:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return create_app(Settings.load(), run_worker=os.environ.get(RUN_WORKER_FLAG) == "1")
+    settings = Settings.load()
+    configure_logging(settings)
+    return create_app(settings, run_worker=os.environ.get(RUN_WORKER_FLAG) == "1")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, TypeVar, cast
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
@@ -34,6 +34,7 @@ from sqlmodel import Session, col
 from richsms.bare_many import BareMany
 from richsms.errors import InvalidInput
 from richsms.events import emit_events, wanted
+from richsms.metrics import RECEIPT_LAG_SECONDS, RECEIPTS
 from sender.delivery.models import (
     DELIVERED,
     SENT,
@@ -128,7 +129,22 @@ def store_receipts(
             settle.append((found[0], verdict, found[2]))
     _keep_pending(conn, pending, now)
     _settle(conn, settle)
+    _tally(receipts, outcomes, now)
     return outcomes
+
+
+def _tally(
+    receipts: Sequence[Receipt], outcomes: list[ReceiptOutcome], now: datetime | None
+) -> None:
+    """/metrics: what the receipts did, and how late each applied one came. A receipt kept
+    pending is counted again (applied) when its answer arrives, with its whole lag; the
+    lag is wall-clock time, as Prometheus reads it, when the caller gives none."""
+    at = now or datetime.now(UTC)
+    for receipt, outcome in zip(receipts, outcomes, strict=True):
+        RECEIPTS.labels(receipt.provider, outcome).inc()
+        if outcome == "applied":
+            lag = (at - receipt.at).total_seconds()
+            RECEIPT_LAG_SECONDS.labels(receipt.provider).observe(max(lag, 0.0))
 
 
 def apply_pending(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:

@@ -33,7 +33,7 @@ import socket
 import threading
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 
 from richsms.clock import Clock
+from richsms.metrics import MESSAGES_ANSWERED
 from richsms.settings import Settings
 from sender.delivery import outbox, sweeps
 from sender.delivery.claims import Claim, ClaimRules, claim
@@ -374,6 +375,8 @@ class Worker:
         )
         if outcomes is not None:
             self.stats.count(outcomes)
+            for state, count in Counter(o.state for o in outcomes).items():
+                MESSAGES_ANSWERED.labels(self.provider.name, state).inc(count)
 
     def close(self) -> None:
         """Close the provider (what it has in flight is finished or reported first)."""
