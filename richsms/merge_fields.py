@@ -37,6 +37,7 @@ from richsms.render_budget import (
 from richsms.template_checks import (
     CONTACT,
     DEFAULT_NAMES,
+    EVENT,
     LINK,
     STANDARD_FIELDS,
     TemplateError,
@@ -48,6 +49,7 @@ from richsms.template_checks import (
 __all__ = [
     "CONTACT",
     "DEFAULT_NAMES",
+    "EVENT",
     "LINK",
     "STANDARD_FIELDS",
     "BudgetExceeded",
@@ -271,7 +273,8 @@ class CheckedTemplate:
     """A template that passed the save-time checks, compiled once.
 
     `fields`: the contact fields it reads, in order of first use; `tree`: its Jinja AST
-    (for renderers that bypass Jinja on simple templates).
+    (for renderers that bypass Jinja on simple templates); `event_fields`: the fields of
+    `event` it reads (when `event` is one of its names).
     """
 
     source: str
@@ -279,6 +282,7 @@ class CheckedTemplate:
     uses_link: bool
     jinja: Template
     tree: nodes.Template
+    event_fields: tuple[str, ...] = ()
 
 
 def check_template(
@@ -307,7 +311,8 @@ def check_template(
             "The template is not allowed: {reason}", params={"reason": str(error)}
         ) from None
     fields = tuple(sorted(findings.fields, key=findings.fields.__getitem__))
-    return CheckedTemplate(source, fields, findings.uses_link, jinja, tree)
+    events = tuple(sorted(findings.event_fields, key=findings.event_fields.__getitem__))
+    return CheckedTemplate(source, fields, findings.uses_link, jinja, tree, events)
 
 
 # --- Rendering -------------------------------------------------------------------------

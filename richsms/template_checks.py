@@ -16,6 +16,7 @@ from richsms.errors import InvalidInput
 STANDARD_FIELDS: Final = ("first_name", "last_name", "phone", "email", "language", "timezone")
 CONTACT: Final = "contact"
 LINK: Final = "link"
+EVENT: Final = "event"  # an outside event's data (an `event` automation's messages)
 DEFAULT_NAMES: Final = (CONTACT, LINK)
 
 
@@ -111,15 +112,16 @@ def _walk(node: nodes.Node, parent: nodes.Node | None = None) -> Iterator[tuple[
         yield from _walk(child, node)
 
 
-def contact_field(node: nodes.Node) -> str | None:
-    """The field read by `contact.x` / `contact["x"]`, or None for another node."""
+def contact_field(node: nodes.Node, owner: str = CONTACT) -> str | None:
+    """The field read by `contact.x` / `contact["x"]` (by `event.x` with `owner=EVENT`),
+    or None for another node."""
     if isinstance(node, nodes.Getattr):
         target = node.node
-        if isinstance(target, nodes.Name) and target.name == CONTACT:
+        if isinstance(target, nodes.Name) and target.name == owner:
             return str(node.attr)
     if isinstance(node, nodes.Getitem):
         target = node.node
-        if isinstance(target, nodes.Name) and target.name == CONTACT:
+        if isinstance(target, nodes.Name) and target.name == owner:
             argument = node.arg
             if isinstance(argument, nodes.Const) and isinstance(argument.value, str):
                 return argument.value
@@ -131,6 +133,7 @@ class Findings:
     fields: dict[str, tuple[int, int]]  # field -> position of its first use
     uses_link: bool
     problems: list[Problem]
+    event_fields: dict[str, tuple[int, int]] = default(default_factory=dict)  # `event.x`
 
 
 def inspect_template(
@@ -171,6 +174,18 @@ def inspect_template(
                     )
             elif name == LINK and LINK in names:
                 findings.uses_link = True
+            elif name == EVENT and EVENT in names:
+                if not (isinstance(parent, nodes.Getattr | nodes.Getitem) and parent.node is node):
+                    pattern = re.compile(rf"(?<![\w.]){EVENT}\b(?!\s*[.\[])")
+                    problems.append(
+                        Problem(
+                            line,
+                            _column(lines, line, pattern),
+                            "'{name}' alone is not a value: use a field, "
+                            "e.g. {{{{ {name}.first_name }}}}",
+                            {"name": EVENT},
+                        )
+                    )
             elif name in undeclared and name not in names:
                 problems.append(
                     Problem(
@@ -199,6 +214,11 @@ def inspect_template(
                     findings.fields[field] = position
                 else:
                     findings.fields[field] = min(findings.fields[field], position)
+            elif EVENT in names and (event := contact_field(node, EVENT)) is not None:
+                position = (line, _column(lines, line, _word(event)))
+                findings.event_fields[event] = min(
+                    findings.event_fields.get(event, position), position
+                )
             elif is_contact:
                 problems.append(
                     Problem(

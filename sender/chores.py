@@ -102,10 +102,13 @@ def chores_from_settings(
     planning_every: float = 1.0,
     finishing_every: float = 1.0,
     automations_every: float = 300.0,
+    triggers_every: float = 1.0,
     reports_every: float = 30.0,
 ) -> ChoreLoop:
-    """The chore loop of a worker process: planning, finishing campaigns, automations."""
+    """The chore loop of a worker process: planning, finishing campaigns, automations and
+    the outside events that start them."""
     from sender.campaigns.automations import run_automations
+    from sender.campaigns.triggers import process_triggers
 
     codes = CodeMaker(settings.secret_key.reveal())
     worker = worker_id or worker_name()
@@ -141,11 +144,15 @@ def chores_from_settings(
     def automate(_stop: threading.Event) -> object:
         return run_automations(engine=engine, clock=clock, settings=settings, codes=codes)
 
+    def trigger(_stop: threading.Event) -> object:
+        return process_triggers(engine=engine, clock=clock, settings=settings, codes=codes)
+
     return ChoreLoop(
         [
             Chore("planning", planning_every, plan),
             Chore("finishing campaigns", finishing_every, finish),
             Chore("automations", automations_every, automate),
+            Chore("outside events", triggers_every, trigger),
             # Results of campaigns still moving, kept ready (sender/results/report_cache.py).
             Chore("campaign reports", reports_every, report),
         ],

@@ -28,6 +28,8 @@ from shortener.resolver import Resolver
 from web.allow import AllowedMethods
 from web.api import routes as api_routes
 from web.auth import BearerAuth
+from web.automation_hooks import hook_limiter
+from web.automation_hooks import hooks as automation_hooks
 from web.context import AppContext, HasContext, Limits
 from web.errors import HANDLERS
 from web.health import health
@@ -148,6 +150,7 @@ def create_app(
         misses=limiter,
         signin=signin_limiter(settings, now),
         staff=post_limiter(settings, now),
+        hooks=hook_limiter(settings, now),
     )
     page_server = PageServer(engine=engine, clock=clock, settings=settings)
     # Every thread and loop (clicks, link cache, miss limiter, worker, chores).
@@ -199,6 +202,7 @@ def create_app(
             *health.routes,
             *metrics.routes,
             *hooks.routes,  # signed by the provider, outside the /api bearer auth
+            *automation_hooks.routes,  # signed by the shop, outside the /api bearer auth
             *document.routes,
             Mount(
                 "/api",

@@ -44,6 +44,8 @@ class Limits:
     """UI sign-ins per address and per email."""
     staff: Attempts
     """The staff page's posts per address."""
+    hooks: Attempts
+    """The shops' signed webhooks per automation and address."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Automations: a message on a date field (birthday, anniversary) or when a contact joins
-a group (welcome), at the recipient's local hour, once per occurrence."""
+a group (welcome), at the recipient's local hour, once per occurrence; or, for an `event`
+automation, each time an outside event starts it (sender/campaigns/triggers.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact, ContactGroup, GroupMember
 from sender.campaigns.models import Automation, AutomationRun
 from sender.campaigns.scheduling import first_zone, local_instant, parse_hhmm, zone
+from sender.campaigns.triggers import EVENT_KIND, new_salt
 from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Composer, Draft
 from sender.delivery.models import ERROR, MESSAGE_TYPES, Message
@@ -30,7 +32,7 @@ from shortener.codes import CodeMaker
 from shortener.links import create_link
 from shortener.targets import build_target
 
-KINDS = ("date_field", "group_join")
+KINDS = ("date_field", "group_join", EVENT_KIND)
 _DATE_FORMATS = (
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"),  # 1990-04-17
     re.compile(r"^(?P<d>\d{1,2})[/.](?P<m>\d{1,2})(?:[/.](?P<y>\d{2,4}))?$"),  # 17/04/1990
@@ -56,6 +58,7 @@ def create_automation(
     target_url: str | None = None,
     local_time: str = "10:00",
     custom_fields: Sequence[str] = (),
+    per_minute: int | None = None,
 ) -> Automation:
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
@@ -64,17 +67,26 @@ def create_automation(
     if not name.strip():
         raise InvalidInput("an automation needs a name")
     parse_hhmm(local_time, "local_time")
+    events = kind == EVENT_KIND
     composer = Composer.saved(
-        session=session, template=template, type=type, settings=settings, declared=custom_fields
+        session=session,
+        template=template,
+        type=type,
+        settings=settings,
+        declared=custom_fields,
+        events=events,
     )
     composer.check_at_save()
     if composer.uses_link and not target_url:
         raise InvalidInput("the template has {{ link }}: give the automation a target_url")
     if kind == "date_field" and not date_field:
         raise InvalidInput("a date_field automation needs the name of its date field")
-    if kind == "group_join":
-        if group_id is None or session.get(ContactGroup, group_id) is None:
-            raise NotFound(f"no group {group_id}")
+    if kind == "group_join" and group_id is None:
+        raise NotFound(f"no group {group_id}")
+    if group_id is not None and session.get(ContactGroup, group_id) is None:
+        raise NotFound(f"no group {group_id}")
+    if per_minute is not None and not (events and 1 <= per_minute <= 60_000):
+        raise InvalidInput("per_minute: an event automation's rate, 1 to 60000 messages a minute")
     automation = Automation(
         name=name.strip(),
         kind=kind,
@@ -85,6 +97,8 @@ def create_automation(
         local_time=local_time,
         created_at=clock.now(),
         target_url=build_target(target_url) if target_url else None,
+        hook_salt=new_salt() if events else None,
+        per_minute=per_minute,
     )
     session.add(automation)
     session.flush()
@@ -118,7 +132,11 @@ def run_automations(*, engine: Engine, clock: Clock, settings: Settings, codes: 
     in a read-only session (no write lock on SQLite), then written in short units."""
     with read_session(engine) as session:
         automations = list(
-            session.execute(select(Automation).where(col(Automation.active).is_(True))).scalars()
+            session.execute(
+                select(Automation).where(
+                    col(Automation.active).is_(True), col(Automation.kind) != EVENT_KIND
+                )
+            ).scalars()
         )
         fields = known_fields(session)
         session.expunge_all()  # kept as read: the read-only session ends with a rollback

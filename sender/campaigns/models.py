@@ -124,6 +124,44 @@ class Automation(SQLModel, table=True):
     local_time: str = Field(default="10:00", sa_column=Column(String(5), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # An `event` automation (started by outside events, sender/campaigns/triggers.py):
+    # its signed webhook's secret is derived from the app's secret key and this salt
+    # (never stored itself); at most `per_minute` of its messages fall due each minute,
+    # the next one at `next_slot`.
+    hook_salt: str | None = Field(default=None, sa_column=Column(String(64)))
+    per_minute: int | None = Field(default=None, sa_column=Column(Integer))
+    next_slot: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class AutomationTrigger(SQLModel, table=True):
+    """An outside event accepted for an `event` automation: stored when it arrives (the
+    API answers 202), turned into a message by the chore loop. `idempotency_key` (the
+    `Idempotency-Key` header, or the shop's webhook id) makes a repeated request find
+    this row instead of adding one, for 24 hours."""
+
+    __tablename__ = "automation_trigger"
+    __table_args__ = (
+        UniqueConstraint("automation_id", "idempotency_key"),
+        Index("ix_automation_trigger_pending", "state", "automation_id", "id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    automation_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("automation.id"), nullable=False)
+    )
+    contact_id: int | None = Field(default=None, sa_column=Column(Integer))
+    phone: str | None = Field(default=None, sa_column=Column(String(20)))  # a contact to create
+    data: dict[str, object] = Field(default_factory=dict, sa_column=json_column())
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(255)))
+    request_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class AutomationRun(SQLModel, table=True):

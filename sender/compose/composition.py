@@ -55,20 +55,25 @@ class Composer:
         custom_fields: Collection[str] = (),
         budget: RenderBudget = SMS_BUDGET,
         mentions: OptOutTexts | None = None,
+        events: bool = False,
     ) -> None:
         """`source` is a template (`is_template`) or literal text; `sender` the number the
         message goes out from (None: the provider's default, named by the settings);
         `mentions` the opt-out mentions of that number (`optout_mention.sender_mentions`;
-        None: the configured ones)."""
+        None: the configured ones); `events`: the template may read an outside event's
+        fields (`event.x`)."""
         if type not in MESSAGE_TYPES:
             raise InvalidInput(f"type must be one of {', '.join(MESSAGE_TYPES)}")
         self.source = source
+        self.events = events and is_template
         self.type = type
         self.sender = sender
         self.max_segments = settings.max_segments
         self.budget = budget
         self.template: MessageTemplate | None = (
-            compile_template(source, custom_fields=custom_fields) if is_template else None
+            compile_template(source, custom_fields=custom_fields, events=events)
+            if is_template
+            else None
         )
         self.opt_out: OptOutTexts | None = (
             (mentions or configured_mentions(settings)).naming(sender)
@@ -99,9 +104,11 @@ class Composer:
         settings: Settings,
         sender_id: int | None = None,
         declared: Collection[str] = (),
+        events: bool = False,
     ) -> Composer:
         """A saved template's composer (a campaign's, an automation's, the library's): it
-        may use the custom fields contacts have and those it `declared`."""
+        may use the custom fields contacts have and those it `declared` (and an outside
+        event's fields, with `events`)."""
         return cls(
             source=template,
             is_template=True,
@@ -109,6 +116,7 @@ class Composer:
             sender=sender_number(session, sender_id),
             settings=settings,
             custom_fields=known_fields(session) | set(declared),
+            events=events,
         )
 
     @property
@@ -120,14 +128,26 @@ class Composer:
         """The contact fields the message reads, in order of first use."""
         return self.template.fields if self.template is not None else ()
 
+    @property
+    def event_fields(self) -> tuple[str, ...]:
+        """The outside event's fields the message reads (`event.x`), in order of first use."""
+        return self.template.event_fields if self.template is not None else ()
+
     def mention(self, language: object) -> str | None:
         """The opt-out mention for a recipient speaking `language`, if the type has one."""
         return self.opt_out.for_language(language) if self.opt_out is not None else None
 
-    def text(self, fields: Mapping[str, object], *, language: object, link: str) -> str:
+    def text(
+        self,
+        fields: Mapping[str, object],
+        *,
+        language: object,
+        link: str,
+        event: Mapping[str, object] | None = None,
+    ) -> str:
         """The message's text, not yet measured; TemplateError if the render fails."""
         body = (
-            self.template.render(fields, link, budget=self.budget)
+            self.template.render(fields, link, budget=self.budget, event=event)
             if self.template is not None
             else self.source
         )
@@ -135,19 +155,26 @@ class Composer:
         return append_mention(body, mention) if mention is not None else body
 
     def compose(
-        self, fields: Mapping[str, object], *, language: object, link: str
+        self,
+        fields: Mapping[str, object],
+        *,
+        language: object,
+        link: str,
+        event: Mapping[str, object] | None = None,
     ) -> Composed:
         """The message for one recipient. TemplateError if the render fails or goes past
         its budget; InvalidInput (`too_many_segments`) past RICHSMS_MAX_SEGMENTS."""
-        return self._measure(self.text(fields, language=language, link=link))
+        return self._measure(self.text(fields, language=language, link=link, event=event))
 
     def placeholder_link(self) -> str:
         """A stand-in for a personal link, as long as the real ones."""
         return "x" * self._link_length if self.uses_link else ""
 
     def check_sample(self, fields: Mapping[str, object], *, language: object) -> Composed:
-        """Compose for `fields` with a stand-in link: what can be known before sending."""
-        return self.compose(fields, language=language, link=self.placeholder_link())
+        """Compose for `fields` with a stand-in link: what can be known before sending
+        (an outside event's fields empty)."""
+        event: dict[str, object] | None = {} if self.events else None
+        return self.compose(fields, language=language, link=self.placeholder_link(), event=event)
 
     def check_at_save(self) -> None:
         """Refuse, when the message is saved, what would fail for every recipient: too
@@ -160,22 +187,31 @@ class Composer:
                 if error.over_budget:
                     raise
 
-    def draft(self, fields: Mapping[str, object], *, language: object) -> Draft:
+    def draft(
+        self,
+        fields: Mapping[str, object],
+        *,
+        language: object,
+        event: Mapping[str, object] | None = None,
+    ) -> Draft:
         """Render and check now, before the link exists; `Draft.finish(link)` then only
         puts the link in. On SQLite the link is issued under the write lock: rendering
-        first keeps that lock short."""
+        first keeps that lock short. `event`: an outside event's data (`event.x`)."""
         if not self.uses_link:
-            return Draft(self, fields, language, self.compose(fields, language=language, link=""))
+            ready = self.compose(fields, language=language, link="", event=event)
+            return Draft(self, fields, language, ready, event=event)
         size = self._link_length
         first, second = ("ab" * size)[:size], ("cd" * size)[:size]
-        with_first = self.text(fields, language=language, link=first)
-        with_second = self.text(fields, language=language, link=second)
+        with_first = self.text(fields, language=language, link=first, event=event)
+        with_second = self.text(fields, language=language, link=second, event=event)
         placeholder = self.placeholder_link()
         sample = with_first.replace(first, placeholder)
         # The link only printed as it is (not through a filter) can be put in later.
         verbatim = first in with_first and sample == with_second.replace(second, placeholder)
         self._measure(sample)  # too long already with a link of the usual length
-        return Draft(self, fields, language, None, with_first if verbatim else None, first)
+        return Draft(
+            self, fields, language, None, with_first if verbatim else None, first, event=event
+        )
 
     def _measure(self, text: str) -> Composed:
         result = analyze(text)
@@ -199,6 +235,7 @@ class Draft:
     ready: Composed | None  # no link: the message as it will be sent
     with_marker: str | None = None  # the text with `marker` where the link goes
     marker: str = ""
+    event: Mapping[str, object] | None = None  # an outside event's data (`event.x`)
 
     def finish(self, link: str) -> Composed:
         if self.ready is not None:
@@ -206,7 +243,9 @@ class Draft:
         if self.with_marker is not None:
             return self.composer._measure(self.with_marker.replace(self.marker, link))
         # The template transforms the link: render again now that it exists.
-        return self.composer.compose(self.fields, language=self.language, link=link)
+        return self.composer.compose(
+            self.fields, language=self.language, link=link, event=self.event
+        )
 
 
 def configured_mentions(settings: Settings) -> OptOutTexts:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
-from jinja2 import nodes
+from jinja2 import TemplateSyntaxError, nodes
 
 from richsms.merge_fields import (
+    DEFAULT_NAMES,
+    EVENT,
     LINK,
     STANDARD_FIELDS,
     CheckedTemplate,
+    ContactFields,
     MergeEnvironment,
     RenderBudget,
     TemplateError,
@@ -31,6 +35,7 @@ from richsms.merge_fields import (
 __all__ = [
     "SMS_BUDGET",
     "STANDARD_FIELDS",
+    "ContactFields",
     "MessageTemplate",
     "TemplateError",
     "compile_template",
@@ -151,12 +156,13 @@ def _plan_renderer(pieces: tuple[_Piece, ...]) -> _Renderer:
 class MessageTemplate:
     """A checked template, compiled once; `render` is safe to call per recipient."""
 
-    __slots__ = ("_fast", "checked", "fields", "source", "uses_link")
+    __slots__ = ("_fast", "checked", "event_fields", "fields", "source", "uses_link")
 
     def __init__(self, checked: CheckedTemplate, fast: _Renderer | None) -> None:
         self.checked = checked
         self.source = checked.source
         self.fields = checked.fields  # contact fields the template reads, in order of first use
+        self.event_fields = checked.event_fields  # `event.x` fields (an event automation's)
         self.uses_link = checked.uses_link
         self._fast = fast
 
@@ -166,11 +172,21 @@ class MessageTemplate:
         return self._fast is not None
 
     def render(
-        self, contact: Mapping[str, object], link: str = "", *, budget: RenderBudget = SMS_BUDGET
+        self,
+        contact: Mapping[str, object],
+        link: str = "",
+        *,
+        budget: RenderBudget = SMS_BUDGET,
+        event: Mapping[str, object] | None = None,
     ) -> str:
-        """The text for one recipient; TemplateError if it fails or goes past `budget`."""
+        """The text for one recipient; TemplateError if it fails or goes past `budget`.
+        `event`: the outside event's data an event automation's template reads as
+        `event.x` (such a template always takes the sandboxed, budgeted Jinja path)."""
         if self._fast is None:
-            return render_budgeted(self.checked, contact, link=link, budget=budget)
+            variables = {EVENT: ContactFields(event)} if event is not None else None
+            return render_budgeted(
+                self.checked, contact, link=link, budget=budget, variables=variables
+            )
         try:
             text = self._fast(contact, link)
         except Exception as error:  # a value's __str__ refused
@@ -189,8 +205,28 @@ class MessageTemplate:
         return f"MessageTemplate({self.source!r})"
 
 
-def compile_template(source: str, *, custom_fields: Collection[str] = ()) -> MessageTemplate:
-    """Check `source` and compile it; raise TemplateError describing the first mistake."""
-    checked = check_template(_ENV, source, custom_fields=custom_fields)
+@lru_cache(maxsize=256)
+def event_fields(source: str) -> tuple[str, ...]:
+    """The outside event's fields (`event.x`) a saved template reads, without checking it
+    again: what a trigger's data must hold (cached: triggers come by the thousand)."""
+    try:
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError:
+        return ()
+    found: dict[str, None] = {}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = contact_field(node, EVENT)
+        if name is not None:
+            found.setdefault(name)
+    return tuple(found)
+
+
+def compile_template(
+    source: str, *, custom_fields: Collection[str] = (), events: bool = False
+) -> MessageTemplate:
+    """Check `source` and compile it; raise TemplateError describing the first mistake.
+    With `events`, the template may also read an outside event's fields (`event.x`)."""
+    names = (*DEFAULT_NAMES, EVENT) if events else DEFAULT_NAMES
+    checked = check_template(_ENV, source, custom_fields=custom_fields, names=names)
     pieces = _plan(checked.tree)
     return MessageTemplate(checked, _plan_renderer(pieces) if pieces is not None else None)

@@ -1,0 +1,537 @@
+"""Automations started by outside events: a shop's abandoned cart, a weather feed's "28
+degrees", an order shipped. Each event is a trigger of an `event` automation.
+
+Accepting one is fast and does one thing (`accept_trigger`): check it, store a row,
+answer. The chore loop (`process_triggers`) then turns stored triggers into messages
+through the same composition, consent rule and outbox as every other message, at the
+automation's rate (`per_minute`: the messages' due times are spaced so, and the worker
+sends each when it falls due, in the recipient's daytime for promotional ones).
+
+- The contact is named by id, or by phone; an unknown phone is refused (NotFound)
+  unless the caller says `create` (a contact is then created when the trigger is
+  processed, subscribed without consent, as any number arriving from outside: the
+  consent rule decides what it may receive).
+- `data` is a flat object of at most MAX_DATA_FIELDS short values; the template reads it
+  as `{{ event.<name> }}`. Every event field the template reads must be in `data` (an
+  empty string is a value): a missing one is refused at once, naming it, rather than
+  sending "your  is waiting".
+- An idempotency key (the API's `Idempotency-Key` header, a shop's webhook id) is
+  honoured for IDEMPOTENCY_WINDOW: the same key with the same request finds the stored
+  trigger (one message, the same answer); with another request it is refused (Conflict).
+- The shop's webhook is signed with a per-automation secret (`hook_secret`). HMAC needs
+  the secret itself to verify a signature, so a hash cannot be kept; the secret is not
+  stored either: it is derived from the app's secret key (RICHSMS_SECRET_KEY) and the
+  automation's random salt, so a copy of the database alone does not give it away, and a
+  new salt (`rotate_secret`) replaces it. Changing the app's secret key changes every
+  automation's webhook secret (as it ends every UI session).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from richsms.clock import Clock
+from richsms.db import read_session, session_scope
+from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.merge_contact import contact_fields
+from richsms.settings import Settings
+from sender.audience.consent import refusal
+from sender.audience.contacts import ERASED, arriving_status, ensure_contact
+from sender.audience.models import Contact
+from sender.audience.phones import parse_phone
+from sender.campaigns.models import Automation, AutomationTrigger
+from sender.campaigns.unitary import PROMOTIONAL_WINDOW
+from sender.compose.composition import Composer, Draft
+from sender.compose.templates import event_fields
+from sender.delivery.models import ERROR, Message
+from sender.delivery.outbox import enqueue
+from shortener.codes import CodeMaker
+from shortener.links import create_link
+
+EVENT_KIND: Final = "event"
+IDEMPOTENCY_WINDOW: Final = timedelta(hours=24)
+MAX_KEY_LENGTH: Final = 255
+MAX_DATA_FIELDS: Final = 50
+MAX_VALUE_CHARS: Final = 1_000
+FIELD_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# A trigger's states: waiting for the chore loop, then one of the three outcomes.
+PENDING: Final = "pending"
+ENQUEUED: Final = "enqueued"  # its message is in the outbox (see the message's own state)
+SKIPPED: Final = "skipped"  # not sent: consent, opt-out, frequency cap (`reason`)
+FAILED: Final = "failed"  # its message could not be produced (`reason`)
+# Triggers turned into messages per transaction: the write lock is free again quickly.
+CHUNK: Final = 100
+SIGNATURE_HEADERS: Final = ("x-richsms-hmac-sha256", "x-shopify-hmac-sha256")
+
+
+# --- The webhook's secret ----------------------------------------------------------------
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def hook_secret(settings: Settings, automation: Automation) -> str:
+    """The secret the shop signs the automation's webhook with (see the module docstring)."""
+    if automation.hook_salt is None:
+        raise InvalidInput("only an event automation has a webhook secret")
+    key = settings.secret_key.reveal().encode()
+    derived = hmac.new(key, b"automation-hook:" + automation.hook_salt.encode(), hashlib.sha256)
+    return "rsk_" + derived.hexdigest()
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature of `body` as shops send it: base64 of its HMAC-SHA256."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_valid(settings: Settings, automation: Automation, body: bytes, given: str) -> bool:
+    """Whether `given` signs `body` with the automation's secret (constant-time)."""
+    if automation.hook_salt is None or not given:
+        return False
+    expected = sign(hook_secret(settings, automation), body)
+    return hmac.compare_digest(expected.encode(), given.strip().encode())
+
+
+def rotate_secret(*, session: Session, automation_id: int) -> Automation:
+    """A new webhook secret for the automation; the old one stops working now (flushes)."""
+    automation = event_automation(session=session, automation_id=automation_id)
+    automation.hook_salt = new_salt()
+    session.add(automation)
+    session.flush()
+    return automation
+
+
+# --- Accepting a trigger -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRequest:
+    """What starts an event automation for one contact: `contact_id` or `phone` (exactly
+    one), `create` a contact for an unknown phone, the event's `data`, and the caller's
+    idempotency key."""
+
+    automation_id: int
+    contact_id: int | None = None
+    phone: str | None = None
+    create: bool = False
+    data: Mapping[str, object] | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    trigger: AutomationTrigger
+    replayed: bool  # an earlier request with the same key; nothing new was stored
+
+
+def event_automation(*, session: Session, automation_id: int) -> Automation:
+    automation = session.get(Automation, automation_id)
+    if automation is None:
+        raise NotFound(f"no automation with id {automation_id}")
+    if automation.kind != EVENT_KIND:
+        raise InvalidInput(
+            f"automation {automation_id} is a {automation.kind} automation: only an event "
+            "automation is started by outside events"
+        )
+    return automation
+
+
+def checked_data(data: Mapping[str, object] | None, reads: Sequence[str]) -> dict[str, object]:
+    """The event's data as stored: a flat object of short values holding every field the
+    template `reads`. InvalidInput names the field at fault (`data.x`)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise InvalidInput("data must be an object of named values")
+    if len(data) > MAX_DATA_FIELDS:
+        raise InvalidInput(f"data has {len(data)} fields: at most {MAX_DATA_FIELDS}")
+    clean: dict[str, object] = {}
+    for name, value in data.items():
+        if not isinstance(name, str) or not FIELD_NAME.match(name):
+            raise InvalidInput(
+                f"data.{str(name)[:64]}: a field's name is a letter or _ then letters, "
+                "digits or _ (at most 64)"
+            )
+        if isinstance(value, str):
+            if len(value) > MAX_VALUE_CHARS:
+                raise InvalidInput(f"data.{name}: at most {MAX_VALUE_CHARS} characters")
+        elif value is not None and not isinstance(value, bool | int | float):
+            raise InvalidInput(f"data.{name}: a text, a number, true, false or null")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+            raise InvalidInput(f"data.{name}: the number is too large")
+        clean[name] = value
+    missing = [name for name in reads if name not in clean]
+    if missing:
+        raise InvalidInput(
+            f"data.{missing[0]} is missing: the automation's message reads "
+            + ", ".join(f"event.{name}" for name in missing)
+        )
+    return clean
+
+
+def _request_hash(contact_id: int | None, phone: str | None, create: bool, data: object) -> str:
+    canonical = json.dumps([contact_id, phone, create, data], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def accept_trigger(
+    *, session: Session, clock: Clock, settings: Settings, request: TriggerRequest
+) -> Accepted:
+    """Check a trigger and store it (flushes); the chore loop sends its message."""
+    key = request.idempotency_key
+    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise InvalidInput(f"Idempotency-Key: 1 to {MAX_KEY_LENGTH} characters")
+    automation = event_automation(session=session, automation_id=request.automation_id)
+    if not automation.active:
+        raise Conflict(f"automation {automation.id} is paused")
+    if (request.contact_id is None) == (request.phone is None):
+        raise InvalidInput("give exactly one of contact_id or phone")
+    phone = None
+    if request.phone is not None:
+        phone = parse_phone(request.phone, region=settings.default_region).e164
+    data = checked_data(request.data, event_fields(automation.template))
+    digest = _request_hash(request.contact_id, phone, request.create, data)
+    now = clock.now()
+    if key is not None:
+        earlier = _earlier(session, automation.id, key, digest, now)
+        if earlier is not None:
+            return Accepted(earlier, replayed=True)
+    contact_id = _contact_id(session, request.contact_id, phone, request.create)
+    assert automation.id is not None
+    trigger = AutomationTrigger(
+        automation_id=automation.id,
+        contact_id=contact_id,
+        phone=phone if contact_id is None else None,
+        data=data,
+        idempotency_key=key,
+        request_hash=digest if key is not None else None,
+        received_at=now,
+    )
+    if key is None:
+        session.add(trigger)
+        session.flush()
+        return Accepted(trigger, replayed=False)
+    try:
+        with session.begin_nested():  # the same key may be arriving at the same moment
+            session.add(trigger)
+            session.flush()
+    except IntegrityError:
+        earlier = _earlier(session, automation.id, key, digest, now)
+        if earlier is None:
+            raise
+        return Accepted(earlier, replayed=True)
+    return Accepted(trigger, replayed=False)
+
+
+def _earlier(
+    session: Session, automation_id: int | None, key: str, digest: str, now: datetime
+) -> AutomationTrigger | None:
+    """The trigger stored under `key` within the window; a key older than the window is
+    freed (its trigger stays, without the key)."""
+    trigger = session.scalars(
+        select(AutomationTrigger).where(
+            col(AutomationTrigger.automation_id) == automation_id,
+            col(AutomationTrigger.idempotency_key) == key,
+        )
+    ).first()
+    if trigger is None:
+        return None
+    if trigger.received_at < now - IDEMPOTENCY_WINDOW:
+        trigger.idempotency_key = None
+        session.add(trigger)
+        session.flush()
+        return None
+    if trigger.request_hash != digest:
+        raise Conflict(
+            "this Idempotency-Key was used in the last 24 hours for a different request: "
+            "use a new key for a new event"
+        )
+    return trigger
+
+
+def _contact_id(
+    session: Session, contact_id: int | None, phone: str | None, create: bool
+) -> int | None:
+    """The contact's id; None for a phone whose contact is created when processed."""
+    if contact_id is not None:
+        status = session.scalars(
+            select(col(Contact.status)).where(col(Contact.id) == contact_id)
+        ).first()
+        if status is None or status == ERASED:
+            raise NotFound(f"no contact {contact_id}")
+        return contact_id
+    assert phone is not None
+    found = session.scalars(select(col(Contact.id)).where(col(Contact.phone) == phone)).first()
+    if found is not None:
+        return int(found)
+    if not create:
+        raise NotFound(f'no contact with the phone {phone}: send "create": true to add it')
+    return None
+
+
+# --- Turning triggers into messages -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """One pending trigger, read and rendered, not yet written."""
+
+    trigger_id: int
+    contact_id: int | None
+    phone: str
+    timezones: str
+    draft: Draft | None
+    reason: str | None  # skipped: why
+    error: str | None  # failed: why
+
+
+def frequency_refusals(
+    *, session: Session, contact_ids: Sequence[int], type: str, now: datetime
+) -> dict[int, str]:
+    """The contacts a frequency cap keeps from another message of `type` now, with the
+    reason. The hook for the account-wide frequency caps of issue 21 (built apart): until
+    that rule lands, no contact is capped here; once it does, call it from here."""
+    del session, contact_ids, type, now
+    return {}
+
+
+def process_triggers(*, engine: Engine, clock: Clock, settings: Settings, codes: CodeMaker) -> int:
+    """Turn pending triggers into messages; returns how many messages were enqueued.
+    Each chunk is read and rendered in a read-only session, then written briefly."""
+    with read_session(engine) as session:
+        automation_ids = list(
+            session.scalars(
+                select(col(AutomationTrigger.automation_id))
+                .where(col(AutomationTrigger.state) == PENDING)
+                .distinct()
+            )
+        )
+    enqueued = 0
+    for automation_id in automation_ids:
+        while True:
+            with read_session(engine) as session:
+                automation = session.get(Automation, automation_id)
+                if automation is None or not automation.active:
+                    break
+                planned = _plan_chunk(session, clock, settings, automation)
+                session.expunge_all()
+            if not planned:
+                break
+            with session_scope(engine) as session:
+                enqueued += _write_chunk(session, clock, settings, codes, automation, planned)
+            if len(planned) < CHUNK:
+                break
+    return enqueued
+
+
+def _plan_chunk(
+    session: Session, clock: Clock, settings: Settings, automation: Automation
+) -> list[_Planned]:
+    triggers = list(
+        session.scalars(
+            select(AutomationTrigger)
+            .where(
+                col(AutomationTrigger.automation_id) == automation.id,
+                col(AutomationTrigger.state) == PENDING,
+            )
+            .order_by(col(AutomationTrigger.id))
+            .limit(CHUNK)
+        )
+    )
+    if not triggers:
+        return []
+    composer = Composer.saved(
+        session=session,
+        template=automation.template,
+        type=automation.type,
+        settings=settings,
+        events=True,
+    )
+    ids = {t.contact_id for t in triggers if t.contact_id is not None}
+    phones = {t.phone for t in triggers if t.contact_id is None and t.phone}
+    contacts = {c.id: c for c in session.scalars(select(Contact).where(col(Contact.id).in_(ids)))}
+    by_phone = {
+        c.phone: c for c in session.scalars(select(Contact).where(col(Contact.phone).in_(phones)))
+    }
+    capped = frequency_refusals(
+        session=session,
+        contact_ids=sorted(i for i in contacts if i is not None),
+        type=automation.type,
+        now=clock.now(),
+    )
+    planned = []
+    for trigger in triggers:
+        assert trigger.id is not None
+        contact = (
+            contacts.get(trigger.contact_id)
+            if trigger.contact_id is not None
+            else by_phone.get(trigger.phone or "")
+        )
+        if contact is not None and contact.status != ERASED:
+            status, consent = contact.status, contact.consent_type
+            fields, language = contact_fields(contact), contact.language
+            phone, zones, contact_id = contact.phone, contact.timezones, contact.id
+        elif trigger.contact_id is not None:  # deleted or erased since it was accepted
+            planned.append(_Planned(trigger.id, None, "", "", None, "the contact is gone", None))
+            continue
+        else:  # a new number: created (as it arrives), without consent
+            parsed = parse_phone(trigger.phone or "", region=settings.default_region)
+            status, consent = arriving_status(session=session, phone=parsed.e164), None
+            phone, zones, language = parsed.e164, " ".join(parsed.timezones), parsed.language
+            fields, contact_id = {"phone": phone, "language": language}, None
+        reason = refusal(status, consent, automation.type)
+        if reason is None and contact_id is not None:
+            reason = capped.get(contact_id)
+        if reason is not None:
+            planned.append(_Planned(trigger.id, contact_id, phone, zones, None, reason, None))
+            continue
+        try:
+            draft = composer.draft(fields, language=language, event=trigger.data)
+            planned.append(_Planned(trigger.id, contact_id, phone, zones, draft, None, None))
+        except InvalidInput as exc:  # the template failed, or too long, for this event
+            planned.append(_Planned(trigger.id, contact_id, phone, zones, None, None, exc.message))
+    return planned
+
+
+def _write_chunk(
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    codes: CodeMaker,
+    automation: Automation,
+    planned: list[_Planned],
+) -> int:
+    """Write a chunk (flushes): each trigger taken once (another process may be at it),
+    its contact created if new, its message enqueued at the automation's pace."""
+    now = clock.now()
+    taken = set(
+        session.scalars(
+            update(AutomationTrigger)
+            .where(
+                col(AutomationTrigger.id).in_([p.trigger_id for p in planned]),
+                col(AutomationTrigger.state) == PENDING,
+            )
+            .values(state=ENQUEUED, processed_at=now)
+            .returning(col(AutomationTrigger.id))
+        )
+    )
+    held = session.get(Automation, automation.id)
+    assert held is not None
+    step = timedelta(minutes=1) / held.per_minute if held.per_minute else None
+    slot = max(now, held.next_slot or now)
+    outcomes: list[dict[str, object]] = []
+    enqueued = 0
+    for item in planned:
+        if item.trigger_id not in taken:
+            continue
+        if item.reason is not None:
+            outcomes.append(_outcome(item.trigger_id, SKIPPED, item.reason, None, item.contact_id))
+            continue
+        contact_id = item.contact_id
+        if contact_id is None:
+            contact_id = ensure_contact(
+                session=session, phone=item.phone, clock=clock, region=settings.default_region
+            ).id
+        message = _enqueue(
+            session, clock, settings, codes, automation, item, contact_id, slot if step else now
+        )
+        if message.state == ERROR:
+            failed = _outcome(item.trigger_id, FAILED, message.error, message.id, contact_id)
+            outcomes.append(failed)
+            continue
+        outcomes.append(_outcome(item.trigger_id, ENQUEUED, None, message.id, contact_id))
+        enqueued += 1
+        if step is not None:
+            slot += step
+    if step is not None:
+        held.next_slot = slot
+        session.add(held)
+    if outcomes:
+        session.connection().execute(
+            update(AutomationTrigger)
+            .where(col(AutomationTrigger.id) == bindparam("b_id"))
+            .values(
+                state=bindparam("b_state"),
+                reason=bindparam("b_reason"),
+                message_id=bindparam("b_message"),
+                contact_id=bindparam("b_contact"),
+            ),
+            outcomes,
+        )
+    session.flush()
+    return enqueued
+
+
+def _outcome(
+    trigger_id: int, state: str, reason: str | None, message_id: int | None, contact_id: int | None
+) -> dict[str, object]:
+    return {
+        "b_id": trigger_id,
+        "b_state": state,
+        "b_reason": reason,
+        "b_message": message_id,
+        "b_contact": contact_id,
+    }
+
+
+def _enqueue(
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    codes: CodeMaker,
+    automation: Automation,
+    item: _Planned,
+    contact_id: int | None,
+    due_at: datetime,
+) -> Message:
+    def add(text: str, link_id: int | None = None, error: str | None = None) -> Message:
+        return enqueue(
+            session=session,
+            phone=item.phone,
+            text=text,
+            type=automation.type,
+            now=clock.now(),
+            due_at=due_at,
+            error=error,
+            contact_id=contact_id,
+            automation_id=automation.id,
+            link_id=link_id,
+            timezones=item.timezones,
+            window=PROMOTIONAL_WINDOW if automation.type == "promotional" else "",
+        )
+
+    if item.draft is None:
+        return add("", error=f"template failed for this event: {item.error}")
+    link, link_id = "", None
+    if item.draft.composer.uses_link and automation.target_url:
+        url = automation.target_url
+        issued = create_link(
+            session=session, codes=codes, clock=clock, url=url, contact_id=contact_id
+        )
+        link, link_id = settings.short_url + issued.code, issued.id
+    try:
+        return add(item.draft.finish(link).text, link_id=link_id)
+    except InvalidInput as exc:  # too long once its link is in, or empty
+        return add("", error=f"template failed for this event: {exc.message}")
+
+
+def find_trigger(*, session: Session, automation_id: int, trigger_id: int) -> AutomationTrigger:
+    trigger = session.get(AutomationTrigger, trigger_id)
+    if trigger is None or trigger.automation_id != automation_id:
+        raise NotFound(f"no trigger {trigger_id} of automation {automation_id}")
+    return trigger
