@@ -1,7 +1,7 @@
 """event automations (started by outside events) and the triggers they accepted
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import richsms.types
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
