@@ -57,7 +57,7 @@ from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Composer, Draft
 from sender.compose.templates import event_fields
 from sender.delivery.models import ERROR, Message
-from sender.delivery.outbox import enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
 from shortener.links import create_link
 
@@ -500,12 +500,10 @@ def _enqueue(
     due_at: datetime,
 ) -> Message:
     def add(text: str, link_id: int | None = None, error: str | None = None) -> Message:
-        return enqueue(
-            session=session,
+        message = NewMessage(
             phone=item.phone,
-            text=text,
             type=automation.type,
-            now=clock.now(),
+            text=text,
             due_at=due_at,
             error=error,
             contact_id=contact_id,
@@ -514,6 +512,7 @@ def _enqueue(
             timezones=item.timezones,
             window=PROMOTIONAL_WINDOW if automation.type == "promotional" else "",
         )
+        return enqueue(session=session, message=message, now=clock.now())
 
     if item.draft is None:
         return add("", error=f"template failed for this event: {item.error}")
