@@ -1,7 +1,7 @@
 """event automations (started by outside events) and the triggers they accepted
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import richsms.types
 
-revision = "0026"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
