@@ -11,6 +11,7 @@ wheel's spin is recorded by the spin itself, in its own transaction.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Final
 
@@ -59,47 +60,39 @@ class PageEvent(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-def record_page_event(
-    *,
-    session: Session,
-    clock: Clock,
-    page_id: int,
-    block_id: str,
-    contact_id: int,
-    kind: str,
-    campaign_id: int | None = None,
-    link_id: int | None = None,
-) -> bool:
-    """Record that the recipient did `kind` on the block; False when it was already
-    recorded (nothing changes). Flushes only, in a savepoint, so a duplicate never
+@dataclass(frozen=True, slots=True)
+class NewPageEvent:
+    """What a recipient did on a page: `kind` on the block, behind the campaign's link."""
+
+    page_id: int
+    block_id: str
+    contact_id: int
+    kind: str
+    campaign_id: int | None = None
+    link_id: int | None = None
+
+
+def record_page_event(*, session: Session, clock: Clock, event: NewPageEvent) -> bool:
+    """Record that the recipient did the event's `kind` on the block; False when it was
+    already recorded (nothing changes). Flushes only, in a savepoint, so a duplicate never
     spoils the caller's transaction."""
-    if kind not in EVENT_KINDS:
+    if event.kind not in EVENT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(EVENT_KINDS)}")
-    if not block_id or len(block_id) > 64:
+    if not event.block_id or len(event.block_id) > 64:
         raise InvalidInput("block_id must be 1 to 64 characters")
     exists = session.execute(
         select(col(PageEvent.id)).where(
-            col(PageEvent.page_id) == page_id,
-            col(PageEvent.block_id) == block_id,
-            col(PageEvent.contact_id) == contact_id,
-            col(PageEvent.kind) == kind,
+            col(PageEvent.page_id) == event.page_id,
+            col(PageEvent.block_id) == event.block_id,
+            col(PageEvent.contact_id) == event.contact_id,
+            col(PageEvent.kind) == event.kind,
         )
     ).first()
     if exists is not None:
         return False
     try:
         with session.begin_nested():
-            session.execute(
-                insert(PageEvent).values(
-                    page_id=page_id,
-                    block_id=block_id,
-                    contact_id=contact_id,
-                    campaign_id=campaign_id,
-                    link_id=link_id,
-                    kind=kind,
-                    at=clock.now(),
-                )
-            )
+            session.execute(insert(PageEvent).values(**asdict(event), at=clock.now()))
     except IntegrityError:  # the same event from a second device at the same moment
         return False
     return True
@@ -110,9 +103,7 @@ def record_link_event(
 ) -> bool:
     """`record_page_event` for the recipient, page, campaign and link of `link`."""
     assert link.page_id is not None and link.contact_id is not None
-    return record_page_event(
-        session=session,
-        clock=clock,
+    event = NewPageEvent(
         page_id=link.page_id,
         block_id=block_id,
         contact_id=link.contact_id,
@@ -120,6 +111,7 @@ def record_link_event(
         campaign_id=link.campaign_id,
         link_id=link.link_id,
     )
+    return record_page_event(session=session, clock=clock, event=event)
 
 
 def report_page_event(

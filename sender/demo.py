@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session, col
 
 from landing_templates.coupons import CouponSlot, assign_to, redeem_coupon
-from landing_templates.page_events import SCRATCH_REVEALED, record_page_event
+from landing_templates.page_events import SCRATCH_REVEALED, NewPageEvent, record_page_event
 from landing_templates.pages import create_page, publish_page
 from richsms.accounts import create_admin
 from richsms.db import session_scope
@@ -278,15 +278,8 @@ def _recipients_act(
         for index, contact_id in enumerate(clickers):
             coupon = assign_to(session=session, clock=clock, slot=bon, contact_id=contact_id)
             if index % 2 == 0:
-                record_page_event(
-                    session=session,
-                    clock=clock,
-                    page_id=page_id,
-                    block_id="carte",
-                    contact_id=contact_id,
-                    kind=SCRATCH_REVEALED,
-                    campaign_id=campaign_id,
-                )
+                revealed = NewPageEvent(page_id, "carte", contact_id, SCRATCH_REVEALED, campaign_id)
+                record_page_event(session=session, clock=clock, event=revealed)
             if index % 4 == 1:
                 redeem_coupon(
                     session=session,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from landing_templates.coupons import redeem_coupon
-from landing_templates.page_events import SCRATCH_REVEALED, record_page_event
+from landing_templates.page_events import SCRATCH_REVEALED, NewPageEvent, record_page_event
 from landing_templates.pages import create_page, publish_page
 from landing_templates.render import CompiledPage
 from landing_templates.serving import CompiledPages, open_version
@@ -99,8 +99,8 @@ def test_the_fast_reader_the_core_reader_and_the_first_view_agree(
         assert spin.coupon is not None
         for code in (spin.coupon.code, assigned.recipient.coupons["cp"].code):
             redeem_coupon(session=session, clock=clock, code=code, by=None, location=None)
-        record_page_event(session=session, clock=clock, page_id=page.page_id, block_id="sc",
-                          contact_id=ada, kind=SCRATCH_REVEALED)
+        revealed = NewPageEvent(page.page_id, "sc", ada, SCRATCH_REVEALED)
+        record_page_event(session=session, clock=clock, event=revealed)
     states = every_reader(engine, clock, page, ada)
     assert all(state == states[0] for state in states)
     recipient = states[0].recipient if states[0] is not None else None

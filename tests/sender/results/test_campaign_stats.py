@@ -12,7 +12,7 @@ from sqlalchemy import Engine, insert
 
 from landing_templates.coupons.models import Coupon
 from landing_templates.models import Page
-from landing_templates.page_events import record_page_event
+from landing_templates.page_events import NewPageEvent, record_page_event
 from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput, NotFound
 from sender.audience.models import Contact
@@ -111,15 +111,14 @@ def seed(engine: Engine, clock: FrozenClock, name: str = "Noël") -> int:
                 )
             if i < 3:
                 for _ in range(2):  # a reload records nothing more
-                    record_page_event(
-                        session=session,
-                        clock=clock,
+                    event = NewPageEvent(
                         page_id=page_id,
                         block_id="scratch-1",
                         contact_id=contact.id or 0,
                         kind="scratch_revealed",
                         campaign_id=cid,
                     )
+                    record_page_event(session=session, clock=clock, event=event)
                 session.add(
                     Coupon(
                         code=f"C{cid}-{i}",
