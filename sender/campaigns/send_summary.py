@@ -17,14 +17,14 @@ was sent is still waiting for: the one summary the UI's confirmation page and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
@@ -35,7 +35,8 @@ from sender.audience.selection import audience_condition, iter_audience
 from sender.campaigns.campaign import get_campaign
 from sender.campaigns.models import Campaign
 from sender.campaigns.scheduling import due_at, local_moment
-from sender.compose.analysis import AudienceAnalysis, analyze_audience
+from sender.campaigns.variants import CampaignVariants, Variant
+from sender.compose.analysis import AudienceAnalysis, analyze_audience, combined
 from sender.compose.composition import Composer
 from sender.delivery.models import PLANNED, QUEUED, Message
 from sender.delivery.windows import next_allowed
@@ -122,6 +123,9 @@ class SendSummary:
     timing: Timing
     opt_out: dict[str, str]  # language → the mention its recipients get
     waiting: Hold | None = None  # a sent campaign's messages still held
+    languages: dict[str, int] = field(default_factory=dict)  # text language → recipients
+    senders: tuple[SenderAudience, ...] = ()  # who each number sends to
+
 
     @property
     def excluded_total(self) -> int:
@@ -148,6 +152,8 @@ class SendSummary:
             "departures": self.timing.as_dict(),
             "opt_out": self.opt_out,
             "waiting": self.waiting.as_dict() if self.waiting else None,
+            "languages": self.languages,
+            "senders": [sender.as_dict() for sender in self.senders],
         }
 
 
@@ -157,25 +163,27 @@ def send_summary(
     """What sending the campaign now would do (reads only). For a campaign already sent,
     the same figures for its audience as it is now, and what its messages wait for."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
-    composer = Composer.for_campaign(session=session, campaign=campaign, settings=settings)
-    excluded, zones, languages = _audience_groups(session, campaign)
-    recipients = sum(zones.values())
-    analysis = analyze_audience(
-        _template(composer),
-        (
-            fields
-            for _row, fields in iter_audience(
-                session=session,
-                group_ids=campaign.group_ids,
-                segment_ids=campaign.segment_ids,
-                where=exclusion_code(campaign.type).is_(None),
+    variants = CampaignVariants(session=session, campaign=campaign, settings=settings)
+    excluded, zones, _languages = _audience_groups(session, campaign)
+    reach = _reach(session, campaign, variants)
+    for reason, count in reach.excluded.items():
+        excluded[reason] = count
+    recipients = sum(zones.values()) - sum(reach.excluded.values())
+    analysis = combined(
+        [
+            analyze_audience(
+                _template(variant.composer),
+                _fields_of(session, campaign, variants, key),
+                link_length=len(settings.short_url) + settings.link_code_length,
+                opt_out=variant.composer.opt_out,
+                price_per_segment=settings.price_per_segment,
+                max_segments=variant.composer.max_segments,
+                max_render_seconds=RENDER_SECONDS,
             )
-        ),
-        link_length=len(settings.short_url) + settings.link_code_length,
-        opt_out=composer.opt_out,
-        price_per_segment=settings.price_per_segment,
-        max_segments=composer.max_segments,
-        max_render_seconds=RENDER_SECONDS,
+            for key, variant in reach.variants.items()
+        ]
+        or [_nobody(variants, settings)],
+        settings.price_per_segment,
     )
     window = f"{campaign.window_start}-{campaign.window_end}"
     local = local_moment(campaign)
@@ -198,8 +206,8 @@ def send_summary(
     )
     mentions = {
         language: mention
-        for language in sorted(languages)
-        if (mention := composer.mention(language)) is not None
+        for language, mention in sorted(reach.mentions.items())
+        if mention is not None
     }
     return SendSummary(
         campaign_id=campaign_id,
@@ -217,6 +225,109 @@ def send_summary(
         timing=timing,
         opt_out=mentions,
         waiting=waiting_messages(session=session, campaign_id=campaign_id, now=now),
+        languages=dict(sorted(reach.languages.items())),
+        senders=tuple(sorted(reach.senders.values(), key=lambda s: s.sender)),
+    )
+
+
+@dataclass(slots=True)
+class SenderAudience:
+    """The recipients one number sends to ("" : the provider's default), by language,
+    and the opt-out mention each language gets from it."""
+
+    sender: str
+    country: str | None
+    recipients: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    opt_out: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sender": self.sender,
+            "country": self.country,
+            "recipients": self.recipients,
+            "languages": dict(sorted(self.languages.items())),
+            "opt_out": dict(sorted(self.opt_out.items())),
+        }
+
+
+@dataclass
+class Reach:
+    """Where the audience's messages go: each variant's recipients, those no number of
+    the campaign reaches by reason, per language and per number."""
+
+    variants: dict[tuple[str, int | None], Variant] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    senders: dict[str, SenderAudience] = field(default_factory=dict)
+    mentions: dict[str, str | None] = field(default_factory=dict)  # spoken → the first's
+
+
+def _key(variant: Variant) -> tuple[str, int | None]:
+    return variant.language, variant.sender.id if variant.sender is not None else None
+
+
+def _reach(session: Session, campaign: Campaign, variants: CampaignVariants) -> Reach:
+    """One pass over the phones and languages of the recipients the consent rule lets
+    through: each one's variant (the rule planning applies)."""
+    reach = Reach()
+    condition = and_(
+        audience_condition(
+            session=session, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
+        ),
+        exclusion_code(campaign.type).is_(None),
+    )
+    for phone, language in session.execute(
+        select(col(Contact.phone), col(Contact.language)).where(condition)
+    ):
+        variant = variants.choose(language, phone)
+        if isinstance(variant, str):
+            reach.excluded[variant] = reach.excluded.get(variant, 0) + 1
+            continue
+        reach.variants.setdefault(_key(variant), variant)
+        reach.languages[variant.language] = reach.languages.get(variant.language, 0) + 1
+        line = variant.sender
+        value = variant.sender_value
+        audience = reach.senders.get(value)
+        if audience is None:
+            audience = reach.senders[value] = SenderAudience(
+                value, line.country if line is not None else None
+            )
+        audience.recipients += 1
+        audience.languages[variant.language] = audience.languages.get(variant.language, 0) + 1
+        mention = variant.composer.mention(variant.recipient_language)
+        if mention is not None:
+            audience.opt_out.setdefault(variant.recipient_language, mention)
+        reach.mentions.setdefault(variant.recipient_language, mention)
+    return reach
+
+
+def _fields_of(
+    session: Session, campaign: Campaign, variants: CampaignVariants, key: tuple[str, int | None]
+) -> Iterator[dict[str, object]]:
+    """The merge fields of the recipients of one variant, each with the language their
+    opt-out mention is in."""
+    for row, fields in iter_audience(
+        session=session,
+        group_ids=campaign.group_ids,
+        segment_ids=campaign.segment_ids,
+        where=exclusion_code(campaign.type).is_(None),
+    ):
+        variant = variants.choose(row.language, row.phone)
+        if isinstance(variant, str) or _key(variant) != key:
+            continue
+        yield {**fields, "language": variant.recipient_language}
+
+
+def _nobody(variants: CampaignVariants, settings: Settings) -> AudienceAnalysis:
+    """The analysis of no recipient (an empty audience)."""
+    composer = variants.composer(variants.main, None)
+    return analyze_audience(
+        _template(composer),
+        (),
+        link_length=len(settings.short_url) + settings.link_code_length,
+        opt_out=composer.opt_out,
+        price_per_segment=settings.price_per_segment,
     )
 
 

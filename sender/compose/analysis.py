@@ -9,7 +9,7 @@ audience is streamed once, and only new combinations of values are rendered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from math import inf
@@ -38,6 +38,7 @@ __all__ = [
     "AudienceAnalysis",
     "TemplateEstimate",
     "analyze_audience",
+    "combined",
     "estimate_template",
     "placeholder_link",
 ]
@@ -240,6 +241,32 @@ def analyze_audience(
         counter[0] += 1
 
     return _summarize(recipients, counters, failed[0], samples, price_per_segment)
+
+
+def combined(analyses: Sequence[AudienceAnalysis], price_per_segment: Decimal) -> AudienceAnalysis:
+    """Several audiences' analyses as one (a campaign's variants: each translation from
+    each number, analysed over its own recipients)."""
+    if len(analyses) == 1:
+        return analyses[0]
+    counters: dict[_Outcome, _Counter] = {}
+    for analysis in analyses:
+        for group in analysis.distribution:
+            # The lengths only matter at their extremes: each group keeps its own.
+            for length, units in ((analysis.min_length, analysis.min_units),
+                                  (analysis.max_length, analysis.max_units)):  # fmt: skip
+                key = (group.encoding, group.segments, length or 0, units or 0)
+                counters.setdefault(key, [0])
+            first = (group.encoding, group.segments, analysis.min_length or 0,
+                     analysis.min_units or 0)  # fmt: skip
+            counters[first][0] += group.recipients
+    samples = [sample for analysis in analyses for sample in analysis.error_samples]
+    return _summarize(
+        sum(a.recipients for a in analyses),
+        counters,
+        sum(a.errors for a in analyses),
+        samples[:MAX_ERROR_SAMPLES],
+        price_per_segment,
+    )
 
 
 def _summarize(

@@ -51,6 +51,7 @@ from sender.audience.contacts import (
 )
 from sender.audience.models import Contact
 from sender.audience.phones import ParsedPhone, parse_international, parse_phone
+from sender.audience.recipient_locale import recipient_language
 from sender.delivery.models import InboundMessage, Message
 from sender.delivery.outbox import NewMessage, enqueue
 
@@ -225,6 +226,7 @@ def handle_inbound(
         region=settings.default_region, strict=False,
     )  # fmt: skip
 
+    reply_language = partial(_reply_language, default_region=settings.default_region)
     reply: str | None = None
     if keyword in OPT_OUT_WORDS:
         action = OPT_OUT
@@ -233,7 +235,7 @@ def handle_inbound(
             contact = new_contact(
                 language=_language_of(keyword, parsed.language), status=OPTED_OUT, opted_out_via=via
             )
-            reply = OPT_OUT_REPLY[_reply_language(contact)]
+            reply = OPT_OUT_REPLY[reply_language(contact)]
         else:
             # A repeated STOP gets no second confirmation; the answer to a clarification
             # gets its first one.
@@ -242,7 +244,7 @@ def handle_inbound(
                 contact.opted_out_via = via[:64]
             opt_out(session=session, contact=contact, via=via, clock=clock)
             if confirm:
-                reply = OPT_OUT_REPLY[_reply_language(contact)]
+                reply = OPT_OUT_REPLY[reply_language(contact)]
     elif keyword in OPT_IN_WORDS:
         action = OPT_IN
         if contact is None:
@@ -252,11 +254,11 @@ def handle_inbound(
             # Texting START is an express request: the only consent this contact has.
             contact.consent_type, contact.consent_source, contact.consent_at = EXPRESS, via, now
             session.add(contact)
-        reply = OPT_IN_REPLY[_reply_language(contact)]
+        reply = OPT_IN_REPLY[reply_language(contact)]
     elif keyword in HELP_WORDS:
         action = HELP
         language = (
-            _reply_language(contact)
+            reply_language(contact)
             if contact is not None
             else _language_of(keyword, parsed.language)
         )
@@ -270,7 +272,7 @@ def handle_inbound(
             # the consumer confirms they do not revoke), and ask once.
             action = CLARIFY
             opt_out(session=session, contact=contact, via=CLARIFY_VIA, clock=clock)
-            reply = CLARIFY_REPLY[_reply_language(contact)]
+            reply = CLARIFY_REPLY[reply_language(contact)]
     else:
         action = REPLY
 
@@ -376,8 +378,11 @@ def _sender_number(phone: str, to: str, default_region: str) -> ParsedPhone:
     return parse_phone(phone, region=region, strict=False)
 
 
-def _reply_language(contact: Contact) -> str:
-    return "fr" if contact.language == "fr" else "en"
+def _reply_language(contact: Contact, default_region: str) -> str:
+    """The contact's language (their own, else their number's), as every message to
+    them: a Québec number without a language is answered in French."""
+    spoken = recipient_language(contact.language, contact.phone, default_region)
+    return "fr" if spoken == "fr" else "en"
 
 
 def _language_of(keyword: str | None, number_language: str) -> str:

@@ -41,6 +41,7 @@ from sender.delivery.models import (
     InboundMessage,
     Message,
 )
+from sender.results.breakdown import campaign_breakdown
 from sender.results.reading_delay import clicks_over_time, reading_delay
 from shortener.models import Click, Link
 
@@ -165,6 +166,11 @@ def campaign_report(
             "errors": n(ERROR, 0),
             "error_reasons": _reasons(session, campaign_id, (ERROR,)),
             "excluded": campaign.excluded_count,
+            # Left out at planning by reason, other than consent ("no sender number for BE").
+            "excluded_reasons": [
+                {"reason": reason, "count": count}
+                for reason, count in sorted((campaign.exclusions or {}).items())
+            ],
             "skipped": n(SKIPPED, 0),
             "cancelled": n(CANCELLED, 0),
             "remaining": n(PLANNED, 0) + n(QUEUED, 0) + n(SENDING, 0),
@@ -200,6 +206,7 @@ def campaign_report(
             "opt_outs": opt_outs,
             "opt_out_rate": _rate(opt_outs, reached),
         },
+        **campaign_breakdown(session=session, campaign_id=campaign_id),
         "reading_delay": reading_delay(session=session, campaign_id=campaign_id),
         "clicks_over_time": clicks_over_time(session=session, campaign_id=campaign_id),
     }

@@ -214,6 +214,14 @@ class EncodingCostOut(BaseModel):
     cost: str
 
 
+class SenderAudienceOut(BaseModel):
+    sender: str = Field(description="The number's value; empty: the provider's default.")
+    country: str | None
+    recipients: int
+    languages: dict[str, int]
+    opt_out: dict[str, str] = Field(description="The opt-out mention each language gets.")
+
+
 class SummaryOut(BaseModel):
     """What sending the campaign does, before anything leaves: the audience, who is
     excluded and why (the rule planning applies), the messages' segments and cost per
@@ -239,6 +247,12 @@ class SummaryOut(BaseModel):
     departures: DeparturesOut
     opt_out: dict[str, str] = Field(description="The opt-out mention, by language.")
     waiting: HoldOut | None
+    languages: dict[str, int] = Field(
+        description="Recipients by the language of the text they get."
+    )
+    senders: list[SenderAudienceOut] = Field(
+        description="Recipients by the number they get their message from."
+    )
 
 
 class SenderIn(BaseModel):

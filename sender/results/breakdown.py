@@ -1,0 +1,96 @@
+"""A campaign's results by language and by sender number: production, delivery, clicks,
+redemptions and opt-outs of the messages in each language (the translation each
+recipient got) and from each number, and who planning left out and why.
+
+Each figure is one GROUP BY over the record, joined to the outbox row that carried it:
+a click through its link's message, a redemption through the recipient's message of the
+campaign, an opt-out through the message it answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, distinct, func, select
+from sqlmodel import Session, col
+
+from landing_templates.coupons.models import Coupon
+from sender.delivery.inbound import OPT_OUT_WORDS
+from sender.delivery.models import (
+    DELIVERED,
+    ERROR,
+    FAILED,
+    SENT,
+    UNDELIVERED,
+    InboundMessage,
+    Message,
+)
+from shortener.models import Click
+
+_FIGURES = ("produced", "errors", "sent", "delivered", "failed", "unique_clicks",
+            "redemptions", "opt_outs")  # fmt: skip
+_SPLITS = {"by_language": col(Message.language), "by_sender": col(Message.sender)}
+
+
+def campaign_breakdown(*, session: Session, campaign_id: int) -> dict[str, Any]:
+    """{"by_language": {"fr": {figures}, ...}, "by_sender": {"36180": {figures}, ...}}
+    (a message without a language is under "", one from the provider's default number
+    under "")."""
+    return {name: _split(session, campaign_id, column) for name, column in _SPLITS.items()}
+
+
+def _split(session: Session, campaign_id: int, column: Any) -> dict[str, dict[str, int]]:
+    ours = and_(col(Message.campaign_id) == campaign_id, col(Message.is_test).is_(False))
+    found: dict[str, dict[str, int]] = {}
+
+    def add(key: object, figure: str, count: Any) -> None:
+        row = found.setdefault(str(key or ""), dict.fromkeys(_FIGURES, 0))
+        row[figure] += int(count or 0)
+
+    for key, state, count in session.execute(
+        select(column, col(Message.state), func.count())
+        .where(ours)
+        .group_by(column, col(Message.state))
+    ).all():
+        add(key, "errors" if state == ERROR else "produced", count)
+        if state in (SENT, DELIVERED, UNDELIVERED):
+            add(key, "sent", count)
+        if state == DELIVERED:
+            add(key, "delivered", count)
+        if state in (FAILED, UNDELIVERED):
+            add(key, "failed", count)
+    for key, count in session.execute(
+        select(column, func.count(distinct(col(Click.contact_id))))
+        .select_from(Message)
+        .join(Click, col(Click.link_id) == col(Message.link_id))
+        .where(ours, col(Click.is_bot).is_(False))
+        .group_by(column)
+    ).all():
+        add(key, "unique_clicks", count)
+    for key, count in session.execute(
+        select(column, func.count(col(Coupon.redeemed_at)))
+        .select_from(Message)
+        .join(
+            Coupon,
+            and_(
+                col(Coupon.campaign_id) == col(Message.campaign_id),
+                col(Coupon.contact_id) == col(Message.contact_id),
+            ),
+        )
+        .where(ours)
+        .group_by(column)
+    ).all():
+        add(key, "redemptions", count)
+    for key, count in session.execute(
+        select(column, func.count(distinct(col(InboundMessage.contact_id))))
+        .select_from(InboundMessage)
+        .join(Message, col(Message.id) == col(InboundMessage.message_id))
+        .where(
+            ours,
+            col(InboundMessage.campaign_id) == campaign_id,
+            col(InboundMessage.keyword).in_(sorted(OPT_OUT_WORDS)),
+        )
+        .group_by(column)
+    ).all():
+        add(key, "opt_outs", count)
+    return dict(sorted(found.items()))

@@ -1,0 +1,148 @@
+"""Issue 20, as a marketer with a Québec and France audience sees it: one campaign in
+French and English, sent from a Canadian long code and a French short code. Each
+recipient gets their language's text from their country's number with that country's
+opt-out mention (the console provider's log says what left, from where, to whom); a
+Belgian number no sender can reach is left out with its reason; the results split by
+language and by number; a STOP from Québec is confirmed in French from the number it
+was sent to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col
+from starlette.testclient import TestClient
+
+from richsms.db import session_scope
+from sender.audience.models import Contact
+from sender.campaigns.planning_job import run_planning
+from sender.delivery.inbound import OPT_OUT_REPLY
+from sender.delivery.providers.console import ConsoleProvider, read_log
+from sender.delivery.worker import Worker, WorkerConfig
+from tests.clock import FrozenClock
+
+CANADA = "+15145550000"
+FRANCE = "36180"
+CSV = (
+    "phone;first_name;language;consent_type;consent_source\n"
+    "+33612345678;Marie;fr;express;web\n"
+    "+15145550101;Jean;fr;express;web\n"
+    "+15145550102;Alice;en;express;web\n"
+    "+32470123456;Lucas;fr;express;web\n"
+    "+14185550103;Gilles;;express;web\n"  # Québec, no language of his own
+    "+14165550104;Olivia;;express;web\n"  # Ontario, no language of her own
+)
+FR_CA = "Répondez STOP pour vous désabonner"
+EN_CA = "Reply STOP to opt out"
+
+
+def bilingual_campaign(api: TestClient, engine: Any) -> int:
+    imported = api.post(
+        "/api/contacts/import", content=CSV.encode(), headers={"Content-Type": "text/csv"}
+    )
+    assert imported.status_code == 200 and imported.json()["imported"] == 6, imported.text
+    with session_scope(engine) as session:  # as contacts who never said their language
+        session.execute(
+            update(Contact)
+            .where(col(Contact.first_name).in_(["Gilles", "Olivia"]))
+            .values(language=None)
+        )
+    group = api.post("/api/groups", json={"name": "Québec et France"}).json()["id"]
+    phones = [line.split(";")[0] for line in CSV.splitlines()[1:]]
+    assert api.post(f"/api/groups/{group}/members", json={"phones": phones}).status_code == 200
+    senders = [
+        api.post(
+            "/api/senders",
+            json={"kind": kind, "value": value, "country": country, "rate": 1000,
+                  "allowed_types": ["promotional", "administrative"]},
+        ).json()["id"]
+        for kind, value, country in (("long_code", CANADA, "CA"), ("short_code", FRANCE, "FR"))
+    ]  # fmt: skip
+    created = api.post(
+        "/api/campaigns",
+        json={
+            "name": "Soldes / Sale",
+            "type": "promotional",
+            "language": "fr",
+            "template": "Soldes -20% {{ contact.first_name }}",
+            "translations": {"en": {"template": "Sale 20% off {{ contact.first_name }}"}},
+            "group_ids": [group],
+            "sender_ids": senders,
+            "rate": 1000,
+            "window_start": "00:00",
+            "window_end": "23:59",
+        },
+    )
+    assert created.status_code == 201, created.text
+    campaign_id: int = created.json()["id"]
+    return campaign_id
+
+
+def deliver(app: Any, clock: FrozenClock, log: Path) -> list[dict[str, object]]:
+    context = app.context
+    worker = Worker(
+        context.engine, ConsoleProvider(log, clock=clock), clock, WorkerConfig(default_rate=1000)
+    )
+    try:
+        while worker.run_once():
+            pass
+    finally:
+        worker.close()
+    return read_log(log)
+
+
+def test_each_recipient_gets_their_language_from_their_countrys_number(
+    api: TestClient, app: Any, clock: FrozenClock, tmp_path: Path
+) -> None:
+    context = app.context
+    campaign_id = bilingual_campaign(api, context.engine)
+
+    summary = api.get(f"/api/campaigns/{campaign_id}/summary").json()
+    assert summary["languages"] == {"en": 2, "fr": 3}
+    assert summary["excluded"]["no sender number for BE"] == 1
+    assert summary["recipients"] == 5
+    by_sender = {s["sender"]: s for s in summary["senders"]}
+    assert by_sender[CANADA]["languages"] == {"en": 2, "fr": 2}
+    assert by_sender[CANADA]["opt_out"] == {"en": EN_CA, "fr": FR_CA}
+    assert by_sender[FRANCE]["opt_out"] == {"fr": "STOP au 36180"}
+
+    assert api.post(f"/api/campaigns/{campaign_id}/send").status_code == 202
+    run_planning(
+        engine=context.engine, clock=clock, settings=context.settings, codes=context.codes,
+        worker_id="w1", campaign_id=campaign_id,
+    )  # fmt: skip
+    log = tmp_path / "console.jsonl"
+    sent = {line["phone"]: (line["sender"], line["text"]) for line in deliver(app, clock, log)}
+    assert sent == {
+        "+33612345678": (FRANCE, "Soldes -20% Marie\nSTOP au 36180"),
+        "+15145550101": (CANADA, f"Soldes -20% Jean\n{FR_CA}"),
+        "+15145550102": (CANADA, f"Sale 20% off Alice\n{EN_CA}"),
+        "+14185550103": (CANADA, f"Soldes -20% Gilles\n{FR_CA}"),  # Québec: French
+        "+14165550104": (CANADA, f"Sale 20% off Olivia\n{EN_CA}"),  # Ontario: English
+    }
+
+    # Gilles (Québec, no language of his own) texts STOP to the Canadian number.
+    stop = api.post("/api/inbound", json={"from": "+14185550103", "to": CANADA, "text": "STOP"})
+    assert stop.status_code == 200, stop.text
+    assert stop.json()["reply"] == OPT_OUT_REPLY["fr"]
+    assert stop.json()["campaign_id"] == campaign_id
+    confirmation = deliver(app, clock, log)[-1]
+    assert (confirmation["phone"], confirmation["sender"], confirmation["text"]) == (
+        "+14185550103",
+        CANADA,
+        OPT_OUT_REPLY["fr"],
+    )
+
+    stats = api.get(f"/api/campaigns/{campaign_id}/stats").json()
+    assert stats["production"]["excluded"] == 1
+    assert stats["production"]["excluded_reasons"] == [
+        {"reason": "no sender number for BE", "count": 1}
+    ]
+    fr, en = stats["by_language"]["fr"], stats["by_language"]["en"]
+    assert (fr["produced"], fr["sent"], fr["opt_outs"]) == (3, 3, 1)
+    assert (en["produced"], en["sent"], en["opt_outs"]) == (2, 2, 0)
+    assert stats["by_sender"][CANADA]["produced"] == 4
+    assert stats["by_sender"][CANADA]["opt_outs"] == 1
+    assert stats["by_sender"][FRANCE]["produced"] == 1
