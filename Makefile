@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the suite drives: the browser tests' chromium, cairo for the coupon SVG tests.
-SYSTEM_PACKAGES := chromium fonts-liberation libcairo2
+# Debian packages the suite drives: the browser tests' chromium, cairo for the coupon SVG
+# tests, nginx for the shipped load balancer configuration (deploy/nginx), openssl for its
+# test certificate.
+SYSTEM_PACKAGES := chromium fonts-liberation libcairo2 nginx-light openssl
 
 .PHONY: serve test lint install system-deps bench clean
 

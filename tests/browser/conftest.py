@@ -68,9 +68,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str) -> Iterator[LiveServer]:
+def serve(database_url: str, **environ: str) -> Iterator[LiveServer]:
     """The app under uvicorn in a thread on a free loopback port, on `database_url` (a
-    migrated, empty database), with a frozen clock."""
+    migrated, empty database), with a frozen clock; `environ`: more settings."""
     from web.app import create_app
 
     port = _free_port()
@@ -81,6 +81,7 @@ def serve(database_url: str) -> Iterator[LiveServer]:
             "RICHSMS_SECRET_KEY": TEST_SECRET,
             "RICHSMS_SHORT_URL": base,
             "RICHSMS_BASE_URL": base,
+            **environ,
         }
     )
     clock = FrozenClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
