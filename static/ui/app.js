@@ -8,7 +8,9 @@ document.addEventListener("htmx:configRequest", (event) => {
 document.addEventListener("click", (event) => {
   const target = event.target instanceof Element ? event.target : null;
   if (!target) return;
-  const area = document.getElementById("template");
+  // Each text of the composer (the main one, each translation) has its own buttons.
+  const control = target.closest("[data-insert], [data-text]");
+  const area = document.getElementById(control?.getAttribute("data-for") || "template");
   const insert = target.closest("[data-insert]");
   if (insert && area) {
     const text = insert.getAttribute("data-insert");

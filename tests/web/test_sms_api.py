@@ -177,3 +177,23 @@ def test_one_contact_with_a_huge_value_is_an_error_not_the_whole_analysis(
     audience = response.json()["audience"]
     assert (audience["recipients"], audience["errors"]) == (3, 1)
     assert audience["error_samples"][0]["index"] == 1
+
+
+def test_the_audience_is_narrowed_to_the_recipients_of_a_translations_language(
+    api: TestClient,
+) -> None:
+    contacts = [
+        {"first_name": "Zoé", "phone": "+33612345601"},  # France: French
+        {"first_name": "Luc", "phone": "+15145550101"},  # Montréal: French
+        {"first_name": "Ann", "phone": "+14165550101"},  # Toronto: English
+        {"first_name": "Bob", "phone": "+15145550102", "language": "en"},  # his own
+    ]
+    body = {"text": "Hi {{ contact.first_name }}", "audience": {"contacts": contacts}}
+    everyone = api.post("/api/sms/analyze", json=body).json()["audience"]
+    assert everyone["recipients"] == 4
+    english = api.post("/api/sms/analyze", json=body | {"languages": ["en"]}).json()
+    assert english["audience"]["recipients"] == 2
+    french = api.post("/api/sms/analyze", json=body | {"languages": ["fr"]}).json()
+    assert french["audience"]["recipients"] == 2
+    refused = api.post("/api/sms/analyze", json=body | {"languages": ["de"]})
+    assert refused.status_code == 422 and "languages" in refused.text

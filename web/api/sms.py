@@ -15,6 +15,7 @@ from richsms.settings import Settings
 from richsms.types import Id
 from sender.audience.consent import refusal
 from sender.audience.custom_fields import MAX_CUSTOM_FIELD_NAME, MAX_CUSTOM_FIELDS
+from sender.audience.recipient_locale import recipient_language
 from sender.audience.selection import iter_audience
 from sender.compose.analysis import analyze_audience, estimate_template
 from sender.compose.composition import Composer
@@ -62,6 +63,12 @@ class AnalyzeIn(BaseModel):
         None, description="The sender number the opt-out mention names (default: the provider's)."
     )
     audience: AudienceIn | None = None
+    languages: list[Literal["fr", "en"]] | None = Field(
+        None,
+        max_length=2,
+        description="Only the audience's recipients addressed in one of these languages "
+        "(their own, else their number's): the recipients of one translation.",
+    )
 
 
 class WarningOut(BaseModel):
@@ -88,19 +95,37 @@ class AnalyzeOut(BaseModel):
     audience: dict[str, Any] | None = None
 
 
-def _recipients(engine: Engine, audience: AudienceIn, type: str) -> Iterator[Mapping[str, object]]:
+def _recipients(
+    engine: Engine, body: AnalyzeIn, audience: AudienceIn, region: str
+) -> Iterator[Mapping[str, object]]:
     """The contacts who would receive the message now: opted-out contacts, and contacts
-    without consent for a promotional message, are left out as the sender would."""
+    without consent for a promotional message, are left out as the sender would; so are
+    those addressed in another language than `body.languages`, when given."""
+    wanted = set(body.languages) if body.languages is not None else None
     if audience.contacts:
-        yield from audience.contacts
+        for contact in audience.contacts:
+            if wanted is None or _language(contact, region) in wanted:
+                yield contact
         return
     # A read-only session: on SQLite it holds no write lock however long the audience.
     with read_session(engine) as session:
         for row, fields in iter_audience(
             session=session, group_ids=audience.groups, segment_ids=audience.segments
         ):
-            if refusal(row.status, row.consent_type, type) is None:
+            if refusal(row.status, row.consent_type, body.type) is not None:
+                continue
+            if wanted is None or recipient_language(row.language, row.phone, region) in wanted:
                 yield fields
+
+
+def _language(contact: Mapping[str, object], region: str) -> str:
+    """An inline contact's language, as a recipient's is read."""
+    language, phone = contact.get("language"), contact.get("phone")
+    return recipient_language(
+        language if isinstance(language, str) else None,
+        phone if isinstance(phone, str) else "",
+        region,
+    )
 
 
 def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, Any]:
@@ -130,7 +155,7 @@ def _analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, 
     else:
         result["audience"] = analyze_audience(
             template,
-            _recipients(engine, body.audience, body.type),
+            _recipients(engine, body, body.audience, settings.default_region),
             link_length=link_length,
             opt_out=composer.opt_out,
             price_per_segment=settings.price_per_segment,

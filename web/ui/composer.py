@@ -1,12 +1,16 @@
-"""The composer: a campaign's name, type, sender, text and audience, with the SMS
-analysis beside the text updating as one types (the same analysis as
-`POST /api/sms/analyze`), a preview of the message as a recipient gets it (opt-out
-mention and link in place), and GSM-7 suggestions shown as a diff to accept or not."""
+"""The composer: a campaign's name, type, sender numbers, texts and audience. The main
+text (in the campaign's language) and each translation sit side by side, a language
+added or removed in one click, each with its own SMS analysis updating as one types (the
+same analysis as `POST /api/sms/analyze`, over the recipients addressed in that
+language), a preview of the message as such a recipient gets it (opt-out mention and
+link in place), and GSM-7 suggestions shown as a diff to accept or not."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +26,7 @@ from richsms.errors import InvalidInput, RichsmsError
 from richsms.i18n import N_
 from sender.audience.custom_fields import known_fields
 from sender.audience.groups import list_groups
+from sender.audience.recipient_locale import LANGUAGES
 from sender.audience.segments import list_segments
 from sender.audience.selection import iter_audience
 from sender.campaigns.campaign import (
@@ -32,8 +37,8 @@ from sender.campaigns.campaign import (
     edit_campaign,
     get_campaign,
 )
-from sender.campaigns.models import Campaign
-from sender.compose.composition import Composer
+from sender.campaigns.models import Campaign, CampaignShape
+from sender.campaigns.variants import CampaignVariants, Variant
 from sender.compose.library import get_message_template, list_message_templates
 from sender.delivery.models import SenderNumber
 from web.api.sms import AnalyzeIn, AudienceIn, _analysis
@@ -42,8 +47,14 @@ from web.context import context
 from web.ui.base import back_to
 from web.ui.campaign_preview import sample_link
 from web.ui.render import Viewer, fragment, page
+from web.ui.senders import KINDS
 
 TYPES = (N_("promotional"), N_("informational"), N_("administrative"))
+ADD_TRANSLATION = {"fr": N_("Add a French translation"), "en": N_("Add an English translation")}
+REMOVE_TRANSLATION = {
+    "fr": N_("Remove the French translation"),
+    "en": N_("Remove the English translation"),
+}
 STANDARD = ("first_name", "last_name", "phone", "email")
 
 
@@ -57,6 +68,54 @@ def _ids(form: dict[str, str], prefix: str) -> list[int]:
     return sorted(found)
 
 
+def _id(form: dict[str, str], name: str) -> int | None:
+    value = form.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def _main_language(form: dict[str, str]) -> str:
+    language = form.get("language", "")
+    return language if language in LANGUAGES else "fr"
+
+
+def _translated(form: dict[str, str]) -> list[str]:
+    """The languages the form has a translation column for (not the main one)."""
+    main = _main_language(form)
+    return [lang for lang in LANGUAGES if lang != main and f"translation-{lang}" in form]
+
+
+def _sender_ids(form: dict[str, str]) -> list[int]:
+    """The numbers ticked (or the one `sender_id` a plain form may still post)."""
+    ticked = _ids(form, "sender-")
+    single = _id(form, "sender_id")
+    return ticked or ([single] if single else [])
+
+
+def _translations(form: dict[str, str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for lang in _translated(form):
+        text = form.get(f"translation-{lang}", "")
+        if not text.strip():
+            raise InvalidInput(
+                "translations.{language}.template: write the text, or remove the translation",
+                params={"language": lang},
+            )
+        found[lang] = {"template": text, "page_id": _id(form, f"translation-{lang}-page_id")}
+    return found
+
+
+def _language_change(form: dict[str, str]) -> dict[str, str] | None:
+    """The form with a translation column added or removed, when one of those buttons
+    was pressed (nothing is saved), else None."""
+    added, removed = form.get("add_language", ""), form.get("remove_language", "")
+    if added in LANGUAGES and added != _main_language(form):
+        return {f"translation-{added}": ""} | form
+    if removed in LANGUAGES:
+        gone = (f"translation-{removed}", f"translation-{removed}-page_id")
+        return {name: value for name, value in form.items() if name not in gone}
+    return None
+
+
 def _choices(db: Session) -> dict[str, Any]:
     return {
         "groups": list_groups(session=db),
@@ -67,6 +126,10 @@ def _choices(db: Session) -> dict[str, Any]:
         "library": list_message_templates(session=db),
         "pages": [p for p in list_pages(session=db) if p.published_version is not None],
         "brand": brand_name(db),
+        "languages": LANGUAGES,
+        "add_translation": ADD_TRANSLATION,
+        "remove_translation": REMOVE_TRANSLATION,
+        "sender_kinds": KINDS,
     }
 
 
@@ -98,10 +161,13 @@ def _spec(form: dict[str, str]) -> CampaignSpec:
     except ValueError:
         rate = -1.0
     local_at = form.get("local_at", "").strip()
+    senders = _sender_ids(form)
     return CampaignSpec(
         name=form.get("name", ""),
         type=form.get("type", "promotional"),
         template=form.get("template", ""),
+        language=_main_language(form),
+        translations=_translations(form),
         target_url=form.get("target_url", "").strip() or None,
         page_id=int(form["page_id"]) if form.get("page_id", "").isdigit() else None,
         group_ids=_ids(form, "group-"),
@@ -114,7 +180,9 @@ def _spec(form: dict[str, str]) -> CampaignSpec:
         window_start=form.get("window_start", "08:00") or "08:00",
         window_end=form.get("window_end", "21:00") or "21:00",
         rate=rate,
-        sender_id=int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None,
+        sender_id=senders[0] if senders else None,
+        sender_ids=senders,
+        default_sender_id=_id(form, "default_sender_id"),
         requires_approval=form.get("requires_approval") == "on",
     )
 
@@ -136,9 +204,15 @@ def _form_of(campaign: Campaign) -> dict[str, str]:
         "window_start": campaign.window_start,
         "window_end": campaign.window_end,
         "rate": f"{campaign.rate:g}",
-        "sender_id": str(campaign.sender_id or ""),
+        "language": campaign.language,
+        "default_sender_id": str(campaign.default_sender_id or ""),
     }
+    for lang, translation in (campaign.translations or {}).items():
+        form[f"translation-{lang}"] = str(translation.get("template", ""))
+        form[f"translation-{lang}-page_id"] = str(translation.get("page_id") or "")
+    senders = campaign.sender_ids or ([campaign.sender_id] if campaign.sender_id else [])
     flags = {
+        **{f"sender-{i}": True for i in senders},
         "one_per_phone": campaign.one_per_phone,
         "requires_approval": campaign.requires_approval,
         **{f"group-{i}": True for i in campaign.group_ids},
@@ -157,15 +231,17 @@ def _saved(
     done: str,
     **shown: Any,
 ) -> Response:
-    """Save the form's campaign with `save`, or show the form again with the problem."""
+    """Save the form's campaign with `save`, or show the form again with the problem;
+    a language added or removed shows the form again with it, saving nothing."""
+    changed = _language_change(form)
+    if changed is not None:
+        return page(view, "compose.html", form=changed, **shown, **_choices(db))
     try:
         with db.begin_nested():
             campaign = save(_spec(form))
     except RichsmsError as exc:
         problem = exc.told(view.gettext)
-        return page(
-            view, "compose.html", 422, form=form, problem=problem, **shown, **_choices(db)
-        )
+        return page(view, "compose.html", 422, form=form, problem=problem, **shown, **_choices(db))
     return back_to(f"/ui/campaigns/{campaign.id}", done)
 
 
@@ -244,47 +320,140 @@ def _diff(text: str, replacements: list[dict[str, Any]]) -> Markup:
     return Markup("".join(parts))
 
 
-def _preview(request: Request, db: Session, form: dict[str, str], audience: AudienceIn) -> str:
-    settings = context(request).settings
-    sender_id = int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None
-    composer = Composer.saved(
-        session=db,
-        template=form.get("template", ""),
+SAMPLE_NAMES = {"fr": "Marie", "en": "Emma"}  # who a preview without an audience shows
+PREVIEW_SCAN = 2_000  # audience rows looked through for a recipient of a language
+
+
+@dataclass(frozen=True, slots=True)
+class TextPanel:
+    """One text of the composer (the main one or a translation) and its analysis."""
+
+    language: str
+    field: str  # the textarea's name and id: "template", "translation-en"
+    target: str  # the panel's id: "analysis", "analysis-en"
+    result: dict[str, Any] | None = None
+    preview: str = ""
+    diff: Markup | None = None
+    warnings: tuple[str, ...] = ()
+    problem: str = ""
+
+
+def _shape(form: dict[str, str]) -> CampaignShape:
+    """The texts and numbers the form describes, as the campaign would have them (an
+    unfinished translation included, to be analysed)."""
+    senders = _sender_ids(form)
+    return CampaignShape(
+        name=form.get("name", ""),
         type=form.get("type", "promotional"),
-        settings=settings,
-        sender_id=sender_id,
+        template=form.get("template", ""),
+        language=_main_language(form),
+        translations={
+            lang: {
+                "template": form.get(f"translation-{lang}", ""),
+                "page_id": _id(form, f"translation-{lang}-page_id"),
+            }
+            for lang in _translated(form)
+        },
+        page_id=_id(form, "page_id"),
+        sender_id=senders[0] if senders else None,
+        sender_ids=senders,
+        default_sender_id=_id(form, "default_sender_id"),
     )
-    sample: dict[str, object] = {"first_name": "Marie", "language": "fr"}
+
+
+def _recipient(
+    db: Session, variants: CampaignVariants, language: str, audience: AudienceIn
+) -> _Sampled | str:
+    """The variant of the audience's first recipient who gets the text of `language`
+    (their message, from their country's number), or a sample's; a string says why the
+    sample can be reached by no number."""
+    sample: dict[str, object] = {"first_name": SAMPLE_NAMES[language], "language": language}
     if audience.groups or audience.segments:
-        for _row, fields in iter_audience(
-            session=db, group_ids=audience.groups, segment_ids=audience.segments
-        ):
-            sample = dict(fields)
-            break
-    link = sample_link(settings)
-    return composer.compose(sample, language=sample.get("language", "en"), link=link).text
+        rows = iter_audience(session=db, group_ids=audience.groups, segment_ids=audience.segments)
+        for row, fields in islice(rows, PREVIEW_SCAN):
+            chosen = variants.choose(row.language, row.phone)
+            if not isinstance(chosen, str) and chosen.language == language:
+                return _Sampled(chosen, dict(fields))
+    chosen = variants.choose(language, "")
+    if isinstance(chosen, str):
+        return chosen
+    return _Sampled(
+        Variant(variants.texts[language], chosen.sender, variants.composer(
+            variants.texts[language], chosen.sender), language),
+        sample,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Sampled:
+    variant: Variant
+    fields: dict[str, object]
+
+
+def _panel(
+    request: Request,
+    db: Session,
+    view: Viewer,
+    form: dict[str, str],
+    variants: CampaignVariants,
+    language: str,
+) -> TextPanel:
+    main = language == variants.main.language
+    field = "template" if main else f"translation-{language}"
+    target = "analysis" if main else f"analysis-{language}"
+    text = form.get(field, "")[:5000]
+    audience = AudienceIn(groups=_ids(form, "group-"), segments=_ids(form, "segment-"))
+    # The main text goes to its language's recipients and to those of any language
+    # without a translation; a translation to its language's.
+    spoken = [
+        lang for lang in LANGUAGES if lang == language or (main and lang not in variants.texts)
+    ]
+    ctx = context(request)
+    try:
+        sampled = _recipient(db, variants, language, audience)
+        sender = (
+            sampled.variant.sender.id
+            if isinstance(sampled, _Sampled) and sampled.variant.sender is not None
+            else None
+        )
+        body = AnalyzeIn(
+            text=text,
+            type=form.get("type", "promotional"),
+            language="fr" if language == "fr" else "en",
+            sender_id=sender,
+            audience=audience if audience.groups or audience.segments else None,
+            languages=spoken,
+        )
+        result = _analysis(body, ctx.settings, ctx.engine)
+        preview = ""
+        if isinstance(sampled, _Sampled):
+            composed = sampled.variant.composer.compose(
+                sampled.fields,
+                language=sampled.variant.recipient_language,
+                link=sample_link(ctx.settings),
+            )
+            preview = composed.text
+    except (RichsmsError, ValueError) as exc:
+        problem = exc.told(view.gettext) if isinstance(exc, RichsmsError) else str(exc)
+        return TextPanel(language, field, target, problem=problem)
+    suggestions = result["suggestions"]
+    diff = _diff(text, suggestions["replacements"]) if suggestions["replacements"] else None
+    return TextPanel(
+        language,
+        field,
+        target,
+        result=result,
+        preview=preview,
+        diff=diff,
+        warnings=tuple(warning.told(view.gettext) for warning in result["warnings"]),
+    )
 
 
 def analyze(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
-    text = form.get("template", "")
-    audience = AudienceIn(groups=_ids(form, "group-"), segments=_ids(form, "segment-"))
-    chosen = audience if audience.groups or audience.segments else None
-    try:
-        body = AnalyzeIn(
-            text=text[:5000],
-            type=form.get("type", "promotional"),
-            language="fr" if view.language == "fr" else "en",
-            sender_id=int(form["sender_id"]) if form.get("sender_id", "").isdigit() else None,
-            audience=chosen,
-        )
-        result = _analysis(body, context(request).settings, context(request).engine)
-        preview = _preview(request, db, form, audience)
-    except (RichsmsError, ValueError) as exc:
-        problem = exc.told(view.gettext) if isinstance(exc, RichsmsError) else str(exc)
-        return fragment(view, "_analysis.html", problem=problem, result=None)
-    suggestions = result["suggestions"]
-    diff = _diff(text, suggestions["replacements"]) if suggestions["replacements"] else None
-    warnings = [warning.told(view.gettext) for warning in result["warnings"]]
-    return fragment(
-        view, "_analysis.html", result=result, preview=preview, diff=diff, warnings=warnings
+    """The analysis of each text: the main one's panel answers the request, each
+    translation's is swapped in beside its text (out of band)."""
+    variants = CampaignVariants(
+        session=db, campaign=_shape(form), settings=context(request).settings
     )
+    panels = [_panel(request, db, view, form, variants, lang) for lang in variants.texts]
+    return fragment(view, "_analyses.html", panels=panels, several=len(panels) > 1)

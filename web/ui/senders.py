@@ -11,10 +11,10 @@ from starlette.responses import Response
 
 from richsms.errors import RichsmsError
 from richsms.i18n import N_
+from sender.delivery.models import MESSAGE_TYPES as TYPES
 from sender.delivery.senders import MAX_RATE, create_sender, list_senders
 from web.context import context
 from web.ui.base import back_to
-from web.ui.composer import TYPES
 from web.ui.render import Viewer, page
 
 KINDS = {
