@@ -5,9 +5,10 @@ automation, each time an outside event starts it (sender/campaigns/triggers.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from richsms.settings import Settings
 from sender.audience.consent import refusal
 from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact, ContactGroup, GroupMember
+from sender.campaigns.choices import checked_choices
 from sender.campaigns.models import Automation, AutomationRun
 from sender.campaigns.scheduling import first_zone, local_instant, parse_hhmm, zone
 from sender.campaigns.triggers import EVENT_KIND, new_salt
@@ -59,6 +61,8 @@ def create_automation(
     local_time: str = "10:00",
     custom_fields: Sequence[str] = (),
     per_minute: int | None = None,
+    choices: Mapping[str, Any] | None = None,
+    unmatched: str | None = None,
 ) -> Automation:
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
@@ -77,6 +81,10 @@ def create_automation(
         events=events,
     )
     composer.check_at_save()
+    offered, unmatched = checked_choices(
+        choices=choices or {}, unmatched=unmatched, type=type, settings=settings,
+        custom_fields=known_fields(session) | set(custom_fields),
+    )  # fmt: skip
     if composer.uses_link and not target_url:
         raise InvalidInput("the template has {{ link }}: give the automation a target_url")
     if kind == "date_field" and not date_field:
@@ -99,6 +107,8 @@ def create_automation(
         target_url=build_target(target_url) if target_url else None,
         hook_salt=new_salt() if events else None,
         per_minute=per_minute,
+        choices=offered,
+        unmatched=unmatched,
     )
     session.add(automation)
     session.flush()

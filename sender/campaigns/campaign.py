@@ -29,6 +29,7 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.models import ContactGroup, Segment
 from sender.audience.recipient_locale import LANGUAGES
 from sender.campaigns import states
+from sender.campaigns.choices import checked_choices
 from sender.campaigns.models import Campaign, CampaignShape
 from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm, planning_time
 from sender.campaigns.variants import CampaignVariants, translation_fields
@@ -67,7 +68,7 @@ def create_campaign(
     created_by: int | None,
     settings: Settings | None = None,
 ) -> Campaign:
-    _validate(session, spec, settings)
+    spec = _validate(session, spec, settings)
     now = clock.now()
     campaign = Campaign(
         **_stored(spec),
@@ -133,8 +134,7 @@ def edit_campaign(
     """Change a draft campaign's fields (those in `changes`; the others stay), checked as
     at creation. Conflict for a campaign that is no longer a draft. Flushes."""
     campaign = check_editable(_locked(session, campaign_id))
-    spec = campaign_spec(campaign, **changes)
-    _validate(session, spec, settings)
+    spec = _validate(session, campaign_spec(campaign, **changes), settings)
     for name, value in _stored(spec).items():
         setattr(campaign, name, value)
     status = states.initial_status(requires_approval=spec.requires_approval)
@@ -165,7 +165,10 @@ def duplicate_campaign(
     )
 
 
-def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = None) -> None:
+def _validate(
+    session: Session, spec: CampaignSpec, settings: Settings | None = None
+) -> CampaignSpec:
+    """`spec` checked, as stored (its reply choices normalized); InvalidInput, NotFound."""
     if not spec.name.strip():
         raise InvalidInput("a campaign needs a name")
     if spec.type not in MESSAGE_TYPES:
@@ -236,6 +239,11 @@ def _validate(session: Session, spec: CampaignSpec, settings: Settings | None = 
             main = language == spec.language
             where = "" if main else f"translations.{language}.template"
             _checked(where, variant.composer.check_at_save)
+    choices, unmatched = checked_choices(
+        choices=spec.choices, unmatched=spec.unmatched, type=spec.type, settings=settings,
+        custom_fields=fields,
+    )  # fmt: skip
+    return spec.model_copy(update={"choices": choices, "unmatched": unmatched})
 
 
 def _checked(where: str, check: Callable[[], _T]) -> _T:

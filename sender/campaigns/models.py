@@ -67,6 +67,11 @@ class CampaignShape(SQLModel):
     )
     refresh_audience: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     requires_approval: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    # Reply choices (informational messages): {"OUI": {"reply": "...", "follow_up":
+    # {"template": "...", "after_minutes": 0}}, ...}, and the answer to a reply matching
+    # none of them, sent once (sender/delivery/choices.py).
+    choices: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_column=json_column())
+    unmatched: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Campaign(CampaignShape, table=True):
@@ -132,6 +137,9 @@ class Automation(SQLModel, table=True):
     per_minute: int | None = Field(default=None, sa_column=Column(Integer))
     next_slot: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
+    # Reply choices, as a campaign's (sender/delivery/choices.py).
+    choices: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_column=json_column())
+    unmatched: str | None = Field(default=None, sa_column=Column(Text))
 
 class AutomationTrigger(SQLModel, table=True):
     """An outside event accepted for an `event` automation: stored when it arrives (the

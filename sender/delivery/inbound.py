@@ -52,6 +52,7 @@ from sender.audience.contacts import (
 from sender.audience.models import Contact
 from sender.audience.phones import ParsedPhone, parse_international, parse_phone
 from sender.audience.recipient_locale import recipient_language
+from sender.delivery.choice_replies import Chosen, choice_of, offered_keys, record_choice
 from sender.delivery.models import InboundMessage, Message
 from sender.delivery.outbox import NewMessage, enqueue
 
@@ -129,7 +130,8 @@ _OPT_OUT_PHRASE: Final = re.compile(r"\bopt[^0-9a-z]*out\b")
 class InboundResult(AsDict):
     """What an inbound message did: `action` is opt_out, opt_in, help, clarify or reply;
     `reply` is the text queued back to the sender (None when nothing is sent back);
-    `campaign_id` / `message_id` say what it answers."""
+    `campaign_id` / `message_id` say what it answers; `choice` the choice a reply
+    matched among those the message offered (sender/delivery/choice_replies.py)."""
 
     action: str
     reply: str | None
@@ -138,6 +140,7 @@ class InboundResult(AsDict):
     contact_id: int | None
     campaign_id: int | None
     message_id: int | None = None
+    choice: str | None = None
 
 
 def keyword_of(text: str) -> str | None:
@@ -219,6 +222,9 @@ def handle_inbound(
     )
     campaign_id = answered_message[0] if answered_message else None
     message_id = answered_message[1] if answered_message else None
+    if keyword in OPT_IN_WORDS and contact is not None and contact.status != OPTED_OUT:
+        if keyword in offered_keys(session, message_id):
+            keyword = None  # a subscriber's "YES" to a message offering YES/NO: a choice
     via = f"keyword:{keyword}"
     # A number we did not know, become a contact by what it texted.
     new_contact = partial(
@@ -228,6 +234,7 @@ def handle_inbound(
 
     reply_language = partial(_reply_language, default_region=settings.default_region)
     reply: str | None = None
+    chosen: Chosen | None = None
     if keyword in OPT_OUT_WORDS:
         action = OPT_OUT
         if contact is None:
@@ -275,6 +282,9 @@ def handle_inbound(
             reply = CLARIFY_REPLY[reply_language(contact)]
     else:
         action = REPLY
+        # To a message offering reply choices: the matched choice's answer, or unmatched.
+        chosen = choice_of(session=session, contact=contact, message_id=message_id, text=text)
+        reply = chosen.reply if chosen is not None else None
 
     contact_id = contact.id if contact is not None else None
     reply_message = None
@@ -301,9 +311,13 @@ def handle_inbound(
     session.add(inbound)
     session.flush()
     assert inbound.id is not None
+    if chosen is not None and contact is not None:
+        record_choice(session=session, chosen=chosen, inbound=inbound, contact=contact,
+                      settings=settings)  # fmt: skip
     result = InboundResult(
-        action, reply, keyword, inbound.id, contact_id, campaign_id, message_id
-    )
+        action, reply, keyword, inbound.id, contact_id, campaign_id, message_id,
+        chosen.choice if chosen is not None else None,
+    )  # fmt: skip
     session.commit()
     return result
 

@@ -220,3 +220,32 @@ class InboundMessage(SQLModel, table=True):
     # Why it awaits review: its sender's number could not be read (the raw one is said);
     # None for a message read as usual.
     review: str | None = Field(default=None, sa_column=Column(String(200), index=True))
+
+
+class ChoiceReply(SQLModel, table=True):
+    """A reply to a message that offered choices (sender/delivery/choices.py): the choice
+    it matched (None: none matched), what was sent back and the follow-up it started.
+    One row per reply; a recipient's answer is their latest matched one."""
+
+    __tablename__ = "choice_reply"
+    __table_args__ = (
+        Index("ix_choice_reply_campaign", "campaign_id", "contact_id", "id"),
+        Index("ix_choice_reply_automation", "automation_id", "contact_id", "id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    inbound_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("inbound_message.id"), nullable=False, unique=True)
+    )
+    contact_id: int = Field(sa_column=Column(Integer, ForeignKey("contact.id"), nullable=False))
+    campaign_id: int | None = Field(default=None, sa_column=Column(Integer))
+    automation_id: int | None = Field(default=None, sa_column=Column(Integer))
+    # The message that offered the choices.
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    choice: str | None = Field(default=None, sa_column=Column(String(32)))
+    reply_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    follow_up_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

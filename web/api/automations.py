@@ -17,6 +17,7 @@ from richsms.errors import NotFound
 from richsms.settings import Settings
 from richsms.types import Id
 from sender.campaigns.automations import create_automation, run_automations
+from sender.campaigns.choices import MAX_CHOICES, MAX_REPLY
 from sender.campaigns.models import Automation, AutomationRun, AutomationTrigger
 from sender.campaigns.triggers import (
     EVENT_KIND,
@@ -28,6 +29,7 @@ from sender.campaigns.triggers import (
     hook_secret,
     rotate_secret,
 )
+from web.api.campaign_bodies import Choices
 from web.context import AppContext
 from web.openapi import RouteTable
 
@@ -46,6 +48,8 @@ class AutomationIn(BaseModel):
     per_minute: int | None = Field(
         None, ge=1, le=60_000, description="An event automation's rate: messages per minute."
     )
+    choices: Choices = Field(default_factory=dict, max_length=MAX_CHOICES)
+    unmatched: str | None = Field(None, max_length=MAX_REPLY)
 
 
 class AutomationOut(BaseModel):
@@ -57,6 +61,8 @@ class AutomationOut(BaseModel):
     group_id: int | None
     local_time: str
     active: bool
+    choices: dict[str, dict[str, Any]]
+    unmatched: str | None
     per_minute: int | None = None
     trigger_url: str | None = Field(
         None, description="An event automation's: POST a contact and its data here."

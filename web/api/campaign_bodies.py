@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from copy import copy
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
 from richsms.types import Flag, Id
 from sender.campaigns.campaign import MESSAGE_TIMES, CampaignSpec
+from sender.campaigns.choices import MAX_CHOICES, MAX_FOLLOW_UP_MINUTES, MAX_REPLY
 from sender.campaigns.models import Campaign
 from sender.campaigns.planner import Progress
 from sender.delivery.models import Message
@@ -32,6 +33,27 @@ class TranslationOut(BaseModel):
     page_id: int | None
 
 
+class FollowUpIn(BaseModel):
+    """Another message a choice starts, `after_minutes` after the reply."""
+
+    model_config = ConfigDict(extra="forbid")
+    template: str = Field(max_length=5_000)
+    after_minutes: int = Field(0, ge=0, le=MAX_FOLLOW_UP_MINUTES)
+
+
+class ChoiceIn(BaseModel):
+    """One reply choice: the text sent back when a reply matches it, and the follow-up
+    it starts."""
+
+    model_config = ConfigDict(extra="forbid")
+    reply: str | None = Field(None, max_length=MAX_REPLY)
+    follow_up: FollowUpIn | None = None
+
+
+# Reply choices by key (digits or a word: "1", "OUI", "YES"...), informational only.
+Choices = dict[Annotated[str, Field(min_length=1, max_length=40)], ChoiceIn]
+
+
 # What the API adds to the campaign's shape (sender/campaigns/models.py): its enums where
 # the shape has strings, strict ids and yes-or-no flags (richsms/types.py), and bounds
 # checked before the domain sees a value (within what the database stores).
@@ -49,6 +71,7 @@ _TYPES: dict[str, Any] = {
     "one_per_phone": Flag,
     "refresh_audience": Flag,
     "requires_approval": Flag,
+    "choices": Choices,
 }
 _LIMITS: dict[str, FieldInfo] = {
     "name": Field(max_length=200),
@@ -59,6 +82,8 @@ _LIMITS: dict[str, FieldInfo] = {
     "rate": Field(gt=0, le=10_000),
     "custom_fields": Field(max_length=500),
     "sender_ids": Field(max_length=100),
+    "choices": Field(max_length=MAX_CHOICES),
+    "unmatched": Field(max_length=MAX_REPLY),
 }
 
 
@@ -135,6 +160,10 @@ class CampaignOut(BaseModel):
     done_at: datetime | None
     cancelled_at: datetime | None
     failure: str | None
+    choices: dict[str, dict[str, Any]] = Field(
+        description="Reply choices by key, as stored (upper case, no accents)."
+    )
+    unmatched: str | None
     progress: ProgressOut
     created_at: datetime
 

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 
 from richsms.accounts.roles import Permission
+from sender.delivery.choice_replies import waiting_replies
 from sender.delivery.inbound import MAX_TEXT, handle_inbound, review_queue
 from web.bodies import query_int
 from web.context import AppContext
@@ -43,6 +44,11 @@ class InboundOut(BaseModel):
         "RICHSMS_REPLY_WINDOW_DAYS), if any."
     )
     message_id: int | None = Field(description="The message it answers, if any.")
+    choice: str | None = Field(
+        None,
+        description="The reply choice it matched, when the message it answers offered "
+        "choices (its `reply` is then that choice's answer, or the `unmatched` text).",
+    )
 
 
 api = RouteTable(tags=("inbound",))
@@ -95,5 +101,41 @@ def review(request: Request, session: Session) -> ReviewPage:
     found = review_queue(session=session, after=after, limit=limit)
     return ReviewPage(
         messages=[ReviewedOut.model_validate(m, from_attributes=True) for m in found],
+        next_after=found[-1].id if len(found) == limit else None,
+    )
+
+
+class WaitingOut(BaseModel):
+    id: int
+    phone: str
+    to: str
+    text: str
+    contact_id: int | None
+    campaign_id: int | None
+    message_id: int | None
+    received_at: datetime
+    reply_message_id: int | None = Field(
+        description="The `unmatched` text sent back (the first unmatched reply only)."
+    )
+
+
+class WaitingPage(BaseModel):
+    messages: list[WaitingOut]
+    next_after: int | None = Field(description="Pass as ?after= for the next page.")
+
+
+@api.get(
+    "/inbound/waiting",
+    "Replies to a message offering choices that matched none of them: answered once with "
+    "the `unmatched` text, then left for a person; newest first, paged by ?after=&limit=.",
+    errors=(422,),
+    reads=True, needs=Permission.AUDIENCE,
+)
+def waiting(request: Request, session: Session) -> WaitingPage:
+    after = query_int(request, "after", 0)
+    limit = query_int(request, "limit", 100, minimum=1, maximum=1000)
+    found = waiting_replies(session=session, after=after, limit=limit)
+    return WaitingPage(
+        messages=[WaitingOut.model_validate(m, from_attributes=True) for m in found],
         next_after=found[-1].id if len(found) == limit else None,
     )
