@@ -75,10 +75,17 @@ class AutomationOut(BaseModel):
     def of(cls, automation: Automation, settings: Settings) -> AutomationOut:
         shown = cls.model_validate(automation, from_attributes=True)
         if automation.kind == EVENT_KIND:
-            base = settings.base_url.rstrip("/")
-            shown.trigger_url = f"{base}/api/automations/{automation.id}/trigger"
-            shown.webhook_url = f"{base}/hooks/automations/{automation.id}"
+            shown.trigger_url, shown.webhook_url = event_urls(automation, settings)
         return shown
+
+
+def event_urls(automation: Automation, settings: Settings) -> tuple[str, str]:
+    """Where an event automation is started: its trigger (API token) and its webhook."""
+    base = settings.base_url.rstrip("/")
+    return (
+        f"{base}/api/automations/{automation.id}/trigger",
+        f"{base}/hooks/automations/{automation.id}",
+    )
 
 
 class CreatedAutomation(AutomationOut):

@@ -8,6 +8,7 @@ from richsms.accounts.roles import Permission
 from web.ui import (
     account,
     auth,
+    automations,
     campaign_send,
     campaigns,
     compare,
@@ -110,6 +111,8 @@ def audience_routes() -> list[UiRoute]:
         UiRoute("/ui/settings", signed_in(account.settings), GET, BUILD),
         UiRoute("/ui/settings", signed_in(account.save), POST, Permission.ADMINISTER),
         *form("/ui/messages", library.library, library.save, BUILD),
+        *form("/ui/automations", automations.automations, automations.create, BUILD),
+        UiRoute("/ui/automations/{id}/secret", signed_in(automations.new_secret), POST, BUILD),
         UiRoute("/ui/messages/{id}/delete", signed_in(library.delete), POST, BUILD),
     ]
 
