@@ -2,10 +2,11 @@
 in. The one rule planning, the send summary, the analysis and the replies to inbound
 messages all ask.
 
-A contact's language is their own; without one it is read from their number: the Québec
-area codes French, other North American numbers English, France (and the other
-French-speaking countries of `phones.FRENCH_REGIONS`) French, any other number the
-language of the default region. A number's country is read from its country code (and,
+A contact's language is their own; without one it is read from their number as an import
+reads it (`phones.language_for`): the Québec area codes French, other North American
+numbers English, France (and the other French-speaking countries of
+`phones.FRENCH_REGIONS`) French, any other country English; a number of no country we
+can tell, the language of the default region. A number's country is read from its country code (and,
 for North America, its area code), cached per prefix: planning asks for each recipient.
 """
 
@@ -16,7 +17,7 @@ from typing import Final
 
 import phonenumbers
 
-from sender.audience.phones import FRENCH_REGIONS, QUEBEC_AREA_CODES, default_language
+from sender.audience.phones import QUEBEC_AREA_CODES, default_language
 
 LANGUAGES: Final = ("fr", "en")
 
@@ -27,9 +28,7 @@ def recipient_language(language: str | None, phone: str, default_region: str) ->
         return language
     if phone.startswith("+1"):
         return "fr" if phone[2:5] in QUEBEC_AREA_CODES else "en"
-    if recipient_country(phone) in FRENCH_REGIONS:
-        return "fr"
-    return default_language(default_region)
+    return default_language(recipient_country(phone) or default_region)
 
 
 def recipient_country(phone: str) -> str | None:

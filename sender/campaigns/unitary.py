@@ -31,6 +31,7 @@ from sender.audience.models import Contact
 from sender.audience.phones import parse_phone
 from sender.audience.selection import usual_language
 from sender.campaigns.campaign import get_campaign
+from sender.campaigns.variants import CampaignVariants
 from sender.compose.composition import Composer, Draft, sender_number
 from sender.delivery.models import Message
 from sender.delivery.outbox import NewMessage, enqueue
@@ -68,6 +69,8 @@ class PreparedSend:
     campaign_id: int | None = None
     is_test: bool = False
     page_id: int | None = None  # the link leads to this page (a page campaign's test)
+    sender: str = ""  # the number it goes from ("": the provider's default)
+    language: str | None = None  # the language of its text (a campaign's translation)
 
 
 def prepare_send(*, session: Session, settings: Settings, message: UnitaryMessage) -> PreparedSend:
@@ -77,11 +80,12 @@ def prepare_send(*, session: Session, settings: Settings, message: UnitaryMessag
         raise InvalidInput("give exactly one of contact_id or phone")
     if (message.text is None) == (template is None):
         raise InvalidInput("give exactly one of text or template")
+    sender = sender_number(session, message.sender_id)
     composer = Composer(
         source=template if template is not None else message.text or "",
         is_template=template is not None,
         type=type,
-        sender=sender_number(session, message.sender_id),
+        sender=sender,
         settings=settings,
         custom_fields=known_fields(session) if template is not None else (),
     )
@@ -106,6 +110,7 @@ def prepare_send(*, session: Session, settings: Settings, message: UnitaryMessag
         draft=composer.draft(fields, language=language),
         url=url if composer.uses_link else None,
         timezones=zones,
+        sender=sender or "",
     )
 
 
@@ -123,15 +128,28 @@ def prepare_test(
     message and its link are marked as tests: they count in no figure."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
     number = parse_phone(phone, region=settings.default_region).e164
-    composer = Composer.for_campaign(session=session, campaign=campaign, settings=settings)
+    variants = CampaignVariants(session=session, campaign=campaign, settings=settings)
+    chosen: Contact | None = None
     if contact_id is not None:
-        chosen = _recipient(session, settings, contact_id, None)
-        assert isinstance(chosen, Contact)
-        fields, language = contact_fields(chosen), chosen.language
+        found = _recipient(session, settings, contact_id, None)
+        assert isinstance(found, Contact)
+        chosen = found
+        language = variants.language_of(chosen.language, chosen.phone)
     else:
         language = usual_language(
             session=session, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
-        ) or parse_phone(number, region=settings.default_region).language
+        ) or variants.language_of(None, number)
+    # From the number that serves the test number's country, else the contact's.
+    sender = variants.sender_for(number)
+    if isinstance(sender, str) and chosen is not None:
+        sender = variants.sender_for(chosen.phone)
+    if isinstance(sender, str):
+        raise Conflict(f"no test sent to {number}: {sender}")
+    text = variants.texts.get(language, variants.main)
+    composer = variants.composer(text, sender)
+    if chosen is not None:
+        fields = contact_fields(chosen)
+    else:
         fields = sample_fields(composer.fields, phone=number, language=language)
     return PreparedSend(
         phone=number,
@@ -142,7 +160,9 @@ def prepare_test(
         campaign_id=campaign_id,
         is_test=True,
         # As its recipients' links do: to the published page, not to no link at all.
-        page_id=campaign.page_id if composer.uses_link else None,
+        page_id=text.page_id if composer.uses_link else None,
+        sender=sender.value if sender is not None else "",
+        language=text.language,
     )
 
 
@@ -207,6 +227,8 @@ def write_send(
         timezones=send.timezones,
         window=PROMOTIONAL_WINDOW if send.type == "promotional" and not send.is_test else "",
         is_test=send.is_test,
+        sender=send.sender,
+        language=send.language,
     )
     return enqueue(session=session, message=message, now=clock.now())
 

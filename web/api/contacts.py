@@ -79,7 +79,9 @@ class ContactSummary(BaseModel):
     first_name: str
     last_name: str
     email: str
-    language: str
+    language: str | None = Field(
+        description="fr or en; null: not said (their messages follow their number's country)."
+    )
     timezones: list[str]
     fields: dict[str, Any]
     status: str

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from richsms.db import session_scope
 from sender.audience.models import Contact
 from sender.campaigns.planning_job import run_planning
 from sender.delivery.inbound import OPT_OUT_REPLY
+from sender.delivery.models import Message
 from sender.delivery.providers.console import ConsoleProvider, read_log
 from sender.delivery.worker import Worker, WorkerConfig
 from tests.clock import FrozenClock
@@ -146,3 +147,61 @@ def test_each_recipient_gets_their_language_from_their_countrys_number(
     assert stats["by_sender"][CANADA]["produced"] == 4
     assert stats["by_sender"][CANADA]["opt_outs"] == 1
     assert stats["by_sender"][FRANCE]["produced"] == 1
+
+
+def plan_all(app: Any, clock: FrozenClock, campaign_id: int) -> dict[str, tuple[str, str, str]]:
+    """Plan the campaign; each recipient's (sender, language, text) as planning wrote it."""
+    context = app.context
+    run_planning(
+        engine=context.engine, clock=clock, settings=context.settings, codes=context.codes,
+        worker_id="w1", campaign_id=campaign_id,
+    )  # fmt: skip
+    with session_scope(context.engine) as session:
+        found = session.exec(
+            select(Message).where(col(Message.campaign_id) == campaign_id)
+        ).all()
+        return {m.phone: (m.sender, m.language or "", m.text) for m in found}
+
+
+def test_a_default_sender_serves_other_countries_and_a_number_has_its_own_mention(
+    api: TestClient, app: Any, clock: FrozenClock
+) -> None:
+    campaign_id = bilingual_campaign(api, app.context.engine)
+    senders = {s["value"]: s["id"] for s in api.get("/api/senders").json()["senders"]}
+    own = api.patch(
+        f"/api/senders/{senders[CANADA]}", json={"opt_out": {"en": "Text STOP to quit"}}
+    )
+    assert own.status_code == 200, own.text
+    edited = api.patch(
+        f"/api/campaigns/{campaign_id}", json={"default_sender_id": senders[FRANCE]}
+    )
+    assert edited.status_code == 200, edited.text
+    summary = api.get(f"/api/campaigns/{campaign_id}/summary").json()
+    assert "no sender number for BE" not in summary["excluded"]
+    assert summary["recipients"] == 6
+
+    assert api.post(f"/api/campaigns/{campaign_id}/send").status_code == 202
+    planned = plan_all(app, clock, campaign_id)
+    assert planned["+32470123456"] == (FRANCE, "fr", "Soldes -20% Lucas\nSTOP au 36180")
+    assert planned["+15145550102"] == (CANADA, "en", "Sale 20% off Alice\nText STOP to quit")
+    assert planned["+15145550101"] == (CANADA, "fr", f"Soldes -20% Jean\n{FR_CA}")
+
+
+def test_a_test_send_is_the_variant_of_the_contact_it_is_for(
+    api: TestClient, app: Any
+) -> None:
+    campaign_id = bilingual_campaign(api, app.context.engine)
+    contacts = api.get("/api/contacts?q=Olivia").json()["contacts"]
+    assert [c["language"] for c in contacts] == [None]  # she never said
+    sent = api.post(
+        f"/api/campaigns/{campaign_id}/test",
+        json={"phone": "+15145550199", "contact_id": contacts[0]["id"]},
+    )
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["text"] == f"Sale 20% off Olivia\n{EN_CA}"
+    with session_scope(app.context.engine) as session:
+        message = session.get(Message, sent.json()["id"])
+        assert message is not None and (message.sender, message.language) == (CANADA, "en")
+    belgian = api.post(f"/api/campaigns/{campaign_id}/test", json={"phone": "+32470999999"})
+    assert belgian.status_code == 409
+    assert "no sender number for BE" in belgian.json()["error"]["message"]
