@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
 from pathlib import Path
@@ -128,6 +128,9 @@ class CompiledPage:
     description: str
     card_image: ImageInfo | None
     layout: tuple[LayoutItem, ...] = ()
+    source: Mapping[str, Any] = field(default_factory=dict)
+    """What `compile_page` compiled it from (its keywords): a worker process compiles the
+    same page from it (`landing_templates.viewer`, heavy pages)."""
 
     def blocks_of(self, *types: str) -> Iterable[CompiledBlock]:
         return (b for b in self.blocks if b.settings.type in types)
@@ -184,7 +187,11 @@ def compile_page(
         description=_first_literal(compiled, "text"),
         card_image=images.get(int(card_id)) if card_id else None,
         layout=_layout(language, name, theme, css, images, compiled, scripts),
-    )
+        source={
+            "page_id": page_id, "version": version, "name": name, "language": language,
+            "theme": theme, "blocks": blocks, "images": images, "custom_fields": custom_fields,
+        },
+    )  # fmt: skip
 
 
 def _layout(

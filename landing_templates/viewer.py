@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 import weakref
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -27,6 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from landing_templates.blocks.base import Recipient
 from landing_templates.blocks.wheel import WheelSettings, landing_angle
 from landing_templates.links import link_by_token
 from landing_templates.merge import PageBudget
@@ -38,6 +41,7 @@ from landing_templates.render import (
     CompiledPage,
     FragmentCache,
     check_render_time,
+    compile_page,
     preload_templates,
     render_card,
     render_notice,
@@ -61,6 +65,7 @@ from landing_templates.view_state import (
     read_view_state,
 )
 from landing_templates.view_writes import assign_coupons, assigned_view_state, spin_wheel
+from richsms import processes
 from richsms.clock import Clock
 from richsms.db import READ_ONLY, read_session, session_scope
 from richsms.errors import Conflict, NotFound
@@ -75,6 +80,11 @@ log = logging.getLogger("richsms.pages")
 # redirects' own reads.
 RENDER_SECONDS = 0.5
 RENDER_THREADS = 4
+# A page version whose render takes more CPU than this (a view of nested loops within the
+# budget) is rendered in a worker process (`richsms.processes`) from then on: in this
+# process, even in a thread, it would take the interpreter's lock from the event loop that
+# answers the short links. The light pages, nearly all, render here (no process hop).
+HEAVY_SECONDS = 0.010
 # Whom a page is rendered for when checked at publish: every standard field filled in.
 SAMPLE_CONTACT = {
     "first_name": "Camille",
@@ -130,6 +140,9 @@ class PageViewer:
         self.cache = CompiledPages()
         self.fragments = FragmentCache(FRAGMENTS)
         self._cards: dict[tuple[int, int], tuple[Piece, ...]] = {}
+        self.heavy: set[tuple[int, int]] = set()
+        """Page versions whose render took over HEAVY_SECONDS of CPU: rendered in a worker
+        process from then on."""
 
     def inline_reader(self) -> SqliteReader | None:
         """The event loop's own SQLite reader (None for PostgreSQL), opened at first use."""
@@ -323,8 +336,16 @@ class PageViewer:
         )
         check_render_time(compiled, recipient, seconds=self.render_seconds)
 
-    def _render(self, compiled: CompiledPage, recipient: Any) -> Rendered:
+    def _render(self, compiled: CompiledPage, recipient: Recipient) -> Rendered:
         nonce = secrets.token_urlsafe(16)
+        key = (compiled.page_id, compiled.version)
+        if key in self.heavy:
+            pieces = processes.run(
+                processes.RENDER, render_elsewhere, compiled.source,
+                replace(recipient, contact=dict(recipient.contact)), nonce, self.render_seconds,
+            )  # fmt: skip
+            return Rendered(200, pieces, nonce, compiled.language)
+        started = time.thread_time()
         pieces = render_pieces(
             compiled,
             recipient,
@@ -332,6 +353,8 @@ class PageViewer:
             fragments=self.fragments,
             budget=PageBudget(self.render_seconds),
         )
+        if time.thread_time() - started > HEAVY_SECONDS:
+            self.heavy.add(key)
         return Rendered(200, pieces, nonce, compiled.language)
 
     def by_token(self, token: str, *, bot: bool) -> Rendered:
@@ -397,3 +420,24 @@ def _contact(session: Session, contact_id: int) -> Any:
     """The contact's merge-field columns (a Core row), or None."""
     query = sa_select(CONTACT_SOURCE).where(CONTACT_SOURCE.c.id == contact_id)
     return session.execute(query).first()
+
+
+# --- in a worker process (`richsms.processes.RENDER`) ----------------------------------------
+_compiled: dict[tuple[int, int], CompiledPage] = {}
+_fragments = FragmentCache(FRAGMENTS // 4)
+
+
+def render_elsewhere(
+    source: Mapping[str, Any], recipient: Recipient, nonce: str, seconds: float
+) -> list[Piece]:
+    """A heavy page's personal pieces, rendered within the page's budget in a worker
+    process; the page compiled from its `source` once per process."""
+    key = (int(source["page_id"]), int(source["version"]))
+    page = _compiled.get(key)
+    if page is None:
+        if len(_compiled) >= 64:
+            _compiled.clear()
+        page = _compiled[key] = compile_page(**source)
+    return render_pieces(
+        page, recipient, nonce=nonce, fragments=_fragments, budget=PageBudget(seconds)
+    )

@@ -33,12 +33,26 @@ class RichsmsError(Exception):
         if code is not None:
             self.code = code
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its state, whatever a subclass's __init__ takes: an error crosses
+        # from a worker process (`richsms.processes`) whole.
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
+
     def told(self, translate: Callable[[str], str]) -> str:
         """The message in the language `translate` gives (English sentences as keys);
         a parameter that is itself a known sentence is translated too."""
         if not self.params:
             return translate(self.message)
         return fill(translate(self.template), self.params, translate)
+
+
+def _rebuilt(
+    cls: type[RichsmsError], args: tuple[object, ...], state: dict[str, object]
+) -> RichsmsError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def fill(

@@ -4,13 +4,9 @@ a bad input gets the same clear 4xx everywhere."""
 
 from __future__ import annotations
 
-import atexit
 import json
 import math
-import multiprocessing
 import re
-import threading
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -19,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
+from richsms import processes
 from richsms.errors import described
 from richsms.types import BIGINT_MAX, BIGINT_MIN, ID_MAX
 from web.context import context
@@ -95,22 +92,14 @@ def parse_json(raw: bytes) -> Any:
 
 # Python's JSON parser holds the interpreter's lock for the whole document (seconds for
 # 8 MB on a loaded machine): a thread would not let the event loop run meanwhile. Bodies
-# from this size on are parsed by a process of their own, which sends back the values.
+# from this size on are parsed in a worker process (`richsms.processes`), which sends
+# back the values.
 PARSE_ELSEWHERE_BYTES = 256 * 1024
-_parsers: ProcessPoolExecutor | None = None
-_parsers_lock = threading.Lock()
 
 
 def parse_elsewhere(raw: bytes) -> Any:
-    """`parse_json(raw)` run in the parser process (started at first use)."""
-    global _parsers
-    with _parsers_lock:
-        if _parsers is None:
-            context = multiprocessing.get_context("forkserver")
-            _parsers = ProcessPoolExecutor(max_workers=1, mp_context=context)
-            atexit.register(_parsers.shutdown, wait=False, cancel_futures=True)
-        parsers = _parsers
-    outcome = parsers.submit(_parse_outcome, raw).result()
+    """`parse_json(raw)` run in a worker process."""
+    outcome = processes.run(processes.PARSE, _parse_outcome, raw)
     if outcome[0] == "error":
         _, status, message, code = outcome
         raise BadRequest(status, message, code=code)

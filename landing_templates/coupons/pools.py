@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from sqlmodel import Session, col
 
 from landing_templates.coupons.codes import check_code
 from landing_templates.coupons.models import Coupon, CouponPool
+from richsms import processes
 from richsms.bare_many import BareMany
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput
@@ -100,28 +102,17 @@ def import_pool(
     name = name.strip()
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise InvalidInput(f"a pool needs a name of 1 to {NAME_MAX} printable characters")
-    report = PoolImportReport()
+    checked = processes.run(processes.PARSE, check_pool_file, csv_bytes, MAX_POOL_CODES)
+    report = PoolImportReport(rows=checked.rows, rejected=checked.rejected)
     first_row: dict[str, int] = {}
-    for row, code in _codes(_text(csv_bytes)):
-        report.rows += 1
-        if report.rows > MAX_POOL_CODES:
-            raise InvalidInput(f"a pool holds at most {MAX_POOL_CODES:,} codes; split the file")
-        problem = check_code(code)
-        if problem is None and code in first_row:
-            problem = f"duplicate of row {first_row[code]}"
-        if problem is not None:
-            report.rejected.append((row, f"{code[:80]!r}: {problem}" if code else problem))
-            continue
-        first_row[code] = row
-    if not report.rows:
-        raise InvalidInput("the file holds no codes")
-    codes = list(first_row)
-    for start in range(0, len(codes), BATCH):
-        known = session.execute(
-            select(_T.c.code).where(_T.c.code.in_(codes[start : start + BATCH]))
-        ).scalars()
-        for code in known:
-            report.rejected.append((first_row.pop(code), f"{code!r}: the code already exists"))
+    for codes_text, numbers in checked.chunks:
+        codes = codes_text.split("\n")
+        known = set(session.execute(select(_T.c.code).where(_T.c.code.in_(codes))).scalars())
+        for code, row in zip(codes, array("q", numbers), strict=True):
+            if code in known:
+                report.rejected.append((row, f"{code!r}: the code already exists"))
+            else:
+                first_row[code] = row
     report.rejected.sort()
     if not first_row:
         raise InvalidInput(
@@ -162,6 +153,47 @@ def import_pool(
     session.commit()  # shown from now on
     report.imported = len(codes)
     return pool, report
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A pool's file read and checked: its rows, the rows rejected, and the valid codes
+    seen first, BATCH at a time (the codes joined by line breaks, their rows as an
+    `array("q")`'s bytes): compact to send back from a worker process."""
+
+    rows: int
+    rejected: list[tuple[int, str]]
+    chunks: list[tuple[str, bytes]]
+
+
+def check_pool_file(csv_bytes: bytes, limit: int = MAX_POOL_CODES) -> CheckedFile:
+    """Every code of the file checked, at most `limit` of them, no database involved
+    (run in a worker process: `richsms.processes`)."""
+    rows = 0
+    rejected: list[tuple[int, str]] = []
+    first_row: dict[str, int] = {}
+    for row, code in _codes(_text(csv_bytes)):
+        rows += 1
+        if rows > limit:
+            raise InvalidInput(f"a pool holds at most {limit:,} codes; split the file")
+        problem = check_code(code)
+        if problem is None and code in first_row:
+            problem = f"duplicate of row {first_row[code]}"
+        if problem is not None:
+            rejected.append((row, f"{code[:80]!r}: {problem}" if code else problem))
+            continue
+        first_row[code] = row
+    if not rows:
+        raise InvalidInput("the file holds no codes")
+    codes = list(first_row)
+    chunks = [
+        (
+            "\n".join(codes[start : start + BATCH]),
+            array("q", [first_row[c] for c in codes[start : start + BATCH]]).tobytes(),
+        )
+        for start in range(0, len(codes), BATCH)
+    ]
+    return CheckedFile(rows, rejected, chunks)
 
 
 def _discard(session: Session, pool_id: int) -> None:

@@ -26,7 +26,8 @@ file again is harmless (it records nothing new), so the cure is to import it aga
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import pickle
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Final
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from richsms import processes
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput
 from sender.audience.contact_store import ImportedContact, store_contacts
@@ -105,23 +107,27 @@ def import_contacts(
     a country code; the rejected rows' report goes in the directory `reports` (None: the
     default one). `session`
     must have no transaction open: parsing comes first."""
-    parsed = parse_contacts_csv(
-        data,
-        region=check_region(region),
-        now=clock.now(),
-        reports=reports,
-        source=source,
-        progress=progress,
-    )
-    contacts = list(parsed.contacts.values())
-    if contacts:  # committed with the first chunk of contacts
+    region = check_region(region)
+    chunks: list[Chunk]
+    if progress is None:  # the file read and checked in a worker process
+        parsed, chunks = processes.run(
+            processes.PARSE, _parsed_in_chunks, data, region=region, now=clock.now(),
+            reports=reports, source=source,
+        )  # fmt: skip
+    else:  # a command showing its progress as it goes: read here
+        parsed = parse_contacts_csv(
+            data, region=region, now=clock.now(), reports=reports, source=source,
+            progress=progress,
+        )  # fmt: skip
+        chunks = list(_chunked(list(parsed.contacts.values())))
+    total = sum(size for size, _ in chunks)
+    if total:  # committed with the first chunk of contacts
         record_custom_fields(session=session, names=parsed.custom_fields)
     imported = updated = 0
-    for start in range(0, len(contacts), SAVE_CHUNK):
+    for _size, chunk in chunks:
+        contacts = pickle.loads(chunk) if isinstance(chunk, bytes) else chunk
         try:
-            new, merged = store_contacts(
-                session=session, contacts=contacts[start : start + SAVE_CHUNK], now=clock.now()
-            )
+            new, merged = store_contacts(session=session, contacts=contacts, now=clock.now())
             session.commit()
         except IntegrityError:
             # Only a concurrent import (PostgreSQL) can add one of these phones meanwhile.
@@ -131,9 +137,9 @@ def import_contacts(
             ) from None
         imported, updated = imported + new, updated + merged
         if progress is not None:
-            progress("save", start + new + merged, len(contacts))
+            progress("save", imported + updated, total)
     if progress is not None:
-        progress("save", len(contacts), len(contacts))
+        progress("save", total, total)
     return ImportReport(
         rows=parsed.rows,
         imported=imported,
@@ -143,6 +149,28 @@ def import_contacts(
         rejected_count=parsed.rejected_count,
         rejected_report=parsed.rejected_report,
     )
+
+
+Chunk = tuple[int, "bytes | list[ImportedContact]"]
+"""(how many contacts, the contacts): pickled when they come from the worker process, so
+that the server unpickles one chunk at a time, never a whole file's at once."""
+
+
+def _chunked(contacts: list[ImportedContact]) -> Iterator[tuple[int, list[ImportedContact]]]:
+    for start in range(0, len(contacts), SAVE_CHUNK):
+        chunk = contacts[start : start + SAVE_CHUNK]
+        yield len(chunk), chunk
+
+
+def _parsed_in_chunks(
+    data: bytes, *, region: str, now: datetime, reports: Path | None, source: str
+) -> tuple[ParsedFile, list[Chunk]]:
+    """In a worker process (`richsms.processes`): `parse_contacts_csv`, its contacts
+    pickled SAVE_CHUNK at a time."""
+    parsed = parse_contacts_csv(data, region=region, now=now, reports=reports, source=source)
+    contacts = list(parsed.contacts.values())
+    parsed.contacts = {}
+    return parsed, [(size, pickle.dumps(chunk)) for size, chunk in _chunked(contacts)]
 
 
 def parse_contacts_csv(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from richsms.errors import InvalidInput
 from richsms.template_checks import Problem, TemplateError
 
@@ -63,3 +65,26 @@ def test_an_error_wrapped_in_another_is_told_the_same_way() -> None:
     }
     told = outer.told(lambda text: fr.get(text, text))
     assert told == "condition 2 : « contains » demande une valeur"
+
+
+class _NumberError(InvalidInput):
+    def __init__(self, error: InvalidInput, raw: str) -> None:
+        super().__init__(error.template, params=error.params or None)
+        self.raw = raw
+
+
+def test_an_error_crosses_processes_whole_whatever_its_constructor_takes() -> None:
+    """Errors come back from worker processes (`richsms.processes`) pickled: a subclass
+    whose constructor takes other arguments is rebuilt with its message, its parameters
+    to translate and its own attributes."""
+    error = _NumberError(InvalidInput("not a valid number for {region}", params={"region": "FR"}),
+                         "12345")  # fmt: skip
+    error.code = "bad_number"
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is _NumberError
+    assert (again.message, again.params, again.raw, again.code) == (
+        "not a valid number for FR", {"region": "FR"}, "12345", "bad_number"
+    )
+    assert again.told(lambda s: s.replace("not a valid number for", "numéro invalide en")) == (
+        "numéro invalide en FR"
+    )

@@ -200,8 +200,8 @@ def _png(side: int) -> bytes:
     [
         (("landing_templates.viewer", "render_pieces"), "page", 200),
         (("web.bodies", "model_of"), "body", 200),
-        (("web.api.images", "prepare_image"), "image", 201),
-        (("web.api.contacts", "import_contacts"), "import", 200),
+        (("richsms.processes", "run"), "image", 201),
+        (("richsms.processes", "run"), "import", 200),
     ],
     ids=["page view", "json body", "image", "import"],
 )
@@ -215,7 +215,8 @@ def test_the_heavy_work_of_a_request_runs_off_the_event_loop(
     status: int,
 ) -> None:
     """While a page's render, a body's parsing, an image's resizing or an import is held
-    in its worker thread, redirects and /healthz are answered: nothing of it is on the
+    in its worker thread (the image's and the import's hand-over to a worker process),
+    redirects and /healthz are answered: nothing of it is on the
     event loop (no timing: the held request cannot finish before it is released)."""
     link = api.post("/api/links", json={"url": "https://shop.example/sale"}).json()
     blocks = [{"type": "heading", "text": "Hello {{ contact.first_name }}"}]
@@ -251,3 +252,36 @@ def test_the_heavy_work_of_a_request_runs_off_the_event_loop(
         release.set()
         slow.join(60)
     assert answers == [status]
+
+
+def test_a_heavy_page_is_rendered_in_a_worker_process_from_its_second_view(
+    api: TestClient, engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page whose render takes the CPU (a text looping to its budget) is rendered by a
+    worker process once one view showed it heavy: the server's process, whose event loop
+    answers the short links, no longer renders it; the recipient still gets their page."""
+    blocks = [
+        {"type": "heading", "text": "Hello {{ contact.first_name }}"},
+        {"type": "text", "text": "{{ contact.first_name }} " + NESTED_PRINTING},
+    ]
+    assert api.post("/api/pages", json={"name": "p", "language": "en", "blocks": blocks}
+                    ).status_code == 201
+    assert api.post("/api/pages/1/publish").status_code == 200
+    with session_scope(engine) as session:
+        contact = Contact(phone="+33600000001", first_name="Ada", created_at=clock.now(),
+                          updated_at=clock.now())
+        session.add(contact)
+        session.flush()
+        contact_id = contact.id
+    page = api.post("/api/links", json={"page_id": 1, "contact_id": contact_id}).json()
+    phone_ua = {"user-agent": "Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36"}
+    first = api.get(f"/{page['code']}", headers=phone_ua)
+    assert first.status_code == 200 and "Hello Ada" in first.text
+
+    def not_here(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a heavy page rendered in the server's process")
+
+    monkeypatch.setattr("landing_templates.viewer.render_pieces", not_here)
+    for _ in range(2):
+        again = api.get(f"/{page['code']}", headers=phone_ua)
+        assert again.status_code == 200 and "Hello Ada" in again.text

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from landing_templates.images import MAX_BYTES, prepare_image, store_image
+from richsms import processes
 from richsms.accounts.roles import Permission
 from web.context import context
 from web.errors import BadRequest
@@ -46,7 +47,8 @@ async def upload(request: Request) -> JSONResponse:
     ctx = context(request)
 
     def work(session: Session) -> ImageOut:
-        prepared = prepare_image(data)  # resized before the transaction writes
+        # resized in a worker process, before the transaction writes
+        prepared = processes.run(processes.IMAGES, prepare_image, data)
         image = store_image(session=session, clock=ctx.clock, image=prepared)
         return ImageOut(
             id=image.id,

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine
 
+from richsms import processes
 from richsms.accounts.profile import brand_name
 from richsms.accounts.roles import Permission
 from richsms.db import read_session
@@ -174,6 +175,13 @@ api = RouteTable(tags=("sms",))
     errors=(404,), needs=Permission.BUILD,
 )
 def analyze_sms(ctx: AppContext, body: AnalyzeIn) -> AnalyzeOut:
-    result = _analysis(body, ctx.settings, ctx.engine)
-    warnings = [warning.as_dict() for warning in result["warnings"]]
-    return AnalyzeOut.model_validate(result | {"warnings": warnings})
+    # Rendering over an audience is CPU work: done in a worker process, which reads the
+    # audience itself (read-only) and sends back the figures.
+    url = processes.url_of(ctx.engine)
+    analysis = processes.run(processes.ANALYSIS, _analysis_elsewhere, body, ctx.settings, url)
+    return AnalyzeOut.model_validate(analysis)
+
+
+def _analysis_elsewhere(body: AnalyzeIn, settings: Settings, url: str) -> dict[str, Any]:
+    result = _analysis(body, settings, processes.engine_of(url))
+    return result | {"warnings": [warning.as_dict() for warning in result["warnings"]]}

@@ -19,6 +19,7 @@ from landing_templates.blocks import BLOCK_TYPES
 from landing_templates.images import prepare_image, store_image
 from landing_templates.models import PageImage
 from landing_templates.pages import PageState, get_page, update_page
+from richsms import processes
 from richsms.errors import InvalidInput, NotFound
 from richsms.i18n import N_
 from sender.campaigns.campaign import known_custom_fields
@@ -142,7 +143,8 @@ def _add_uploaded(request: Request, db: Session, view: Viewer, _form: dict[str, 
     page_id = path_id(request, "page")
     state = get_page(session=db, page_id=page_id)
     try:
-        prepared = prepare_image(request.state.upload)  # resized before anything is written
+        # resized in a worker process, before anything is written
+        prepared = processes.run(processes.IMAGES, prepare_image, request.state.upload)
         with db.begin_nested():
             image = store_image(session=db, clock=context(request).clock, image=prepared)
             saved = _save_blocks(
