@@ -242,3 +242,51 @@ def test_the_worker_command_plans_campaigns_in_its_chore_loop(
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0, log.read_text()
     assert "chores started" in log.read_text()
+
+
+def test_the_background_loops_write_in_short_transactions(
+    settings: Settings, engine: Engine
+) -> None:
+    """Under the lock watchdog (tests/lock_watchdog.py), as the requests are: a 3,000
+    recipient campaign with a link per recipient planned by the chore loop, sent by the
+    worker, its receipts stored by the provider-events sink, finished; recipients' first
+    views of a page assigning their coupons; then every chore once more over the whole
+    record (the campaign reports' cache, automations, outside events, finishing)."""
+    from tests.lock_watchdog import LockWatchdog
+    from web.app import create_app
+
+    clock = SystemClock()  # the worker's rate buckets fill with time: here time passes
+    count = 3_000
+    group = seed(engine, clock, count)
+    spec = CampaignSpec(
+        name="Soldes", type="informational", template="Bonjour {{ contact.first_name }} {{ link }}",
+        target_url="https://shop.example/soldes", group_ids=[group], window_start="00:00",
+        window_end="23:59", rate=5_000,
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        campaign = create_campaign(session=session, clock=clock, spec=spec, created_by=None)
+        campaign_id = campaign.id
+    watchdog = LockWatchdog(settings.write_budget_ms)
+    app = create_app(settings, clock=clock, run_worker=True)
+    with TestClient(app, headers=bearer(engine, clock)) as client:
+        app_engine: Engine = client.app.context.engine  # type: ignore[attr-defined]
+        blocks = [{"id": "c", "type": "coupon", "source": "generate", "pattern": "NOEL-######"}]
+        assert client.post("/api/pages", json={"name": "p", "language": "fr", "blocks": blocks}
+                           ).status_code == 201  # fmt: skip
+        assert client.post("/api/pages/1/publish").status_code == 200
+        page_links = [
+            client.post("/api/links", json={"page_id": 1, "contact_id": n}).json()["code"]
+            for n in range(1, 21)
+        ]
+        with watchdog.watching(engine, app_engine, label="the background loops") as seen:
+            sent = client.post(f"/api/campaigns/{campaign_id}/send")
+            assert sent.status_code == 202, sent.text
+            phone = {"user-agent": "Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36"}
+            for code in page_links:  # first views: each assigns its recipient's coupon
+                view = client.get(f"/{code}", headers=phone)
+                assert view.status_code == 200 and "NOEL-" in view.text
+            wait_until(lambda: status(engine, campaign_id) == "done", "the campaign done", 300)
+            chores_from_settings(engine, settings, clock).run_once(force=True)
+        stats = client.get(f"/api/campaigns/{campaign_id}/stats").json()
+    assert stats["delivery"]["sent"] == count
+    assert len(seen) > 10
