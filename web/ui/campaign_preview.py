@@ -1,6 +1,7 @@
-"""A campaign as one recipient gets it: their SMS (link and opt-out mention in place)
-beside their landing page, in phone frames, for any contact of the audience. Nothing is
-recorded, assigned or sent."""
+"""A campaign as one recipient gets it: their SMS (their language's text, from their
+country's number, link and opt-out mention in place) beside their language's landing
+page, in phone frames, for any contact of the audience (`CampaignVariants.choose`, the
+rule planning applies). Nothing is recorded, assigned or sent."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from richsms.errors import RichsmsError
 from richsms.settings import Settings
 from sender.audience.selection import iter_audience
 from sender.campaigns.models import Campaign
-from sender.compose.composition import Composer
+from sender.campaigns.variants import CampaignVariants
 from web.context import context
 
 SAMPLE_CODE = "Ab3dEf9hKmNp"
@@ -34,11 +35,19 @@ class RecipientPreview:
     contact_id: int | None
     sms: str | None
     problem: str | None
+    language: str | None = None  # the language of the text they get
+    sender: str = ""  # the number it comes from ("": the provider's default)
+    page_id: int | None = None  # their language's page
 
 
 def recipient_preview(
-    request: Request, db: Session, campaign: Campaign, t: Callable[[str], str]
+    request: Request,
+    db: Session,
+    campaign: Campaign,
+    t: Callable[[str], str],
+    reason: Callable[[str], str],
 ) -> RecipientPreview:
+    """`reason` tells why a recipient is left out, in the viewer's words."""
     rows: list[tuple[Any, Any]] = list(
         islice(
             iter_audience(
@@ -61,9 +70,22 @@ def recipient_preview(
     row, fields = chosen
     settings = context(request).settings
     try:
-        composer = Composer.for_campaign(session=db, campaign=campaign, settings=settings)
+        variants = CampaignVariants(session=db, campaign=campaign, settings=settings)
+        variant = variants.choose(row.language, row.phone)
+        if isinstance(variant, str):  # no number of the campaign reaches them
+            return RecipientPreview(choices, int(row.id), None, reason(variant))
         link = sample_link(settings)
-        sms = composer.compose(fields, language=row.language, link=link).text
+        sms = variant.composer.compose(
+            fields, language=variant.recipient_language, link=link
+        ).text
     except RichsmsError as exc:
         return RecipientPreview(choices, int(row.id), None, exc.told(t))
-    return RecipientPreview(choices, int(row.id), sms, None)
+    return RecipientPreview(
+        choices,
+        int(row.id),
+        sms,
+        None,
+        language=variant.language,
+        sender=variant.sender_value,
+        page_id=variant.page_id,
+    )

@@ -13,10 +13,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from richsms.clock import Clock
+from richsms.errors import fill
 from richsms.i18n import N_, locale_of
 from sender.campaigns import states
 from sender.campaigns.campaign import cancel_campaign, get_campaign, request_send
 from sender.campaigns.send_summary import Departure, send_summary, waiting_messages
+from sender.campaigns.variants import NO_SENDER
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
@@ -29,6 +31,21 @@ REASONS = {
     "opted_out": N_("Opted out"),
     "no_consent": N_("No consent to promotional messages"),
 }
+# A recipient no number of the campaign reaches (`sender.campaigns.variants.NO_SENDER`).
+_NO_SENDER_PREFIX = NO_SENDER.split("{country}")[0]
+NO_SENDER_LABEL = N_("No sender number for {country}")
+UNKNOWN_COUNTRY = N_("an unknown country")
+
+
+def reason_label(code: str, translate: Callable[[str], str]) -> str:
+    """An exclusion's reason as the viewer reads it: a consent code, or "no sender
+    number for BE" (planning's and the send summary's words), translated."""
+    if code in REASONS:
+        return translate(REASONS[code])
+    if code.startswith(_NO_SENDER_PREFIX):
+        country = code[len(_NO_SENDER_PREFIX) :]
+        return fill(translate(NO_SENDER_LABEL), {"country": country}, translate)
+    return translate(code)
 
 
 def local_time(departure: Departure | None, language: str) -> str:
@@ -54,7 +71,7 @@ def summary(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
         campaign=campaign,
         summary=found,
         sendable=campaign.status in states.SENDABLE,
-        reasons={code: REASONS.get(code, code) for code in found.excluded},
+        reasons={code: reason_label(code, view.gettext) for code in found.excluded},
         local=lambda d: local_time(d, view.language),
     )
 

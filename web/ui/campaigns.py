@@ -28,7 +28,7 @@ from web.context import context
 from web.exports import campaign_export
 from web.ui.base import back_to
 from web.ui.campaign_preview import recipient_preview
-from web.ui.campaign_send import local_time
+from web.ui.campaign_send import local_time, reason_label
 from web.ui.render import Viewer, page, svg
 
 # Dashboard sections, in the order a marketer looks for them.
@@ -141,7 +141,10 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         clicks_chart=svg(clicks),
         buckets=BUCKETS,
         page_event_labels=PAGE_EVENT_LABELS,
-        preview=recipient_preview(request, db, campaign, view.gettext),
+        preview=recipient_preview(
+            request, db, campaign, view.gettext, lambda code: reason_label(code, view.gettext)
+        ),
+        reasons=lambda code: reason_label(code, view.gettext),
         waiting=waiting_messages(
             session=db, campaign_id=campaign_id, now=context(request).clock.now()
         ),
