@@ -48,11 +48,35 @@ def _country_of_prefix(key: str, phone: str) -> str | None:
     found = _single_country(key)
     if found is not None:
         return found
-    try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
-    except phonenumbers.NumberParseException:
-        return None
-    return region if region and region != phonenumbers.UNKNOWN_REGION else None
+    # A code several countries share (+44: GB, GG, IM, JE; +262: RE, YT...): the first
+    # digits of the national number tell them apart (four or fewer in phonenumbers'
+    # tables), so the answer is kept per prefix of the country code and five digits.
+    digits = len(_code_of(key))
+    return _shared_country(phone[: 1 + digits + 5]) if digits else None
+
+
+@lru_cache(maxsize=65536)
+def _shared_country(prefix: str) -> str | None:
+    for filler in ("0000", "00000", "000", "0000000", "000000", "12345", "1234"):
+        # a valid number of that prefix, whatever its length
+        try:
+            number = phonenumbers.parse(prefix + filler)
+        except phonenumbers.NumberParseException:
+            continue
+        region = phonenumbers.region_code_for_number(number)
+        if region and region != phonenumbers.UNKNOWN_REGION:
+            return str(region)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _code_of(key: str) -> str:
+    """The country code an E.164 number starting with `key` has ("" if none)."""
+    digits = key[1:]
+    for length in (1, 2, 3):
+        if int(digits[:length] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return digits[:length]
+    return ""
 
 
 @lru_cache(maxsize=1024)

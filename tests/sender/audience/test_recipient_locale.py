@@ -21,6 +21,8 @@ from sender.audience.recipient_locale import recipient_country, recipient_langua
         ("+447400123456", "GB", "en"),
         ("+447911123456", "GG", "en"),  # Guernsey shares +44: the whole number tells
         ("+4915112345678", "DE", "en"),
+        ("+262692123456", "RE", "fr"),  # Réunion and Mayotte share +262
+        ("+262269612345", "YT", "fr"),
     ],
 )
 def test_without_a_language_the_number_says_it(phone: str, country: str, language: str) -> None:
