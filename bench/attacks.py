@@ -47,7 +47,7 @@ from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
 from richsms.migrate import upgrade
 from shortener.codes import CodeMaker
-from shortener.links import create_links
+from shortener.links import LinkSpec, create_links
 
 SERVER_CORE, CLIENT_CORE = 0, 1
 PORT = 8813
@@ -136,8 +136,8 @@ def seed(url: str, backend: str, contacts: int) -> Seeded:
     with session_scope(engine) as session:
         token = create_token(session=session, name="attacker", clock=clock)
         (link,) = create_links(
-            session=session, codes=codes, clock=clock, url="https://shop.example/sale",
-            contact_ids=[None],
+            session=session, codes=codes, clock=clock,
+            spec=LinkSpec(url="https://shop.example/sale"), contact_ids=[None],
         )  # fmt: skip
         people = [
             Contact(phone=f"+3361{n:07d}", first_name=f"P{n}", created_at=now, updated_at=now)

@@ -107,7 +107,7 @@ def prepare(contacts: int, planned: bool = False) -> tuple[str, list[str], list[
     from landing_templates.links import issue_page_links
     from landing_templates.pages import create_page, publish_page
     from shortener.codes import CodeMaker
-    from shortener.links import create_links
+    from shortener.links import LinkSpec, create_links
 
     folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     url = f"sqlite:///{folder / 'bench.db'}"
@@ -131,7 +131,8 @@ def prepare(contacts: int, planned: bool = False) -> tuple[str, list[str], list[
             contact_ids=list(range(1, contacts + 1)))]
         plain = [i.code for i in create_links(
             session=session, codes=CodeMaker(SECRET), clock=clock,
-            url="https://shop.ex.co/soldes", contact_ids=list(range(1, contacts + 1)))]
+            spec=LinkSpec(url="https://shop.ex.co/soldes"),
+            contact_ids=list(range(1, contacts + 1)))]
         if planned:  # as campaign planning does: every coupon assigned before any view
             for block_id, pattern in (("cp", "NOEL-######"), ("qr", "QR-######"),
                                       ("sc", "SCR-######")):

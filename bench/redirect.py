@@ -32,7 +32,7 @@ from richsms.clock import SystemClock
 from richsms.db import make_engine, session_scope
 from richsms.migrate import upgrade
 from shortener.codes import CodeMaker
-from shortener.links import create_links
+from shortener.links import LinkSpec, create_links
 from shortener.models import Click
 
 SECRET = "bench-secret-key-0123456789abcdef0123456789"
@@ -120,7 +120,7 @@ def seed(url: str, count: int, work: Path, backend: str) -> Path:
             session=session,
             codes=CodeMaker(SECRET),
             clock=SystemClock(),
-            url="https://shop.example/sale",
+            spec=LinkSpec(url="https://shop.example/sale"),
             contact_ids=list(range(1, count + 1)),
         )
     print(f"[{backend}] issued {count} links in {time.perf_counter() - started:.1f} s", flush=True)

@@ -15,7 +15,7 @@ from richsms.clock import Clock
 from richsms.errors import NotFound
 from richsms.types import UTCDateTime
 from shortener.codes import CodeMaker
-from shortener.links import IssuedLink, create_links
+from shortener.links import IssuedLink, LinkSpec, create_links
 from shortener.models import Link, LinkChange
 from shortener.resolver import Target, read_target
 
@@ -45,18 +45,22 @@ def issue_page_links(
     one contact. Raises Conflict when the page is not published.
     """
     _page, version = published_version(session=session, page_id=page_id)
+    spec = LinkSpec(
+        url=base_url + "p/",
+        campaign_id=campaign_id,
+        page_id=page_id,
+        page_version=version,
+        expires_at=expires_at,
+        is_test=is_test,
+    )
+    tokens = [new_token() for _ in contact_ids]
     return create_links(
         session=session,
         codes=codes,
         clock=clock,
-        url=base_url + "p/",
+        spec=spec,
         contact_ids=contact_ids,
-        campaign_id=campaign_id,
-        page_id=page_id,
-        expires_at=expires_at,
-        page_version=version,
-        page_tokens=[new_token() for _ in contact_ids],
-        is_test=is_test,
+        page_tokens=tokens,
     )
 
 

@@ -66,30 +66,40 @@ class IssuedLink:
     contact_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class LinkSpec:
+    """What the links of one issue share: where they lead (`url`, tagged with `utm`) and
+    what they belong to."""
+
+    url: str
+    utm: Mapping[str, str] | None = None
+    campaign_id: int | None = None
+    page_id: int | None = None
+    page_version: int | None = None
+    expires_at: datetime | None = None
+    is_test: bool = False
+
+    def target(self, now: datetime) -> str:
+        """The links' target; InvalidInput for a bad URL or an expiry not in the future."""
+        target = build_target(self.url, self.utm)
+        if self.expires_at is not None:
+            if self.expires_at.tzinfo is None:
+                raise InvalidInput("expires_at needs a time zone (e.g. 2026-12-31T23:59:00Z)")
+            if self.expires_at <= now:
+                raise InvalidInput("expires_at is in the past")
+        return target
+
+
 def create_link(
     *,
     session: Session,
     codes: CodeMaker,
     clock: Clock,
-    url: str,
+    spec: LinkSpec,
     contact_id: int | None = None,
-    campaign_id: int | None = None,
-    page_id: int | None = None,
-    expires_at: datetime | None = None,
-    utm: Mapping[str, str] | None = None,
-    is_test: bool = False,
 ) -> Link:
     issued = create_links(
-        session=session,
-        codes=codes,
-        clock=clock,
-        url=url,
-        contact_ids=[contact_id],
-        campaign_id=campaign_id,
-        page_id=page_id,
-        expires_at=expires_at,
-        utm=utm,
-        is_test=is_test,
+        session=session, codes=codes, clock=clock, spec=spec, contact_ids=[contact_id]
     )
     link = session.get(Link, issued[0].id)
     assert link is not None
@@ -101,31 +111,24 @@ def create_links(
     session: Session,
     codes: CodeMaker,
     clock: Clock,
-    url: str,
+    spec: LinkSpec,
     contact_ids: Sequence[int | None],
-    campaign_id: int | None = None,
-    page_id: int | None = None,
-    expires_at: datetime | None = None,
-    utm: Mapping[str, str] | None = None,
-    page_version: int | None = None,
     page_tokens: Sequence[str] | None = None,
-    is_test: bool = False,
 ) -> list[IssuedLink]:
     """One link per entry of `contact_ids`, inserted set-based in one transaction.
     With `page_tokens` (one per contact) each link's target is `url` + its token."""
-    target = build_target(url, utm)
     now = clock.now()
-    _check_expiry(expires_at, now)
+    target = spec.target(now)
     if not contact_ids:
         return []
     links = LinkRows(
         target=target,
         created_at=now,
-        campaign_id=campaign_id,
-        page_id=page_id,
-        page_version=page_version,
-        expires_at=expires_at,
-        is_test=is_test,
+        campaign_id=spec.campaign_id,
+        page_id=spec.page_id,
+        page_version=spec.page_version,
+        expires_at=spec.expires_at,
+        is_test=spec.is_test,
     )
     ids = _reserve_ids(session, len(contact_ids))
     issued = [IssuedLink(i, codes.make(i), c) for i, c in zip(ids, contact_ids, strict=True)]
@@ -146,11 +149,8 @@ def create_links_in_chunks(
     engine: Engine,
     codes: CodeMaker,
     clock: Clock,
-    url: str,
+    spec: LinkSpec,
     contact_ids: Sequence[int | None],
-    campaign_id: int | None = None,
-    expires_at: datetime | None = None,
-    utm: Mapping[str, str] | None = None,
     chunk: int = CHUNK_TRANSACTION,
 ) -> list[IssuedLink]:
     """Many links, committed `chunk` at a time: on SQLite each transaction holds the write
@@ -158,8 +158,7 @@ def create_links_in_chunks(
     turn between chunks. Inputs are checked before the first chunk, so a bad request writes
     nothing; a database failure part-way leaves the earlier chunks' links, which nobody
     holds (their codes were never returned)."""
-    build_target(url, utm)
-    _check_expiry(expires_at, clock.now())
+    spec.target(clock.now())  # checked before the first chunk
     issued: list[IssuedLink] = []
     took = 0.0
     sqlite = engine.dialect.name == "sqlite"
@@ -175,22 +174,11 @@ def create_links_in_chunks(
                 session=session,
                 codes=codes,
                 clock=clock,
-                url=url,
+                spec=spec,
                 contact_ids=contact_ids[start : start + chunk],
-                campaign_id=campaign_id,
-                expires_at=expires_at,
-                utm=utm,
             )
         took = time.monotonic() - began
     return issued
-
-
-def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
-    if expires_at is not None:
-        if expires_at.tzinfo is None:
-            raise InvalidInput("expires_at needs a time zone (e.g. 2026-12-31T23:59:00Z)")
-        if expires_at <= now:
-            raise InvalidInput("expires_at is in the past")
 
 
 def _reserve_ids(session: Session, count: int) -> list[int]:

@@ -31,7 +31,7 @@ from sender.compose.composition import Composer, Draft
 from sender.delivery.models import ERROR, MESSAGE_TYPES, Message
 from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
-from shortener.links import create_link
+from shortener.links import LinkSpec, create_link
 from shortener.targets import build_target
 
 KINDS = ("date_field", "group_join", EVENT_KIND)
@@ -338,12 +338,9 @@ def _enqueue(
         return add(text="", error=f"template failed for this contact: {item.error}")
     link, link_id = "", None
     if item.draft.composer.uses_link and automation.target_url:
+        spec = LinkSpec(url=automation.target_url)
         issued = create_link(
-            session=session,
-            codes=codes,
-            clock=clock,
-            url=automation.target_url,
-            contact_id=item.contact_id,
+            session=session, codes=codes, clock=clock, spec=spec, contact_id=item.contact_id
         )
         link, link_id = settings.short_url + issued.code, issued.id
     try:

@@ -59,7 +59,7 @@ from sender.compose.templates import event_fields
 from sender.delivery.models import ERROR, Message
 from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
-from shortener.links import create_link
+from shortener.links import LinkSpec, create_link
 
 EVENT_KIND: Final = "event"
 IDEMPOTENCY_WINDOW: Final = timedelta(hours=24)
@@ -518,9 +518,9 @@ def _enqueue(
         return add("", error=f"template failed for this event: {item.error}")
     link, link_id = "", None
     if item.draft.composer.uses_link and automation.target_url:
-        url = automation.target_url
+        spec = LinkSpec(url=automation.target_url)
         issued = create_link(
-            session=session, codes=codes, clock=clock, url=url, contact_id=contact_id
+            session=session, codes=codes, clock=clock, spec=spec, contact_id=contact_id
         )
         link, link_id = settings.short_url + issued.code, issued.id
     try:

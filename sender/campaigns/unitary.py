@@ -36,7 +36,7 @@ from sender.compose.composition import Composer, Draft, sender_number
 from sender.delivery.models import Message
 from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
-from shortener.links import create_link
+from shortener.links import LinkSpec, create_link
 
 # Promotional messages wait for daytime; transactional ones (a code, a receipt) do not.
 PROMOTIONAL_WINDOW: Final = "08:00-21:00"
@@ -211,9 +211,8 @@ def write_send(
             session=session,
             codes=codes,
             clock=clock,
-            url=send.url,
+            spec=LinkSpec(url=send.url, is_test=send.is_test),
             contact_id=None if send.is_test else contact_id,
-            is_test=send.is_test,
         )
         link, link_id = settings.short_url + issued.code, issued.id
     composed = send.draft.finish(link)

@@ -20,7 +20,7 @@ from richsms.migrate import head_revision
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickEvent, ClickStore
 from shortener.codes import CodeMaker
-from shortener.links import create_link
+from shortener.links import LinkSpec, create_link
 from shortener.models import Click
 from tests.clock import FrozenClock
 
@@ -51,7 +51,8 @@ def test_a_backup_taken_while_clicks_are_written_is_whole_and_loses_none_before_
 ) -> None:
     url, engine = _sqlite(sqlite_template, tmp_path)
     with Session(engine) as session:
-        link = create_link(session=session, codes=CodeMaker("s"), clock=clock, url="https://e.x/")
+        spec = LinkSpec(url="https://e.x/")
+        link = create_link(session=session, codes=CodeMaker("s"), clock=clock, spec=spec)
         session.commit()
         assert link.id is not None
         link_id = link.id

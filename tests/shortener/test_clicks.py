@@ -12,16 +12,15 @@ from sqlmodel import Session
 from shortener.anonymize import IpAnonymizer
 from shortener.clicks import ClickEvent, ClickStore, ClickWriter
 from shortener.codes import CodeMaker
-from shortener.links import create_link
+from shortener.links import LinkSpec, create_link
 from shortener.models import Click
 from tests.clock import FrozenClock
 
 
 def _link_id(engine: Engine, clock: FrozenClock) -> int:
     with Session(engine) as session:
-        link = create_link(
-            session=session, codes=CodeMaker("s"), clock=clock, url="https://ex.example/"
-        )
+        spec = LinkSpec(url="https://ex.example/")
+        link = create_link(session=session, codes=CodeMaker("s"), clock=clock, spec=spec)
         assert link.id is not None
         return link.id
 

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from richsms.db import session_scope
 from richsms.settings import Settings
 from shortener.codes import CodeMaker
-from shortener.links import create_links
+from shortener.links import LinkSpec, create_links
 from shortener.models import Click
 from tests.clock import FrozenClock
 
@@ -95,7 +95,7 @@ def seed(engine: Engine, clock: FrozenClock, settings: Settings) -> list[str]:
             session=session,
             codes=CodeMaker(settings.secret_key.reveal()),
             clock=clock,
-            url="https://shop.example/",
+            spec=LinkSpec(url="https://shop.example/"),
             contact_ids=list(range(1, 201)),
         )
     return [link.code for link in issued]

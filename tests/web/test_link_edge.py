@@ -18,7 +18,7 @@ from richsms.accounts import create_token
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.models import Contact
-from shortener.links import create_links_in_chunks
+from shortener.links import LinkSpec, create_links_in_chunks
 from shortener.models import Click, Link
 from tests.clock import FrozenClock
 
@@ -320,7 +320,7 @@ def test_bulk_creation_lets_redirects_through_between_chunks(
                 engine=engine,
                 codes=app.context.codes,
                 clock=clock,
-                url="https://shop.example/",
+                spec=LinkSpec(url="https://shop.example/"),
                 contact_ids=list(range(1, total + 1)),
                 chunk=250,
             )

@@ -29,7 +29,7 @@ from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.models import Contact, ContactGroup, GroupMember
 from shortener.codes import CodeMaker
-from shortener.links import create_links
+from shortener.links import LinkSpec, create_links
 from shortener.models import Click
 from tests.clock import FrozenClock
 from tests.web.test_crash_durability import free_port, start_server
@@ -124,7 +124,7 @@ def test_a_real_server_keeps_answering_links_while_clients_send_runaway_template
             session=session,
             codes=CodeMaker(settings.secret_key.reveal()),
             clock=clock,
-            url="https://shop.example/sale",
+            spec=LinkSpec(url="https://shop.example/sale"),
             contact_ids=[None],
         )
     port = free_port()

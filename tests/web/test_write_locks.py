@@ -26,7 +26,7 @@ from sender.audience.models import Contact
 from sender.campaigns.planning_job import run_planning
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
-from shortener.links import create_links
+from shortener.links import LinkSpec, create_links
 from shortener.models import Link
 from tests.clock import FrozenClock
 from tests.lock_watchdog import LockWatchdog
@@ -253,7 +253,7 @@ def test_a_redirect_the_cache_cannot_answer_reads_without_the_write_lock(
             session=session,
             codes=CodeMaker(settings.secret_key.reveal()),
             clock=clock,
-            url="https://shop.example/",
+            spec=LinkSpec(url="https://shop.example/"),
             contact_ids=[None],
         )
     with watchdog.watching(app_engine(client), label="redirects") as seen:

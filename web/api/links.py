@@ -20,7 +20,7 @@ from richsms.errors import InvalidInput, NotFound
 from richsms.types import Id, UtcDatetime
 from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
-from shortener.links import create_link, create_links_in_chunks, disable_link, get_link
+from shortener.links import LinkSpec, create_link, create_links_in_chunks, disable_link, get_link
 from shortener.models import Link
 from shortener.stats import link_stats
 from web.bodies import read_model
@@ -54,17 +54,14 @@ class LinkTargetIn(BaseModel):
             raise ValueError("give exactly one of url or page_id")
         return self
 
-    def target(self) -> dict[str, Any]:
+    def target(self) -> LinkSpec:
         """Where a link to a URL leads, as `create_link` and `create_links_in_chunks` take it."""
         if self.url is None:
             raise InvalidInput("landing pages are not available yet: give a url")
         utm = None if self.utm is None else {k: v for k, v in self.utm.model_dump().items() if v}
-        return {
-            "url": self.url,
-            "campaign_id": self.campaign_id,
-            "expires_at": self.expires_at,
-            "utm": utm,
-        }
+        return LinkSpec(
+            url=self.url, utm=utm, campaign_id=self.campaign_id, expires_at=self.expires_at
+        )
 
 
 class LinkIn(LinkTargetIn):
@@ -159,9 +156,9 @@ def create(ctx: AppContext, session: Session, body: LinkIn) -> LinkOut:
         )
         page_link = get_link(session=session, code=issued[0].code)
         return _public(page_link, ctx.settings.short_url)
-    target = body.target()
+    spec = body.target()
     link = create_link(
-        session=session, codes=ctx.codes, clock=ctx.clock, contact_id=body.contact_id, **target
+        session=session, codes=ctx.codes, clock=ctx.clock, spec=spec, contact_id=body.contact_id
     )
     return _public(link, ctx.settings.short_url)
 
@@ -188,8 +185,8 @@ async def create_bulk(request: Request) -> JSONResponse:
             engine=ctx.engine,
             codes=ctx.codes,
             clock=ctx.clock,
+            spec=body.target(),
             contact_ids=body.contact_ids,
-            **body.target(),
         )
         return {
             "links": [

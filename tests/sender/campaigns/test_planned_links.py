@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from richsms.db import session_scope
 from richsms.settings import Settings
 from shortener.codes import RANDOM_LENGTH, CodeMaker
-from shortener.links import create_links
+from shortener.links import LinkSpec, create_links
 from shortener.models import Link
 from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import rich_blocks
@@ -52,11 +52,13 @@ def test_a_campaigns_links_are_built_as_create_links_builds_them(
                 session=session,
                 codes=codes,
                 clock=clock,
-                url=url,
+                spec=LinkSpec(
+                    url=url,
+                    campaign_id=campaign_id,
+                    page_id=first["page_id"],
+                    page_version=first["page_version"],
+                ),
                 contact_ids=[r["contact_id"] for r in planned],
-                campaign_id=campaign_id,
-                page_id=first["page_id"],
-                page_version=first["page_version"],
                 page_tokens=tokens,
             )
         created = rows(engine, ids=[link.id for link in issued])
