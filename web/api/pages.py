@@ -107,21 +107,15 @@ class PageList(BaseModel):
 
 
 def _out(state: PageState) -> PageOut:
-    page, draft = state.page, state.draft
-    assert page.id is not None
-    return PageOut(
-        id=page.id,
-        name=page.name,
-        language=page.language,
-        status=page.status,
-        version=draft.version,
-        published_version=page.published_version,
-        draft=draft.published_at is None,
-        theme=draft.theme,
-        blocks=draft.blocks,
-        created_at=page.created_at,
-        updated_at=page.updated_at,
-    )
+    """The page's own columns, with its newest version's content."""
+    draft = state.draft
+    newest = {
+        "version": draft.version,
+        "draft": draft.published_at is None,
+        "theme": draft.theme,
+        "blocks": draft.blocks,
+    }
+    return PageOut.model_validate({**state.page.model_dump(), **newest})
 
 
 def _fields(session: Session) -> set[str]:
