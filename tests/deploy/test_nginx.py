@@ -21,7 +21,7 @@ from sqlmodel import Session
 from richsms.assets import STATIC
 from richsms.db import session_scope
 from shortener.codes import CodeMaker
-from shortener.links import create_link
+from shortener.links import LinkSpec, create_link
 from shortener.models import Click
 from tests.browser.conftest import LiveServer, serve
 from tests.conftest import TEST_SECRET
@@ -124,7 +124,7 @@ def test_pages_and_links_through_the_shipped_nginx(front: Front) -> None:
             session=session,
             codes=CodeMaker(TEST_SECRET),
             clock=front.live.clock,
-            url="https://shop.example/soldes",
+            spec=LinkSpec(url="https://shop.example/soldes"),
         )
         code, link_id = link.code, link.id
     with httpx.Client(base_url=front.https, verify=False, follow_redirects=False) as phone:
