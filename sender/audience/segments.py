@@ -14,6 +14,11 @@ A segment's filters are a list of conditions, all of which must hold (AND); each
 - `clicked`: whether the contact ever clicked one of their links as a person (bots and
   link previews excluded); `eq` / `ne` with true or false.
 - `redeemed` is refused until coupons exist.
+- `reply.campaign_<id>`: the contact's answer to a campaign that offered reply choices
+  (their latest reply that matched one): `eq` a choice ("2", "OUI", written as
+  replies are matched: case and accents aside), `in` a list of them; `exists`: replied
+  anything (matched or not); `not_exists`: received the campaign's message and never
+  replied, its non-responders (to remind them).
 
 Every mistake is reported with the condition's index: "filters[1]: ...".
 """
@@ -34,7 +39,7 @@ from richsms.db import get_or_not_found
 from richsms.errors import Conflict, InvalidInput
 from sender.audience.contacts import normalize_consent_type, normalize_language, normalize_status
 from sender.audience.models import Contact, Segment
-from sender.delivery.models import DELIVERED, SENT, Message
+from sender.delivery.models import DELIVERED, SENT, ChoiceReply, Message, choice_key
 from shortener.models import Click, Link
 
 # Bounds that keep every use of a saved segment (counts, analyses, planning) a query
@@ -50,6 +55,8 @@ MIN_YEAR: Final = 1900
 MAX_YEAR: Final = 2200
 MAX_NAME: Final = 200
 CUSTOM_PREFIX: Final = "fields."
+REPLY_PREFIX: Final = "reply.campaign_"
+REPLY_OPS: Final = ("eq", "in", "exists", "not_exists")
 _CUSTOM_NAME: Final = re.compile(r"[A-Za-z0-9_]{1,100}")
 
 TEXT_OPS: Final = (
@@ -123,6 +130,8 @@ def _validate(condition: object) -> dict[str, Any]:
         raise InvalidInput("'op' is missing")
     if name == "redeemed":
         raise InvalidInput("the 'redeemed' filter is not available: coupons do not exist yet")
+    if name.startswith(REPLY_PREFIX):
+        return {"field": name, "op": op, "value": _reply_value(name, op, value)}
     if name.startswith(CUSTOM_PREFIX):
         custom = name[len(CUSTOM_PREFIX) :]
         if not _CUSTOM_NAME.fullmatch(custom):
@@ -133,7 +142,8 @@ def _validate(condition: object) -> dict[str, Any]:
         return {"field": name, "op": op, "value": _text_value(name, op, value)}
     if name not in FIELDS:
         raise InvalidInput(
-            "unknown field {name}: use {known} or fields.<custom field>",
+            "unknown field {name}: use {known}, fields.<custom field> or "
+            "reply.campaign_<id>",
             params={"name": _shown(name), "known": ", ".join(FIELDS)},
         )
     if name == "created_at":
@@ -153,6 +163,35 @@ def _validate(condition: object) -> dict[str, Any]:
             raise InvalidInput("clicked is compared with true or false")
         return {"field": name, "op": op, "value": value}
     return {"field": name, "op": op, "value": _text_value(name, op, value)}
+
+
+def _reply_value(name: str, op: str, value: object) -> object:
+    campaign = name[len(REPLY_PREFIX) :]
+    if not (campaign.isascii() and campaign.isdigit() and len(campaign) <= 10):
+        raise InvalidInput(
+            "a reply field names a campaign by its id: reply.campaign_12, not {name}",
+            params={"name": _shown(name)},
+        )
+    _check_op(name, op, REPLY_OPS)
+    if op in ("exists", "not_exists"):
+        if value is not None:
+            raise InvalidInput("{op} takes no value", params={"op": op})
+        return None
+    given = value if op == "in" else [value]
+    if not isinstance(given, list) or not 1 <= len(given) <= MAX_VALUES:
+        raise InvalidInput(
+            "{op} takes a list of 1 to {most} values", params={"op": op, "most": MAX_VALUES}
+        )
+    keys = [
+        choice_key(str(v))
+        if isinstance(v, str | int) and not isinstance(v, bool) and len(str(v)) <= 40
+        else ""
+        for v in given
+    ]
+    if not all(keys):
+        raise InvalidInput("{field} is compared with a choice: digits or a word",
+                           params={"field": name})  # fmt: skip
+    return keys if op == "in" else keys[0]
 
 
 def _check_op(name: str, op: str, allowed: Sequence[str]) -> None:
@@ -260,10 +299,41 @@ def _condition(condition: dict[str, Any]) -> ColumnElement[bool]:
             )
         )
         return clicked if (op == "eq") == value else not_(clicked)
+    if name.startswith(REPLY_PREFIX):
+        return _replied(int(name[len(REPLY_PREFIX) :]), op, value)
     if name.startswith(CUSTOM_PREFIX):
         column: Any = col(Contact.fields)[name[len(CUSTOM_PREFIX) :]].as_string()
         return _text(column, op, value, nullable=True)
     return _text(getattr(Contact, name), op, value, nullable=name in _NULLABLE)
+
+
+def _replied(campaign_id: int, op: str, value: Any) -> ColumnElement[bool]:
+    """Over `contact`: their answer to the campaign (see the module docstring)."""
+    theirs = (
+        col(ChoiceReply.contact_id) == col(Contact.id),
+        col(ChoiceReply.campaign_id) == campaign_id,
+    )
+    if op in ("exists", "not_exists"):
+        replied = has_row(select(col(ChoiceReply.id)).where(*theirs))
+        if op == "exists":
+            return replied
+        received = has_row(
+            select(col(Message.id)).where(
+                col(Message.contact_id) == col(Contact.id),
+                col(Message.campaign_id) == campaign_id,
+                col(Message.state).in_(_RECEIVED),
+                col(Message.is_test).is_(False),
+            )
+        )
+        return and_(received, not_(replied))
+    latest = (
+        select(col(ChoiceReply.choice))
+        .where(*theirs, col(ChoiceReply.choice).is_not(None))
+        .order_by(col(ChoiceReply.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return latest.in_(_listed(value)) if op == "in" else latest == value
 
 
 def has_row(query: Select[Any] | SelectOfScalar[Any]) -> ColumnElement[bool]:

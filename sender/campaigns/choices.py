@@ -16,8 +16,8 @@ from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.compose.composition import Composer
 from sender.compose.templates import compile_template
-from sender.delivery.choice_replies import choice_key
 from sender.delivery.inbound import OPT_IN_WORDS, keyword_of
+from sender.delivery.models import choice_key
 
 MAX_CHOICES: Final = 10
 MAX_KEY: Final = 20

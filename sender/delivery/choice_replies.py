@@ -42,12 +42,6 @@ _NOT_ALNUM: Final = re.compile(r"[^0-9A-Z]+")
 _APOSTROPHES: Final = re.compile(r"['’`´]")
 
 
-def choice_key(text: str) -> str:
-    """A choice's key as stored and compared: upper case, no accents, letters and digits
-    only (" oui! " -> "OUI", "1." -> "1")."""
-    return _NOT_ALNUM.sub("", fold(text).upper())
-
-
 def match_choice(text: str, keys: frozenset[str] | set[str]) -> str | None:
     """The choice `text` means among `keys` (normalized by `choice_key`), or None."""
     if not keys:

@@ -3,6 +3,8 @@ part, rate buckets, inbound messages, sender numbers; and the states a message g
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import (
@@ -220,6 +222,18 @@ class InboundMessage(SQLModel, table=True):
     # Why it awaits review: its sender's number could not be read (the raw one is said);
     # None for a message read as usual.
     review: str | None = Field(default=None, sa_column=Column(String(200), index=True))
+
+
+def choice_key(text: str) -> str:
+    """A reply choice's key as stored and compared: upper case, no accents, letters and
+    digits only (" oui! " -> "OUI", "1." -> "1"). Campaigns store their choices, replies
+    are matched and segments compare them in this form."""
+    decomposed = unicodedata.normalize("NFKD", text.strip())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+    return _NOT_KEY.sub("", bare)
+
+
+_NOT_KEY = re.compile(r"[^0-9A-Z]+")
 
 
 class ChoiceReply(SQLModel, table=True):

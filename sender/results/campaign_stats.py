@@ -42,6 +42,7 @@ from sender.delivery.models import (
     Message,
 )
 from sender.results.breakdown import campaign_breakdown
+from sender.results.choice_results import choice_results
 from sender.results.reading_delay import clicks_over_time, reading_delay
 from shortener.models import Click, Link
 
@@ -206,6 +207,8 @@ def campaign_report(
             "opt_outs": opt_outs,
             "opt_out_rate": _rate(opt_outs, reached),
         },
+        # Reply choices counted (null when the campaign offered none).
+        "reply_choices": choice_results(session=session, campaign=campaign),
         **campaign_breakdown(session=session, campaign_id=campaign_id),
         "reading_delay": reading_delay(session=session, campaign_id=campaign_id),
         "clicks_over_time": clicks_over_time(session=session, campaign_id=campaign_id),

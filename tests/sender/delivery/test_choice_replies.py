@@ -3,6 +3,7 @@ answer is counted, answered, and may start a follow-up; keywords keep their mean
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from sender.delivery.providers.console import ConsoleProvider
 from sender.delivery.worker import Worker, WorkerConfig
 from tests.clock import FrozenClock
 from tests.web.test_campaigns_api import plan
+from tests.web.test_ui import marketer  # noqa: F401  (the signed-in fixture)
 
 MARIE, FRANCOIS, ALICE = "+33612345678", "+33698765432", "+12125550100"
 CSV = (
@@ -178,7 +180,12 @@ def test_stop_still_opts_out_whatever_the_choices(
 
 
 def test_an_unmatched_reply_is_answered_once_then_left_for_a_person(
-    api: TestClient, app: Any, engine: Engine, clock: FrozenClock, worker: Worker
+    api: TestClient,
+    app: Any,
+    engine: Engine,
+    clock: FrozenClock,
+    worker: Worker,
+    marketer: TestClient,  # noqa: F811
 ) -> None:
     sent_campaign(api, app, clock, worker)
     first = reply(api, MARIE, "peut-être")
@@ -191,6 +198,12 @@ def test_an_unmatched_reply_is_answered_once_then_left_for_a_person(
     assert waiting.status_code == 200, waiting.text
     texts = [m["text"] for m in waiting.json()["messages"]]
     assert texts == ["je ne sais pas encore", "peut-être"]
+    # Listed in the UI's inbox, the first one answered with the unmatched text.
+    inbox = html.unescape(marketer.get("/ui/inbound/review").text)
+    assert "Replies waiting for a person" in inbox
+    waiting_rows = inbox.split("No message to review")[0].split("<tr>")[2:]
+    assert "je ne sais pas encore" in waiting_rows[0] and "Not yet" in waiting_rows[0]
+    assert "peut-être" in waiting_rows[1] and "Unmatched text sent" in waiting_rows[1]
     # A matched answer afterwards is answered as usual.
     assert reply(api, MARIE, "non")["reply"] == "Dommage."
 
