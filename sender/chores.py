@@ -1,6 +1,7 @@
 """Chores: planning jobs (including scheduled campaigns whose time has come), campaigns
-that are done, automations and webhooks, in a loop of their own, never inside the send loop, so
-that a transactional message is never held up by a million-recipient plan.
+that are done, A/B tests whose decision is due, automations and webhooks, in a loop of
+their own, never inside the send loop, so that a transactional message is never held up
+by a million-recipient plan.
 
 `richsms worker` and `richsms serve` (when it runs a worker) run one `ChoreLoop` in a
 thread next to the sending worker (richsms/runtime.py owns the thread). Several processes
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 from richsms.clock import Clock
 from richsms.db import session_scope
 from richsms.settings import Settings
+from sender.campaigns.ab_decision import decide_due_tests
 from sender.campaigns.campaign import finish_sent_campaigns
 from sender.campaigns.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
 from sender.results.report_cache import refresh_reports
@@ -133,6 +135,9 @@ def chores_from_settings(
             log.info("campaigns done (every message reached a final state): %s", done)
         return done
 
+    def decide(_stop: threading.Event) -> object:
+        return decide_due_tests(engine=engine, clock=clock)
+
     def report(_stop: threading.Event) -> object:
         return refresh_reports(
             engine=engine,
@@ -151,6 +156,8 @@ def chores_from_settings(
         [
             Chore("planning", planning_every, plan),
             Chore("finishing campaigns", finishing_every, finish),
+            # A/B tests whose decision is due: the rest of the audience gets the winner.
+            Chore("A/B test decisions", finishing_every, decide),
             Chore("automations", automations_every, automate),
             Chore("outside events", triggers_every, trigger),
             # Results of campaigns still moving, kept ready (sender/results/report_cache.py).

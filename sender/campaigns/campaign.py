@@ -29,6 +29,7 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.models import ContactGroup, Segment
 from sender.audience.recipient_locale import LANGUAGES
 from sender.campaigns import states
+from sender.campaigns.ab_tests import parse_ab_test, stored_ab_test, variant_changes
 from sender.campaigns.choices import checked_choices
 from sender.campaigns.models import Campaign, CampaignShape
 from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm, planning_time
@@ -95,6 +96,7 @@ def _stored(spec: CampaignSpec) -> dict[str, Any]:
         translations=translation_fields(spec.translations),
         sender_ids=sender_ids,
         sender_id=sender_ids[0] if sender_ids else None,
+        ab_test=stored_ab_test(spec.ab_test),
     )
     return shape
 
@@ -239,6 +241,8 @@ def _validate(
             main = language == spec.language
             where = "" if main else f"translations.{language}.template"
             _checked(where, variant.composer.check_at_save)
+    if spec.ab_test is not None:
+        _validate_variants(session, spec, settings)
     choices, unmatched = checked_choices(
         choices=spec.choices, unmatched=spec.unmatched, type=spec.type, settings=settings,
         custom_fields=fields,
@@ -257,6 +261,18 @@ def _checked(where: str, check: Callable[[], _T]) -> _T:
         exc.template, exc.params = exc.message, {}
         exc.args = (exc.message,)
         raise
+
+
+def _validate_variants(session: Session, spec: CampaignSpec, settings: Settings | None) -> None:
+    """Each variant of the A/B test checked as the campaign it sends (its template, page
+    and send time over the campaign's); a problem names the variant's field."""
+    assert spec.ab_test is not None
+    test = parse_ab_test(spec.ab_test)
+    for index in range(len(test.variants)):
+        changes = variant_changes(test, index)
+        variant = spec.model_copy(update={**changes, "ab_test": None})
+        where = ", ".join(f"ab_test.variants.{index}.{name}" for name in changes)
+        _checked(where, partial(_validate, session, variant, settings))
 
 
 def get_campaign(*, session: Session, campaign_id: int) -> Campaign:

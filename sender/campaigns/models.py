@@ -1,4 +1,5 @@
-"""The campaigns' tables: campaigns and automations (and each automation's runs)."""
+"""The campaigns' tables: campaigns and automations (and each automation's runs), and an
+A/B test's recipients and outcome."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -72,6 +74,8 @@ class CampaignShape(SQLModel):
     # none of them, sent once (sender/delivery/choices.py).
     choices: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_column=json_column())
     unmatched: str | None = Field(default=None, sa_column=Column(Text))
+    # An A/B test (sender/campaigns/ab_tests.py, `AbTestSpec`), stored as validated JSON.
+    ab_test: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Campaign(CampaignShape, table=True):
@@ -186,3 +190,40 @@ class AutomationRun(SQLModel, table=True):
     occurrence: str = Field(sa_column=Column(String(32), nullable=False))
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AbRecipient(SQLModel, table=True):
+    """Each recipient of an A/B tested campaign and their variant (None: the rest of the
+    audience, sent the winner), drawn once at planning and written with the batch's
+    messages: a crash or a resume never draws again."""
+
+    __tablename__ = "ab_recipient"
+    __table_args__ = (Index("ix_ab_recipient_variant", "campaign_id", "variant", "contact_id"),)
+
+    campaign_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("campaign.id"), primary_key=True)
+    )
+    contact_id: int = Field(sa_column=Column(Integer, primary_key=True))
+    variant: int | None = Field(default=None, sa_column=Column(Integer))
+
+
+class AbOutcome(SQLModel, table=True):
+    """An A/B test's decision: when it is due, what the test showed (each variant's
+    figures, the p-value and interval of the best variant against the next) and which
+    variant the rest of the audience gets (None while waiting for the marketer)."""
+
+    __tablename__ = "ab_outcome"
+
+    campaign_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("campaign.id"), primary_key=True)
+    )
+    decide_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # winner (significant), fallback, waiting (for the marketer), chosen (by the marketer)
+    decision: str | None = Field(default=None, sa_column=Column(String(16)))
+    winner: int | None = Field(default=None, sa_column=Column(Integer))
+    p_value: float | None = Field(default=None, sa_column=Column(Float))
+    ci_low: float | None = Field(default=None, sa_column=Column(Float))
+    ci_high: float | None = Field(default=None, sa_column=Column(Float))
+    figures: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    decided_by: int | None = Field(default=None, sa_column=Column(Integer))

@@ -30,7 +30,7 @@ from sender.campaigns.variants import CampaignVariants, Variant
 from sender.delivery.models import ERROR
 from sender.delivery.outbox import NewMessage, message_row
 from shortener.codes import CodeMaker
-from shortener.links import LinkRows, LinkSpec
+from shortener.links import LinkRows
 from shortener.targets import build_target
 
 
@@ -77,6 +77,8 @@ class PlannedBatch:
     exclusions: dict[str, int] = field(default_factory=dict)
     # The page each recipient's link shows (contact id → page id).
     page_of: dict[int, int] = field(default_factory=dict)
+    # An A/B test's pass: each eligible recipient's variant (sender/campaigns/ab_planner.py).
+    assignments: list[dict[str, Any]] = field(default_factory=list)
 
     def served(self, page_id: int | None = None) -> list[int]:
         """The contacts whose message will be sent (not excluded, not in error); with
@@ -174,6 +176,10 @@ class BatchPlanner:
             and not isinstance(self._choose(row), str)
         ]
 
+    def links_needed(self, rows: Sequence[tuple[Any, Mapping[str, object]]]) -> int:
+        """How many link ids `plan` takes for these rows."""
+        return len(self.eligible(rows)) if self.uses_link else 0
+
     def plan(
         self,
         rows: Sequence[tuple[Any, Mapping[str, object]]],
@@ -253,13 +259,13 @@ class BatchPlanner:
         if found is None:
             target = self.page_target if page is not None else self.url_target
             assert target is not None
-            spec = LinkSpec(
-                url=target,
+            found = self._link_builders[key] = LinkRows(
+                target=target,
+                created_at=self.now,
                 campaign_id=self.campaign_id,
                 page_id=page.page_id if page is not None else None,
                 page_version=page.version if page is not None else None,
             )
-            found = self._link_builders[key] = spec.rows(self.now)
         return found
 
     @cached_property

@@ -39,11 +39,17 @@ from richsms.errors import RichsmsError
 from richsms.merge_contact import contact_fields
 from richsms.settings import Settings
 from sender.audience.models import Contact
-from sender.audience.selection import COLUMNS, audience_condition, count_audience
+from sender.audience.selection import COLUMNS, count_audience
+from sender.campaigns.ab_planner import (
+    AbPlanner,
+    planner_for,
+    planning_audience,
+    status_after_planning,
+)
 from sender.campaigns.models import Campaign
 from sender.campaigns.planner import BatchPlanner, PlannedBatch, Progress
 from sender.campaigns.planning_writes import RowInsert, assign_batch_coupons, collector_paused
-from sender.campaigns.states import FAILED, PLANNING, SCHEDULED, SENDING, move
+from sender.campaigns.states import FAILED, PLANNING, SCHEDULED, move
 from shortener.codes import CodeMaker
 from shortener.models import Link
 
@@ -191,7 +197,7 @@ class PlanningJob:
         self.setup = setup
         self.campaign_id = campaign_id
         self.batches = 0
-        self._planner: BatchPlanner | None = None
+        self._planner: BatchPlanner | AbPlanner | None = None
         self._condition: Any = None
         self._inserts: dict[str, RowInsert] = {}
         self._gap = 0  # link ids left free above the top one (SQLite; see `step`)
@@ -199,7 +205,12 @@ class PlanningJob:
     def _bind(self, batch: PlannedBatch) -> dict[str, list[tuple[Any, ...]]]:
         """The batch's links and messages as the driver takes them."""
         bound: dict[str, list[tuple[Any, ...]]] = {}
-        for table, rows in (("link", batch.links), ("message", batch.messages)):
+        tables = (
+            ("link", batch.links),
+            ("message", batch.messages),
+            ("ab_recipient", batch.assignments),
+        )
+        for table, rows in tables:
             if not rows:
                 continue
             if table not in self._inserts:
@@ -272,7 +283,10 @@ class PlanningJob:
                 campaign.total_count = total
             self._write(session, campaign, batch, bound, now)
             if finishing:
-                move(campaign, SENDING, now=now, planned_at=now, claimed_by=None)
+                after = status_after_planning(
+                    session=session, campaign=campaign, planner=planner, now=now
+                )
+                move(campaign, after, now=now, planned_at=now, claimed_by=None)
                 campaign.claimed_until = None
             session.add(campaign)
             session.flush()
@@ -297,16 +311,16 @@ class PlanningJob:
             if campaign is None or not self._ours(campaign):
                 return None
             if self._planner is None:
-                self._planner = BatchPlanner(
+                self._planner = planner_for(
                     session=session,
                     campaign=campaign,
                     settings=self.setup.settings,
                     codes=self.setup.codes,
                     now=now,
                 )
-                self._condition = audience_condition(
-                    session=session, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
-                )
+                self._condition = planning_audience(session=session, campaign=campaign)
+            if isinstance(self._planner, AbPlanner):
+                self._planner.resume(session)
             total = campaign.total_count
             if total is None:
                 total = count_audience(
@@ -327,10 +341,12 @@ class PlanningJob:
     def _predicts_link_ids(self) -> bool:
         return self.setup.engine.dialect.name != "postgresql"
 
-    def _link_ids(self, planner: BatchPlanner, rows: Rows, top: int | None) -> list[int]:
+    def _link_ids(
+        self, planner: BatchPlanner | AbPlanner, rows: Rows, top: int | None
+    ) -> list[int]:
         if not planner.uses_link:
             return []
-        count = len(planner.eligible(rows))
+        count = planner.links_needed(rows)
         if count == 0:
             return []
         if top is not None:
@@ -367,7 +383,7 @@ class PlanningJob:
         bound: dict[str, list[tuple[Any, ...]]],
         now: datetime,
     ) -> None:
-        for table in ("link", "message"):  # links first: messages point at them
+        for table in ("link", "message", "ab_recipient"):  # links first: messages use them
             if table in bound:
                 self._inserts[table].execute(session, bound[table])
         if batch.last_contact_id:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from landing_templates.coupons import CouponSlot, assign_coupons_bulk
 from richsms.bare_many import BareMany
 from richsms.clock import Clock
+from sender.campaigns.ab_planner import AbPlanner
 from sender.campaigns.planner import BatchPlanner, PlannedBatch
 
 
@@ -49,7 +50,7 @@ def collector_paused() -> Iterator[None]:
 
 
 def assign_batch_coupons(
-    *, session: Session, clock: Clock, planner: BatchPlanner, batch: PlannedBatch
+    *, session: Session, clock: Clock, planner: BatchPlanner | AbPlanner, batch: PlannedBatch
 ) -> dict[int, str]:
     """Every coupon the batch's recipients see on their page, assigned in the batch's
     transaction (flushes only); contact id → reason for those a pool could not serve."""

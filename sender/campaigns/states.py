@@ -1,9 +1,14 @@
 """A campaign's statuses and the only moves between them.
 
     draft ─────────────┬──────────────► scheduled ──► planning ──► sending ──► done
-    awaiting_approval ─► approved ──┘        └─────────────┘  │
-                                                              └─► failed
+    awaiting_approval ─► approved ──┘        └─────────────┘ │ ▲ │
+                                                             │ │ └─► failed
+                                                             ▼ │
+                                                            testing
     and from any status that has not finished: ──► cancelled
+
+An A/B tested campaign plans its test recipients first, then is `testing` until the
+decision (sender/campaigns/ab_decision.py), then plans the rest of its audience.
 
 Every status change in the code goes through `move` (one campaign, in the session) or
 `move_where` (a set-based update of many); both check the table below.
@@ -26,6 +31,7 @@ AWAITING_APPROVAL: Final = "awaiting_approval"
 APPROVED: Final = "approved"
 SCHEDULED: Final = "scheduled"  # waiting for its planning time (plan_at)
 PLANNING: Final = "planning"  # the planning job is writing its messages
+TESTING: Final = "testing"  # an A/B test's messages are out; waiting for the decision
 SENDING: Final = "sending"  # every message is in the outbox
 DONE: Final = "done"  # every message reached a final state
 CANCELLED: Final = "cancelled"
@@ -37,6 +43,7 @@ STATUSES: Final = (
     APPROVED,
     SCHEDULED,
     PLANNING,
+    TESTING,
     SENDING,
     DONE,
     CANCELLED,
@@ -48,7 +55,8 @@ TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
     AWAITING_APPROVAL: frozenset({APPROVED, CANCELLED}),
     APPROVED: frozenset({SCHEDULED, PLANNING, CANCELLED}),
     SCHEDULED: frozenset({PLANNING, CANCELLED}),
-    PLANNING: frozenset({SENDING, CANCELLED, FAILED}),
+    PLANNING: frozenset({SENDING, TESTING, CANCELLED, FAILED}),
+    TESTING: frozenset({PLANNING, CANCELLED}),
     SENDING: frozenset({DONE, CANCELLED}),
     DONE: frozenset(),
     CANCELLED: frozenset(),

@@ -23,6 +23,7 @@ from landing_templates.coupons.models import Coupon
 from landing_templates.page_events import EVENT_KINDS, PageEvent
 from richsms.db import get_or_not_found
 from richsms.errors import InvalidInput
+from sender.campaigns.ab_decision import ab_test_report
 from sender.campaigns.models import Campaign
 from sender.delivery.inbound import OPT_OUT_WORDS
 from sender.delivery.models import (
@@ -210,6 +211,7 @@ def campaign_report(
         # Reply choices counted (null when the campaign offered none).
         "reply_choices": choice_results(session=session, campaign=campaign),
         **campaign_breakdown(session=session, campaign_id=campaign_id),
+        "ab_test": ab_test_report(session=session, campaign=campaign),
         "reading_delay": reading_delay(session=session, campaign_id=campaign_id),
         "clicks_over_time": clicks_over_time(session=session, campaign_id=campaign_id),
     }

@@ -87,7 +87,10 @@ def moving_campaigns(
     rows = session.execute(
         select(col(Campaign.id)).where(
             col(Campaign.planned_count) > live_up_to,
-            or_(col(Campaign.status).in_(("planning", "sending")), col(Campaign.id).in_(recent)),
+            or_(
+                col(Campaign.status).in_(("planning", "testing", "sending")),
+                col(Campaign.id).in_(recent),
+            ),
         )
     ).all()
     return sorted(int(r[0]) for r in rows if r[0] is not None)

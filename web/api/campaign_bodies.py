@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
 from richsms.types import Flag, Id
+from sender.campaigns.ab_tests import AbTestSpec
 from sender.campaigns.campaign import MESSAGE_TIMES, CampaignSpec
 from sender.campaigns.choices import MAX_CHOICES, MAX_FOLLOW_UP_MINUTES, MAX_REPLY
 from sender.campaigns.models import Campaign
@@ -72,6 +73,7 @@ _TYPES: dict[str, Any] = {
     "refresh_audience": Flag,
     "requires_approval": Flag,
     "choices": Choices,
+    "ab_test": AbTestSpec | None,
 }
 _LIMITS: dict[str, FieldInfo] = {
     "name": Field(max_length=200),
@@ -154,6 +156,7 @@ class CampaignOut(BaseModel):
     sender_ids: list[int]
     default_sender_id: int | None
     requires_approval: bool
+    ab_test: AbTestSpec | None
     approved_at: datetime | None
     plan_at: datetime | None
     planned_at: datetime | None
@@ -166,6 +169,21 @@ class CampaignOut(BaseModel):
     unmatched: str | None
     progress: ProgressOut
     created_at: datetime
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variant: int = Field(ge=0, le=3, description="The index of the variant to send.")
+
+
+class DecisionOut(BaseModel):
+    """The A/B test's decision: the variant the rest of the audience gets."""
+
+    campaign: CampaignOut
+    decision: str
+    winner: int | None
+    p_value: float | None
+    interval: list[float | None]
 
 
 class CancelOut(BaseModel):

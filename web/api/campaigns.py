@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from richsms.accounts.roles import Permission
 from richsms.errors import InvalidInput
+from sender.campaigns.ab_decision import choose_variant
 from sender.campaigns.campaign import (
     CampaignSpec,
     approve_campaign,
@@ -29,6 +30,8 @@ from web.api.campaign_bodies import (
     CampaignOut,
     CampaignPatch,
     CancelOut,
+    DecisionIn,
+    DecisionOut,
     MessagePage,
     SenderIn,
     SummaryOut,
@@ -177,6 +180,28 @@ def send(ctx: AppContext, session: Session, id: int) -> CampaignOut:
 def cancel(ctx: AppContext, session: Session, id: int) -> CancelOut:
     campaign, count = cancel_campaign(session=session, clock=ctx.clock, campaign_id=id)
     return CancelOut(campaign=campaign_out(campaign), cancelled_messages=count)
+
+
+@api.post(
+    "/campaigns/{id}/ab_test/decision",
+    "Choose the A/B test's variant the rest of the audience gets (while the test runs, "
+    "or when it found no winner and waits for a decision); the rest is planned at once.",
+    errors=(409,), needs=Permission.BUILD,
+)
+def decide(
+    request: Request, ctx: AppContext, session: Session, body: DecisionIn, id: int
+) -> DecisionOut:
+    outcome = choose_variant(
+        session=session, clock=ctx.clock, campaign_id=id, variant=body.variant,
+        chooser=_actor(request),
+    )
+    return DecisionOut(
+        campaign=campaign_out(get_campaign(session=session, campaign_id=id)),
+        decision=outcome.decision or "",
+        winner=outcome.winner,
+        p_value=outcome.p_value,
+        interval=[outcome.ci_low, outcome.ci_high],
+    )
 
 
 @api.post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from richsms.accounts.roles import Permission
 from web.ui import (
+    ab_test,
     account,
     auth,
     automations,
@@ -60,6 +61,7 @@ def routes() -> list[UiRoute]:
         *form(one + "/send", campaign_send.summary, campaign_send.send, BUILD),
         *form(one + "/cancel", campaign_send.cancel_form, campaign_send.cancel, BUILD),
         UiRoute(one + "/test", signed_in(campaigns.test), POST, BUILD),
+        UiRoute(one + "/ab_test/decision", signed_in(ab_test.choose), POST, BUILD),
         UiRoute(export + "/messages.csv", signed_in(campaigns.export_messages), GET, RESULTS),
         UiRoute(export + "/clicks.csv", signed_in(campaigns.export_clicks), GET, RESULTS),
         UiRoute(

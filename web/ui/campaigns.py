@@ -3,7 +3,7 @@ with its charts, and its actions (approve, send, cancel, test)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,7 +34,7 @@ from web.ui.render import Viewer, page, svg
 # Dashboard sections, in the order a marketer looks for them.
 SECTIONS = (
     (N_("Awaiting approval"), ("awaiting_approval",)),
-    (N_("Sending"), ("planning", "sending")),
+    (N_("Sending"), ("planning", "testing", "sending")),
     (N_("Scheduled"), ("approved", "scheduled")),
     (N_("Drafts"), ("draft",)),
     (N_("Done"), ("done",)),
@@ -78,7 +78,7 @@ def dashboard(request: Request, db: Session, view: Viewer, _form: dict[str, str]
     return page(
         view,
         "dashboard.html",
-        live=any(c.status in ("planning", "sending", "scheduled") for c in campaigns),
+        live=any(c.status in ("planning", "testing", "sending", "scheduled") for c in campaigns),
         groups=groups,
         figures=figures,
         clicks=clicks,
@@ -149,6 +149,7 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
             session=db, campaign_id=campaign_id, now=context(request).clock.now()
         ),
         local=lambda d: local_time(d, view.language),
+        instant=lambda text: datetime.fromisoformat(text) if text else None,
         notice=request.query_params.get("notice", ""),
     )
 
