@@ -160,32 +160,20 @@ def inspect_template(
                 problems.append(Problem(line, column, redefined, {"name": name}))
             elif node.ctx != "load":
                 continue
-            elif name == CONTACT and CONTACT in names:
+            elif name in (CONTACT, EVENT) and name in names:  # a record: only its fields
                 if not (isinstance(parent, nodes.Getattr | nodes.Getitem) and parent.node is node):
-                    pattern = re.compile(rf"(?<![\w.]){CONTACT}\b(?!\s*[.\[])")
+                    pattern = re.compile(rf"(?<![\w.]){name}\b(?!\s*[.\[])")
                     problems.append(
                         Problem(
                             line,
                             _column(lines, line, pattern),
                             "'{name}' alone is not a value: use a field, "
                             "e.g. {{{{ {name}.first_name }}}}",
-                            {"name": CONTACT},
+                            {"name": name},
                         )
                     )
             elif name == LINK and LINK in names:
                 findings.uses_link = True
-            elif name == EVENT and EVENT in names:
-                if not (isinstance(parent, nodes.Getattr | nodes.Getitem) and parent.node is node):
-                    pattern = re.compile(rf"(?<![\w.]){EVENT}\b(?!\s*[.\[])")
-                    problems.append(
-                        Problem(
-                            line,
-                            _column(lines, line, pattern),
-                            "'{name}' alone is not a value: use a field, "
-                            "e.g. {{{{ {name}.first_name }}}}",
-                            {"name": EVENT},
-                        )
-                    )
             elif name in undeclared and name not in names:
                 problems.append(
                     Problem(

@@ -57,8 +57,14 @@ def _country_of_prefix(key: str, phone: str) -> str | None:
 
 @lru_cache(maxsize=65536)
 def _shared_country(prefix: str) -> str | None:
-    for filler in ("0000", "00000", "000", "0000000", "000000", "12345", "1234"):
-        # a valid number of that prefix, whatever its length
+    # a valid number of that prefix, whatever its length
+    fillers = ("0000", "00000", "000", "0000000", "000000", "12345", "1234")
+    return _country_completing(prefix, fillers)
+
+
+def _country_completing(prefix: str, fillers: tuple[str, ...]) -> str | None:
+    """The country of the first valid number `prefix` + a filler makes (None: none)."""
+    for filler in fillers:
         try:
             number = phonenumbers.parse(prefix + filler)
         except phonenumbers.NumberParseException:
@@ -82,15 +88,7 @@ def _code_of(key: str) -> str:
 @lru_cache(maxsize=1024)
 def _nanp_country(key: str) -> str | None:
     """The country of a North American area code ("+1514" → "CA")."""
-    for line in ("5550100", "2345678", "2000000"):
-        try:
-            number = phonenumbers.parse(key + line)
-        except phonenumbers.NumberParseException:
-            continue
-        region = phonenumbers.region_code_for_number(number)
-        if region and region != phonenumbers.UNKNOWN_REGION:
-            return str(region)
-    return None
+    return _country_completing(key, ("5550100", "2345678", "2000000"))
 
 
 @lru_cache(maxsize=4096)
