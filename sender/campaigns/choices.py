@@ -10,6 +10,7 @@ choices (STOP, ARRET, HELP, AIDE, START...). Only informational messages offer c
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from richsms.errors import InvalidInput
@@ -45,6 +46,7 @@ def checked_choices(
         raise InvalidInput("choices: only informational messages offer reply choices")
     if len(choices) > MAX_CHOICES:
         raise InvalidInput(f"choices: at most {MAX_CHOICES}")
+    check = _Check(type, settings, custom_fields)
     stored: dict[str, dict[str, Any]] = {}
     for given, spec in choices.items():
         key = choice_key(given)
@@ -55,65 +57,59 @@ def checked_choices(
             raise InvalidInput(f"{where}: the same choice as {key} (case and accents ignored)")
         if keyword_of(key) is not None and key not in OPT_IN_WORDS - {"START", "UNSTOP"}:
             raise InvalidInput(f"{where}: {key} is a keyword (STOP, HELP, START...), not a choice")
-        stored[key] = _checked_choice(where, spec, type, settings, custom_fields)
+        stored[key] = check.choice(where, spec)
     if unmatched is not None and len(unmatched) > MAX_REPLY:
         raise InvalidInput(f"unmatched: at most {MAX_REPLY} characters")
     return stored, unmatched
 
 
-def _checked_choice(
-    where: str,
-    spec: object,
-    type: str,
-    settings: Settings | None,
-    custom_fields: Collection[str],
-) -> dict[str, Any]:
-    if spec is None:
-        return {}
-    if not isinstance(spec, Mapping):
-        raise InvalidInput(f'{where}: a choice is {{"reply": ..., "follow_up": ...}}')
-    extra = set(spec) - {"reply", "follow_up"}
-    if extra:
-        raise InvalidInput(f"{where}: unexpected {sorted(extra)[0]!r}")
-    stored: dict[str, Any] = {}
-    reply = spec.get("reply")
-    if reply is not None:
-        if not isinstance(reply, str) or len(reply) > MAX_REPLY:
-            raise InvalidInput(f"{where}.reply: a text of at most {MAX_REPLY} characters")
-        if reply.strip():
-            stored["reply"] = reply.strip()
-    follow_up = spec.get("follow_up")
-    if follow_up is not None:
-        stored["follow_up"] = _checked_follow_up(
-            f"{where}.follow_up", follow_up, type, settings, custom_fields
-        )
-    return stored
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """What a choice is checked against: the message's type, the settings (None: no
+    length check) and the custom fields a follow-up's template may name."""
 
+    type: str
+    settings: Settings | None
+    custom_fields: Collection[str]
 
-def _checked_follow_up(
-    where: str,
-    spec: object,
-    type: str,
-    settings: Settings | None,
-    custom_fields: Collection[str],
-) -> dict[str, Any]:
-    if not isinstance(spec, Mapping) or set(spec) - {"template", "after_minutes"}:
-        raise InvalidInput(f'{where}: {{"template": ..., "after_minutes": ...}}')
-    template, minutes = spec.get("template"), spec.get("after_minutes", 0)
-    if not isinstance(template, str) or not template.strip() or len(template) > 5_000:
-        raise InvalidInput(f"{where}.template: a template of 1 to 5000 characters")
-    if not isinstance(minutes, int) or isinstance(minutes, bool):
-        raise InvalidInput(f"{where}.after_minutes: a whole number of minutes")
-    if not 0 <= minutes <= MAX_FOLLOW_UP_MINUTES:
-        raise InvalidInput(f"{where}.after_minutes: from 0 to {MAX_FOLLOW_UP_MINUTES}")
-    try:
-        if compile_template(template, custom_fields=custom_fields).uses_link:
-            raise InvalidInput("a follow-up carries no {{ link }}")
-        if settings is not None:  # too long, or a runaway template: refused when saved
-            Composer(
-                source=template, is_template=True, type=type, sender=None, settings=settings,
-                custom_fields=custom_fields,
-            ).check_at_save()  # fmt: skip
-    except InvalidInput as exc:
-        raise InvalidInput(f"{where}.template: {exc.message}") from None
-    return {"template": template, "after_minutes": minutes}
+    def choice(self, where: str, spec: object) -> dict[str, Any]:
+        if spec is None:
+            return {}
+        if not isinstance(spec, Mapping):
+            raise InvalidInput(f'{where}: a choice is {{"reply": ..., "follow_up": ...}}')
+        extra = set(spec) - {"reply", "follow_up"}
+        if extra:
+            raise InvalidInput(f"{where}: unexpected {sorted(extra)[0]!r}")
+        stored: dict[str, Any] = {}
+        reply = spec.get("reply")
+        if reply is not None:
+            if not isinstance(reply, str) or len(reply) > MAX_REPLY:
+                raise InvalidInput(f"{where}.reply: a text of at most {MAX_REPLY} characters")
+            if reply.strip():
+                stored["reply"] = reply.strip()
+        follow_up = spec.get("follow_up")
+        if follow_up is not None:
+            stored["follow_up"] = self.follow_up(f"{where}.follow_up", follow_up)
+        return stored
+
+    def follow_up(self, where: str, spec: object) -> dict[str, Any]:
+        if not isinstance(spec, Mapping) or set(spec) - {"template", "after_minutes"}:
+            raise InvalidInput(f'{where}: {{"template": ..., "after_minutes": ...}}')
+        template, minutes = spec.get("template"), spec.get("after_minutes", 0)
+        if not isinstance(template, str) or not template.strip() or len(template) > 5_000:
+            raise InvalidInput(f"{where}.template: a template of 1 to 5000 characters")
+        if not isinstance(minutes, int) or isinstance(minutes, bool):
+            raise InvalidInput(f"{where}.after_minutes: a whole number of minutes")
+        if not 0 <= minutes <= MAX_FOLLOW_UP_MINUTES:
+            raise InvalidInput(f"{where}.after_minutes: from 0 to {MAX_FOLLOW_UP_MINUTES}")
+        try:
+            if compile_template(template, custom_fields=self.custom_fields).uses_link:
+                raise InvalidInput("a follow-up carries no {{ link }}")
+            if self.settings is not None:  # too long, or a runaway template: refused when saved
+                Composer(
+                    source=template, is_template=True, type=self.type, sender=None,
+                    settings=self.settings, custom_fields=self.custom_fields,
+                ).check_at_save()  # fmt: skip
+        except InvalidInput as exc:
+            raise InvalidInput(f"{where}.template: {exc.message}") from None
+        return {"template": template, "after_minutes": minutes}
