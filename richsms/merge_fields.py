@@ -39,6 +39,7 @@ from richsms.template_checks import (
     DEFAULT_NAMES,
     EVENT,
     LINK,
+    REPLY,
     STANDARD_FIELDS,
     TemplateError,
     contact_field,
@@ -50,6 +51,7 @@ __all__ = [
     "CONTACT",
     "DEFAULT_NAMES",
     "EVENT",
+    "REPLY",
     "LINK",
     "STANDARD_FIELDS",
     "BudgetExceeded",
@@ -283,6 +285,7 @@ class CheckedTemplate:
     jinja: Template
     tree: nodes.Template
     event_fields: tuple[str, ...] = ()
+    reply_fields: tuple[str, ...] = ()  # `reply.campaign_<id>` it reads
 
 
 def check_template(
@@ -312,7 +315,8 @@ def check_template(
         ) from None
     fields = tuple(sorted(findings.fields, key=findings.fields.__getitem__))
     events = tuple(sorted(findings.event_fields, key=findings.event_fields.__getitem__))
-    return CheckedTemplate(source, fields, findings.uses_link, jinja, tree, events)
+    replies = tuple(sorted(findings.reply_fields, key=findings.reply_fields.__getitem__))
+    return CheckedTemplate(source, fields, findings.uses_link, jinja, tree, events, replies)
 
 
 # --- Rendering -------------------------------------------------------------------------

@@ -17,6 +17,10 @@ STANDARD_FIELDS: Final = ("first_name", "last_name", "phone", "email", "language
 CONTACT: Final = "contact"
 LINK: Final = "link"
 EVENT: Final = "event"  # an outside event's data (an `event` automation's messages)
+# A recipient's answers to campaigns that offered reply choices: `reply.campaign_12` is
+# the choice they made ("OUI", "2"; "" before they answer). SMS templates only.
+REPLY: Final = "reply"
+REPLY_FIELD: Final = re.compile(r"campaign_([0-9]{1,10})")
 DEFAULT_NAMES: Final = (CONTACT, LINK)
 
 
@@ -134,6 +138,7 @@ class Findings:
     uses_link: bool
     problems: list[Problem]
     event_fields: dict[str, tuple[int, int]] = default(default_factory=dict)  # `event.x`
+    reply_fields: dict[str, tuple[int, int]] = default(default_factory=dict)  # `reply.x`
 
 
 def inspect_template(
@@ -160,7 +165,7 @@ def inspect_template(
                 problems.append(Problem(line, column, redefined, {"name": name}))
             elif node.ctx != "load":
                 continue
-            elif name in (CONTACT, EVENT) and name in names:  # a record: only its fields
+            elif name in (CONTACT, EVENT, REPLY) and name in names:  # records: only fields
                 if not (isinstance(parent, nodes.Getattr | nodes.Getitem) and parent.node is node):
                     pattern = re.compile(rf"(?<![\w.]){name}\b(?!\s*[.\[])")
                     problems.append(
@@ -202,6 +207,20 @@ def inspect_template(
                     findings.fields[field] = position
                 else:
                     findings.fields[field] = min(findings.fields[field], position)
+            elif REPLY in names and (answer := contact_field(node, REPLY)) is not None:
+                position = (line, _column(lines, line, _word(answer)))
+                if REPLY_FIELD.fullmatch(answer) is None:
+                    problems.append(
+                        Problem(
+                            *position,
+                            "Unknown reply field '{field}': use reply.campaign_<id>, the "
+                            "choice a recipient made in answer to that campaign",
+                            {"field": answer},
+                        )
+                    )
+                findings.reply_fields[answer] = min(
+                    findings.reply_fields.get(answer, position), position
+                )
             elif EVENT in names and (event := contact_field(node, EVENT)) is not None:
                 position = (line, _column(lines, line, _word(event)))
                 findings.event_fields[event] = min(

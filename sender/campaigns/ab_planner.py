@@ -120,6 +120,8 @@ class AbPlanner:
         self.departures = [
             part.send_at if part.schedule == "at" else None for part in self.parts
         ]
+        # Every variant's reply fields (`reply.campaign_<id>`): read once per batch.
+        self.reply_campaigns = tuple(sorted({c for p in self.parts for c in p.reply_campaigns}))
         self.seed = f"richsms-ab:{campaign.id}"
         self.seen = 0  # eligible recipients drawn so far (tested or not)
         self.tested = [0] * len(self.parts)  # recipients of each variant so far

@@ -17,7 +17,6 @@ from sqlmodel import Session, col
 from richsms.clock import Clock
 from richsms.db import read_session, session_scope
 from richsms.errors import InvalidInput, NotFound
-from richsms.merge_contact import contact_fields
 from richsms.settings import Settings
 from sender.audience.consent import refusal
 from sender.audience.custom_fields import known_fields
@@ -28,6 +27,7 @@ from sender.campaigns.scheduling import first_zone, local_instant, parse_hhmm, z
 from sender.campaigns.triggers import EVENT_KIND, new_salt
 from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Composer, Draft
+from sender.delivery.choice_replies import fields_with_answers
 from sender.delivery.models import ERROR, MESSAGE_TYPES, Message
 from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
@@ -264,9 +264,8 @@ class _Runner:
     def _draft(self, contact: Contact, occurrence: str, due: datetime) -> DueMessage:
         assert contact.id is not None
         try:
-            draft: Draft | None = self.composer.draft(
-                contact_fields(contact), language=contact.language
-            )
+            fields = fields_with_answers(self.session, self.composer, contact)
+            draft: Draft | None = self.composer.draft(fields, language=contact.language)
             error = ""
         except InvalidInput as exc:  # the template failed, or too long, for this contact
             draft, error = None, exc.message

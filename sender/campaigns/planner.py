@@ -148,6 +148,17 @@ class BatchPlanner:
             ).compiled
             for block_id, spec in coupon_blocks(compiled):
                 target.coupons[block_id] = (spec, _shortage(session, block_id, spec))
+        # Campaigns whose reply choices the texts read (`reply.campaign_<id>`): each
+        # batch's recipients get their answers among their fields (`with_answers`).
+        self.reply_campaigns = tuple(
+            sorted(
+                {
+                    campaign
+                    for text in self.variants.texts.values()
+                    for campaign in self.variants.composer(text, None).reply_campaigns
+                }
+            )
+        )
         self.codes = codes
         self.now = now
         self.prefix = settings.short_url

@@ -50,6 +50,8 @@ from sender.campaigns.models import Campaign
 from sender.campaigns.planner import BatchPlanner, PlannedBatch, Progress
 from sender.campaigns.planning_writes import RowInsert, assign_batch_coupons, collector_paused
 from sender.campaigns.states import FAILED, PLANNING, SCHEDULED, move
+from sender.compose.composition import with_answers
+from sender.delivery.choice_replies import answers_of
 from shortener.codes import CodeMaker
 from shortener.models import Link
 
@@ -334,6 +336,11 @@ class PlanningJob:
                 .limit(self.setup.batch_size)
             ).all()
             rows: Rows = [(row, contact_fields(row)) for row in result]
+            if self._planner.reply_campaigns:
+                answers = answers_of(
+                    session, [row.id for row, _ in rows], self._planner.reply_campaigns
+                )
+                rows = [(row, with_answers(f, answers.get(row.id, {}))) for row, f in rows]
             top = _top_link_id(session) if self._predicts_link_ids else None
             return cursor, rows, top, total
 

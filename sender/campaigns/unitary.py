@@ -22,7 +22,6 @@ from sqlmodel import Session
 from landing_templates.links import issue_page_links
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput, NotFound
-from richsms.merge_contact import contact_fields
 from richsms.settings import Settings
 from sender.audience.consent import refusal
 from sender.audience.contacts import ERASED, arriving_status, ensure_contact, find_by_phone
@@ -33,6 +32,7 @@ from sender.audience.selection import usual_language
 from sender.campaigns.campaign import get_campaign
 from sender.campaigns.variants import CampaignVariants
 from sender.compose.composition import Composer, Draft, sender_number
+from sender.delivery.choice_replies import fields_with_answers
 from sender.delivery.models import Message
 from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
@@ -93,7 +93,8 @@ def prepare_send(*, session: Session, settings: Settings, message: UnitaryMessag
         raise InvalidInput("the template has {{ link }}: give a url")
     contact = _recipient(session, settings, message.contact_id, message.phone)
     if isinstance(contact, Contact):
-        status, consent, fields = contact.status, contact.consent_type, contact_fields(contact)
+        status, consent = contact.status, contact.consent_type
+        fields = fields_with_answers(session, composer, contact)
         number, zones, language = contact.phone, contact.timezones, contact.language
     else:  # a number we have no contact for yet: created (as it arrives), without consent
         parsed = parse_phone(contact, region=settings.default_region)
@@ -148,7 +149,7 @@ def prepare_test(
     text = variants.texts.get(language, variants.main)
     composer = variants.composer(text, sender)
     if chosen is not None:
-        fields = contact_fields(chosen)
+        fields = fields_with_answers(session, composer, chosen)
     else:
         fields = sample_fields(composer.fields, phone=number, language=language)
     return PreparedSend(

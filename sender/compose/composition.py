@@ -22,7 +22,13 @@ from sender.audience.custom_fields import known_fields
 from sender.campaigns.models import Campaign
 from sender.compose.encoding import analyze
 from sender.compose.optout_mention import OptOutTexts, append_mention
-from sender.compose.templates import SMS_BUDGET, MessageTemplate, TemplateError, compile_template
+from sender.compose.templates import (
+    REPLIES,
+    SMS_BUDGET,
+    MessageTemplate,
+    TemplateError,
+    compile_template,
+)
 from sender.delivery.models import MESSAGE_TYPES, SenderNumber
 
 # Only promotional messages carry the opt-out mention.
@@ -127,6 +133,12 @@ class Composer:
     def fields(self) -> tuple[str, ...]:
         """The contact fields the message reads, in order of first use."""
         return self.template.fields if self.template is not None else ()
+
+    @property
+    def reply_campaigns(self) -> tuple[int, ...]:
+        """The campaigns whose reply choices the message reads (`reply.campaign_<id>`):
+        each recipient's answers go among their fields (`with_answers`)."""
+        return self.template.reply_campaigns if self.template is not None else ()
 
     @property
     def event_fields(self) -> tuple[str, ...]:
@@ -259,3 +271,11 @@ def sender_number(session: Session, sender_id: int | None) -> str | None:
         return None
     sender = session.get(SenderNumber, sender_id)
     return sender.value if sender is not None else None
+
+
+def with_answers(
+    fields: Mapping[str, object], answers: Mapping[str, str]
+) -> dict[str, object]:
+    """A recipient's merge fields with their answers to reply choices ({"campaign_12":
+    "OUI"}), which a template reads as `reply.campaign_12`."""
+    return {**fields, REPLIES: answers}

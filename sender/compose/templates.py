@@ -20,6 +20,7 @@ from richsms.merge_fields import (
     DEFAULT_NAMES,
     EVENT,
     LINK,
+    REPLY,
     STANDARD_FIELDS,
     CheckedTemplate,
     ContactFields,
@@ -46,6 +47,10 @@ __all__ = [
 SMS_BUDGET: Final = RenderBudget(max_chars=10_000, max_seconds=0.25)
 
 _ENV: Final = MergeEnvironment(autoescape=False)  # SMS text, not HTML: "&" stays "&"
+# Where a recipient's answers to reply choices travel among their merge fields, for a
+# template that reads `reply.campaign_<id>` ({"campaign_12": "OUI"}): a key no template
+# can name as a contact field (field names are letters, digits and _).
+REPLIES: Final = "@reply"
 
 
 # --- The fast renderer -----------------------------------------------------------------
@@ -156,7 +161,9 @@ def _plan_renderer(pieces: tuple[_Piece, ...]) -> _Renderer:
 class MessageTemplate:
     """A checked template, compiled once; `render` is safe to call per recipient."""
 
-    __slots__ = ("_fast", "checked", "event_fields", "fields", "source", "uses_link")
+    __slots__ = (
+        "_fast", "checked", "event_fields", "fields", "reply_campaigns", "source", "uses_link",
+    )  # fmt: skip
 
     def __init__(self, checked: CheckedTemplate, fast: _Renderer | None) -> None:
         self.checked = checked
@@ -164,6 +171,9 @@ class MessageTemplate:
         self.fields = checked.fields  # contact fields the template reads, in order of first use
         self.event_fields = checked.event_fields  # `event.x` fields (an event automation's)
         self.uses_link = checked.uses_link
+        # The campaigns whose reply choices it reads (`reply.campaign_<id>`): their
+        # answers come among the recipient's fields, under REPLIES.
+        self.reply_campaigns = tuple(int(f.removeprefix("campaign_")) for f in checked.reply_fields)
         self._fast = fast
 
     @property
@@ -183,7 +193,10 @@ class MessageTemplate:
         `event`: the outside event's data an event automation's template reads as
         `event.x` (such a template always takes the sandboxed, budgeted Jinja path)."""
         if self._fast is None:
-            variables = {EVENT: ContactFields(event)} if event is not None else None
+            variables: dict[str, object] = {} if event is None else {EVENT: ContactFields(event)}
+            if self.reply_campaigns:
+                answers = contact.get(REPLIES)
+                variables[REPLY] = ContactFields(answers if isinstance(answers, Mapping) else {})
             return render_budgeted(
                 self.checked, contact, link=link, budget=budget, variables=variables
             )
@@ -226,7 +239,7 @@ def compile_template(
 ) -> MessageTemplate:
     """Check `source` and compile it; raise TemplateError describing the first mistake.
     With `events`, the template may also read an outside event's fields (`event.x`)."""
-    names = (*DEFAULT_NAMES, EVENT) if events else DEFAULT_NAMES
+    names = (*DEFAULT_NAMES, REPLY, EVENT) if events else (*DEFAULT_NAMES, REPLY)
     checked = check_template(_ENV, source, custom_fields=custom_fields, names=names)
     pieces = _plan(checked.tree)
     return MessageTemplate(checked, _plan_renderer(pieces) if pieces is not None else None)

@@ -18,11 +18,12 @@ person (`waiting_replies`, the UI's inbox). Answers leave from the number writte
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
@@ -32,7 +33,7 @@ from sender.audience.contacts import fold
 from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact
 from sender.campaigns.models import Automation, Campaign
-from sender.compose.composition import Composer
+from sender.compose.composition import Composer, with_answers
 from sender.delivery.models import ChoiceReply, InboundMessage, Message
 from sender.delivery.outbox import NewMessage, enqueue
 
@@ -204,7 +205,8 @@ def _follow_up(
             settings=settings,
             custom_fields=known_fields(session),
         )
-        composed = composer.compose(contact_fields(contact), language=contact.language, link="")
+        fields = fields_with_answers(session, composer, contact)
+        composed = composer.compose(fields, language=contact.language, link="")
     except InvalidInput as exc:  # the template failed, or is too long, for this contact
         error = f"template failed for this contact: {exc.message}"
         return enqueue(session=session, message=replace(follow_up, error=error), now=now)
@@ -221,3 +223,43 @@ def waiting_replies(*, session: Session, after: int = 0, limit: int = 100) -> li
     return list(
         session.execute(query.order_by(col(InboundMessage.id).desc()).limit(limit)).scalars()
     )
+
+
+def answers_of(
+    session: Session, contact_ids: Collection[int], campaign_ids: Collection[int]
+) -> dict[int, dict[str, str]]:
+    """Each contact's latest matched answer to each of `campaign_ids` ({contact id:
+    {"campaign_12": "OUI"}}), what `reply.campaign_<id>` reads; contacts who did not
+    answer are left out. One query for a batch of contacts."""
+    if not contact_ids or not campaign_ids:
+        return {}
+    latest = (
+        select(func.max(col(ChoiceReply.id)))
+        .where(
+            col(ChoiceReply.contact_id).in_(list(contact_ids)),
+            col(ChoiceReply.campaign_id).in_(list(campaign_ids)),
+            col(ChoiceReply.choice).is_not(None),
+        )
+        .group_by(col(ChoiceReply.contact_id), col(ChoiceReply.campaign_id))
+    )
+    rows = session.execute(
+        select(
+            col(ChoiceReply.contact_id), col(ChoiceReply.campaign_id), col(ChoiceReply.choice)
+        ).where(col(ChoiceReply.id).in_(latest))
+    ).all()
+    found: dict[int, dict[str, str]] = {}
+    for contact_id, campaign_id, choice in rows:
+        found.setdefault(int(contact_id), {})[f"campaign_{campaign_id}"] = str(choice)
+    return found
+
+
+def fields_with_answers(
+    session: Session, composer: Composer, contact: Contact
+) -> dict[str, object]:
+    """The merge fields of one recipient, with their answers when `composer`'s message
+    reads some (`reply.campaign_<id>`)."""
+    fields = contact_fields(contact)
+    if not composer.reply_campaigns or contact.id is None:
+        return fields
+    answers = answers_of(session, [contact.id], composer.reply_campaigns)
+    return with_answers(fields, answers.get(contact.id, {}))

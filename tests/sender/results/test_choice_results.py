@@ -20,6 +20,7 @@ from tests.sender.delivery.test_choice_replies import (  # noqa: F401  (the work
     sent_campaign,
     worker,
 )
+from tests.web.test_campaigns_api import plan
 from tests.web.test_ui import marketer  # noqa: F401  (the signed-in fixture)
 
 
@@ -88,3 +89,50 @@ def test_reply_conditions_are_checked(api: TestClient) -> None:
     assert "takes no value" in refused({"field": "reply.campaign_1", "op": "exists", "value": 1})
     assert "a choice" in refused({"field": "reply.campaign_1", "op": "eq", "value": "?!"})
     assert "list" in refused({"field": "reply.campaign_1", "op": "in", "value": "1"})
+
+
+def test_a_choice_is_a_merge_field_and_the_non_responders_are_reminded(
+    api: TestClient,
+    app: Any,
+    clock: FrozenClock,
+    worker: Worker,  # noqa: F811
+) -> None:
+    first = sent_campaign(api, app, clock, worker)
+    reply(api, MARIE, "oui!")
+    reply(api, FRANCOIS, "Non merci")
+    field = f"reply.campaign_{first}"
+
+    def campaign_to(filters: dict[str, Any], template: str) -> dict[str, str]:
+        """A campaign to a new segment, planned: its text for each recipient."""
+        segment = api.post("/api/segments", json={"name": template[:50], "filters": [filters]})
+        body = {"name": template[:50], "type": "informational", "template": template,
+                "segment_ids": [segment.json()["id"]]}  # fmt: skip
+        created = api.post("/api/campaigns", json=body)
+        assert created.status_code == 201, created.text
+        campaign_id = created.json()["id"]
+        assert api.post(f"/api/campaigns/{campaign_id}/send").status_code == 202
+        plan(app, clock)
+        messages = api.get(f"/api/campaigns/{campaign_id}/messages").json()["messages"]
+        return {m["phone"]: m["text"] for m in messages}
+
+    answers = campaign_to(
+        {"field": field, "op": "exists"},
+        f"{{{{ contact.first_name }}}}, vous avez répondu {{{{ {field} }}}}.",
+    )
+    assert answers == {MARIE: "Marie, vous avez répondu OUI.",
+                       FRANCOIS: "François, vous avez répondu NON."}  # fmt: skip
+    reminder = campaign_to(
+        {"field": field, "op": "not_exists"},
+        f"Rappel : répondez OUI ou NON ({{{{ {field} | default('pas encore de réponse') }}}})",
+    )
+    assert reminder == {ALICE: "Rappel : répondez OUI ou NON (pas encore de réponse)"}
+    # A unitary send reads the answer too; an unknown reply field is refused when saved.
+    unitary = api.post("/api/messages", json={
+        "phone": MARIE, "type": "informational", "template": f"Noté : {{{{ {field} }}}}",
+    })  # fmt: skip
+    assert unitary.status_code == 202, unitary.text
+    assert unitary.json()["text"] == "Noté : OUI"
+    bad = api.post("/api/messages", json={
+        "phone": MARIE, "type": "informational", "template": "{{ reply.oui }}",
+    })  # fmt: skip
+    assert bad.status_code == 422 and "reply.campaign_<id>" in bad.json()["error"]["message"]
