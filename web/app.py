@@ -41,6 +41,7 @@ from web.page_server import PageServer
 from web.pages import pages
 from web.redirect import ShortLinks, miss_limiter
 from web.staff import post_limiter, staff
+from web.trigger_commits import TriggerCommits
 from web.ui import routes as ui_routes
 from web.ui.auth import signin_limiter
 
@@ -186,6 +187,7 @@ def create_app(
         client_address=addresses,
         limits=limits,
         sending=runtime.sending,
+        triggers=TriggerCommits(engine, clock, settings),
     )
     api = api_routes()
     app = RichsmsApp(

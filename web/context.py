@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # types only; none of these modules imports web.context (no c
     from shortener.resolver import Resolver
     from web.attempt_limits import Attempts
     from web.page_server import PageServer
+    from web.trigger_commits import TriggerCommits
 
 T = TypeVar("T")
 
@@ -61,6 +62,8 @@ class AppContext:
     limits: Limits
     sending: Worker | None
     """The in-process sending worker, when this process runs one."""
+    triggers: TriggerCommits
+    """The API's accepted triggers, stored many per transaction."""
 
     async def in_session(self, use: Callable[[Session], T]) -> T:
         """`use(session)` in the threadpool, in one unit of work: committed when it

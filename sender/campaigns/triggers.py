@@ -39,13 +39,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from richsms.clock import Clock
 from richsms.db import read_session, session_scope
-from richsms.errors import Conflict, InvalidInput, NotFound
+from richsms.errors import Conflict, InvalidInput, NotFound, RichsmsError
 from richsms.merge_contact import contact_fields
 from richsms.settings import Settings
 from sender.audience.consent import refusal
@@ -73,7 +73,7 @@ ENQUEUED: Final = "enqueued"  # its message is in the outbox (see the message's 
 SKIPPED: Final = "skipped"  # not sent: consent, opt-out, frequency cap (`reason`)
 FAILED: Final = "failed"  # its message could not be produced (`reason`)
 # Triggers turned into messages per transaction: the write lock is free again quickly.
-CHUNK: Final = 100
+CHUNK: Final = 50
 SIGNATURE_HEADERS: Final = ("x-richsms-hmac-sha256", "x-shopify-hmac-sha256")
 
 
@@ -189,14 +189,127 @@ def _request_hash(contact_id: int | None, phone: str | None, create: bool, data:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def accept_triggers(
+    *, session: Session, clock: Clock, settings: Settings, requests: Sequence[TriggerRequest]
+) -> list[Accepted | RichsmsError]:
+    """Check triggers and store them in the caller's transaction (flushes), each with its
+    own outcome: accepted (or found again by its idempotency key), or the error that
+    refuses it (InvalidInput, NotFound, Conflict) while the others are stored. Reads come
+    first, set-based, then one insert: the API stores the requests arriving together in
+    one transaction this way (web/trigger_commits.py)."""
+    now = clock.now()
+    wanted = {r.automation_id for r in requests}
+    automations = {
+        a.id: a for a in session.scalars(select(Automation).where(col(Automation.id).in_(wanted)))
+    }
+    checked: list[_Checked | RichsmsError] = []
+    for request in requests:
+        try:
+            checked.append(_check(request, automations.get(request.automation_id), settings))
+        except RichsmsError as exc:
+            checked.append(exc)
+    valid = [c for c in checked if isinstance(c, _Checked)]
+    ids = {c.request.contact_id for c in valid if c.request.contact_id is not None}
+    phones = {c.phone for c in valid if c.phone is not None}
+    statuses: dict[int, str] = {}
+    if ids:
+        query = select(col(Contact.id), col(Contact.status)).where(col(Contact.id).in_(ids))
+        statuses = {int(i): str(status) for i, status in session.execute(query)}
+    by_phone: dict[str, int] = {}
+    if phones:
+        numbers = select(col(Contact.phone), col(Contact.id)).where(col(Contact.phone).in_(phones))
+        by_phone = {str(phone): int(i) for phone, i in session.execute(numbers)}
+    earlier = _earlier(session, [(c.automation_id, c.key) for c in valid if c.key is not None])
+    results: list[Accepted | RichsmsError | _Checked] = []
+    stale: list[int] = []
+    rows: dict[tuple[int, str], AutomationTrigger] = {}  # keyed rows of this batch
+    for item in checked:
+        if isinstance(item, RichsmsError):
+            results.append(item)
+            continue
+        try:
+            key = (item.automation_id, item.key) if item.key is not None else None
+            found = earlier.get(key) if key is not None else None
+            if found is not None and found.received_at < now - IDEMPOTENCY_WINDOW:
+                assert found.id is not None
+                stale.append(found.id)  # its key is free again: this trigger takes it
+                del earlier[key]
+            elif found is not None:
+                results.append(Accepted(_same_request(found, item.digest), replayed=True))
+                continue
+            if key is not None and key in rows:  # sent twice in one batch: one row
+                results.append(item)
+                continue
+            contact_id = _contact_id(item, statuses, by_phone)
+        except RichsmsError as exc:
+            results.append(exc)
+            continue
+        row = AutomationTrigger(
+            automation_id=item.automation_id,
+            contact_id=contact_id,
+            phone=item.phone if contact_id is None else None,
+            data=item.data,
+            idempotency_key=item.key,
+            request_hash=item.digest if item.key is not None else None,
+            received_at=now,
+        )
+        if key is not None:
+            rows[key] = row
+        item.row = row
+        results.append(item)
+    _insert(session, [r for r in results if isinstance(r, _Checked) and r.row is not None], stale)
+    outcomes: list[Accepted | RichsmsError] = []
+    for result in results:
+        if not isinstance(result, _Checked):
+            outcomes.append(result)
+        elif result.row is not None:
+            outcomes.append(result.stored or Accepted(result.row, replayed=False))
+        else:  # the same key as a row of this batch
+            first = rows[(result.automation_id, result.key or "")]
+            try:
+                outcomes.append(Accepted(_same_request(first, result.digest), replayed=True))
+            except Conflict as exc:
+                outcomes.append(exc)
+    return outcomes
+
+
 def accept_trigger(
     *, session: Session, clock: Clock, settings: Settings, request: TriggerRequest
 ) -> Accepted:
     """Check a trigger and store it (flushes); the chore loop sends its message."""
+    [result] = accept_triggers(session=session, clock=clock, settings=settings, requests=[request])
+    if isinstance(result, RichsmsError):
+        raise result
+    return result
+
+
+@dataclass(slots=True)
+class _Checked:
+    """A trigger request whose own values passed the checks."""
+
+    request: TriggerRequest
+    automation_id: int
+    key: str | None
+    phone: str | None
+    data: dict[str, object]
+    digest: str
+    row: AutomationTrigger | None = None
+    stored: Accepted | RichsmsError | None = None  # what storing it met, if not plain
+
+
+def _check(
+    request: TriggerRequest, automation: Automation | None, settings: Settings
+) -> _Checked:
     key = request.idempotency_key
     if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise InvalidInput(f"Idempotency-Key: 1 to {MAX_KEY_LENGTH} characters")
-    automation = event_automation(session=session, automation_id=request.automation_id)
+    if automation is None:
+        raise NotFound(f"no automation with id {request.automation_id}")
+    if automation.kind != EVENT_KIND:
+        raise InvalidInput(
+            f"automation {automation.id} is a {automation.kind} automation: only an event "
+            "automation is started by outside events"
+        )
     if not automation.active:
         raise Conflict(f"automation {automation.id} is paused")
     if (request.contact_id is None) == (request.phone is None):
@@ -205,83 +318,120 @@ def accept_trigger(
     if request.phone is not None:
         phone = parse_phone(request.phone, region=settings.default_region).e164
     data = checked_data(request.data, event_fields(automation.template))
-    digest = _request_hash(request.contact_id, phone, request.create, data)
-    now = clock.now()
-    if key is not None:
-        earlier = _earlier(session, automation.id, key, digest, now)
-        if earlier is not None:
-            return Accepted(earlier, replayed=True)
-    contact_id = _contact_id(session, request.contact_id, phone, request.create)
     assert automation.id is not None
-    trigger = AutomationTrigger(
-        automation_id=automation.id,
-        contact_id=contact_id,
-        phone=phone if contact_id is None else None,
-        data=data,
-        idempotency_key=key,
-        request_hash=digest if key is not None else None,
-        received_at=now,
+    return _Checked(
+        request,
+        automation.id,
+        key,
+        phone,
+        data,
+        _request_hash(request.contact_id, phone, request.create, data),
     )
-    if key is None:
-        session.add(trigger)
-        session.flush()
-        return Accepted(trigger, replayed=False)
-    try:
-        with session.begin_nested():  # the same key may be arriving at the same moment
-            session.add(trigger)
-            session.flush()
-    except IntegrityError:
-        earlier = _earlier(session, automation.id, key, digest, now)
-        if earlier is None:
-            raise
-        return Accepted(earlier, replayed=True)
-    return Accepted(trigger, replayed=False)
+
+
+def _contact_id(
+    item: _Checked, statuses: Mapping[int, str], by_phone: Mapping[str, int]
+) -> int | None:
+    """The contact's id; None for a phone whose contact is created when processed."""
+    contact_id = item.request.contact_id
+    if contact_id is not None:
+        if statuses.get(contact_id, ERASED) == ERASED:
+            raise NotFound(f"no contact {contact_id}")
+        return contact_id
+    assert item.phone is not None
+    found = by_phone.get(item.phone)
+    if found is not None:
+        return found
+    if not item.request.create:
+        raise NotFound(f'no contact with the phone {item.phone}: send "create": true to add it')
+    return None
 
 
 def _earlier(
-    session: Session, automation_id: int | None, key: str, digest: str, now: datetime
-) -> AutomationTrigger | None:
-    """The trigger stored under `key` within the window; a key older than the window is
-    freed (its trigger stays, without the key)."""
-    trigger = session.scalars(
+    session: Session, keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str] | None, AutomationTrigger]:
+    """The triggers stored under these (automation, key), however old."""
+    if not keys:
+        return {}
+    found = session.scalars(
         select(AutomationTrigger).where(
-            col(AutomationTrigger.automation_id) == automation_id,
-            col(AutomationTrigger.idempotency_key) == key,
+            col(AutomationTrigger.automation_id).in_({a for a, _ in keys}),
+            col(AutomationTrigger.idempotency_key).in_({k for _, k in keys}),
         )
-    ).first()
-    if trigger is None:
-        return None
-    if trigger.received_at < now - IDEMPOTENCY_WINDOW:
-        trigger.idempotency_key = None
-        session.add(trigger)
-        session.flush()
-        return None
-    if trigger.request_hash != digest:
+    )
+    return {(t.automation_id, t.idempotency_key or ""): t for t in found}
+
+
+def _same_request(earlier: AutomationTrigger, digest: str | None) -> AutomationTrigger:
+    if earlier.request_hash != digest:
         raise Conflict(
             "this Idempotency-Key was used in the last 24 hours for a different request: "
             "use a new key for a new event"
         )
-    return trigger
+    return earlier
 
 
-def _contact_id(
-    session: Session, contact_id: int | None, phone: str | None, create: bool
-) -> int | None:
-    """The contact's id; None for a phone whose contact is created when processed."""
-    if contact_id is not None:
-        status = session.scalars(
-            select(col(Contact.status)).where(col(Contact.id) == contact_id)
-        ).first()
-        if status is None or status == ERASED:
-            raise NotFound(f"no contact {contact_id}")
-        return contact_id
-    assert phone is not None
-    found = session.scalars(select(col(Contact.id)).where(col(Contact.phone) == phone)).first()
-    if found is not None:
-        return int(found)
-    if not create:
-        raise NotFound(f'no contact with the phone {phone}: send "create": true to add it')
-    return None
+def _insert(session: Session, items: list[_Checked], stale: list[int]) -> None:
+    """Free the stale keys, then insert the rows at once. Another transaction may have
+    stored one of these keys meanwhile (a request sent twice at the same moment to two
+    processes): then each row is inserted on its own, and one that finds its key taken
+    answers with that trigger (`stored`)."""
+    if stale:
+        session.execute(
+            update(AutomationTrigger)
+            .where(col(AutomationTrigger.id).in_(stale))
+            .values(idempotency_key=None)
+        )
+    rows = [item.row for item in items if item.row is not None]
+    if not rows:
+        return
+    try:
+        with session.begin_nested():
+            ids = session.scalars(_INSERT, [_values(row) for row in rows]).all()
+        for row, new_id in zip(rows, ids, strict=True):
+            row.id = new_id
+        return
+    except IntegrityError:
+        pass
+    for item in items:
+        assert item.row is not None
+        row = item.row
+        try:
+            with session.begin_nested():
+                row.id = session.scalars(_INSERT, [_values(row)]).one()
+        except IntegrityError:
+            taken = (
+                _earlier(session, [(row.automation_id, row.idempotency_key)])
+                if row.idempotency_key is not None
+                else {}
+            )
+            found = next(iter(taken.values()), None)
+            if found is None:
+                item.stored = Conflict(f"automation {row.automation_id} was just deleted")
+                continue
+            try:
+                item.stored = Accepted(_same_request(found, item.digest), replayed=True)
+            except Conflict as exc:
+                item.stored = exc
+
+
+# One statement for a batch (executemany, the ids back in the rows' order).
+_INSERT = insert(AutomationTrigger).returning(
+    col(AutomationTrigger.id), sort_by_parameter_order=True
+)
+
+
+def _values(row: AutomationTrigger) -> dict[str, object]:
+    return {
+        "automation_id": row.automation_id,
+        "contact_id": row.contact_id,
+        "phone": row.phone,
+        "data": row.data,
+        "idempotency_key": row.idempotency_key,
+        "request_hash": row.request_hash,
+        "state": row.state,
+        "received_at": row.received_at,
+    }
 
 
 # --- Turning triggers into messages -----------------------------------------------------

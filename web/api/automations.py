@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col, select
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from richsms.accounts.roles import Permission
 from richsms.errors import NotFound
@@ -24,13 +24,14 @@ from sender.campaigns.triggers import (
     MAX_DATA_FIELDS,
     MAX_KEY_LENGTH,
     TriggerRequest,
-    accept_trigger,
     find_trigger,
     hook_secret,
     rotate_secret,
 )
 from web.api.campaign_bodies import Choices
-from web.context import AppContext
+from web.bodies import model_of, read_body
+from web.context import AppContext, context
+from web.errors import BadRequest
 from web.openapi import RouteTable
 
 
@@ -97,6 +98,8 @@ class CreatedAutomation(AutomationOut):
 
 
 api = RouteTable(tags=("automations",))
+# A trigger's body: a contact and at most MAX_DATA_FIELDS short values.
+MAX_TRIGGER_BYTES = 64 * 1024
 
 
 @api.post(
@@ -192,24 +195,29 @@ class TriggerAccepted(BaseModel):
     needs=Permission.BUILD,
     status=202,
     errors=(404, 409),
+    request=TriggerIn,
     response=TriggerAccepted,
 )
-def trigger(
-    ctx: AppContext, request: Request, session: Session, automation_id: int, body: TriggerIn
-) -> JSONResponse:
+async def trigger(request: Request) -> Response:
+    ctx = context(request)
+    raw = await read_body(request, MAX_TRIGGER_BYTES)
+    if not raw.strip():
+        raise BadRequest(400, "a JSON body is required")
+    content_type = request.headers.get("content-type", "application/json")
+    if not content_type.split(";")[0].strip().lower().endswith(("/json", "+json")):
+        raise BadRequest(415, "send the body as application/json")
+    # Small enough to read here: no trip to the threadpool for it.
+    body = model_of(raw, TriggerIn)
     key = request.headers.get("idempotency-key")
-    accepted = accept_trigger(
-        session=session,
-        clock=ctx.clock,
-        settings=ctx.settings,
-        request=TriggerRequest(
-            automation_id=automation_id,
+    accepted = await ctx.triggers.accept(
+        TriggerRequest(
+            automation_id=int(request.path_params["automation_id"]),
             contact_id=body.contact_id,
             phone=body.phone,
             create=body.create,
             data=body.data,
             idempotency_key=key[: MAX_KEY_LENGTH + 1] if key is not None else None,
-        ),
+        )
     )
     stored = accepted.trigger
     assert stored.id is not None

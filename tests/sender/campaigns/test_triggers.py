@@ -4,9 +4,11 @@ loop's step turns what was accepted into messages."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
@@ -15,10 +17,11 @@ from starlette.testclient import TestClient
 from richsms.accounts import create_token
 from richsms.accounts.roles import Role
 from richsms.db import session_scope
+from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, opt_out, record_consent
 from sender.audience.models import Contact
-from sender.campaigns.triggers import process_triggers
+from sender.campaigns.triggers import Accepted, TriggerRequest, accept_triggers, process_triggers
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
 from tests.clock import FrozenClock
@@ -245,3 +248,57 @@ def test_messages_fall_due_at_the_automations_rate(
               "per_minute": 0},
     )
     assert bad.status_code == 422 and "per_minute" in bad.text
+
+
+def test_triggers_arriving_together_are_stored_together_each_with_its_outcome(
+    marketer: TestClient, engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    contact_id = contact(engine, clock)
+    heat = automation(marketer)
+    event = {"temperature": 28}
+    requests = [
+        TriggerRequest(heat["id"], contact_id=contact_id, data=event, idempotency_key="k1"),
+        TriggerRequest(heat["id"], contact_id=contact_id, data=event, idempotency_key="k1"),
+        TriggerRequest(heat["id"], contact_id=contact_id, data={"temperature": 30},
+                       idempotency_key="k1"),
+        TriggerRequest(heat["id"], contact_id=999_999, data=event),
+        TriggerRequest(heat["id"], contact_id=contact_id, data={}),
+        TriggerRequest(heat["id"], contact_id=contact_id, data=event),
+    ]
+    with session_scope(engine) as session:
+        first, again, reused, stranger, lacking, plain = accept_triggers(
+            session=session, clock=clock, settings=settings, requests=requests
+        )
+    assert isinstance(first, Accepted) and isinstance(again, Accepted)
+    assert again.trigger.id == first.trigger.id and again.replayed and not first.replayed
+    assert isinstance(reused, Conflict) and isinstance(stranger, NotFound)
+    assert isinstance(lacking, InvalidInput) and "data.temperature" in lacking.message
+    assert isinstance(plain, Accepted) and plain.trigger.id != first.trigger.id
+    assert process(engine, clock, settings) == 2
+
+
+def test_one_key_sent_many_times_at_once_through_the_api_is_one_trigger(
+    marketer: TestClient, engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    contact_id = contact(engine, clock)
+    heat = automation(marketer)
+    url = f"/api/automations/{heat['id']}/trigger"
+    body = {"contact_id": contact_id, "data": {"temperature": 28}}
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=marketer.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="https://pages.ex.co", headers=marketer.headers
+        ) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(url, json=body, headers={"Idempotency-Key": key})
+                    for key in ["same"] * 20 + [f"other-{n}" for n in range(10)]
+                )
+            )
+
+    answers = asyncio.run(burst())
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.json()["trigger_id"] for a in answers[:20]}) == 1
+    assert len({a.json()["trigger_id"] for a in answers}) == 11
+    assert process(engine, clock, settings) == 11
