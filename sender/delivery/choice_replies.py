@@ -188,12 +188,13 @@ def _follow_up(
     settings: Settings,
 ) -> Message:
     """The follow-up message a choice starts, queued for `after_minutes` from now. It
-    belongs to no campaign (the campaign is done when its own messages are), and says
-    which automation started it when one did."""
+    belongs to no campaign or automation (a campaign is done when its own messages are,
+    and a reply to the follow-up is no answer to their choices): the reply's record
+    names it (`follow_up_message_id`)."""
     minutes, now = int(spec.get("after_minutes") or 0), inbound.received_at
     follow_up = NewMessage(
         phone=contact.phone, type=offer.type, due_at=now + timedelta(minutes=minutes),
-        contact_id=contact.id, automation_id=offer.automation_id, sender=inbound.to,
+        contact_id=contact.id, sender=inbound.to,
         window=offer.window, timezones=contact.timezones,
     )  # fmt: skip
     try:

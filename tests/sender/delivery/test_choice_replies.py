@@ -169,6 +169,9 @@ def test_stop_still_opts_out_whatever_the_choices(
     api: TestClient, app: Any, engine: Engine, clock: FrozenClock, worker: Worker
 ) -> None:
     sent_campaign(api, app, clock, worker, choices={"1": {}, "2": {}, "YES": {"reply": "OK"}})
+    for keyword, action in (("HELP", "help"), ("aide", "help"), ("START", "opt_in")):
+        kept = reply(api, FRANCOIS, keyword)
+        assert (kept["action"], kept["choice"]) == (action, None), keyword
     stop = reply(api, MARIE, "STOP")
     assert (stop["action"], stop["choice"], stop["reply"]) == ("opt_out", None, OPT_OUT_REPLY["fr"])
     assert api.get("/api/contacts/1").json()["status"] == "opted_out"
@@ -245,3 +248,30 @@ def test_an_automation_offers_choices_too(api: TestClient) -> None:
     assert created.json()["choices"] == {"OUI": {"reply": "Parfait."}}
     wrong = api.post("/api/automations", json={**body, "choices": {"stop": {}}})
     assert wrong.status_code == 422 and "keyword" in wrong.json()["error"]["message"]
+
+
+def test_an_automations_choices_are_answered_and_its_follow_up_offers_none(
+    api: TestClient, engine: Engine, clock: FrozenClock, worker: Worker
+) -> None:
+    api.post("/api/contacts/import", content=CSV.encode(), headers={"Content-Type": "text/csv"})
+    group = api.post("/api/groups", json={"name": "Nouveaux"}).json()["id"]
+    body = {
+        "name": "Bienvenue", "kind": "group_join", "group_id": group, "type": "informational",
+        "template": "Bienvenue ! Des nouvelles par SMS ? OUI ou NON", "local_time": "13:00",
+        "choices": {"oui": {"reply": "Parfait."},
+                    "non": {"follow_up": {"template": "Pourquoi ?", "after_minutes": 0}}},
+        "unmatched": "Répondez OUI ou NON.",
+    }  # fmt: skip
+    assert api.post("/api/automations", json=body).status_code == 201
+    api.post(f"/api/groups/{group}/members", json={"phones": [MARIE, FRANCOIS]})
+    assert api.post("/api/automations/run").json() == {"enqueued": 2}
+    assert worker.run_once() == 2
+    clock.advance(timedelta(minutes=5))
+    assert reply(api, MARIE, "Oui !")["reply"] == "Parfait."
+    assert reply(api, FRANCOIS, "non")["choice"] == "NON"
+    assert worker.run_once() == 2  # Marie's answer, François' follow-up
+    assert outbox(engine, FRANCOIS)[-1].text == "Pourquoi ?"
+    clock.advance(timedelta(minutes=5))
+    # An answer to the follow-up is a plain reply: no choice, no unmatched text.
+    answer = reply(api, FRANCOIS, "pas le temps")
+    assert (answer["action"], answer["choice"], answer["reply"]) == ("reply", None, None)
