@@ -45,8 +45,11 @@ def test_the_results_screen_shows_the_variants_and_the_marketer_decides(
     )
     with session_scope(engine) as session:
         campaign = create_campaign(session=session, clock=clock, spec=spec, created_by=None)
-        request_send(session=session, clock=clock, campaign_id=campaign.id or 0)
     path = f"/ui/campaigns/{campaign.id}"
+    before = marketer.get(path + "/send").text
+    assert 'id="summary-ab-test"' in before and "50.0 % of these recipients" in before
+    with session_scope(engine) as session:
+        request_send(session=session, clock=clock, campaign_id=campaign.id or 0)
     plan(engine, clock, settings)
     send_due(engine, clock)
 

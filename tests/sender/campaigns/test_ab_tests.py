@@ -321,3 +321,40 @@ def test_the_draw_is_stored_and_a_resumed_job_never_draws_again(
         ).all()
     assert len(sent) == 300
     assert all(text.startswith(f"Soldes {'ABC'[after[c]]} ") for c, text in sent)  # type: ignore[index]
+
+
+def test_a_test_cancelled_is_never_decided_nor_sent_to_the_rest(
+    api: TestClient, engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    group_id = seed(engine, clock, 50)
+    campaign_id = ab_campaign(api, group_id)
+    plan(engine, clock, settings)
+    cancelled = api.post(f"/api/campaigns/{campaign_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["cancelled_messages"] == 10
+    clock.advance(timedelta(minutes=61))
+    assert decide_due_tests(engine=engine, clock=clock) == []
+    chosen = api.post(f"/api/campaigns/{campaign_id}/ab_test/decision", json={"variant": 0})
+    assert chosen.status_code == 409
+    plan(engine, clock, settings)
+    assert len(texts(engine, campaign_id)) == 10
+    assert api.get(f"/api/campaigns/{campaign_id}").json()["status"] == "cancelled"
+
+
+def test_a_campaign_without_a_test_has_no_ab_figures_nor_decision(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    group_id = seed(engine, clock, 3)
+    body = {
+        "name": "Soldes",
+        "type": "promotional",
+        "template": "Soldes {{ link }}",
+        "target_url": "https://shop.example/soldes",
+        "group_ids": [group_id],
+    }
+    created = api.post("/api/campaigns", json=body).json()
+    assert created["ab_test"] is None
+    assert api.get(f"/api/campaigns/{created['id']}/stats").json()["ab_test"] is None
+    refused = api.post(f"/api/campaigns/{created['id']}/ab_test/decision", json={"variant": 0})
+    assert refused.status_code == 409 and "no A/B test" in refused.json()["error"]["message"]
+    assert api.post("/api/campaigns/999/ab_test/decision", json={"variant": 0}).status_code == 404
