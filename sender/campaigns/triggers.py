@@ -46,7 +46,6 @@ from sqlmodel import Session, col
 from richsms.clock import Clock
 from richsms.db import read_session, session_scope
 from richsms.errors import Conflict, InvalidInput, NotFound, RichsmsError
-from richsms.merge_contact import contact_fields
 from richsms.settings import Settings
 from sender.audience.consent import refusal
 from sender.audience.contacts import ERASED, arriving_status, ensure_contact
@@ -56,6 +55,7 @@ from sender.campaigns.models import Automation, AutomationTrigger
 from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Composer, Draft
 from sender.compose.templates import event_fields
+from sender.delivery.choice_replies import fields_with_answers
 from sender.delivery.models import ERROR, Message
 from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
@@ -534,7 +534,7 @@ def _plan_chunk(
         )
         if contact is not None and contact.status != ERASED:
             status, consent = contact.status, contact.consent_type
-            fields, language = contact_fields(contact), contact.language
+            fields, language = fields_with_answers(session, composer, contact), contact.language
             phone, zones, contact_id = contact.phone, contact.timezones, contact.id
         elif trigger.contact_id is not None:  # deleted or erased since it was accepted
             planned.append(_Planned(trigger.id, None, "", "", None, "the contact is gone", None))
