@@ -256,6 +256,23 @@ def test_add_a_sender_number(marketer: TestClient, engine: Engine) -> None:  # n
         )
 
 
+def test_a_sender_number_has_its_country_and_its_own_mentions(
+    marketer: TestClient, engine: Engine  # noqa: F811
+) -> None:
+    token = csrf(marketer.get("/ui/senders").text)
+    form = {"csrf": token, "kind": "long_code", "value": "+15145550000", "rate": "5",
+            "type-promotional": "on", "country": "ca", "opt_out-en": "Text STOP to quit"}
+    added = marketer.post("/ui/senders", data=form)  # fmt: skip
+    assert added.status_code == 200 and "Sender number added." in added.text
+    assert "<td>CA</td>" in added.text and "Text STOP to quit" in added.text
+    with Session(engine) as session:
+        sender = session.execute(select(SenderNumber)).scalar_one()
+        assert (sender.country, sender.opt_out) == ("CA", {"en": "Text STOP to quit"})
+    unknown = marketer.post("/ui/senders", data=form | {"value": "+15145550001", "country": "XX"})
+    assert unknown.status_code == 422 and "XX" in unknown.text
+    assert 'value="XX"' in unknown.text  # what was typed is kept
+
+
 def test_library_save_then_start_a_campaign_from_it(
     marketer: TestClient,  # noqa: F811
     engine: Engine,

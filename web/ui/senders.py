@@ -1,5 +1,6 @@
 """Sender numbers in the browser: the list and a form to add one (kind, value, rate,
-allowed message types), through the same `create_sender` as `POST /api/senders`."""
+allowed message types, the country it sends to and its own opt-out mention per language),
+through the same `create_sender` as `POST /api/senders`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.responses import Response
 
 from richsms.errors import RichsmsError
 from richsms.i18n import N_
+from sender.audience.recipient_locale import LANGUAGES
 from sender.delivery.models import MESSAGE_TYPES as TYPES
 from sender.delivery.senders import MAX_RATE, create_sender, list_senders
 from web.context import context
@@ -32,6 +34,7 @@ def _page(view: Viewer, db: Session, form: dict[str, str], **context: Any) -> Re
         kinds=KINDS,
         types=TYPES,
         max_rate=MAX_RATE,
+        languages=LANGUAGES,
         form=form,
         **context,
     )
@@ -54,6 +57,12 @@ def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Re
             value=form.get("value", "")[:20],
             rate=rate,
             allowed_types=[t for t in TYPES if form.get("type-" + t) == "on"],
+            country=form.get("country", "").strip()[:2] or None,
+            opt_out={
+                language: mention
+                for language in LANGUAGES
+                if (mention := form.get(f"opt_out-{language}", "").strip()[:200])
+            },
         )
     except RichsmsError as exc:  # shown beside the form, what was typed kept
         db.rollback()
