@@ -134,6 +134,10 @@ def test_the_catalogues_hold_the_same_strings_and_french_translates_each() -> No
     assert [m.id for m in english if m.id and m.string] == []  # English is the msgids
 
 
+def _starting(entry: str, word: str) -> int:
+    return sum(1 for line in entry.splitlines() if line.startswith(word))
+
+
 def test_each_string_is_in_each_catalogue_once_with_its_translation() -> None:
     """Babel reads a repeated msgid, or one left without its msgstr, with a warning only: the
     second entry silently wins, so a French string added twice may lose its translation."""
@@ -142,6 +146,8 @@ def test_each_string_is_in_each_catalogue_once_with_its_translation() -> None:
         entries = re.split(r"\n\s*\n", text.strip())
         ids = [entry.split("msgstr", 1)[0] for entry in entries if "msgid" in entry]
         assert [entry for entry in entries if "msgid" in entry and "msgstr" not in entry] == []
+        # Two entries run together (a merge that dropped the blank line and a msgstr).
+        assert [e for e in entries if _starting(e, "msgid ") != _starting(e, "msgstr ")] == []
         assert sorted(i for i in set(ids) if ids.count(i) > 1) == [], language
 
 
