@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -21,17 +21,15 @@ from richsms.settings import Settings
 from sender.audience.consent import refusal
 from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact, ContactGroup, GroupMember
+from sender.campaigns.automation_message import Rendered, enqueue_rendered
 from sender.campaigns.choices import checked_choices
 from sender.campaigns.models import Automation, AutomationRun
 from sender.campaigns.scheduling import first_zone, local_instant, parse_hhmm, zone
 from sender.campaigns.triggers import EVENT_KIND, new_salt
-from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Composer, Draft
 from sender.delivery.choice_replies import fields_with_answers
-from sender.delivery.models import ERROR, MESSAGE_TYPES, Message
-from sender.delivery.outbox import NewMessage, enqueue
+from sender.delivery.models import ERROR, MESSAGE_TYPES
 from shortener.codes import CodeMaker
-from shortener.links import LinkSpec, create_link
 from shortener.targets import build_target
 
 KINDS = ("date_field", "group_join", EVENT_KIND)
@@ -293,7 +291,18 @@ def write_due(
         # A savepoint each: another runner may have taken this occurrence meanwhile.
         try:
             with session.begin_nested():
-                message = _enqueue(session, clock, settings, codes, automation, item, now)
+                rendered = Rendered(
+                    item.phone,
+                    item.contact_id,
+                    item.timezones,
+                    item.due_at,
+                    item.draft,
+                    item.error,
+                    "contact",
+                )
+                message = enqueue_rendered(
+                    session, clock, settings, codes, automation, rendered, now
+                )
                 session.add(
                     AutomationRun(
                         automation_id=automation.id,
@@ -310,40 +319,3 @@ def write_due(
     return sent
 
 
-def _enqueue(
-    session: Session,
-    clock: Clock,
-    settings: Settings,
-    codes: CodeMaker,
-    automation: Automation,
-    item: DueMessage,
-    now: datetime,
-) -> Message:
-    message = NewMessage(
-        phone=item.phone,
-        type=automation.type,
-        due_at=item.due_at,
-        contact_id=item.contact_id,
-        automation_id=automation.id,
-        timezones=item.timezones,
-        window=PROMOTIONAL_WINDOW if automation.type == "promotional" else "",
-    )
-
-    def add(text: str, error: str | None = None, link_id: int | None = None) -> Message:
-        outcome = replace(message, text=text, error=error, link_id=link_id)
-        return enqueue(session=session, message=outcome, now=now)
-
-    if item.draft is None:
-        return add(text="", error=f"template failed for this contact: {item.error}")
-    link, link_id = "", None
-    if item.draft.composer.uses_link and automation.target_url:
-        spec = LinkSpec(url=automation.target_url)
-        issued = create_link(
-            session=session, codes=codes, clock=clock, spec=spec, contact_id=item.contact_id
-        )
-        link, link_id = settings.short_url + issued.code, issued.id
-    try:
-        composed = item.draft.finish(link)
-        return add(text=composed.text, link_id=link_id)
-    except InvalidInput as exc:  # too long once its link is in, or empty
-        return add(text="", error=f"template failed for this contact: {exc.message}")

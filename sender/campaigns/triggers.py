@@ -51,15 +51,13 @@ from sender.audience.consent import refusal
 from sender.audience.contacts import ERASED, arriving_status, ensure_contact
 from sender.audience.models import Contact
 from sender.audience.phones import parse_phone
+from sender.campaigns.automation_message import Rendered, enqueue_rendered
 from sender.campaigns.models import Automation, AutomationTrigger
-from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Composer, Draft
 from sender.compose.templates import event_fields
 from sender.delivery.choice_replies import fields_with_answers
-from sender.delivery.models import ERROR, Message
-from sender.delivery.outbox import NewMessage, enqueue
+from sender.delivery.models import ERROR
 from shortener.codes import CodeMaker
-from shortener.links import LinkSpec, create_link
 
 EVENT_KIND: Final = "event"
 IDEMPOTENCY_WINDOW: Final = timedelta(hours=24)
@@ -597,8 +595,12 @@ def _write_chunk(
             contact_id = ensure_contact(
                 session=session, phone=item.phone, clock=clock, region=settings.default_region
             ).id
-        message = _enqueue(
-            session, clock, settings, codes, automation, item, contact_id, slot if step else now
+        due_at = slot if step else now
+        rendered = Rendered(
+            item.phone, contact_id, item.timezones, due_at, item.draft, item.error, "event"
+        )
+        message = enqueue_rendered(
+            session, clock, settings, codes, automation, rendered, clock.now()
         )
         if message.state == ERROR:
             failed = _outcome(item.trigger_id, FAILED, message.error, message.id, contact_id)
@@ -638,45 +640,6 @@ def _outcome(
         "b_contact": contact_id,
     }
 
-
-def _enqueue(
-    session: Session,
-    clock: Clock,
-    settings: Settings,
-    codes: CodeMaker,
-    automation: Automation,
-    item: _Planned,
-    contact_id: int | None,
-    due_at: datetime,
-) -> Message:
-    def add(text: str, link_id: int | None = None, error: str | None = None) -> Message:
-        message = NewMessage(
-            phone=item.phone,
-            type=automation.type,
-            text=text,
-            due_at=due_at,
-            error=error,
-            contact_id=contact_id,
-            automation_id=automation.id,
-            link_id=link_id,
-            timezones=item.timezones,
-            window=PROMOTIONAL_WINDOW if automation.type == "promotional" else "",
-        )
-        return enqueue(session=session, message=message, now=clock.now())
-
-    if item.draft is None:
-        return add("", error=f"template failed for this event: {item.error}")
-    link, link_id = "", None
-    if item.draft.composer.uses_link and automation.target_url:
-        spec = LinkSpec(url=automation.target_url)
-        issued = create_link(
-            session=session, codes=codes, clock=clock, spec=spec, contact_id=contact_id
-        )
-        link, link_id = settings.short_url + issued.code, issued.id
-    try:
-        return add(item.draft.finish(link).text, link_id=link_id)
-    except InvalidInput as exc:  # too long once its link is in, or empty
-        return add("", error=f"template failed for this event: {exc.message}")
 
 
 def find_trigger(*, session: Session, automation_id: int, trigger_id: int) -> AutomationTrigger:
