@@ -27,39 +27,6 @@ CHUNK_TRANSACTION = 1_000
 
 
 @dataclass(frozen=True, slots=True)
-class LinkRows:
-    """The one builder of `link` rows, for `create_links` and the planner's bulk insert
-    alike: what every link of one issue shares, then a row per link."""
-
-    target: str
-    created_at: datetime
-    campaign_id: int | None = None
-    page_id: int | None = None
-    page_version: int | None = None
-    expires_at: datetime | None = None
-    is_test: bool = False
-
-    def row(
-        self, link_id: int, code: str, contact_id: int | None, page_token: str | None = None
-    ) -> dict[str, Any]:
-        return {
-            "id": link_id,
-            "code": code,
-            # A page link leads to the page's address for its recipient: base + token.
-            "target_url": self.target if page_token is None else self.target + page_token,
-            "page_id": self.page_id,
-            "page_version": self.page_version,
-            "page_token": page_token,
-            "contact_id": contact_id,
-            "campaign_id": self.campaign_id,
-            "is_test": self.is_test,
-            "expires_at": self.expires_at,
-            "disabled_at": None,
-            "created_at": self.created_at,
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class IssuedLink:
     id: int
     code: str
@@ -89,6 +56,40 @@ class LinkSpec:
                 raise InvalidInput("expires_at is in the past")
         return target
 
+    def rows(self, now: datetime) -> LinkRows:
+        """The builder of these links' rows, created `now` (checked as `target` checks)."""
+        return LinkRows(self, self.target(now), now)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRows:
+    """The one builder of `link` rows, for `create_links` and the planner's bulk insert
+    alike (`LinkSpec.rows`): what every link of one issue shares, then a row per link."""
+
+    spec: LinkSpec
+    target: str
+    created_at: datetime
+
+    def row(
+        self, link_id: int, code: str, contact_id: int | None, page_token: str | None = None
+    ) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "id": link_id,
+            "code": code,
+            # A page link leads to the page's address for its recipient: base + token.
+            "target_url": self.target if page_token is None else self.target + page_token,
+            "page_id": spec.page_id,
+            "page_version": spec.page_version,
+            "page_token": page_token,
+            "contact_id": contact_id,
+            "campaign_id": spec.campaign_id,
+            "is_test": spec.is_test,
+            "expires_at": spec.expires_at,
+            "disabled_at": None,
+            "created_at": self.created_at,
+        }
+
 
 def create_link(
     *,
@@ -117,19 +118,9 @@ def create_links(
 ) -> list[IssuedLink]:
     """One link per entry of `contact_ids`, inserted set-based in one transaction.
     With `page_tokens` (one per contact) each link's target is `url` + its token."""
-    now = clock.now()
-    target = spec.target(now)
+    links = spec.rows(clock.now())
     if not contact_ids:
         return []
-    links = LinkRows(
-        target=target,
-        created_at=now,
-        campaign_id=spec.campaign_id,
-        page_id=spec.page_id,
-        page_version=spec.page_version,
-        expires_at=spec.expires_at,
-        is_test=spec.is_test,
-    )
     ids = _reserve_ids(session, len(contact_ids))
     issued = [IssuedLink(i, codes.make(i), c) for i, c in zip(ids, contact_ids, strict=True)]
     for start in range(0, len(issued), BULK_CHUNK):

@@ -30,7 +30,7 @@ from sender.campaigns.variants import CampaignVariants, Variant
 from sender.delivery.models import ERROR
 from sender.delivery.outbox import NewMessage, message_row
 from shortener.codes import CodeMaker
-from shortener.links import LinkRows
+from shortener.links import LinkRows, LinkSpec
 from shortener.targets import build_target
 
 
@@ -270,13 +270,13 @@ class BatchPlanner:
         if found is None:
             target = self.page_target if page is not None else self.url_target
             assert target is not None
-            found = self._link_builders[key] = LinkRows(
-                target=target,
-                created_at=self.now,
+            spec = LinkSpec(
+                url=target,
                 campaign_id=self.campaign_id,
                 page_id=page.page_id if page is not None else None,
                 page_version=page.version if page is not None else None,
             )
+            found = self._link_builders[key] = spec.rows(self.now)
         return found
 
     @cached_property
