@@ -27,10 +27,11 @@ import multiprocessing
 import os
 import pickle
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import forkserver
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
@@ -82,6 +83,18 @@ def run(lane: Lane, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs)
         raise value
     result: T = value
     return result
+
+
+def prepare(modules: Sequence[str]) -> None:
+    """Start the forkserver now, `modules` imported in it (what the lanes' work needs):
+    each worker process forks from it ready, rather than importing all of it at a
+    request's first use. Takes effect once, before the first worker starts."""
+    if os.environ.get(INLINE_ENV) == "1":
+        return
+    with _lock:
+        if not _pools:
+            multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
+    forkserver.ensure_running()
 
 
 def _pool(lane: Lane) -> ProcessPoolExecutor:

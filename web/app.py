@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.types import Message, Receive, Scope, Send
 
+from richsms import processes
 from richsms.clock import Clock, SystemClock
 from richsms.db import make_engine
 from richsms.metrics import REDIRECT_SECONDS, REDIRECTS, watch_clicks
@@ -118,6 +119,21 @@ class _Status:
         await self.send(message)
 
 
+# What the worker processes run (`richsms.processes`): imported once in their forkserver.
+WORKER_MODULES = (
+    "landing_templates.viewer",
+    "landing_templates.coupons.pools",
+    "landing_templates.images",
+    "sender.audience.csv_import",
+    "web.api.sms",
+    "web.bodies",
+)
+
+
+def _prepare_workers() -> None:
+    processes.prepare(WORKER_MODULES)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -159,7 +175,9 @@ def create_app(
         engine,
         settings,
         clock,
-        serving=Serving(writer, limiter, resolver, preload_links, warm=[page_server.warm]),
+        serving=Serving(
+            writer, limiter, resolver, preload_links, warm=[page_server.warm, _prepare_workers]
+        ),
         run_worker=run_worker,
     )
 
