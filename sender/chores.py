@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from landing_templates.coupons.pools import discard_abandoned
 from richsms.clock import Clock
 from richsms.db import session_scope
 from richsms.settings import Settings
@@ -106,6 +107,7 @@ def chores_from_settings(
     automations_every: float = 300.0,
     triggers_every: float = 1.0,
     reports_every: float = 30.0,
+    pools_every: float = 60.0,
 ) -> ChoreLoop:
     """The chore loop of a worker process: planning, finishing campaigns, automations and
     the outside events that start them."""
@@ -146,6 +148,10 @@ def chores_from_settings(
             currency=settings.currency,
         )
 
+    def abandoned_pools(_stop: threading.Event) -> object:
+        with session_scope(engine) as session:
+            return discard_abandoned(session=session, now=clock.now())
+
     def automate(_stop: threading.Event) -> object:
         return run_automations(engine=engine, clock=clock, settings=settings, codes=codes)
 
@@ -162,6 +168,8 @@ def chores_from_settings(
             Chore("outside events", triggers_every, trigger),
             # Results of campaigns still moving, kept ready (sender/results/report_cache.py).
             Chore("campaign reports", reports_every, report),
+            # Coupon pools whose import died midway (landing_templates/coupons/pools.py).
+            Chore("abandoned pool imports", pools_every, abandoned_pools),
         ],
     )
 

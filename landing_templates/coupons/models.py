@@ -28,6 +28,9 @@ class CouponPool(SQLModel, table=True):
     # When its import stored the last code: until then the pool is not shown anywhere
     # (its codes go in over many short transactions; see `coupons.pools`).
     filled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # When its import last stored a batch of codes: an unfilled pool whose import fell
+    # silent (its process died) is abandoned, and removed (`coupons.pools`).
+    import_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class Coupon(SQLModel, table=True):

@@ -6,18 +6,23 @@ reported with their row number; every other code is imported, in set-based batch
 The file is read and checked before anything is written; then the pool's row and each
 batch of codes are committed one short transaction at a time, the pool hidden (no
 `filled_at`) until its last code is in: nobody sees or draws from a half-filled pool. An
-import that fails part-way removes what it stored.
+import that fails part-way removes what it stored. One whose process dies midway leaves a
+hidden pool behind: once its import has stored nothing for ABANDONED_AFTER, the chores
+remove it (`discard_abandoned`), and so does the next import, so that the same file sent
+again imports whole.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -28,10 +33,14 @@ from richsms.bare_many import BareMany
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput
 
+log = logging.getLogger("richsms.coupons")
+
 MAX_POOL_CODES = 1_000_000
 NAME_MAX = 200
 BATCH = 5000  # codes looked up per query
 WRITE_BATCH = 2000  # codes stored per transaction
+# An import stores a batch every fraction of a second: silent this long, it is dead.
+ABANDONED_AFTER = timedelta(minutes=2)
 _T = Coupon.__table__  # type: ignore[attr-defined]
 _INSERT = BareMany.insert(_T, ("code", "pool_id", "created_at"))
 
@@ -104,6 +113,9 @@ def import_pool(
         raise InvalidInput(f"a pool needs a name of 1 to {NAME_MAX} printable characters")
     checked = processes.run(processes.PARSE, check_pool_file, csv_bytes, MAX_POOL_CODES)
     report = PoolImportReport(rows=checked.rows, rejected=checked.rejected)
+    # An import that died midway (its process killed) left a hidden pool holding part of
+    # these codes, perhaps: removed first, the file imports whole.
+    discard_abandoned(session=session, now=clock.now())
     first_row: dict[str, int] = {}
     for codes_text, numbers in checked.chunks:
         codes = codes_text.split("\n")
@@ -120,7 +132,7 @@ def import_pool(
             + "; ".join(f"row {row}: {reason}" for row, reason in report.rejected[:5])
         )
     now = clock.now()
-    pool = CouponPool(name=name, created_at=now)  # not shown until filled
+    pool = CouponPool(name=name, created_at=now, import_seen_at=now)  # not shown until filled
     session.add(pool)
     session.commit()
     assert pool.id is not None
@@ -136,6 +148,11 @@ def import_pool(
                 ],
             )
             _INSERT.execute_bound(session.connection(), rows)
+            session.execute(  # still alive: see `discard_abandoned`
+                update(CouponPool)
+                .where(col(CouponPool.id) == pool_id)
+                .values(import_seen_at=clock.now())
+            )
             session.commit()
     except IntegrityError:
         session.rollback()
@@ -194,6 +211,24 @@ def check_pool_file(csv_bytes: bytes, limit: int = MAX_POOL_CODES) -> CheckedFil
         for start in range(0, len(codes), BATCH)
     ]
     return CheckedFile(rows, rejected, chunks)
+
+
+def discard_abandoned(*, session: Session, now: datetime) -> int:
+    """Pools whose import stopped storing codes ABANDONED_AFTER ago without filling them
+    (its process died midway), removed with their codes: nobody ever saw them, and their
+    codes would otherwise be refused as known when the file is sent again. Commits;
+    returns how many pools."""
+    seen = func.coalesce(col(CouponPool.import_seen_at), col(CouponPool.created_at))
+    abandoned = session.execute(
+        select(col(CouponPool.id)).where(
+            col(CouponPool.filled_at).is_(None), seen < now - ABANDONED_AFTER
+        )
+    ).scalars().all()
+    session.commit()  # the read's transaction ends before the batches of deletes
+    for pool_id in abandoned:
+        log.warning("removing coupon pool %s: its import stopped midway", pool_id)
+        _discard(session, pool_id)
+    return len(abandoned)
 
 
 def _discard(session: Session, pool_id: int) -> None:

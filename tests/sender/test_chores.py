@@ -290,3 +290,34 @@ def test_the_background_loops_write_in_short_transactions(
         stats = client.get(f"/api/campaigns/{campaign_id}/stats").json()
     assert stats["delivery"]["sent"] == count
     assert len(seen) > 10
+
+
+def test_the_chores_remove_a_pool_whose_import_died_and_leave_the_others(
+    engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    from datetime import timedelta
+
+    from landing_templates.coupons.models import Coupon, CouponPool
+
+    start = clock.now()
+    with session_scope(engine) as session:
+        pools = [
+            CouponPool(name="died", created_at=start, import_seen_at=start),
+            CouponPool(name="importing", created_at=start, import_seen_at=start),
+            CouponPool(name="full", created_at=start, import_seen_at=start, filled_at=start),
+        ]
+        session.add_all(pools)
+        session.flush()
+        for pool in pools:
+            session.add_all(Coupon(code=f"{pool.name}-{n}", pool_id=pool.id, created_at=start)
+                            for n in range(3))  # fmt: skip
+    clock.advance(timedelta(minutes=5))
+    with session_scope(engine) as session:  # still storing codes a moment ago
+        importing = session.execute(select(CouponPool).where(col(CouponPool.name) == "importing"))
+        importing.scalar_one().import_seen_at = clock.now() - timedelta(seconds=1)
+    chores_from_settings(engine, settings, clock).run_once(force=True)
+    with Session(engine) as session:
+        left = session.execute(select(col(CouponPool.name)).order_by(col(CouponPool.id))).all()
+        codes = session.execute(select(func.count()).select_from(Coupon)).scalar_one()
+    assert [name for (name,) in left] == ["importing", "full"]
+    assert codes == 6

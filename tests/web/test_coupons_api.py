@@ -3,21 +3,31 @@ state, errors."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from landing_templates.coupons import assign_coupon
+from landing_templates.coupons.models import Coupon, CouponPool
+from landing_templates.coupons.pools import ABANDONED_AFTER, discard_abandoned
+from richsms.accounts import create_token
 from richsms.db import session_scope
+from richsms.settings import Settings
 from tests.clock import FrozenClock
+from tests.sender.test_chores import wait_until
+from tests.web.test_crash_durability import free_port, start_server
 
 
 def issue(engine: Engine, clock: FrozenClock, contact_id: int = 1) -> str:
@@ -184,3 +194,61 @@ def test_openapi_lists_the_coupon_operations(client: TestClient) -> None:
     assert "post" in paths["/api/coupon-pools"]
     assert "post" in paths["/api/coupons/{code}/redeem"]
     assert "get" in paths["/api/coupons/{code}"]
+
+
+def test_a_pool_import_whose_server_died_midway_is_removed_and_imports_whole_again(
+    api: TestClient, settings: Settings, engine: Engine, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """A real `richsms serve` killed (SIGKILL) while it stores a pool leaves a hidden pool
+    holding part of the codes. Sent again once that import has been silent long enough,
+    the same file imports whole (no code refused as already known) into the one pool
+    shown; a hidden pool still being filled is never touched."""
+    size = 300_000
+    data = ("code\n" + "\n".join(f"K{n:08d}" for n in range(size)) + "\n").encode()
+    with session_scope(engine) as session:
+        token = create_token(session=session, name="shop", clock=clock)
+    port = free_port()
+    server = start_server(settings, port, tmp_path / "server.log")
+    answers: list[object] = []
+
+    def post() -> None:
+        try:
+            answers.append(httpx.post(
+                f"http://127.0.0.1:{port}/api/coupon-pools?name=Noel", content=data,
+                headers={"Authorization": f"Bearer {token}", "content-type": "text/csv"},
+                timeout=600,
+            ).status_code)  # fmt: skip
+        except httpx.HTTPError as exc:
+            answers.append(type(exc).__name__)
+
+    poster = threading.Thread(target=post)
+    poster.start()
+    try:
+        wait_until(lambda: stored(engine) > 0, "the first codes stored")
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+        poster.join(60)
+    half = stored(engine)
+    assert 0 < half < size and answers != [201], "the server was not killed midway"
+    assert api.get("/api/coupon-pools/1").status_code == 404  # hidden, half-filled
+
+    clock.set(datetime.now(UTC) + timedelta(minutes=1))  # the import went silent just now
+    with session_scope(engine) as session:
+        assert discard_abandoned(session=session, now=clock.now()) == 0  # may be alive
+    clock.set(datetime.now(UTC) + ABANDONED_AFTER + timedelta(minutes=1))
+    again = api.post("/api/coupon-pools?name=Noel", content=data,
+                     headers={"content-type": "text/csv"})  # fmt: skip
+    assert again.status_code == 201, again.text[:300]
+    body = again.json()
+    assert (body["imported"], body["size"], body["rejected"]) == (size, size, [])
+    assert api.get(f"/api/coupon-pools/{body['id']}").json()["available"] == size
+    assert stored(engine) == size  # the half-filled pool's codes are gone
+    with engine.connect() as conn:
+        pools = conn.execute(select(CouponPool.id)).scalars().all()
+    assert pools == [body["id"]]
+
+
+def stored(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Coupon)).scalar_one())
