@@ -1,7 +1,7 @@
 """when a coupon pool's import last stored codes: abandoned imports are removed
 
-Revision ID: 0029
-Revises: 0028
+Revision ID: 0030
+Revises: 0029
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from richsms.types import UTCDateTime
 
-revision = "0029"
-down_revision = "0028"
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
