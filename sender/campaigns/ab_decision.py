@@ -228,31 +228,37 @@ def choose_variant(
 ) -> AbOutcome:
     """The marketer picks the variant the rest of the audience gets (the one use case of
     `POST /api/campaigns/{id}/ab_test/decision` and the results screen's buttons): while
-    the campaign is testing, before its decision is due or while it waits. Flushes."""
-    campaign = get_or_not_found(
-        session, Campaign, campaign_id, f"no campaign {campaign_id}", for_update=True
-    )
-    if campaign.ab_test is None:
-        raise Conflict(f"campaign {campaign_id} has no A/B test")
-    if campaign.status != states.TESTING:
-        raise Conflict(
-            "campaign {id} is {status}: a variant is chosen while its A/B test runs",
-            params={"id": campaign_id, "status": campaign.status},
-        )
-    spec = parse_ab_test(campaign.ab_test)
+    the campaign is testing, before its decision is due or while it waits. The figures
+    are read first, then the campaign locked and checked again. Flushes."""
+    spec = _testing(get_or_not_found(session, Campaign, campaign_id, f"no campaign {campaign_id}"))
     if not 0 <= variant < len(spec.variants):
         raise InvalidInput(f"variant must be from 0 to {len(spec.variants) - 1}")
+    figures = variant_figures(session=session, campaign_id=campaign_id, spec=spec)
+    found = verdict(spec, figures)
+    campaign = session.get(Campaign, campaign_id, with_for_update=True, populate_existing=True)
+    assert campaign is not None  # read above; campaigns are never deleted
+    _testing(campaign)  # still: not cancelled, nor decided, meanwhile
     outcome = get_or_not_found(
         session, AbOutcome, campaign_id, f"no A/B test outcome for campaign {campaign_id}"
     )
     now = clock.now()
-    figures = variant_figures(session=session, campaign_id=campaign_id, spec=spec)
-    found = verdict(spec, figures)
     _record(outcome, figures, found, decision="chosen", winner=variant, now=now, by=chooser)
     _send_the_rest(campaign, now)
     session.add_all([outcome, campaign])
     session.flush()
     return outcome
+
+
+def _testing(campaign: Campaign) -> AbTestSpec:
+    """The campaign's test while it runs; Conflict otherwise."""
+    if campaign.ab_test is None:
+        raise Conflict(f"campaign {campaign.id} has no A/B test")
+    if campaign.status != states.TESTING:
+        raise Conflict(
+            "campaign {id} is {status}: a variant is chosen while its A/B test runs",
+            params={"id": campaign.id, "status": campaign.status},
+        )
+    return parse_ab_test(campaign.ab_test)
 
 
 def ab_test_report(*, session: Session, campaign: Campaign) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from sender.campaigns.ab_decision import decide_due_tests
 from sender.campaigns.models import AbRecipient
 from sender.campaigns.planner import Progress
 from sender.campaigns.planning_job import JobHooks, run_planning
+from sender.chores import chores_from_settings
 from sender.delivery.models import Message
 from sender.delivery.providers.console import ConsoleProvider
 from sender.delivery.worker import Worker, WorkerConfig
@@ -112,11 +113,16 @@ def run_test(
 def decide_and_send_the_rest(
     api: TestClient, engine: Engine, clock: FrozenClock, settings: Settings, campaign_id: int
 ) -> dict[str, Any]:
+    """A worker's chore loop, on the injected clock: nothing before the hour, then the
+    decision, then the rest of the audience planned."""
+    chores = chores_from_settings(engine, settings, clock, worker_id="w")
     clock.advance(timedelta(minutes=59))
-    assert decide_due_tests(engine=engine, clock=clock) == []  # not yet
+    chores.run_once(force=True)
+    assert api.get(f"/api/campaigns/{campaign_id}/stats").json()["ab_test"]["decision"] is None
     clock.advance(timedelta(minutes=2))
-    assert decide_due_tests(engine=engine, clock=clock) == [campaign_id]
-    plan(engine, clock, settings)
+    chores.run_once(force=True)  # decides
+    chores.run_once(force=True)  # plans the rest, when there is a variant to send
+    chores.close()
     stats = api.get(f"/api/campaigns/{campaign_id}/stats").json()
     ab: dict[str, Any] = stats["ab_test"]
     return ab
