@@ -102,9 +102,22 @@ def _pool(lane: Lane) -> ProcessPoolExecutor:
         pool = _pools.get(lane.name)
         if pool is None:
             context = multiprocessing.get_context("forkserver")
-            pool = ProcessPoolExecutor(max_workers=lane.workers, mp_context=context)
+            pool = ProcessPoolExecutor(
+                max_workers=lane.workers, mp_context=context, initializer=_yielding
+            )
             _pools[lane.name] = pool
         return pool
+
+
+# How much lower than the server's the worker processes' CPU priority is: sharing a core
+# with the event loop (a server pinned to one), they take the time it leaves, and a
+# redirect's wake-up never waits behind a render's time slice.
+NICENESS = 10
+
+
+def _yielding() -> None:
+    """In each worker process, as it starts."""
+    os.nice(NICENESS)
 
 
 def _replace(lane: Lane, broken: ProcessPoolExecutor) -> None:

@@ -29,3 +29,9 @@ def test_a_worker_that_dies_fails_its_call_and_the_lane_starts_afresh() -> None:
     with pytest.raises(processes.WorkerLost):
         processes.run(LANE, os.abort)
     assert processes.run(LANE, divmod, 7, 2) == (3, 1)
+
+
+def test_the_workers_yield_the_cpu_to_the_server() -> None:
+    """Worker processes run at a lower CPU priority than the server's process: on a shared
+    core, the event loop answering the short links wakes up first."""
+    assert processes.run(LANE, os.nice, 0) == min(19, os.nice(0) + processes.NICENESS)
