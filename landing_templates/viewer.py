@@ -10,7 +10,9 @@ to a worker thread), on PostgreSQL (a network round trip) in a worker thread thr
 `renders` threads (never on the event loop, never in the pool the redirects use), within
 one budget for the whole page (`render_seconds`): a page that passes it for a sample
 contact is refused at publish (`check_publishable`). A first view that assigns coupons,
-or one that compiles the version, runs in those threads too.
+or one that compiles the version, runs in those threads too. A heavy version (one render
+over HEAVY_SECONDS of CPU: a page published before the check, say) is rendered by a
+worker process from then on (`richsms.processes`), that thread only waiting for it.
 """
 
 from __future__ import annotations

@@ -52,10 +52,6 @@ RENDER = Lane("render", 2)
 IMAGES = Lane("images", 1)
 ANALYSIS = Lane("analysis", 1)
 
-INLINE_ENV = "RICHSMS_CPU_INLINE"
-"""Set to 1, work runs in the calling thread instead (a debugger's single process)."""
-
-
 class WorkerLost(RuntimeError):
     """The worker process running the call died before answering."""
 
@@ -67,8 +63,6 @@ _lock = threading.Lock()
 def run(lane: Lane, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`function(*args, **kwargs)` computed in one of `lane`'s processes; blocks the calling
     thread until it answers."""
-    if os.environ.get(INLINE_ENV) == "1":
-        return function(*args, **kwargs)
     pool = _pool(lane)
     try:
         outcome = pool.submit(_call, function, args, kwargs).result()
@@ -89,8 +83,6 @@ def prepare(modules: Sequence[str]) -> None:
     """Start the forkserver now, `modules` imported in it (what the lanes' work needs):
     each worker process forks from it ready, rather than importing all of it at a
     request's first use. Takes effect once, before the first worker starts."""
-    if os.environ.get(INLINE_ENV) == "1":
-        return
     with _lock:
         if not _pools:
             multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
