@@ -15,7 +15,9 @@ from sqlalchemy import Engine, select
 from sqlmodel import col
 from starlette.testclient import TestClient
 
-from richsms.db import read_session
+from landing_templates.coupons.models import Coupon
+from landing_templates.pages import create_page, publish_page
+from richsms.db import read_session, session_scope
 from richsms.settings import Settings
 from sender.campaigns.ab_decision import decide_due_tests
 from sender.campaigns.models import AbRecipient
@@ -364,3 +366,64 @@ def test_a_campaign_without_a_test_has_no_ab_figures_nor_decision(
     refused = api.post(f"/api/campaigns/{created['id']}/ab_test/decision", json={"variant": 0})
     assert refused.status_code == 409 and "no A/B test" in refused.json()["error"]["message"]
     assert api.post("/api/campaigns/999/ab_test/decision", json={"variant": 0}).status_code == 404
+
+
+def test_variant_pages_with_coupons_decided_by_redemptions(
+    api: TestClient, engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    """Each variant's recipients get their own page's coupon at planning; the coupons
+    redeemed decide, and the rest get the winning page with its coupons."""
+    group_id = seed(engine, clock, 100)
+    pages = []
+    for name in ("A", "B"):
+        blocks = [{"id": "cp", "type": "coupon", "source": "generate", "pattern": name + "-######"}]
+        page_id = page_campaign_page(engine, clock, name, blocks)
+        pages.append(page_id)
+    campaign_id = ab_campaign(
+        api,
+        group_id,
+        variants=[{"page_id": pages[0]}, {"page_id": pages[1]}],
+        metric="redemption_rate",
+    )
+    plan(engine, clock, settings)
+    send_due(engine, clock)
+    held = {page: coupons(engine, page) for page in pages}
+    assert [len(held[p]) for p in pages] == [10, 10]
+    with read_session(engine) as session:
+        variant_of = dict(
+            session.execute(
+                select(col(AbRecipient.contact_id), col(AbRecipient.variant)).where(
+                    col(AbRecipient.campaign_id) == campaign_id
+                )
+            ).all()
+        )
+    assert {variant_of[c] for c, _ in held[pages[0]]} == {0}
+    assert {variant_of[c] for c, _ in held[pages[1]]} == {1}
+    for _, code in held[pages[1]][:6]:
+        assert api.post(f"/api/coupons/{code}/redeem", json={}).status_code == 200
+    ab = decide_and_send_the_rest(api, engine, clock, settings, campaign_id)
+    assert [v["redemption_rate"] for v in ab["variants"]] == [0.0, 0.6]
+    assert (ab["decision"]["decision"], ab["decision"]["winner"]) == ("winner", 1)
+    assert len(coupons(engine, pages[1])) == 90 and len(coupons(engine, pages[0])) == 10
+
+
+def page_campaign_page(
+    engine: Engine, clock: FrozenClock, name: str, blocks: list[dict[str, Any]]
+) -> int:
+    with session_scope(engine) as session:
+        page = create_page(session=session, clock=clock, name=name, language="fr", blocks=blocks)
+        page_id = page.page.id
+        assert page_id is not None
+        publish_page(session=session, clock=clock, page_id=page_id)
+        return page_id
+
+
+def coupons(engine: Engine, page_id: int) -> list[tuple[int, str]]:
+    """(contact, code) of every coupon assigned on the page."""
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(col(Coupon.contact_id), col(Coupon.code)).where(
+                col(Coupon.page_id) == page_id, col(Coupon.assigned_at).is_not(None)
+            )
+        ).all()
+        return [(int(r[0]), str(r[1])) for r in rows]
