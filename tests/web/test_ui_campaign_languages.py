@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
 from landing_templates.pages import create_page, publish_page, translate_page
+from richsms.accounts.profile import set_brand_name
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.groups import add_members
@@ -99,6 +100,21 @@ def test_the_confirmation_shows_the_audience_per_language_and_per_number(
     french_summary = html.unescape(marketer.get(path + "/send").text)
     assert "Aucun numéro d’envoi pour BE" in french_summary
     assert "Destinataires par langue" in french_summary
+
+
+def test_the_confirmation_warns_of_each_text_that_does_not_name_the_brand(
+    marketer: TestClient, engine: Engine, clock: FrozenClock  # noqa: F811
+) -> None:
+    path, _ = bilingual_campaign(marketer, engine, clock)
+    assert 'id="summary-identification"' not in marketer.get(path + "/send").text  # no brand
+    with session_scope(engine) as session:
+        set_brand_name(session=session, clock=clock, brand_name="Soldes")
+    text = html.unescape(marketer.get(path + "/send").text)
+    warned = re.search(r'id="summary-identification"(.*?)</ul>', text, re.S)
+    assert warned is not None, text
+    # The French text says "Soldes"; the English one does not.
+    assert "English (en)</strong> — The text does not name your brand (Soldes)" in warned.group(1)
+    assert "French (fr)" not in warned.group(1)
 
 
 def test_the_campaign_previews_as_any_recipient_in_their_language_from_their_number(

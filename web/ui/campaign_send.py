@@ -12,13 +12,16 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from richsms.accounts.profile import brand_name
 from richsms.clock import Clock
 from richsms.errors import fill
 from richsms.i18n import N_, locale_of
 from sender.campaigns import states
 from sender.campaigns.campaign import cancel_campaign, get_campaign, request_send
+from sender.campaigns.models import Campaign
 from sender.campaigns.send_summary import Departure, send_summary, waiting_messages
-from sender.campaigns.variants import NO_SENDER
+from sender.campaigns.variants import NO_SENDER, campaign_texts
+from sender.compose.identification import identification_warning
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
@@ -58,6 +61,18 @@ def local_time(departure: Departure | None, language: str) -> str:
     return f"{shown} ({departure.zone})"
 
 
+def identification(db: Session, campaign: Campaign, view: Viewer) -> dict[str, str]:
+    """Each of the campaign's texts (by language) that does not name the brand, with the
+    warning the SMS analysis gives it."""
+    brand = brand_name(db)
+    warned = {}
+    for language, text in campaign_texts(campaign).items():
+        warning = identification_warning(text.template, type=campaign.type, brand=brand)
+        if warning is not None:
+            warned[language] = warning.told(view.gettext)
+    return warned
+
+
 def summary(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
     campaign_id = path_id(request, "campaign")
     ctx = context(request)
@@ -70,6 +85,7 @@ def summary(request: Request, db: Session, view: Viewer, _form: dict[str, str]) 
         "campaign_send.html",
         campaign=campaign,
         summary=found,
+        identification=identification(db, campaign, view),
         sendable=campaign.status in states.SENDABLE,
         reasons={code: reason_label(code, view.gettext) for code in found.excluded},
         local=lambda d: local_time(d, view.language),
