@@ -175,13 +175,19 @@ api = RouteTable(tags=("sms",))
     errors=(404,), needs=Permission.BUILD,
 )
 def analyze_sms(ctx: AppContext, body: AnalyzeIn) -> AnalyzeOut:
-    # Rendering over an audience is CPU work: done in a worker process, which reads the
-    # audience itself (read-only) and sends back the figures.
-    url = processes.url_of(ctx.engine)
-    analysis = processes.run(processes.ANALYSIS, _analysis_elsewhere, body, ctx.settings, url)
-    return AnalyzeOut.model_validate(analysis)
+    result = analysis(body, ctx.settings, ctx.engine)
+    warnings = [warning.as_dict() for warning in result["warnings"]]
+    return AnalyzeOut.model_validate(result | {"warnings": warnings})
+
+
+def analysis(body: AnalyzeIn, settings: Settings, engine: Engine) -> dict[str, Any]:
+    """The analysis `POST /api/sms/analyze` and the UI's composer show (its warnings as
+    `AnalysisWarning`), computed in a worker process (`richsms.processes`): rendering a
+    template over an audience is CPU work. The worker reads the audience itself,
+    read-only, and sends back the figures."""
+    url = processes.url_of(engine)
+    return processes.run(processes.ANALYSIS, _analysis_elsewhere, body, settings, url)
 
 
 def _analysis_elsewhere(body: AnalyzeIn, settings: Settings, url: str) -> dict[str, Any]:
-    result = _analysis(body, settings, processes.engine_of(url))
-    return result | {"warnings": [warning.as_dict() for warning in result["warnings"]]}
+    return _analysis(body, settings, processes.engine_of(url))

@@ -41,7 +41,7 @@ from sender.campaigns.models import Campaign, CampaignShape
 from sender.campaigns.variants import CampaignVariants, Variant
 from sender.compose.library import get_message_template, list_message_templates
 from sender.delivery.models import SenderNumber
-from web.api.sms import AnalyzeIn, AudienceIn, _analysis
+from web.api.sms import AnalyzeIn, AudienceIn, analysis
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
@@ -424,7 +424,7 @@ def _panel(
             audience=audience if audience.groups or audience.segments else None,
             languages=spoken,
         )
-        result = _analysis(body, ctx.settings, ctx.engine)
+        result = analysis(body, ctx.settings, ctx.engine)
         preview = ""
         if isinstance(sampled, _Sampled):
             composed = sampled.variant.composer.compose(
