@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from inspect import Parameter, iscoroutinefunction, signature
 from typing import Any, Protocol, TypeVar, get_type_hints, runtime_checkable
@@ -390,6 +390,42 @@ class RouteTable:
 
         response = create_model(name, __base__=Deleted)
         self.route("DELETE", path, summary, response=response, **options)(delete)
+
+    def listing(
+        self,
+        path: str,
+        summary: str,
+        rows: Callable[..., Iterable[Any]],
+        out: Callable[[Any], BaseModel],
+        response: type[BaseModel],
+        **options: Any,
+    ) -> None:
+        """GET `path`: every row `rows(session=...)` gives, each answered as `out` makes
+        it, in the `response` model's one field (`{"segments": [...]}`)."""
+        (name,) = response.model_fields
+
+        def every(session: Session) -> BaseModel:
+            return response.model_validate({name: [out(row) for row in rows(session=session)]})
+
+        self.route("GET", path, summary, response=response, **options)(every)
+
+    def showing(
+        self,
+        path: str,
+        summary: str,
+        get: Callable[..., Any],
+        out: Callable[[Any], BaseModel],
+        **options: Any,
+    ) -> None:
+        """GET `path`: the row `get(session=..., <path id>=...)` finds (a row that is not
+        there is its NotFound: 404), answered as `out` makes it, documented as what `out`
+        returns."""
+
+        def show(session: Session, **ids: int) -> BaseModel:
+            return out(get(session=session, **ids))
+
+        response = get_type_hints(out)["return"]
+        self.route("GET", path, summary, response=response, **options)(show)
 
     def mount(self, path: str, app: Any, summary: str, *, name: str, **options: Any) -> None:
         """A mounted app serving GET under `path/{path}`, documented as one operation."""

@@ -66,10 +66,10 @@ def new_template(ctx: AppContext, session: Session, body: MessageTemplateIn) -> 
     )
 
 
-@api.get("/message-templates", "Every saved message, by name.", needs=Permission.BUILD)
-def all_templates(session: Session) -> MessageTemplateList:
-    saved = list_message_templates(session=session)
-    return MessageTemplateList(message_templates=[_out(s) for s in saved])
+api.listing(
+    "/message-templates", "Every saved message, by name.", list_message_templates, _out,
+    MessageTemplateList, needs=Permission.BUILD,
+)
 
 
 api.deletion(

@@ -86,14 +86,14 @@ def new_segment(ctx: AppContext, session: Session, body: SegmentIn) -> SegmentOu
     return _out(create_segment(session=session, clock=ctx.clock, **body.model_dump()))
 
 
-@api.get("/segments", "Every segment, by name.", needs=Permission.AUDIENCE)
-def all_segments(session: Session) -> SegmentList:
-    return SegmentList(segments=[_out(s) for s in list_segments(session=session)])
-
-
-@api.get("/segments/{segment_id:int}", "A segment and its filters.", needs=Permission.AUDIENCE)
-def show_segment(session: Session, segment_id: int) -> SegmentOut:
-    return _out(get_segment(session=session, segment_id=segment_id))
+api.listing(
+    "/segments", "Every segment, by name.", list_segments, _out, SegmentList,
+    needs=Permission.AUDIENCE,
+)
+api.showing(
+    "/segments/{segment_id:int}", "A segment and its filters.", get_segment, _out,
+    needs=Permission.AUDIENCE,
+)
 
 
 @api.patch(

@@ -40,14 +40,13 @@ def _out(sender: SenderNumber) -> SenderOut:
 api = RouteTable(tags=("senders",))
 
 
-@api.get("/senders", "Every sender number, in the order registered.", needs=Permission.BUILD)
-def all_senders(session: Session) -> SenderList:
-    return SenderList(senders=[_out(s) for s in list_senders(session=session)])
-
-
-@api.get("/senders/{sender_id:int}", "A sender number.", needs=Permission.BUILD)
-def show_sender(session: Session, sender_id: int) -> SenderOut:
-    return _out(get_sender(session=session, sender_id=sender_id))
+api.listing(
+    "/senders", "Every sender number, in the order registered.", list_senders, _out, SenderList,
+    needs=Permission.BUILD,
+)
+api.showing(
+    "/senders/{sender_id:int}", "A sender number.", get_sender, _out, needs=Permission.BUILD
+)
 
 
 @api.patch(
