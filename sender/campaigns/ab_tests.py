@@ -108,6 +108,18 @@ def variant_campaign(campaign: Campaign, index: int) -> Campaign:
     return Campaign.model_validate(fields)
 
 
+def tested_variant(campaign: Campaign, index: int) -> Campaign:
+    """`variant_campaign` for a variant the marketer named: InvalidInput (naming
+    `variant`) when the campaign has no such variant."""
+    count = len(parse_ab_test(campaign.ab_test).variants) if campaign.ab_test else 0
+    if not 0 <= index < count:
+        raise InvalidInput(
+            f"variant: campaign {campaign.id} has no A/B test variant {index}"
+            + (f" (from 0 to {count - 1})" if count else "")
+        )
+    return variant_campaign(campaign, index)
+
+
 def variant_name(index: int) -> str:
     """A, B, C, D: how the UI and the report name variant `index`."""
     return "ABCD"[index]

@@ -29,6 +29,7 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact
 from sender.audience.phones import parse_phone
 from sender.audience.selection import usual_language
+from sender.campaigns.ab_tests import tested_variant
 from sender.campaigns.campaign import get_campaign
 from sender.campaigns.variants import CampaignVariants
 from sender.compose.composition import Composer, Draft, sender_number
@@ -122,12 +123,16 @@ def prepare_test(
     campaign_id: int,
     phone: str,
     contact_id: int | None = None,
+    variant: int | None = None,
 ) -> PreparedSend:
     """The campaign's message for a test send to `phone` (reads only): personalized for
     the contact the marketer picked (`contact_id`), else for a sample person made up for
     tests in the audience's usual language, never for whoever owns the number typed. The
-    message and its link are marked as tests: they count in no figure."""
+    message and its link are marked as tests: they count in no figure. With `variant`,
+    the A/B test's variant is sent (its text and page)."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
+    if variant is not None:
+        campaign = tested_variant(campaign, variant)
     number = parse_phone(phone, region=settings.default_region).e164
     variants = CampaignVariants(session=session, campaign=campaign, settings=settings)
     chosen: Contact | None = None
@@ -241,6 +246,7 @@ class CampaignTestSend:
     campaign_id: int
     phone: str
     contact_id: int | None = None
+    variant: int | None = None  # an A/B test's variant (its index); None: the campaign's
 
 
 def send_unitary(
@@ -261,6 +267,7 @@ def send_unitary(
             campaign_id=request.campaign_id,
             phone=request.phone,
             contact_id=request.contact_id,
+            variant=request.variant,
         )
     else:
         send = prepare_send(session=reading, settings=settings, message=request)

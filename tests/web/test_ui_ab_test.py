@@ -54,6 +54,16 @@ def test_the_results_screen_shows_the_variants_and_the_marketer_decides(
     send_due(engine, clock)
 
     screen = marketer.get(path).text
+    assert 'id="test-variant"' in screen
+    tested = marketer.post(
+        path + "/test", data={"csrf": csrf(screen), "phone": "+33781000001", "variant": "1"}
+    )
+    assert tested.status_code == 200 and "Test message queued." in tested.text
+    with read_session(engine) as session:
+        test_text = session.execute(
+            select(col(Message.text)).where(col(Message.is_test).is_(True))
+        ).scalar_one()
+    assert test_text.startswith("Dernier jour ")
     assert 'id="ab-test-results"' in screen
     assert "Vite {{ link }}" in screen and "Dernier jour {{ link }}" in screen
     assert screen.count('<td>5</td>') >= 4  # recipients and sent, per variant
@@ -74,7 +84,9 @@ def test_the_results_screen_shows_the_variants_and_the_marketer_decides(
     plan(engine, clock, settings)
     with read_session(engine) as session:
         rest = session.execute(
-            select(col(Message.text)).where(col(Message.campaign_id) == campaign.id)
+            select(col(Message.text)).where(
+                col(Message.campaign_id) == campaign.id, col(Message.is_test).is_(False)
+            )
         ).scalars()
         assert sum(1 for t in rest if t.startswith("Dernier jour ")) == 15
 

@@ -203,6 +203,9 @@ class TestIn(BaseModel):
         description="Personalize the test for this contact; by default, for a sample "
         "person made up for tests (never for whoever owns `phone`).",
     )
+    variant: int | None = Field(
+        None, ge=0, le=3, description="An A/B tested campaign's variant to send (its index)."
+    )
 
 
 class MessageOut(BaseModel):

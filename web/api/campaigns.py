@@ -212,7 +212,9 @@ def decide(
     status=202, needs=Permission.BUILD,
 )
 def test(ctx: AppContext, reading: Session, writing: Session, body: TestIn, id: int) -> MessageOut:
-    request = CampaignTestSend(campaign_id=id, phone=body.phone, contact_id=body.contact_id)
+    request = CampaignTestSend(
+        campaign_id=id, phone=body.phone, contact_id=body.contact_id, variant=body.variant
+    )
     return sent(ctx, reading, writing, request)
 
 

@@ -170,7 +170,12 @@ def test(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
     chosen = form.get("contact_id", "").strip()
     if chosen and not chosen.isdigit():
         raise InvalidInput("choose a contact from the list")
-    test = CampaignTestSend(campaign_id, phone, int(chosen) if chosen else None)
+    variant = form.get("variant", "").strip()
+    if variant and not (variant.isascii() and variant.isdigit() and len(variant) == 1):
+        raise InvalidInput("choose a variant")
+    test = CampaignTestSend(
+        campaign_id, phone, int(chosen) if chosen else None, int(variant) if variant else None
+    )
     ctx = context(request)
     # one session for both: the page's own, which already holds the write lock
     send_unitary(db, db, test, clock=ctx.clock, settings=ctx.settings, codes=ctx.codes)

@@ -427,3 +427,28 @@ def coupons(engine: Engine, page_id: int) -> list[tuple[int, str]]:
             )
         ).all()
         return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def test_a_test_send_of_each_variant(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    group_id = seed(engine, clock, 3)
+    created = api.post(
+        "/api/campaigns",
+        json={
+            "name": "Soldes",
+            "type": "promotional",
+            "template": "Soldes {{ link }}",
+            "target_url": "https://shop.example/soldes",
+            "group_ids": [group_id],
+            "ab_test": {"variants": [{"template": TEXTS[0]}, {"template": TEXTS[1]}]},
+        },
+    ).json()
+    path = f"/api/campaigns/{created['id']}/test"
+    for variant, start in ((None, "Soldes https"), (0, "Soldes A "), (1, "Soldes B ")):
+        sent = api.post(path, json={"phone": "+33781000001", "variant": variant})
+        assert sent.status_code == 202, sent.text
+        assert sent.json()["text"].startswith(start) and sent.json()["is_test"]
+    for wrong in (2, 9):
+        refused = api.post(path, json={"phone": "+33781000001", "variant": wrong})
+        assert refused.status_code == 422 and "variant" in refused.json()["error"]["message"]
