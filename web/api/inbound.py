@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -11,9 +13,12 @@ from starlette.requests import Request
 from richsms.accounts.roles import Permission
 from sender.delivery.choice_replies import waiting_replies
 from sender.delivery.inbound import MAX_TEXT, handle_inbound, review_queue
+from sender.delivery.models import InboundMessage
 from web.bodies import query_int
 from web.context import AppContext
 from web.openapi import RouteTable
+
+Page = TypeVar("Page", bound=BaseModel)
 
 
 class InboundIn(BaseModel):
@@ -96,13 +101,7 @@ class ReviewPage(BaseModel):
     reads=True, needs=Permission.AUDIENCE,
 )
 def review(request: Request, session: Session) -> ReviewPage:
-    after = query_int(request, "after", 0)
-    limit = query_int(request, "limit", 100, minimum=1, maximum=1000)
-    found = review_queue(session=session, after=after, limit=limit)
-    return ReviewPage(
-        messages=[ReviewedOut.model_validate(m, from_attributes=True) for m in found],
-        next_after=found[-1].id if len(found) == limit else None,
-    )
+    return _paged(request, session, review_queue, ReviewedOut, ReviewPage)
 
 
 class WaitingOut(BaseModel):
@@ -132,10 +131,24 @@ class WaitingPage(BaseModel):
     reads=True, needs=Permission.AUDIENCE,
 )
 def waiting(request: Request, session: Session) -> WaitingPage:
+    return _paged(request, session, waiting_replies, WaitingOut, WaitingPage)
+
+
+def _paged(
+    request: Request,
+    session: Session,
+    rows: Callable[..., Sequence[InboundMessage]],
+    item: type[BaseModel],
+    page: type[Page],
+) -> Page:
+    """One page of `rows(session=, after=, limit=)` (newest first, ?after=&limit=), each
+    answered as `item`, with the ?after= of the next page when it is full."""
     after = query_int(request, "after", 0)
     limit = query_int(request, "limit", 100, minimum=1, maximum=1000)
-    found = waiting_replies(session=session, after=after, limit=limit)
-    return WaitingPage(
-        messages=[WaitingOut.model_validate(m, from_attributes=True) for m in found],
-        next_after=found[-1].id if len(found) == limit else None,
+    found = rows(session=session, after=after, limit=limit)
+    return page.model_validate(
+        {
+            "messages": [item.model_validate(m, from_attributes=True) for m in found],
+            "next_after": found[-1].id if len(found) == limit else None,
+        }
     )
