@@ -32,9 +32,9 @@ from sender.audience.selection import usual_language
 from sender.campaigns.ab_tests import tested_variant
 from sender.campaigns.campaign import get_campaign
 from sender.campaigns.variants import CampaignVariants
-from sender.compose.composition import Composer, Draft, sender_number
+from sender.compose.composition import Composer, Draft, number_mentions
 from sender.delivery.choice_replies import fields_with_answers
-from sender.delivery.models import Message
+from sender.delivery.models import Message, SenderNumber
 from sender.delivery.outbox import NewMessage, enqueue
 from shortener.codes import CodeMaker
 from shortener.links import LinkSpec, create_link
@@ -81,12 +81,16 @@ def prepare_send(*, session: Session, settings: Settings, message: UnitaryMessag
         raise InvalidInput("give exactly one of contact_id or phone")
     if (message.text is None) == (template is None):
         raise InvalidInput("give exactly one of text or template")
-    sender = sender_number(session, message.sender_id)
+    line = (
+        session.get(SenderNumber, message.sender_id) if message.sender_id is not None else None
+    )
+    sender = line.value if line is not None else None
     composer = Composer(
         source=template if template is not None else message.text or "",
         is_template=template is not None,
         type=type,
         sender=sender,
+        mentions=number_mentions(line, settings) if line is not None else None,
         settings=settings,
         custom_fields=known_fields(session) if template is not None else (),
     )

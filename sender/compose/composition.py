@@ -21,7 +21,7 @@ from richsms.settings import Settings
 from sender.audience.custom_fields import known_fields
 from sender.campaigns.models import Campaign
 from sender.compose.encoding import analyze
-from sender.compose.optout_mention import OptOutTexts, append_mention
+from sender.compose.optout_mention import OptOutTexts, append_mention, sender_mentions
 from sender.compose.templates import (
     REPLIES,
     SMS_BUDGET,
@@ -114,15 +114,18 @@ class Composer:
     ) -> Composer:
         """A saved template's composer (a campaign's, an automation's, the library's): it
         may use the custom fields contacts have and those it `declared` (and an outside
-        event's fields, with `events`)."""
+        event's fields, with `events`). From `sender_id`, it carries that number's opt-out
+        mention (its own, else its country's)."""
+        number = session.get(SenderNumber, sender_id) if sender_id is not None else None
         return cls(
             source=template,
             is_template=True,
             type=type,
-            sender=sender_number(session, sender_id),
+            sender=number.value if number is not None else None,
             settings=settings,
             custom_fields=known_fields(session) | set(declared),
             events=events,
+            mentions=number_mentions(number, settings) if number is not None else None,
         )
 
     @property
@@ -263,6 +266,14 @@ class Draft:
 def configured_mentions(settings: Settings) -> OptOutTexts:
     """The opt-out mentions the settings configure (RICHSMS_OPT_OUT_EN, _FR)."""
     return OptOutTexts(en=settings.opt_out_en, fr=settings.opt_out_fr)
+
+
+def number_mentions(number: SenderNumber, settings: Settings) -> OptOutTexts:
+    """The opt-out mentions of a sender number: its own, else its country's, else the
+    configured ones (not yet naming it)."""
+    return sender_mentions(
+        country=number.country, own=number.opt_out or {}, defaults=configured_mentions(settings)
+    )
 
 
 def sender_number(session: Session, sender_id: int | None) -> str | None:

@@ -205,3 +205,21 @@ def test_a_test_send_is_the_variant_of_the_contact_it_is_for(
     belgian = api.post(f"/api/campaigns/{campaign_id}/test", json={"phone": "+32470999999"})
     assert belgian.status_code == 409
     assert "no sender number for BE" in belgian.json()["error"]["message"]
+
+
+def test_a_unitary_send_leaves_from_its_number_with_that_numbers_mention(
+    api: TestClient, app: Any
+) -> None:
+    bilingual_campaign(api, app.context.engine)
+    senders = {s["value"]: s["id"] for s in api.get("/api/senders").json()["senders"]}
+    jean = api.get("/api/contacts?q=Jean").json()["contacts"][0]
+    sent = api.post(
+        "/api/messages",
+        json={"contact_id": jean["id"], "text": "Promo", "type": "promotional",
+              "sender_id": senders[CANADA]},
+    )  # fmt: skip
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["text"] == f"Promo\n{FR_CA}"
+    with session_scope(app.context.engine) as session:
+        message = session.get(Message, sent.json()["id"])
+        assert message is not None and message.sender == CANADA
