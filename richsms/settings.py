@@ -195,6 +195,13 @@ class Settings:
         "of richsms: only their `Forwarded` / `X-Forwarded-For` headers are believed for "
         "the client address of clicks and limits (empty: the socket's peer, headers ignored).",
     )
+    worker_alive_seconds: float = _setting(
+        "RICHSMS_WORKER_ALIVE_SECONDS",
+        20.0,
+        "How long a sending worker's heartbeat (renewed every quarter of it) keeps its claimed "
+        "messages its own: a worker silent for longer is presumed dead, and another worker "
+        "queues again what it had not handed to the provider (what it had is `unknown`).",
+    )
     log_format: str = _setting(
         "RICHSMS_LOG_FORMAT",
         "text",
@@ -311,6 +318,8 @@ class Settings:
             raise ConfigError("RICHSMS_TIME_ZONE must be an IANA time zone, e.g. Europe/Paris")
         if not 1 <= self.max_segments <= 255:
             raise ConfigError("RICHSMS_MAX_SEGMENTS must be between 1 and 255")
+        if not 1 <= self.worker_alive_seconds <= 3600:
+            raise ConfigError("RICHSMS_WORKER_ALIVE_SECONDS must be between 1 and 3600")
         if not 1 <= self.worker_batch <= 5000:
             raise ConfigError("RICHSMS_WORKER_BATCH must be between 1 and 5000")
         if not 0 < self.page_render_seconds <= 60:

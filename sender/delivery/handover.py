@@ -1,8 +1,13 @@
 """Handing a claimed batch to a provider and turning its answers into outbox outcomes.
 
-The provider gets the whole batch and keeps up to its window in flight; each answer is
-taken as it is reported. Whatever the provider did not answer, because it raised, gave up
-or ran out of time, is `unknown`: it may have left, so it is never resent.
+The provider keeps up to its window in flight; each answer is taken as it is reported.
+A worker hands a batch over a handful (half a window) at a time (`Handing`): each
+handful is noted in `message_handover` (committed) while the one before is on the wire,
+then handed over as the provider's window has room for it; so a worker killed midway
+leaves `unknown` what may have reached the provider, and at most one handful per batch
+in hand noted ahead of it (sender/delivery/leases.py). Whatever the provider did not answer,
+because it raised, gave up or ran out of time, is `unknown` if it was handed over (it may
+have left, so it is never resent), and queued again if it never was.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +27,7 @@ from richsms.clock import Clock
 from sender.audience.contacts import opt_out
 from sender.audience.models import Contact
 from sender.delivery import outbox
+from sender.delivery.leases import forget_handovers
 from sender.delivery.models import FAILED, QUEUED, SENT, UNKNOWN, Message
 from sender.delivery.outbox import DueMessage, Outcome
 from sender.delivery.providers.base import OutgoingMessage, Provider, SubmitResult
@@ -72,12 +78,38 @@ def outgoing(message: DueMessage, route: Route) -> OutgoingMessage:
     )
 
 
+# Notes a handful of messages as going on the wire now; the handover row's id, or None
+# when this worker may no longer hand anything over (its lease lapsed).
+Note = Callable[[list[int]], Awaitable[int | None]]
+
+
+class Handing:
+    """How a worker hands its batches over: a handful at a time, each noted first, as the
+    provider's window (shared by the batches being handed over) has room for it."""
+
+    def __init__(self, window: int, note: Note, stopping: Callable[[], bool]) -> None:
+        self.room = asyncio.Semaphore(window)
+        # Half a window: while one handful is being noted, the other half is in flight.
+        self.handful = max(1, window // 2)
+        self.note = note
+        self.stopping = stopping  # asked to stop: what is on the wire is finished, no more
+
+
 async def submit(
-    provider: Provider, messages: Sequence[OutgoingMessage], *, timeout: float
+    provider: Provider,
+    messages: Sequence[OutgoingMessage],
+    *,
+    timeout: float,
+    handing: Handing | None = None,
+    handovers: list[int] | None = None,
 ) -> dict[int, SubmitResult]:
-    """Every message's answer: as the provider reported it, else `unknown`."""
+    """The answer of every message handed over: as the provider reported it, else
+    `unknown`. With `handing`, a message never handed over (the provider failed or the
+    worker is stopping before its turn) has no answer: it goes back to the queue. The
+    handover rows written are appended to `handovers`."""
     expected = {m.id for m in messages}
     answers: dict[int, SubmitResult] = {}
+    handed: set[int] = set()
 
     def report(result: SubmitResult) -> None:
         name, message_id = provider.name, result.message_id
@@ -89,7 +121,14 @@ async def submit(
             answers[result.message_id] = result
 
     missing = "the provider returned without answering"
-    task = asyncio.ensure_future(provider.submit(messages, report))
+    if handing is None:
+        handed.update(expected)
+        task = asyncio.ensure_future(provider.submit(messages, report))
+    else:
+        noted = handovers if handovers is not None else []
+        task = asyncio.ensure_future(
+            _by_handfuls(provider, messages, report, handing, handed, noted)
+        )
     done, _ = await asyncio.wait({task}, timeout=timeout)
     if not done:
         task.cancel()
@@ -102,11 +141,80 @@ async def submit(
             "provider %s failed on a batch of %d", provider.name, len(messages), exc_info=exc
         )
     for m in messages:
-        if m.id not in answers:
+        if m.id in handed and m.id not in answers:
             answers[m.id] = SubmitResult.unknown(
                 m.id, f"{missing}; it may have been sent, so it is never resent automatically"
             )
     return answers
+
+
+async def _by_handfuls(
+    provider: Provider,
+    messages: Sequence[OutgoingMessage],
+    report: Callable[[SubmitResult], None],
+    handing: Handing,
+    handed: set[int],
+    handovers: list[int],
+) -> None:
+    """`messages` to the provider a handful at a time, each noted as handed over when the
+    window has room for it; every place taken in the window is given back once its
+    message is answered, or its handful is over."""
+    waiting: set[int] = set()  # handed over, not answered: each holds a place
+
+    def answered(result: SubmitResult) -> None:
+        if result.message_id in waiting:
+            waiting.discard(result.message_id)
+            handing.room.release()
+        report(result)
+
+    failed: list[BaseException] = []
+
+    async def hand(handful: Sequence[OutgoingMessage]) -> None:
+        try:
+            await provider.submit(handful, answered)
+        except BaseException as exc:
+            failed.append(exc)  # a provider that raised is handed nothing more
+            raise
+        finally:
+            for m in handful:
+                if m.id in waiting:
+                    waiting.discard(m.id)
+                    handing.room.release()
+
+    tasks: list[asyncio.Task[None]] = []
+    loose = 0  # places taken for the next handful, not yet given to its messages
+    try:
+        for start in range(0, len(messages), handing.handful):
+            handful = messages[start : start + handing.handful]
+            if failed or handing.stopping():
+                break
+            # Noted while the window is still busy with the handful before, so that the
+            # window never waits for the database: at most this handful is noted ahead
+            # of the wire (if the worker dies now, it is unknown though never sent).
+            noted = await handing.note([m.id for m in handful])
+            if noted is None:  # the lease lapsed: hand nothing more over
+                break
+            handovers.append(noted)
+            for _ in handful:
+                await handing.room.acquire()
+                loose += 1
+            if failed or handing.stopping():
+                break
+            handed.update(m.id for m in handful)
+            waiting.update(m.id for m in handful)
+            loose = 0
+            tasks.append(asyncio.ensure_future(hand(handful)))
+        await asyncio.gather(*tasks)
+    finally:
+        for _ in range(loose):
+            handing.room.release()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        for _ in waiting:  # cancelled before their answers: their places are free again
+            handing.room.release()
+        waiting.clear()
 
 
 def outcome(
@@ -145,19 +253,26 @@ def record_answers(
     provider: str,
     clock: Clock,
     retry: tuple[timedelta, timedelta],
+    handovers: Sequence[int] = (),
 ) -> list[Outcome] | None:
     """Record a batch's answers in one transaction (the worker step's own: committed
-    here), trying three times; returns the outcomes, or None if the database kept
-    refusing (the messages then turn unknown when their lease runs out)."""
+    here), trying three times, and put the messages without one (never handed over)
+    back in the queue; returns the outcomes, or None if the database kept refusing (the
+    messages then turn unknown when their lease runs out)."""
     retry_min, retry_max = retry
     outcomes = [
-        outcome(m, answers[m.id], at, retry_min=retry_min, retry_max=retry_max) for m in messages
+        outcome(m, answers[m.id], at, retry_min=retry_min, retry_max=retry_max)
+        for m in messages
+        if m.id in answers
     ]
-    opted_out = [m.id for m in messages if answers[m.id].opted_out]
+    never_handed = [m.id for m in messages if m.id not in answers]
+    opted_out = [m.id for m in messages if m.id in answers and answers[m.id].opted_out]
     for attempt in range(1, 4):
         try:
             with engine.begin() as conn:
                 outbox.record(conn=conn, outcomes=outcomes, worker_id=worker_id, provider=provider)
+                outbox.release(conn=conn, ids=never_handed, worker_id=worker_id)
+                forget_handovers(conn, handovers)
                 if opted_out:  # an ORM session only then: it costs more than the rest
                     with Session(bind=conn) as session:
                         opt_out_recipients(

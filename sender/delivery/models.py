@@ -180,6 +180,33 @@ class PendingReceipt(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class WorkerLease(SQLModel, table=True):
+    """A live worker's heartbeat: its claims are its own until `alive_until`; past it, the
+    worker is presumed dead and any other worker takes its claims over (leases.py)."""
+
+    __tablename__ = "worker_lease"
+
+    worker_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    alive_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Handover(SQLModel, table=True):
+    """Claimed messages a worker is handing to its provider now, written (and committed)
+    just before they go on the wire: of a dead worker's claims, these may have reached
+    the provider (unknown), the others surely did not (queued again). Deleted once their
+    answers are recorded."""
+
+    __tablename__ = "message_handover"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    worker_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    message_ids: str = Field(sa_column=Column(Text, nullable=False))  # "12,13,14"
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class RateBucket(SQLModel, table=True):
     """A token bucket per sender, shared by every worker through the database."""
 

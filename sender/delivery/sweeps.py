@@ -1,8 +1,9 @@
 """Sweeping the outbox: what a worker finds left behind, and what waited too long.
 
 - At startup on SQLite (one worker by design) whatever is `sending` was left by a worker
-  that died: it becomes unknown. On PostgreSQL other workers may be alive; their claims
-  are left to the lease.
+  that died: taken over at once (leases.py: unknown if it may have been handed over,
+  queued again if not). On PostgreSQL other workers may be alive: a worker's claims are
+  taken over once its heartbeat lease has run out.
 - Every so often: planned or queued messages that waited past the expiry expire; claims
   older than the lease become unknown (never resent); receipts that waited far too long
   for a submit answer are forgotten.
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from sender.delivery import outbox
+from sender.delivery import leases, outbox
 from sender.delivery.receipts import forget_pending, reconcile_pending
 
 log = logging.getLogger("richsms.worker")
@@ -24,14 +25,34 @@ log = logging.getLogger("richsms.worker")
 Lost = list[tuple[int, str | None]]  # (message id, the worker that claimed it)
 
 
-def recover(engine: Engine, now: datetime) -> Lost:
-    """What a dead worker left `sending`, now unknown (SQLite only; see above)."""
+def recover(engine: Engine, now: datetime, alive_for: timedelta) -> Lost:
+    """What a dead worker left `sending` (SQLite only; see above): unknown if it may
+    have been handed over, queued again otherwise."""
     if engine.dialect.name != "sqlite":
         return []
     with engine.begin() as conn:
-        lost = outbox.mark_unknown(conn=conn, now=now, claimed_before=None)
-    report_unknown(lost, "found at startup")
-    return lost
+        taken = leases.take_over(conn, now, alive_for=alive_for, everyone=True)
+    _report(taken, "found at startup")
+    return taken.unknown
+
+
+def take_over(engine: Engine, now: datetime, alive_for: timedelta) -> Lost:
+    """The claims of workers whose lease ran out: unknown if they may have been handed
+    over, queued again otherwise (sender/delivery/leases.py)."""
+    with engine.begin() as conn:
+        taken = leases.take_over(conn, now, alive_for=alive_for)
+    _report(taken, f"their worker's lease of {alive_for} ran out")
+    return taken.unknown
+
+
+def _report(taken: leases.TakenOver, why: str) -> None:
+    if taken.queued:
+        log.warning(
+            "%d messages claimed by a dead worker and never handed over queued again, %s",
+            len(taken.queued),
+            why,
+        )
+    report_unknown(taken.unknown, why)
 
 
 def sweep(

@@ -15,10 +15,12 @@ with the provider's traffic instead of stalling it. Two stages share the loop:
   the window stays full from one batch to the next.
 
 So a message is never handed over twice: a worker that dies leaves at most its batches
-in `sending`, and `sending` is never resent. It becomes `unknown` when its lease runs
-out (another worker's sweep), or at once when a worker starts on SQLite, where only one
-worker runs by design. Receipts and inbound messages reach the database through the
-events the provider is started with (sender/delivery/provider_events.py).
+in `sending`. A worker renews its lease by heartbeats; once a dead worker's lease has
+run out, another worker's sweep takes its claims over (at once when a worker starts on
+SQLite, where only one worker runs by design): what it had noted as going on the wire
+becomes `unknown`, never resent; the rest is queued again (sender/delivery/leases.py).
+Receipts and inbound messages reach the database through the events the provider is
+started with (sender/delivery/provider_events.py).
 
 Chores (planning scheduled campaigns, automations) run in a loop of their own
 (sender/chores.py), never here: a transactional message is never held up by them.
@@ -34,7 +36,7 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -46,7 +48,8 @@ from richsms.metrics import MESSAGES_ANSWERED
 from richsms.settings import Settings
 from sender.delivery import outbox, sweeps
 from sender.delivery.claims import Claim, ClaimRules, claim
-from sender.delivery.handover import WorkerStats, outgoing, record_answers, submit
+from sender.delivery.handover import Handing, WorkerStats, outgoing, record_answers, submit
+from sender.delivery.leases import Lease, record_handover
 from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Provider, ProviderEvents, SubmitResult, provider_from_settings
 from sender.delivery.worker_lanes import DatabaseLanes, new_event_loop
@@ -68,9 +71,11 @@ class WorkerConfig:
     """How a worker works; `from_settings` is what `richsms worker` and `serve` run with.
 
     - `worker_id`: unique among live workers; host:pid:random when None.
-    - `lease`: a message `sending` for longer than this is presumed lost (its worker died)
-      and marked `unknown`; it must exceed the longest time a batch takes to hand over
-      (a provider silent for half of it is given up on: its messages are `unknown`).
+    - `alive_for`: how long a heartbeat keeps this worker's claims its own (renewed every
+      quarter of it); a worker silent for longer is dead and its claims taken over.
+    - `lease`: a message `sending` for longer than this, though its worker lives, is
+      given up on and marked `unknown`; it must exceed the longest time a batch takes to
+      hand over (a provider silent for half of it is given up on).
     - `expiry`: a message not sent this long after it became due is `expired`.
     - `default_rate`: messages/s for messages with neither a campaign nor a sender number.
     - `burst`: seconds of rate a bucket may save up while nothing is sent.
@@ -83,6 +88,7 @@ class WorkerConfig:
     """
 
     worker_id: str | None = None
+    alive_for: timedelta = timedelta(seconds=20)
     batch_size: int = 50
     idle_sleep: float = 0.5
     lease: timedelta = timedelta(minutes=5)
@@ -108,6 +114,7 @@ class WorkerConfig:
             worker_id=worker_id,
             default_rate=settings.default_rate,
             batch_size=settings.worker_batch,
+            alive_for=timedelta(seconds=settings.worker_alive_seconds),
         )
 
 
@@ -144,6 +151,9 @@ class Worker:
         weakref.finalize(self, self._lanes.close, wait=False)
         self._promoted = -PROMOTE_EVERY
         self._started = False
+        self.lease = Lease(self.worker_id, self.config.alive_for)
+        self._next_takeover: datetime | None = None
+        self._handing = Handing(max(1, provider.window), self._note, lambda: self._stop.is_set())
 
     # --- The loop
 
@@ -193,6 +203,8 @@ class Worker:
                 self.events.run_on(self._lanes.executor("answers"))
             await self.provider.start(self.events)
             self._started = True
+        await self._lanes.run("handovers", self._beat)
+        beating = asyncio.create_task(self._heartbeat())
         claimed: asyncio.Queue[Claim | None] = asyncio.Queue()
         slots = asyncio.Semaphore(self.config.prefetch + HANDED_AT_ONCE)
         claimer = asyncio.create_task(self._claimer(claimed, slots, once=once))
@@ -216,18 +228,53 @@ class Worker:
         finally:
             while handing:
                 await handing.popleft()
+            beating.cancel()
         await claimer  # its failure, if any, is this round's
         return handed
 
+    async def _heartbeat(self) -> None:
+        """Renew the lease every quarter of it, whatever else is going on; a failed
+        renewal is tried again at the next beat (handovers stop once it lapses)."""
+        while True:
+            await asyncio.sleep(self.lease.every)
+            try:
+                await self._lanes.run("handovers", self._beat)
+            except Exception:
+                log.exception("could not renew worker %s's lease", self.worker_id)
+
+    def _beat(self) -> None:
+        with self.engine.begin() as conn:
+            self.lease.beat(conn, self.clock.now())
+
+    async def _note(self, ids: list[int]) -> int | None:
+        """`ids` go on the wire now: noted (committed) first, unless the lease lapsed."""
+        if not self.lease.holds():
+            log.error("worker %s lost its lease: handing nothing more over", self.worker_id)
+            return None
+        return await self._lanes.run("handovers", self._write_handover, ids)
+
+    def _write_handover(self, ids: list[int]) -> int:
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Seen by the next sweep even if this worker dies the next instant; it
+                # only has to outlive us, not a database crash.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            return record_handover(conn, self.worker_id, ids, self.clock.now())
+
     async def _hand_over(self, batch: Claim, slots: asyncio.Semaphore) -> None:
         """Hand `batch` to the provider, then record its answers."""
+        handovers: list[int] = []
         try:
             answers = await submit(
                 self.provider,
                 [outgoing(m, batch.route) for m in batch.messages],
                 timeout=self.config.lease.total_seconds() / 2,
+                handing=self._handing,
+                handovers=handovers,
             )
-            await self._lanes.run("answers", self._record, batch, answers, self.clock.now())
+            await self._lanes.run(
+                "answers", self._record, batch, answers, self.clock.now(), handovers
+            )
         finally:
             slots.release()
 
@@ -262,6 +309,8 @@ class Worker:
             groups = groups[self._turn :] + groups[: self._turn]
         any_found = False
         any_claimed = False
+        if not self.lease.holds():  # its claims may be taken over: claim none
+            return None
         for campaign_id, sender in groups:
             if self._stop.is_set():
                 return None
@@ -292,6 +341,8 @@ class Worker:
             self.recover(now)
         if self._next_sweep is None or now >= self._next_sweep:
             self.sweep(now)
+        if self._next_takeover is None or now >= self._next_takeover:
+            self.take_over(now)
         if not every_round and time.monotonic() - self._promoted < PROMOTE_EVERY:
             return False
         self._promoted = time.monotonic()
@@ -333,11 +384,19 @@ class Worker:
     # --- Recovery and sweeping (sender/delivery/sweeps.py)
 
     def recover(self, now: datetime | None = None) -> list[int]:
-        """Marks unknown what a dead worker left `sending` (at startup, on SQLite)."""
+        """Takes over what a dead worker left `sending` (at startup, on SQLite); returns
+        the messages it may have handed over, now unknown (the rest is queued again)."""
         self._recovered = True
-        lost = sweeps.recover(self.engine, now or self.clock.now())
+        lost = sweeps.recover(self.engine, now or self.clock.now(), self.config.alive_for)
         self.stats.unknown += len(lost)
         return [i for i, _ in lost]
+
+    def take_over(self, now: datetime | None = None) -> None:
+        """Take the claims of workers whose lease ran out (every quarter of a lease)."""
+        now = now or self.clock.now()
+        self._next_takeover = now + self.config.alive_for / 4
+        lost = sweeps.take_over(self.engine, now, self.config.alive_for)
+        self.stats.unknown += len(lost)
 
     def sweep(self, now: datetime | None = None) -> None:
         """Expire what waited too long; mark unknown what was claimed longer than the
@@ -362,7 +421,13 @@ class Worker:
                 conn=conn, ids=[m.id for m in batch.messages], worker_id=self.worker_id
             )
 
-    def _record(self, batch: Claim, answers: dict[int, SubmitResult], at: datetime) -> None:
+    def _record(
+        self,
+        batch: Claim,
+        answers: dict[int, SubmitResult],
+        at: datetime,
+        handovers: Sequence[int] = (),
+    ) -> None:
         outcomes = record_answers(
             self.engine,
             batch.messages,
@@ -372,6 +437,7 @@ class Worker:
             provider=self.provider.name,
             clock=self.clock,
             retry=(self.config.retry_min, self.config.retry_max),
+            handovers=handovers,
         )
         if outcomes is not None:
             self.stats.count(outcomes)
@@ -379,10 +445,13 @@ class Worker:
                 MESSAGES_ANSWERED.labels(self.provider.name, state).inc(count)
 
     def close(self) -> None:
-        """Close the provider (what it has in flight is finished or reported first)."""
+        """Close the provider (what it has in flight is finished or reported first), then
+        give the lease up."""
         if self._started:
             self._started = False
             self.run(self.provider.close())
+            with self.engine.begin() as conn:
+                self.lease.end(conn)
         if self._loop is not None:
             self._loop.close()
             self._loop = None

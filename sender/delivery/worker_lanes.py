@@ -1,9 +1,10 @@
 """Where a worker's work runs besides its event loop: its database threads ("lanes"), and
 the event loop itself.
 
-Claims and answers each have a thread of their own on PostgreSQL, so that their round
-trips overlap; receipts are written on the answers' thread, so that a receipt and its
-answer never commit at the same moment without seeing each other. On SQLite, where
+Claims, answers and handovers (with the heartbeat) each have a thread of their own on
+PostgreSQL, so that their round trips overlap; receipts are written on the answers'
+thread, so that a receipt and its answer never commit at the same moment without seeing
+each other. On SQLite, where
 writers take turns anyway, one thread carries them all and none waits on the lock.
 """
 
@@ -15,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
-Lane = Literal["claims", "answers"]
+Lane = Literal["claims", "answers", "handovers"]
 
 
 class DatabaseLanes:

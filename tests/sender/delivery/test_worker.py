@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col
 
 from richsms.db import session_scope
 from richsms.settings import ConfigError, Settings
 from sender.audience.models import Contact
+from sender.delivery.leases import Lease, record_handover
 from sender.delivery.models import (
     DELIVERED,
     EXPIRED,
@@ -206,30 +207,33 @@ def test_a_retry_waits_at_least_as_long_as_the_provider_asks(
     assert load(engine, throttled).due_at == clock.now() + timedelta(seconds=120)
 
 
-def test_a_provider_that_raises_leaves_what_it_did_not_answer_unknown_never_resent(
+def test_a_provider_that_raises_leaves_what_it_was_handed_unknown_never_resent(
     engine: Engine, worker: Worker, provider: Recorder, clock: FrozenClock
 ) -> None:
     answered = add_message(engine, clock, phone="+33600000001")
     first = add_message(engine, clock, phone="+33600000002")
     second = add_message(engine, clock, phone="+33600000003")
     provider.answers[first] = TimeoutError("no response from the SMSC")
-    assert worker.run_once() == 3  # the whole batch was handed to the provider
+    assert worker.run_once() == 3  # the whole batch was claimed for the provider
     assert load(engine, answered).state == SENT
-    for message_id in (first, second):
-        # It may have left (the provider cannot say what it wrote): never resent.
-        lost = load(engine, message_id)
-        assert (lost.state, lost.unknown_at) == (UNKNOWN, clock.now())
-        assert lost.error is not None and "TimeoutError" in lost.error
-    clock.advance(timedelta(days=1))
-    assert worker.run_once() == 0
-    assert [m.id for m in provider.handed] == [answered, first]
-    assert worker.stats.unknown == 2
+    # It may have left (the provider cannot say what it wrote): never resent.
+    lost = load(engine, first)
+    assert (lost.state, lost.unknown_at) == (UNKNOWN, clock.now())
+    assert lost.error is not None and "TimeoutError" in lost.error
+    # A provider that raised is handed nothing more: what it never saw is queued again,
+    # due as it was, and sent by the next round.
+    again = load(engine, second)
+    assert (again.state, again.claimed_by, again.unknown_at) == (QUEUED, None, None)
+    assert worker.run_once() == 1
+    assert [m.id for m in provider.handed] == [answered, first, second]
+    assert load(engine, second).state == SENT
+    assert worker.stats.unknown == 1
 
 
-def test_stopping_finishes_the_batch_in_hand_and_returns_what_was_claimed_ahead(
+def test_stopping_finishes_what_is_on_the_wire_and_returns_the_rest(
     engine: Engine, worker: Worker, provider: Recorder, clock: FrozenClock
 ) -> None:
-    # Two groups (two senders): the second batch is claimed while the first is handed over.
+    # Two groups (two senders): two batches are being handed over when the stop comes.
     first = [add_message(engine, clock, phone=f"+3360000000{n}") for n in range(2)]
     second = [add_message(engine, clock, phone=f"+3360000001{n}", sender="SHOP") for n in range(2)]
 
@@ -239,14 +243,13 @@ def test_stopping_finishes_the_batch_in_hand_and_returns_what_was_claimed_ahead(
 
     for message_id in first + second:
         provider.answers[message_id] = stop_here
-    assert worker.run_once() == 2
-    in_hand = {m.id for m in provider.handed}
-    assert in_hand in ({*first}, {*second})
-    ahead = second if in_hand == {*first} else first
-    assert {load(engine, i).state for i in in_hand} == {SENT}
-    for message_id in ahead:
+    worker.run_once()
+    # The provider's window is one message: the one on the wire when the stop came.
+    [on_the_wire] = [m.id for m in provider.handed]
+    assert load(engine, on_the_wire).state == SENT
+    for message_id in {*first, *second} - {on_the_wire}:
         back = load(engine, message_id)
-        assert (back.state, back.claimed_by) == (QUEUED, None)
+        assert (back.state, back.claimed_by, back.error) == (QUEUED, None, None)
 
 
 def test_run_forever_stops_when_asked(
@@ -269,37 +272,50 @@ def test_run_forever_stops_when_asked(
     assert load(engine, message_id).state == SENT
 
 
-# --- Crash recovery: a message claimed but never answered is unknown, never resent.
+# --- Crash recovery: a dead worker's claims are taken over; what it may have handed to
+# the provider is unknown, never resent; what it never handed over is sent by another.
 
 
-def claimed_by_a_dead_worker(engine: Engine, clock: FrozenClock) -> int:
-    message_id = add_message(engine, clock)
-    with session_scope(engine) as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        message.state, message.sending_at, message.claimed_by = SENDING, clock.now(), "dead"
-    return message_id
+def claimed_by_a_dead_worker(
+    engine: Engine, clock: FrozenClock, *, alive_for: timedelta | None = None
+) -> tuple[int, int]:
+    """Two messages claimed by worker "dead": the first noted as handed over (it was on
+    the wire), the second not yet; its lease, if any, runs `alive_for` from now."""
+    on_the_wire, waiting = add_message(engine, clock), add_message(engine, clock)
+    with engine.begin() as conn:
+        for message_id in (on_the_wire, waiting):
+            conn.execute(
+                update(Message)
+                .where(col(Message.id) == message_id)
+                .values(state=SENDING, sending_at=clock.now(), claimed_by="dead")
+            )
+        record_handover(conn, "dead", [on_the_wire], clock.now())
+        if alive_for is not None:
+            Lease("dead", alive_for).beat(conn, clock.now())
+    return on_the_wire, waiting
 
 
-def test_a_restarted_worker_never_resends_what_was_in_flight(
+def test_a_restarted_worker_takes_over_what_a_dead_one_left(
     engine: Engine, provider: Recorder, clock: FrozenClock
 ) -> None:
-    in_flight = claimed_by_a_dead_worker(engine, clock)
+    on_the_wire, waiting = claimed_by_a_dead_worker(engine, clock, alive_for=timedelta(seconds=20))
     clock.advance(timedelta(seconds=5))
-    worker = Worker(engine, provider, clock, WorkerConfig(lease=timedelta(minutes=5)))
+    worker = Worker(engine, provider, clock, WorkerConfig(alive_for=timedelta(seconds=20)))
     worker.run_once()
-    if engine.dialect.name == "sqlite":
-        # One worker by design: whatever is `sending` at startup was left by a dead one.
-        assert load(engine, in_flight).state == UNKNOWN
-    else:
-        # Maybe a live worker's: left alone until its lease runs out.
-        assert load(engine, in_flight).state == SENDING
-        clock.advance(timedelta(minutes=5))
+    if engine.dialect.name == "postgresql":
+        # Maybe a live worker's: left alone while its lease runs, and the clock skew allowed.
+        assert load(engine, on_the_wire).state == SENDING
+        clock.advance(timedelta(seconds=20))
         worker.run_once()
-    lost = load(engine, in_flight)
+        assert load(engine, on_the_wire).state == SENDING
+        clock.advance(timedelta(seconds=6))  # past its lease and the skew allowed
+        worker.run_once()
+    # SQLite: one worker by design: whatever is `sending` at startup was left by a dead one.
+    lost = load(engine, on_the_wire)
     assert (lost.state, lost.unknown_at) == (UNKNOWN, clock.now())
-    assert lost.error is not None and "dead" in lost.error
-    assert provider.handed == []
+    assert lost.error is not None and "worker (dead)" in lost.error
+    assert load(engine, waiting).state == SENT  # never on the wire: sent by this worker
+    assert [m.id for m in provider.handed] == [waiting]
     assert worker.stats.unknown == 1
 
 
@@ -307,17 +323,21 @@ def test_a_sweep_spares_a_live_workers_claims(
     engine: Engine, provider: Recorder, clock: FrozenClock
 ) -> None:
     sweeper = Worker(
-        engine, provider, clock, WorkerConfig(worker_id="sweeper", lease=timedelta(minutes=5))
+        engine, provider, clock, WorkerConfig(worker_id="sweeper", alive_for=timedelta(seconds=20))
     )
     sweeper.run_once()  # started before the other worker claimed anything
-    in_flight = claimed_by_a_dead_worker(engine, clock)
-    clock.advance(timedelta(minutes=5))
+    on_the_wire, waiting = claimed_by_a_dead_worker(engine, clock, alive_for=timedelta(seconds=20))
+    for _ in range(10):  # it keeps renewing its lease: its claims are its own
+        clock.advance(timedelta(seconds=10))
+        with engine.begin() as conn:
+            Lease("dead", timedelta(seconds=20)).beat(conn, clock.now())
+        sweeper.run_once()
+        assert {load(engine, i).state for i in (on_the_wire, waiting)} == {SENDING}
+    clock.advance(timedelta(seconds=26))  # its lease and the skew allowed run out
     sweeper.run_once()
-    assert load(engine, in_flight).state == SENDING  # claimed exactly a lease ago
-    clock.advance(timedelta(seconds=30))  # the next sweep
-    sweeper.run_once()
-    assert load(engine, in_flight).state == UNKNOWN
-    assert provider.handed == []
+    assert load(engine, on_the_wire).state == UNKNOWN
+    assert load(engine, waiting).state == SENT
+    assert [m.id for m in provider.handed] == [waiting]
 
 
 # --- Quiet hours

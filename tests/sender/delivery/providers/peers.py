@@ -64,6 +64,11 @@ class Smsc:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines() if line]
 
+    def held(self) -> list[dict[str, object]]:
+        """The submits it read and never answered (`--hold-after`)."""
+        path = Path(f"{self.log}.held")
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
     def acknowledged_receipts(self) -> list[str]:
         """Ids of the receipts the client answered deliver_sm_resp to."""
         path = Path(f"{self.log}.receipts")

@@ -101,6 +101,9 @@ class Smsc:
             return
         if self.args.hold_after and self.count > self.args.hold_after:
             self.held.append(event)  # never answered, never dropped (a drop NAKs it)
+            # Seen though never answered: a test tells what reached the SMSC from this.
+            with open(f"{self.args.log}.held", "a", buffering=1) as held:
+                held.write(json.dumps({"to": event.destination_addr}) + "\n")
             return
         message_id = f"{self.count + 0x1000:X}"
         self.log.write(
