@@ -12,9 +12,10 @@ them to its provider a few at a time as the provider's window frees up. If it di
   take its claims, so a worker cut off from the database never races its successor.
 - **Handovers.** Before messages go on the wire, their ids are committed in
   `message_handover` (one row per handful of half a window, not a write per message,
-  noted while the handful before is on the wire so the window never waits for it). Of a dead worker's
-  claims, those in a handover may have reached the provider: they become `unknown` and
-  are never resent; the others surely did not: they are queued again, for any worker.
+  noted while the handful before is on the wire so the window never waits for it).
+  Of a dead worker's claims, those in a handover may have reached the provider: they
+  become `unknown` and are never resent; the others surely did not: they are queued
+  again, for any worker.
   A handover row is deleted with the answers it was waiting for.
 
 On SQLite a single worker runs by design: at its start, every claim left behind is
