@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from richsms.settings import Settings
 from sender.campaigns.models import Automation
 from sender.campaigns.shop_events import shop_trigger
-from sender.campaigns.triggers import SIGNATURE_HEADERS, accept_trigger, signature_valid
+from sender.campaigns.triggers import SIGNATURE_HEADERS, TriggerRequest, signature_valid
 from web.api.automations import TriggerAccepted
 from web.attempt_limits import Attempts, attempt_limiter
 from web.bodies import parse_json, read_body
@@ -64,27 +64,27 @@ async def shop_webhook(request: Request) -> Response:
     given = next((request.headers[h] for h in SIGNATURE_HEADERS if h in request.headers), "")
     headers = {name.lower(): value for name, value in request.headers.items()}
 
-    def work(session: Session) -> TriggerAccepted | None:
+    def read(session: Session) -> TriggerRequest | None:
         automation = session.get(Automation, automation_id)
         if automation is None or not signature_valid(ctx.settings, automation, body, given):
             return None
         payload = parse_json(body)
         if not isinstance(payload, dict):
             raise BadRequest(400, "the body must be a JSON object")
-        trigger = shop_trigger(
+        return shop_trigger(
             session=session, automation_id=automation_id, payload=payload, headers=headers
         )
-        stored = accept_trigger(
-            session=session, clock=ctx.clock, settings=ctx.settings, request=trigger
-        ).trigger
-        assert stored.id is not None
-        return TriggerAccepted(
-            trigger_id=stored.id,
-            automation_id=stored.automation_id,
-            accepted_at=stored.received_at.isoformat(),
-        )
 
-    answer = await ctx.in_session(work)
-    if answer is None:
+    # Verified and read in a session of its own; stored with the triggers arriving
+    # together, as the API's (web/trigger_commits.py).
+    trigger = await ctx.in_read_session(read)
+    if trigger is None:
         return error_response(401, "unauthorized", BAD_SIGNATURE)
+    stored = (await ctx.triggers.accept(trigger)).trigger
+    assert stored.id is not None
+    answer = TriggerAccepted(
+        trigger_id=stored.id,
+        automation_id=stored.automation_id,
+        accepted_at=stored.received_at.isoformat(),
+    )
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)

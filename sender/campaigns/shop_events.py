@@ -77,7 +77,7 @@ def shop_trigger(
     for name in event_fields(automation.template):
         value = flat.get(name)
         if name not in flat or not FIELD_NAME.match(name):
-            continue  # refused by accept_trigger, naming the field
+            continue  # refused by accept_triggers, naming the field
         if isinstance(value, str):
             value = value[:MAX_VALUE_CHARS]
         elif value is not None and not isinstance(value, bool | int | float):

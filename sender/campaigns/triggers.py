@@ -1,11 +1,12 @@
 """Automations started by outside events: a shop's abandoned cart, a weather feed's "28
 degrees", an order shipped. Each event is a trigger of an `event` automation.
 
-Accepting one is fast and does one thing (`accept_trigger`): check it, store a row,
-answer. The chore loop (`process_triggers`) then turns stored triggers into messages
-through the same composition, consent rule and outbox as every other message, at the
-automation's rate (`per_minute`: the messages' due times are spaced so, and the worker
-sends each when it falls due, in the recipient's daytime for promotional ones).
+Accepting one is fast and does one thing (`accept_triggers`, for the requests arriving
+together): check it, store a row, answer. The chore loop (`process_triggers`) then turns
+stored triggers into messages through the same composition, consent rule and outbox as
+every other message, at the automation's rate (`per_minute`: the messages' due times are
+spaced so, and the worker sends each when it falls due, in the recipient's daytime for
+promotional ones).
 
 - The contact is named by id, or by phone; an unknown phone is refused (NotFound)
   unless the caller says `create` (a contact is then created when the trigger is
@@ -269,16 +270,6 @@ def accept_triggers(
             except Conflict as exc:
                 outcomes.append(exc)
     return outcomes
-
-
-def accept_trigger(
-    *, session: Session, clock: Clock, settings: Settings, request: TriggerRequest
-) -> Accepted:
-    """Check a trigger and store it (flushes); the chore loop sends its message."""
-    [result] = accept_triggers(session=session, clock=clock, settings=settings, requests=[request])
-    if isinstance(result, RichsmsError):
-        raise result
-    return result
 
 
 @dataclass(slots=True)

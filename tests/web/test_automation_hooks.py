@@ -119,3 +119,16 @@ def test_the_shops_customer_id_names_a_contact_without_a_phone(
     assert lacking.status_code == 422 and "data.customer_first_name" in lacking.text
     not_json = b"{nope"
     assert post(marketer, url, not_json, sign(secret, not_json)).status_code == 400
+
+
+def test_a_flood_of_forged_webhooks_is_cut_off(
+    marketer: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    cart = automation(marketer, CART, "informational")
+    url, body = f"/hooks/automations/{cart['id']}", json.dumps(ORDER).encode()
+    answers = [post(marketer, url, body, "forged").status_code for _ in range(201)]
+    assert answers[:200] == [401] * 200  # a shop's burst passes (200 at once)
+    limited = post(marketer, url, body, sign(cart["webhook_secret"], body))
+    assert answers[200] == limited.status_code == 429
+    assert limited.headers["Retry-After"] == "1"
+    assert trigger_count(engine) == 0
