@@ -313,8 +313,11 @@ def request_send(*, session: Session, clock: Clock, campaign_id: int) -> Campaig
         raise Conflict(f"campaign {campaign_id} needs a second marketer's approval first")
     if campaign.status not in states.SENDABLE:
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; it cannot be sent again")
-    if campaign.page_id is not None:
-        published_version(session=session, page_id=campaign.page_id)  # Conflict if not
+    pages = {campaign.page_id} | {
+        t.get("page_id") for t in (campaign.translations or {}).values()
+    }
+    for page_id in sorted(p for p in pages if p is not None):
+        published_version(session=session, page_id=page_id)  # Conflict if not
     now = clock.now()
     plan_at = planning_time(campaign, now)
     states.move(

@@ -11,18 +11,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
+import pytest
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
+from landing_templates.coupons.models import Coupon
+from landing_templates.pages import create_page, publish_page
 from richsms.db import session_scope
+from richsms.errors import Conflict
+from richsms.settings import Settings
 from sender.audience.models import Contact
+from sender.campaigns.campaign import request_send
 from sender.campaigns.planning_job import run_planning
 from sender.delivery.inbound import OPT_OUT_REPLY
 from sender.delivery.models import Message
 from sender.delivery.providers.console import ConsoleProvider, read_log
 from sender.delivery.worker import Worker, WorkerConfig
+from shortener.models import Link
 from tests.clock import FrozenClock
+from tests.landing_templates.pagekit import rich_blocks
+from tests.sender.campaigns.test_planning_job import new_campaign, plan, seed, send
 
 CANADA = "+15145550000"
 FRANCE = "36180"
@@ -223,3 +232,54 @@ def test_a_unitary_send_leaves_from_its_number_with_that_numbers_mention(
     with session_scope(app.context.engine) as session:
         message = session.get(Message, sent.json()["id"])
         assert message is not None and message.sender == CANADA
+
+
+def test_each_translation_sends_its_own_page_with_its_coupons(
+    engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    group = seed(engine, clock, 10)
+    with session_scope(engine) as session:  # every other contact speaks English
+        for contact in session.exec(select(Contact)).all():
+            if contact.id is not None and contact.id % 2 == 0:
+                contact.language = "en"
+                session.add(contact)
+    pages = {}
+    with session_scope(engine) as session:
+        for language, name in (("fr", "Noël"), ("en", "Christmas")):
+            page = create_page(
+                session=session, clock=clock, name=name, language=language,
+                blocks=rich_blocks(clock.now()),
+            )  # fmt: skip
+            assert page.page.id is not None
+            pages[language] = page.page.id
+    english = {"template": "Hello {{ contact.first_name }}: {{ link }}", "page_id": pages["en"]}
+    campaign_id = new_campaign(
+        engine, clock, group, target_url=None, page_id=pages["fr"],
+        translations={"en": english},
+    )  # fmt: skip
+    with session_scope(engine) as session:  # the English page is not published yet
+        with pytest.raises(Conflict):
+            request_send(session=session, clock=clock, campaign_id=campaign_id)
+    with session_scope(engine) as session:
+        for page_id in pages.values():
+            publish_page(session=session, clock=clock, page_id=page_id)
+    send(engine, clock, campaign_id)
+    assert plan(engine, clock, settings, "w1", batch_size=4) == [campaign_id]
+    with Session(engine) as session:
+        language_of = dict(session.exec(select(col(Contact.id), col(Contact.language))).all())
+        messages = session.exec(select(Message).where(col(Message.campaign_id) == campaign_id))
+        texts = {m.contact_id: (m.language, m.text.split(" ")[0]) for m in messages}
+        links = session.exec(select(Link).where(col(Link.campaign_id) == campaign_id)).all()
+        shown = {link.contact_id: link.page_id for link in links}
+        held = session.exec(
+            select(col(Coupon.contact_id), col(Coupon.page_id)).where(
+                col(Coupon.campaign_id) == campaign_id, col(Coupon.block_id) == "cp"
+            )
+        ).all()
+    served = sorted(texts)
+    assert served == sorted(language_of)
+    for contact in served:
+        spoken = language_of[contact]
+        assert texts[contact] == (spoken, "Hello" if spoken == "en" else "Bonjour")
+        assert shown[contact] == pages[spoken]
+    assert sorted(held) == sorted((c, pages[language_of[c]]) for c in served)
