@@ -1,8 +1,8 @@
 """worker heartbeats and the messages a worker is handing over: a dead worker's claims
 are taken over (unknown only if they may have reached the provider)
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 import richsms.types
 
-revision = "0030"
-down_revision = "0029"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
