@@ -7,8 +7,9 @@ Every function takes the session keyword-only and only flushes; the edge commits
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
@@ -71,6 +72,10 @@ class CouponState:
     redeemed_at: datetime | None
     redeemed_by: str | None
     redeemed_location: str | None
+
+
+# What a CouponState shows as the coupon's row has it (all but the derived `state`).
+_STORED: Final = {f.name for f in fields(CouponState)} - {"state"}
 
 
 @dataclass(frozen=True)
@@ -175,19 +180,8 @@ def coupon_state(*, session: Session, code: str) -> CouponState:
     coupon = _find(session, code)
     if coupon is None:
         raise NotFound(f"no coupon {code[:80]}")
-    return CouponState(
-        code=coupon.code,
-        state="redeemed" if coupon.redeemed_at is not None else "valid",
-        pool_id=coupon.pool_id,
-        page_id=coupon.page_id,
-        block_id=coupon.block_id,
-        contact_id=coupon.contact_id,
-        campaign_id=coupon.campaign_id,
-        assigned_at=coupon.assigned_at,
-        redeemed_at=coupon.redeemed_at,
-        redeemed_by=coupon.redeemed_by,
-        redeemed_location=coupon.redeemed_location,
-    )
+    state = "redeemed" if coupon.redeemed_at is not None else "valid"
+    return CouponState(state=state, **coupon.model_dump(include=_STORED))
 
 
 def get_pool(*, session: Session, pool_id: int) -> CouponPool:
