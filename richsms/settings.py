@@ -151,6 +151,17 @@ class Settings:
         "Days after a message during which a reply or an opt-out is counted for its "
         "campaign (or unitary message).",
     )
+    frequency_cap: str = _setting(
+        "RICHSMS_FREQUENCY_CAP",
+        "2/7d",
+        "Promotional messages a contact may get: at most N per D days, written `N/Dd` "
+        "(`off`: no limit). A campaign's approver may set its own (`frequency_cap`).",
+    )
+    frequency_gap_hours: int = _setting(
+        "RICHSMS_FREQUENCY_GAP_HOURS",
+        16,
+        "Hours that must separate two promotional messages to one contact (`0`: none).",
+    )
     price_per_segment: Decimal = _setting(
         "RICHSMS_PRICE_PER_SEGMENT",
         Decimal("0.05"),
@@ -314,6 +325,14 @@ class Settings:
             raise ConfigError("RICHSMS_WRITE_BUDGET_MS must be a positive number of ms")
         if not 0 <= self.reply_window_days <= 3650:
             raise ConfigError("RICHSMS_REPLY_WINDOW_DAYS must be a number of days, 0 to 3650")
+        try:
+            parse_frequency_cap(self.frequency_cap)
+        except ValueError as exc:
+            raise ConfigError(f"RICHSMS_FREQUENCY_CAP: {exc}") from None
+        if not 0 <= self.frequency_gap_hours <= MAX_GAP_HOURS:
+            raise ConfigError(
+                f"RICHSMS_FREQUENCY_GAP_HOURS must be a number of hours, 0 to {MAX_GAP_HOURS}"
+            )
         if not _known_zone(self.time_zone):
             raise ConfigError("RICHSMS_TIME_ZONE must be an IANA time zone, e.g. Europe/Paris")
         if not 1 <= self.max_segments <= 255:
@@ -335,6 +354,12 @@ class Settings:
                 raise ConfigError("RICHSMS_SECRET_KEY must be set in production")
             if len(self.secret_key.reveal()) < 32:
                 raise ConfigError("RICHSMS_SECRET_KEY must be at least 32 characters")
+
+    @property
+    def frequency_limit(self) -> tuple[int, int] | None:
+        """(N, D) of RICHSMS_FREQUENCY_CAP: at most N promotional messages per D days;
+        None when it is `off`."""
+        return parse_frequency_cap(self.frequency_cap)
 
     @property
     def trusted_networks(self) -> tuple[Network, ...]:
@@ -368,6 +393,29 @@ def parse_networks(spec: str) -> tuple[Network, ...]:
         except ValueError:
             raise ValueError(f"not an address or CIDR block: {item!r}") from None
     return tuple(networks)
+
+
+MAX_CAP_MESSAGES = 1000
+MAX_CAP_DAYS = 365
+MAX_GAP_HOURS = 24 * MAX_CAP_DAYS
+
+
+def parse_frequency_cap(spec: str) -> tuple[int, int] | None:
+    """`2/7d` (or `2/7`) → (2, 7): at most 2 messages per 7 days; `off` (or empty) → None.
+    ValueError says what is wrong."""
+    text = spec.strip().lower()
+    if text in ("", "off", "none"):
+        return None
+    count, slash, days = text.partition("/")
+    days = days.strip().removesuffix("d").strip()
+    if not slash or not count.strip().isdigit() or not days.isdigit():
+        raise ValueError(f"write it N/Dd, e.g. 2/7d (at most 2 per 7 days), or off; got {spec!r}")
+    n, d = int(count), int(days)
+    if not 1 <= n <= MAX_CAP_MESSAGES:
+        raise ValueError(f"the number of messages must be 1 to {MAX_CAP_MESSAGES}; got {spec!r}")
+    if not 1 <= d <= MAX_CAP_DAYS:
+        raise ValueError(f"the number of days must be 1 to {MAX_CAP_DAYS}; got {spec!r}")
+    return n, d
 
 
 def documented_variables() -> list[tuple[str, str, str]]:

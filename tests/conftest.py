@@ -97,6 +97,10 @@ def settings(database_url: str) -> Settings:
             "RICHSMS_SECRET_KEY": TEST_SECRET,
             "RICHSMS_SHORT_URL": "https://ex.co/",
             "RICHSMS_BASE_URL": "https://pages.ex.co/",
+            # Tests send many promotions to the same contacts: the frequency cap is off
+            # but where a test is about it (tests/sender/delivery/test_frequency_caps.py).
+            "RICHSMS_FREQUENCY_CAP": "off",
+            "RICHSMS_FREQUENCY_GAP_HOURS": "0",
         }
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,6 +143,12 @@ class AbPlanner:
     @property
     def uses_link(self) -> bool:
         return any(part.uses_link for part in self.parts)
+
+    def cap(self, capped: AbstractSet[int]) -> None:
+        """The contacts of the batch in hand the frequency cap leaves out, for every
+        variant's planner."""
+        for part in self.parts:
+            part.cap(capped)
 
     def eligible(self, rows: Rows) -> list[int]:
         return self.parts[0].eligible(rows)  # one campaign: one type, one consent rule

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import and_, exists, select, update
@@ -35,6 +35,7 @@ from sender.campaigns.models import Campaign, CampaignShape
 from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm, planning_time
 from sender.campaigns.variants import CampaignVariants, translation_fields
 from sender.compose.templates import compile_template
+from sender.delivery.frequency_caps import ACCOUNT, checked_override
 from sender.delivery.models import (
     CANCELLED,
     MESSAGE_TYPES,
@@ -161,7 +162,8 @@ def duplicate_campaign(
     original's followed by " (copy)"). Flushes."""
     original = get_campaign(session=session, campaign_id=campaign_id)
     copy_name = (name or f"{original.name} (copy)")[:200]
-    spec = campaign_spec(original, name=copy_name)
+    # An approver's frequency cap was given to that campaign: the copy follows the account's.
+    spec = campaign_spec(original, name=copy_name, frequency_cap=ACCOUNT)
     return create_campaign(
         session=session, clock=clock, spec=spec, created_by=created_by, settings=settings
     )
@@ -220,6 +222,7 @@ def _validate(
     end = parse_hhmm(spec.window_end, "window_end")
     if start == end:
         raise InvalidInput("the sending window is empty: window_start equals window_end")
+    checked_override(spec.frequency_cap)  # InvalidInput naming the field
     if not 0 < spec.rate <= 10_000:
         raise InvalidInput("rate must be between 0 and 10000 messages per second")
     named = [*spec.sender_ids, spec.sender_id, spec.default_sender_id]
@@ -273,6 +276,37 @@ def _validate_variants(session: Session, spec: CampaignSpec, settings: Settings 
         variant = spec.model_copy(update={**changes, "ab_test": None})
         where = ", ".join(f"ab_test.variants.{index}.{name}" for name in changes)
         _checked(where, partial(_validate, session, variant, settings))
+# Statuses in which an approver may still set a campaign's frequency cap: before planning.
+CAP_SETTABLE: Final = (
+    states.DRAFT,
+    states.AWAITING_APPROVAL,
+    states.APPROVED,
+    states.SCHEDULED,
+)
+
+
+def sets_frequency_cap(changes: Mapping[str, Any]) -> bool:
+    """Whether creating or editing a campaign with `changes` gives it a frequency cap of
+    its own (or none): an approver's decision, refused to a marketer by the edges."""
+    return "frequency_cap" in changes and changes["frequency_cap"] != ACCOUNT
+
+
+def set_frequency_cap(
+    *, session: Session, clock: Clock, campaign_id: int, frequency_cap: object
+) -> Campaign:
+    """An approver's frequency cap for one campaign (sender/delivery/frequency_caps.py):
+    {"max", "days", "gap_hours"}, None for no cap, or "account" to follow the account's.
+    Conflict once the campaign is being planned. Flushes."""
+    campaign = _locked(session, campaign_id)
+    if campaign.status not in CAP_SETTABLE:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.status}: its frequency cap can no longer change"
+        )
+    campaign.frequency_cap = checked_override(frequency_cap)
+    campaign.updated_at = clock.now()
+    session.add(campaign)
+    session.flush()
+    return campaign
 
 
 def get_campaign(*, session: Session, campaign_id: int) -> Campaign:

@@ -76,6 +76,13 @@ class CampaignShape(SQLModel):
     unmatched: str | None = Field(default=None, sa_column=Column(Text))
     # An A/B test (sender/campaigns/ab_tests.py, `AbTestSpec`), stored as validated JSON.
     ab_test: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # How many promotional messages its recipients may get (sender/delivery/frequency_caps.py):
+    # "account" (the account's cap), {"max", "days", "gap_hours"} set by an approver, or
+    # None for no cap.
+    frequency_cap: dict[str, int] | str | None = Field(
+        default="account",
+        sa_column=Column(JSON, nullable=False, server_default='"account"'),
+    )
 
 
 class Campaign(CampaignShape, table=True):

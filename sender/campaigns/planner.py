@@ -8,7 +8,7 @@ job's cursor and counters, in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cached_property
@@ -27,6 +27,8 @@ from sender.audience.consent import refusal
 from sender.campaigns.models import Campaign
 from sender.campaigns.scheduling import due_at, local_moment
 from sender.campaigns.variants import CampaignVariants, Variant
+from sender.delivery.frequency_caps import REASON as CAPPED
+from sender.delivery.frequency_caps import FrequencyCap, campaign_cap
 from sender.delivery.models import ERROR
 from sender.delivery.outbox import NewMessage, message_row
 from shortener.codes import CodeMaker
@@ -39,7 +41,7 @@ class Progress:
     """A planning job's counters, as the campaign shows them."""
 
     planned: int = 0
-    excluded: int = 0  # opted out, or promotional without consent, when planning
+    excluded: int = 0  # opted out, promotional without consent, or capped, when planning
     errors: int = 0  # could not be composed for this recipient: an `error` message
     total: int | None = None  # the audience when planning started; None until counted
 
@@ -120,6 +122,13 @@ class BatchPlanner:
         self.type = campaign.type
         self.schedule = campaign.schedule
         self.send_at = campaign.send_at
+        # The frequency cap its recipients are held to (None: not capped), and those of
+        # the batch in hand it leaves out (contact ids): the planning job reads them with
+        # each batch (`cap`).
+        self.frequency_cap: FrequencyCap | None = campaign_cap(
+            campaign.frequency_cap, type=campaign.type, account=FrequencyCap.of_account(settings)
+        )
+        self.capped: Set[int] = frozenset()
         # Each recipient's variant (sender/campaigns/variants.py): the text and page of
         # their language, from the number of their country, composed by the one
         # composition path (template, merge fields, link, that number's opt-out
@@ -177,13 +186,18 @@ class BatchPlanner:
     def _choose(self, row: Any) -> Variant | str:
         return self.variants.choose(row.language, row.phone)
 
+    def cap(self, capped: Set[int]) -> None:
+        """The contacts of the batch in hand the frequency cap leaves out."""
+        self.capped = capped
+
     def eligible(self, rows: Sequence[tuple[Any, Mapping[str, object]]]) -> list[int]:
-        """Indexes of the rows the consent rule lets this campaign reach, and a sender
-        number of the campaign can."""
+        """Indexes of the rows the consent rule lets this campaign reach, the frequency
+        cap does not leave out, and a sender number of the campaign can."""
         return [
             i
             for i, (row, _) in enumerate(rows)
             if refusal(row.status, row.consent_type, self.type) is None
+            and row.id not in self.capped
             and not isinstance(self._choose(row), str)
         ]
 
@@ -205,7 +219,8 @@ class BatchPlanner:
             if refusal(row.status, row.consent_type, self.type) is not None:
                 batch.counts.excluded += 1
                 continue
-            variant = self._choose(row)
+            # A variant, or why the recipient is left out (a string).
+            variant = CAPPED if row.id in self.capped else self._choose(row)
             if isinstance(variant, str):
                 batch.counts.excluded += 1
                 batch.exclusions[variant] = batch.exclusions.get(variant, 0) + 1

@@ -52,6 +52,7 @@ from sender.campaigns.planning_writes import RowInsert, assign_batch_coupons, co
 from sender.campaigns.states import FAILED, PLANNING, SCHEDULED, move
 from sender.compose.composition import with_answers
 from sender.delivery.choice_replies import answers_of
+from sender.delivery.frequency_caps import COUNTED_AT_PLANNING, capped_among
 from shortener.codes import CodeMaker
 from shortener.models import Link
 
@@ -307,7 +308,8 @@ class PlanningJob:
         return "written", batch.last_contact_id or cursor, top
 
     def _read(self, now: datetime) -> tuple[int, Rows, int | None, int] | None:
-        """The next recipients after the cursor, read without any write lock."""
+        """The next recipients after the cursor, read without any write lock; the planner
+        is told those of them the frequency cap leaves out."""
         with read_session(self.setup.engine) as session:
             campaign = session.get(Campaign, self.campaign_id)
             if campaign is None or not self._ours(campaign):
@@ -341,8 +343,22 @@ class PlanningJob:
                     session, [row.id for row, _ in rows], self._planner.reply_campaigns
                 )
                 rows = [(row, with_answers(f, answers.get(row.id, {}))) for row, f in rows]
+            self._planner.cap(self._capped(session, rows))
             top = _top_link_id(session) if self._predicts_link_ids else None
             return cursor, rows, top, total
+
+    def _capped(self, session: Session, rows: Rows) -> set[int]:
+        """The batch's recipients whose promotional messages, sent or to go, fill the
+        campaign's frequency cap around the time theirs is due: one query per due time
+        (one, or one per time zone for a local schedule; an A/B test's first variant's)."""
+        planner = self._planner
+        first = planner.parts[0] if isinstance(planner, AbPlanner) else planner
+        if first is None or first.frequency_cap is None:
+            return set()
+        due: dict[datetime, list[int]] = {}
+        for row, _fields in rows:
+            due.setdefault(first.due(row.timezones), []).append(int(row.id))
+        return capped_among(session, first.frequency_cap, due, COUNTED_AT_PLANNING)
 
     @property
     def _predicts_link_ids(self) -> bool:

@@ -3,8 +3,9 @@ was sent is still waiting for: the one summary the UI's confirmation page and
 `GET /api/campaigns/{id}/summary` both show.
 
 - Who: the audience, those the consent rule excludes by reason (the rule planning and the
-  moment of sending apply, `sender.audience.consent.EXCLUSIONS`, counted in SQL), and
-  the recipients left.
+  moment of sending apply, `sender.audience.consent.EXCLUSIONS`, counted in SQL), those
+  the frequency cap would leave out now (`sender.delivery.frequency_caps`, the query
+  planning runs per batch), and the recipients left.
 - What: their messages measured exactly (the composer's analysis over those recipients),
   segments and cost per encoding, and the opt-out mention each language gets.
 - When: each recipient's message is due as planning will write it (`scheduling.due_at`)
@@ -24,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, null, select
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
@@ -38,6 +39,13 @@ from sender.campaigns.scheduling import due_at, local_moment
 from sender.campaigns.variants import CampaignVariants, Variant
 from sender.compose.analysis import AudienceAnalysis, analyze_audience, combined
 from sender.compose.composition import Composer
+from sender.delivery.frequency_caps import CODE as CAP_CODE
+from sender.delivery.frequency_caps import (
+    COUNTED_AT_PLANNING,
+    FrequencyCap,
+    campaign_cap,
+    capped,
+)
 from sender.delivery.models import PLANNED, QUEUED, Message
 from sender.delivery.windows import next_allowed
 
@@ -164,8 +172,14 @@ def send_summary(
     the same figures for its audience as it is now, and what its messages wait for."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
     variants = CampaignVariants(session=session, campaign=campaign, settings=settings)
-    excluded, zones, _languages = _audience_groups(session, campaign)
-    reach = _reach(session, campaign, variants)
+    cap = campaign_cap(
+        campaign.frequency_cap, type=campaign.type, account=FrequencyCap.of_account(settings)
+    )
+    code = _exclusion(campaign, cap, now)
+    excluded, zones, _languages = _audience_groups(session, campaign, code)
+    if cap is not None:
+        excluded.setdefault(CAP_CODE, 0)
+    reach = _reach(session, campaign, variants, code)
     for reason, count in reach.excluded.items():
         excluded[reason] = count
     recipients = sum(zones.values()) - sum(reach.excluded.values())
@@ -173,7 +187,7 @@ def send_summary(
         [
             analyze_audience(
                 _template(variant.composer),
-                _fields_of(session, campaign, variants, key),
+                _fields_of(session, campaign, variants, key, code),
                 link_length=len(settings.short_url) + settings.link_code_length,
                 opt_out=variant.composer.opt_out,
                 price_per_segment=settings.price_per_segment,
@@ -267,15 +281,21 @@ def _key(variant: Variant) -> tuple[str, int | None]:
     return variant.language, variant.sender.id if variant.sender is not None else None
 
 
-def _reach(session: Session, campaign: Campaign, variants: CampaignVariants) -> Reach:
-    """One pass over the phones and languages of the recipients the consent rule lets
-    through: each one's variant (the rule planning applies)."""
+def _reach(
+    session: Session,
+    campaign: Campaign,
+    variants: CampaignVariants,
+    exclusion: ColumnElement[Any],
+) -> Reach:
+    """One pass over the phones and languages of the recipients the consent rule and the
+    frequency cap (`exclusion`) let through: each one's variant (the rule planning
+    applies)."""
     reach = Reach()
     condition = and_(
         audience_condition(
             session=session, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
         ),
-        exclusion_code(campaign.type).is_(None),
+        exclusion.is_(None),
     )
     for phone, language in session.execute(
         select(col(Contact.phone), col(Contact.language)).where(condition)
@@ -303,15 +323,19 @@ def _reach(session: Session, campaign: Campaign, variants: CampaignVariants) -> 
 
 
 def _fields_of(
-    session: Session, campaign: Campaign, variants: CampaignVariants, key: tuple[str, int | None]
+    session: Session,
+    campaign: Campaign,
+    variants: CampaignVariants,
+    key: tuple[str, int | None],
+    exclusion: ColumnElement[Any],
 ) -> Iterator[dict[str, object]]:
-    """The merge fields of the recipients of one variant, each with the language their
-    opt-out mention is in."""
+    """The merge fields of the recipients of one variant (those `exclusion` lets
+    through), each with the language their opt-out mention is in."""
     for row, fields in iter_audience(
         session=session,
         group_ids=campaign.group_ids,
         segment_ids=campaign.segment_ids,
-        where=exclusion_code(campaign.type).is_(None),
+        where=exclusion.is_(None),
     ):
         variant = variants.choose(row.language, row.phone)
         if isinstance(variant, str) or _key(variant) != key:
@@ -363,12 +387,26 @@ def _template(composer: Composer) -> Any:
     return composer.template
 
 
+def _exclusion(
+    campaign: Campaign, cap: FrequencyCap | None, now: datetime
+) -> ColumnElement[Any]:
+    """SQL over `contact`: why the campaign leaves the contact out (the consent rule's
+    code, else the frequency cap's as of the campaign's send time), NULL when it does
+    not."""
+    consent = exclusion_code(campaign.type)
+    if cap is None:
+        return consent
+    at = campaign.send_at if campaign.schedule == "at" and campaign.send_at else now
+    capped_now = col(Contact.id).in_(capped(cap, at, COUNTED_AT_PLANNING, among=False))
+    return case((consent.is_not(None), consent), (capped_now, literal(CAP_CODE)), else_=null())
+
+
 def _audience_groups(
-    session: Session, campaign: Campaign
+    session: Session, campaign: Campaign, exclusion: ColumnElement[Any]
 ) -> tuple[dict[str, int], dict[str, int], set[str]]:
-    """One GROUP BY over the audience: the excluded by exclusion code, the recipients
-    left by zones, and the languages they speak."""
-    code = exclusion_code(campaign.type).label("excluded")
+    """One GROUP BY over the audience: the excluded by exclusion code (`exclusion`), the
+    recipients left by zones, and the languages they speak."""
+    code = exclusion.label("excluded")
     condition = audience_condition(
         session=session, group_ids=campaign.group_ids, segment_ids=campaign.segment_ids
     )
@@ -381,7 +419,7 @@ def _audience_groups(
         .group_by(code, col(Contact.timezones), col(Contact.language))
     ).all():
         if reason is not None:
-            excluded[reason] += int(count)
+            excluded[reason] = excluded.get(reason, 0) + int(count)
             continue
         zones[timezones or ""] = zones.get(timezones or "", 0) + int(count)
         languages.add(language or "")

@@ -57,6 +57,14 @@ from sender.campaigns.models import Automation, AutomationTrigger
 from sender.compose.composition import Composer, Draft
 from sender.compose.templates import event_fields
 from sender.delivery.choice_replies import fields_with_answers
+from sender.delivery.frequency_caps import (
+    ACCOUNT,
+    COUNTED_AT_PLANNING,
+    FrequencyCap,
+    campaign_cap,
+    capped_among,
+)
+from sender.delivery.frequency_caps import REASON as CAPPED
 from sender.delivery.models import ERROR
 from shortener.codes import CodeMaker
 
@@ -440,13 +448,18 @@ class _Planned:
 
 
 def frequency_refusals(
-    *, session: Session, contact_ids: Sequence[int], type: str, now: datetime
+    *,
+    session: Session,
+    settings: Settings,
+    contact_ids: Sequence[int],
+    type: str,
+    now: datetime,
 ) -> dict[int, str]:
-    """The contacts a frequency cap keeps from another message of `type` now, with the
-    reason. The hook for the account-wide frequency caps of issue 21 (built apart): until
-    that rule lands, no contact is capped here; once it does, call it from here."""
-    del session, contact_ids, type, now
-    return {}
+    """The contacts the account's frequency cap keeps from another message of `type` now
+    (sender/delivery/frequency_caps.py: promotional messages only), with the reason."""
+    cap = campaign_cap(ACCOUNT, type=type, account=FrequencyCap.of_account(settings))
+    held = capped_among(session, cap, {now: contact_ids}, COUNTED_AT_PLANNING)
+    return dict.fromkeys(sorted(held), CAPPED)
 
 
 def process_triggers(*, engine: Engine, clock: Clock, settings: Settings, codes: CodeMaker) -> int:
@@ -509,6 +522,7 @@ def _plan_chunk(
     }
     capped = frequency_refusals(
         session=session,
+        settings=settings,
         contact_ids=sorted(i for i in contacts if i is not None),
         type=automation.type,
         now=clock.now(),

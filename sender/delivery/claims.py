@@ -5,8 +5,10 @@ In order: the group's route (its buckets, its sender number), the buckets locked
 refilled, a small batch of due messages locked (FOR UPDATE SKIP LOCKED), their recipients
 re-read; those outside their quiet hours are pushed to the next allowed instant, those
 the consent rule or the sender number refuse are skipped, those that waited too long
-expire, and at most as many as there are tokens become `sending`, with the provider and
-the sender number that carry them. The caller commits; only then may it hand them over.
+expire, those that would take their recipient past the campaign's frequency cap (counted
+again now, recipients locked: sender/delivery/frequency_caps.py) are skipped, and at most
+as many as there are tokens become `sending`, with the provider and the sender number that
+carry them. The caller commits; only then may it hand them over.
 """
 
 from __future__ import annotations
@@ -14,11 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
+from sqlmodel import col
 
 from richsms.errors import InvalidInput
 from sender.audience.consent import current_recipients, message_refusal
+from sender.campaigns.models import Campaign
 from sender.delivery import outbox
+from sender.delivery.frequency_caps import (
+    COUNTED_AT_CLAIM,
+    REASON,
+    FrequencyCap,
+    campaign_cap,
+    capped_among,
+    lock_contacts,
+)
 from sender.delivery.outbox import DueMessage
 from sender.delivery.rate import Route, lock_budget, route_for
 from sender.delivery.windows import next_allowed
@@ -34,6 +46,8 @@ class ClaimRules:
     default_rate: float
     burst: float
     expiry: timedelta
+    # The account's frequency cap (None: no cap unless a campaign sets its own).
+    frequency_cap: FrequencyCap | None = None
 
 
 @dataclass
@@ -67,6 +81,7 @@ def claim(
         return Claim([], route, False)
     result = _sort(conn, due, route, now, rules.expiry)
     result.messages = result.messages[:available]
+    _cap(conn, result, campaign_id, now, rules.frequency_cap)
     outbox.mark_sending(
         conn=conn,
         ids=[m.id for m in result.messages],
@@ -143,3 +158,38 @@ def _sort(
         skipped=len(skips),
         expired=len(expired),
     )
+
+
+def _cap(
+    conn: Connection,
+    claim: Claim,
+    campaign_id: int | None,
+    now: datetime,
+    account: FrequencyCap | None,
+) -> None:
+    """Skip the claim's messages that would take their recipient past their campaign's
+    frequency cap, counting what was handed over by now (the recipients locked first, so
+    that a concurrent claim of another campaign counts this one's once it commits)."""
+    if campaign_id is None or not claim.messages:
+        return
+    found = conn.execute(
+        select(col(Campaign.type), col(Campaign.frequency_cap)).where(
+            col(Campaign.id) == campaign_id
+        )
+    ).first()
+    if found is None:
+        return
+    type, stored = found
+    cap = campaign_cap(stored, type=type, account=account)
+    if cap is None:
+        return
+    held = [m for m in claim.messages if m.contact_id and not m.is_test and m.type == type]
+    contacts = [m.contact_id for m in held if m.contact_id is not None]
+    lock_contacts(conn, contacts)
+    stopped = capped_among(conn, cap, {now: contacts}, COUNTED_AT_CLAIM)
+    skips = [(m.id, REASON) for m in held if m.contact_id in stopped]
+    if skips:
+        outbox.skip(conn=conn, skips=skips)
+        dropped = {i for i, _ in skips}
+        claim.messages = [m for m in claim.messages if m.id not in dropped]
+        claim.skipped += len(skips)

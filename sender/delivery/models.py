@@ -91,6 +91,8 @@ class Message(SQLModel, table=True):
         # A campaign's results: index-only counts of states and segments.
         Index("ix_message_campaign_state", "campaign_id", "is_test", "state", "segments"),
         Index("ix_message_link", "link_id"),
+        # A contact's messages; their promotional ones by time, for the frequency cap.
+        Index("ix_message_contact_type", "contact_id", "type", "due_at"),
     )
 
     id: int | None = Field(
@@ -102,7 +104,7 @@ class Message(SQLModel, table=True):
     )
     automation_id: int | None = Field(default=None, sa_column=Column(Integer))
     contact_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("contact.id"), index=True)
+        default=None, sa_column=Column(Integer, ForeignKey("contact.id"))
     )
     phone: str = Field(sa_column=Column(String(20), nullable=False))
     sender: str = Field(default="", sa_column=Column(String(20), nullable=False))

@@ -48,6 +48,7 @@ from richsms.metrics import MESSAGES_ANSWERED
 from richsms.settings import Settings
 from sender.delivery import outbox, sweeps
 from sender.delivery.claims import Claim, ClaimRules, claim
+from sender.delivery.frequency_caps import FrequencyCap
 from sender.delivery.handover import Handing, WorkerStats, outgoing, record_answers, submit
 from sender.delivery.leases import Lease, record_handover
 from sender.delivery.provider_events import DatabaseEvents
@@ -85,6 +86,8 @@ class WorkerConfig:
     - `retry_min`, `retry_max`: the back-off before a message the provider refused for now
       is tried again.
     - `pending_receipts_kept`: how long a receipt that came before its answer waits for it.
+    - `frequency_cap`: the account's cap on promotional messages, counted again at each
+      claim (sender/delivery/frequency_caps.py); None: only campaigns' own caps hold.
     """
 
     worker_id: str | None = None
@@ -101,6 +104,7 @@ class WorkerConfig:
     retry_max: timedelta = timedelta(hours=1)
     prefetch: int = 1
     pending_receipts_kept: timedelta = timedelta(days=7)
+    frequency_cap: FrequencyCap | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -115,6 +119,7 @@ class WorkerConfig:
             default_rate=settings.default_rate,
             batch_size=settings.worker_batch,
             alive_for=timedelta(seconds=settings.worker_alive_seconds),
+            frequency_cap=FrequencyCap.of_account(settings),
         )
 
 
@@ -371,6 +376,7 @@ class Worker:
             self.config.default_rate,
             self.config.burst,
             self.config.expiry,
+            self.config.frequency_cap,
         )
         with self.engine.begin() as conn:
             batch = claim(conn, campaign_id=campaign_id, sender=sender, now=now, rules=rules)

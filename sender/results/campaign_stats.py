@@ -25,6 +25,7 @@ from richsms.db import get_or_not_found
 from richsms.errors import InvalidInput
 from sender.campaigns.ab_decision import ab_test_report
 from sender.campaigns.models import Campaign
+from sender.delivery.frequency_caps import REASON as CAP_REASON
 from sender.delivery.inbound import OPT_OUT_WORDS
 from sender.delivery.models import (
     CANCELLED,
@@ -79,6 +80,19 @@ def _reasons(session: Session, campaign_id: int, states: Sequence[str]) -> list[
         .limit(TOP_REASONS)
     ).all()
     return [{"reason": error or "no reason given", "count": int(n)} for error, n in rows]
+
+
+def _capped_at_claim(session: Session, campaign_id: int) -> int:
+    return int(
+        session.execute(
+            select(func.count()).where(
+                col(Message.campaign_id) == campaign_id,
+                col(Message.is_test).is_(False),
+                col(Message.state) == SKIPPED,
+                col(Message.error) == CAP_REASON,
+            )
+        ).scalar_one()
+    )
 
 
 def _clicks(session: Session, campaign_id: int) -> dict[str, int]:
@@ -174,6 +188,10 @@ def campaign_report(
                 for reason, count in sorted((campaign.exclusions or {}).items())
             ],
             "skipped": n(SKIPPED, 0),
+            # Left out by the frequency cap: when planned (among the excluded), and when a
+            # worker counted again at the moment of sending (among the skipped).
+            "frequency_capped": (campaign.exclusions or {}).get(CAP_REASON, 0)
+            + _capped_at_claim(session, campaign_id),
             "cancelled": n(CANCELLED, 0),
             "remaining": n(PLANNED, 0) + n(QUEUED, 0) + n(SENDING, 0),
         },

@@ -81,6 +81,8 @@ def serve(database_url: str, **environ: str) -> Iterator[LiveServer]:
             "RICHSMS_SECRET_KEY": TEST_SECRET,
             "RICHSMS_SHORT_URL": base,
             "RICHSMS_BASE_URL": base,
+            "RICHSMS_FREQUENCY_CAP": "off",  # as in tests/conftest.py
+            "RICHSMS_FREQUENCY_GAP_HOURS": "0",
             **environ,
         }
     )

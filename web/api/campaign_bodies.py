@@ -6,9 +6,10 @@ from copy import copy
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
 from pydantic.fields import FieldInfo
 
+from richsms.settings import MAX_CAP_DAYS, MAX_CAP_MESSAGES, MAX_GAP_HOURS
 from richsms.types import Flag, Id
 from sender.campaigns.ab_tests import AbTestSpec
 from sender.campaigns.campaign import MESSAGE_TIMES, CampaignSpec
@@ -55,6 +56,21 @@ class ChoiceIn(BaseModel):
 Choices = dict[Annotated[str, Field(min_length=1, max_length=40)], ChoiceIn]
 
 
+class FrequencyCapIn(BaseModel):
+    """A campaign's own frequency cap, set by an approver: at most `max` promotional
+    messages per `days` days to one contact, and none within `gap_hours` of another."""
+
+    model_config = ConfigDict(extra="forbid")
+    max: Annotated[int, Strict()] = Field(ge=1, le=MAX_CAP_MESSAGES)
+    days: Annotated[int, Strict()] = Field(ge=1, le=MAX_CAP_DAYS)
+    gap_hours: Annotated[int, Strict()] = Field(0, ge=0, le=MAX_GAP_HOURS)
+
+
+FrequencyCapField = FrequencyCapIn | Literal["account"] | None
+"""`"account"` (the default): the account's cap (RICHSMS_FREQUENCY_CAP); an object: the
+campaign's own, set by an approver; null: no cap."""
+
+
 # What the API adds to the campaign's shape (sender/campaigns/models.py): its enums where
 # the shape has strings, strict ids and yes-or-no flags (richsms/types.py), and bounds
 # checked before the domain sees a value (within what the database stores).
@@ -74,6 +90,7 @@ _TYPES: dict[str, Any] = {
     "requires_approval": Flag,
     "choices": Choices,
     "ab_test": AbTestSpec | None,
+    "frequency_cap": FrequencyCapField,
 }
 _LIMITS: dict[str, FieldInfo] = {
     "name": Field(max_length=200),
@@ -157,6 +174,10 @@ class CampaignOut(BaseModel):
     default_sender_id: int | None
     requires_approval: bool
     ab_test: AbTestSpec | None
+    frequency_cap: dict[str, int] | str | None = Field(
+        description='"account": the account\'s cap; an approver\'s {max, days, gap_hours}; '
+        "null: no cap."
+    )
     approved_at: datetime | None
     plan_at: datetime | None
     planned_at: datetime | None
@@ -184,6 +205,11 @@ class DecisionOut(BaseModel):
     winner: int | None
     p_value: float | None
     interval: list[float | None]
+class FrequencyCapSet(BaseModel):
+    """The body of PUT /api/campaigns/{id}/frequency-cap."""
+
+    model_config = ConfigDict(extra="forbid")
+    frequency_cap: FrequencyCapField
 
 
 class CancelOut(BaseModel):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.requests import Request
 
 from richsms.accounts.roles import Permission
-from richsms.errors import InvalidInput
+from richsms.errors import Forbidden, InvalidInput
 from sender.campaigns.ab_decision import choose_variant
 from sender.campaigns.campaign import (
     CampaignSpec,
@@ -20,6 +22,8 @@ from sender.campaigns.campaign import (
     get_campaign,
     list_campaigns,
     request_send,
+    set_frequency_cap,
+    sets_frequency_cap,
 )
 from sender.campaigns.send_summary import send_summary
 from sender.campaigns.unitary import CampaignTestSend, UnitaryMessage, send_unitary
@@ -32,6 +36,7 @@ from web.api.campaign_bodies import (
     CancelOut,
     DecisionIn,
     DecisionOut,
+    FrequencyCapSet,
     MessagePage,
     SenderIn,
     SummaryOut,
@@ -71,7 +76,9 @@ def create(request: Request, ctx: AppContext, session: Session, body: BaseModel)
     # The route table reads and validates the body as the declared `request=CampaignIn`,
     # which is derived from the campaign's shape at import (campaign_bodies.py): a type
     # checker knows it only as a model.
-    spec = CampaignSpec(**body.model_dump())
+    fields = body.model_dump()
+    _may_set_frequency_cap(request, fields)
+    spec = CampaignSpec(**fields)
     campaign = create_campaign(
         session=session,
         clock=ctx.clock,
@@ -108,9 +115,12 @@ def show(session: Session, id: int) -> CampaignOut:
     request=CampaignPatch,
     errors=(409,), needs=Permission.BUILD,
 )
-def edit(ctx: AppContext, session: Session, body: BaseModel, id: int) -> CampaignOut:
+def edit(
+    request: Request, ctx: AppContext, session: Session, body: BaseModel, id: int
+) -> CampaignOut:
     # Validated as the declared `request=CampaignPatch` (campaign_bodies.py).
     changes = body.model_dump(exclude_unset=True)
+    _may_set_frequency_cap(request, changes)
     campaign = edit_campaign(
         session=session, clock=ctx.clock, campaign_id=id, changes=changes, settings=ctx.settings
     )
@@ -145,6 +155,36 @@ def approve(request: Request, ctx: AppContext, session: Session, id: int) -> Cam
     approver = _actor(request)
     campaign = approve_campaign(session=session, clock=ctx.clock, campaign_id=id, approver=approver)
     return campaign_out(campaign)
+
+
+@api.put(
+    "/campaigns/{id}/frequency-cap",
+    "An approver sets the campaign's frequency cap before it is planned: "
+    '{"max", "days", "gap_hours"} of its own, null for none, or "account" for the '
+    "account's (RICHSMS_FREQUENCY_CAP, RICHSMS_FREQUENCY_GAP_HOURS).",
+    errors=(409,),
+    needs=Permission.APPROVE,
+)
+def frequency_cap(
+    ctx: AppContext, session: Session, body: FrequencyCapSet, id: int
+) -> CampaignOut:
+    value = body.model_dump()["frequency_cap"]
+    campaign = set_frequency_cap(
+        session=session, clock=ctx.clock, campaign_id=id, frequency_cap=value
+    )
+    return campaign_out(campaign)
+
+
+def _may_set_frequency_cap(request: Request, fields: Mapping[str, object]) -> None:
+    """A campaign's own frequency cap (or none) is an approver's decision: Forbidden,
+    naming the field, to whoever may not approve."""
+    who = principal_of(request.scope)
+    if sets_frequency_cap(fields) and (who is None or not who.can(Permission.APPROVE)):
+        role = who.role if who is not None else "anonymous"
+        raise Forbidden(
+            f"frequency_cap: only an approver may set a campaign's frequency cap "
+            f"(the {role} role may not); leave it out to follow the account's"
+        )
 
 
 @api.get(

@@ -33,6 +33,7 @@ Handler = Callable[[Request, Session, Viewer, dict[str, str]], Response]
 REASONS = {
     "opted_out": N_("Opted out"),
     "no_consent": N_("No consent to promotional messages"),
+    "frequency_cap": N_("Frequency cap: enough promotional messages lately"),
 }
 # A recipient no number of the campaign reaches (`sender.campaigns.variants.NO_SENDER`).
 _NO_SENDER_PREFIX = NO_SENDER.split("{country}")[0]
