@@ -136,8 +136,15 @@ def choice_of(
     choice = match_choice(text, offer.keys)
     if choice is not None:
         return Chosen(offer, message_id, choice, offer.choices[choice].get("reply") or None)
+    # Through the index on (campaign or automation, contact): a probe, not a scan.
+    owner = (
+        col(ChoiceReply.campaign_id) == offer.campaign_id
+        if offer.campaign_id is not None
+        else col(ChoiceReply.automation_id) == offer.automation_id
+    )
     answered_before = session.execute(
         select(col(ChoiceReply.id)).where(
+            owner,
             col(ChoiceReply.contact_id) == contact.id,
             col(ChoiceReply.message_id) == message_id,
             col(ChoiceReply.choice).is_(None),
