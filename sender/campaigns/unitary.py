@@ -121,27 +121,21 @@ def prepare_send(*, session: Session, settings: Settings, message: UnitaryMessag
 
 
 def prepare_test(
-    *,
-    session: Session,
-    settings: Settings,
-    campaign_id: int,
-    phone: str,
-    contact_id: int | None = None,
-    variant: int | None = None,
+    *, session: Session, settings: Settings, test: CampaignTestSend
 ) -> PreparedSend:
-    """The campaign's message for a test send to `phone` (reads only): personalized for
-    the contact the marketer picked (`contact_id`), else for a sample person made up for
-    tests in the audience's usual language, never for whoever owns the number typed. The
-    message and its link are marked as tests: they count in no figure. With `variant`,
-    the A/B test's variant is sent (its text and page)."""
-    campaign = get_campaign(session=session, campaign_id=campaign_id)
-    if variant is not None:
-        campaign = tested_variant(campaign, variant)
-    number = parse_phone(phone, region=settings.default_region).e164
+    """The campaign's message for a test send to `test.phone` (reads only): personalized
+    for the contact the marketer picked (`contact_id`), else for a sample person made up
+    for tests in the audience's usual language, never for whoever owns the number typed.
+    The message and its link are marked as tests: they count in no figure. With
+    `variant`, the A/B test's variant is sent (its text and page)."""
+    campaign = get_campaign(session=session, campaign_id=test.campaign_id)
+    if test.variant is not None:
+        campaign = tested_variant(campaign, test.variant)
+    number = parse_phone(test.phone, region=settings.default_region).e164
     variants = CampaignVariants(session=session, campaign=campaign, settings=settings)
     chosen: Contact | None = None
-    if contact_id is not None:
-        found = _recipient(session, settings, contact_id, None)
+    if test.contact_id is not None:
+        found = _recipient(session, settings, test.contact_id, None)
         assert isinstance(found, Contact)
         chosen = found
         language = variants.language_of(chosen.language, chosen.phone)
@@ -167,7 +161,7 @@ def prepare_test(
         type=campaign.type,
         draft=composer.draft(fields, language=language),
         url=campaign.target_url if composer.uses_link else None,
-        campaign_id=campaign_id,
+        campaign_id=test.campaign_id,
         is_test=True,
         # As its recipients' links do: to the published page, not to no link at all.
         page_id=text.page_id if composer.uses_link else None,
@@ -265,14 +259,7 @@ def send_unitary(
     """A unitary send or a campaign's test send: rendered in `reading`, written in
     `writing` (flushes only)."""
     if isinstance(request, CampaignTestSend):
-        send = prepare_test(
-            session=reading,
-            settings=settings,
-            campaign_id=request.campaign_id,
-            phone=request.phone,
-            contact_id=request.contact_id,
-            variant=request.variant,
-        )
+        send = prepare_test(session=reading, settings=settings, test=request)
     else:
         send = prepare_send(session=reading, settings=settings, message=request)
     return write_send(session=writing, clock=clock, settings=settings, codes=codes, send=send)

@@ -14,7 +14,7 @@ from sender.audience.groups import add_members, create_group
 from sender.audience.models import Contact
 from sender.campaigns.campaign import CampaignSpec, create_campaign
 from sender.campaigns.models import Campaign
-from sender.campaigns.unitary import prepare_test
+from sender.campaigns.unitary import CampaignTestSend, prepare_test
 from sender.compose.composition import TOO_MANY_SEGMENTS, Composer
 from sender.compose.templates import TemplateError
 from sender.delivery.senders import create_sender
@@ -199,21 +199,25 @@ def test_a_test_send_renders_a_sample_recipient_in_the_audiences_language(
         # The tester's phone is no contact: a sample recipient, in French, not an empty
         # contact with the English mention.
         sample = prepare_test(
-            session=session, settings=settings, campaign_id=campaign.id, phone="+33612345678"
+            session=session,
+            settings=settings,
+            test=CampaignTestSend(campaign_id=campaign.id, phone="+33612345678"),
         )
         # The tester's phone belongs to a contact: still the sample, never that contact's
         # name sent to whoever typed the number.
         typed = prepare_test(
-            session=session, settings=settings, campaign_id=campaign.id, phone="+14165550103"
+            session=session,
+            settings=settings,
+            test=CampaignTestSend(campaign_id=campaign.id, phone="+14165550103"),
         )
         # The marketer picks a contact: that contact, in their language.
         carol = session.exec(select(Contact).where(Contact.phone == "+14165550103")).one()
         named = prepare_test(
             session=session,
             settings=settings,
-            campaign_id=campaign.id,
-            phone="+33612345678",
-            contact_id=carol.id,
+            test=CampaignTestSend(
+                campaign_id=campaign.id, phone="+33612345678", contact_id=carol.id
+            ),
         )
 
     assert sample.draft.finish("").text == f"Bonjour Camille\n{settings.opt_out_fr}"
