@@ -67,20 +67,27 @@ def _split(session: Session, campaign_id: int, column: Any) -> dict[str, dict[st
         .group_by(column)
     ).all():
         add(key, "unique_clicks", count)
-    for key, count in session.execute(
-        select(column, func.count(col(Coupon.redeemed_at)))
-        .select_from(Message)
-        .join(
-            Coupon,
-            and_(
-                col(Coupon.campaign_id) == col(Message.campaign_id),
-                col(Coupon.contact_id) == col(Message.contact_id),
-            ),
-        )
-        .where(ours)
-        .group_by(column)
-    ).all():
-        add(key, "redemptions", count)
+    # Redemptions: the redeemed coupons counted by recipient (a few), then each
+    # recipient's message read once (a join would look the outbox up for each coupon).
+    redeemed = (
+        select(col(Coupon.contact_id), func.count())
+        .where(col(Coupon.campaign_id) == campaign_id, col(Coupon.redeemed_at).is_not(None))
+        .group_by(col(Coupon.contact_id))
+    )
+    by_contact = {int(c): int(n) for c, n in session.execute(redeemed).all() if c is not None}
+    if by_contact:
+        for contact_id, key in session.execute(
+            select(col(Message.contact_id), column).where(
+                ours,
+                col(Message.contact_id).in_(
+                    select(col(Coupon.contact_id)).where(
+                        col(Coupon.campaign_id) == campaign_id,
+                        col(Coupon.redeemed_at).is_not(None),
+                    )
+                ),
+            )
+        ).all():
+            add(key, "redemptions", by_contact.pop(int(contact_id), 0))
     for key, count in session.execute(
         select(column, func.count(distinct(col(InboundMessage.contact_id))))
         .select_from(InboundMessage)

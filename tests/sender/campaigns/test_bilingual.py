@@ -28,6 +28,7 @@ from sender.delivery.inbound import OPT_OUT_REPLY
 from sender.delivery.models import Message
 from sender.delivery.providers.console import ConsoleProvider, read_log
 from sender.delivery.worker import Worker, WorkerConfig
+from sender.results.breakdown import campaign_breakdown
 from shortener.models import Link
 from tests.clock import FrozenClock
 from tests.landing_templates.pagekit import rich_blocks
@@ -283,3 +284,14 @@ def test_each_translation_sends_its_own_page_with_its_coupons(
         assert texts[contact] == (spoken, "Hello" if spoken == "en" else "Bonjour")
         assert shown[contact] == pages[spoken]
     assert sorted(held) == sorted((c, pages[language_of[c]]) for c in served)
+    english_reader = next(c for c in served if language_of[c] == "en")
+    with session_scope(engine) as session:  # one English recipient redeems their coupon
+        session.execute(
+            update(Coupon)
+            .where(col(Coupon.contact_id) == english_reader, col(Coupon.block_id) == "cp")
+            .values(redeemed_at=clock.now())
+        )
+    with Session(engine) as session:
+        split = campaign_breakdown(session=session, campaign_id=campaign_id)["by_language"]
+    assert (split["en"]["redemptions"], split["fr"]["redemptions"]) == (1, 0)
+    assert (split["en"]["produced"], split["fr"]["produced"]) == (5, 5)
