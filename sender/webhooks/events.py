@@ -39,7 +39,7 @@ from richsms.events import (
     emit_events,
 )
 from sender.audience.models import ConsentEvent
-from sender.delivery.models import InboundMessage
+from sender.delivery.models import ChoiceReply, InboundMessage
 from sender.webhooks.addresses import Unresolvable, destination
 from sender.webhooks.models import EventCursor
 from shortener.models import Click, Link
@@ -154,7 +154,7 @@ def _opt_out(row: Row[*tuple[Any, ...]]) -> dict[str, Any] | None:
 
 
 def _reply(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
-    i, at, contact, campaign, keyword, text = row
+    i, at, contact, campaign, keyword, text, choice = row
     return {
         "id": f"reply_{i}",
         "at": at,
@@ -162,6 +162,8 @@ def _reply(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
         "campaign_id": campaign,
         "keyword": keyword,
         "text": text,
+        # The reply choice it matched, when its message offered choices.
+        "choice": choice,
     }
 
 
@@ -221,7 +223,8 @@ _SOURCES = (
             col(InboundMessage.campaign_id),
             col(InboundMessage.keyword),
             col(InboundMessage.text),
-        ),
+            col(ChoiceReply.choice),
+        ).outerjoin(ChoiceReply, col(ChoiceReply.inbound_id) == col(InboundMessage.id)),
         1,
         _reply,
     ),

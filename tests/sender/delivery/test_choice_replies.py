@@ -4,6 +4,7 @@ answer is counted, answered, and may start a follow-up; keywords keep their mean
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from sender.delivery.models import ChoiceReply, Message
 from sender.delivery.providers.console import ConsoleProvider
 from sender.delivery.worker import Worker, WorkerConfig
 from tests.clock import FrozenClock
+from tests.sender.webhooks.test_webhooks import collect, deliveries, register
 from tests.web.test_campaigns_api import plan
 from tests.web.test_ui import marketer  # noqa: F401  (the signed-in fixture)
 
@@ -138,6 +140,13 @@ def test_oui_is_counted_and_answered_from_the_number_written_to(
     with read_session(engine) as session:
         recorded = session.exec(select(ChoiceReply)).one()
         assert (recorded.campaign_id, recorded.choice) == (campaign_id, "OUI")
+    # A webhook's reply event says the choice.
+    register(engine, clock, "http://127.0.0.1:9/hook", "reply")
+    reply(api, FRANCOIS, "Non.")
+    clock.advance(timedelta(seconds=11))
+    assert collect(engine, clock) == 1
+    [event] = [json.loads(d.payload) for d in deliveries(engine)]
+    assert (event["text"], event["choice"]) == ("Non.", "NON")
 
 
 def test_a_choice_starts_its_follow_up_after_its_delay(
