@@ -209,14 +209,7 @@ def create_app(
     )
     api = api_routes()
     app = RichsmsApp(
-        ShortLinks(
-            resolver=resolver,
-            writer=writer,
-            clock=clock,
-            limiter=limiter,
-            client_address=addresses,
-            pages=page_server,
-        ),
+        ShortLinks(context),
         context,
         documented=[
             *health.routes,

@@ -16,15 +16,14 @@ from typing import NamedTuple
 from starlette.types import Scope, Send
 
 from landing_templates.render import render_message
-from richsms.clock import Clock
 from richsms.i18n import N_
 from richsms.settings import Settings
-from shortener.clicks import ClickEvent, ClickWriter
+from shortener.clicks import ClickEvent
 from shortener.codes import RESERVED, looks_like_code
-from shortener.forwarded import ClientAddress
 from shortener.limits import LocalMissLimiter, MissLimiter, RedisMissLimiter
-from shortener.resolver import NOT_CACHED, Resolver, Target
+from shortener.resolver import NOT_CACHED, Target
 from web.attempt_limits import redis_prefix
+from web.context import AppContext
 from web.languages import preferred_language
 
 log = logging.getLogger("richsms.redirect")
@@ -75,22 +74,15 @@ PageResponder = Callable[[Scope, Send, Target, str], Awaitable[None]]
 class ShortLinks:
     """Serves short codes; the app hands it every request `code_of` recognizes."""
 
-    def __init__(
-        self,
-        *,
-        resolver: Resolver,
-        writer: ClickWriter,
-        clock: Clock,
-        limiter: MissLimiter,
-        client_address: ClientAddress | None = None,
-        pages: PageResponder | None = None,
-    ) -> None:
-        self._pages = pages
-        self._resolver = resolver
-        self._writer = writer
-        self._clock = clock
-        self._limiter = limiter
-        self._address = client_address or ClientAddress()
+    def __init__(self, context: AppContext) -> None:
+        """What it needs of the app: the link cache, the click writer, the clock, the
+        limiter of misses, the client's address behind proxies and the page server."""
+        self._pages: PageResponder = context.pages
+        self._resolver = context.resolver
+        self._writer = context.clicks
+        self._clock = context.clock
+        self._limiter = context.limits.misses
+        self._address = context.client_address
 
     @staticmethod
     def code_of(scope: Scope) -> str | None:
@@ -163,7 +155,7 @@ class ShortLinks:
             # No stored click, no redirect: the client may retry, the count stays exact.
             await _html(send, 503, pages_for(language), "unavailable", head, _RETRY_SOON)
             return
-        if target.page_id is not None and self._pages is not None:
+        if target.page_id is not None:
             # One round trip: the recipient's page itself, not a redirect to it.
             await self._pages(scope, send, target, user_agent)
             return
