@@ -10,6 +10,11 @@ what planning costs over writing its rows (goal: at most 3), whatever the machin
 from a pattern): each recipient gets a page token, a coupon and a link at planning, and
 the floor writes the coupon rows as well.
 
+`--cap`: every recipient got one promotion three days ago and one in ten two (so the
+account's frequency cap, 2 per 7 days, leaves those out); planning runs with the cap on,
+then on a copy of the same database with the cap off, and prints both (the floor then
+writes the earlier promotions too: its ratio is not comparable).
+
 Planning and the floor each run in a fresh process pinned to one core, so that the peak
 memory printed is planning's own. Goals (SQLite): under 2 minutes, under 1 GB.
 """
@@ -26,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +50,9 @@ from sender.audience.models import Contact, ContactGroup, GroupMember
 from sender.campaigns.campaign import CampaignSpec, create_campaign, request_send
 from sender.campaigns.models import Campaign
 from sender.campaigns.planning_job import BATCH, run_planning
+from sender.delivery.frequency_caps import REASON as CAPPED
 from sender.delivery.models import Message
+from sender.delivery.outbox import NewMessage, message_row
 from shortener.codes import CodeMaker
 from shortener.models import Link
 
@@ -76,13 +83,16 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--page", action="store_true", help="a page campaign with a coupon")
-    parser.add_argument("--plan", nargs=2, metavar=("URL", "CAMPAIGN"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cap", action="store_true", help="earlier promotions; planning with the cap on and off"
+    )
+    parser.add_argument("--plan", nargs="+", metavar=("URL", "CAMPAIGN"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--floor", nargs=3, metavar=("FROM", "TO", "BACKEND"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.plan:
-        plan_only(args.plan[0], int(args.plan[1]))
+        plan_only(args.plan[0], int(args.plan[1]), *args.plan[2:])
         return
     if args.floor:
         floor_only(args.floor[0], args.floor[1], args.floor[2])
@@ -90,12 +100,22 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="richsms-campaign-"))
     for backend in args.backends.split(","):
         url = f"sqlite:///{work / 'campaign.db'}" if backend == "sqlite" else POSTGRES_URL
-        campaign_id = seed(url, backend, args.recipients, page=args.page)
+        campaign_id = seed(url, backend, args.recipients, page=args.page, history=args.cap)
+        if args.cap:
+            uncapped = copy_database(url, backend, work, "uncapped")
+            off = pinned("--plan", uncapped, str(campaign_id), "off")
+            print(
+                f"[{backend}] cap off: planned {off['planned']:,} recipients in "
+                f"{off['seconds']:.1f} s ({off['planned'] / off['seconds']:,.0f}/s)",
+                flush=True,
+            )
         # The floor writes into a copy of the seeded database: the same contacts, campaign,
         # indexes and foreign keys as planning writes into.
         target = copy_database(url, backend, work)
         result = pinned("--plan", url, str(campaign_id))
         kind = "page campaign (token, coupon, link each)" if args.page else "campaign"
+        if args.cap:
+            kind += f", cap on ({result['capped']:,} capped)"
         print(
             f"[{backend}] {kind}: planned {result['planned']:,} recipients in "
             f"{result['seconds']:.1f} s"
@@ -114,12 +134,12 @@ def main() -> None:
         )
 
 
-def copy_database(url: str, backend: str, work: Path) -> str:
+def copy_database(url: str, backend: str, work: Path, name: str = "floor") -> str:
     if backend == "sqlite":
-        shutil.copyfile(work / "campaign.db", work / "floor.db")
-        return f"sqlite:///{work / 'floor.db'}"
+        shutil.copyfile(work / "campaign.db", work / f"{name}.db")
+        return f"sqlite:///{work / f'{name}.db'}"
     parsed = normalize_url(url)
-    copy = f"{parsed.database}_floor"
+    copy = f"{parsed.database}_{name}"
     admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}"'))
@@ -140,7 +160,7 @@ def pinned(*arguments: str) -> dict[str, Any]:
     return answer
 
 
-def seed(url: str, backend: str, count: int, *, page: bool = False) -> int:
+def seed(url: str, backend: str, count: int, *, page: bool = False, history: bool = False) -> int:
     if backend == "postgresql":
         reset_postgres(url)
     engine = make_engine(url)
@@ -176,6 +196,8 @@ def seed(url: str, backend: str, count: int, *, page: bool = False) -> int:
                 insert(GroupMember),
                 [{"group_id": group.id, "contact_id": r["id"], "added_at": now} for r in rows],
             )
+            if history:
+                session.execute(insert(Message), earlier_promotions(rows, now))
             session.commit()
         assert group.id is not None
         record_custom_fields(session=session, names=["city"])
@@ -234,12 +256,42 @@ def seed_page(session: Session) -> int:
     return page.page.id
 
 
-def plan_only(url: str, campaign_id: int) -> None:
+def earlier_promotions(contacts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """One promotion delivered to each contact three days ago, and one in ten a second a
+    day later: the account's cap (2 per 7 days) leaves those out."""
+    rows = []
+    for contact in contacts:
+        for days in (3, 2) if contact["id"] % 10 == 0 else (3,):
+            at = now - timedelta(days=days)
+            promotion = NewMessage(
+                phone=contact["phone"],
+                type="promotional",
+                text="Soldes !",
+                segments=1,
+                due_at=at,
+                contact_id=contact["id"],
+            )
+            row = message_row(promotion, now=at)
+            rows.append(
+                {
+                    **row,
+                    "state": "delivered",
+                    "sending_at": at,
+                    "sent_at": at,
+                    "delivered_at": at,
+                }
+            )
+    return rows
+
+
+def plan_only(url: str, campaign_id: int, cap: str = "2/7d") -> None:
     settings = Settings.from_mapping(
         {
             "RICHSMS_DATABASE_URL": url,
             "RICHSMS_SECRET_KEY": SECRET,
             "RICHSMS_SHORT_URL": "https://ex.co/",
+            "RICHSMS_FREQUENCY_CAP": cap,
+            "RICHSMS_FREQUENCY_GAP_HOURS": "16" if cap != "off" else "0",
         }
     )
     engine = make_engine(url)
@@ -259,8 +311,9 @@ def plan_only(url: str, campaign_id: int) -> None:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
         planned = campaign.planned_count
+        capped = (campaign.exclusions or {}).get(CAPPED, 0)
     engine.dispose()
-    print(json.dumps({"planned": planned, "seconds": seconds, "peak_mb": peak}))
+    print(json.dumps({"planned": planned, "capped": capped, "seconds": seconds, "peak_mb": peak}))
 
 
 def floor_only(source_url: str, target_url: str, backend: str) -> None:
