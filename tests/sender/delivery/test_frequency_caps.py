@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
 from sqlmodel import Session, col
+from starlette.testclient import TestClient
 
 from richsms.db import read_session, session_scope
 from richsms.settings import ConfigError, Settings
@@ -28,6 +29,8 @@ from sender.results.campaign_stats import campaign_report
 from shortener.codes import CodeMaker
 from tests.clock import FrozenClock
 from tests.sender.campaigns.test_planning_job import campaign_row, new_campaign, plan, send
+from tests.sender.campaigns.test_triggers import automation, process
+from tests.sender.campaigns.test_triggers import marketer as marketer  # noqa: F401 (a fixture)
 from tests.sender.delivery.test_worker import Recorder
 
 DAY = timedelta(days=1)
@@ -348,3 +351,26 @@ def test_a_malformed_cap_setting_names_the_variable() -> None:
     assert FrequencyCap.of_account(off) is None
     monthly = Settings.load({"RICHSMS_FREQUENCY_CAP": "3/30"}, env_file=None)
     assert FrequencyCap.of_account(monthly) == FrequencyCap(3, 30, 16)
+
+
+def test_an_outside_event_does_not_take_a_contact_past_the_cap(
+    marketer: TestClient, engine: Engine, clock: FrozenClock, capped: Settings
+) -> None:
+    anne, bruno = contacts(engine, clock, 2)
+    promote(engine, clock, capped, [anne])
+    clock.advance(DAY)
+    promote(engine, clock, capped, [anne])
+    clock.advance(DAY)
+    heat = automation(marketer)
+    url = f"/api/automations/{heat['id']}/trigger"
+    ids = []
+    for contact_id in (anne, bruno):
+        answer = marketer.post(url, json={"contact_id": contact_id, "data": {"temperature": 28}})
+        assert answer.status_code == 202, answer.text
+        ids.append(answer.json()["trigger_id"])
+    assert process(engine, clock, capped) == 1
+    states = [marketer.get(f"{url[: -len('/trigger')]}/triggers/{i}").json() for i in ids]
+    assert [(s["state"], s["reason"]) for s in states] == [
+        ("skipped", REASON),
+        ("enqueued", None),
+    ]
