@@ -1,6 +1,14 @@
 from __future__ import annotations
 
+from sqlalchemy import Engine, update
+from sqlmodel import col
 from starlette.testclient import TestClient
+
+from richsms.db import session_scope
+from sender.audience.contacts import create_contact, record_consent
+from sender.audience.groups import add_members, create_group
+from sender.audience.models import Contact
+from tests.clock import FrozenClock
 
 
 def test_plain_text_analysis(api: TestClient) -> None:
@@ -81,22 +89,33 @@ def test_custom_fields_are_accepted_when_declared(api: TestClient) -> None:
 
 
 def test_bad_bodies(api: TestClient) -> None:
-    assert api.post("/api/sms/analyze", content=b"{", headers={
-        "Content-Type": "application/json"}).status_code == 400
+    assert (
+        api.post(
+            "/api/sms/analyze", content=b"{", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert api.post("/api/sms/analyze", json=["text"]).status_code == 400
     missing = api.post("/api/sms/analyze", json={"txt": "x"})
     assert missing.status_code == 422
     assert "text" in missing.json()["error"]["message"]
-    assert api.post("/api/sms/analyze", content=b"text=x", headers={
-        "Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
+    assert (
+        api.post(
+            "/api/sms/analyze",
+            content=b"text=x",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ).status_code
+        == 415
+    )
     huge = api.post("/api/sms/analyze", json={"text": "x" * 6000})
     assert huge.status_code == 422
 
 
 def test_a_body_over_the_limit_is_413(api: TestClient, app: object) -> None:
     big = b'{"text": "' + b"x" * 11_000_000 + b'"}'
-    response = api.post("/api/sms/analyze", content=big, headers={
-        "Content-Type": "application/json"})
+    response = api.post(
+        "/api/sms/analyze", content=big, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
 
@@ -197,3 +216,54 @@ def test_the_audience_is_narrowed_to_the_recipients_of_a_translations_language(
     assert french["audience"]["recipients"] == 2
     refused = api.post("/api/sms/analyze", json=body | {"languages": ["de"]})
     assert refused.status_code == 422 and "languages" in refused.text
+
+
+def test_a_contact_without_a_language_gets_their_numbers_mention(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    """As planning addresses them: a Québec number in French, an Ontario one in English."""
+    groups = {}
+    with session_scope(engine) as session:
+        for name, phone, language in (
+            ("quebec", "+15145550101", None),
+            ("ontario", "+14165550101", None),
+            ("french", "+15145550102", "fr"),
+            ("english", "+15145550103", "en"),
+        ):
+            contact = create_contact(
+                session=session, phone=phone, clock=clock, region="CA", language=language
+            )
+            record_consent(
+                session=session,
+                contact=contact,
+                consent_type="express",
+                source="shop",
+                clock=clock,
+            )
+            session.flush()
+            session.execute(
+                update(Contact).where(col(Contact.id) == contact.id).values(language=language)
+            )
+            group = create_group(session=session, name=name, clock=clock)
+            assert contact.id is not None and group.id is not None
+            add_members(
+                session=session,
+                group_id=group.id,
+                contact_ids=[contact.id],
+                clock=clock,
+                region="CA",
+            )
+            groups[name] = group.id
+
+    def longest(name: str) -> int:
+        answer = api.post(
+            "/api/sms/analyze",
+            json={"text": "Soldes", "type": "promotional", "audience": {"groups": [groups[name]]}},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["audience"]["recipients"] == 1
+        return int(answer.json()["audience"]["max_length"])
+
+    assert longest("french") != longest("english")  # the two mentions differ in length
+    assert longest("quebec") == longest("french")
+    assert longest("ontario") == longest("english")

@@ -115,8 +115,11 @@ def _recipients(
         ):
             if refusal(row.status, row.consent_type, body.type) is not None:
                 continue
-            if wanted is None or recipient_language(row.language, row.phone, region) in wanted:
-                yield fields
+            language = recipient_language(row.language, row.phone, region)
+            if wanted is None or language in wanted:
+                # A contact without a language of their own is addressed in their number's:
+                # their opt-out mention too, as planning gives it.
+                yield fields if row.language else {**fields, "language": language}
 
 
 def _language(contact: Mapping[str, object], region: str) -> str:
