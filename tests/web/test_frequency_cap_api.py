@@ -13,11 +13,14 @@ from starlette.testclient import TestClient
 from richsms.accounts import create_token
 from richsms.accounts.roles import Role
 from richsms.db import session_scope
+from richsms.i18n import gettext
 from richsms.settings import Settings
+from sender.delivery.frequency_caps import REASON
 from tests.clock import FrozenClock
 from tests.sender.delivery.test_frequency_caps import contacts, group, promote
 from tests.web.test_ui import make_user
 from web.app import create_app
+from web.ui.campaign_send import reason_label
 
 OWN = {"max": 3, "days": 7, "gap_hours": 0}
 
@@ -131,3 +134,11 @@ def test_a_malformed_cap_is_refused_naming_the_field(
     answer = served.post("/api/campaigns", json=body(audience, frequency_cap=cap), headers=admin)
     assert answer.status_code == 422, answer.text
     assert "frequency_cap" in answer.text
+
+
+def test_the_reason_reads_in_the_viewers_language() -> None:
+    def french(text: str) -> str:
+        return gettext("fr", text)
+
+    for said in ("frequency_cap", REASON):  # the summary's code, planning's reason
+        assert reason_label(said, french).startswith("Plafond de fréquence")

@@ -34,6 +34,8 @@ REASONS = {
     "opted_out": N_("Opted out"),
     "no_consent": N_("No consent to promotional messages"),
     "frequency_cap": N_("Frequency cap: enough promotional messages lately"),
+    # As planning and the stats name it (`sender.delivery.frequency_caps.REASON`).
+    "frequency cap": N_("Frequency cap: enough promotional messages lately"),
 }
 # A recipient no number of the campaign reaches (`sender.campaigns.variants.NO_SENDER`).
 _NO_SENDER_PREFIX = NO_SENDER.split("{country}")[0]
