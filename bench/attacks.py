@@ -123,7 +123,7 @@ def make_bodies() -> dict[str, bytes]:
 def seed(url: str, backend: str, contacts: int) -> Seeded:
     from landing_templates.links import issue_page_links
     from landing_templates.pages import create_page, publish_page
-    from sender.audience.groups import add_members, create_group
+    from sender.audience.groups import ContactRefs, add_members, create_group
     from sender.audience.models import Contact
 
     if backend == "postgresql":
@@ -147,8 +147,8 @@ def seed(url: str, backend: str, contacts: int) -> Seeded:
         session.flush()
         group = create_group(session=session, name="everyone", clock=clock)
         assert group.id is not None
-        add_members(session=session, group_id=group.id, clock=clock, region="FR",
-                    contact_ids=[p.id for p in people if p.id is not None])  # fmt: skip
+        everyone = ContactRefs(region="FR", contact_ids=[p.id for p in people if p.id is not None])
+        add_members(session=session, group_id=group.id, clock=clock, contacts=everyone)
         blocks = [{"type": "text", "text": f"{n} {{{{ contact.first_name }}}} {NESTED}"}
                   for n in range(60)]  # fmt: skip
         page = create_page(session=session, clock=clock, name="worst", language="en",

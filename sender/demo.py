@@ -25,7 +25,7 @@ from richsms.accounts import create_admin
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.csv_import import import_contacts
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.audience.models import Contact
 from sender.campaigns.campaign import CampaignSpec, create_campaign, request_send
 from sender.campaigns.models import Campaign
@@ -164,13 +164,8 @@ def seed_demo(*, engine: Engine, settings: Settings, now: datetime) -> DemoRepor
     with session_scope(engine) as session:
         group = create_group(session=session, name="Clients fidèles", clock=clock)
         assert group.id is not None
-        add_members(
-            session=session,
-            group_id=group.id,
-            clock=clock,
-            region="FR",
-            phones=[p[2] for p in PEOPLE],
-        )
+        everyone = ContactRefs(region="FR", phones=[p[2] for p in PEOPLE])
+        add_members(session=session, group_id=group.id, clock=clock, contacts=everyone)
         page = create_page(
             session=session,
             clock=clock,

@@ -61,19 +61,22 @@ def get_group(*, session: Session, group_id: int) -> ContactGroup:
     return get_or_not_found(session, ContactGroup, group_id, f"no group with id {group_id}")
 
 
+@dataclass(frozen=True, slots=True)
+class ContactRefs:
+    """Contacts named by id and by phone (national numbers read in `region`)."""
+
+    region: str
+    contact_ids: Sequence[int] = ()
+    phones: Sequence[str] = ()
+
+
 def add_members(
-    *,
-    session: Session,
-    group_id: int,
-    clock: Clock,
-    region: str,
-    contact_ids: Sequence[int] = (),
-    phones: Sequence[str] = (),
+    *, session: Session, group_id: int, clock: Clock, contacts: ContactRefs
 ) -> MembershipChange:
-    """Add contacts by id and by phone (national numbers read in `region`), committed.
+    """Add the contacts (by id and by phone), committed.
     Unknown ids and phones are reported, not created: a group never invents contacts."""
     get_group(session=session, group_id=group_id)
-    wanted, unknown_ids, unknown_phones = _resolve(session, contact_ids, phones, region)
+    wanted, unknown_ids, unknown_phones = _resolve(session, contacts)
     present = _members_among(session, group_id, wanted)
     added = [i for i in wanted if i not in present]
     now = clock.now()
@@ -90,16 +93,11 @@ def add_members(
 
 
 def remove_members(
-    *,
-    session: Session,
-    group_id: int,
-    region: str,
-    contact_ids: Sequence[int] = (),
-    phones: Sequence[str] = (),
+    *, session: Session, group_id: int, contacts: ContactRefs
 ) -> MembershipChange:
     """Take contacts out of the group (committed)."""
     get_group(session=session, group_id=group_id)
-    wanted, unknown_ids, unknown_phones = _resolve(session, contact_ids, phones, region)
+    wanted, unknown_ids, unknown_phones = _resolve(session, contacts)
     present = _members_among(session, group_id, wanted)
     removed = [i for i in wanted if i in present]
     for start in range(0, len(removed), CHUNK):
@@ -114,18 +112,18 @@ def remove_members(
 
 
 def _resolve(
-    session: Session, contact_ids: Sequence[int], phones: Sequence[str], region: str
+    session: Session, contacts: ContactRefs
 ) -> tuple[list[int], tuple[int, ...], tuple[str, ...]]:
     """Distinct contact ids (in the order given) and what could not be resolved."""
-    ids = list(dict.fromkeys(contact_ids))
+    ids = list(dict.fromkeys(contacts.contact_ids))
     known = _existing_ids(session, ids)
     unknown_ids = tuple(i for i in ids if i not in known)
 
     by_phone: dict[str, str] = {}
     unknown_phones: list[str] = []
-    for raw in dict.fromkeys(phones):
+    for raw in dict.fromkeys(contacts.phones):
         try:
-            by_phone.setdefault(normalize_phone(raw, region=region, strict=False), raw)
+            by_phone.setdefault(normalize_phone(raw, region=contacts.region, strict=False), raw)
         except InvalidInput:
             unknown_phones.append(raw)
     found: dict[str, int] = {}

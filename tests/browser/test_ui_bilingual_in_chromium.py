@@ -17,7 +17,7 @@ from richsms.accounts import create_admin
 from richsms.accounts.profile import set_brand_name
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.delivery.senders import create_sender
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, shoot, sign_in, watch
 
@@ -43,8 +43,8 @@ def seed(live: LiveServer) -> dict[str, int]:
                                      first_name=name, language=language)  # fmt: skip
             record_consent(session=session, contact=contact, consent_type="express",
                            source="boutique", clock=clock)  # fmt: skip
-            add_members(session=session, group_id=group.id or 0, contact_ids=[contact.id or 0],
-                        clock=clock, region=region)  # fmt: skip
+            member = ContactRefs(region=region, contact_ids=[contact.id or 0])
+            add_members(session=session, group_id=group.id or 0, clock=clock, contacts=member)
             ids[name] = contact.id or 0
         for kind, value, country in (("long_code", "+15145550000", "CA"),
                                      ("short_code", "36180", "FR")):  # fmt: skip

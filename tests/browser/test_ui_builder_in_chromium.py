@@ -14,7 +14,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from tests.browser.conftest import (
     LiveServer,
     desktop_and_phone,
@@ -47,8 +47,8 @@ def seed_marketer_and_group(live: LiveServer) -> None:
             contact = create_contact(session=session, clock=live.clock, phone=f"+3361234567{i}",
                                      region="FR", first_name=name, language="fr")
             ids.append(contact.id or 0)
-        add_members(session=session, group_id=group.id or 0, contact_ids=ids,
-                    clock=live.clock, region="FR")
+        add_members(session=session, group_id=group.id or 0, clock=live.clock,
+                    contacts=ContactRefs(region="FR", contact_ids=ids))
 
 
 def serious_violations(page: Page) -> list[str]:

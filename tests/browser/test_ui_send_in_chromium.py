@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.campaigns.campaign import CampaignSpec, create_campaign
 from sender.campaigns.models import Campaign
 from sender.campaigns.planning_job import run_planning
@@ -40,8 +40,8 @@ def seed(live: LiveServer) -> int:
             if consent:
                 record_consent(session=session, contact=contact, consent_type=consent,
                                source="magasin", clock=live.clock)
-            add_members(session=session, group_id=group.id, contact_ids=[contact.id or 0],
-                        clock=live.clock, region="FR")
+            add_members(session=session, group_id=group.id, clock=live.clock,
+                        contacts=ContactRefs(region="FR", contact_ids=[contact.id or 0]))
         campaign = create_campaign(
             session=session,
             clock=live.clock,

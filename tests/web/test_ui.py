@@ -16,7 +16,7 @@ from richsms.accounts.roles import Role
 from richsms.db import session_scope
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
@@ -77,9 +77,8 @@ def audience(engine: Engine, clock: FrozenClock) -> int:
             add_members(
                 session=session,
                 group_id=group.id or 0,
-                contact_ids=[contact.id or 0],
                 clock=clock,
-                region="FR",
+                contacts=ContactRefs(region="FR", contact_ids=[contact.id or 0]),
             )
         assert group.id is not None
         return group.id

@@ -16,7 +16,7 @@ from landing_templates.pages import create_page, publish_page, translate_page
 from richsms.accounts.profile import set_brand_name
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
-from sender.audience.groups import add_members
+from sender.audience.groups import ContactRefs, add_members
 from sender.audience.models import Contact
 from tests.clock import FrozenClock
 from tests.web.test_campaigns_api import plan
@@ -49,8 +49,8 @@ def belgian(engine: Engine, clock: FrozenClock, setup: Bilingual) -> None:
             session=session, contact=contact, consent_type="express", source="shop", clock=clock
         )
         add_members(
-            session=session, group_id=setup.group, contact_ids=[contact.id or 0],
-            clock=clock, region="BE",
+            session=session, group_id=setup.group, clock=clock,
+            contacts=ContactRefs(region="BE", contact_ids=[contact.id or 0]),
         )  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.campaigns.models import Campaign
 from sender.delivery.senders import create_sender
 from tests.clock import FrozenClock
@@ -51,8 +51,8 @@ def bilingual_audience(engine: Engine, clock: FrozenClock) -> Bilingual:
                 clock=clock,
             )  # fmt: skip
             add_members(
-                session=session, group_id=group.id or 0, contact_ids=[contact.id or 0],
-                clock=clock, region=region,
+                session=session, group_id=group.id or 0, clock=clock,
+                contacts=ContactRefs(region=region, contact_ids=[contact.id or 0]),
             )  # fmt: skip
         types = ["promotional", "informational"]
         canadian = create_sender(

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from richsms.accounts.roles import Permission
 from richsms.types import Id
 from sender.audience.groups import (
+    ContactRefs,
     MembershipChange,
     add_members,
     count_members,
@@ -123,6 +124,11 @@ api.deletion(
 ChangeMembers = Callable[[AppContext, Session, int, MembersIn], MembershipChange]
 
 
+def _refs(ctx: AppContext, body: MembersIn) -> ContactRefs:
+    """The contacts a members route names (national numbers read in the default region)."""
+    return ContactRefs(ctx.settings.default_region, body.contact_ids, body.phones)
+
+
 def _members_route(
     path: str, summary: str, response: type[BaseModel], change: ChangeMembers, answer: Answer
 ) -> None:
@@ -142,8 +148,7 @@ _members_route(
     "Add contacts to a group by id or phone; unknown ones are listed, not created.",
     MembersOut,
     lambda ctx, session, group_id, body: add_members(
-        session=session, group_id=group_id, clock=ctx.clock,
-        region=ctx.settings.default_region, **body.model_dump(),
+        session=session, group_id=group_id, clock=ctx.clock, contacts=_refs(ctx, body)
     ),
     ("added", "already_members"),
 )
@@ -152,8 +157,7 @@ _members_route(
     "Take contacts out of a group by id or phone (the contacts stay).",
     RemovedOut,
     lambda ctx, session, group_id, body: remove_members(
-        session=session, group_id=group_id, region=ctx.settings.default_region,
-        **body.model_dump(),
+        session=session, group_id=group_id, contacts=_refs(ctx, body)
     ),
     ("removed", "not_members"),
 )

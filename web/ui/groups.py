@@ -14,6 +14,7 @@ from richsms.errors import InvalidInput
 from richsms.i18n import N_
 from sender.audience.contact_search import MAX_QUERY, list_contacts
 from sender.audience.groups import (
+    ContactRefs,
     add_members,
     count_members,
     create_group,
@@ -93,14 +94,8 @@ def add(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Re
     if len(phones) > MAX_PHONES:
         raise InvalidInput(f"at most {MAX_PHONES} numbers at once: import a CSV for more")
     ctx = context(request)
-    change = add_members(
-        session=db,
-        group_id=group_id,
-        clock=ctx.clock,
-        region=ctx.settings.default_region,
-        contact_ids=[],
-        phones=phones,
-    )
+    typed = ContactRefs(region=ctx.settings.default_region, phones=phones)
+    change = add_members(session=db, group_id=group_id, clock=ctx.clock, contacts=typed)
     result = {
         "added": len(change.changed_ids),
         "already": change.unchanged,
@@ -115,12 +110,8 @@ def remove(request: Request, db: Session, view: Viewer, form: dict[str, str]) ->
     raw = form.get("contact_id", "")
     if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
         raise InvalidInput("choose a contact from the list")
-    remove_members(
-        session=db,
-        group_id=group_id,
-        region=context(request).settings.default_region,
-        contact_ids=[int(raw)],
-    )
+    chosen = ContactRefs(region=context(request).settings.default_region, contact_ids=[int(raw)])
+    remove_members(session=db, group_id=group_id, contacts=chosen)
     return back_to(f"/ui/groups/{group_id}", N_("Removed from the group."))
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from richsms.errors import NotFound
 from sender.audience.contacts import create_contact, opt_out
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.audience.models import Contact
 from sender.audience.segments import create_segment
 from sender.audience.selection import audience_ids, count_audience, iter_audience
@@ -40,8 +40,9 @@ def session(engine: Engine, clock: FrozenClock) -> Iterator[Session]:
                 session=session,
                 group_id=group.id or 0,
                 clock=clock,
-                region="FR",
-                contact_ids=[contacts[n].id or 0 for n in members],
+                contacts=ContactRefs(
+                    region="FR", contact_ids=[contacts[n].id or 0 for n in members]
+                ),
             )
         create_segment(
             session=session,

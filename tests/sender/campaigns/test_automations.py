@@ -11,7 +11,7 @@ from sqlmodel import Session
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, opt_out, record_consent
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.campaigns.automations import create_automation, run_automations
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
@@ -99,8 +99,7 @@ def test_welcome_message_when_a_contact_joins_a_group(
             session=session,
             group_id=group.id,
             clock=clock,
-            region="FR",
-            phones=["+33612345678", "+33698765432"],
+            contacts=ContactRefs(region="FR", phones=["+33612345678", "+33698765432"]),
         )
     assert run(engine, clock, settings) == 1  # the opted-out member gets nothing
     assert run(engine, clock, settings) == 0

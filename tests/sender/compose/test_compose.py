@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, record_consent
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.audience.models import Contact
 from sender.campaigns.campaign import CampaignSpec, create_campaign
 from sender.campaigns.models import Campaign
@@ -173,8 +173,9 @@ def seed_french_audience(session: Session, clock: FrozenClock) -> int:
         session=session,
         group_id=group.id,
         clock=clock,
-        region="CA",
-        phones=["+15145550101", "+15145550102", "+14165550103"],
+        contacts=ContactRefs(
+            region="CA", phones=["+15145550101", "+15145550102", "+14165550103"]
+        ),
     )
     return group.id
 
