@@ -6,7 +6,7 @@ from starlette.testclient import TestClient
 
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
-from sender.audience.groups import add_members, create_group
+from sender.audience.groups import ContactRefs, add_members, create_group
 from sender.audience.models import Contact
 from tests.clock import FrozenClock
 
@@ -249,9 +249,8 @@ def test_a_contact_without_a_language_gets_their_numbers_mention(
             add_members(
                 session=session,
                 group_id=group.id,
-                contact_ids=[contact.id],
                 clock=clock,
-                region="CA",
+                contacts=ContactRefs(region="CA", contact_ids=[contact.id]),
             )
             groups[name] = group.id
 
