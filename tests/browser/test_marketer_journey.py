@@ -122,12 +122,14 @@ def compose(page: Page, live: LiveServer, name: str) -> int:
     opened = page.goto(live.url + "ui/campaigns/new")
     assert opened is not None and opened.status == 200, opened and opened.text()[:2000]
     page.fill("#name", name)
-    page.select_option("#page_id", label="Noël -20 %")
+    # The page is listed with its language ("Noël -20 % (fr)"): picked by its name.
+    chosen = page.locator("#page_id option", has_text="Noël -20 %")
+    page.select_option("#page_id", value=chosen.get_attribute("value"))
     page.check("input[name^='group-']")
     page.locator("#template").press_sequentially("{{ contact.first_name }}, -20 % à Noël : ")
     page.locator("button.insert[data-insert='{{ link }}']").click()
     expect(page.locator("#analysis")).to_contain_text("STOP")
-    page.click("#composer button[type='submit']")
+    page.click("#composer button.primary[type='submit']")
     expect(page).to_have_url(re.compile(r"/ui/campaigns/\d+\?notice="))
     found = re.search(r"/ui/campaigns/(\d+)", page.url)
     assert found is not None
@@ -231,7 +233,7 @@ def test_the_marketers_journey_counts_every_figure_on_the_right_campaign(
     expect(page).to_have_url(re.compile(r"/ui/campaigns/\d+/edit"))
     expect(page.locator("#template")).to_have_value(re.compile("-20 % à Noël"))
     page.fill("#name", "Soldes B")
-    page.click("#composer button[type='submit']")
+    page.click("#composer button.primary[type='submit']")
     expect(page).to_have_url(re.compile(r"/ui/campaigns/\d+\?notice="))
     expect(page.locator("h1")).to_contain_text("Soldes B")
     found = re.search(r"/ui/campaigns/(\d+)", page.url)
