@@ -24,6 +24,7 @@ from sender.audience.consent import current_recipients, message_refusal
 from sender.campaigns.models import Campaign
 from sender.delivery import outbox
 from sender.delivery.frequency_caps import (
+    CAPPED_TYPE,
     COUNTED_AT_CLAIM,
     REASON,
     FrequencyCap,
@@ -168,19 +169,23 @@ def _cap(
     account: FrequencyCap | None,
 ) -> None:
     """Skip the claim's messages that would take their recipient past their campaign's
-    frequency cap, counting what was handed over by now (the recipients locked first, so
+    frequency cap (the account's for a promotion of no campaign: a unitary send, an
+    automation's), counting what was handed over by now (the recipients locked first, so
     that a concurrent claim of another campaign counts this one's once it commits)."""
-    if campaign_id is None or not claim.messages:
+    if not claim.messages:
         return
-    found = conn.execute(
-        select(col(Campaign.type), col(Campaign.frequency_cap)).where(
-            col(Campaign.id) == campaign_id
-        )
-    ).first()
-    if found is None:
-        return
-    type, stored = found
-    cap = campaign_cap(stored, type=type, account=account)
+    if campaign_id is None:
+        type, cap = CAPPED_TYPE, account
+    else:
+        found = conn.execute(
+            select(col(Campaign.type), col(Campaign.frequency_cap)).where(
+                col(Campaign.id) == campaign_id
+            )
+        ).first()
+        if found is None:
+            return
+        type, stored = found
+        cap = campaign_cap(stored, type=type, account=account)
     if cap is None:
         return
     held = [m for m in claim.messages if m.contact_id and not m.is_test and m.type == type]

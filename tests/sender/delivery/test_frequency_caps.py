@@ -20,7 +20,7 @@ from richsms.settings import ConfigError, Settings
 from sender.audience.models import Contact, ContactGroup, GroupMember
 from sender.campaigns.campaign import set_frequency_cap
 from sender.campaigns.send_summary import send_summary
-from sender.campaigns.unitary import CampaignTestSend, send_unitary
+from sender.campaigns.unitary import CampaignTestSend, UnitaryMessage, send_unitary
 from sender.delivery.claims import ClaimRules, claim
 from sender.delivery.frequency_caps import REASON, FrequencyCap
 from sender.delivery.models import QUEUED, SENT, SKIPPED, Message
@@ -374,3 +374,41 @@ def test_an_outside_event_does_not_take_a_contact_past_the_cap(
         ("skipped", REASON),
         ("enqueued", None),
     ]
+
+
+def test_a_promotion_of_no_campaign_is_capped_when_claimed(
+    engine: Engine, clock: FrozenClock, capped: Settings
+) -> None:
+    """A unitary promotional send counts and is counted like a campaign's message."""
+    anne, bruno = contacts(engine, clock, 2)
+    promote(engine, clock, capped, [anne, bruno])
+    clock.advance(DAY)
+    promote(engine, clock, capped, [anne])
+    clock.advance(DAY)
+    codes = CodeMaker(capped.secret_key.reveal())
+    sent = {}
+    for contact_id in (anne, bruno):
+        request = UnitaryMessage(type="promotional", contact_id=contact_id, text="Soldes -30 %")
+        with read_session(engine) as reading, session_scope(engine) as writing:
+            message = send_unitary(
+                reading, writing, request, clock=clock, settings=capped, codes=codes
+            )
+            sent[contact_id] = message.id
+    deliver(engine, clock, capped)
+    with Session(engine) as session:
+        stopped, reached = (session.get(Message, sent[c]) for c in (anne, bruno))
+        assert stopped is not None and reached is not None
+        assert (stopped.state, stopped.error) == (SKIPPED, REASON)  # her third this week
+        assert reached.state == SENT
+    (informational,) = (
+        UnitaryMessage(type="informational", contact_id=anne, text="Votre colis est arrivé"),
+    )
+    with read_session(engine) as reading, session_scope(engine) as writing:
+        parcel = send_unitary(
+            reading, writing, informational, clock=clock, settings=capped, codes=codes
+        )
+        parcel_id = parcel.id
+    deliver(engine, clock, capped)
+    with Session(engine) as session:
+        found = session.get(Message, parcel_id)
+        assert found is not None and found.state == SENT  # informational: never capped
