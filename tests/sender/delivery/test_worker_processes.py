@@ -62,6 +62,8 @@ def start_worker(
         "RICHSMS_CONSOLE_LOG": str(tmp_path / "deliveries.jsonl"),
         "RICHSMS_DEFAULT_RATE": str(rate),
         "RICHSMS_WORKER_BATCH": "50",
+        # A dead worker's claims are taken over within seconds (20 s by default).
+        "RICHSMS_WORKER_ALIVE_SECONDS": "4",
     }
     stderr = tmp_path / f"{name}.log"
     with stderr.open("wb") as sink:  # the child keeps its own copy of the descriptor
@@ -142,7 +144,8 @@ def test_a_worker_killed_and_restarted_sends_nothing_twice(
     # 2. Restarted, it takes the dead worker's claims over (at once on SQLite, once its
     # lease has run out on PostgreSQL); then stopped with SIGTERM, it finishes what is on
     # the wire, returns what it claimed and did not hand over, and exits 0.
-    worker, _ = start_worker(settings, tmp_path, "second", rate=2000)
+    # Slow enough that the queue is not empty yet when the takeover has happened.
+    worker, _ = start_worker(settings, tmp_path, "second", rate=200)
     try:
         before = handed(tmp_path)
         wait_for(lambda: handed(tmp_path) >= before + 300 and claims_of(engine, first) == 0, worker)
