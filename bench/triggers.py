@@ -39,7 +39,7 @@ from richsms.settings import Settings
 from sender.audience.models import Contact
 from sender.campaigns.automations import create_automation
 from sender.campaigns.models import AutomationTrigger
-from sender.campaigns.triggers import process_triggers
+from sender.campaigns.trigger_sending import process_triggers
 from shortener.codes import CodeMaker
 
 SECRET = "bench-secret-key-0123456789abcdef0123456789"

@@ -112,7 +112,7 @@ def chores_from_settings(
     """The chore loop of a worker process: planning, finishing campaigns, automations and
     the outside events that start them."""
     from sender.campaigns.automations import run_automations
-    from sender.campaigns.triggers import process_triggers
+    from sender.campaigns.trigger_sending import process_triggers
 
     codes = CodeMaker(settings.secret_key.reveal())
     worker = worker_id or worker_name()

@@ -21,7 +21,8 @@ from richsms.errors import Conflict, InvalidInput, NotFound
 from richsms.settings import Settings
 from sender.audience.contacts import create_contact, opt_out, record_consent
 from sender.audience.models import Contact
-from sender.campaigns.triggers import Accepted, TriggerRequest, accept_triggers, process_triggers
+from sender.campaigns.trigger_sending import process_triggers
+from sender.campaigns.triggers import Accepted, TriggerRequest, accept_triggers
 from sender.delivery.models import Message
 from shortener.codes import CodeMaker
 from tests.clock import FrozenClock
