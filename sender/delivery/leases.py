@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
-from sender.delivery.models import QUEUED, SENDING, UNKNOWN, Handover, Message, WorkerLease
+from sender.delivery.models import QUEUED, SENDING, Handover, Message, WorkerLease
+from sender.delivery.outbox import set_unknown
 
 UNKNOWN_REASON: Final = (
     "its worker ({worker}) stopped after handing it to the provider and before recording "
@@ -134,16 +135,7 @@ def take_over(
         handed.update(int(i) for i in listed.split(",") if i)
     lost = [(i, worker) for i, worker in claims if i in handed]
     again = [i for i, _ in claims if i not in handed]
-    if lost:
-        conn.execute(
-            update(Message)
-            .where(col(Message.id) == bindparam("b_id"), col(Message.state) == SENDING)
-            .values(state=UNKNOWN, unknown_at=now, error=bindparam("b_error")),
-            [
-                {"b_id": i, "b_error": UNKNOWN_REASON.format(worker=worker or "no worker")}
-                for i, worker in lost
-            ],
-        )
+    set_unknown(conn=conn, lost=lost, now=now, reason=UNKNOWN_REASON)
     if again:
         conn.execute(
             update(Message)

@@ -252,35 +252,36 @@ def expire(
 
 
 def mark_unknown(
-    *, conn: Connection, now: datetime, claimed_before: datetime | None
+    *, conn: Connection, now: datetime, claimed_before: datetime
 ) -> list[tuple[int, str | None]]:
-    """Messages left `sending` (claimed before `claimed_before`, or all when None) become
-    unknown: their worker died between handing them over and recording the answer.
-    Returns (id, claimed_by) of each."""
-    stale: ColumnElement[bool] = col(Message.state) == SENDING
-    if claimed_before is not None:
-        stale = and_(stale, col(Message.sending_at) < claimed_before)
+    """Messages `sending` since before `claimed_before` become unknown: their worker,
+    alive, never recorded an answer within its lease. Returns (id, claimed_by) of each."""
     found = conn.execute(
         select(col(Message.id), col(Message.claimed_by))
-        .where(stale)
+        .where(col(Message.state) == SENDING, col(Message.sending_at) < claimed_before)
         .order_by(col(Message.id))
         .with_for_update(skip_locked=True)
     ).all()
-    if not found:
-        return []
-    stmt = (
-        update(Message)
-        .where(col(Message.id) == bindparam("b_id"), col(Message.state) == SENDING)
-        .values(state=UNKNOWN, unknown_at=now, error=bindparam("b_error"))
-    )
-    conn.execute(
-        stmt,
-        [
-            {"b_id": i, "b_error": UNKNOWN_REASON.format(worker=worker or "no worker")}
-            for i, worker in found
-        ],
-    )
-    return sorted((i, worker) for i, worker in found if i is not None)
+    lost = sorted((i, worker) for i, worker in found if i is not None)
+    set_unknown(conn=conn, lost=lost, now=now, reason=UNKNOWN_REASON)
+    return lost
+
+
+def set_unknown(
+    *, conn: Connection, lost: Sequence[tuple[int, str | None]], now: datetime, reason: str
+) -> None:
+    """These `sending` messages (id, the worker that claimed it) become unknown, never to
+    be resent; `reason` names the worker (`{worker}`)."""
+    if lost:
+        conn.execute(
+            update(Message)
+            .where(col(Message.id) == bindparam("b_id"), col(Message.state) == SENDING)
+            .values(state=UNKNOWN, unknown_at=now, error=bindparam("b_error")),
+            [
+                {"b_id": i, "b_error": reason.format(worker=worker or "no worker")}
+                for i, worker in lost
+            ],
+        )
 
 
 def due_groups(*, conn: Connection, now: datetime) -> list[tuple[int | None, str]]:
