@@ -42,7 +42,8 @@ from web.page_server import PageServer
 from web.pages import pages
 from web.redirect import ShortLinks, miss_limiter
 from web.staff import post_limiter, staff
-from web.trigger_commits import TriggerCommits
+from web.token_checks import token_checks
+from web.trigger_commits import trigger_commits
 from web.ui import routes as ui_routes
 from web.ui.auth import signin_limiter
 
@@ -205,7 +206,8 @@ def create_app(
         client_address=addresses,
         limits=limits,
         sending=runtime.sending,
-        triggers=TriggerCommits(engine, clock, settings),
+        triggers=trigger_commits(engine, clock, settings),
+        tokens=token_checks(engine),
     )
     api = api_routes()
     app = RichsmsApp(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from richsms.accounts import Principal, principal
+from richsms.accounts import Principal
 from web.context import context
 from web.errors import error_response
 
@@ -32,9 +32,7 @@ class BearerAuth:
         token = _bearer(scope)
         found = None
         if token is not None:
-            found = await context(HTTPConnection(scope)).in_read_session(
-                lambda session: principal(session=session, token=token)
-            )
+            found = await context(HTTPConnection(scope)).tokens(token)
         if found is None:
             message = "missing bearer token" if token is None else "invalid or revoked token"
             response = error_response(

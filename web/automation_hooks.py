@@ -80,7 +80,7 @@ async def shop_webhook(request: Request) -> Response:
     trigger = await ctx.in_read_session(read)
     if trigger is None:
         return error_response(401, "unauthorized", BAD_SIGNATURE)
-    stored = (await ctx.triggers.accept(trigger)).trigger
+    stored = (await ctx.triggers(trigger)).trigger
     assert stored.id is not None
     answer = TriggerAccepted(
         trigger_id=stored.id,

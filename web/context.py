@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # types only; none of these modules imports web.context (no c
     from shortener.resolver import Resolver
     from web.attempt_limits import Attempts
     from web.page_server import PageServer
+    from web.token_checks import TokenChecks
     from web.trigger_commits import TriggerCommits
 
 T = TypeVar("T")
@@ -64,6 +65,8 @@ class AppContext:
     """The in-process sending worker, when this process runs one."""
     triggers: TriggerCommits
     """The API's accepted triggers, stored many per transaction."""
+    tokens: TokenChecks
+    """Who bearer tokens speak for, checked many per query."""
 
     async def in_session(self, use: Callable[[Session], T]) -> T:
         """`use(session)` in the threadpool, in one unit of work: committed when it

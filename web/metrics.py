@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from richsms.accounts import principal
 from richsms.accounts.roles import Role
 from richsms.metrics import CONTENT_TYPE, exposition
 from richsms.settings import parse_networks
@@ -53,7 +52,7 @@ async def _allowed(request: Request, ctx: AppContext) -> bool:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return False
-    found = await ctx.in_read_session(lambda s: principal(session=s, token=token.strip()))
+    found = await ctx.tokens(token.strip())
     return found is not None and found.role == Role.ADMIN
 
 

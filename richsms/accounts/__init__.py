@@ -14,12 +14,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from richsms.accounts.roles import API_ROLES, Permission, Role, allows, parse_role
@@ -110,34 +112,63 @@ def create_token(
     return token
 
 
-def verify_token(*, session: Session, token: str) -> ApiToken | None:
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    digest = _digest(token)
-    found = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
-    if found is None or found.revoked_at is not None:
-        return None
-    # The index found it; compare anyway in constant time as a matter of hygiene.
-    return found if hmac.compare_digest(found.token_hash, digest) else None
+def principals(*, session: Session, tokens: Collection[str]) -> dict[str, Principal]:
+    """Who each valid bearer token speaks for (its user's role, read now), in one query for
+    them all; a token that is malformed, unknown, revoked or whose user is gone is absent.
+    The API checks the tokens of requests arriving together this way (web/auth.py)."""
+    by_digest = {
+        _digest(token): token
+        for token in tokens
+        if token.startswith(TOKEN_PREFIX) and len(token) <= 200
+    }
+    if not by_digest:
+        return {}
+    rows = session.execute(
+        sa_select(
+            col(ApiToken.id), col(ApiToken.token_hash), col(ApiToken.user_id),
+            col(AdminUser.id), col(AdminUser.role),
+        )
+        .outerjoin(AdminUser, col(AdminUser.id) == col(ApiToken.user_id))
+        .where(col(ApiToken.token_hash).in_(by_digest), col(ApiToken.revoked_at).is_(None))
+    )
+    found: dict[str, Principal] = {}
+    for token_id, digest, owner, user_id, role in rows:
+        # The index found it; compare anyway in constant time as a matter of hygiene.
+        token = next(
+            (t for d, t in by_digest.items() if hmac.compare_digest(d, digest)), None
+        )
+        who = _speaks_for(token_id, owner, user_id, role)
+        if token is not None and who is not None:
+            found[token] = who
+    return found
 
 
 def principal(*, session: Session, token: str) -> Principal | None:
     """Who a bearer token speaks for (its user's role, read now), or None if it is no
     valid token."""
-    found = verify_token(session=session, token=token)
-    return None if found is None else principal_for(session, found)
+    return principals(session=session, tokens=[token]).get(token)
 
 
 def principal_for(session: Session, token: ApiToken) -> Principal | None:
     """Who a stored token speaks for (None if it is revoked or its user is gone)."""
     if token.id is None or token.revoked_at is not None:
         return None
-    if token.user_id is None:
-        return Principal(token.id, Role.ADMIN, token.id)
-    user = session.get(AdminUser, token.user_id)
+    user = None if token.user_id is None else session.get(AdminUser, token.user_id)
     if user is None:
+        return _speaks_for(token.id, token.user_id, None, None)
+    return _speaks_for(token.id, token.user_id, user.id, user.role)
+
+
+def _speaks_for(
+    token_id: int, owner: int | None, user_id: int | None, role: str | None
+) -> Principal | None:
+    """A live token's principal: an administrator's when it belongs to nobody, else its
+    user's role and actor id (None when that user is gone)."""
+    if owner is None:
+        return Principal(token_id, Role.ADMIN, token_id)
+    if user_id is None or role is None:
         return None
-    return Principal(token.id, Role(user.role), user.actor, user.id)
+    return Principal(token_id, Role(role), -user_id, user_id)
 
 
 def create_admin(

@@ -209,7 +209,7 @@ async def trigger(request: Request) -> Response:
     # Small enough to read here: no trip to the threadpool for it.
     body = model_of(raw, TriggerIn)
     key = request.headers.get("idempotency-key")
-    accepted = await ctx.triggers.accept(
+    accepted = await ctx.triggers(
         TriggerRequest(
             automation_id=int(request.path_params["automation_id"]),
             contact_id=body.contact_id,
