@@ -5,6 +5,7 @@ retried)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,10 +17,9 @@ from richsms.settings import Settings
 from sender.campaigns.models import Automation
 from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Draft
-from sender.delivery.models import Message
-from sender.delivery.outbox import NewMessage, enqueue
+from sender.delivery.outbox import NewMessage, enqueue_many
 from shortener.codes import CodeMaker
-from shortener.links import LinkSpec, create_link
+from shortener.links import LinkSpec, create_links
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,41 +36,65 @@ class Rendered:
     whom: str
 
 
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """A message added to the outbox: its id, and why it is an `error` message if it is."""
+
+    id: int
+    error: str | None
+
+
 def enqueue_rendered(
     session: Session,
     clock: Clock,
     settings: Settings,
     codes: CodeMaker,
     automation: Automation,
-    rendered: Rendered,
+    rendered: Sequence[Rendered],
     now: datetime,
-) -> Message:
-    """Add the automation's message to the outbox (flushes)."""
-    message = NewMessage(
-        phone=rendered.phone,
+) -> list[Enqueued]:
+    """Add the automation's messages to the outbox, their links and rows each in one
+    statement (flushes); one outcome per rendered message, in order."""
+    base = NewMessage(
+        phone="",
         type=automation.type,
-        due_at=rendered.due_at,
-        contact_id=rendered.contact_id,
         automation_id=automation.id,
-        timezones=rendered.timezones,
         window=PROMOTIONAL_WINDOW if automation.type == "promotional" else "",
     )
+    linked = [
+        n for n, r in enumerate(rendered)
+        if r.draft is not None and r.draft.composer.uses_link and automation.target_url
+    ]
+    links: dict[int, tuple[str, int]] = {}
+    if linked:
+        issued = create_links(
+            session=session,
+            codes=codes,
+            clock=clock,
+            spec=LinkSpec(url=automation.target_url or ""),
+            contact_ids=[rendered[n].contact_id for n in linked],
+        )
+        short = settings.short_url
+        links = {n: (short + i.code, i.id) for n, i in zip(linked, issued, strict=True)}
+    messages = [
+        _message(replace(base, phone=r.phone, due_at=r.due_at, contact_id=r.contact_id,
+                         timezones=r.timezones), r, links.get(n))
+        for n, r in enumerate(rendered)
+    ]
+    ids = enqueue_many(session=session, messages=messages, now=now)
+    return [Enqueued(i, m.error) for i, m in zip(ids, messages, strict=True)]
 
-    def add(text: str, error: str | None = None, link_id: int | None = None) -> Message:
-        outcome = replace(message, text=text, error=error, link_id=link_id)
-        return enqueue(session=session, message=outcome, now=now)
 
+def _message(message: NewMessage, rendered: Rendered, link: tuple[str, int] | None) -> NewMessage:
+    """The message finished with its link, or an `error` message saying why it cannot be."""
     failed = f"template failed for this {rendered.whom}"
     if rendered.draft is None:
-        return add(text="", error=f"{failed}: {rendered.error}")
-    link, link_id = "", None
-    if rendered.draft.composer.uses_link and automation.target_url:
-        spec = LinkSpec(url=automation.target_url)
-        issued = create_link(
-            session=session, codes=codes, clock=clock, spec=spec, contact_id=rendered.contact_id
-        )
-        link, link_id = settings.short_url + issued.code, issued.id
+        return replace(message, error=f"{failed}: {rendered.error}")
+    url, link_id = link if link is not None else ("", None)
     try:
-        return add(text=rendered.draft.finish(link).text, link_id=link_id)
+        text = rendered.draft.finish(url).text
     except InvalidInput as exc:  # too long once its link is in, or empty
-        return add(text="", error=f"{failed}: {exc.message}")
+        return replace(message, error=f"{failed}: {exc.message}")
+    if not text:
+        return replace(message, error=f"{failed}: the message is empty")
+    return replace(message, text=text, link_id=link_id)

@@ -28,7 +28,7 @@ from sender.campaigns.scheduling import first_zone, local_instant, parse_hhmm, z
 from sender.campaigns.triggers import EVENT_KIND, new_salt
 from sender.compose.composition import Composer, Draft
 from sender.delivery.choice_replies import fields_with_answers
-from sender.delivery.models import ERROR, MESSAGE_TYPES
+from sender.delivery.models import MESSAGE_TYPES
 from shortener.codes import CodeMaker
 from shortener.targets import build_target
 
@@ -300,8 +300,8 @@ def write_due(
                     item.error,
                     "contact",
                 )
-                message = enqueue_rendered(
-                    session, clock, settings, codes, automation, rendered, now
+                [message] = enqueue_rendered(
+                    session, clock, settings, codes, automation, [rendered], now
                 )
                 session.add(
                     AutomationRun(
@@ -315,7 +315,7 @@ def write_due(
                 session.flush()
         except IntegrityError:
             continue
-        sent += message.state != ERROR
+        sent += message.error is None
     return sent
 
 

@@ -36,7 +36,6 @@ from sender.delivery.frequency_caps import (
     capped_among,
 )
 from sender.delivery.frequency_caps import REASON as CAPPED
-from sender.delivery.models import ERROR
 from shortener.codes import CodeMaker
 
 # Triggers turned into messages per transaction: the write lock is free again quickly.
@@ -197,7 +196,7 @@ def _write_chunk(
     step = timedelta(minutes=1) / held.per_minute if held.per_minute else None
     slot = max(now, held.next_slot or now)
     outcomes: list[dict[str, object]] = []
-    enqueued = 0
+    sending: list[tuple[_Planned, Rendered]] = []
     for item in planned:
         if item.trigger_id not in taken:
             continue
@@ -213,17 +212,19 @@ def _write_chunk(
         rendered = Rendered(
             item.phone, contact_id, item.timezones, due_at, item.draft, item.error, "event"
         )
-        message = enqueue_rendered(
-            session, clock, settings, codes, automation, rendered, clock.now()
+        sending.append((item, rendered))
+        if step is not None and item.draft is not None:
+            slot += step  # one that failed to render takes no slot: never sent
+    messages = enqueue_rendered(
+        session, clock, settings, codes, automation, [r for _, r in sending], clock.now()
+    )
+    enqueued = 0
+    for (item, rendered), message in zip(sending, messages, strict=True):
+        state = ENQUEUED if message.error is None else FAILED
+        outcomes.append(
+            _outcome(item.trigger_id, state, message.error, message.id, rendered.contact_id)
         )
-        if message.state == ERROR:
-            failed = _outcome(item.trigger_id, FAILED, message.error, message.id, contact_id)
-            outcomes.append(failed)
-            continue
-        outcomes.append(_outcome(item.trigger_id, ENQUEUED, None, message.id, contact_id))
-        enqueued += 1
-        if step is not None:
-            slot += step
+        enqueued += message.error is None
     if step is not None:
         held.next_slot = slot
         session.add(held)

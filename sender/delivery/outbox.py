@@ -27,7 +27,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
@@ -123,12 +134,29 @@ def message_row(message: NewMessage, *, now: datetime) -> dict[str, Any]:
 def enqueue(*, session: Session, message: NewMessage, now: datetime) -> Message:
     """Add one message (its row from `message_row`, its encoding and segments from its
     text); flushes."""
-    analysis = analyze(message.text)
-    measured = replace(message, encoding=analysis.encoding, segments=analysis.segments)
-    row = Message(**message_row(measured, now=now))
+    row = Message(**message_row(_measured(message), now=now))
     session.add(row)
     session.flush()
     return row
+
+
+def enqueue_many(*, session: Session, messages: Sequence[NewMessage], now: datetime) -> list[int]:
+    """Add messages as `enqueue` does, in one statement; their ids, in order."""
+    if not messages:
+        return []
+    rows = [message_row(_measured(message), now=now) for message in messages]
+    ids = session.execute(_INSERT_RETURNING_IDS, rows).scalars().all()
+    return [int(i) for i in ids]
+
+
+# One statement for many rows (executemany), the ids back in the rows' order.
+_INSERT_RETURNING_IDS = insert(Message).returning(col(Message.id), sort_by_parameter_order=True)
+
+
+def _measured(message: NewMessage) -> NewMessage:
+    """With the encoding and segment count of its text."""
+    analysis = analyze(message.text)
+    return replace(message, encoding=analysis.encoding, segments=analysis.segments)
 
 
 # --- What workers do to the outbox. Each function runs in the caller's transaction (a
