@@ -39,7 +39,7 @@ from sender.delivery.frequency_caps import REASON as CAPPED
 from shortener.codes import CodeMaker
 
 # Triggers turned into messages per transaction: the write lock is free again quickly.
-CHUNK: Final = 50
+CHUNK: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
