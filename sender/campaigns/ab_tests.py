@@ -23,6 +23,15 @@ METRICS = ("human_ctr", "redemption_rate")
 MAX_DECIDE_MINUTES = 7 * 24 * 60
 
 
+class VariantTranslation(BaseModel):
+    """A variant's text in one of the campaign's translations' languages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(min_length=1, max_length=5_000)
+    page_id: Id | None = None
+
+
 class VariantSpec(BaseModel):
     """One variant: what differs from the campaign (a field left out is the campaign's)."""
 
@@ -30,14 +39,24 @@ class VariantSpec(BaseModel):
 
     template: str | None = Field(default=None, max_length=5_000)
     page_id: Id | None = None
+    translations: dict[str, VariantTranslation] | None = Field(
+        default=None,
+        description="The variant's text (and page) in each of the campaign's other "
+        "languages: required for each when the variant changes the main text.",
+    )
     send_at: datetime | None = Field(
         default=None, description="When this variant's test messages leave (with a zone)."
     )
 
     @model_validator(mode="after")
     def _differs(self) -> VariantSpec:
-        if self.template is None and self.page_id is None and self.send_at is None:
-            raise ValueError("a variant needs a template, a page_id or a send_at")
+        if (
+            self.template is None
+            and self.page_id is None
+            and self.send_at is None
+            and not self.translations
+        ):
+            raise ValueError("a variant needs a template, translations, a page_id or a send_at")
         if self.send_at is not None and self.send_at.tzinfo is None:
             raise ValueError("send_at needs a time zone")
         return self
@@ -85,13 +104,39 @@ def stored_ab_test(raw: Mapping[str, Any] | AbTestSpec | None) -> dict[str, Any]
     return parse_ab_test(raw).model_dump(mode="json")
 
 
-def variant_changes(spec: AbTestSpec, index: int) -> dict[str, Any]:
+def variant_changes(
+    spec: AbTestSpec, index: int, translations: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, Any]:
     """The campaign's fields as variant `index` changes them (a send time makes the
-    variant's schedule `at`)."""
+    variant's schedule `at`; its translations replace the campaign's `translations` of
+    the same language). InvalidInput when the variant changes the main text but leaves
+    one of the campaign's other languages out, or gives a language the campaign has not:
+    each language's recipients of a variant read that variant."""
     variant = spec.variants[index]
     changes: dict[str, Any] = {}
+    given = variant.translations or {}
+    languages = set(translations or {})
+    where = f"ab_test.variants.{index}.translations"
+    unknown = sorted(set(given) - languages)
+    if unknown:
+        raise InvalidInput(
+            f"{where}.{unknown[0]}: the campaign has no {unknown[0]} text for the variant "
+            "to change (add the translation to the campaign first)"
+        )
     if variant.template is not None:
         changes["template"] = variant.template
+        missing = sorted(languages - set(given))
+        if missing:
+            raise InvalidInput(
+                f"{where}.{missing[0]}: variant {variant_name(index)} changes the main "
+                f"text: give its {missing[0]} text too, else its {missing[0]} speakers "
+                "read the campaign's"
+            )
+    if given:
+        merged = {language: dict(text) for language, text in (translations or {}).items()}
+        for language, text in given.items():
+            merged[language] = text.model_dump()
+        changes["translations"] = merged
     if variant.page_id is not None:
         changes["page_id"] = variant.page_id
     if variant.send_at is not None:
@@ -104,7 +149,8 @@ def variant_campaign(campaign: Campaign, index: int) -> Campaign:
     session): what a planner composes the variant's messages from."""
     assert campaign.ab_test is not None
     fields = {name: getattr(campaign, name) for name in Campaign.model_fields}
-    fields.update(variant_changes(parse_ab_test(campaign.ab_test), index))
+    spec = parse_ab_test(campaign.ab_test)
+    fields.update(variant_changes(spec, index, campaign.translations))
     return Campaign.model_validate(fields)
 
 

@@ -272,7 +272,7 @@ def _validate_variants(session: Session, spec: CampaignSpec, settings: Settings 
     assert spec.ab_test is not None
     test = parse_ab_test(spec.ab_test)
     for index in range(len(test.variants)):
-        changes = variant_changes(test, index)
+        changes = variant_changes(test, index, translation_fields(spec.translations))
         variant = spec.model_copy(update={**changes, "ab_test": None})
         where = ", ".join(f"ab_test.variants.{index}.{name}" for name in changes)
         _checked(where, partial(_validate, session, variant, settings))

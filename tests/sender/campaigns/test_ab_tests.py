@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlmodel import col
 from starlette.testclient import TestClient
 
@@ -19,6 +19,7 @@ from landing_templates.coupons.models import Coupon
 from landing_templates.pages import create_page, publish_page
 from richsms.db import read_session, session_scope
 from richsms.settings import Settings
+from sender.audience.models import Contact
 from sender.campaigns.ab_decision import decide_due_tests
 from sender.campaigns.models import AbRecipient
 from sender.campaigns.planner import Progress
@@ -452,3 +453,63 @@ def test_a_test_send_of_each_variant(
     for wrong in (2, 9):
         refused = api.post(path, json={"phone": "+33781000001", "variant": wrong})
         assert refused.status_code == 422 and "variant" in refused.json()["error"]["message"]
+
+
+def test_a_bilingual_campaign_tests_each_variant_in_each_language(
+    api: TestClient, engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    """On a campaign in French with an English translation, each variant gives its text in
+    both: a French speaker of variant B reads B in French, an English speaker of variant B
+    reads B in English; a variant that changes the main text and forgets a language is
+    refused, naming it."""
+    group_id = seed(engine, clock, 40)
+    with session_scope(engine) as session:
+        english = session.execute(
+            update(Contact).where(col(Contact.id) % 2 == 0).values(language="en")
+        )
+        assert english.rowcount == 20
+    body: dict[str, Any] = {
+        "name": "Soldes / Sale",
+        "type": "promotional",
+        "template": "Soldes {{ link }}",
+        "translations": {"en": {"template": "Sale {{ link }}"}},
+        "target_url": "https://shop.example/soldes",
+        "group_ids": [group_id],
+        "window_start": "00:00",
+        "window_end": "23:59",
+        "ab_test": {
+            "variants": [
+                {"template": "Soldes A {{ link }}",
+                 "translations": {"en": {"template": "Sale A {{ link }}"}}},
+                {"template": "Soldes B {{ link }}"},
+            ],
+            "test_share": 1.0,
+        },
+    }
+    refused = api.post("/api/campaigns", json=body)
+    assert refused.status_code == 422, refused.text
+    message = refused.json()["error"]["message"]
+    assert "ab_test.variants.1.translations.en" in message and "give its en text" in message
+    body["ab_test"]["variants"][1]["translations"] = {"de": {"template": "Verkauf {{ link }}"}}
+    refused = api.post("/api/campaigns", json=body)
+    assert refused.status_code == 422
+    assert "ab_test.variants.1.translations.de" in refused.json()["error"]["message"]
+    body["ab_test"]["variants"][1]["translations"] = {"en": {"template": "Sale B {{ link }}"}}
+    created = api.post("/api/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    assert api.post(f"/api/campaigns/{campaign_id}/send").status_code == 202
+    plan(engine, clock, settings)
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(col(Contact.language), col(AbRecipient.variant), col(Message.text))
+            .join(AbRecipient, col(AbRecipient.contact_id) == col(Contact.id))
+            .join(Message, col(Message.contact_id) == col(Contact.id))
+            .where(col(Message.campaign_id) == campaign_id)
+        ).all()
+    assert len(rows) == 40
+    words = {"fr": "Soldes", "en": "Sale"}
+    seen = Counter((language, variant) for language, variant, _ in rows)
+    assert set(seen) == {("fr", 0), ("fr", 1), ("en", 0), ("en", 1)}
+    for language, variant, text in rows:
+        assert text.startswith(f"{words[language]} {'AB'[variant]} "), (language, variant, text)
