@@ -13,6 +13,7 @@ from rich.console import Console
 from cli import campaigns as campaigns_cli
 from cli import contacts as contacts_cli
 from cli import demo as demo_cli
+from cli import events as events_cli
 from cli import senders as senders_cli
 from cli.console import err, fail, load_settings, refusing_session
 from richsms.clock import SystemClock
@@ -33,6 +34,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(sms_app, name="sms")
 app.add_typer(contacts_cli.app, name="contacts")
 app.add_typer(campaigns_cli.app, name="campaigns")
+app.add_typer(events_cli.app, name="events")
 app.add_typer(senders_cli.app, name="senders")
 app.command("demo")(demo_cli.demo)
 

@@ -153,3 +153,21 @@ def checkpoint_wal(engine: Engine, stop: threading.Event, interval: float = 1.0)
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def upsert(session: Session, table: Any) -> Any:
+    """The dialect's INSERT, which takes ON CONFLICT (SQLite's and PostgreSQL's alike),
+    into a model's table as Core sees it (an ORM insert reports no rowcount on PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = getattr(table, "__table__", table)
+    # An INSERT's rowcount is kept for the caller only when asked (its cursor is closed).
+    options = {"preserve_rowcount": True}
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite.insert(table).execution_options(**options)
+    return postgresql.insert(table).execution_options(**options)
+
+
+def affected(result: Any) -> int:
+    """The rows an INSERT, UPDATE or DELETE touched (0 when the driver cannot tell)."""
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)

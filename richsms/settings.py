@@ -22,6 +22,7 @@ ENVIRONMENTS = ("development", "production")
 IP_MODES = ("truncate", "hash")
 DURABILITIES = ("crash", "power")
 LOG_FORMATS = ("text", "json")
+MAX_RETENTION_DAYS = 3650
 
 
 class ConfigError(ValueError):
@@ -150,6 +151,14 @@ class Settings:
         7,
         "Days after a message during which a reply or an opt-out is counted for its "
         "campaign (or unitary message).",
+    )
+    event_retention_days: int = _setting(
+        "RICHSMS_EVENT_RETENTION_DAYS",
+        395,
+        "Days raw clicks and page events (with the anonymized address, the user agent and "
+        "the referrer) are kept; older ones are folded into daily rollups that keep every "
+        "result exact, then deleted (daily by the chore loop, or `richsms events prune`). "
+        "1 to 3650.",
     )
     frequency_cap: str = _setting(
         "RICHSMS_FREQUENCY_CAP",
@@ -325,6 +334,10 @@ class Settings:
             raise ConfigError("RICHSMS_WRITE_BUDGET_MS must be a positive number of ms")
         if not 0 <= self.reply_window_days <= 3650:
             raise ConfigError("RICHSMS_REPLY_WINDOW_DAYS must be a number of days, 0 to 3650")
+        if not 1 <= self.event_retention_days <= MAX_RETENTION_DAYS:
+            raise ConfigError(
+                f"RICHSMS_EVENT_RETENTION_DAYS must be a number of days, 1 to {MAX_RETENTION_DAYS}"
+            )
         try:
             parse_frequency_cap(self.frequency_cap)
         except ValueError as exc:

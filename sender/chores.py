@@ -1,7 +1,7 @@
 """Chores: planning jobs (including scheduled campaigns whose time has come), campaigns
-that are done, A/B tests whose decision is due, automations and webhooks, in a loop of
-their own, never inside the send loop, so that a transactional message is never held up
-by a million-recipient plan.
+that are done, A/B tests whose decision is due, automations, webhooks and the event
+retention, in a loop of their own, never inside the send loop, so that a transactional
+message is never held up by a million-recipient plan.
 
 `richsms worker` and `richsms serve` (when it runs a worker) run one `ChoreLoop` in a
 thread next to the sending worker (richsms/runtime.py owns the thread). Several processes
@@ -27,6 +27,7 @@ from sender.campaigns.ab_decision import decide_due_tests
 from sender.campaigns.campaign import finish_sent_campaigns
 from sender.campaigns.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
 from sender.results.report_cache import refresh_reports
+from sender.results.retention import prune_events
 from sender.webhooks.delivery import run_webhooks
 from shortener.codes import CodeMaker
 
@@ -108,6 +109,7 @@ def chores_from_settings(
     triggers_every: float = 1.0,
     reports_every: float = 30.0,
     pools_every: float = 60.0,
+    retention_every: float = 3600.0,
 ) -> ChoreLoop:
     """The chore loop of a worker process: planning, finishing campaigns, automations and
     the outside events that start them."""
@@ -152,6 +154,17 @@ def chores_from_settings(
         with session_scope(engine) as session:
             return discard_abandoned(session=session, now=clock.now())
 
+    def prune(stop: threading.Event) -> object:
+        pruned = prune_events(
+            engine=engine,
+            now=clock.now(),
+            retention_days=settings.event_retention_days,
+            stop=stop,
+        )
+        if pruned.batches:
+            log.info("old events folded and deleted: %s", pruned.as_dict())
+        return pruned
+
     def automate(_stop: threading.Event) -> object:
         return run_automations(engine=engine, clock=clock, settings=settings, codes=codes)
 
@@ -170,6 +183,10 @@ def chores_from_settings(
             Chore("campaign reports", reports_every, report),
             # Coupon pools whose import died midway (landing_templates/coupons/pools.py).
             Chore("abandoned pool imports", pools_every, abandoned_pools),
+            # Raw clicks and page events past RICHSMS_EVENT_RETENTION_DAYS, folded into
+            # rollups and deleted (sender/results/retention.py): each day's are due at
+            # UTC midnight, so looking hourly keeps none more than an hour past its time.
+            Chore("event retention", retention_every, prune),
         ],
     )
 

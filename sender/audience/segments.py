@@ -40,6 +40,7 @@ from richsms.errors import Conflict, InvalidInput
 from sender.audience.contacts import normalize_consent_type, normalize_language, normalize_status
 from sender.audience.models import Contact, Segment
 from sender.delivery.models import DELIVERED, SENT, ChoiceReply, Message, choice_key
+from shortener.click_days import ClickDay
 from shortener.models import Click, Link
 
 # Bounds that keep every use of a saved segment (counts, analyses, planning) a query
@@ -289,14 +290,22 @@ def _condition(condition: dict[str, Any]) -> ColumnElement[bool]:
         # Clicks carry their link's contact; reaching them through the contact's links
         # uses the indexes on link.contact_id and click.link_id (click has none of its own
         # on contact_id), so the check costs a few index probes per contact.
-        clicked = has_row(
-            select(col(Click.id))
-            .join(Link, col(Link.id) == col(Click.link_id))
-            .where(
-                col(Link.contact_id) == col(Contact.id),
-                col(Click.contact_id) == col(Contact.id),
-                col(Click.is_bot).is_(False),
-            )
+        clicked = or_(
+            has_row(
+                select(col(Click.id))
+                .join(Link, col(Link.id) == col(Click.link_id))
+                .where(
+                    col(Link.contact_id) == col(Contact.id),
+                    col(Click.contact_id) == col(Contact.id),
+                    col(Click.is_bot).is_(False),
+                )
+            ),
+            # Or on a day folded out of the raw log (sender/results/retention.py).
+            has_row(
+                select(col(ClickDay.link_id))
+                .join(Link, col(Link.id) == col(ClickDay.link_id))
+                .where(col(Link.contact_id) == col(Contact.id), col(ClickDay.human_clicks) > 0)
+            ),
         )
         return clicked if (op == "eq") == value else not_(clicked)
     if name.startswith(REPLY_PREFIX):

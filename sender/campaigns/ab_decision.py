@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, distinct, func, select
+from sqlalchemy import Engine, and_, distinct, func, select, union_all
 from sqlmodel import Session, col
 
 from landing_templates.coupons.models import Coupon
@@ -28,6 +28,7 @@ from sender.campaigns.ab_tests import AbTestSpec, parse_ab_test, variant_name
 from sender.campaigns.models import AbOutcome, AbRecipient, Campaign
 from sender.campaigns.two_proportions import Comparison, compare
 from sender.delivery.models import DELIVERED, SENT, UNDELIVERED, Message
+from shortener.click_days import ClickDay
 from shortener.models import Click, Link
 
 log = logging.getLogger("richsms.ab_tests")
@@ -75,20 +76,28 @@ def variant_figures(
         .where(ours, col(Message.is_test).is_(False), col(Message.state).in_(HANDED_OVER))
         .group_by(variant),
     )
+    theirs = and_(
+        col(Link.campaign_id) == campaign_id,
+        col(Link.contact_id) == col(AbRecipient.contact_id),
+    )
+    # People who clicked: in the raw log, or on a day folded out of it (their link's).
+    clicked = union_all(
+        select(variant.label("variant"), col(Click.contact_id).label("contact_id"))
+        .select_from(AbRecipient)
+        .join(Link, theirs)
+        .join(Click, col(Click.link_id) == col(Link.id))
+        .where(ours, col(Click.is_bot).is_(False)),
+        select(variant, col(Link.contact_id))
+        .select_from(AbRecipient)
+        .join(Link, theirs)
+        .join(ClickDay, col(ClickDay.link_id) == col(Link.id))
+        .where(ours, col(ClickDay.human_clicks) > 0),
+    ).subquery()
     clickers = _per_variant(
         session,
-        select(variant, func.count(distinct(col(Click.contact_id))))
-        .select_from(AbRecipient)
-        .join(
-            Link,
-            and_(
-                col(Link.campaign_id) == campaign_id,
-                col(Link.contact_id) == col(AbRecipient.contact_id),
-            ),
-        )
-        .join(Click, col(Click.link_id) == col(Link.id))
-        .where(ours, col(Click.is_bot).is_(False))
-        .group_by(variant),
+        select(clicked.c.variant, func.count(distinct(clicked.c.contact_id))).group_by(
+            clicked.c.variant
+        ),
     )
     coupon_rows = session.execute(
         select(variant, func.count(), func.count(col(Coupon.redeemed_at)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import and_, distinct, func, select, union_all
 from sqlmodel import Session, col
 
 from landing_templates.coupons.models import Coupon
@@ -25,7 +25,8 @@ from sender.delivery.models import (
     InboundMessage,
     Message,
 )
-from shortener.models import Click
+from shortener.click_days import ClickDay
+from shortener.models import Click, Link
 
 _FIGURES = ("produced", "errors", "sent", "delivered", "failed", "unique_clicks",
             "redemptions", "opt_outs")  # fmt: skip
@@ -59,12 +60,20 @@ def _split(session: Session, campaign_id: int, column: Any) -> dict[str, dict[st
             add(key, "delivered", count)
         if state in (FAILED, UNDELIVERED):
             add(key, "failed", count)
-    for key, count in session.execute(
-        select(column, func.count(distinct(col(Click.contact_id))))
+    # People who clicked: in the raw log, or on a day folded out of it (its link's).
+    clicked = union_all(
+        select(column.label("key"), col(Click.contact_id).label("contact_id"))
         .select_from(Message)
         .join(Click, col(Click.link_id) == col(Message.link_id))
-        .where(ours, col(Click.is_bot).is_(False))
-        .group_by(column)
+        .where(ours, col(Click.is_bot).is_(False)),
+        select(column, col(Link.contact_id))
+        .select_from(Message)
+        .join(ClickDay, col(ClickDay.link_id) == col(Message.link_id))
+        .join(Link, col(Link.id) == col(ClickDay.link_id))
+        .where(ours, col(ClickDay.human_clicks) > 0),
+    ).subquery()
+    for key, count in session.execute(
+        select(clicked.c.key, func.count(distinct(clicked.c.contact_id))).group_by(clicked.c.key)
     ).all():
         add(key, "unique_clicks", count)
     # Redemptions: the redeemed coupons counted by recipient (a few), then each

@@ -1,10 +1,11 @@
 """A campaign's results: production, delivery, engagement, in one answer.
 
 Figures come from indexed aggregates over the tables that are the record (the outbox,
-the clicks of the campaign's links, coupons, inbound messages), not from counters kept
-beside them: a counter must be updated on the click's hot path or drifts from the record
-after a crash, an erasure or a late receipt, while an aggregate over the right index
-costs a few hundred milliseconds at a million messages (bench/stats.py).
+the clicks of the campaign's links and the days folded out of them once the retention
+allowed no more, coupons, inbound messages), not from counters kept beside them: a
+counter must be updated on the click's hot path or drifts from the record after a
+crash, an erasure or a late receipt, while an aggregate over the right index costs a
+few hundred milliseconds at a million messages (bench/stats.py).
 
 Rates say what they divide by. The click-through rate is unique human clickers over
 delivered messages when the operator sends receipts, else over sent ones (`ctr_basis`).
@@ -16,10 +17,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, case, distinct, func, select
+from sqlalchemy import case, distinct, func, select, union_all
 from sqlmodel import Session, col
 
 from landing_templates.coupons.models import Coupon
+from landing_templates.page_event_folds import PageEventFold
 from landing_templates.page_events import EVENT_KINDS, PageEvent
 from richsms.db import get_or_not_found
 from richsms.errors import InvalidInput
@@ -46,7 +48,8 @@ from sender.delivery.models import (
 from sender.results.breakdown import campaign_breakdown
 from sender.results.choice_results import choice_results
 from sender.results.reading_delay import clicks_over_time, reading_delay
-from shortener.models import Click, Link
+from shortener.click_days import click_figures
+from shortener.models import Link
 
 TOP_REASONS = 10
 HANDED_OVER = (SENT, DELIVERED, UNDELIVERED, UNKNOWN)  # left for the network (or may have)
@@ -96,24 +99,13 @@ def _capped_at_claim(session: Session, campaign_id: int) -> int:
 
 
 def _clicks(session: Session, campaign_id: int) -> dict[str, int]:
-    human = case((col(Click.is_bot).is_(False), 1), else_=0)
-    total, humans, clickers, links = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(human), 0).cast(Integer),
-            # People: the contact behind a personal link, counted once however often.
-            func.count(distinct(case((col(Click.is_bot).is_(False), col(Click.contact_id))))),
-            func.count(distinct(case((col(Click.is_bot).is_(False), col(Click.link_id))))),
-        )
-        .select_from(Link)
-        .join(Click, col(Click.link_id) == col(Link.id))
-        .where(col(Link.campaign_id) == campaign_id)
-    ).one()
+    figures = click_figures(session, col(Link.campaign_id) == campaign_id)
     return {
-        "total": int(total),
-        "human": int(humans),
-        "bot": int(total) - int(humans),
-        "unique": max(int(clickers), 0) or int(links),
+        "total": figures.total,
+        "human": figures.human,
+        "bot": figures.bot,
+        # People: the contact behind a personal link, counted once however often.
+        "unique": max(figures.people, 0) or figures.links,
     }
 
 
@@ -137,13 +129,27 @@ def _replies(session: Session, campaign_id: int) -> tuple[int, int]:
     return int(replies), int(opt_outs)
 
 
-def page_event_counts(session: Session, *where: Any) -> dict[str, int]:
-    """People who did each kind of page event (once each, however many blocks), among
-    the events `where` selects (a campaign's, a page's)."""
+def page_event_counts(
+    session: Session, *, campaign_id: int | None = None, page_id: int | None = None
+) -> dict[str, int]:
+    """People who did each kind of page event (once each, however many blocks), among a
+    campaign's or a page's events, raw or folded (sender/results/retention.py)."""
+    raw: list[Any] = []
+    folded: list[Any] = []
+    if campaign_id is not None:
+        raw.append(col(PageEvent.campaign_id) == campaign_id)
+        folded.append(col(PageEventFold.campaign_id) == campaign_id)
+    if page_id is not None:
+        raw.append(col(PageEvent.page_id) == page_id)
+        folded.append(col(PageEventFold.page_id) == page_id)
+    events = union_all(
+        select(
+            col(PageEvent.kind).label("kind"), col(PageEvent.contact_id).label("contact_id")
+        ).where(*raw),
+        select(col(PageEventFold.kind), col(PageEventFold.contact_id)).where(*folded),
+    ).subquery()
     rows = session.execute(
-        select(col(PageEvent.kind), func.count(distinct(col(PageEvent.contact_id))))
-        .where(*where)
-        .group_by(col(PageEvent.kind))
+        select(events.c.kind, func.count(distinct(events.c.contact_id))).group_by(events.c.kind)
     ).all()
     found = {str(kind): int(n) for kind, n in rows}
     return {kind: found.get(kind, 0) for kind in EVENT_KINDS}
@@ -170,7 +176,7 @@ def campaign_report(
     replies, opt_outs = _replies(session, campaign_id)
     basis = "delivered" if with_receipt else "sent"
     reached = delivered if with_receipt else sent
-    page_events = page_event_counts(session, col(PageEvent.campaign_id) == campaign_id)
+    page_events = page_event_counts(session, campaign_id=campaign_id)
     return {
         "campaign_id": campaign_id,
         "name": campaign.name,

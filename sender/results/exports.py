@@ -34,6 +34,7 @@ from richsms.i18n import N_
 from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
+from shortener.click_days import ClickDay
 from shortener.models import Click, Link
 
 PAGE = 5_000
@@ -232,7 +233,21 @@ def _clicks_by_link(session: Any, link_ids: list[int]) -> dict[int, tuple[int, A
         .where(col(Click.link_id).in_(link_ids), col(Click.is_bot).is_(False))
         .group_by(col(Click.link_id))
     ).all()
-    return {int(link): (int(n), first) for link, n, first in found}
+    # And the days folded out of the log (sender/results/retention.py), added.
+    folded = session.execute(
+        select(
+            col(ClickDay.link_id),
+            func.sum(col(ClickDay.human_clicks)),
+            func.min(col(ClickDay.first_human_at)),
+        )
+        .where(col(ClickDay.link_id).in_(link_ids), col(ClickDay.human_clicks) > 0)
+        .group_by(col(ClickDay.link_id))
+    ).all()
+    clicks: dict[int, tuple[int, Any]] = {}
+    for link, n, first in [*found, *folded]:
+        count, earliest = clicks.get(int(link), (0, None))
+        clicks[int(link)] = (count + int(n), first if earliest is None else min(earliest, first))
+    return clicks
 
 
 def _coupons_by_contact(

@@ -10,10 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, cast, func, literal, select
+from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session, col
 
 from sender.delivery.models import Message
+from sender.results.click_minutes import (
+    PER_MINUTE_FOR,
+    bucket,
+    folded_buckets,
+    seconds_between,
+)
+from shortener.click_days import ClickDay
 from shortener.models import Click, Link
 
 # Histogram buckets of the reading delay, in seconds (upper bounds; the last is open).
@@ -27,24 +34,30 @@ BUCKETS = (
     ("3-24 h", 86400),
     ("> 24 h", None),
 )
-PER_MINUTE_FOR = 60  # minutes after the start counted minute by minute, then by hour
-
-
-def _seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[float]:
-    if dialect == "sqlite":
-        return cast((func.julianday(later) - func.julianday(earlier)) * 86400.0, Float)
-    return cast(func.extract("epoch", later - earlier), Float)
 
 
 def _first_human_clicks(campaign_id: int) -> Any:
     # Driven from the campaign's links (their index), then each link's clicks (theirs):
-    # never a scan of every click of every campaign.
-    return (
+    # never a scan of every click of every campaign. A link's first human click is the
+    # earlier of the raw log's and its folded days'.
+    raw: Any = (
         select(col(Link.id).label("link_id"), func.min(col(Click.clicked_at)).label("at"))
         .select_from(Link)
         .join(Click, col(Click.link_id) == col(Link.id))
         .where(col(Link.campaign_id) == campaign_id, col(Click.is_bot).is_(False))
         .group_by(col(Link.id))
+    )
+    folded = (
+        select(col(Link.id), func.min(col(ClickDay.first_human_at)))
+        .select_from(Link)
+        .join(ClickDay, col(ClickDay.link_id) == col(Link.id))
+        .where(col(Link.campaign_id) == campaign_id, col(ClickDay.first_human_at).is_not(None))
+        .group_by(col(Link.id))
+    )
+    both = union_all(raw, folded).subquery()
+    return (
+        select(both.c.link_id, func.min(both.c.at).label("at"))
+        .group_by(both.c.link_id)
         .subquery()
     )
 
@@ -59,7 +72,7 @@ def reading_delay(*, session: Session, campaign_id: int) -> dict[str, Any]:
     dialect = session.get_bind().dialect.name
     first = _first_human_clicks(campaign_id)
     reached = func.coalesce(col(Message.delivered_at), col(Message.sent_at))
-    delay = _seconds_between(first.c.at, reached, dialect)
+    delay = seconds_between(first.c.at, reached, dialect)
     rows = session.execute(
         select(delay, col(Message.delivered_at).is_not(None))
         .select_from(Message)
@@ -115,17 +128,15 @@ def clicks_over_time(*, session: Session, campaign_id: int) -> dict[str, Any]:
         return {"start": None, "per_minute": [], "per_hour": []}
     dialect = session.get_bind().dialect.name
     anchor = literal(start.replace(tzinfo=None) if dialect == "sqlite" else start)
-    minutes = _seconds_between(col(Click.clicked_at), anchor, dialect) / 60.0
-    # SQLite's CAST truncates (what we want: clicks come after the start); PostgreSQL's
-    # rounds, so floor first.
-    minute = cast(minutes if dialect == "sqlite" else func.floor(minutes), Integer)
-    rows = session.execute(
-        select(minute.label("minute"), func.count())
+    minute = bucket(col(Click.clicked_at), anchor, dialect).label("minute")
+    rows: list[Any] = list(session.execute(
+        select(minute, func.count())
         .select_from(Link)
         .join(Click, col(Click.link_id) == col(Link.id))
         .where(col(Link.campaign_id) == campaign_id, col(Click.is_bot).is_(False))
         .group_by("minute")
-    ).all()
+    ).all())
+    rows += folded_buckets(session, campaign_id)
     per_minute = [0] * PER_MINUTE_FOR
     per_hour: dict[int, int] = {}
     for index, n in rows:

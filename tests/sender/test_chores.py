@@ -321,3 +321,27 @@ def test_the_chores_remove_a_pool_whose_import_died_and_leave_the_others(
         codes = session.execute(select(func.count()).select_from(Coupon)).scalar_one()
     assert [name for (name,) in left] == ["importing", "full"]
     assert codes == 6
+
+
+def test_the_chores_fold_and_delete_clicks_past_the_retention(
+    api: TestClient, engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    from datetime import timedelta
+
+    from shortener.click_days import ClickDay
+    from shortener.models import Click
+
+    code = api.post("/api/links", json={"url": "https://shop.example/"}).json()["code"]
+    now = clock.now()
+    for days_ago in (settings.event_retention_days + 2, settings.event_retention_days - 1, 0):
+        clock.set(now - timedelta(days=days_ago))
+        assert api.get(f"/{code}", follow_redirects=False).status_code == 302
+    clock.set(now)
+    before = api.get(f"/api/links/{code}/stats").json()
+    chores_from_settings(engine, settings, clock).run_once(force=True)
+    with Session(engine) as session:
+        left = session.execute(select(col(Click.clicked_at)).order_by(col(Click.id))).scalars()
+        folded = session.execute(select(func.sum(col(ClickDay.clicks)))).scalar_one()
+    assert list(left) == [now - timedelta(days=settings.event_retention_days - 1), now]
+    assert folded == 1
+    assert api.get(f"/api/links/{code}/stats").json() == before
