@@ -19,6 +19,14 @@ def principal_of(scope: Scope) -> Principal | None:
     return found if isinstance(found, Principal) else None
 
 
+def actor_of(scope: Scope) -> int | None:
+    """Who asks, as campaigns record authors and approvers and the inbox who answered
+    (richsms.accounts): a token of a user's is that user, so that creating in the UI and
+    approving with one's own token are the same person."""
+    who = principal_of(scope)
+    return who.actor if who is not None else None
+
+
 class BearerAuth:
     """Lets a request through only with `Authorization: Bearer <valid token>`."""
 

@@ -221,18 +221,6 @@ def _follow_up(
     return enqueue(session=session, message=replace(follow_up, text=composed.text), now=now)
 
 
-def waiting_replies(*, session: Session, after: int = 0, limit: int = 100) -> list[InboundMessage]:
-    """Replies that matched none of the choices offered: left for a person, newest first,
-    paged by id (`after`: the last id of the previous page, 0 for the first)."""
-    unmatched = select(col(ChoiceReply.inbound_id)).where(col(ChoiceReply.choice).is_(None))
-    query = select(InboundMessage).where(col(InboundMessage.id).in_(unmatched))
-    if after:
-        query = query.where(col(InboundMessage.id) < after)
-    return list(
-        session.execute(query.order_by(col(InboundMessage.id).desc()).limit(limit)).scalars()
-    )
-
-
 def answers_of(
     session: Session, contact_ids: Collection[int], campaign_ids: Collection[int]
 ) -> dict[int, dict[str, str]]:

@@ -251,6 +251,11 @@ class InboundMessage(SQLModel, table=True):
     # Why it awaits review: its sender's number could not be read (the raw one is said);
     # None for a message read as usual.
     review: str | None = Field(default=None, sa_column=Column(String(200), index=True))
+    # A reply left for a person (sender/campaigns/inbox.py): when it was dealt with, by whom
+    # (an actor id, richsms.accounts) and the answer they sent, if they wrote one.
+    handled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    handled_by: int | None = Field(default=None, sa_column=Column(Integer))
+    answer_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 def choice_key(text: str) -> str:

@@ -48,19 +48,10 @@ from web.api.campaign_bodies import (
 from web.api.campaign_bodies import MessageOut as MessageOut
 from web.api.campaign_bodies import SenderOut as SenderOut
 from web.api.campaign_bodies import message_out as message_out
-from web.auth import principal_of
+from web.auth import actor_of, principal_of
 from web.bodies import DuplicateIn
 from web.context import AppContext
 from web.openapi import RouteTable
-
-
-def _actor(request: Request) -> int | None:
-    """Who asks, as campaigns record authors and approvers (richsms.accounts): a token of
-    a user's is that user, so that creating in the UI and approving with one's own token
-    are the same person."""
-    who = principal_of(request.scope)
-    return who.actor if who is not None else None
-
 
 api = RouteTable(tags=("campaigns",))
 
@@ -83,7 +74,7 @@ def create(request: Request, ctx: AppContext, session: Session, body: BaseModel)
         session=session,
         clock=ctx.clock,
         spec=spec,
-        created_by=_actor(request),
+        created_by=actor_of(request.scope),
         settings=ctx.settings,
     )
     return campaign_out(campaign)
@@ -140,7 +131,7 @@ def duplicate(
         session=session,
         clock=ctx.clock,
         campaign_id=id,
-        created_by=_actor(request),
+        created_by=actor_of(request.scope),
         name=body.name,
         settings=ctx.settings,
     )
@@ -152,7 +143,7 @@ def duplicate(
     needs=Permission.APPROVE,
 )
 def approve(request: Request, ctx: AppContext, session: Session, id: int) -> CampaignOut:
-    approver = _actor(request)
+    approver = actor_of(request.scope)
     campaign = approve_campaign(session=session, clock=ctx.clock, campaign_id=id, approver=approver)
     return campaign_out(campaign)
 
@@ -233,7 +224,7 @@ def decide(
 ) -> DecisionOut:
     outcome = choose_variant(
         session=session, clock=ctx.clock, campaign_id=id, variant=body.variant,
-        chooser=_actor(request),
+        chooser=actor_of(request.scope),
     )
     return DecisionOut(
         campaign=campaign_out(get_campaign(session=session, campaign_id=id)),

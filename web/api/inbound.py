@@ -11,9 +11,11 @@ from sqlmodel import Session
 from starlette.requests import Request
 
 from richsms.accounts.roles import Permission
-from sender.delivery.choice_replies import waiting_replies
+from sender.campaigns.inbox import answer_reply, close_reply, waiting_replies
 from sender.delivery.inbound import MAX_TEXT, handle_inbound, review_queue
 from sender.delivery.models import InboundMessage
+from web.api.campaign_bodies import MessageOut, message_out
+from web.auth import actor_of
 from web.bodies import query_int
 from web.context import AppContext
 from web.openapi import RouteTable
@@ -125,8 +127,9 @@ class WaitingPage(BaseModel):
 
 @api.get(
     "/inbound/waiting",
-    "Replies to a message offering choices that matched none of them: answered once with "
-    "the `unmatched` text, then left for a person; newest first, paged by ?after=&limit=.",
+    "Replies waiting for a person: those that matched none of the choices their message "
+    "offered (answered once with the `unmatched` text) and replies to a message that "
+    "offered none; until answered or closed; newest first, paged by ?after=&limit=.",
     errors=(422,),
     reads=True, needs=Permission.AUDIENCE,
 )
@@ -152,3 +155,47 @@ def _paged(
             "next_after": found[-1].id if len(found) == limit else None,
         }
     )
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=1_600, description="The answer, as sent.")
+
+
+@api.post(
+    "/inbound/{id:int}/answer",
+    "Answer a reply: an informational SMS to its sender, from the number it was sent to "
+    "(when it is one of ours), under the usual consent rules; the reply leaves the waiting "
+    "list.",
+    errors=(404, 409),
+    status=202, needs=Permission.BUILD,
+)
+def answer(
+    ctx: AppContext, request: Request, reading: Session, writing: Session, id: int,
+    body: AnswerIn,
+) -> MessageOut:
+    message = answer_reply(
+        reading, writing, inbound_id=id, text=body.text, by=actor_of(request.scope),
+        clock=ctx.clock, settings=ctx.settings, codes=ctx.codes,
+    )  # fmt: skip
+    return message_out(message)
+
+
+class ClosedOut(BaseModel):
+    id: int
+    handled_at: datetime
+    handled_by: int | None = Field(
+        description="Who closed it (an actor id, as campaigns record their authors)."
+    )
+
+
+@api.post(
+    "/inbound/{id:int}/close",
+    "Take a reply off the waiting list without answering it (closing it again keeps the "
+    "first closing).",
+    errors=(404,),
+    needs=Permission.AUDIENCE,
+)
+def close(ctx: AppContext, request: Request, session: Session, id: int) -> ClosedOut:
+    reply = close_reply(session=session, inbound_id=id, by=actor_of(request.scope), clock=ctx.clock)
+    return ClosedOut.model_validate(reply, from_attributes=True)

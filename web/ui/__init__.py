@@ -77,6 +77,10 @@ def routes() -> list[UiRoute]:
         *audience_routes(),
         UiRoute("/ui/contacts/{id}", signed_in(people.contact), GET, AUDIENCE),
         UiRoute("/ui/inbound/review", signed_in(inbound_review.review), GET, AUDIENCE),
+        UiRoute(
+            "/ui/inbound/{id}/answer", signed_in(inbound_review.answer), POST, BUILD
+        ),
+        UiRoute("/ui/inbound/{id}/close", signed_in(inbound_review.close), POST, AUDIENCE),
         UiRoute("/ui/simulator", signed_in(people.simulator), GET, BUILD),
         UiRoute("/ui/simulator/reply", signed_in(people.reply), POST, BUILD),
         *builder_routes(),

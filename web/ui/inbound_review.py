@@ -8,12 +8,17 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sender.delivery.choice_replies import waiting_replies
+from richsms.accounts.roles import Permission
+from richsms.i18n import N_
+from sender.campaigns.inbox import answer_reply, close_reply, waiting_replies
 from sender.delivery.inbound import review_queue
-from web.bodies import query_int
+from web.bodies import path_id, query_int
+from web.context import context
+from web.ui.base import back_to
 from web.ui.render import Viewer, page
 
 PER_PAGE = 50
+REVIEW = "/ui/inbound/review"
 
 
 def review(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
@@ -29,4 +34,22 @@ def review(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -
         next_after=next_after,
         waiting=waiting,
         waiting_after=waiting[-1].id if len(waiting) == PER_PAGE else None,
+        can_answer=view.can(Permission.BUILD),
+        notice=request.query_params.get("notice", ""),
     )
+
+
+def answer(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
+    ctx = context(request)
+    # one session for both: the page's own, which already holds the write lock
+    answer_reply(
+        db, db, inbound_id=path_id(request, "reply"), text=form.get("text", ""),
+        by=view.actor, clock=ctx.clock, settings=ctx.settings, codes=ctx.codes,
+    )  # fmt: skip
+    return back_to(REVIEW, N_("Answer queued."))
+
+
+def close(request: Request, db: Session, view: Viewer, _form: dict[str, str]) -> Response:
+    close_reply(session=db, inbound_id=path_id(request, "reply"), by=view.actor,
+                clock=context(request).clock)  # fmt: skip
+    return back_to(REVIEW, N_("Reply closed."))
