@@ -1,7 +1,7 @@
 """the inbox: a reply left for a person is answered or closed (who, when, the answer)
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from richsms.types import UTCDateTime
 
-revision = "0033"
-down_revision = "0032"
+revision = "0034"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
