@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the suite drives: the browser tests' chromium, cairo for the coupon SVG
 # tests, nginx for the shipped load balancer configuration (deploy/nginx), openssl for its
-# test certificate.
-SYSTEM_PACKAGES := chromium fonts-liberation libcairo2 nginx-light openssl
+# test certificate; for the several-hosts test (tests/deploy/test_several_hosts.py) a Redis
+# of its own and nftables (PostgreSQL forwarded into the hosts' network namespaces).
+SYSTEM_PACKAGES := chromium fonts-liberation libcairo2 nginx-light openssl redis-server nftables
 
 .PHONY: serve test lint install system-deps bench clean
 

@@ -5,10 +5,6 @@ disk, /metrics never reachable through it."""
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +21,8 @@ from shortener.links import LinkSpec, create_link
 from shortener.models import Click
 from tests.browser.conftest import LiveServer, serve
 from tests.conftest import TEST_SECRET
+from tests.deploy.nginx import running_nginx
 from tests.sender.delivery.providers.peers import free_port
-
-SHIPPED = Path(__file__).parents[2] / "deploy" / "nginx" / "richsms.conf"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 @dataclass
@@ -38,84 +32,19 @@ class Front:
     live: LiveServer
 
 
-def render(conf: str, *, upstreams: list[str], http: int, https: int, cert: Path, key: Path) -> str:
-    """The shipped file with this machine's addresses, ports, certificate and static path:
-    every other directive as shipped."""
-    servers = "".join(f"    server {u} max_fails=1 fail_timeout=10s;\n" for u in upstreams)
-    conf, found = re.subn(r"^    server \d.*\n", "", conf, flags=re.M)
-    assert found == 2  # the shipped example's two web hosts, replaced by ours
-    conf = conf.replace("    keepalive 64;", servers + "    keepalive 64;")
-    conf = re.sub(r"^\s*listen \[::\].*\n", "", conf, flags=re.M)
-    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{http};")
-    conf = conf.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https} ssl http2;")
-    conf = re.sub(r"ssl_certificate .*;", f"ssl_certificate {cert};", conf)
-    conf = re.sub(r"ssl_certificate_key .*;", f"ssl_certificate_key {key};", conf)
-    return conf.replace("/opt/richsms/static/", f"{STATIC}/")
-
-
 @pytest.fixture
 def front(database_url: str, tmp_path: Path) -> Iterator[Front]:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    http, https = free_port(), free_port()
     with serve(database_url, RICHSMS_TRUSTED_PROXIES="127.0.0.1") as live:
         web = live.url.removeprefix("http://").rstrip("/")
         dead = f"127.0.0.1:{free_port()}"  # a web host that is down
-        site = render(
-            SHIPPED.read_text(), upstreams=[dead, web], http=http, https=https, cert=cert, key=key
-        )
-        (tmp_path / "richsms.conf").write_text(site)
-        (tmp_path / "nginx.conf").write_text(
-            f"user root;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
-            "events {}\n"
-            f"http {{\n include /etc/nginx/mime.types;\n access_log off;\n"
-            f" client_body_temp_path {tmp_path}/body;\n proxy_temp_path {tmp_path}/proxy;\n"
-            f" include {tmp_path}/richsms.conf;\n}}\n"
-        )
-        checked = subprocess.run(
-            [NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-            capture_output=True,
-            text=True,
-        )
-        assert checked.returncode == 0, checked.stderr
-        nginx = subprocess.Popen(
-            [NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{http}/", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    assert time.monotonic() < deadline and nginx.poll() is None, (
-                        "nginx did not start"
-                    )
-                    time.sleep(0.05)
-            yield Front(f"https://127.0.0.1:{https}", f"http://127.0.0.1:{http}", live)
-        finally:
-            nginx.terminate()
-            nginx.wait(timeout=20)
+        with running_nginx(
+            tmp_path,
+            upstreams=[dead, web],
+            address="127.0.0.1",
+            http=free_port(),
+            https=free_port(),
+        ) as nginx:
+            yield Front(nginx.https, nginx.http, live)
 
 
 def test_pages_and_links_through_the_shipped_nginx(front: Front) -> None:

@@ -23,18 +23,23 @@ def free_port() -> int:
 
 
 class Smsc:
-    """One simulated SMSC on loopback, restartable on the same port."""
+    """One simulated SMSC on loopback (or `host`, run through `launcher`, say `ip netns
+    exec NAME`), restartable on the same port."""
 
-    def __init__(self, log: Path, *options: str) -> None:
+    def __init__(
+        self, log: Path, *options: str, host: str = "127.0.0.1", launcher: Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
+        self.host = host
         self.log = log
         self.options = list(options)
+        self.launcher = list(launcher)
         self.process: subprocess.Popen[str] | None = None
 
     def start(self, *options: str) -> Smsc:
         self.process = subprocess.Popen(
-            [sys.executable, str(SMSC_SCRIPT), str(self.port), str(self.log), *self.options,
-             *options],
+            [*self.launcher, sys.executable, str(SMSC_SCRIPT), str(self.port), str(self.log),
+             "--host", self.host, *self.options, *options],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

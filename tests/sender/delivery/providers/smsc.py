@@ -4,6 +4,7 @@
                                            [--receipts hex|decimal|tlv]
                                            [--receipt-delay SECONDS]
                                            [--hold-after N] [--refuse-bind] [--uvloop]
+                                           [--host ADDRESS]
 
 Every submit_sm it accepts is appended to LOG as one JSON line (flushed at once, so that
 a test that kills this process still sees what it had accepted); the id of each receipt
@@ -30,7 +31,7 @@ BIND_TRANSCEIVER = 0x00000009
 ESME_RINVPASWD = 0x0000000E
 
 
-async def refuse_binds(port: int) -> None:
+async def refuse_binds(host: str, port: int) -> None:
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             header = await reader.readexactly(16)
@@ -55,7 +56,7 @@ async def refuse_binds(port: int) -> None:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(session, "127.0.0.1", port)
+    server = await asyncio.start_server(session, host, port)
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
@@ -78,7 +79,7 @@ class Smsc:
         task.add_done_callback(self.tasks.discard)
 
     async def run(self) -> None:
-        server = smpp34.Server("127.0.0.1", self.args.port, system_id="SIM")
+        server = smpp34.Server(self.args.host, self.args.port, system_id="SIM")
         await server.start()
         print("ready", flush=True)
         self.spawn(self.read_commands())
@@ -207,6 +208,7 @@ def main() -> None:
     parser.add_argument("--hold-after", type=int, default=0)
     parser.add_argument("--refuse-bind", action="store_true")
     parser.add_argument("--uvloop", action="store_true", help="a faster event loop (bench)")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     args = parser.parse_args()
     run = asyncio.run
     if args.uvloop:
@@ -214,7 +216,7 @@ def main() -> None:
 
         run = uvloop.run
     if args.refuse_bind:
-        run(refuse_binds(args.port))
+        run(refuse_binds(args.host, args.port))
     else:
         run(Smsc(args).run())
 
