@@ -239,6 +239,9 @@ def serve(
         address=host,
         port=port,
         workers=workers,
+        # A web process that dies (killed, out of memory) is started again; the others
+        # keep answering meanwhile. Granian's default stops them all instead.
+        respawn_failed_workers=True,
         log_access=False,
     ).serve()
 
