@@ -12,6 +12,9 @@ What the rollups keep (no address, no browser, no time of day of anyone's action
 - `page_event_fold` (landing_templates/page_event_folds.py): which recipient did which
   kind of thing on a page, for which campaign.
 
+On PostgreSQL the click log is partitioned by month (shortener/click_partitions.py): each
+pass creates the months ahead, and drops a month once folded whole (empty).
+
 Whole UTC days are folded (everything before the midnight that starts the day
 `retention_days` ago), in small batches, each its own brief transaction: the rollup rows
 and the deletion of what they count commit together, so a crash mid-way loses nothing
@@ -31,6 +34,7 @@ from landing_templates.page_event_folds import fold_page_events, old_page_events
 from richsms.db import read_session, session_scope
 from sender.results.click_minutes import fold_click_minutes
 from shortener.click_days import delete_clicks, fold_clicks, links_with_old_clicks
+from shortener.click_partitions import create_months_ahead, drop_empty_months
 
 LINKS_PER_BATCH = 200
 PAGE_EVENTS_PER_BATCH = 2_000
@@ -50,6 +54,8 @@ class Pruned:
     minute_buckets: int = 0
     clicks_deleted: int = 0
     page_events_deleted: int = 0
+    partitions_created: list[str] = field(default_factory=list)
+    partitions_dropped: list[str] = field(default_factory=list)
     links: set[int] = field(default_factory=set, repr=False)
 
     def as_dict(self) -> dict[str, object]:
@@ -61,6 +67,8 @@ class Pruned:
             "minute_buckets_written": self.minute_buckets,
             "clicks_deleted": self.clicks_deleted,
             "page_events_deleted": self.page_events_deleted,
+            "partitions_created": self.partitions_created,
+            "partitions_dropped": self.partitions_dropped,
         }
 
 
@@ -91,7 +99,7 @@ def prune_events(
     batch by batch (each batch its own transaction); stops between batches when `stop`
     is set (the next pass goes on)."""
     before = retention_cutoff(now, retention_days)
-    pruned = Pruned(before=before)
+    pruned = Pruned(before=before, partitions_created=create_months_ahead(engine, now))
     after_link = 0
     while stop is None or not stop.is_set():
         with read_session(engine) as session:
@@ -123,4 +131,6 @@ def prune_events(
             pruned.page_events_deleted += fold_page_events(session=session, ids=ids, before=before)
         pruned.batches += 1
         after_event = ids[1]
+    if stop is None or not stop.is_set():
+        pruned.partitions_dropped = drop_empty_months(engine, before)
     return pruned
