@@ -57,6 +57,13 @@ def translations(language: str) -> Translations:
     return Translations(compiled, domain=DOMAIN)
 
 
+@cache
+def known_messages() -> frozenset[str]:
+    """Every msgid of the catalogues: the words the product itself says."""
+    with catalogue_path("fr").open("rb") as po:
+        return frozenset(str(m.id) for m in read_po(po, locale="fr") if m.id)
+
+
 def gettext(language: str, text: str) -> str:
     return translations(language).gettext(text)
 

@@ -319,3 +319,17 @@ def test_campaigns_compared_side_by_side(
     assert "Noël" in page.text and "Soldes" in page.text
     assert page.text.count("100.0 %") >= 2  # each one's click-through rate
     assert marketer.get("/ui/compare?campaigns=abc&campaigns=99").status_code == 200
+
+
+def test_a_notice_in_a_link_is_shown_only_when_it_is_one_of_ours(
+    marketer: TestClient,
+) -> None:
+    """After a form, the page it leads to says what happened (`?notice=`); a link crafted
+    by someone else cannot make a page of the UI say their words."""
+    ours = marketer.get("/ui/inbound/review", params={"notice": "Reply closed."})
+    assert 'role="status">Reply closed.</p>' in ours.text
+    crafted = "Your account is locked: call +33 6 00 00 00 00"
+    theirs = marketer.get("/ui/inbound/review", params={"notice": crafted})
+    assert theirs.status_code == 200
+    assert "account is locked" not in theirs.text
+    assert 'class="notice"' not in theirs.text

@@ -153,11 +153,20 @@ def page(view: Viewer, template: str, status: int | None = None, **context: Any)
     a `problem` (422: what was typed is refused) or not (200)."""
     if status is None:
         status = 422 if context.get("problem") else 200
+    if context.get("notice"):
+        context["notice"] = our_notice(str(context["notice"]))
     html = _env.get_template(template).render(**_context(view), **context)
     response = HTMLResponse(html, status_code=status, headers=security_headers())
     if view.session is None and view.fresh_nonce:
         set_cookie(view.request, response, ANON_COOKIE, view.anonymous_nonce, age=4 * 3600)
     return response
+
+
+def our_notice(text: str) -> str:
+    """A notice from the query string (`?notice=`, set by `back_to` after a form) only when
+    it is one of ours, a message of the catalogue: anyone can craft a link, and a page of
+    the UI must never show words of theirs ("your account is locked: call ...")."""
+    return text if text in i18n.known_messages() else ""
 
 
 def fragment(view: Viewer, template: str, **context: Any) -> HTMLResponse:
