@@ -107,6 +107,7 @@ def cluster(settings: Settings, tmp_path: Path) -> Iterator[Cluster]:
         network.forward(5432, socket.gethostbyname(url.host or "127.0.0.1"), url.port or 5432)
         shared = {
             **os.environ,
+            "RICHSMS_ENV": "production",  # as deploy/richsms.env.example: Secure cookies
             "RICHSMS_DATABASE_URL": url.set(host=network.gateway, port=5432).render_as_string(
                 hide_password=False
             ),
