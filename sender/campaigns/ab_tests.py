@@ -118,19 +118,20 @@ def variant_changes(
     languages = set(translations or {})
     where = f"ab_test.variants.{index}.translations"
     unknown = sorted(set(given) - languages)
-    if unknown:
+    if unknown:  # a template of parameters: the UI tells it in French too
         raise InvalidInput(
-            f"{where}.{unknown[0]}: the campaign has no {unknown[0]} text for the variant "
-            "to change (add the translation to the campaign first)"
+            "{where}.{language}: the campaign has no {language} text for the variant "
+            "to change (add the translation to the campaign first)",
+            params={"where": where, "language": unknown[0]},
         )
     if variant.template is not None:
         changes["template"] = variant.template
         missing = sorted(languages - set(given))
         if missing:
             raise InvalidInput(
-                f"{where}.{missing[0]}: variant {variant_name(index)} changes the main "
-                f"text: give its {missing[0]} text too, else its {missing[0]} speakers "
-                "read the campaign's"
+                "{where}.{language}: variant {variant} changes the main text: give its "
+                "{language} text too, else its {language} speakers read the campaign's",
+                params={"where": where, "language": missing[0], "variant": variant_name(index)},
             )
     if given:
         merged = {language: dict(text) for language, text in (translations or {}).items()}

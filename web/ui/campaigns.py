@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 
+import web.ui.ab_test as ab_test
 from richsms import i18n
 from richsms.errors import InvalidInput
 from richsms.i18n import N_
@@ -151,6 +152,7 @@ def campaign_page(request: Request, db: Session, view: Viewer, _form: dict[str, 
         local=lambda d: local_time(d, view.language),
         instant=lambda text: datetime.fromisoformat(text) if text else None,
         notice=request.query_params.get("notice", ""),
+        ab_summary=ab_test.summary(db, campaign, view.language),
     )
 
 

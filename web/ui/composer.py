@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 
+import web.ui.composer_ab_test as ab
 from landing_templates.pages import list_pages
 from richsms.accounts.profile import brand_name
 from richsms.errors import InvalidInput, RichsmsError
@@ -29,6 +30,7 @@ from sender.audience.groups import list_groups
 from sender.audience.recipient_locale import LANGUAGES
 from sender.audience.segments import list_segments
 from sender.audience.selection import iter_audience
+from sender.campaigns.ab_tests import variant_name
 from sender.campaigns.campaign import (
     CampaignSpec,
     check_editable,
@@ -104,16 +106,18 @@ def _translations(form: dict[str, str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _language_change(form: dict[str, str]) -> dict[str, str] | None:
-    """The form with a translation column added or removed, when one of those buttons
-    was pressed (nothing is saved), else None."""
+def _form_change(form: dict[str, str]) -> dict[str, str] | None:
+    """The form with a translation column added or removed, or the A/B test section
+    opened, closed or given a variant more or less, when one of those buttons was pressed
+    (nothing is saved), else None."""
     added, removed = form.get("add_language", ""), form.get("remove_language", "")
     if added in LANGUAGES and added != _main_language(form):
         return {f"translation-{added}": ""} | form
     if removed in LANGUAGES:
         gone = (f"translation-{removed}", f"translation-{removed}-page_id")
-        return {name: value for name, value in form.items() if name not in gone}
-    return None
+        kept = {name: value for name, value in form.items() if name not in gone}
+        return ab.without_language(kept, removed)
+    return ab.changed(form)
 
 
 def _choices(db: Session) -> dict[str, Any]:
@@ -130,6 +134,9 @@ def _choices(db: Session) -> dict[str, Any]:
         "add_translation": ADD_TRANSLATION,
         "remove_translation": REMOVE_TRANSLATION,
         "sender_kinds": KINDS,
+        "ab_units": ab.UNIT_LABELS,
+        "ab_metrics": ab.METRIC_LABELS,
+        "ab_limits": (ab.MIN_VARIANTS, ab.MAX_VARIANTS),
     }
 
 
@@ -143,14 +150,17 @@ def new_campaign(request: Request, db: Session, view: Viewer, _form: dict[str, s
     return page(view, "compose.html", form=form, **_choices(db))
 
 
-def _moment(form: dict[str, str]) -> datetime | None:
-    raw = form.get("send_at", "").strip()
+def _moment(form: dict[str, str], field: str = "send_at", where: str = "") -> datetime | None:
+    """The date and time in `field`, in the form's time zone; a refusal names `where`."""
+    raw = form.get(field, "").strip()
     if not raw:
         return None
     try:
         zone = ZoneInfo(form.get("zone", "UTC").strip() or "UTC")
         return datetime.fromisoformat(raw).replace(tzinfo=zone)
     except (ValueError, ZoneInfoNotFoundError):
+        if where:
+            raise ab.refused_send_time(where) from None
         raise InvalidInput("give the date, time and a valid time zone (Europe/Paris)") from None
 
 
@@ -184,6 +194,7 @@ def _spec(form: dict[str, str]) -> CampaignSpec:
         sender_ids=senders,
         default_sender_id=_id(form, "default_sender_id"),
         requires_approval=form.get("requires_approval") == "on",
+        ab_test=ab.ab_test_of(form, _translated(form), lambda f, w: _moment(form, f, w)),
     )
 
 
@@ -219,7 +230,7 @@ def _form_of(campaign: Campaign) -> dict[str, str]:
         **{f"segment-{i}": True for i in campaign.segment_ids},
     }
     form.update({name: "on" for name, on in flags.items() if on})
-    return form
+    return form | ab.form_fields(campaign.ab_test)
 
 
 def _saved(
@@ -233,15 +244,29 @@ def _saved(
 ) -> Response:
     """Save the form's campaign with `save`, or show the form again with the problem;
     a language added or removed shows the form again with it, saving nothing."""
-    changed = _language_change(form)
+    changed = _form_change(form)
     if changed is not None:
         return page(view, "compose.html", form=changed, **shown, **_choices(db))
     try:
         with db.begin_nested():
             campaign = save(_spec(form))
     except RichsmsError as exc:
-        problem = exc.told(view.gettext)
-        return page(view, "compose.html", 422, form=form, problem=problem, **shown, **_choices(db))
+        field = ab.placed(exc, view.gettext)
+        problem = (
+            view.gettext("Not saved: see the A/B test's field marked below.")
+            if field
+            else exc.told(view.gettext)
+        )
+        return page(
+            view,
+            "compose.html",
+            422,
+            form=form,
+            problem=problem,
+            field_problem=field,
+            **shown,
+            **_choices(db),
+        )
     return back_to(f"/ui/campaigns/{campaign.id}", done)
 
 
@@ -329,13 +354,14 @@ class TextPanel:
     """One text of the composer (the main one or a translation) and its analysis."""
 
     language: str
-    field: str  # the textarea's name and id: "template", "translation-en"
-    target: str  # the panel's id: "analysis", "analysis-en"
+    field: str  # the textarea's name and id: "template", "translation-en", "ab-1-template"
+    target: str  # the panel's id: "analysis", "analysis-en", "analysis-ab-1-en"
     result: dict[str, Any] | None = None
     preview: str = ""
     diff: Markup | None = None
     warnings: tuple[str, ...] = ()
     problem: str = ""
+    variant: str = ""  # an A/B test variant's name (B), for a variant's text
 
 
 def _shape(form: dict[str, str]) -> CampaignShape:
@@ -397,11 +423,17 @@ def _panel(
     form: dict[str, str],
     variants: CampaignVariants,
     language: str,
+    variant: int | None = None,
 ) -> TextPanel:
+    """The panel of the text in `language`: the campaign's, or A/B test `variant`'s
+    (`form` then holds the variant's texts in the campaign's fields)."""
     main = language == variants.main.language
-    field = "template" if main else f"translation-{language}"
-    target = "analysis" if main else f"analysis-{language}"
-    text = form.get(field, "")[:5000]
+    own = "template" if main else f"translation-{language}"
+    field = own if variant is None else f"ab-{variant}-{own}"
+    target = "analysis" + ("" if variant is None else f"-ab-{variant}")
+    target += "" if main else f"-{language}"
+    name = "" if variant is None else variant_name(variant)
+    text = form.get(own, "")[:5000]
     audience = AudienceIn(groups=_ids(form, "group-"), segments=_ids(form, "segment-"))
     # The main text goes to its language's recipients and to those of any language
     # without a translation; a translation to its language's.
@@ -435,7 +467,7 @@ def _panel(
             preview = composed.text
     except (RichsmsError, ValueError) as exc:
         problem = exc.told(view.gettext) if isinstance(exc, RichsmsError) else str(exc)
-        return TextPanel(language, field, target, problem=problem)
+        return TextPanel(language, field, target, problem=problem, variant=name)
     suggestions = result["suggestions"]
     diff = _diff(text, suggestions["replacements"]) if suggestions["replacements"] else None
     return TextPanel(
@@ -446,14 +478,33 @@ def _panel(
         preview=preview,
         diff=diff,
         warnings=tuple(warning.told(view.gettext) for warning in result["warnings"]),
+        variant=name,
     )
 
 
 def analyze(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
     """The analysis of each text: the main one's panel answers the request, each
-    translation's is swapped in beside its text (out of band)."""
-    variants = CampaignVariants(
-        session=db, campaign=_shape(form), settings=context(request).settings
-    )
+    translation's and each A/B test variant's own text's is swapped in beside its text
+    (out of band)."""
+    settings = context(request).settings
+    variants = CampaignVariants(session=db, campaign=_shape(form), settings=settings)
     panels = [_panel(request, db, view, form, variants, lang) for lang in variants.texts]
-    return fragment(view, "_analyses.html", panels=panels, several=len(panels) > 1)
+    for index in range(ab.variant_count(form)):
+        own = f"ab-{index}-"
+        texts = {  # the variant's texts in the campaign's fields, its own ones only
+            name: form[own + name]
+            for name in ("template", *(f"translation-{lang}" for lang in _translated(form)))
+            if form.get(own + name, "").strip()
+        }
+        if not texts:
+            continue
+        pages = {name: form[own + name] for name in ("page_id",) if form.get(own + name)}
+        changed = form | texts | pages
+        tested = CampaignVariants(session=db, campaign=_shape(changed), settings=settings)
+        panels += [
+            _panel(request, db, view, changed, tested, lang, index)
+            for lang in tested.texts
+            if ("template" if lang == tested.main.language else f"translation-{lang}") in texts
+        ]
+    several = len(variants.texts) > 1
+    return fragment(view, "_analyses.html", panels=panels, several=several)
