@@ -38,6 +38,7 @@ def prune(
         engine=make_engine(settings.database_url),
         now=SystemClock().now(),
         retention_days=retention,
+        budget_ms=settings.write_budget_ms / 2,
     )
     figures = pruned.as_dict()
     if as_json:

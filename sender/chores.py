@@ -159,6 +159,7 @@ def chores_from_settings(
             engine=engine,
             now=clock.now(),
             retention_days=settings.event_retention_days,
+            budget_ms=settings.write_budget_ms / 2,
             stop=stop,
         )
         if pruned.batches:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from time import perf_counter
 
 from sqlalchemy import Engine, text
 from sqlmodel import Session
@@ -36,7 +37,8 @@ from sender.results.click_minutes import fold_click_minutes
 from shortener.click_days import delete_clicks, fold_clicks, links_with_old_clicks
 from shortener.click_partitions import create_months_ahead, drop_empty_months
 
-LINKS_PER_BATCH = 200
+LINKS_PER_BATCH = 50
+MAX_LINKS_PER_BATCH = 2_000
 PAGE_EVENTS_PER_BATCH = 2_000
 # On PostgreSQL each batch's transaction first takes this advisory lock: two processes
 # pruning at once (two workers' chore loops) fold one batch after the other, and the
@@ -93,21 +95,25 @@ def prune_events(
     retention_days: int,
     links_per_batch: int = LINKS_PER_BATCH,
     page_events_per_batch: int = PAGE_EVENTS_PER_BATCH,
+    budget_ms: float | None = None,
     stop: threading.Event | None = None,
 ) -> Pruned:
     """Fold and delete every raw click and page event older than the retention allows,
     batch by batch (each batch its own transaction); stops between batches when `stop`
-    is set (the next pass goes on)."""
+    is set (the next pass goes on). With `budget_ms` (the write budget), a batch that
+    held its transaction longer halves the next one's links, one far under it doubles
+    them: links differ by their clicks, a batch keeps to its time."""
     before = retention_cutoff(now, retention_days)
     pruned = Pruned(before=before, partitions_created=create_months_ahead(engine, now))
-    after_link = 0
+    after_link, size = 0, links_per_batch
     while stop is None or not stop.is_set():
         with read_session(engine) as session:
             links = links_with_old_clicks(
-                session=session, before=before, after_link=after_link, limit=links_per_batch
+                session=session, before=before, after_link=after_link, limit=size
             )
         if not links:
             break
+        began = perf_counter()
         with session_scope(engine) as session:
             _one_at_a_time(session)
             pruned.link_days += fold_clicks(session=session, link_ids=links, before=before)
@@ -118,6 +124,12 @@ def prune_events(
         pruned.batches += 1
         pruned.links.update(links)
         after_link = links[-1]
+        if budget_ms is not None:
+            held = (perf_counter() - began) * 1000
+            if held > budget_ms:
+                size = max(1, size // 2)
+            elif held < budget_ms / 4:
+                size = min(MAX_LINKS_PER_BATCH, size * 2)
     after_event = 0
     while stop is None or not stop.is_set():
         with read_session(engine) as session:

@@ -513,3 +513,19 @@ def test_a_bilingual_campaign_tests_each_variant_in_each_language(
     assert set(seen) == {("fr", 0), ("fr", 1), ("en", 0), ("en", 1)}
     for language, variant, text in rows:
         assert text.startswith(f"{words[language]} {'AB'[variant]} "), (language, variant, text)
+
+
+def test_the_variants_clickers_stay_once_their_clicks_are_folded(
+    api: TestClient, client: TestClient, engine: Engine, clock: FrozenClock, settings: Settings
+) -> None:
+    from sender.results.retention import prune_events
+
+    campaign_id, by_variant = run_test(api, engine, clock, settings)
+    tap(client, settings, by_variant["A"], 5)
+    tap(client, settings, by_variant["B"], 30)
+    clock.advance(timedelta(days=400))  # the taps are past the retention's 395 days
+    before = api.get(f"/api/campaigns/{campaign_id}/stats").json()["ab_test"]
+    assert [v["human_clickers"] for v in before["variants"]] == [5, 30]
+    pruned = prune_events(engine=engine, now=clock.now(), retention_days=395)
+    assert pruned.clicks_deleted == 37  # each tapper once, the first of each variant twice
+    assert api.get(f"/api/campaigns/{campaign_id}/stats").json()["ab_test"] == before
