@@ -11,6 +11,7 @@ ones through the same rule (`bucket`), so it shows the same figures before and a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +23,13 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal,
     select,
 )
 from sqlmodel import Field, Session, SQLModel, col
 
 from richsms.db import affected, upsert
+from richsms.types import UTCDateTime
 from sender.delivery.models import Message
 from shortener.models import Click, Link
 
@@ -62,35 +65,58 @@ def bucket(clicked_at: Any, start: Any, dialect: str) -> ColumnElement[int]:
     )
 
 
-def fold_click_minutes(*, session: Session, link_ids: Sequence[int], before: datetime) -> int:
+@dataclass
+class CampaignStarts:
+    """When each campaign's first message left, read once for a retention pass: finding
+    it reads the campaign's messages (no index holds it), never again for each batch."""
+
+    known: dict[int, datetime | None] = field(default_factory=dict)
+
+    def of_links(self, session: Session, link_ids: Sequence[int]) -> dict[int, datetime]:
+        """The start of each campaign (that started) the links belong to."""
+        campaigns = set(
+            session.execute(
+                select(col(Link.campaign_id))
+                .where(col(Link.id).in_(link_ids), col(Link.campaign_id).is_not(None))
+                .distinct()
+            ).scalars()
+        )
+        missing = sorted(campaigns - self.known.keys())
+        if missing:
+            found = dict(
+                session.execute(
+                    select(col(Message.campaign_id), func.min(col(Message.sent_at)))
+                    .where(col(Message.campaign_id).in_(missing), col(Message.is_test).is_(False))
+                    .group_by(col(Message.campaign_id))
+                ).all()
+            )
+            self.known.update({campaign: found.get(campaign) for campaign in missing})
+        return {c: at for c in campaigns if (at := self.known[c]) is not None}
+
+
+def fold_click_minutes(
+    *, session: Session, link_ids: Sequence[int], before: datetime, starts: CampaignStarts
+) -> int:
     """Add the human clicks older than `before` on the links (of campaigns that started)
     to their campaign's buckets, in one statement; the buckets written. Flushes only."""
-    if not link_ids:
+    started = starts.of_links(session, link_ids)
+    if not started:
         return 0
     dialect = session.get_bind().dialect.name
-    starts = (
-        select(col(Message.campaign_id).label("campaign_id"),
-               func.min(col(Message.sent_at)).label("start"))
-        .where(
-            col(Message.campaign_id).in_(
-                select(col(Link.campaign_id)).where(col(Link.id).in_(link_ids)).distinct()
-            ),
-            col(Message.is_test).is_(False),
-            col(Message.sent_at).is_not(None),
-        )
-        .group_by(col(Message.campaign_id))
-        .subquery()
-    )  # fmt: skip
-    where_bucket = bucket(col(Click.clicked_at), starts.c.start, dialect).label("minute")
+    start = case(
+        {campaign: literal(at, UTCDateTime()) for campaign, at in started.items()},
+        value=col(Link.campaign_id),
+    )
+    minute = bucket(col(Click.clicked_at), start, dialect).label("minute")
     rows = (
-        select(col(Link.campaign_id), where_bucket, func.count())
+        select(col(Link.campaign_id), minute, func.count())
         .select_from(Click)
         .join(Link, col(Link.id) == col(Click.link_id))
-        .join(starts, starts.c.campaign_id == col(Link.campaign_id))
         .where(
             col(Click.link_id).in_(link_ids),
             col(Click.clicked_at) < before,
             col(Click.is_bot).is_(False),
+            col(Link.campaign_id).in_(sorted(started)),
         )
         .group_by(col(Link.campaign_id), "minute")
     )

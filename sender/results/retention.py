@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from landing_templates.page_event_folds import fold_page_events, old_page_events
 from richsms.db import read_session, session_scope
-from sender.results.click_minutes import fold_click_minutes
+from sender.results.click_minutes import CampaignStarts, fold_click_minutes
 from shortener.click_days import delete_clicks, fold_clicks, links_with_old_clicks
 from shortener.click_partitions import create_months_ahead, drop_empty_months
 
@@ -105,7 +105,7 @@ def prune_events(
     them: links differ by their clicks, a batch keeps to its time."""
     before = retention_cutoff(now, retention_days)
     pruned = Pruned(before=before, partitions_created=create_months_ahead(engine, now))
-    after_link, size = 0, links_per_batch
+    after_link, size, starts = 0, links_per_batch, CampaignStarts()
     while stop is None or not stop.is_set():
         with read_session(engine) as session:
             links = links_with_old_clicks(
@@ -118,7 +118,7 @@ def prune_events(
             _one_at_a_time(session)
             pruned.link_days += fold_clicks(session=session, link_ids=links, before=before)
             pruned.minute_buckets += fold_click_minutes(
-                session=session, link_ids=links, before=before
+                session=session, link_ids=links, before=before, starts=starts
             )
             pruned.clicks_deleted += delete_clicks(session=session, link_ids=links, before=before)
         pruned.batches += 1
