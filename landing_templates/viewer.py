@@ -1,5 +1,5 @@
 """Recipients' pages as the domain sees them: which version, whose page, which coupons,
-rendered to precompressed pieces (`landing_templates.pieces`). `web.pages` is the HTTP
+rendered to precompressed pieces (`landing_templates.pieces`). `web.recipients.pages` is the HTTP
 edge that calls it for `GET /{code}` and the /p/ routes.
 
 A view of a compiled (published, hence frozen) version whose recipient already holds

@@ -29,19 +29,19 @@ from shortener.resolver import Resolver
 from web.allow import AllowedMethods
 from web.api import routes as api_routes
 from web.auth import BearerAuth
-from web.automation_hooks import hook_limiter
-from web.automation_hooks import hooks as automation_hooks
 from web.context import AppContext, HasContext, Limits
 from web.errors import HANDLERS
-from web.health import health
-from web.hooks import hooks
-from web.metrics import metrics
+from web.hooks.providers import hooks
+from web.hooks.shops import hook_limiter
+from web.hooks.shops import hooks as automation_hooks
 from web.openapi import Operation, document, operations
-from web.page_events import events
-from web.page_server import PageServer
-from web.pages import pages
-from web.redirect import ShortLinks, miss_limiter
-from web.staff import post_limiter, staff
+from web.operations.health import health
+from web.operations.metrics import metrics
+from web.recipients.page_events import events
+from web.recipients.page_server import PageServer
+from web.recipients.pages import pages
+from web.recipients.redirect import ShortLinks, miss_limiter
+from web.staff.redemption import post_limiter, staff
 from web.token_checks import token_checks
 from web.trigger_commits import trigger_commits
 from web.ui import routes as ui_routes

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # types only; none of these modules imports web.context (no c
     from shortener.limits import MissLimiter
     from shortener.resolver import Resolver
     from web.attempt_limits import Attempts
-    from web.page_server import PageServer
+    from web.recipients.page_server import PageServer
     from web.token_checks import TokenChecks
     from web.trigger_commits import TriggerCommits
 

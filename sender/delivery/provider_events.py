@@ -3,7 +3,8 @@
 The one way in, whatever carried them: `receive` handles what a provider read (each
 receipt through `store_receipts`, idempotent: one received twice counts once; each
 inbound message through `receive_inbound`: stored and acted on, or kept for review when
-it cannot be read, never dropped, never refused). The HTTP provider's webhooks (web/hooks.py) call
+it cannot be read, never dropped, never refused). The HTTP provider's webhooks
+(web/hooks/providers.py) call
 `receive` in the request's unit of work; a running provider (SMPP, console) calls
 `DatabaseEvents`, which implements `ProviderEvents` over the same functions. Each of its
 calls returns once the event is committed, so the provider may acknowledge it to the

@@ -18,7 +18,7 @@ from richsms.errors import Conflict
 from richsms.events import WebhookDelivery
 from sender.webhooks.events import create_webhook
 from tests.clock import FrozenClock
-from tests.web.test_staff_page import csrf, sign_in
+from tests.web.staff.test_staff_page import csrf, sign_in
 
 
 def issue(engine: Engine, clock: FrozenClock, contact_id: int) -> str:

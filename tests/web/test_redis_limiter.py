@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from richsms.settings import Settings
 from tests.clock import FrozenClock
 from tests.web.test_ui import make_user, sign_in
-from web.redirect import redis_prefix
+from web.recipients.redirect import redis_prefix
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PROXY = ("10.0.0.2", 41000)

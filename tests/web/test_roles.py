@@ -17,7 +17,7 @@ from richsms.accounts.roles import MATRIX, Permission, Role, allows
 from richsms.db import session_scope
 from richsms.errors import Forbidden
 from tests.clock import FrozenClock
-from tests.web.test_staff_page import issue
+from tests.web.staff.test_staff_page import issue
 from tests.web.test_ui import audience, create_awaiting_approval, csrf, make_user, sign_in
 from web.openapi import DocumentedRoute
 from web.ui.base import UiRoute

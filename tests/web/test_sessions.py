@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from richsms.settings import Settings
 from tests.clock import FrozenClock
-from tests.web.test_staff_page import issue
+from tests.web.staff.test_staff_page import issue
 from web.sessions import csrf_ok, csrf_token, decode_session, encode_session
 
 SECRET = "s" * 40

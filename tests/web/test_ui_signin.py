@@ -15,7 +15,7 @@ from richsms.accounts.roles import Role
 from richsms.db import session_scope
 from richsms.settings import Settings
 from tests.clock import FrozenClock
-from tests.web.test_staff_page import issue
+from tests.web.staff.test_staff_page import issue
 from tests.web.test_ui import csrf, make_user, sign_in
 
 PROXY = ("10.0.0.2", 41000)

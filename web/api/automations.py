@@ -1,6 +1,6 @@
 """Automations API: birthday-style date triggers, group welcome messages, and automations
 started by outside events (`POST /automations/{id}/trigger`, and the shops' signed
-webhook in web/automation_hooks.py)."""
+webhook in web/hooks/shops.py)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from web.bodies import DuplicateIn
 from web.context import AppContext
 from web.errors import BadRequest
 from web.openapi import RouteTable
-from web.page_server import page_headers
+from web.recipients.page_server import page_headers
 
 
 class PageIn(BaseModel):

@@ -1,6 +1,6 @@
 """Twilio's webhooks: status callbacks and inbound messages, checked and read.
 
-`web/hooks.py` hands each POST over as a `WebhookRequest` whose `url` is built from
+`web/hooks/providers.py` hands each POST over as a `WebhookRequest` whose `url` is built from
 RICHSMS_BASE_URL; a missing or forged `X-Twilio-Signature` raises `Forbidden` before
 anything is read, so nothing changes.
 """

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from richsms.settings import Settings
 from tests.sender.delivery.providers.peers import free_port
 from tests.sender.delivery.test_worker_processes import RICHSMS, seed, wait_for
-from tests.web.test_metrics import samples
+from tests.web.operations.test_metrics import samples
 
 
 def test_a_worker_serves_its_figures_and_logs_json(

@@ -15,7 +15,7 @@ from richsms.errors import InvalidInput, RichsmsError
 from sender.audience.contact_search import list_contacts
 from web.bodies import path_id
 from web.context import context
-from web.page_server import page_headers
+from web.recipients.page_server import page_headers
 from web.ui.render import Viewer, fragment
 
 PICKER_LIMIT = 100

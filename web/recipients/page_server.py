@@ -3,7 +3,8 @@ its body gzipped when the client takes it, and `PageServer`, the page viewer as 
 short-link fast path calls it (`GET /{code}` answers a page link in one round trip).
 
 It reads nothing of the request's app context: `web.context` holds a `PageServer`, and
-the routes that read the context (`web.pages`) use this module, never the other way round.
+the routes that read the context (`web.recipients.pages`) use this module, never the other
+way round.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def pages_for(accept_language: bytes) -> Pages:
     return _pages("fr" if preferred_language(accept_language.decode("latin-1")) == "fr" else "en")
 
 
-# Answers a page link with the page (web.page_server): (scope, send, target, user agent).
+# Answers a page link with the page (web.recipients.page_server): (scope, send, target, user agent).
 PageResponder = Callable[[Scope, Send, Target, str], Awaitable[None]]
 
 

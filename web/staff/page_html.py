@@ -15,12 +15,12 @@ from richsms.assets import STATIC
 from richsms.i18n import N_
 from sender.results.coupon_card import CouponCard
 
-TEMPLATES = Path(__file__).resolve().parent / "templates" / "staff"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "staff"
 
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False)
 i18n.install(_ENV)
 
-# What `web.staff` says went wrong, as the page tells it.
+# What `web.staff.redemption` says went wrong, as the page tells it.
 MESSAGES = {
     "unknown": N_("Unknown coupon"),
     "bad_token": N_("This token is not valid (mistyped or revoked)."),

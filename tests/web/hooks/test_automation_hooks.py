@@ -1,4 +1,4 @@
-"""A shop's signed webhook starts an event automation (web/automation_hooks.py,
+"""A shop's signed webhook starts an event automation (web/hooks/shops.py,
 sender/campaigns/shop_events.py): signed with the automation's secret it sends, forged or
 unsigned it is refused with a 401 and stores nothing."""
 

@@ -25,7 +25,7 @@ from richsms.errors import Forbidden, NotFound
 from shortener.bots import is_bot
 from web.context import context
 from web.openapi import RouteTable
-from web.page_server import encoded
+from web.recipients.page_server import encoded
 
 # A page's token and a block's id: what the site's own links carry (the fuzzer keeps to it).
 _TOKEN = ("token", "^[A-Za-z0-9_-]{1,64}$")

@@ -43,7 +43,7 @@ from web.sessions import (
     csrf_token,
     set_cookie,
 )
-from web.staff_page import render
+from web.staff.page_html import render
 from web.ui.render import viewer
 
 # A working day at the till.
