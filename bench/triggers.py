@@ -1,6 +1,7 @@
 """Outside events accepted per second by one web process: `POST /api/automations/{id}/trigger`.
 
     python -m bench.triggers [--contacts 1000] [--seconds 2] [--runs 3] [--skip-postgres]
+                             [--http]
 
 The app is driven in-process through ASGI (no HTTP parsing: the redirect bench measures
 uvicorn), 32 requests in flight (`--in-flight`), each a trigger for one of `--contacts` consenting
@@ -14,6 +15,11 @@ Floors, measured in the same run and alternated with the trigger runs:
 - a bare insert: one trigger row inserted and committed per transaction by one thread,
   without HTTP, the app or any check: what the database gives one writer.
 Figures are medians of `--runs` runs; the goal is 1,000 accepted triggers/s.
+
+`--http`: the same over real HTTP, as a shop's server would send them: `richsms serve
+--no-worker` (one process, granian) pinned to core 0, wrk on core 1 with 32 connections,
+each request a fresh Idempotency-Key; its floor `/healthz` through the same server and wrk,
+alternated; the p99 latency of each (bench/redirect.py's server and wrk driver).
 """
 
 from __future__ import annotations
@@ -21,19 +27,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from bench.databases import POSTGRES_URL, reset_postgres
 from richsms.accounts import create_token
 from richsms.clock import SystemClock
-from richsms.db import make_engine, session_scope
+from richsms.db import make_engine, read_session, session_scope
 from richsms.migrate import upgrade
 from richsms.settings import Settings
 from sender.audience.models import Contact
@@ -217,6 +225,79 @@ async def measure(url: str, contacts: int, seconds: float, runs: int) -> None:
     engine.dispose()
 
 
+HTTP_PORT = 8821
+TRIGGER_LUA = """
+math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1000000))
+local prefix = tostring(math.random(1, 1000000000))
+local n = 0
+request = function()
+  n = n + 1
+  local contact = FIRST + (n * 7919) % CONTACTS
+  local body = '{"contact_id": ' .. contact .. ', "data": {"temperature": 28}}'
+  return wrk.format("POST", "PATH", {["Authorization"] = "Bearer TOKEN",
+    ["Content-Type"] = "application/json", ["Idempotency-Key"] = prefix .. "-" .. n}, body)
+end
+"""
+HEALTH_LUA = 'request = function() return wrk.format("GET", "/healthz") end\n'
+
+
+def measure_http(url: str, contacts: int, seconds: float, runs: int) -> None:
+    """Accepted triggers/s over HTTP through one `richsms serve` process, and /healthz."""
+    from bench.redirect import CLIENT_CORE, SERVER_CORE, start_richsms, stop, wrk_command
+    from bench.redirect import _find as found_in
+    from bench.redirect import _ms as ms
+
+    token, automation_id, first = prepare(url, contacts)
+    work = Path(tempfile.mkdtemp(prefix="bench-triggers-http-"))
+    trigger_lua, health_lua = work / "trigger.lua", work / "health.lua"
+    trigger_lua.write_text(
+        TRIGGER_LUA.replace("FIRST", str(first)).replace("CONTACTS", str(contacts))
+        .replace("PATH", f"/api/automations/{automation_id}/trigger").replace("TOKEN", token)
+    )  # fmt: skip
+    health_lua.write_text(HEALTH_LUA)
+    options = argparse.Namespace(connections=IN_FLIGHT)
+    base = f"http://127.0.0.1:{HTTP_PORT}/"
+
+    def drive(lua: Path) -> tuple[float, float, int]:
+        out = subprocess.run(
+            wrk_command(base, lua, options, max(1, round(seconds)), "--latency"),
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        refused = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        p99 = found_in(r"99%\s+([\d.]+\w+)", out)
+        return (
+            float(found_in(r"Requests/sec:\s+([\d.]+)", out)),
+            ms(p99),
+            int(refused.group(1)) if refused else 0,
+        )
+
+    print(f"  server on core {SERVER_CORE}, wrk on core {CLIENT_CORE}, {IN_FLIGHT} connections")
+    server = start_richsms(url, HTTP_PORT)
+    try:
+        drive(trigger_lua)  # warm up
+        accepted, floors = [], []
+        for run_no in range(1, runs + 1):
+            floor, floor_p99, _ = drive(health_lua)
+            rate, p99, refused = drive(trigger_lua)
+            assert refused == 0, f"{refused} triggers were not accepted"
+            accepted.append(rate)
+            floors.append(floor)
+            print(f"  run {run_no}: {rate:,.0f} triggers/s accepted (p99 {p99:.1f} ms), "
+                  f"/healthz {floor:,.0f}/s (p99 {floor_p99:.1f} ms)")
+    finally:
+        stop(server)
+    median = statistics.median(accepted)
+    print(f"  accepted triggers/s over HTTP (median of {runs}): {median:,.0f}  "
+          f"(goal 1,000: {'met' if median >= 1_000 else 'NOT met'}); "
+          f"/healthz {statistics.median(floors):,.0f}/s, "
+          f"ratio {median / statistics.median(floors):.2f}")
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        stored = session.scalar(select(func.count()).select_from(AutomationTrigger))
+    engine.dispose()
+    print(f"  triggers stored: {stored:,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000)
@@ -224,6 +305,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--in-flight", type=int, default=32)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--http", action="store_true", help="through richsms serve and wrk")
     args = parser.parse_args()
     global IN_FLIGHT
     IN_FLIGHT = args.in_flight
@@ -234,7 +316,10 @@ def main() -> None:
         backends.append(("PostgreSQL", POSTGRES_URL))
     for name, url in backends:
         print(f"{name}: {IN_FLIGHT} in flight, {args.seconds:g} s per run")
-        asyncio.run(measure(url, args.contacts, args.seconds, args.runs))
+        if args.http:
+            measure_http(url, args.contacts, args.seconds, args.runs)
+        else:
+            asyncio.run(measure(url, args.contacts, args.seconds, args.runs))
 
 
 if __name__ == "__main__":
