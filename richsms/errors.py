@@ -108,13 +108,14 @@ def problems(
     ]
 
 
-def described(exc: ValidationError, whole: str) -> str:
+def described(exc: ValidationError, whole: str, *, within: str = "") -> str:
     """A pydantic validation error as one readable sentence per problem, `field.path:
     message`, for the first MAX_PROBLEMS of them, then how many more there are; `whole`
-    names the value itself when the problem has no field."""
+    names the value itself when the problem has no field, `within` prefixes the paths of
+    a value that is itself a field (`ab_test.`)."""
     parts = []
     for where, problem in problems(exc, MAX_PROBLEMS):
-        where = where or whole
+        where = within + where if where else whole
         if len(where) > 80:
             where = where[:77] + "..."
         parts.append(f"{where}: {problem['msg'][:200]}")

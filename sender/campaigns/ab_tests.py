@@ -94,7 +94,9 @@ def parse_ab_test(raw: Mapping[str, Any] | AbTestSpec) -> AbTestSpec:
     try:
         return AbTestSpec.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidInput(described(exc, "ab_test"), code="invalid_input") from None
+        raise InvalidInput(
+            described(exc, "ab_test", within="ab_test."), code="invalid_input"
+        ) from None
 
 
 def stored_ab_test(raw: Mapping[str, Any] | AbTestSpec | None) -> dict[str, Any] | None:

@@ -296,3 +296,54 @@ def test_a_marketer_sets_up_a_three_variant_test_edits_it_and_removes_it(
     assert saved.status_code == 303
     assert api.get(f"/api/campaigns/{campaign_id}").json()["ab_test"] is None
     assert 'id="ab-test-summary"' not in marketer.get(f"/ui/campaigns/{campaign_id}").text
+
+
+def test_each_bad_value_of_the_section_is_refused_beside_its_field_never_a_500(
+    marketer: TestClient,  # noqa: F811
+    engine: Engine,
+    clock: FrozenClock,
+) -> None:
+    group = audience(engine, clock)
+    composer = marketer.get("/ui/campaigns/new").text
+    campaign = {
+        "csrf": csrf(composer),
+        "name": "Soldes",
+        "type": "informational",
+        "template": "Soldes ce week-end",
+        f"group-{group}": "on",
+        "zone": "Europe/Paris",
+        "ab-variants": "2",
+        "ab-0-template": "Vite, les soldes",
+        "ab-1-template": "Dernier jour des soldes",
+    }
+    refusals = {
+        "ab-share": {"ab-share": "0"},
+        "ab-decide": {"ab-decide": "8", "ab-decide-unit": "days"},
+        "ab-metric": {"ab-metric": "opens"},
+        "ab-0-send_at": {"ab-0-send_at": "demain"},
+        "ab-1-page_id": {"ab-1-template": "", "ab-1-page_id": "999"},
+        "ab-1": {"ab-1-template": " "},  # a variant that changes nothing
+        "ab-0-template": {"ab-0-template": "Vite {{ contact.unknown_field }}"},
+    }
+    for field, values in refusals.items():
+        refused = marketer.post("/ui/campaigns/new", data={**campaign, **values})
+        assert refused.status_code == 422, (field, refused.status_code)
+        shown = re.search(r'<p class="field-error" id="([^"]+)-error"', refused.text)
+        assert shown is not None and shown[1] == field, (field, shown)
+        assert shown_form(refused.text)["ab-0-template"] == {**campaign, **values}["ab-0-template"]
+    # 1.5 hours is 90 minutes; more than 4 variants asked for is 4.
+    fine = marketer.post(
+        "/ui/campaigns/new",
+        data={**campaign, "ab-decide": "1,5", "ab-decide-unit": "hours", "ab-variants": "9"},
+    )
+    assert fine.status_code == 422  # variants C and D were left empty
+    assert 'id="ab-2-error"' in fine.text and 'name="ab-3-template"' in fine.text
+    created = marketer.post(
+        "/ui/campaigns/new",
+        data={**campaign, "ab-decide": "1,5", "ab-decide-unit": "hours"},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    with Session(engine) as session:
+        saved = session.execute(select(Campaign)).scalar_one()
+        assert saved.ab_test is not None and saved.ab_test["decide_after_minutes"] == 90

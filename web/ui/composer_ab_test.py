@@ -94,8 +94,8 @@ def ab_test_of(
     share = _number(form.get("ab-share", DEFAULT_SHARE) or DEFAULT_SHARE)
     decide = _number(form.get("ab-decide", "1") or "1")
     unit = UNITS.get(form.get("ab-decide-unit", "hours"), 60)
-    if isinstance(decide, float) and decide.is_integer():
-        decide = int(decide) * unit
+    if isinstance(decide, float) and (decide * unit).is_integer():  # 1.5 hours: 90 minutes
+        decide = int(decide * unit)
     no_winner = form.get("ab-if_no_winner", "fallback-0")
     fallback = no_winner.removeprefix("fallback-")
     return {
