@@ -45,8 +45,10 @@ from sqlmodel import Session, col
 
 from richsms.bare_many import BareMany
 from richsms.errors import InvalidInput
+from richsms.events import wanted
 from sender.compose.encoding import analyze
 from sender.delivery.models import (
+    DELIVERED,
     ERROR,
     EXPIRED,
     FAILED,
@@ -56,11 +58,20 @@ from sender.delivery.models import (
     SENDING,
     SENT,
     SKIPPED,
+    UNDELIVERED,
     UNKNOWN,
     Message,
     MessagePart,
 )
-from sender.delivery.receipts import PART_SENT, apply_pending
+from sender.delivery.receipts import (
+    Waiting,
+    apply_pending,
+    existing_parts,
+    message_verdict,
+    settled_with_answer,
+    tell_webhooks,
+    waiting_for,
+)
 
 
 @dataclass(slots=True)
@@ -451,8 +462,9 @@ def record(
 
     An answer is recorded even if a sweep already marked the message unknown: the
     answer is the truth, the sweep only a presumption. An accepted message gets one
-    `message_part` row per provider id, and the receipts that came before the answer
-    (pending) are applied to it now.
+    `message_part` row per provider id; a receipt that came before the answer (pending)
+    is applied in the same writes: its part is written in its final state, and the
+    message goes straight to `delivered` (or `undelivered`) with its `sent_at`.
     """
     by_state: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
@@ -461,6 +473,7 @@ def record(
         ids = [o.id for o in by_state[SENT]]
         claimed = set(conn.execute(_CLAIMED, {"ids": ids, "worker": worker_id}).scalars())
         by_state[SENT] = [o for o in by_state[SENT] if o.id in claimed]
+    sent = by_state.pop(SENT, [])
     for state, group in by_state.items():
         _ANSWERS[state].execute(
             conn,
@@ -469,35 +482,77 @@ def record(
                     "b_id": o.id,
                     "b_worker": worker_id,
                     "b_at": o.at,
-                    "b_pid": o.provider_id or (o.part_ids[0] if o.part_ids else None),
                     "b_error": o.error,
                     "b_retry": o.retry_at,
                 }
                 for o in group
             ],
         )
-    _add_parts(conn, by_state.get(SENT, []), provider)
+    if sent:
+        _record_sent(conn, sent, worker_id, provider)
 
 
-def _add_parts(conn: Connection, sent: Sequence[Outcome], provider: str) -> None:
-    """One row per provider id of each accepted message, then the receipts that were
-    waiting for them. An id the provider already gave another message is kept with the
-    first (ids are unique per provider; receipts could not tell the two apart)."""
-    rows = [
-        {
-            "message_id": o.id,
-            "provider": provider,
-            "provider_id": pid,
-            "part": n,
-            "state": PART_SENT,
-        }
-        for o in sent
-        for n, pid in enumerate(o.part_ids)
-    ]
-    if not rows:
+def _record_sent(conn: Connection, sent: Sequence[Outcome], worker_id: str, provider: str) -> None:
+    """Accepted messages: their parts (one row per provider id) and their state, each
+    written once, in the final state the receipts waiting for them give. An id the
+    provider already gave another message is kept with the first (ids are unique per
+    provider; receipts could not tell the two apart): its receipts are that message's."""
+    waiting = waiting_for(conn, provider, [pid for o in sent for pid in o.part_ids])
+    taken = existing_parts(conn, provider, list(waiting.verdicts)) if waiting.verdicts else set()
+    settled: dict[str, list[dict[str, object]]] = {DELIVERED: [], UNDELIVERED: []}
+    messages: list[dict[str, object]] = []
+    parts: list[dict[str, object]] = []
+    for o in sent:
+        own = [(n, pid) for n, pid in enumerate(o.part_ids) if pid not in taken]
+        states = [waiting.part(pid) for _, pid in own]
+        verdict = message_verdict(states) if waiting.verdicts else None
+        state, at, error = verdict or (SENT, None, None)
+        messages.append(
+            {
+                "b_id": o.id,
+                "b_worker": worker_id,
+                "b_state": state,
+                "b_at": o.at,
+                "b_pid": o.provider_id or (o.part_ids[0] if o.part_ids else None),
+                "b_error": error,
+                "b_delivered": at if state == DELIVERED else None,
+                "b_undelivered": at if state == UNDELIVERED else None,
+            }
+        )
+        if verdict is not None:
+            settled[state].append({"b_id": o.id, "b_at": at, "b_error": error})
+        parts += [
+            {
+                "message_id": o.id,
+                "provider": provider,
+                "provider_id": pid,
+                "part": n,
+                "state": part_state,
+                "receipt_at": part_at,
+                "error": part_error,
+            }
+            for (n, pid), (part_state, part_at, part_error) in zip(own, states, strict=True)
+        ]
+    _ACCEPTED.execute(conn, messages)
+    _PART.execute(conn, parts)
+    _settle_waiting(conn, waiting, taken, settled)
+
+
+def _settle_waiting(
+    conn: Connection,
+    waiting: Waiting,
+    taken: set[str],
+    settled: dict[str, list[dict[str, object]]],
+) -> None:
+    """The receipts the answer used up are dropped; those of an id another message had
+    already apply to that one; the messages settled are told to webhooks."""
+    if not waiting.verdicts:
         return
-    _PART.execute(conn, [{**row, "state": PART_SENT} for row in rows])
-    apply_pending(conn, [(provider, str(row["provider_id"])) for row in rows])
+    settled_with_answer(conn, waiting, [pid for pid in waiting.verdicts if pid not in taken])
+    if taken:
+        apply_pending(conn, [(waiting.provider, pid) for pid in sorted(taken)])
+    if (settled[DELIVERED] or settled[UNDELIVERED]) and wanted(conn, "delivery"):
+        tell_webhooks(conn, settled[DELIVERED], settled[UNDELIVERED])
 
 
 # The statements recorded for every batch, built and compiled once (see richsms/bare_many).
@@ -512,13 +567,21 @@ _MINE = and_(
     _ANSWERABLE,
     col(Message.claimed_by) == bindparam("b_worker"),
 )
-_ANSWERS = {
-    SENT: BareMany(
-        update(Message)
-        .where(_MINE)
-        .values(state=SENT, sent_at=bindparam("b_at"), provider_id=bindparam("b_pid"), error=None),
-        ["b_id", "b_worker", "b_at", "b_pid"],
+# Accepted: `sent`, or already `delivered`/`undelivered` by the receipts that came first.
+_ACCEPTED = BareMany(
+    update(Message)
+    .where(_MINE)
+    .values(
+        state=bindparam("b_state"),
+        sent_at=bindparam("b_at"),
+        provider_id=bindparam("b_pid"),
+        error=bindparam("b_error"),
+        delivered_at=bindparam("b_delivered"),
+        undelivered_at=bindparam("b_undelivered"),
     ),
+    ["b_id", "b_worker", "b_state", "b_at", "b_pid", "b_error", "b_delivered", "b_undelivered"],
+)
+_ANSWERS = {
     FAILED: BareMany(
         update(Message)
         .where(_MINE)
@@ -550,9 +613,11 @@ _PART = BareMany(
             provider_id=bindparam("provider_id"),
             part=bindparam("part"),
             state=bindparam("state"),
+            receipt_at=bindparam("receipt_at"),
+            error=bindparam("error"),
         )
         .on_conflict_do_nothing()
     ),
-    ["message_id", "provider", "provider_id", "part", "state"],
+    ["message_id", "provider", "provider_id", "part", "state", "receipt_at", "error"],
 )
 

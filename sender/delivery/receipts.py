@@ -16,8 +16,11 @@ Only a `sent` message moves; the first final receipt of a part wins.
 
 Idempotent: a receipt arriving twice changes nothing the second time. A receipt arriving
 before the submit answer it refers to was recorded (a fast SMSC answers `submit_sm_resp`
-and `deliver_sm` almost together) is kept as a pending receipt, and applied by
-`apply_pending` when the answer is recorded (sender/delivery/outbox.py calls it).
+and `deliver_sm` almost together) is kept as a pending receipt, and applied with the
+answer: `waiting_for` reads what waits for the parts an answer brings, and the answer
+writes each part and its message in their final state at once (sender/delivery/outbox.py),
+the part `delivered` and the message straight from `sending` to `delivered`, never `sent`
+first. `apply_pending` applies them to parts that exist already (the sweep's catch-up).
 """
 
 from __future__ import annotations
@@ -65,6 +68,75 @@ class _Verdict:
     state: str  # the part's new state: delivered or undelivered
     at: datetime
     error: str | None
+
+
+PartState = tuple[str, datetime | None, str | None]  # a part's state, receipt time, error
+
+
+def message_verdict(parts: Sequence[PartState]) -> tuple[str, datetime, str | None] | None:
+    """A message's state from its parts': `undelivered` at the first failing part's time,
+    with its error, as soon as one part is; `delivered` at the latest part's time once
+    every part is; None while a part waits for its receipt (or it has no part)."""
+    failing = [(at, error) for state, at, error in parts if state == UNDELIVERED and at]
+    if failing:
+        at, error = min(failing, key=lambda pair: pair[0])
+        return UNDELIVERED, at, error
+    times = [at for state, at, _ in parts if state == DELIVERED and at is not None]
+    if parts and len(times) == len(parts):
+        return DELIVERED, max(times), None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """The pending receipts of parts an answer is bringing: the verdict of each part (its
+    earliest final receipt), and the pending rows of each."""
+
+    provider: str
+    verdicts: dict[str, PartState]
+    rows: dict[str, list[tuple[int, Receipt]]]
+
+    def part(self, provider_id: str) -> PartState:
+        """The state a new part is written in: its verdict, else waiting (`sent`)."""
+        return self.verdicts.get(provider_id, (PART_SENT, None, None))
+
+
+def waiting_for(conn: Connection, provider: str, provider_ids: Sequence[str]) -> Waiting:
+    """What pending receipts say of these parts of `provider`, about to be written."""
+    rows: dict[str, list[tuple[int, Receipt]]] = {}
+    for chunk in _chunks(provider_ids, 500):
+        for row_id, provider_id, state, at, error in conn.execute(
+            _PENDING_NAMED, {"provider": provider, "ids": list(chunk)}
+        ):
+            kept = Receipt(provider, provider_id, cast(ReceiptState, state), at, error)
+            rows.setdefault(provider_id, []).append((int(row_id or 0), kept))
+    verdicts: dict[str, PartState] = {}
+    for provider_id, found in rows.items():
+        found.sort(key=lambda row: row[1].at)  # the earliest final receipt wins
+        first = found[0][1]
+        verdicts[provider_id] = (_FINAL[first.state], first.at, _error(first))
+    return Waiting(provider, verdicts, rows)
+
+
+def existing_parts(conn: Connection, provider: str, provider_ids: Sequence[str]) -> set[str]:
+    """Those of these ids of `provider` some message's part has already."""
+    return {pid for (_, pid) in _parts(conn, [(provider, pid) for pid in provider_ids])}
+
+
+def settled_with_answer(conn: Connection, waiting: Waiting, written: Iterable[str]) -> None:
+    """The pending receipts of the parts just `written` in their final state are used up:
+    dropped, and counted (/metrics) as if applied then."""
+    used = [row for provider_id in written for row in waiting.rows.get(provider_id, [])]
+    if not used:
+        return
+    ids = [row_id for row_id, _ in used]
+    for chunk_ids in _chunks(ids, 500):
+        conn.execute(delete(PendingReceipt).where(col(PendingReceipt.id).in_(chunk_ids)))
+    applied = {provider_id: rows[0][0] for provider_id, rows in waiting.rows.items()}
+    outcomes: list[ReceiptOutcome] = [
+        "applied" if applied.get(r.provider_id) == row_id else "duplicate" for row_id, r in used
+    ]
+    _tally([r for _, r in used], outcomes, None)
 
 
 def record_receipt(
@@ -279,17 +351,18 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict, int]]) -> None:
     delivered: list[dict[str, object]] = []
     undelivered: list[dict[str, object]] = []
     for message_id, states in parts.items():
-        failing = [(at, error) for state, at, error in states if state == UNDELIVERED and at]
-        if failing:
-            at, error = min(failing, key=lambda pair: pair[0])
+        verdict = message_verdict(states)
+        if verdict is None:
+            continue
+        state, at, error = verdict
+        if state == UNDELIVERED:
             undelivered.append({"b_id": message_id, "b_at": at, "b_error": error})
-        elif all(state == DELIVERED for state, _, _ in states):
-            last = max(at for _, at, _ in states if at is not None)
-            delivered.append({"b_id": message_id, "b_at": last})
+        else:
+            delivered.append({"b_id": message_id, "b_at": at})
     _DELIVER.execute(conn, delivered)
     _UNDELIVER.execute(conn, undelivered)
     if webhooks:
-        _tell_webhooks(conn, delivered, undelivered)
+        tell_webhooks(conn, delivered, undelivered)
 
 
 # The statements receipts run for every batch, built once (building and keying a
@@ -319,6 +392,16 @@ _PARTS_OF_SENT = (
         col(Message.state) == SENT,
     )
 )
+_PENDING_NAMED = select(
+    col(PendingReceipt.id),
+    col(PendingReceipt.provider_id),
+    col(PendingReceipt.state),
+    col(PendingReceipt.at),
+    col(PendingReceipt.error),
+).where(
+    col(PendingReceipt.provider) == bindparam("provider"),
+    col(PendingReceipt.provider_id).in_(bindparam("ids", expanding=True)),
+)
 _SETTLE_PART = BareMany(
     update(MessagePart)
     .where(
@@ -342,10 +425,11 @@ _UNDELIVER = BareMany(
 )
 
 
-def _tell_webhooks(
+def tell_webhooks(
     conn: Connection, delivered: list[dict[str, object]], undelivered: list[dict[str, object]]
 ) -> None:
-    """The `delivery` event of each message a receipt just settled (same transaction)."""
+    """The `delivery` event of each message a receipt just settled (same transaction):
+    rows of `b_id`, `b_at` and, for the undelivered, `b_error`."""
     settled = [(DELIVERED, row) for row in delivered] + [(UNDELIVERED, row) for row in undelivered]
     if not settled:
         return

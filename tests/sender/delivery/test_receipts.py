@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlmodel import Session, col
 
 from richsms.db import session_scope
@@ -172,6 +172,101 @@ def test_a_receipt_before_the_submit_answer_is_kept_and_applied_with_the_answer(
     assert (delivered.state, delivered.delivered_at) == (DELIVERED, clock.now())
     with engine.begin() as conn:
         assert conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one() == 0
+
+
+def answer(engine: Engine, message_id: int, at: datetime, *part_ids: str) -> list[str]:
+    """Claim, then record the provider's acceptance of `message_id` (its parts' ids) at
+    `at`; the statements the answer's transaction wrote, in order."""
+    with engine.begin() as conn:
+        mark_sending(conn=conn, ids=[message_id], now=at, worker_id="w")
+    written: list[str] = []
+
+    def seen(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        if statement.split(None, 1)[0] in ("INSERT", "UPDATE", "DELETE"):
+            written.append(" ".join(statement.split()[:3]))
+
+    with engine.begin() as conn:
+        event.listen(conn, "before_cursor_execute", seen)
+        outcome = Outcome(message_id, SENT, at, provider_ids=part_ids)
+        record(conn=conn, outcomes=[outcome], worker_id="w", provider="fault")
+    return written
+
+
+def test_a_receipt_before_its_answer_ends_the_message_delivered_in_the_answers_writes(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock)
+    pid = f"fault-{message_id}"
+    received = clock.now() + timedelta(milliseconds=2)
+    assert receipt(engine, pid, "delivered", received) == "pending"
+    answered = clock.now() + timedelta(milliseconds=5)  # submit_sm_resp read after it
+    written = answer(engine, message_id, answered, pid)
+    message = load(engine, message_id)
+    assert (message.state, message.sent_at, message.delivered_at, message.error) == (
+        DELIVERED,
+        answered,
+        received,
+        None,
+    )
+    assert message.provider_id == pid
+    with engine.begin() as conn:
+        part = conn.execute(
+            select(col(MessagePart.state), col(MessagePart.receipt_at)).where(
+                col(MessagePart.provider_id) == pid
+            )
+        ).one()
+        left = conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one()
+    assert (part.state, part.receipt_at, left) == (DELIVERED, received, 0)
+    # The message and its part are each written once, in their final state.
+    assert written == [
+        "UPDATE message SET",
+        "INSERT INTO message_part",
+        "DELETE FROM pending_receipt",
+    ]
+    # The receipt repeated later changes nothing.
+    assert receipt(engine, pid, "delivered", received + timedelta(seconds=1)) == "duplicate"
+    assert load(engine, message_id).delivered_at == received
+
+
+def test_a_failure_receipt_before_its_answer_ends_the_message_undelivered(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock)
+    pid = f"fault-{message_id}"
+    received = clock.now() + timedelta(milliseconds=2)
+    later = received + timedelta(milliseconds=1)
+    assert receipt(engine, pid, "delivered", later) == "pending"
+    assert receipt(engine, pid, "rejected", received, error="barred") == "pending"
+    answered = clock.now() + timedelta(milliseconds=5)
+    answer(engine, message_id, answered, pid)
+    message = load(engine, message_id)
+    # The earliest final receipt of the part wins, as when the part exists already.
+    assert (message.state, message.sent_at, message.undelivered_at, message.error) == (
+        UNDELIVERED,
+        answered,
+        received,
+        "rejected: barred",
+    )
+    assert parts(engine, message_id) == [("fault", pid, UNDELIVERED)]
+    with engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one() == 0
+
+
+def test_a_long_message_whose_receipts_came_for_some_parts_waits_for_the_others(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    message_id = add_message(engine, clock, LONG)
+    ids = [f"fault-{message_id}-{n}" for n in range(3)]
+    first, last = clock.now() + timedelta(seconds=1), clock.now() + timedelta(seconds=9)
+    assert receipt(engine, ids[0], "delivered", first) == "pending"
+    assert receipt(engine, ids[2], "delivered", first) == "pending"
+    answer(engine, message_id, clock.now(), *ids)
+    sent = load(engine, message_id)
+    assert (sent.state, sent.sent_at, sent.delivered_at) == (SENT, clock.now(), None)
+    assert [state for _, _, state in parts(engine, message_id)] == [DELIVERED, SENT, DELIVERED]
+    assert receipt(engine, ids[1], "delivered", last) == "applied"
+    delivered = load(engine, message_id)
+    assert (delivered.state, delivered.delivered_at) == (DELIVERED, last)
 
 
 def test_applying_pending_receipts_keeps_those_whose_answer_has_not_come(

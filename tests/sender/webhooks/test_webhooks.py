@@ -266,6 +266,46 @@ def test_a_receipt_is_told_as_a_delivery_event(
     )
 
 
+def test_a_receipt_before_its_answer_is_told_once_as_a_delivery_event(
+    engine: Engine, clock: FrozenClock, receiver: Receiver
+) -> None:
+    from sender.delivery.outbox import NewMessage, enqueue
+    from sender.delivery.receipts import record_receipt
+    from sender.delivery.worker import Worker, WorkerConfig
+    from tests.sender.delivery.providers.fault import FaultProvider
+
+    register(engine, clock, receiver.url, "delivery")
+    with session_scope(engine) as session:
+        new = NewMessage(phone="+33612345678", text="Hi", type="informational")
+        message = enqueue(session=session, message=new, now=clock.now())
+        message_id = message.id
+    with session_scope(engine) as session:  # a fast SMSC: in before the answer is recorded
+        outcome = record_receipt(
+            session=session,
+            provider="fault",
+            provider_id=f"fault-{message_id}",
+            state="undelivered",
+            at=clock.now(),
+            error="absent subscriber",
+        )
+    assert outcome == "pending"
+    worker = Worker(
+        engine, FaultProvider(latency=0), clock, WorkerConfig(worker_id="w", default_rate=100)
+    )
+    try:
+        worker.run_once()
+    finally:
+        worker.close()
+    assert deliver_due(engine=engine, clock=clock, allow_private=True) == (1, 0)
+    event = json.loads(receiver.received[0][1])
+    assert (event["type"], event["message_id"], event["state"], event["error"]) == (
+        "delivery",
+        message_id,
+        "undelivered",
+        "absent subscriber",
+    )
+
+
 def test_erasing_a_contact_erases_their_replies_from_webhook_payloads(
     api: TestClient, engine: Engine, clock: FrozenClock, receiver: Receiver
 ) -> None:
