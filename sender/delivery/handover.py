@@ -89,6 +89,10 @@ class Handing:
 
     def __init__(self, window: int, note: Note, stopping: Callable[[], bool]) -> None:
         self.room = asyncio.Semaphore(window)
+        # One handful takes its places at a time: two batches taking theirs place by
+        # place could each hold part of the window, waiting for the rest forever when
+        # the provider stops answering (places come back with answers only).
+        self.taking = asyncio.Lock()
         # Half a window: while one handful is being noted, the other half is in flight.
         self.handful = max(1, window // 2)
         self.note = note
@@ -195,9 +199,10 @@ async def _by_handfuls(
             if noted is None:  # the lease lapsed: hand nothing more over
                 break
             handovers.append(noted)
-            for _ in handful:
-                await handing.room.acquire()
-                loose += 1
+            async with handing.taking:
+                for _ in handful:
+                    await handing.room.acquire()
+                    loose += 1
             if failed or handing.stopping():
                 break
             handed.update(m.id for m in handful)

@@ -50,7 +50,7 @@ from sender.delivery import outbox, sweeps
 from sender.delivery.claims import Claim, ClaimRules, claim
 from sender.delivery.frequency_caps import FrequencyCap
 from sender.delivery.handover import Handing, WorkerStats, outgoing, record_answers, submit
-from sender.delivery.leases import Lease, record_handover
+from sender.delivery.leases import HandoverNotes, Lease
 from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Provider, ProviderEvents, SubmitResult, provider_from_settings
 from sender.delivery.worker_lanes import DatabaseLanes, new_event_loop
@@ -159,6 +159,8 @@ class Worker:
         self.lease = Lease(self.worker_id, self.config.alive_for)
         self._next_takeover: datetime | None = None
         self._handing = Handing(max(1, provider.window), self._note, lambda: self._stop.is_set())
+        self._notes = HandoverNotes(engine)  # used on the handovers lane only
+        weakref.finalize(self, self._notes.close)
 
     # --- The loop
 
@@ -259,12 +261,7 @@ class Worker:
         return await self._lanes.run("handovers", self._write_handover, ids)
 
     def _write_handover(self, ids: list[int]) -> int:
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Seen by the next sweep even if this worker dies the next instant; it
-                # only has to outlive us, not a database crash.
-                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            return record_handover(conn, self.worker_id, ids, self.clock.now())
+        return self._notes.note(self.worker_id, ids, self.clock.now())
 
     async def _hand_over(self, batch: Claim, slots: asyncio.Semaphore) -> None:
         """Hand `batch` to the provider, then record its answers."""
@@ -462,6 +459,7 @@ class Worker:
             self._loop.close()
             self._loop = None
         self._lanes.close()
+        self._notes.close()
 
 
 def default_worker_id() -> str:

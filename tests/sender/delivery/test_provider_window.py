@@ -20,8 +20,16 @@ from richsms.db import session_scope
 from richsms.settings import ConfigError, Settings
 from sender.audience.models import Contact
 from sender.campaigns.models import Campaign
+from sender.delivery.handover import Handing, submit
 from sender.delivery.models import FAILED, QUEUED, SENDING, SENT, UNKNOWN, Message, SenderNumber
-from sender.delivery.providers import OutgoingMessage, Report, SubmitResult, provider_from_settings
+from sender.delivery.providers import (
+    OutgoingMessage,
+    ProviderEvents,
+    ProviderHealth,
+    Report,
+    SubmitResult,
+    provider_from_settings,
+)
 from sender.delivery.worker import Worker, WorkerConfig
 from tests.clock import FrozenClock
 from tests.sender.delivery.providers import fault as fault_module
@@ -223,3 +231,75 @@ def test_the_fault_provider_is_available_only_when_asked() -> None:
     assert isinstance(provider, FaultProvider) and provider.window == 3
     with pytest.raises(ConfigError, match="unknown provider"):
         provider_from_settings(settings.replace(provider="faulty"))
+
+
+class Holding:
+    """A provider that answers only when told to (an SMSC that may stop answering)."""
+
+    name = "holding"
+    window = 4
+
+    def __init__(self) -> None:
+        self.on_wire: list[int] = []
+        self.waiting: dict[int, tuple[asyncio.Future[None], Report]] = {}
+
+    async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
+        loop = asyncio.get_running_loop()
+        for m in messages:
+            self.on_wire.append(m.id)
+            self.waiting[m.id] = (loop.create_future(), report)
+        await asyncio.gather(*(self.waiting[m.id][0] for m in messages))
+
+    async def start(self, events: ProviderEvents) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def health(self) -> ProviderHealth:
+        return ProviderHealth(True)
+
+    def answer(self, message_id: int) -> None:
+        done, report = self.waiting.pop(message_id)
+        report(SubmitResult.accepted(message_id, f"h-{message_id}"))
+        done.set_result(None)
+
+
+def test_two_batches_sharing_a_window_keep_it_full_when_the_provider_stops_answering() -> None:
+    """Two batches wait for places in one window (4: handfuls of 2); two answers come,
+    then none: the two places go to one handful, which goes on the wire, never one place
+    to each (neither handful could then go: the window would stay half empty for good,
+    as a worker killed against an SMSC holding its answers showed)."""
+    provider = Holding()
+
+    async def note(_ids: list[int]) -> int:
+        return 1
+
+    def outgoing(ids: range) -> list[OutgoingMessage]:
+        return [
+            OutgoingMessage(i, "+33612345678", "Shop", "", "Hi", "informational", "GSM-7", 1)
+            for i in ids
+        ]
+
+    async def scenario() -> list[int]:
+        handing = Handing(provider.window, note, lambda: False)
+        batches = [
+            asyncio.ensure_future(submit(provider, outgoing(ids), timeout=60, handing=handing))
+            for ids in (range(1, 7), range(11, 17))
+        ]
+        for _ in range(50):  # let both batches take what they can
+            await asyncio.sleep(0)
+        assert provider.on_wire == [1, 2, 3, 4]  # the first batch filled the window
+        provider.answer(1)
+        provider.answer(2)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        on_wire = list(provider.on_wire)
+        for batch in batches:
+            batch.cancel()
+        await asyncio.wait(batches)
+        return on_wire
+
+    on_wire = asyncio.run(scenario())
+    assert on_wire[:4] == [1, 2, 3, 4]
+    assert on_wire[4:] in ([5, 6], [11, 12])  # a whole handful: the window is full again
