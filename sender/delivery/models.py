@@ -131,7 +131,9 @@ class Message(SQLModel, table=True):
     expired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     unknown_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     error: str | None = Field(default=None, sa_column=Column(Text))
-    provider_id: str | None = Field(default=None, sa_column=Column(String(100), index=True))
+    # The first part's id, for people and exports; receipts find a message through
+    # message_part, so nothing looks it up (no index: each accepted answer would write it).
+    provider_id: str | None = Field(default=None, sa_column=Column(String(100)))
     claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
     # What carried it, set when a worker claims it: the provider's name and the sender
     # number (`sender` holds the number's value; the id survives a renamed number).
