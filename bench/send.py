@@ -93,13 +93,13 @@ def measure_send(
     }
 
 
-def enqueue_bulk(engine: Engine, count: int) -> None:
-    """Queued messages due now, inserted in large multi-row batches."""
+def enqueue_bulk(engine: Engine, count: int, due: datetime | None = None) -> None:
+    """Queued messages due now (or at `due`), inserted in large multi-row batches."""
     now = datetime.now(UTC)
     template = {
         "type": "informational",
         "state": QUEUED,
-        "due_at": now,
+        "due_at": due or now,
         "planned_at": now,
         "queued_at": now,
         "sender": BENCH_SENDER,

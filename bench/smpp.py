@@ -12,7 +12,15 @@
    shows them (polled every 0.1 s).
    Each is also given as a fraction of phase 1's figure, measured in the same run:
    the machines are shared and their speed varies from one hour to the next.
-3. Rate (skipped with --seconds 0): one worker (SQLite) sends `rate` x `seconds` queued
+3. Worker processes on PostgreSQL (`--workers 1,2`; 0 to skip): `richsms worker`
+   processes, each with its own bind to the same SMSC, send `count` messages due at an
+   instant a few seconds ahead (every process bound and idle by then); messages/s until
+   every one is delivered, each run as a fraction of the one-process run, and the cores
+   used meanwhile: the CPU time of the worker processes, of the SMSC and of PostgreSQL's
+   backends serving them, over the wall time. The machine's cores are shared by all
+   three (and by whatever else runs): two workers can only carry twice one worker when
+   one worker's run leaves at least as many cores idle as it uses.
+4. Rate (skipped with --seconds 0): one worker (SQLite) sends `rate` x `seconds` queued
    messages at a default rate of `rate`/s; the figure is the rate the SMSC saw (its own
    timestamps of each accepted submit_sm, after the bucket's first second of burst), and
    its deviation.
@@ -28,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,10 +44,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvloop
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlmodel import col
 
 from bench.send import enqueue_bulk, fresh_database
@@ -52,8 +62,12 @@ from sender.delivery.providers.base import Inbound, OutgoingMessage, Receipt, Su
 from sender.delivery.providers.smpp import SmppConfig, SmppProvider
 from sender.delivery.worker import Worker, WorkerConfig
 
-SMSC = Path(__file__).resolve().parents[1] / "tests/sender/delivery/providers/smsc.py"
+ROOT = Path(__file__).resolve().parents[1]
+SMSC = ROOT / "tests/sender/delivery/providers/smsc.py"
+RICHSMS = Path(sys.executable).parent / "richsms"
 BATCH = 500
+# Worker processes start and bind before their messages are due.
+PROCESS_START = 6.0
 
 
 class CountingEvents:
@@ -241,6 +255,91 @@ def with_worker(
     }
 
 
+def backend_cpu(engine: Engine) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving `engine`'s database."""
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        return {int(pid): cpu_seconds(int(pid)) for pid in pids}
+
+
+def with_processes(
+    port: int, smsc_pid: int, count: int, window: int, workers: int, log_dir: Path
+) -> dict[str, float]:
+    """`workers` `richsms worker` processes on PostgreSQL, each over its own bind."""
+    url = fresh_database("postgresql")
+    engine = make_engine(url)
+    upgrade(engine)
+    due = datetime.now(UTC) + timedelta(seconds=PROCESS_START)
+    enqueue_bulk(engine, count, due=due)
+    env = {
+        **os.environ,
+        "RICHSMS_DATABASE_URL": url,
+        "RICHSMS_SECRET_KEY": "bench-" + "0" * 40,
+        "RICHSMS_PROVIDER": "smpp",
+        "RICHSMS_SMPP_PORT": str(port),
+        "RICHSMS_SMPP_WINDOW": str(window),
+        "RICHSMS_DEFAULT_RATE": "1000000000",
+    }
+    processes = [
+        subprocess.Popen(
+            [str(RICHSMS), "worker"],
+            env=env,
+            cwd=log_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=(log_dir / f"worker-{workers}-{n}.log").open("wb"),
+        )
+        for n in range(workers)
+    ]
+
+    def delivered() -> int:
+        with engine.connect() as conn:
+            query = select(func.count()).where(col(Message.state) == DELIVERED)
+            return int(conn.execute(query).scalar_one())
+
+    try:
+        while (left := (due - datetime.now(UTC)).total_seconds()) > 0:
+            time.sleep(min(left, 0.05))
+        started = time.perf_counter()
+        before = {
+            "workers": sum(cpu_seconds(p.pid) for p in processes),
+            "smsc": cpu_seconds(smsc_pid),
+        }
+        backends = backend_cpu(engine)
+        took = None
+        while time.perf_counter() - started < 60 + count / 200:
+            if delivered() >= count:
+                took = time.perf_counter() - started
+                break
+            time.sleep(0.1)
+        wall = took or time.perf_counter() - started
+        worker_cpu = sum(cpu_seconds(p.pid) for p in processes) - before["workers"]
+        smsc_cpu = cpu_seconds(smsc_pid) - before["smsc"]
+        database_cpu = sum(
+            cpu - backends.get(pid, 0.0) for pid, cpu in backend_cpu(engine).items()
+        )
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    done = delivered()
+    engine.dispose()
+    return {
+        "delivered_per_s": count / took if took else 0.0,
+        "delivered": float(done),
+        "worker_cpu_us": worker_cpu / count * 1e6,
+        "smsc_cpu_us": smsc_cpu / count * 1e6,
+        "database_cpu_us": database_cpu / count * 1e6,
+        "cores": (worker_cpu + smsc_cpu + database_cpu) / wall,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20_000)
@@ -248,6 +347,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--workers", default="1,2", help="worker processes on PostgreSQL (0: skip)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "smsc.jsonl"
@@ -278,6 +380,30 @@ def main() -> None:
                         f"SMSC {run['smsc_cpu_us']:,.0f} µs ({run['cores']:.2f} cores busy)",
                         flush=True,
                     )
+            counts = [int(n) for n in args.workers.split(",") if int(n) > 0]
+            if counts:
+                print(
+                    f"worker processes on PostgreSQL, window {windows[0]}: the machine's "
+                    f"{os.cpu_count()} cores carry them, the SMSC, PostgreSQL and this bench "
+                    f"(load average {os.getloadavg()[0]:.1f} before)",
+                    flush=True,
+                )
+            first: float | None = None
+            for workers in counts:
+                run = with_processes(port, smsc.pid, args.count, windows[0], workers, Path(tmp))
+                first = first or run["delivered_per_s"] or None
+                print(
+                    f"[postgresql] {workers} worker process{'es' if workers > 1 else ''}: "
+                    f"{run['delivered_per_s']:,.0f} messages/s until every one was delivered "
+                    f"({run['delivered']:,.0f} delivered, "
+                    f"{run['delivered_per_s'] / figures['with_receipts_per_s']:.2f} of the "
+                    f"provider alone, {run['delivered_per_s'] / (first or 1):.2f} of one worker "
+                    "process); CPU per message: workers "
+                    f"{run['worker_cpu_us']:,.0f} µs, SMSC {run['smsc_cpu_us']:,.0f} µs, "
+                    f"PostgreSQL {run['database_cpu_us']:,.0f} µs; "
+                    f"{run['cores']:.2f} of {os.cpu_count()} cores used",
+                    flush=True,
+                )
             if args.seconds <= 0:
                 return
             rate = held_rate(port, log, args.rate, args.seconds)
