@@ -37,7 +37,8 @@ from sender.results.click_minutes import CampaignStarts, fold_click_minutes
 from shortener.click_days import delete_clicks, fold_clicks, links_with_old_clicks
 from shortener.click_partitions import create_months_ahead, drop_empty_months
 
-LINKS_PER_BATCH = 50
+LINKS_PER_BATCH = 50  # SQLite's first batch; then as the write budget allows
+LINKS_PER_BATCH_POSTGRESQL = 500
 MAX_LINKS_PER_BATCH = 2_000
 PAGE_EVENTS_PER_BATCH = 2_000
 # On PostgreSQL each batch's transaction first takes this advisory lock: two processes
@@ -93,19 +94,26 @@ def prune_events(
     engine: Engine,
     now: datetime,
     retention_days: int,
-    links_per_batch: int = LINKS_PER_BATCH,
+    links_per_batch: int | None = None,
     page_events_per_batch: int = PAGE_EVENTS_PER_BATCH,
     budget_ms: float | None = None,
     stop: threading.Event | None = None,
 ) -> Pruned:
     """Fold and delete every raw click and page event older than the retention allows,
     batch by batch (each batch its own transaction); stops between batches when `stop`
-    is set (the next pass goes on). With `budget_ms` (the write budget), a batch that
-    held its transaction longer halves the next one's links, one far under it doubles
-    them: links differ by their clicks, a batch keeps to its time."""
+    is set (the next pass goes on).
+
+    On SQLite a batch holds the write lock, so the click writer waits for it: with
+    `budget_ms` (the write budget), a batch that held it longer halves the next one's
+    links, one far under it doubles them (links differ by their clicks). On PostgreSQL
+    a batch locks only the old rows it folds (the click writer inserts new ones beside
+    them): batches of LINKS_PER_BATCH_POSTGRESQL links, whatever they take."""
     before = retention_cutoff(now, retention_days)
     pruned = Pruned(before=before, partitions_created=create_months_ahead(engine, now))
-    after_link, size, starts = 0, links_per_batch, CampaignStarts()
+    sqlite = engine.dialect.name == "sqlite"
+    size = links_per_batch or (LINKS_PER_BATCH if sqlite else LINKS_PER_BATCH_POSTGRESQL)
+    budget = budget_ms if sqlite else None
+    after_link, starts = 0, CampaignStarts()
     while stop is None or not stop.is_set():
         with read_session(engine) as session:
             links = links_with_old_clicks(
@@ -124,11 +132,11 @@ def prune_events(
         pruned.batches += 1
         pruned.links.update(links)
         after_link = links[-1]
-        if budget_ms is not None:
+        if budget is not None:
             held = (perf_counter() - began) * 1000
-            if held > budget_ms:
+            if held > budget:
                 size = max(1, size // 2)
-            elif held < budget_ms / 4:
+            elif held < budget / 4:
                 size = min(MAX_LINKS_PER_BATCH, size * 2)
     after_event = 0
     while stop is None or not stop.is_set():
