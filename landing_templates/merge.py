@@ -1,5 +1,5 @@
 """Merge fields in page text: the one place pages meet the shared merge-field contract
-(`richsms.merge_fields`), in its autoescaped form.
+(`richsms.merge.fields`), in its autoescaped form.
 
 Every text setting of a block is a sandboxed template over `contact` (standard and
 custom fields) and `link`, rendered within a budget; a contact's data is always text,
@@ -16,8 +16,8 @@ from typing import Any
 from jinja2 import Template, TemplateSyntaxError
 from markupsafe import Markup, escape
 
-from richsms import merge_fields
 from richsms.errors import InvalidInput
+from richsms.merge import fields as merge_fields
 
 # One setting's budget: a page is small, and a runaway template stops here.
 BUDGET = merge_fields.RenderBudget(max_chars=20_000, max_seconds=0.05)

@@ -43,8 +43,8 @@ from landing_templates.models import PUBLISHED, Page, WheelSpin
 from landing_templates.page_events import SCRATCH_REVEALED, PageEvent
 from landing_templates.render import CompiledPage
 from landing_templates.serving import MissingCoupons, coupon_blocks, coupon_view, sample_code
-from richsms.merge_contact import CONTACT_SOURCE as Contact
-from richsms.merge_contact import contact_fields
+from richsms.merge.contact import CONTACT_SOURCE as Contact
+from richsms.merge.contact import contact_fields
 
 _STATE = (
     select(

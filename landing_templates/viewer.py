@@ -71,7 +71,7 @@ from richsms import processes
 from richsms.clock import Clock
 from richsms.db import READ_ONLY, read_session, session_scope
 from richsms.errors import Conflict, NotFound
-from richsms.merge_contact import CONTACT_SOURCE, contact_fields
+from richsms.merge.contact import CONTACT_SOURCE, contact_fields
 from shortener.models import Link
 from shortener.resolver import Target, read_target
 

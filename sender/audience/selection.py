@@ -17,7 +17,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from richsms.errors import NotFound
-from richsms.merge_contact import contact_fields
+from richsms.merge.contact import contact_fields
 from sender.audience.contacts import CONSENT_TYPES, ERASED, SUBSCRIBED
 from sender.audience.groups import delete_group
 from sender.audience.models import Contact, ContactGroup, GroupMember, Segment

@@ -36,7 +36,7 @@ from sqlmodel import Session, SQLModel, col, select
 from richsms.clock import Clock
 from richsms.db import read_session, session_scope
 from richsms.errors import RichsmsError
-from richsms.merge_contact import contact_fields
+from richsms.merge.contact import contact_fields
 from richsms.settings import Settings
 from sender.audience.models import Contact
 from sender.audience.selection import COLUMNS, count_audience

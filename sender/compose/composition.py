@@ -16,7 +16,7 @@ from typing import Final
 from sqlmodel import Session
 
 from richsms.errors import InvalidInput
-from richsms.merge_fields import RenderBudget
+from richsms.merge.fields import RenderBudget
 from richsms.settings import Settings
 from sender.audience.custom_fields import known_fields
 from sender.campaigns.models import Campaign

@@ -1,4 +1,4 @@
-"""SMS message templates: the merge-field contract of `richsms.merge_fields` in a plain-text
+"""SMS message templates: the merge-field contract of `richsms.merge.fields` in a plain-text
 sandbox, compiled once and rendered per recipient.
 
 Templates are rendered once per recipient, millions of times per campaign. The common
@@ -16,7 +16,7 @@ from typing import Final
 
 from jinja2 import TemplateSyntaxError, nodes
 
-from richsms.merge_fields import (
+from richsms.merge.fields import (
     DEFAULT_NAMES,
     EVENT,
     LINK,

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
-from richsms.merge_contact import contact_fields
+from richsms.merge.contact import contact_fields
 from richsms.settings import Settings
 from sender.audience.contacts import fold
 from sender.audience.custom_fields import known_fields

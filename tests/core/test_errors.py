@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 
 from richsms.errors import InvalidInput
-from richsms.template_checks import Problem, TemplateError
+from richsms.merge.checks import Problem, TemplateError
 
 FR = {
     "Unknown field '{field}'. Known fields: {known}": "Champ inconnu « {field} » ({known})",

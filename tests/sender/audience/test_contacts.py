@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from richsms.errors import Conflict, InvalidInput, NotFound
-from richsms.merge_contact import contact_fields
+from richsms.merge.contact import contact_fields
 from sender.audience.contacts import (
     consent_history,
     create_contact,

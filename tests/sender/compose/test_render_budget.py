@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from richsms.merge_fields import (
+from richsms.merge.fields import (
     STANDARD_FIELDS,
     ContactFields,
     MergeEnvironment,

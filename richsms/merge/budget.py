@@ -1,7 +1,7 @@
 """The budget of one template render: time, output size, and work.
 
 The checks run in the rendering thread itself, called by the code Jinja generates for a
-`richsms.merge_fields.MergeEnvironment` and by its sandbox hooks: each loop step and each
+`richsms.merge.fields.MergeEnvironment` and by its sandbox hooks: each loop step and each
 output checks the deadline, every value built is charged, and the operations that can
 build a huge value in one step (`center`, `ljust`, `format` widths, `zfill`,
 `expandtabs`, `replace`, `join`, `wordwrap`, `indent`…) are refused *before* the value is

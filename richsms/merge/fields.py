@@ -6,7 +6,7 @@ variable, unknown filter, syntax error — is reported at save time with its lin
 (`check_template`). Every render runs under a `RenderBudget` of time and output size
 (`render_budgeted`): `MergeEnvironment` compiles the budget's checks into each template,
 so that a loop which prints nothing still stops, and a huge value is refused before it is
-built (see `richsms.render_budget`).
+built (see `richsms.merge.budget`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 from markupsafe import escape
 
-from richsms.render_budget import (
+from richsms.merge.budget import (
     BudgetExceeded,
     RenderBudget,
     activate,
@@ -34,7 +34,7 @@ from richsms.render_budget import (
     guard_filter,
     size_of,
 )
-from richsms.template_checks import (
+from richsms.merge.checks import (
     CONTACT,
     DEFAULT_NAMES,
     EVENT,
