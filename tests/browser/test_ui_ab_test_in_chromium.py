@@ -72,12 +72,16 @@ def test_a_marketer_composes_a_two_variant_test_and_sees_its_summary(
         page.fill("#ab-decide", "3")
         page.select_option("#ab-decide-unit", "days")
         page.check("input[name='ab-if_no_winner'][value='wait']")
+        page.fill("#template", "Bonjour {{ contact.first_name }}, -20 % tout le week-end")
+        expect(page.locator("#analysis")).to_contain_text("-20 % tout le week-end")
+        expect(analysis).to_contain_text("Bonjour Zoé, -30 % ce samedi")  # kept, not redone
         assert serious_violations(page) == []
         page.locator("#ab-test").scroll_into_view_if_needed()
         shoot(page, screenshots, "ab-test-composer-desktop")
         page.click("button.primary")
         expect(page.locator(".notice").first).to_have_text("Campaign created.")
         summary = page.locator("#ab-test-summary")
+        expect(page.locator("pre.sms").first).to_contain_text("tout le week-end")
         expect(summary.locator("li[data-variant='A']")).to_contain_text("-30 % ce samedi")
         expect(summary.locator("li[data-variant='B']")).to_contain_text("The campaign's text")
         variant_b = summary.locator("li[data-variant='B']")
@@ -115,4 +119,4 @@ def test_a_marketer_composes_a_two_variant_test_and_sees_its_summary(
             "Variante B"
         )
         shoot(mobile, screenshots, "ab-test-summary-phone")
-    assert errors == []
+    assert errors == [], "\n".join(errors)

@@ -210,11 +210,27 @@ def test_a_marketer_sets_up_a_three_variant_test_edits_it_and_removes_it(
     # A variant's own texts get their SMS analysis beside them, as a translation does.
     analysed = marketer.post("/ui/analyze", data={**shown, **test}).text
     oob = r'<div id="(analysis-[^"]+)" hx-swap-oob="innerHTML">(.*?)(?=<div id="analysis-|\Z)'
-    panels = dict(re.findall(oob, analysed, re.S))
+    panels = {
+        target: html for target, html in re.findall(oob, analysed, re.S) if "SMS analysis" in html
+    }
     # The English translation's, then variant A's two texts: B and C keep the campaign's.
     assert list(panels) == ["analysis-en", "analysis-ab-0", "analysis-ab-0-en"]
     assert "Variant A" in panels["analysis-ab-0"] and "Vite, -20 % http" in panels["analysis-ab-0"]
     assert "Quick, 20% off http" in panels["analysis-ab-0-en"]
+    # Typed again with what the page now shows: only what changed is analysed again.
+    analyzed = re.search(r'name="ab-analyzed" value="([^"]*)"', analysed)
+    assert analyzed is not None
+    shows = {**shown, **test, "ab-analyzed": analyzed[1]}
+    again = marketer.post("/ui/analyze", data={**shows, "ab-0-template": "Vite, -25 % {{ link }}"})
+    panels = dict(re.findall(oob, again.text, re.S))
+    assert list(panels) == ["analysis-en", "analysis-ab-0", "analysis-ab-0-en"]
+    assert "Vite, -25 % http" in panels["analysis-ab-0"]
+    again = marketer.post("/ui/analyze", data={**shows, "template": "Soldes {{ link }}"})
+    assert list(dict(re.findall(oob, again.text, re.S))) == ["analysis-en"]
+    again = marketer.post("/ui/analyze", data={**shows, "ab-0-template": ""})
+    panels = dict(re.findall(oob, again.text, re.S))  # A's main text gone: its panel emptied
+    assert list(panels) == ["analysis-en", "analysis-ab-0-en", "analysis-ab-0"]
+    assert panels["analysis-ab-0"].startswith("</div>")
 
     # Variant B changing the text without its English: refused beside that field.
     refused = marketer.post(

@@ -485,26 +485,45 @@ def _panel(
 def analyze(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> Response:
     """The analysis of each text: the main one's panel answers the request, each
     translation's and each A/B test variant's own text's is swapped in beside its text
-    (out of band)."""
+    (out of band). A variant's panels are made again only when what they show changed
+    since the page last had them (`ab.ANALYZED` says what it has): typing in one text
+    does not analyse the audience once more for each variant."""
     settings = context(request).settings
     variants = CampaignVariants(session=db, campaign=_shape(form), settings=settings)
     panels = [_panel(request, db, view, form, variants, lang) for lang in variants.texts]
+    shown = set(form.get(ab.ANALYZED, "").split())
+    analyzed, cleared = [], []
     for index in range(ab.variant_count(form)):
         own = f"ab-{index}-"
-        texts = {  # the variant's texts in the campaign's fields, its own ones only
-            name: form[own + name]
-            for name in ("template", *(f"translation-{lang}" for lang in _translated(form)))
-            if form.get(own + name, "").strip()
+        fields = {  # the campaign's field for each language: its text in the variant
+            lang: "template" if lang == variants.main.language else f"translation-{lang}"
+            for lang in variants.texts
         }
-        if not texts:
+        texts = {f: form[own + f] for f in fields.values() if form.get(own + f, "").strip()}
+        mark = ab.analysis_mark(form, index, [f"translation-{lang}" for lang in fields])
+        wanted = []
+        for lang, field in fields.items():
+            target = f"analysis-ab-{index}" + ("" if field == "template" else f"-{lang}")
+            token = f"{target}:{mark if field in texts else 'none'}"
+            analyzed.append(token)
+            if token in shown:
+                continue  # the page shows it as it is
+            if field in texts:
+                wanted.append(lang)
+            else:
+                cleared.append(target)
+        if not wanted:
             continue
-        pages = {name: form[own + name] for name in ("page_id",) if form.get(own + name)}
+        pages = {f: form[own + f] for f in ("page_id",) if form.get(own + f)}
         changed = form | texts | pages
         tested = CampaignVariants(session=db, campaign=_shape(changed), settings=settings)
-        panels += [
-            _panel(request, db, view, changed, tested, lang, index)
-            for lang in tested.texts
-            if ("template" if lang == tested.main.language else f"translation-{lang}") in texts
-        ]
+        panels += [_panel(request, db, view, changed, tested, lang, index) for lang in wanted]
     several = len(variants.texts) > 1
-    return fragment(view, "_analyses.html", panels=panels, several=several)
+    return fragment(
+        view,
+        "_analyses.html",
+        panels=panels,
+        several=several,
+        cleared=cleared,
+        analyzed=" ".join(analyzed) if ab.variant_count(form) else None,
+    )

@@ -13,6 +13,7 @@ zone), `ab-{i}-translation-{language}` and `ab-{i}-translation-{language}-page_i
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from richsms.i18n import N_
 from sender.campaigns.ab_tests import variant_name
 
 COUNT = "ab-variants"
+ANALYZED = "ab-analyzed"  # what the page's variant analyses show: `analysis_mark`s
 MIN_VARIANTS, MAX_VARIANTS = 2, 4
 DEFAULT_SHARE = "20"
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
@@ -106,6 +108,21 @@ def ab_test_of(
         "if_no_winner": WAIT if no_winner == WAIT else "fallback",
         "fallback": int(fallback) if fallback.isascii() and fallback.isdigit() else 0,
     }
+
+
+def analysis_mark(form: Mapping[str, str], index: int, translations: list[str]) -> str:
+    """A digest of what variant `index`'s SMS analyses show: its own fields, and the
+    campaign's that change an analysis (type, language, audience, numbers, pages, which
+    translations it has; not the campaign's own texts)."""
+    own = f"ab-{index}-"
+    kept = sorted(
+        (name, value)
+        for name, value in form.items()
+        if name.startswith((own, "group-", "segment-", "sender-"))
+        or name in ("type", "language", "page_id", "sender_id", "default_sender_id")
+        or (name.startswith("translation-") and name.endswith("-page_id"))
+    )
+    return hashlib.blake2b(repr((kept, translations)).encode(), digest_size=8).hexdigest()
 
 
 def decide_in_units(minutes: int) -> tuple[int, str]:
