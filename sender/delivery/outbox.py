@@ -28,9 +28,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
+    Integer,
     Select,
+    String,
+    Text,
     and_,
     bindparam,
     func,
@@ -46,6 +50,8 @@ from sqlmodel import Session, col
 from richsms.bare_many import BareMany
 from richsms.errors import InvalidInput
 from richsms.events import wanted
+from richsms.row_sets import RowSet
+from richsms.types import UTCDateTime
 from sender.compose.encoding import analyze
 from sender.delivery.models import (
     DELIVERED,
@@ -533,8 +539,12 @@ def _record_sent(conn: Connection, sent: Sequence[Outcome], worker_id: str, prov
             }
             for (n, pid), (part_state, part_at, part_error) in zip(own, states, strict=True)
         ]
-    _ACCEPTED.execute(conn, messages)
-    _PART.execute(conn, parts)
+    if conn.dialect.name == "postgresql":  # each a statement for the whole batch
+        conn.execute(_ACCEPTED_SET, {"worker": worker_id, **_ACCEPTED_ROWS.params(messages)})
+        conn.execute(_PART_SET, _PART_ROWS.params(parts))
+    else:
+        _ACCEPTED.execute(conn, messages)
+        _PART.execute(conn, parts)
     _settle_waiting(conn, waiting, taken, settled)
 
 
@@ -580,6 +590,47 @@ _ACCEPTED = BareMany(
         undelivered_at=bindparam("b_undelivered"),
     ),
     ["b_id", "b_worker", "b_state", "b_at", "b_pid", "b_error", "b_delivered", "b_undelivered"],
+)
+# The same two writes on PostgreSQL, one statement for all the batch's rows.
+_ACCEPTED_ROWS = RowSet(
+    b_id=BigInteger(),
+    b_state=String(),
+    b_at=UTCDateTime(),
+    b_pid=String(),
+    b_error=Text(),
+    b_delivered=UTCDateTime(),
+    b_undelivered=UTCDateTime(),
+)
+_ACCEPTED_SET = (
+    update(Message)
+    .where(
+        col(Message.id) == _ACCEPTED_ROWS.c.b_id,
+        _ANSWERABLE,
+        col(Message.claimed_by) == bindparam("worker"),
+    )
+    .values(
+        state=_ACCEPTED_ROWS.c.b_state,
+        sent_at=_ACCEPTED_ROWS.c.b_at,
+        provider_id=_ACCEPTED_ROWS.c.b_pid,
+        error=_ACCEPTED_ROWS.c.b_error,
+        delivered_at=_ACCEPTED_ROWS.c.b_delivered,
+        undelivered_at=_ACCEPTED_ROWS.c.b_undelivered,
+    )
+)
+_PART_COLUMNS = ("message_id", "provider", "provider_id", "part", "state", "receipt_at", "error")
+_PART_ROWS = RowSet(
+    message_id=BigInteger(),
+    provider=String(),
+    provider_id=String(),
+    part=Integer(),
+    state=String(),
+    receipt_at=UTCDateTime(),
+    error=Text(),
+)
+_PART_SET = (
+    postgresql.insert(MessagePart)
+    .from_select(list(_PART_COLUMNS), select(*(_PART_ROWS.c[name] for name in _PART_COLUMNS)))
+    .on_conflict_do_nothing()
 )
 _ANSWERS = {
     FAILED: BareMany(
