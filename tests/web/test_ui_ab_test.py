@@ -187,6 +187,7 @@ def test_a_marketer_sets_up_a_three_variant_test_edits_it_and_removes_it(
     # The panel opens with two variants (nothing saved), and takes a third.
     opened = marketer.post("/ui/campaigns/new", data={**campaign, "ab_change": "add"})
     assert opened.status_code == 200 and 'id="ab-test"' in opened.text
+    assert "Decide after (1 minute to 7 days)" in opened.text
     assert 'name="ab-1-translation-en"' in opened.text and 'name="ab-2-template"' not in opened.text
     shown = shown_form(opened.text)
     assert shown["template"] == campaign["template"]  # what was typed stays
@@ -341,12 +342,17 @@ def test_each_bad_value_of_the_section_is_refused_beside_its_field_never_a_500(
         "ab-1": {"ab-1-template": " "},  # a variant that changes nothing
         "ab-0-template": {"ab-0-template": "Vite {{ contact.unknown_field }}"},
     }
+    said: dict[str, str] = {}
     for field, values in refusals.items():
         refused = marketer.post("/ui/campaigns/new", data={**campaign, **values})
         assert refused.status_code == 422, (field, refused.status_code)
-        shown = re.search(r'<p class="field-error" id="([^"]+)-error"', refused.text)
+        shown = re.search(r'<p class="field-error" id="([^"]+)-error"[^>]*>([^<]*)', refused.text)
         assert shown is not None and shown[1] == field, (field, shown)
+        said[field] = shown[2]
         assert shown_form(refused.text)["ab-0-template"] == {**campaign, **values}["ab-0-template"]
+    # The share and the delay are told in the section's units (percent, days).
+    assert said["ab-share"] == "More than 0 %, at most 100 %."
+    assert said["ab-decide"] == "From 1 minute to 7 days."
     # 1.5 hours is 90 minutes; more than 4 variants asked for is 4.
     fine = marketer.post(
         "/ui/campaigns/new",

@@ -137,6 +137,7 @@ def _choices(db: Session) -> dict[str, Any]:
         "ab_units": ab.UNIT_LABELS,
         "ab_metrics": ab.METRIC_LABELS,
         "ab_limits": (ab.MIN_VARIANTS, ab.MAX_VARIANTS),
+        "ab_max_days": ab.MAX_DAYS,
     }
 
 

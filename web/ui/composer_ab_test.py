@@ -22,7 +22,7 @@ from typing import Any
 
 from richsms.errors import InvalidInput, RichsmsError
 from richsms.i18n import N_
-from sender.campaigns.ab_tests import variant_name
+from sender.campaigns.ab_tests import MAX_DECIDE_MINUTES
 
 COUNT = "ab-variants"
 ANALYZED = "ab-analyzed"  # what the page's variant analyses show: `analysis_mark`s
@@ -35,6 +35,13 @@ METRIC_LABELS = {
     "redemption_rate": N_("Redemptions (redemption rate)"),
 }
 WAIT = "wait"
+MAX_DAYS = MAX_DECIDE_MINUTES // UNITS["days"]
+# What a refused share or delay says, in the section's units (the use case counts a
+# fraction and minutes): the limits are the use case's, `AbTestSpec`.
+HINTS = {
+    "ab-share": N_("More than 0 %, at most 100 %."),
+    "ab-decide": N_("From 1 minute to {days} days."),
+}
 _VARIANT_KEY = re.compile(r"ab-(\d)-(.+)")
 
 
@@ -250,16 +257,14 @@ def placed(exc: RichsmsError, translate: Callable[[str], str]) -> Placed | None:
         return None
     for pattern, field in _FIELDS:
         if (found := pattern.fullmatch(where[1])) is not None:
+            if field in HINTS:
+                return Placed(field, translate(HINTS[field]).format(days=MAX_DAYS))
             told = exc.told(translate)
             sentence = _WHERE.sub("", told, count=1).removeprefix("Value error, ")
             if told == exc.message:
                 sentence = translate(sentence)
             return Placed(field.format(*found.groups()), sentence[:1].upper() + sentence[1:])
     return None
-
-
-def variant_labels(count: int) -> list[str]:
-    return [variant_name(index) for index in range(count)]
 
 
 def refused_send_time(where: str) -> InvalidInput:
