@@ -9,12 +9,15 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
+from richsms.db import read_session, session_scope
 from sender.audience.models import Contact
+from sender.campaigns.campaign import CampaignSpec, create_campaign
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
 from shortener.models import Link
 from tests.clock import FrozenClock
 from tests.web.test_ui import audience, csrf, marketer  # noqa: F401  (a fixture)
+from tests.web.test_ui_ab_test import shown_form
 
 
 def new_campaign(client: TestClient, group: int, **fields: str) -> str:
@@ -204,3 +207,38 @@ def test_a_draft_is_edited_in_the_composer_and_duplicated_at_any_time(
         listed = session.execute(select(Campaign).order_by(col(Campaign.id))).scalars()
         names = [c.name for c in listed]
     assert names == ["Noël en avance", "Noël en avance (copy)", "Noël en avance (copy)"]
+
+
+def test_saving_the_composer_keeps_what_it_does_not_show(
+    marketer: TestClient,  # noqa: F811
+    engine: Engine,
+    clock: FrozenClock,
+) -> None:
+    """Reply choices, the unmatched answer, the audience kept as planned and an
+    approver's frequency cap are not in the composer: a marketer's edit leaves them be
+    (it used to put each back to its default, the A/B test too)."""
+    group = audience(engine, clock)
+    spec = CampaignSpec(
+        name="Rendez-vous",
+        type="informational",
+        template="Votre rendez-vous demain : répondez OUI ou NON.",
+        group_ids=[group],
+        choices={"OUI": {"reply": "Merci, à demain."}, "NON": {}},
+        unmatched="Répondez OUI ou NON.",
+        refresh_audience=False,
+        frequency_cap={"max": 3, "days": 7, "gap_hours": 0},
+    )
+    with session_scope(engine) as session:
+        campaign = create_campaign(session=session, clock=clock, spec=spec, created_by=None)
+    path = f"/ui/campaigns/{campaign.id}/edit"
+    shown = shown_form(marketer.get(path).text)
+    saved = marketer.post(path, data={**shown, "name": "Rendez-vous de demain"},
+                          follow_redirects=False)  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    with read_session(engine) as session:
+        edited = session.get(Campaign, campaign.id)
+        assert edited is not None and edited.name == "Rendez-vous de demain"
+        assert set(edited.choices) == {"OUI", "NON"}
+        assert edited.unmatched == "Répondez OUI ou NON."
+        assert edited.refresh_audience is False
+        assert edited.frequency_cap == {"max": 3, "days": 7, "gap_hours": 0}

@@ -58,6 +58,9 @@ REMOVE_TRANSLATION = {
     "en": N_("Remove the English translation"),
 }
 STANDARD = ("first_name", "last_name", "phone", "email")
+# A campaign's fields the composer does not show (set through the API, or by an
+# approver): saving the composer leaves them as they are.
+NOT_COMPOSED = frozenset({"choices", "unmatched", "refresh_audience", "frequency_cap"})
 
 
 def _ids(form: dict[str, str], prefix: str) -> list[int]:
@@ -311,7 +314,7 @@ def edit(request: Request, db: Session, view: Viewer, form: dict[str, str]) -> R
             session=db,
             clock=ctx.clock,
             campaign_id=campaign_id,
-            changes=spec.model_dump(exclude={"custom_fields"}),
+            changes=spec.model_dump(exclude={"custom_fields", *NOT_COMPOSED}),
             settings=ctx.settings,
         ),
         N_("Campaign saved."),
