@@ -3,20 +3,29 @@ section, gives variant A its own text (analysed live beside it, as the main text
 variant B a later send time, sets the share, the metric, the decision delay and "wait for
 me", saves, and the campaign's screen sums the test up; on a phone, in French, the draft
 opens in the composer with its test filled in and its screen says the same in French.
-axe: no serious or critical violation on the section. Screenshots in
+axe: no serious or critical violation on the section. JavaScript off, the section works
+with plain forms. Screenshots in
 tests/artifacts/browser/ab-test-*.png (desktop and phone)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from richsms.accounts import create_admin
 from richsms.db import session_scope
 from sender.audience.contacts import create_contact, record_consent
 from sender.audience.groups import ContactRefs, add_members, create_group
-from tests.browser.conftest import LiveServer, desktop_and_phone, shoot, sign_in, watch
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LiveServer,
+    desktop_and_phone,
+    shoot,
+    sign_in,
+    watch,
+)
 from tests.browser.test_ui_accessibility import serious_violations
 
 PASSWORD = "correct horse battery staple"
@@ -120,3 +129,41 @@ def test_a_marketer_composes_a_two_variant_test_and_sees_its_summary(
         )
         shoot(mobile, screenshots, "ab-test-summary-phone")
     assert errors == [], "\n".join(errors)
+
+
+def test_without_javascript_the_section_works_with_plain_forms(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """JavaScript off: the section opens, takes a third variant and lets it go again, and
+    a two-variant test is saved, through plain form posts."""
+    live = live_server
+    group = seed(live)
+    with sync_playwright() as playwright:
+        window = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900}, locale="en-GB",
+            java_script_enabled=False,
+        )  # fmt: skip
+        try:
+            page = window.new_page()
+            sign_in(page, live, "anne@shop.example", PASSWORD)
+            page.goto(live.url + "ui/campaigns/new")
+            page.fill("#name", "Soldes sans script")
+            page.check(f"input[name='group-{group}']")
+            page.fill("#template", "Soldes ce week-end")
+            page.click("#add-ab-test")
+            page.click("button[name='ab_change'][value='add_variant']")
+            expect(page.locator("#ab-2")).to_be_visible()
+            page.click("button[name='ab_change'][value='remove-2']")
+            expect(page.locator("#ab-2")).to_have_count(0)
+            expect(page.locator("#template")).to_have_value("Soldes ce week-end")
+            page.fill("#ab-0-template", "Soldes : -30 % ce samedi")
+            page.fill("#ab-1-template", "Soldes : dernier jour")
+            page.click("button.primary")
+            expect(page.locator(".notice").first).to_have_text("Campaign created.")
+            expect(page.locator("#ab-test-summary li[data-variant='B']")).to_contain_text(
+                "dernier jour"
+            )
+            expect(page.locator("#ab-test-rule")).to_contain_text("20.0 % of the audience")
+        finally:
+            window.close()
