@@ -350,6 +350,12 @@ def test_each_bad_value_of_the_section_is_refused_beside_its_field_never_a_500(
         assert shown is not None and shown[1] == field, (field, shown)
         said[field] = shown[2]
         assert shown_form(refused.text)["ab-0-template"] == {**campaign, **values}["ab-0-template"]
+    # A button the section would not offer (a third variant's removal) saves nothing.
+    for action in ("remove-1", "add", "shuffle"):
+        shown_again = marketer.post("/ui/campaigns/new", data={**campaign, "ab_change": action})
+        assert shown_again.status_code == 200 and 'name="ab-1-template"' in shown_again.text
+    with Session(engine) as session:
+        assert session.execute(select(Campaign)).first() is None
     # The share and the delay are told in the section's units (percent, days).
     assert said["ab-share"] == "More than 0 %, at most 100 %."
     assert said["ab-decide"] == "From 1 minute to 7 days."

@@ -185,7 +185,7 @@ def changed(form: dict[str, str]) -> dict[str, str] | None:
     gone = action.removeprefix("remove-")
     if gone.isascii() and gone.isdigit() and len(gone) == 1 and count > MIN_VARIANTS:
         return _without_variant(kept, int(gone), count)
-    return None
+    return kept if action else None  # a button that does nothing here still saves nothing
 
 
 def _without_variant(form: dict[str, str], gone: int, count: int) -> dict[str, str]:
