@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Date,
+    Index,
     Integer,
     case,
     delete,
@@ -44,6 +45,11 @@ class ClickDay(SQLModel, table=True):
     """One link's clicks of one UTC day, once folded out of the raw log."""
 
     __tablename__ = "click_day"
+    # A campaign's (a page's) figures read their links' days from this index alone: a
+    # probe per link, never a scan of every day of every link.
+    __table_args__ = (
+        Index("ix_click_day_link", "link_id", "human_clicks", "clicks", "first_human_at"),
+    )
 
     link_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     day: date = Field(sa_column=Column(Date, primary_key=True))

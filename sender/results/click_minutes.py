@@ -61,7 +61,7 @@ def bucket(clicked_at: Any, start: Any, dialect: str) -> ColumnElement[int]:
     return case(
         (minute < 0, 0),
         (minute < PER_MINUTE_FOR, minute),
-        else_=(minute / PER_MINUTE_FOR) * PER_MINUTE_FOR,
+        else_=(minute // PER_MINUTE_FOR) * PER_MINUTE_FOR,  # `//`: whole hours
     )
 
 

@@ -17,6 +17,7 @@ from richsms.db import read_session, session_scope
 from richsms.settings import Settings
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
+from sender.results.click_minutes import CampaignClickMinute
 from sender.results.retention import prune_events, retention_cutoff
 from shortener.click_days import ClickDay, delete_clicks, fold_clicks
 from shortener.models import Click, Link
@@ -177,6 +178,10 @@ def test_results_are_the_same_once_old_events_are_folded_and_deleted(
     assert clicks == raw_clicks - pruned.clicks_deleted and events == raw_events - 4
     with read_session(engine) as session:
         assert session.execute(select(func.count()).select_from(ClickDay)).scalar_one() > 0
+        # The chart's buckets: minutes of the first hour, then whole hours.
+        minutes = session.execute(select(CampaignClickMinute.minute)).scalars().all()
+        assert minutes and all(m < 60 or m % 60 == 0 for m in minutes)
+        assert len(minutes) < pruned.clicks_deleted
 
     assert _results(api, campaign_id, codes, shop) == before
     # The raw clicks export lists what the log still holds: the recent clicks only.
