@@ -20,7 +20,7 @@ from tests.clock import FrozenClock
 from tests.sender.delivery.test_frequency_caps import contacts, group, promote
 from tests.web.test_ui import make_user
 from web.app import create_app
-from web.ui.campaign_send import reason_label
+from web.ui.campaigns.send import reason_label
 
 OWN = {"max": 3, "days": 7, "gap_hours": 0}
 

@@ -5,28 +5,13 @@ with the permission it needs (richsms/accounts/roles.py; None: open to anyone)."
 from __future__ import annotations
 
 from richsms.accounts.roles import Permission
-from web.ui import (
-    ab_test,
-    account,
-    auth,
-    automations,
-    campaign_send,
-    campaigns,
-    compare,
-    composer,
-    contacts_edit,
-    contacts_import,
-    groups,
-    inbound_review,
-    library,
-    people,
-    segments,
-    senders,
-)
+from web.ui import account, auth, automations, library, senders
+from web.ui.audience import contacts_edit, contacts_import, groups, inbox, people, segments
 from web.ui.base import Handler, UiRoute, signed_in
 from web.ui.builder import blocks as builder_blocks
 from web.ui.builder import preview as builder_preview
 from web.ui.builder import workspace as builder
+from web.ui.campaigns import ab_test, compare, composer, screens, send
 
 RESULTS, AUDIENCE, BUILD = Permission.RESULTS, Permission.AUDIENCE, Permission.BUILD
 GET, POST = "GET", "POST"
@@ -50,37 +35,37 @@ def routes() -> list[UiRoute]:
         UiRoute("/ui/signin", auth.signin, POST, None),
         UiRoute("/ui/signout", auth.signout, POST, None),
         UiRoute("/ui/lang", auth.switch_language, POST, None),
-        UiRoute("/ui/", signed_in(campaigns.dashboard), GET, RESULTS),
+        UiRoute("/ui/", signed_in(screens.dashboard), GET, RESULTS),
         UiRoute("/ui/compare", signed_in(compare.compare), GET, RESULTS),
         *form("/ui/campaigns/new", composer.new_campaign, composer.create, BUILD),
         UiRoute("/ui/analyze", signed_in(composer.analyze), POST, BUILD),
-        UiRoute(one, signed_in(campaigns.campaign_page), GET, RESULTS),
+        UiRoute(one, signed_in(screens.campaign_page), GET, RESULTS),
         *form(one + "/edit", composer.edit_form, composer.edit, BUILD),
         UiRoute(one + "/duplicate", signed_in(composer.duplicate), POST, BUILD),
-        UiRoute(one + "/approve", signed_in(campaigns.approve), POST, Permission.APPROVE),
-        *form(one + "/send", campaign_send.summary, campaign_send.send, BUILD),
-        *form(one + "/cancel", campaign_send.cancel_form, campaign_send.cancel, BUILD),
-        UiRoute(one + "/test", signed_in(campaigns.test), POST, BUILD),
+        UiRoute(one + "/approve", signed_in(screens.approve), POST, Permission.APPROVE),
+        *form(one + "/send", send.summary, send.send, BUILD),
+        *form(one + "/cancel", send.cancel_form, send.cancel, BUILD),
+        UiRoute(one + "/test", signed_in(screens.test), POST, BUILD),
         UiRoute(one + "/ab_test/decision", signed_in(ab_test.choose), POST, BUILD),
-        UiRoute(export + "/messages.csv", signed_in(campaigns.export_messages), GET, RESULTS),
-        UiRoute(export + "/clicks.csv", signed_in(campaigns.export_clicks), GET, RESULTS),
+        UiRoute(export + "/messages.csv", signed_in(screens.export_messages), GET, RESULTS),
+        UiRoute(export + "/clicks.csv", signed_in(screens.export_clicks), GET, RESULTS),
         UiRoute(
             export + "/excel-fr/messages.csv",
-            signed_in(campaigns.export_messages_excel),
+            signed_in(screens.export_messages_excel),
             GET,
             RESULTS,
         ),
         UiRoute(
-            export + "/excel-fr/clicks.csv", signed_in(campaigns.export_clicks_excel), GET, RESULTS
+            export + "/excel-fr/clicks.csv", signed_in(screens.export_clicks_excel), GET, RESULTS
         ),
         UiRoute("/ui/contacts", signed_in(people.contacts), GET, AUDIENCE),
         *audience_routes(),
         UiRoute("/ui/contacts/{id}", signed_in(people.contact), GET, AUDIENCE),
-        UiRoute("/ui/inbound/review", signed_in(inbound_review.review), GET, AUDIENCE),
+        UiRoute("/ui/inbound/review", signed_in(inbox.review), GET, AUDIENCE),
         UiRoute(
-            "/ui/inbound/{id}/answer", signed_in(inbound_review.answer), POST, BUILD
+            "/ui/inbound/{id}/answer", signed_in(inbox.answer), POST, BUILD
         ),
-        UiRoute("/ui/inbound/{id}/close", signed_in(inbound_review.close), POST, AUDIENCE),
+        UiRoute("/ui/inbound/{id}/close", signed_in(inbox.close), POST, AUDIENCE),
         UiRoute("/ui/simulator", signed_in(people.simulator), GET, BUILD),
         UiRoute("/ui/simulator/reply", signed_in(people.reply), POST, BUILD),
         *builder_routes(),

@@ -19,7 +19,7 @@ from web.api.automations import event_urls
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
-from web.ui.composer import TYPES
+from web.ui.campaigns.composer import TYPES
 from web.ui.render import Viewer, page
 
 KINDS = {

@@ -17,7 +17,7 @@ from sender.compose.library import (
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
-from web.ui.composer import TYPES
+from web.ui.campaigns.composer import TYPES
 from web.ui.render import Viewer, page
 
 

@@ -23,7 +23,7 @@ from sender.campaigns.models import Campaign
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
-from web.ui.composer_ab_test import METRIC_LABELS, decide_in_units
+from web.ui.campaigns.composer_ab_test import METRIC_LABELS, decide_in_units
 from web.ui.render import Viewer
 
 BEFORE_SENDING = (states.DRAFT, states.AWAITING_APPROVAL, states.APPROVED, states.SCHEDULED)

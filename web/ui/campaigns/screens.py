@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 
-import web.ui.ab_test as ab_test
+import web.ui.campaigns.ab_test as ab_test
 from richsms import i18n
 from richsms.errors import InvalidInput
 from richsms.i18n import N_
@@ -28,8 +28,8 @@ from web.charts import Series, bar_chart, line_chart
 from web.context import context
 from web.exports import campaign_export
 from web.ui.base import back_to
-from web.ui.campaign_preview import recipient_preview
-from web.ui.campaign_send import local_time, reason_label
+from web.ui.campaigns.preview import recipient_preview
+from web.ui.campaigns.send import local_time, reason_label
 from web.ui.render import Viewer, page, svg
 
 # Dashboard sections, in the order a marketer looks for them.

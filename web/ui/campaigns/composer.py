@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 
-import web.ui.composer_ab_test as ab
+import web.ui.campaigns.composer_ab_test as ab
 from landing_templates.pages import list_pages
 from richsms.accounts.profile import brand_name
 from richsms.errors import InvalidInput, RichsmsError
@@ -47,7 +47,7 @@ from web.api.sms import AnalyzeIn, AudienceIn, analysis
 from web.bodies import path_id
 from web.context import context
 from web.ui.base import back_to
-from web.ui.campaign_preview import sample_link
+from web.ui.campaigns.preview import sample_link
 from web.ui.render import Viewer, fragment, page
 from web.ui.senders import KINDS
 
