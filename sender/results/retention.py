@@ -45,6 +45,7 @@ PAGE_EVENTS_PER_BATCH = 2_000
 # pruning at once (two workers' chore loops) fold one batch after the other, and the
 # second one's statements, run once the first has committed, find its rows gone.
 _LOCK = text("SELECT pg_advisory_xact_lock(2122, 1)")
+_VACUUM = text("VACUUM (ANALYZE) click_day, campaign_click_minute, page_event_fold")
 
 
 @dataclass
@@ -153,4 +154,10 @@ def prune_events(
         after_event = ids[1]
     if stop is None or not stop.is_set():
         pruned.partitions_dropped = drop_empty_months(engine, before)
+    if pruned.batches and engine.dialect.name == "postgresql":
+        # Fresh statistics and visibility for the rollups just written, at once: until
+        # autovacuum comes by, PostgreSQL scanned every day of every link for a campaign
+        # instead of probing its links' (bench.events: 0.4 s for 1.9 million days).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(_VACUUM)
     return pruned
