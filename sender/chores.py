@@ -23,7 +23,7 @@ from landing_templates.coupons.pools import discard_abandoned
 from richsms.clock import Clock
 from richsms.db import session_scope
 from richsms.settings import Settings
-from sender.campaigns.ab_decision import decide_due_tests
+from sender.campaigns.ab.decision import decide_due_tests
 from sender.campaigns.campaign import finish_sent_campaigns
 from sender.campaigns.planning_job import BATCH, LEASE, JobHooks, run_planning, worker_name
 from sender.results.report_cache import refresh_reports

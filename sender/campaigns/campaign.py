@@ -29,7 +29,7 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.models import ContactGroup, Segment
 from sender.audience.recipient_locale import LANGUAGES
 from sender.campaigns import states
-from sender.campaigns.ab_tests import parse_ab_test, stored_ab_test, variant_changes
+from sender.campaigns.ab.spec import parse_ab_test, stored_ab_test, variant_changes
 from sender.campaigns.choices import checked_choices
 from sender.campaigns.models import Campaign, CampaignShape
 from sender.campaigns.scheduling import SCHEDULES, parse_day, parse_hhmm, planning_time

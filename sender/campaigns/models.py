@@ -74,7 +74,7 @@ class CampaignShape(SQLModel):
     # none of them, sent once (sender/delivery/choices.py).
     choices: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_column=json_column())
     unmatched: str | None = Field(default=None, sa_column=Column(Text))
-    # An A/B test (sender/campaigns/ab_tests.py, `AbTestSpec`), stored as validated JSON.
+    # An A/B test (sender/campaigns/ab/spec.py, `AbTestSpec`), stored as validated JSON.
     ab_test: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # How many promotional messages its recipients may get (sender/delivery/frequency_caps.py):
     # "account" (the account's cap), {"max", "days", "gap_hours"} set by an approver, or

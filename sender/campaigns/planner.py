@@ -79,7 +79,7 @@ class PlannedBatch:
     exclusions: dict[str, int] = field(default_factory=dict)
     # The page each recipient's link shows (contact id → page id).
     page_of: dict[int, int] = field(default_factory=dict)
-    # An A/B test's pass: each eligible recipient's variant (sender/campaigns/ab_planner.py).
+    # An A/B test's pass: each eligible recipient's variant (sender/campaigns/ab/planner.py).
     assignments: list[dict[str, Any]] = field(default_factory=list)
 
     def served(self, page_id: int | None = None) -> list[int]:

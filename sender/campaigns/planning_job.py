@@ -40,7 +40,7 @@ from richsms.merge.contact import contact_fields
 from richsms.settings import Settings
 from sender.audience.models import Contact
 from sender.audience.selection import COLUMNS, count_audience
-from sender.campaigns.ab_planner import (
+from sender.campaigns.ab.planner import (
     AbPlanner,
     planner_for,
     planning_audience,

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from landing_templates.coupons import CouponSlot, assign_coupons_bulk
 from richsms.bare_many import BareMany
 from richsms.clock import Clock
-from sender.campaigns.ab_planner import AbPlanner
+from sender.campaigns.ab.planner import AbPlanner
 from sender.campaigns.planner import BatchPlanner, PlannedBatch
 
 

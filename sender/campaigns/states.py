@@ -8,7 +8,7 @@
     and from any status that has not finished: ──► cancelled
 
 An A/B tested campaign plans its test recipients first, then is `testing` until the
-decision (sender/campaigns/ab_decision.py), then plans the rest of its audience.
+decision (sender/campaigns/ab/decision.py), then plans the rest of its audience.
 
 Every status change in the code goes through `move` (one campaign, in the session) or
 `move_where` (a set-based update of many); both check the table below.

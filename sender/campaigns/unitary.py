@@ -29,7 +29,7 @@ from sender.audience.custom_fields import known_fields
 from sender.audience.models import Contact
 from sender.audience.phones import parse_phone
 from sender.audience.selection import usual_language
-from sender.campaigns.ab_tests import tested_variant
+from sender.campaigns.ab.spec import tested_variant
 from sender.campaigns.campaign import get_campaign
 from sender.campaigns.variants import CampaignVariants
 from sender.compose.composition import Composer, Draft, number_mentions

@@ -25,7 +25,7 @@ from landing_templates.page_event_folds import PageEventFold
 from landing_templates.page_events import EVENT_KINDS, PageEvent
 from richsms.db import get_or_not_found
 from richsms.errors import InvalidInput
-from sender.campaigns.ab_decision import ab_test_report
+from sender.campaigns.ab.decision import ab_test_report
 from sender.campaigns.models import Campaign
 from sender.delivery.frequency_caps import REASON as CAP_REASON
 from sender.delivery.inbound import OPT_OUT_WORDS

@@ -15,12 +15,12 @@ from starlette.testclient import TestClient
 from landing_templates.pages import create_page, publish_page
 from richsms.db import read_session, session_scope
 from richsms.settings import Settings
-from sender.campaigns.ab_decision import decide_due_tests
+from sender.campaigns.ab.decision import decide_due_tests
 from sender.campaigns.campaign import CampaignSpec, create_campaign, request_send
 from sender.campaigns.models import Campaign
 from sender.delivery.models import Message
 from tests.clock import FrozenClock
-from tests.sender.campaigns.test_ab_tests import plan, send_due
+from tests.sender.campaigns.ab.test_ab_tests import plan, send_due
 from tests.sender.campaigns.test_planning_job import seed
 from tests.web.test_ui import audience, csrf, marketer  # noqa: F401  (a fixture)
 

@@ -11,7 +11,7 @@ from pydantic.fields import FieldInfo
 
 from richsms.settings import MAX_CAP_DAYS, MAX_CAP_MESSAGES, MAX_GAP_HOURS
 from richsms.types import Flag, Id
-from sender.campaigns.ab_tests import AbTestSpec
+from sender.campaigns.ab.spec import AbTestSpec
 from sender.campaigns.campaign import MESSAGE_TIMES, CampaignSpec
 from sender.campaigns.choices import MAX_CHOICES, MAX_FOLLOW_UP_MINUTES, MAX_REPLY
 from sender.campaigns.models import Campaign

@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from richsms.accounts.roles import Permission
 from richsms.errors import Forbidden, InvalidInput
-from sender.campaigns.ab_decision import choose_variant
+from sender.campaigns.ab.decision import choose_variant
 from sender.campaigns.campaign import (
     CampaignSpec,
     approve_campaign,

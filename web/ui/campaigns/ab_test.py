@@ -17,8 +17,8 @@ from landing_templates.models import Page
 from richsms.errors import InvalidInput
 from richsms.i18n import N_
 from sender.campaigns import states
-from sender.campaigns.ab_decision import choose_variant
-from sender.campaigns.ab_tests import parse_ab_test, variant_name
+from sender.campaigns.ab.decision import choose_variant
+from sender.campaigns.ab.spec import parse_ab_test, variant_name
 from sender.campaigns.models import Campaign
 from web.bodies import path_id
 from web.context import context

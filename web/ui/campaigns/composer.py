@@ -30,7 +30,7 @@ from sender.audience.groups import list_groups
 from sender.audience.recipient_locale import LANGUAGES
 from sender.audience.segments import list_segments
 from sender.audience.selection import iter_audience
-from sender.campaigns.ab_tests import variant_name
+from sender.campaigns.ab.spec import variant_name
 from sender.campaigns.campaign import (
     CampaignSpec,
     check_editable,

@@ -1,5 +1,5 @@
 """The composer's A/B test section: the form's `ab-*` fields as the `ab_test` the API
-takes (sender/campaigns/ab_tests.py), the campaign's test as those fields again, the
+takes (sender/campaigns/ab/spec.py), the campaign's test as those fields again, the
 section's buttons (add or remove the test, add or remove a variant: the form shown again,
 nothing saved, as the translations' buttons do), and a refusal placed next to the field it
 names (`ab_test.variants.1.translations.en: ...` beside variant B's English text).
@@ -22,7 +22,7 @@ from typing import Any
 
 from richsms.errors import InvalidInput, RichsmsError
 from richsms.i18n import N_
-from sender.campaigns.ab_tests import MAX_DECIDE_MINUTES
+from sender.campaigns.ab.spec import MAX_DECIDE_MINUTES
 
 COUNT = "ab-variants"
 ANALYZED = "ab-analyzed"  # what the page's variant analyses show: `analysis_mark`s

@@ -4,7 +4,7 @@ Each variant's figures are read from the record, for its test recipients only: t
 messages handed over, the people who tapped their link (human clicks), the coupons
 issued and redeemed. When the decision is due (the chore loop, `decide_due_tests`), the
 best variant by the test's metric is compared with the next best by a two-proportion
-z-test (sender/campaigns/two_proportions.py): significant at 95%, it wins; otherwise the
+z-test (sender/campaigns/ab/two_proportions.py): significant at 95%, it wins; otherwise the
 fallback variant is sent, or the campaign waits for the marketer (`choose_variant`).
 Either way the rest of the audience is then planned with the variant chosen.
 """
@@ -24,9 +24,9 @@ from richsms.clock import Clock
 from richsms.db import get_or_not_found, read_session, session_scope
 from richsms.errors import Conflict, InvalidInput
 from sender.campaigns import states
-from sender.campaigns.ab_tests import AbTestSpec, parse_ab_test, variant_name
+from sender.campaigns.ab.spec import AbTestSpec, parse_ab_test, variant_name
+from sender.campaigns.ab.two_proportions import Comparison, compare
 from sender.campaigns.models import AbOutcome, AbRecipient, Campaign
-from sender.campaigns.two_proportions import Comparison, compare
 from sender.delivery.models import DELIVERED, SENT, UNDELIVERED, Message
 from shortener.click_days import ClickDay
 from shortener.models import Click, Link

@@ -20,7 +20,7 @@ from landing_templates.pages import create_page, publish_page
 from richsms.db import read_session, session_scope
 from richsms.settings import Settings
 from sender.audience.models import Contact
-from sender.campaigns.ab_decision import decide_due_tests
+from sender.campaigns.ab.decision import decide_due_tests
 from sender.campaigns.models import AbRecipient
 from sender.campaigns.planner import Progress
 from sender.campaigns.planning_job import JobHooks, run_planning

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from sender.campaigns.ab_decision import verdict
-from sender.campaigns.ab_tests import AbTestSpec
-from sender.campaigns.two_proportions import compare
+from sender.campaigns.ab.decision import verdict
+from sender.campaigns.ab.spec import AbTestSpec
+from sender.campaigns.ab.two_proportions import compare
 
 
 def test_a_textbook_comparison() -> None:

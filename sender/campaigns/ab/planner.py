@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 from richsms.settings import Settings
 from sender.audience.models import Contact
 from sender.audience.selection import audience_condition
-from sender.campaigns.ab_tests import AbTestSpec, parse_ab_test, variant_campaign
+from sender.campaigns.ab.spec import AbTestSpec, parse_ab_test, variant_campaign
 from sender.campaigns.models import AbOutcome, AbRecipient, Campaign
 from sender.campaigns.planner import BatchPlanner, PageTarget, PlannedBatch
 from sender.campaigns.states import SENDING, TESTING
