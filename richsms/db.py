@@ -57,6 +57,8 @@ def _sqlite_begin(conn: Connection) -> None:
     # upgrade, which fails when another writer committed since the read began).
     write_watch.forget(conn)
     options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # asked for no transaction: each statement commits as it runs
     if options.get(READ_ONLY):
         conn.exec_driver_sql("BEGIN")
     elif options.get(LOCK_AT_FIRST_WRITE):
