@@ -27,9 +27,11 @@ from richsms.clock import Clock
 from sender.audience.contacts import opt_out
 from sender.audience.models import Contact
 from sender.delivery import outbox
+from sender.delivery.answers import Outcome
+from sender.delivery.answers import record as record_outcomes
 from sender.delivery.leases import forget_handovers
 from sender.delivery.models import FAILED, QUEUED, SENT, UNKNOWN, Message
-from sender.delivery.outbox import DueMessage, Outcome
+from sender.delivery.outbox import DueMessage
 from sender.delivery.providers.base import OutgoingMessage, Provider, SubmitResult
 from sender.delivery.rate import Route
 
@@ -275,7 +277,9 @@ def record_answers(
     for attempt in range(1, 4):
         try:
             with engine.begin() as conn:
-                outbox.record(conn=conn, outcomes=outcomes, worker_id=worker_id, provider=provider)
+                record_outcomes(
+                    conn=conn, outcomes=outcomes, worker_id=worker_id, provider=provider
+                )
                 outbox.release(conn=conn, ids=never_handed, worker_id=worker_id)
                 forget_handovers(conn, handovers)
                 if opted_out:  # an ORM session only then: it costs more than the rest

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from sender.delivery import outbox
+from sender.delivery.answers import Outcome, record
 from sender.delivery.models import (
     EXPIRED,
     FAILED,
@@ -23,7 +24,7 @@ from sender.delivery.models import (
     Message,
     MessagePart,
 )
-from sender.delivery.outbox import NewMessage, Outcome, enqueue
+from sender.delivery.outbox import NewMessage, enqueue
 from tests.clock import FrozenClock
 
 
@@ -148,10 +149,10 @@ def test_answers_are_recorded_only_by_the_claiming_worker(
         Outcome(lost, UNKNOWN, clock.now(), error="timeout"),
     ]
     with engine.begin() as conn:
-        outbox.record(conn=conn, outcomes=outcomes, worker_id="someone else")
+        record(conn=conn, outcomes=outcomes, worker_id="someone else")
     assert {load(engine, i).state for i in (sent, failed, retried, lost)} == {SENDING}
     with engine.begin() as conn:
-        outbox.record(conn=conn, outcomes=outcomes, worker_id="w1")
+        record(conn=conn, outcomes=outcomes, worker_id="w1")
     assert (load(engine, sent).state, load(engine, sent).provider_id) == (SENT, "p-1")
     assert (load(engine, failed).state, load(engine, failed).error) == (
         FAILED,
@@ -168,7 +169,7 @@ def test_an_answer_overrides_a_presumed_unknown(engine: Engine, clock: FrozenClo
     clock.advance(timedelta(minutes=10))
     with engine.begin() as conn:
         outbox.mark_unknown(conn=conn, now=clock.now(), claimed_before=clock.now())
-        outbox.record(
+        record(
             conn=conn, outcomes=[Outcome(message, SENT, clock.now(), "p-9")], worker_id="slow"
         )
     assert load(engine, message).state == SENT
@@ -183,7 +184,7 @@ def test_an_accepted_answer_stores_one_part_per_provider_id(
             conn=conn, ids=[long, short], now=clock.now(), worker_id="w1", provider="smpp"
         )
         outbox.mark_sending(conn=conn, ids=[stranger], now=clock.now(), worker_id="w2")
-        outbox.record(
+        record(
             conn=conn,
             outcomes=[
                 Outcome(long, SENT, clock.now(), provider_ids=("a1", "a2")),

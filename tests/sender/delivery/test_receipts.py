@@ -13,6 +13,7 @@ from richsms.db import session_scope
 from richsms.errors import InvalidInput
 from richsms.settings import Settings
 from sender.audience.models import Contact
+from sender.delivery.answers import Outcome, record
 from sender.delivery.models import (
     DELIVERED,
     FINAL_STATES,
@@ -24,7 +25,7 @@ from sender.delivery.models import (
     MessagePart,
     PendingReceipt,
 )
-from sender.delivery.outbox import NewMessage, Outcome, enqueue, mark_sending, record
+from sender.delivery.outbox import NewMessage, enqueue, mark_sending
 from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Inbound, OutgoingMessage, Receipt
 from sender.delivery.receipts import apply_pending, record_receipt
