@@ -20,10 +20,10 @@ from pathlib import Path
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from bench.databases import sqlite_settings
 from richsms.accounts import create_admin
 from richsms.db import make_engine, session_scope
 from richsms.migrate import upgrade
-from richsms.settings import Settings
 from sender.audience.csv_import import import_contacts
 from sender.audience.groups import ContactRefs, add_members, create_group
 from tests.clock import FrozenClock
@@ -73,14 +73,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'composer.db'}"
-        settings = Settings.from_mapping(
-            {
-                "RICHSMS_DATABASE_URL": url,
-                "RICHSMS_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
-                "RICHSMS_SHORT_URL": "https://s.example/",
-                "RICHSMS_BASE_URL": "https://s.example/",
-            }
-        )
+        settings = sqlite_settings(url)
         clock = FrozenClock(NOW)
         group = _seed(url, Path(folder), args.contacts, clock)
         app = create_app(settings, clock=clock, preload_links=0)

@@ -7,6 +7,7 @@ import os
 from sqlalchemy import text
 
 from richsms.db import make_engine, normalize_url
+from richsms.settings import Settings
 
 POSTGRES_URL = os.environ.get(
     "RICHSMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/richsms_bench"
@@ -34,3 +35,15 @@ def reset_postgres(url: str) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def sqlite_settings(url: str) -> Settings:
+    """The settings the UI benches serve a temporary SQLite database with."""
+    return Settings.from_mapping(
+        {
+            "RICHSMS_DATABASE_URL": url,
+            "RICHSMS_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
+            "RICHSMS_SHORT_URL": "https://s.example/",
+            "RICHSMS_BASE_URL": "https://s.example/",
+        }
+    )

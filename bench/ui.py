@@ -18,9 +18,9 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from bench.databases import sqlite_settings
 from richsms.db import make_engine
 from richsms.migrate import upgrade
-from richsms.settings import Settings
 from sender.demo import seed_demo
 from tests.clock import FrozenClock
 from tests.ui_screens import SCREENS
@@ -50,14 +50,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'ui.db'}"
-        settings = Settings.from_mapping(
-            {
-                "RICHSMS_DATABASE_URL": url,
-                "RICHSMS_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
-                "RICHSMS_SHORT_URL": "https://s.example/",
-                "RICHSMS_BASE_URL": "https://s.example/",
-            }
-        )
+        settings = sqlite_settings(url)
         engine = make_engine(url)
         upgrade(engine)
         demo = seed_demo(engine=engine, settings=settings, now=NOW)
