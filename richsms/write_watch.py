@@ -154,9 +154,9 @@ def _before_execute(
     if state is not None:
         if state[2] is None:
             state[2] = statement[:200]
-    elif conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-        return  # each statement its own transaction, ended with it: nothing held between
     elif is_write(statement, context):
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement its own transaction, ended with it: nothing held
         upgrade: Callable[[Connection], None] | None = conn.info.get(UPGRADE)
         if upgrade is not None:
             upgrade(conn)

@@ -17,7 +17,7 @@ from richsms.settings import Settings
 from sender.campaigns.models import Automation
 from sender.campaigns.unitary import PROMOTIONAL_WINDOW
 from sender.compose.composition import Draft
-from sender.delivery.outbox import NewMessage, enqueue_many
+from sender.delivery.outbox import EMPTY, NewMessage, enqueue_many
 from shortener.codes import CodeMaker
 from shortener.links import LinkSpec, create_links
 
@@ -96,5 +96,5 @@ def _message(message: NewMessage, rendered: Rendered, link: tuple[str, int] | No
     except InvalidInput as exc:  # too long once its link is in, or empty
         return replace(message, error=f"{failed}: {exc.message}")
     if not text:
-        return replace(message, error=f"{failed}: the message is empty")
+        return replace(message, error=f"{failed}: {EMPTY}")
     return replace(message, text=text, link_id=link_id)

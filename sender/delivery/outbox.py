@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
@@ -83,6 +83,10 @@ class NewMessage:
     language: str | None = None  # the language of its text, when it was chosen by it
 
 
+# Nothing is sent that says nothing: a message without text is refused.
+EMPTY: Final = "the message is empty"
+
+
 def message_row(message: NewMessage, *, now: datetime) -> dict[str, Any]:
     """The outbox row of one message, whatever produced it: `enqueue` adds it through the
     ORM, the planning job writes thousands with one `executemany`. With `error` it is an
@@ -98,7 +102,7 @@ def message_row(message: NewMessage, *, now: datetime) -> dict[str, Any]:
         state, queued_at = ERROR, None
         message = replace(message, text="", encoding="GSM-7", segments=0, link_id=None)
     elif not message.text:
-        raise InvalidInput("the message is empty")
+        raise InvalidInput(EMPTY)
     elif due <= now:
         state, queued_at = QUEUED, now
     else:
