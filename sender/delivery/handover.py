@@ -2,10 +2,14 @@
 
 The provider keeps up to its window in flight; each answer is taken as it is reported.
 A worker hands a batch over a handful (half a window) at a time (`Handing`): each
-handful is noted in `message_handover` (committed) while the one before is on the wire,
-then handed over as the provider's window has room for it; so a worker killed midway
-leaves `unknown` what may have reached the provider, and at most one handful per batch
-in hand noted ahead of it (sender/delivery/leases.py). Whatever the provider did not answer,
+handful is noted in `message_handover` (committed), then handed over as soon as the
+provider has room for it: its window, and one handful more waiting inside it for the
+first free place, so that the provider writes the next submit the moment an answer frees
+a place instead of stopping until half its window is free (stop-and-go traffic leaves the
+SMSC's answers waiting on TCP's delayed acknowledgement, 40 ms at a time). One handful at
+a time is noted and waiting for its places, whichever batch it is from: a worker killed
+midway leaves `unknown` what may have reached the provider, and at most a window noted
+ahead of the wire (sender/delivery/leases.py). Whatever the provider did not answer,
 because it raised, gave up or ran out of time, is `unknown` if it was handed over (it may
 have left, so it is never resent), and queued again if it never was.
 """
@@ -90,13 +94,16 @@ class Handing:
     provider's window (shared by the batches being handed over) has room for it."""
 
     def __init__(self, window: int, note: Note, stopping: Callable[[], bool]) -> None:
-        self.room = asyncio.Semaphore(window)
-        # One handful takes its places at a time: two batches taking theirs place by
+        # Half a window: noted while the provider writes what it has.
+        self.handful = max(1, window // 2)
+        # Places in the provider: its window, and a handful waiting for the first free one.
+        self.room = asyncio.Semaphore(window + self.handful)
+        # One handful is noted and takes its places at a time, whichever batch it is
+        # from: so at most one waits for places, noted (ahead of the wire, with the one
+        # waiting inside the provider: a window); and two batches taking theirs place by
         # place could each hold part of the window, waiting for the rest forever when
         # the provider stops answering (places come back with answers only).
         self.taking = asyncio.Lock()
-        # Half a window: while one handful is being noted, the other half is in flight.
-        self.handful = max(1, window // 2)
         self.note = note
         self.stopping = stopping  # asked to stop: what is on the wire is finished, no more
 
@@ -143,9 +150,7 @@ async def submit(
         log.error("%s: %s", provider.name, missing)
     elif (exc := task.exception()) is not None:
         missing = f"the provider raised {type(exc).__name__}: {exc}"
-        log.error(
-            "provider %s failed on a batch of %d", provider.name, len(messages), exc_info=exc
-        )
+        log.error("provider %s failed on a batch of %d", provider.name, len(messages), exc_info=exc)
     for m in messages:
         if m.id in handed and m.id not in answers:
             answers[m.id] = SubmitResult.unknown(
@@ -192,16 +197,16 @@ async def _by_handfuls(
     try:
         for start in range(0, len(messages), handing.handful):
             handful = messages[start : start + handing.handful]
-            if failed or handing.stopping():
-                break
-            # Noted while the window is still busy with the handful before, so that the
-            # window never waits for the database: at most this handful is noted ahead
-            # of the wire (if the worker dies now, it is unknown though never sent).
-            noted = await handing.note([m.id for m in handful])
-            if noted is None:  # the lease lapsed: hand nothing more over
-                break
-            handovers.append(noted)
             async with handing.taking:
+                if failed or handing.stopping():
+                    break
+                # Noted while the provider is still busy with what it has, so that it
+                # never waits for the database: if the worker dies before this handful
+                # goes out, it is unknown though never sent.
+                noted = await handing.note([m.id for m in handful])
+                if noted is None:  # the lease lapsed: hand nothing more over
+                    break
+                handovers.append(noted)
                 for _ in handful:
                     await handing.room.acquire()
                     loose += 1

@@ -16,9 +16,9 @@ them to its provider a few at a time as the provider's window frees up. If it di
   Of a dead worker's claims, those in a handover may have reached the provider: they
   become `unknown` and are never resent; the others surely did not: they are queued
   again, for any worker.
-  A handover row is deleted with the answers it was waiting for. On PostgreSQL a note
-  is one statement on a connection of its own (`HandoverNotes`), committed without
-  waiting for the disk: it only has to outlive the worker, not a database crash.
+  A handover row is deleted with the answers it was waiting for. A note is one
+  statement on a connection of its own (`HandoverNotes`), committed without waiting
+  for the disk: it only has to outlive the worker, not a database crash.
 
 On SQLite a single worker runs by design: at its start, every claim left behind is
 taken over the same way, without waiting for a lease to run out.
@@ -32,11 +32,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
+from richsms.types import UTCDateTime
 from sender.delivery.models import QUEUED, SENDING, Handover, Message, WorkerLease
 from sender.delivery.outbox import set_unknown
 
@@ -94,31 +95,35 @@ class Lease:
         self._renewed = None
 
 
+# Noted a few hundred times a second: a plain statement, not a Core insert built and
+# looked up in the compiled cache each time (about 170 µs against 600 on SQLite).
+_NOTE = text(
+    "INSERT INTO message_handover (worker_id, message_ids, at) "
+    "VALUES (:worker_id, :message_ids, :at) RETURNING id"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+
+
 def record_handover(conn: Connection, worker_id: str, ids: Sequence[int], now: datetime) -> int:
     """Note that these claimed messages are going on the wire now; the row's id."""
     found = conn.execute(
-        Handover.__table__.insert()  # type: ignore[attr-defined]
-        .values(worker_id=worker_id, message_ids=",".join(map(str, ids)), at=now)
-        .returning(Handover.__table__.c.id)  # type: ignore[attr-defined]
+        _NOTE, {"worker_id": worker_id, "message_ids": ",".join(map(str, ids)), "at": now}
     ).scalar_one()
     return int(found)
 
 
 class HandoverNotes:
     """Where a worker notes its handfuls (`record_handover`), each committed before it
-    goes on the wire. On PostgreSQL, a connection kept for them alone, in autocommit with
-    `synchronous_commit` off for its own session: one round trip per note, not a pool
-    checkout, BEGIN, SET LOCAL, INSERT and COMMIT (detached from the pool, so that no
-    other work ever runs with that setting). Elsewhere, a transaction per note."""
+    goes on the wire: a connection kept for them alone, in autocommit, one statement per
+    note (no pool checkout, BEGIN and COMMIT). On PostgreSQL, `synchronous_commit` is
+    off for that connection's session (detached from the pool, so that no other work
+    ever runs with that setting); SQLite's WAL commits without waiting for the disk
+    anyway (`synchronous=NORMAL`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._conn: Connection | None = None
 
     def note(self, worker_id: str, ids: Sequence[int], now: datetime) -> int:
-        if self.engine.dialect.name != "postgresql":
-            with self.engine.begin() as conn:
-                return record_handover(conn, worker_id, ids, now)
         try:
             return record_handover(self._connection(), worker_id, ids, now)
         except DBAPIError:
@@ -129,7 +134,8 @@ class HandoverNotes:
         if self._conn is None:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             conn.detach()  # closed with it, never handed to other work
-            conn.exec_driver_sql("SET synchronous_commit = off")
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET synchronous_commit = off")
             self._conn = conn
         return self._conn
 

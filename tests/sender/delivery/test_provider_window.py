@@ -234,21 +234,29 @@ def test_the_fault_provider_is_available_only_when_asked() -> None:
 
 
 class Holding:
-    """A provider that answers only when told to (an SMSC that may stop answering)."""
+    """A provider that answers only when told to (an SMSC that may stop answering), with
+    a window: what it is handed waits inside it for a place, then goes on the wire."""
 
     name = "holding"
     window = 4
 
     def __init__(self) -> None:
+        self.handed: list[int] = []
         self.on_wire: list[int] = []
+        self.places = asyncio.Semaphore(self.window)
         self.waiting: dict[int, tuple[asyncio.Future[None], Report]] = {}
 
     async def submit(self, messages: Sequence[OutgoingMessage], report: Report) -> None:
-        loop = asyncio.get_running_loop()
-        for m in messages:
-            self.on_wire.append(m.id)
-            self.waiting[m.id] = (loop.create_future(), report)
-        await asyncio.gather(*(self.waiting[m.id][0] for m in messages))
+        self.handed.extend(m.id for m in messages)
+
+        async def one(m: OutgoingMessage) -> None:
+            async with self.places:
+                self.on_wire.append(m.id)
+                answered = asyncio.get_running_loop().create_future()
+                self.waiting[m.id] = (answered, report)
+                await answered
+
+        await asyncio.gather(*(one(m) for m in messages))
 
     async def start(self, events: ProviderEvents) -> None:
         pass
@@ -266,10 +274,12 @@ class Holding:
 
 
 def test_two_batches_sharing_a_window_keep_it_full_when_the_provider_stops_answering() -> None:
-    """Two batches wait for places in one window (4: handfuls of 2); two answers come,
-    then none: the two places go to one handful, which goes on the wire, never one place
-    to each (neither handful could then go: the window would stay half empty for good,
-    as a worker killed against an SMSC holding its answers showed)."""
+    """Two batches share one window (4: handfuls of 2; the provider is handed its window
+    and one handful more, waiting inside it for a place). Two answers come, then none:
+    the provider's window is full again at once, and the places freed go to one handful,
+    whole, never one place to each batch (neither handful could then go: the provider
+    would be left with nothing waiting, as a worker killed against an SMSC holding its
+    answers showed)."""
     provider = Holding()
 
     async def note(_ids: list[int]) -> int:
@@ -281,25 +291,26 @@ def test_two_batches_sharing_a_window_keep_it_full_when_the_provider_stops_answe
             for i in ids
         ]
 
-    async def scenario() -> list[int]:
+    async def scenario() -> tuple[list[int], list[int]]:
         handing = Handing(provider.window, note, lambda: False)
         batches = [
             asyncio.ensure_future(submit(provider, outgoing(ids), timeout=60, handing=handing))
-            for ids in (range(1, 7), range(11, 17))
+            for ids in (range(1, 9), range(11, 19))
         ]
         for _ in range(50):  # let both batches take what they can
             await asyncio.sleep(0)
         assert provider.on_wire == [1, 2, 3, 4]  # the first batch filled the window
+        assert provider.handed == [1, 2, 3, 4, 5, 6]  # and a handful waits for a place
         provider.answer(1)
         provider.answer(2)
         for _ in range(50):
             await asyncio.sleep(0)
-        on_wire = list(provider.on_wire)
+        on_wire, handed = list(provider.on_wire), list(provider.handed)
         for batch in batches:
             batch.cancel()
         await asyncio.wait(batches)
-        return on_wire
+        return on_wire, handed
 
-    on_wire = asyncio.run(scenario())
-    assert on_wire[:4] == [1, 2, 3, 4]
-    assert on_wire[4:] in ([5, 6], [11, 12])  # a whole handful: the window is full again
+    on_wire, handed = asyncio.run(scenario())
+    assert on_wire == [1, 2, 3, 4, 5, 6]  # the waiting handful went out at once
+    assert handed[6:] in ([7, 8], [11, 12])  # a whole handful waits for the next places

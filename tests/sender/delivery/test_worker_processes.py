@@ -279,7 +279,7 @@ def test_a_dead_worker_leaves_unknown_only_what_the_smsc_may_have_seen(
     unknown = {to for to, state in state_of.items() if state == UNKNOWN}
     held = {str(m["to"]) for m in holding.held()}
     assert held <= unknown  # seen, never answered: may have been sent
-    assert len(unknown - set(seen)) <= 10  # noted ahead of the wire: half a window per batch
+    assert len(unknown - set(seen)) <= 10  # noted ahead of the wire: two handfuls at most
     never_seen = set(state_of) - set(seen) - unknown
     assert never_seen == set(resent)  # queued again and sent by the second worker, once
     assert {state_of[to] for to in never_seen | (set(seen) - unknown)} == {SENT}
