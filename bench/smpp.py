@@ -227,6 +227,8 @@ def with_worker(
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), name="bench-worker")
     cpu_before = (time.process_time(), cpu_seconds(smsc_pid))
+    backends = backend_cpu(engine) if backend == "postgresql" else {}
+    database_cpu = 0.0
     started = time.perf_counter()
     thread.start()
     sent_at = delivered_at = None
@@ -240,6 +242,10 @@ def with_worker(
                 delivered_at = time.perf_counter() - started
                 break
             time.sleep(0.1)
+        if backend == "postgresql":  # while the worker's connections are open
+            database_cpu = sum(
+                cpu - backends.get(pid, 0.0) for pid, cpu in backend_cpu(engine).items()
+            )
     finally:
         stop.set()
         thread.join()
@@ -254,7 +260,9 @@ def with_worker(
         "delivered": float(delivered),
         "worker_cpu_us": worker_cpu / count * 1e6,
         "smsc_cpu_us": smsc_cpu / count * 1e6,
-        "cores": (worker_cpu + smsc_cpu) / (delivered_at or time.perf_counter() - started),
+        "database_cpu_us": database_cpu / count * 1e6,
+        "cores": (worker_cpu + smsc_cpu + database_cpu)
+        / (delivered_at or time.perf_counter() - started),
     }
 
 
@@ -380,7 +388,13 @@ def main() -> None:
                         f"{run['delivered_per_s'] / figures['with_receipts_per_s']:.2f} of "
                         "the provider alone); "
                         f"CPU per message: worker {run['worker_cpu_us']:,.0f} µs, "
-                        f"SMSC {run['smsc_cpu_us']:,.0f} µs ({run['cores']:.2f} cores busy)",
+                        f"SMSC {run['smsc_cpu_us']:,.0f} µs"
+                        + (
+                            f", PostgreSQL {run['database_cpu_us']:,.0f} µs"
+                            if backend == "postgresql"
+                            else ""
+                        )
+                        + f" ({run['cores']:.2f} cores busy)",
                         flush=True,
                     )
             counts = [int(n) for n in args.workers.split(",") if int(n) > 0]

@@ -30,7 +30,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeVar, cast
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -38,6 +49,8 @@ from richsms.bare_many import BareMany
 from richsms.errors import InvalidInput
 from richsms.events import emit_events, wanted
 from richsms.metrics import RECEIPT_LAG_SECONDS, RECEIPTS
+from richsms.row_sets import RowSet
+from richsms.types import UTCDateTime
 from sender.delivery.models import (
     DELIVERED,
     SENT,
@@ -323,19 +336,21 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict, int]]) -> None:
     """Mark the parts, then move each touched `sent` message to its verdict."""
     if not settle:
         return
-    _SETTLE_PART.execute(
-        conn,
-        [
-            {
-                "b_provider": v.provider,
-                "b_pid": v.provider_id,
-                "b_state": v.state,
-                "b_at": v.at,
-                "b_error": v.error,
-            }
-            for _, v, _ in settle
-        ],
-    )
+    settled_parts = [
+        {
+            "b_provider": v.provider,
+            "b_pid": v.provider_id,
+            "b_state": v.state,
+            "b_at": v.at,
+            "b_error": v.error,
+        }
+        for _, v, _ in settle
+    ]
+    on_postgresql = conn.dialect.name == "postgresql"
+    if on_postgresql:  # one statement for the whole group (richsms/row_sets.py)
+        conn.execute(_SETTLE_PART_SET, _SETTLE_PART_ROWS.params(settled_parts))
+    else:
+        _SETTLE_PART.execute(conn, settled_parts)
     webhooks = wanted(conn, "delivery")
     # A message of one part takes its part's verdict: no need to read its parts back,
     # unless webhooks must know which messages this moved (still `sent`).
@@ -359,8 +374,14 @@ def _settle(conn: Connection, settle: list[tuple[int, _Verdict, int]]) -> None:
             undelivered.append({"b_id": message_id, "b_at": at, "b_error": error})
         else:
             delivered.append({"b_id": message_id, "b_at": at})
-    _DELIVER.execute(conn, delivered)
-    _UNDELIVER.execute(conn, undelivered)
+    if on_postgresql:
+        if delivered:
+            conn.execute(_DELIVER_SET, _DELIVER_ROWS.params(delivered))
+        if undelivered:
+            conn.execute(_UNDELIVER_SET, _UNDELIVER_ROWS.params(undelivered))
+    else:
+        _DELIVER.execute(conn, delivered)
+        _UNDELIVER.execute(conn, undelivered)
     if webhooks:
         tell_webhooks(conn, delivered, undelivered)
 
@@ -422,6 +443,40 @@ _UNDELIVER = BareMany(
     .where(*_SENT_MESSAGE)
     .values(state=UNDELIVERED, undelivered_at=bindparam("b_at"), error=bindparam("b_error")),
     ["b_id", "b_at", "b_error"],
+)
+
+# The same three writes on PostgreSQL, each one statement for all the group's rows.
+_SETTLE_PART_ROWS = RowSet(
+    b_provider=String(), b_pid=String(), b_state=String(), b_at=UTCDateTime(), b_error=Text()
+)
+_SETTLE_PART_SET = (
+    update(MessagePart)
+    .where(
+        col(MessagePart.provider) == _SETTLE_PART_ROWS.c.b_provider,
+        col(MessagePart.provider_id) == _SETTLE_PART_ROWS.c.b_pid,
+        col(MessagePart.state) == PART_SENT,
+    )
+    .values(
+        state=_SETTLE_PART_ROWS.c.b_state,
+        receipt_at=_SETTLE_PART_ROWS.c.b_at,
+        error=_SETTLE_PART_ROWS.c.b_error,
+    )
+)
+_DELIVER_ROWS = RowSet(b_id=BigInteger(), b_at=UTCDateTime())
+_DELIVER_SET = (
+    update(Message)
+    .where(col(Message.id) == _DELIVER_ROWS.c.b_id, col(Message.state) == SENT)
+    .values(state=DELIVERED, delivered_at=_DELIVER_ROWS.c.b_at)
+)
+_UNDELIVER_ROWS = RowSet(b_id=BigInteger(), b_at=UTCDateTime(), b_error=Text())
+_UNDELIVER_SET = (
+    update(Message)
+    .where(col(Message.id) == _UNDELIVER_ROWS.c.b_id, col(Message.state) == SENT)
+    .values(
+        state=UNDELIVERED,
+        undelivered_at=_UNDELIVER_ROWS.c.b_at,
+        error=_UNDELIVER_ROWS.c.b_error,
+    )
 )
 
 
