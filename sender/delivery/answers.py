@@ -27,7 +27,7 @@ from sqlmodel import col
 
 from richsms.bare_many import BareMany
 from richsms.events import wanted
-from richsms.row_sets import RowSet
+from richsms.row_sets import RowSet, one_of
 from richsms.types import UTCDateTime
 from sender.delivery.models import (
     DELIVERED,
@@ -178,7 +178,7 @@ def _settle_waiting(
 # The statements recorded for every batch, built and compiled once (see richsms/bare_many).
 _ANSWERABLE = or_(col(Message.state) == SENDING, col(Message.state) == UNKNOWN)
 _CLAIMED = select(col(Message.id)).where(
-    col(Message.id).in_(bindparam("ids", expanding=True)),
+    one_of(col(Message.id), "ids", BigInteger()),
     _ANSWERABLE,
     col(Message.claimed_by) == bindparam("worker"),
 )

@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, and_, bindparam, case, func, select, text
+from sqlalchemy import Connection, Integer, Select, and_, case, func, select, text
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
+from richsms.row_sets import one_of
 from richsms.settings import MAX_CAP_DAYS, MAX_CAP_MESSAGES, MAX_GAP_HOURS, Settings
 from sender.delivery.models import (
     DELIVERED,
@@ -144,7 +145,7 @@ def capped(
     return (
         select(col(Message.contact_id))
         .where(
-            col(Message.contact_id).in_(bindparam("contacts", expanding=True))
+            one_of(col(Message.contact_id), "contacts", Integer())
             if among
             else col(Message.contact_id).is_not(None),
             col(Message.type) == CAPPED_TYPE,

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Select,
@@ -44,6 +45,7 @@ from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
 from richsms.errors import InvalidInput
+from richsms.row_sets import one_of
 from sender.compose.encoding import analyze
 from sender.delivery.models import (
     ERROR,
@@ -212,7 +214,7 @@ _DUE_COLUMNS = (
 )
 
 
-_MARK_SENDING = update(Message).where(col(Message.id).in_(bindparam("ids", expanding=True)))
+_MARK_SENDING = update(Message).where(one_of(col(Message.id), "ids", BigInteger()))
 
 
 def _ids(where: ColumnElement[bool], limit: int | None = None) -> Select[Any]:

@@ -49,7 +49,7 @@ from richsms.bare_many import BareMany
 from richsms.errors import InvalidInput
 from richsms.events import emit_events, wanted
 from richsms.metrics import RECEIPT_LAG_SECONDS, RECEIPTS
-from richsms.row_sets import RowSet
+from richsms.row_sets import RowSet, one_of
 from richsms.types import UTCDateTime
 from sender.delivery.models import (
     DELIVERED,
@@ -398,7 +398,7 @@ _PARTS_NAMED = select(
     .scalar_subquery(),
 ).where(
     col(MessagePart.provider) == bindparam("provider"),
-    col(MessagePart.provider_id).in_(bindparam("ids", expanding=True)),
+    one_of(col(MessagePart.provider_id), "ids", String()),
 )
 _PARTS_OF_SENT = (
     select(
@@ -409,7 +409,7 @@ _PARTS_OF_SENT = (
     )
     .join(Message, col(Message.id) == col(MessagePart.message_id))
     .where(
-        col(MessagePart.message_id).in_(bindparam("ids", expanding=True)),
+        one_of(col(MessagePart.message_id), "ids", BigInteger()),
         col(Message.state) == SENT,
     )
 )
@@ -421,7 +421,7 @@ _PENDING_NAMED = select(
     col(PendingReceipt.error),
 ).where(
     col(PendingReceipt.provider) == bindparam("provider"),
-    col(PendingReceipt.provider_id).in_(bindparam("ids", expanding=True)),
+    one_of(col(PendingReceipt.provider_id), "ids", String()),
 )
 _SETTLE_PART = BareMany(
     update(MessagePart)
