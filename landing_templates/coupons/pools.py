@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, String, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -32,6 +32,8 @@ from richsms import processes
 from richsms.bare_many import BareMany
 from richsms.clock import Clock
 from richsms.errors import Conflict, InvalidInput
+from richsms.row_sets import RowSet
+from richsms.types import UTCDateTime
 
 log = logging.getLogger("richsms.coupons")
 
@@ -43,6 +45,17 @@ WRITE_BATCH = 2000  # codes stored per transaction
 ABANDONED_AFTER = timedelta(minutes=2)
 _T = Coupon.__table__  # type: ignore[attr-defined]
 _INSERT = BareMany.insert(_T, ("code", "pool_id", "created_at"))
+# The same on PostgreSQL as one statement per batch: executemany binds and runs each row
+# (2,000 codes: ~230 ms of a transaction on a slow machine, over the write budget).
+_CODE_ROWS = RowSet(code=String())
+_INSERT_SET = insert(_T).from_select(
+    ["code", "pool_id", "created_at"],
+    select(
+        _CODE_ROWS.c.code,
+        bindparam("pool", type_=Integer()),
+        bindparam("at", type_=UTCDateTime()),
+    ),
+)
 
 
 @dataclass
@@ -140,14 +153,17 @@ def import_pool(
     dialect, pool_id = session.get_bind().dialect, pool.id
     try:
         for start in range(0, len(codes), WRITE_BATCH):
-            rows = _INSERT.bind(
-                dialect,
-                [
-                    {"code": code, "pool_id": pool_id, "created_at": now}
-                    for code in codes[start : start + WRITE_BATCH]
-                ],
-            )
-            _INSERT.execute_bound(session.connection(), rows)
+            batch = codes[start : start + WRITE_BATCH]
+            if dialect.name == "postgresql":  # one statement (richsms/row_sets.py)
+                session.execute(
+                    _INSERT_SET,
+                    {**_CODE_ROWS.params([{"code": c} for c in batch]), "pool": pool_id, "at": now},
+                )
+            else:
+                rows = _INSERT.bind(
+                    dialect, [{"code": c, "pool_id": pool_id, "created_at": now} for c in batch]
+                )
+                _INSERT.execute_bound(session.connection(), rows)
             session.execute(  # still alive: see `discard_abandoned`
                 update(CouponPool)
                 .where(col(CouponPool.id) == pool_id)
