@@ -39,3 +39,22 @@ def test_notices_in_each_language() -> None:
     assert "Offre terminée" in render_notice("expired", "fr")
     assert "Offer ended" in render_notice("expired", "en")
     assert "Page introuvable" in render_notice("not_found", "fr")
+
+
+def test_a_worker_process_renders_the_page_it_is_given_not_one_it_kept_with_its_ids() -> None:
+    """A heavy page is rendered in a worker process that keeps compiled pages by (page,
+    version); the process outlives a database (each test's page 1, version 1): a page
+    with the same ids and other blocks is rendered from its own blocks."""
+    from landing_templates.viewer import Rendered, render_elsewhere
+
+    def html(heading: str) -> str:
+        blocks = [{"type": "heading", "text": heading}, *BLOCKS]
+        page = compile_page(
+            page_id=1, version=1, name="Noël", language="fr", theme={}, blocks=blocks, images={}
+        )
+        pieces = render_elsewhere(page.source, Recipient(contact={}, now=NOW), "n", 1.0)
+        return Rendered(200, pieces, "n", "fr").html
+
+    assert "Grandes soldes" in html("Grandes soldes")
+    second = html("Ventes privées")
+    assert "Ventes privées" in second and "Grandes soldes" not in second
