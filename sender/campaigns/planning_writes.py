@@ -21,18 +21,37 @@ from sender.campaigns.planner import BatchPlanner, PlannedBatch
 class RowInsert:
     """A bare `executemany` of rows (dicts with the same keys) into one table, bound
     before the transaction opens (richsms/bare_many). The ORM's bulk insert spent most
-    of a batch's write time binding."""
+    of a batch's write time binding. On PostgreSQL the bound rows are streamed by COPY:
+    executemany runs one INSERT per row, and a batch of 5,000 messages and their links
+    held its transaction ~340 ms on a slow machine (110 ms of it our CPU)."""
 
     def __init__(self, table: Table, columns: list[str], engine: Engine) -> None:
         self._many = BareMany.insert(table, columns)
         self._dialect = engine.dialect
+        self._columns = columns
+        quote = engine.dialect.identifier_preparer.quote
+        self._copy = (
+            f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        )
 
     def bind(self, rows: list[dict[str, Any]]) -> list[Any]:
         """The rows as the driver takes them: done before the transaction opens."""
         return self._many.bind(self._dialect, rows)
 
     def execute(self, session: Session, values: list[Any]) -> None:
-        self._many.execute_bound(session.connection(), values)
+        if not values:
+            return
+        conn = session.connection()
+        if conn.dialect.name != "postgresql":
+            self._many.execute_bound(conn, values)
+            return
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(self._copy) as copy:
+                for row in values:  # bound by name (pyformat), named after the columns
+                    copy.write_row([row[c] for c in self._columns])
+        finally:
+            cursor.close()
 
 
 @contextmanager
