@@ -99,20 +99,10 @@ _NOTE = (
 )
 
 
-def record_handover(conn: Connection, worker_id: str, ids: Sequence[int], now: datetime) -> int:
-    """Note that these claimed messages are going on the wire now; the row's id."""
-    found = conn.execute(
-        Handover.__table__.insert()  # type: ignore[attr-defined]
-        .values(worker_id=worker_id, message_ids=",".join(map(str, ids)), at=now)
-        .returning(Handover.__table__.c.id)  # type: ignore[attr-defined]
-    ).scalar_one()
-    return int(found)
-
-
 class HandoverNotes:
-    """Where a worker notes its handfuls (`record_handover`), each committed before it
-    goes on the wire, a few hundred times a second: a connection kept for them alone, in
-    autocommit, one statement per note straight on the driver's cursor (no pool
+    """Where a worker notes its handfuls (the claimed messages going on the wire now),
+    each committed before it goes, a few hundred times a second: a connection kept for
+    them alone, in autocommit, one statement per note straight on the driver's cursor (no pool
     checkout, BEGIN, COMMIT, nor SQLAlchemy's statement machinery, which cost two to
     three times the round trip itself). On PostgreSQL, `synchronous_commit` is off for
     that connection's session (detached from the pool, so that no other work ever runs

@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 from richsms.db import session_scope
 from richsms.settings import ConfigError, Settings
 from sender.audience.models import Contact
-from sender.delivery.leases import Lease, record_handover
+from sender.delivery.leases import HandoverNotes, Lease
 from sender.delivery.models import (
     DELIVERED,
     EXPIRED,
@@ -289,9 +289,11 @@ def claimed_by_a_dead_worker(
                 .where(col(Message.id) == message_id)
                 .values(state=SENDING, sending_at=clock.now(), claimed_by="dead")
             )
-        record_handover(conn, "dead", [on_the_wire], clock.now())
         if alive_for is not None:
             Lease("dead", alive_for).beat(conn, clock.now())
+    notes = HandoverNotes(engine)
+    notes.note("dead", [on_the_wire], clock.now())
+    notes.close()
     return on_the_wire, waiting
 
 
