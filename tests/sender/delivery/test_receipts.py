@@ -3,10 +3,12 @@ databases: every part of a long SMS, duplicates, receipts before the submit answ
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 from sqlmodel import Session, col
 
 from richsms.db import session_scope
@@ -28,7 +30,7 @@ from sender.delivery.models import (
 from sender.delivery.outbox import NewMessage, enqueue, mark_sending
 from sender.delivery.provider_events import DatabaseEvents
 from sender.delivery.providers import Inbound, OutgoingMessage, Receipt
-from sender.delivery.receipts import apply_pending, record_receipt
+from sender.delivery.receipts import apply_pending, record_receipt, store_receipts
 from sender.delivery.worker import Worker, WorkerConfig
 from tests.clock import FrozenClock
 from tests.sender.delivery.providers.fault import FaultProvider
@@ -421,3 +423,48 @@ def test_a_receipt_that_crossed_its_answer_is_applied_by_the_next_sweep(
     assert load(engine, message_id).state == DELIVERED
     with engine.begin() as conn:
         assert conn.execute(select(func.count()).select_from(PendingReceipt)).scalar_one() == 0
+
+
+def test_two_receipts_for_one_part_stored_at_once_leave_the_first_committed(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """Two connections each read the part still `sent`, then settle it: the second waits
+    for the first's row lock and then changes nothing (on PostgreSQL it read before the
+    first committed; on SQLite the write lock orders them before they read)."""
+    message_id = add_message(engine, clock)
+    send(engine, clock, FaultProvider(latency=0))
+    pid = f"fault-{message_id}"
+    first_at, second_at = clock.now() + timedelta(seconds=3), clock.now() + timedelta(seconds=4)
+    first = Receipt("fault", pid, "delivered", first_at, None)
+    second = Receipt("fault", pid, "undelivered", second_at, "absent subscriber")
+    outcomes: list[str] = []
+
+    def store_second() -> None:
+        with engine.begin() as conn:
+            outcomes.extend(store_receipts(conn, [second]))
+
+    with engine.begin() as conn:
+        assert store_receipts(conn, [first]) == ["applied"]
+        racer = threading.Thread(target=store_second)
+        racer.start()
+        if engine.dialect.name == "postgresql":  # the second has read and waits for the lock
+            with engine.connect() as watch:
+                for _ in range(500):
+                    waiting = watch.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    ).scalar_one()
+                    if waiting:
+                        break
+                    time.sleep(0.01)
+                assert waiting, "the second receipt never waited for the first's lock"
+    racer.join(timeout=30)
+    assert not racer.is_alive() and len(outcomes) == 1
+    settled = load(engine, message_id)
+    assert (settled.state, settled.delivered_at, settled.undelivered_at, settled.error) == (
+        DELIVERED, first_at, None, None
+    )  # fmt: skip
+    with engine.begin() as conn:
+        part = conn.execute(
+            select(col(MessagePart.state), col(MessagePart.receipt_at), col(MessagePart.error))
+        ).one()
+    assert tuple(part) == (DELIVERED, first_at, None)
