@@ -172,7 +172,7 @@ def test_a_large_moving_campaign_is_answered_from_its_kept_report_while_fresh(
     clock.advance(timedelta(minutes=1))
     assert refresh_reports(engine=engine, now=clock.now(), live_up_to=5, **money) == 1
     assert refresh_reports(engine=engine, now=clock.now(), live_up_to=5, **money) == 0
-    assert refresh_reports(engine=engine, now=clock.now(), **money) == 0  # small: never kept
+    assert refresh_reports(engine=engine, now=clock.now(), **money) == 0  # kept just now
     with session_scope(engine) as session:  # a late receipt the kept report has not seen
         message = session.get(Message, 6)
         assert message is not None and message.state == "sent"
@@ -197,6 +197,113 @@ def test_a_large_moving_campaign_is_answered_from_its_kept_report_while_fresh(
     live = report(5)
     assert live["delivery"]["delivered"] == 5
     assert live["computed_at"] == clock.now().isoformat().replace("+00:00", "Z")
+
+
+def _weights(engine: Engine, campaign_id: int, clock: FrozenClock) -> tuple[int, int]:
+    """The seeded campaign's (messages, clicks), as its report counts them."""
+    from sender.results.campaign_stats import campaign_report
+
+    with read_session(engine) as session:
+        report = campaign_report(
+            session=session, campaign_id=campaign_id, price_per_segment=Decimal("0.05"),
+            currency="EUR",
+        )  # fmt: skip
+    return report["production"]["planned"], report["engagement"]["clicks"]
+
+
+def test_a_campaign_found_heavy_by_its_clicks_is_kept_and_answered_from_its_report(
+    api: TestClient, engine: Engine, clock: FrozenClock
+) -> None:
+    """Few messages, many taps: the report counted on a request is kept when the
+    messages and clicks are over the limit, and the next requests read it until stale;
+    just under the limit every request counts."""
+    from sender.results.report_cache import (
+        FRESH_FOR,
+        CampaignReport,
+        current_report,
+        moving_campaigns,
+    )  # fmt: skip
+
+    campaign_id = seed(engine, clock)
+    messages, clicks = _weights(engine, campaign_id, clock)
+    assert clicks > 0
+    money = {"price_per_segment": Decimal("0.05"), "currency": "EUR"}
+
+    def report(live_up_to: int) -> dict[str, Any]:
+        with read_session(engine) as session:
+            return current_report(
+                session=session, campaign_id=campaign_id, now=clock.now(), engine=engine,
+                live_up_to=live_up_to, **money,  # type: ignore[arg-type]
+            )  # fmt: skip
+
+    def late_receipt(message_id: int) -> None:
+        with session_scope(engine) as session:
+            message = session.get(Message, message_id)
+            assert message is not None and message.state == "sent"
+            message.state = "delivered"
+
+    assert report(messages + clicks)["delivery"]["delivered"] == 4  # not over: not kept
+    with read_session(engine) as session:
+        assert session.get(CampaignReport, campaign_id) is None
+    heavy = messages + clicks - 1
+    first = report(heavy)
+    assert first["delivery"]["delivered"] == 4
+    clock.advance(timedelta(seconds=30))
+    late_receipt(6)
+    kept = report(heavy)  # the kept report, not the receipt it has not seen
+    assert (kept["delivery"]["delivered"], kept["computed_at"]) == (4, first["computed_at"])
+    assert report(messages + clicks)["delivery"]["delivered"] == 5  # light: exact now
+    with read_session(engine) as session:  # the chore keeps it ready while it moves
+        assert moving_campaigns(session=session, now=clock.now()) == [campaign_id]
+    clock.advance(FRESH_FOR)
+    again = report(heavy)
+    assert again["delivery"]["delivered"] == 5
+    assert again["computed_at"] == clock.now().isoformat().replace("+00:00", "Z")
+
+
+def test_a_campaign_finished_long_ago_is_answered_from_its_report_for_an_hour(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    from sender.results.report_cache import (
+        FRESH_FOR,
+        MOVING_FOR,
+        SETTLED_FRESH_FOR,
+        current_report,
+        moving_campaigns,
+        refresh_reports,
+    )  # fmt: skip
+
+    campaign_id = seed(engine, clock)
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.status, campaign.done_at, campaign.updated_at = "done", clock.now(), clock.now()
+        campaign.planned_count = 8  # over the limit below: kept by the chore
+    money = {"price_per_segment": Decimal("0.05"), "currency": "EUR"}
+
+    def report() -> dict[str, Any]:
+        with read_session(engine) as session:
+            return current_report(
+                session=session, campaign_id=campaign_id, now=clock.now(), engine=engine,
+                live_up_to=1, **money,  # type: ignore[arg-type]
+            )  # fmt: skip
+
+    clock.advance(MOVING_FOR - timedelta(minutes=1))  # finished 6 days 23:59 ago: moving
+    with read_session(engine) as session:
+        assert moving_campaigns(session=session, now=clock.now(), live_up_to=1) == [campaign_id]
+    assert refresh_reports(engine=engine, now=clock.now(), live_up_to=1, **money) == 1
+    kept_at = report()["computed_at"]
+    clock.advance(timedelta(minutes=3))  # now settled: the chore leaves it
+    with read_session(engine) as session:
+        assert moving_campaigns(session=session, now=clock.now(), live_up_to=1) == []
+    with session_scope(engine) as session:  # a receipt very late
+        message = session.get(Message, 6)
+        assert message is not None
+        message.state = "delivered"
+    assert FRESH_FOR < timedelta(minutes=3) < SETTLED_FRESH_FOR
+    assert (report()["computed_at"], report()["delivery"]["delivered"]) == (kept_at, 4)
+    clock.advance(SETTLED_FRESH_FOR)
+    assert report()["delivery"]["delivered"] == 5
 
 
 def test_a_contacts_history_has_their_clicks_and_coupons(

@@ -37,6 +37,7 @@ def campaign(ctx: AppContext, session: Session, id: int) -> dict[str, Any]:
         now=ctx.clock.now(),
         price_per_segment=ctx.settings.price_per_segment,
         currency=ctx.settings.currency,
+        engine=ctx.engine,
     )
 
 

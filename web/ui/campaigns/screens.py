@@ -110,6 +110,7 @@ def _report(request: Request, db: Session, campaign_id: int) -> dict[str, Any]:
         now=context(request).clock.now(),
         price_per_segment=settings.price_per_segment,
         currency=settings.currency,
+        engine=context(request).engine,
     )
 
 
