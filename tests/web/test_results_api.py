@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 from starlette.testclient import TestClient
 
 from richsms.db import read_session, session_scope
@@ -219,6 +219,7 @@ def test_a_campaign_found_heavy_by_its_clicks_is_kept_and_answered_from_its_repo
     just under the limit every request counts."""
     from sender.results.report_cache import (
         FRESH_FOR,
+        LIVE_UP_TO,
         CampaignReport,
         current_report,
         moving_campaigns,
@@ -259,6 +260,21 @@ def test_a_campaign_found_heavy_by_its_clicks_is_kept_and_answered_from_its_repo
     again = report(heavy)
     assert again["delivery"]["delivered"] == 5
     assert again["computed_at"] == clock.now().isoformat().replace("+00:00", "Z")
+    # Through the route: a campaign over the limit is counted, kept, then read.
+    with session_scope(engine) as session:
+        session.execute(delete(CampaignReport))
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.planned_count = LIVE_UP_TO + 1
+    answer = api.get(f"/api/campaigns/{campaign_id}/stats")
+    assert answer.status_code == 200, answer.text
+    with read_session(engine) as session:
+        stored = session.get(CampaignReport, campaign_id)
+        assert stored is not None and stored.computed_at == clock.now()
+    clock.advance(timedelta(seconds=10))
+    assert api.get(f"/api/campaigns/{campaign_id}/stats").json()["computed_at"] == (
+        answer.json()["computed_at"]
+    )
 
 
 def test_a_campaign_finished_long_ago_is_answered_from_its_report_for_an_hour(
