@@ -110,6 +110,14 @@ def states(engine: Engine) -> Counter[str]:
     return Counter({state: int(n) for state, n in rows})
 
 
+def nothing_left(engine: Engine) -> bool:
+    """No message queued or sending, read at one moment: counted in two reads, a dead
+    worker's claim taken over in between (sending → queued) went uncounted, and the
+    test stopped the worker with messages still queued."""
+    left = states(engine)
+    return left[QUEUED] + left[SENDING] == 0
+
+
 def final_states(engine: Engine) -> dict[int, str]:
     with engine.begin() as conn:
         rows = conn.execute(select(col(Message.id), col(Message.state))).all()
@@ -158,7 +166,7 @@ def test_a_worker_killed_and_restarted_sends_nothing_twice(
     # 3. Restarted again, it finishes the queue.
     worker, _ = start_worker(settings, tmp_path, "third", rate=1_000_000)
     try:
-        wait_for(lambda: states(engine)[QUEUED] + states(engine)[SENDING] == 0, worker)
+        wait_for(lambda: nothing_left(engine), worker)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=DEADLINE) == 0
     finally:
@@ -261,7 +269,7 @@ def test_a_dead_worker_leaves_unknown_only_what_the_smsc_may_have_seen(
         assert len(seen) == 130 == len(set(seen))
         worker = smpp_worker(settings, tmp_path, "second", second)
         try:
-            wait_for(lambda: states(engine)[QUEUED] + states(engine)[SENDING] == 0, worker)
+            wait_for(lambda: nothing_left(engine), worker)
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=DEADLINE) == 0
         finally:
@@ -281,7 +289,8 @@ def test_a_dead_worker_leaves_unknown_only_what_the_smsc_may_have_seen(
     assert held <= unknown  # seen, never answered: may have been sent
     assert len(unknown - set(seen)) <= 10  # noted ahead of the wire: two handfuls at most
     never_seen = set(state_of) - set(seen) - unknown
-    assert never_seen == set(resent)  # queued again and sent by the second worker, once
+    # Queued again and sent by the second worker, once (else: what became of the others).
+    assert never_seen == set(resent), {to: state_of[to] for to in never_seen ^ set(resent)}
     assert {state_of[to] for to in never_seen | (set(seen) - unknown)} == {SENT}
 
 
