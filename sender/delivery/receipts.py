@@ -463,35 +463,31 @@ _UNDELIVER = BareMany(
 # tables are analysed, thousands while receipts lag), chose to scan every `sent` row for
 # each group: 60 ms to 1.7 s a group of 200 parts on a table of 40,000 (bench/smpp).
 # A row no longer `sent` (settled meanwhile by a receipt read twice) is written unchanged.
-def _if_sent(state: Any, sent: str, new: Any, column: Any) -> Any:
-    return case((state == sent, new), else_=column)
+def _if(still_sent: Any, new: Any, column: Any) -> Any:
+    return case((still_sent, new), else_=column)
 
 
 _SETTLE_PART_ROWS = RowSet(
     b_part=BigInteger(), b_state=String(), b_at=UTCDateTime(), b_error=Text()
 )
-_PART_STATE = col(MessagePart.state)
+_PART_SENT_NOW = col(MessagePart.state) == PART_SENT
 _SETTLE_PART_SET = (
     update(MessagePart)
     .where(col(MessagePart.id) == _SETTLE_PART_ROWS.c.b_part)
     .values(
-        state=_if_sent(_PART_STATE, PART_SENT, _SETTLE_PART_ROWS.c.b_state, _PART_STATE),
-        receipt_at=_if_sent(
-            _PART_STATE, PART_SENT, _SETTLE_PART_ROWS.c.b_at, col(MessagePart.receipt_at)
-        ),
-        error=_if_sent(
-            _PART_STATE, PART_SENT, _SETTLE_PART_ROWS.c.b_error, col(MessagePart.error)
-        ),
+        state=_if(_PART_SENT_NOW, _SETTLE_PART_ROWS.c.b_state, col(MessagePart.state)),
+        receipt_at=_if(_PART_SENT_NOW, _SETTLE_PART_ROWS.c.b_at, col(MessagePart.receipt_at)),
+        error=_if(_PART_SENT_NOW, _SETTLE_PART_ROWS.c.b_error, col(MessagePart.error)),
     )
 )
-_STATE = col(Message.state)
+_SENT_NOW = col(Message.state) == SENT
 _DELIVER_ROWS = RowSet(b_id=BigInteger(), b_at=UTCDateTime())
 _DELIVER_SET = (
     update(Message)
     .where(col(Message.id) == _DELIVER_ROWS.c.b_id)
     .values(
-        state=_if_sent(_STATE, SENT, literal(DELIVERED), _STATE),
-        delivered_at=_if_sent(_STATE, SENT, _DELIVER_ROWS.c.b_at, col(Message.delivered_at)),
+        state=_if(_SENT_NOW, literal(DELIVERED), col(Message.state)),
+        delivered_at=_if(_SENT_NOW, _DELIVER_ROWS.c.b_at, col(Message.delivered_at)),
     )
 )
 _UNDELIVER_ROWS = RowSet(b_id=BigInteger(), b_at=UTCDateTime(), b_error=Text())
@@ -499,11 +495,9 @@ _UNDELIVER_SET = (
     update(Message)
     .where(col(Message.id) == _UNDELIVER_ROWS.c.b_id)
     .values(
-        state=_if_sent(_STATE, SENT, literal(UNDELIVERED), _STATE),
-        undelivered_at=_if_sent(
-            _STATE, SENT, _UNDELIVER_ROWS.c.b_at, col(Message.undelivered_at)
-        ),
-        error=_if_sent(_STATE, SENT, _UNDELIVER_ROWS.c.b_error, col(Message.error)),
+        state=_if(_SENT_NOW, literal(UNDELIVERED), col(Message.state)),
+        undelivered_at=_if(_SENT_NOW, _UNDELIVER_ROWS.c.b_at, col(Message.undelivered_at)),
+        error=_if(_SENT_NOW, _UNDELIVER_ROWS.c.b_error, col(Message.error)),
     )
 )
 

@@ -23,10 +23,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, Engine, Integer, Text, and_, not_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col
 
-from richsms.db import read_session, session_scope
+from richsms.db import read_session, session_scope, upsert
 from richsms.types import UTCDateTime
 from sender.campaigns.models import Campaign
 from sender.campaigns.states import FINISHED
@@ -101,10 +100,9 @@ def _settled(campaign: Campaign, now: datetime) -> bool:
 def _keep(engine: Engine, campaign_id: int, report: dict[str, Any], at: datetime) -> None:
     """Store the report (one upsert: the chore and a request may keep one at once)."""
     body = json.dumps(report, default=str, separators=(",", ":"))
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     with session_scope(engine) as session:
         session.execute(
-            insert(CampaignReport)
+            upsert(session, CampaignReport)
             .values(campaign_id=campaign_id, computed_at=at, body=body)
             .on_conflict_do_update(
                 index_elements=["campaign_id"], set_={"computed_at": at, "body": body}
